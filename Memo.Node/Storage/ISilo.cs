@@ -1,0 +1,63 @@
+using Memo.Protocol.Blocks;
+
+namespace Memo.Node.Storage;
+
+/// <summary>
+/// The node's durable storage: blocks, key-value entries, per-shard Raft logs and hard state, and node
+/// metadata. Implementations: <c>SqliteSilo</c> (embedded default), <c>MemorySilo</c> (tests).
+/// </summary>
+/// <remarks>
+/// Contract (checked by the shared silo contract suite):
+/// <list type="bullet">
+/// <item>A batch is applied atomically: after a crash either all of it is visible or none.</item>
+/// <item><see cref="CommitAsync"/> completes only once the batch is durable (it survives SIGKILL and, with
+/// the default synchronous mode, power loss). Concurrent batches are group-committed: one durable flush
+/// for many batches.</item>
+/// <item>Batches become durable in the order their <see cref="CommitAsync"/> calls were made, so a caller that
+/// has called <c>CommitAsync(a)</c> before <c>CommitAsync(b)</c> knows b durable implies a durable.</item>
+/// <item>Reads see every batch whose commit has completed.</item>
+/// <item>Entry keys are ordered by ordinal (UTF-8 byte) order.</item>
+/// </list>
+/// </remarks>
+public interface ISilo : IAsyncDisposable
+{
+    /// <summary>Applies the batch atomically and durably; completes when durable.</summary>
+    Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored bytes of a block, or null.</summary>
+    ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored bytes of a key-value entry, or null.</summary>
+    ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> entries whose keys start with <paramref name="prefix"/> and sort strictly
+    /// after <paramref name="after"/> (null: from the first), in ascending ordinal order.
+    /// </summary>
+    ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>A named metadata value (node key, network parameters), or null.</summary>
+    ValueTask<byte[]?> ReadMetaAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>The persisted Raft hard state of a shard (opaque to the silo), or null.</summary>
+    ValueTask<byte[]?> ReadRaftStateAsync(ShardId shard, CancellationToken cancellationToken = default);
+
+    /// <summary>The shard's log entries with index in [<paramref name="from"/>, <paramref name="toExclusive"/>), ascending.</summary>
+    ValueTask<IReadOnlyList<SiloLogEntry>> ReadLogAsync(ShardId shard, LogIndex from, LogIndex toExclusive, CancellationToken cancellationToken = default);
+
+    /// <summary>The first and last stored log index of a shard; both <see cref="LogIndex.Zero"/> when empty.</summary>
+    ValueTask<SiloLogBounds> ReadLogBoundsAsync(ShardId shard, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A key-value entry as stored: its key, its shard and the entry's opaque bytes.</summary>
+public sealed record SiloEntry(string Key, ShardId Shard, byte[] Value);
+
+/// <summary>A stored Raft log entry; the payload is opaque to the silo.</summary>
+public sealed record SiloLogEntry(LogIndex Index, Term Term, byte[] Data);
+
+/// <summary>The stored index range of a shard's log; both zero when the log is empty.</summary>
+public readonly record struct SiloLogBounds(LogIndex First, LogIndex Last)
+{
+    /// <summary>True when no entry is stored.</summary>
+    public bool IsEmpty => First == LogIndex.Zero;
+}

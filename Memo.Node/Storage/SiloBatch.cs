@@ -1,0 +1,85 @@
+using Memo.Protocol.Blocks;
+
+namespace Memo.Node.Storage;
+
+/// <summary>
+/// A list of writes that <see cref="ISilo.CommitAsync"/> applies atomically, in order. Not thread-safe:
+/// one owner builds it, then hands it over.
+/// </summary>
+public sealed class SiloBatch
+{
+    private readonly List<SiloOperation> _operations = [];
+
+    /// <summary>The writes, in the order they apply.</summary>
+    public IReadOnlyList<SiloOperation> Operations => _operations;
+
+    /// <summary>True when the batch holds no write.</summary>
+    public bool IsEmpty => _operations.Count == 0;
+
+    /// <summary>Approximate payload size, for batch limits.</summary>
+    public long ApproximateBytes { get; private set; }
+
+    /// <summary>Stores (or replaces) a block in a shard.</summary>
+    public SiloBatch PutBlock(ShardId shard, BlockAddress address, byte[] data) => Add(new SiloOperation.PutBlock(shard, address, data), data.Length + 40);
+
+    /// <summary>Removes a block; no effect when absent.</summary>
+    public SiloBatch DeleteBlock(BlockAddress address) => Add(new SiloOperation.DeleteBlock(address), 40);
+
+    /// <summary>Stores (or replaces) a key-value entry in a shard.</summary>
+    public SiloBatch PutEntry(ShardId shard, string key, byte[] value) => Add(new SiloOperation.PutEntry(shard, key, value), key.Length + value.Length + 8);
+
+    /// <summary>Removes a key-value entry; no effect when absent.</summary>
+    public SiloBatch DeleteEntry(string key) => Add(new SiloOperation.DeleteEntry(key), key.Length + 8);
+
+    /// <summary>Stores (or replaces) a named metadata value.</summary>
+    public SiloBatch PutMeta(string name, byte[] value) => Add(new SiloOperation.PutMeta(name, value), name.Length + value.Length);
+
+    /// <summary>Stores (or replaces) the Raft hard state of a shard.</summary>
+    public SiloBatch PutRaftState(ShardId shard, byte[] state) => Add(new SiloOperation.PutRaftState(shard, state), state.Length + 8);
+
+    /// <summary>Appends (or overwrites) a Raft log entry of a shard.</summary>
+    public SiloBatch AppendLog(ShardId shard, LogIndex index, Term term, byte[] data) => Add(new SiloOperation.AppendLog(shard, index, term, data), data.Length + 24);
+
+    /// <summary>Removes the shard's log entries with index greater than <paramref name="lastKept"/> (a conflicting suffix).</summary>
+    public SiloBatch TruncateLogAfter(ShardId shard, LogIndex lastKept) => Add(new SiloOperation.TruncateLogAfter(shard, lastKept), 16);
+
+    /// <summary>Removes the shard's log entries with index up to and including <paramref name="through"/> (compaction after a snapshot).</summary>
+    public SiloBatch CompactLogThrough(ShardId shard, LogIndex through) => Add(new SiloOperation.CompactLogThrough(shard, through), 16);
+
+    /// <summary>Removes every block, entry, log entry and the Raft state of a shard (before installing a snapshot, or when a replica leaves).</summary>
+    public SiloBatch ClearShard(ShardId shard) => Add(new SiloOperation.ClearShard(shard), 8);
+
+    private SiloBatch Add(SiloOperation operation, long bytes)
+    {
+        _operations.Add(operation);
+        ApproximateBytes += bytes;
+        return this;
+    }
+}
+
+/// <summary>One write in a <see cref="SiloBatch"/>.</summary>
+public abstract record SiloOperation
+{
+    private SiloOperation() { }
+
+    /// <summary>See <see cref="SiloBatch.PutBlock"/>.</summary>
+    public sealed record PutBlock(ShardId Shard, BlockAddress Address, byte[] Data) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.DeleteBlock"/>.</summary>
+    public sealed record DeleteBlock(BlockAddress Address) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.PutEntry"/>.</summary>
+    public sealed record PutEntry(ShardId Shard, string Key, byte[] Value) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.DeleteEntry"/>.</summary>
+    public sealed record DeleteEntry(string Key) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.PutMeta"/>.</summary>
+    public sealed record PutMeta(string Name, byte[] Value) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.PutRaftState"/>.</summary>
+    public sealed record PutRaftState(ShardId Shard, byte[] State) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.AppendLog"/>.</summary>
+    public sealed record AppendLog(ShardId Shard, LogIndex Index, Term Term, byte[] Data) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.TruncateLogAfter"/>.</summary>
+    public sealed record TruncateLogAfter(ShardId Shard, LogIndex LastKept) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.CompactLogThrough"/>.</summary>
+    public sealed record CompactLogThrough(ShardId Shard, LogIndex Through) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.ClearShard"/>.</summary>
+    public sealed record ClearShard(ShardId Shard) : SiloOperation;
+}
