@@ -1,0 +1,478 @@
+#!/usr/bin/env node
+// Third-party interop check: Node's @grpc/grpc-js drives a running Memo node through the memo.kvs and
+// memo.vs services, loading the protos straight from Memo.Protocol/Protos with proto-loader (no generated
+// code), so anything the .NET side gets subtly wrong on the wire (framing, trailers, status codes,
+// proto3 field presence) shows up here.
+//
+// Usage: node interop.js <host:port>
+// Prints one line per check ("ok <name>" / "FAIL <name>: <why>"), then "interop: N passed, M failed".
+// Exit code 0 only when every check passed.
+'use strict';
+
+const path = require('path');
+const crypto = require('crypto');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const CALL_TIMEOUT_MS = 30_000; // per RPC; a hung call fails its check instead of the whole run
+const OVERALL_TIMEOUT_MS = 150_000; // below the xunit wrapper's 3 minutes, so the summary is always printed
+const LIST_KEYS = 1000;
+const LIST_CONCURRENCY = 32;
+
+const target = process.argv[2];
+if (!target || !/^[^:\s]+:\d+$/.test(target)) {
+  console.error('usage: node interop.js <host:port>');
+  process.exit(2);
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const protoDir = path.join(repoRoot, 'Memo.Protocol', 'Protos');
+const definition = protoLoader.loadSync(['memo_kvs.proto', 'memo_vs.proto'], {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [protoDir],
+});
+const loaded = grpc.loadPackageDefinition(definition);
+const credentials = grpc.credentials.createInsecure();
+const kvs = new loaded.memo.kvs.KeyValueStore(target, credentials);
+const vs = new loaded.memo.vs.ValueStore(target, credentials);
+
+const codeNames = Object.fromEntries(Object.entries(grpc.status).map(([name, code]) => [code, name]));
+const describeCode = (code) => `${codeNames[code] ?? 'UNKNOWN_CODE'} (${code})`;
+
+// ---------------------------------------------------------------------------------------------------
+// Check runner
+
+let passed = 0;
+let failed = 0;
+const failedChecks = new Set();
+
+class CheckFailure extends Error {}
+
+function fail(why) {
+  throw new CheckFailure(why);
+}
+
+function assert(condition, why) {
+  if (!condition) fail(why);
+}
+
+/** Runs one named check; `needs` names earlier checks whose results it depends on. */
+async function check(name, fn, needs = []) {
+  const missing = needs.filter((n) => failedChecks.has(n));
+  if (missing.length > 0) {
+    failed++;
+    failedChecks.add(name);
+    console.log(`FAIL ${name}: not run, it needs ${missing.join(', ')}, which failed`);
+    return;
+  }
+  try {
+    await fn();
+    passed++;
+    console.log(`ok ${name}`);
+  } catch (e) {
+    failed++;
+    failedChecks.add(name);
+    const why = e instanceof CheckFailure ? e.message : `threw ${e && e.stack ? e.stack : e}`;
+    console.log(`FAIL ${name}: ${why}`);
+  }
+}
+
+function summary() {
+  console.log(`interop: ${passed} passed, ${failed} failed`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RPC helpers
+
+/** Calls a unary method and resolves with { err, res } (never rejects). */
+function call(client, method, request, deadline) {
+  return new Promise((resolve) => {
+    const options = { deadline: deadline ?? new Date(Date.now() + CALL_TIMEOUT_MS) };
+    client[method](request, options, (err, res) => resolve({ err, res }));
+  });
+}
+
+function serviceName(client) {
+  return client === kvs ? 'kvs' : 'vs';
+}
+
+/** Calls a method that must succeed; returns its response. */
+async function expectOk(client, method, request) {
+  const { err, res } = await call(client, method, request);
+  if (err) {
+    fail(`${serviceName(client)}.${method}: expected OK, got ${describeCode(err.code)}: ${err.details}`);
+  }
+  return res;
+}
+
+/** Calls a method that must fail with exactly `code`. */
+async function expectStatus(client, method, request, code, deadline) {
+  const { err } = await call(client, method, request, deadline);
+  if (!err) fail(`${serviceName(client)}.${method}: expected ${describeCode(code)}, got OK`);
+  if (err.code !== code) {
+    fail(`${serviceName(client)}.${method}: expected ${describeCode(code)}, got ${describeCode(err.code)}: ${err.details}`);
+  }
+}
+
+function sameBytes(actual, expected) {
+  return Buffer.isBuffer(actual) && Buffer.compare(actual, expected) === 0;
+}
+
+function hex(buffer) {
+  return Buffer.isBuffer(buffer) ? `0x${buffer.toString('hex')}` : String(buffer);
+}
+
+/** UTF-8 byte order, which is the order the store lists keys in. */
+function byteOrder(a, b) {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function sameList(actual, expected) {
+  return actual.length === expected.length && actual.every((v, i) => v === expected[i]);
+}
+
+function firstDifference(actual, expected) {
+  const n = Math.max(actual.length, expected.length);
+  for (let i = 0; i < n; i++) {
+    if (actual[i] !== expected[i]) {
+      return `at ${i}: got ${JSON.stringify(actual[i])}, expected ${JSON.stringify(expected[i])} ` +
+        `(got ${actual.length} entries, expected ${expected.length})`;
+    }
+  }
+  return 'none';
+}
+
+/** Runs `work(item)` over `items` with at most `limit` calls in flight. */
+async function inParallel(items, limit, work) {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await work(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+function randomAddress(mutable) {
+  const address = crypto.randomBytes(32);
+  address[31] = mutable ? address[31] & 0xfe : address[31] | 0x01;
+  return address;
+}
+
+/** A copy of a fetched block carrying `data` as its payload (the oneof's other member removed). */
+function withData(block, data) {
+  const copy = { ...block, data };
+  delete copy.data_plain;
+  delete copy.payload;
+  return copy;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// memo.kvs
+
+const run = `interop-${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+
+async function kvsChecks() {
+  const key = `${run}/a`;
+  const value1 = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x41]);
+  const value2 = Buffer.from('second value, longer than the first', 'utf8');
+
+  await check('kvs.insert.new', async () => {
+    await expectOk(kvs, 'Insert', { key, value: value1 });
+  });
+  await check('kvs.insert.existing-is-already-exists', async () => {
+    await expectStatus(kvs, 'Insert', { key, value: value2 }, grpc.status.ALREADY_EXISTS);
+  }, ['kvs.insert.new']);
+  await check('kvs.fetch.returns-inserted-bytes', async () => {
+    const res = await expectOk(kvs, 'Fetch', { key });
+    assert(sameBytes(res.value, value1), `value ${hex(res.value)}, expected ${hex(value1)}`);
+  }, ['kvs.insert.new']);
+  await check('kvs.fetch.missing-is-not-found', async () => {
+    await expectStatus(kvs, 'Fetch', { key: `${run}/never-written` }, grpc.status.NOT_FOUND);
+  });
+  await check('kvs.update.existing', async () => {
+    await expectOk(kvs, 'Update', { key, value: value2 });
+    const res = await expectOk(kvs, 'Fetch', { key });
+    assert(sameBytes(res.value, value2), `after Update, Fetch gave ${hex(res.value)}, expected ${hex(value2)}`);
+  }, ['kvs.insert.new']);
+  await check('kvs.update.missing-is-not-found', async () => {
+    await expectStatus(kvs, 'Update', { key: `${run}/never-written`, value: value1 }, grpc.status.NOT_FOUND);
+  });
+  const upsertKey = `${run}/upserted`;
+  await check('kvs.upsert.new', async () => {
+    await expectOk(kvs, 'Upsert', { key: upsertKey, value: value1 });
+    const res = await expectOk(kvs, 'Fetch', { key: upsertKey });
+    assert(sameBytes(res.value, value1), `after Upsert, Fetch gave ${hex(res.value)}, expected ${hex(value1)}`);
+  });
+  await check('kvs.upsert.existing', async () => {
+    await expectOk(kvs, 'Upsert', { key: upsertKey, value: value2 });
+    const res = await expectOk(kvs, 'Fetch', { key: upsertKey });
+    assert(sameBytes(res.value, value2), `after second Upsert, Fetch gave ${hex(res.value)}, expected ${hex(value2)}`);
+  }, ['kvs.upsert.new']);
+  await check('kvs.insert.empty-key-is-invalid-argument', async () => {
+    await expectStatus(kvs, 'Insert', { key: '', value: value1 }, grpc.status.INVALID_ARGUMENT);
+  });
+  await check('kvs.delete.then-fetch-is-not-found', async () => {
+    await expectOk(kvs, 'Delete', { key });
+    await expectStatus(kvs, 'Fetch', { key }, grpc.status.NOT_FOUND);
+  }, ['kvs.insert.new']);
+  await check('kvs.delete.missing-is-not-found', async () => {
+    await expectStatus(kvs, 'Delete', { key: `${run}/never-written` }, grpc.status.NOT_FOUND);
+  });
+
+  await listChecks();
+}
+
+async function listChecks() {
+  // Unpadded numbers, so byte order (k0, k1, k10, k100, k101, ...) differs from insertion and numeric order.
+  const listPrefix = `${run}/list/`;
+  const keys = Array.from({ length: LIST_KEYS }, (_, i) => `${listPrefix}k${i}`);
+  const sorted = [...keys].sort(byteOrder);
+
+  await check('kvs.list.setup-1000-keys', async () => {
+    // A fixed permutation (7919 is coprime with 1000), so inserts do not arrive in byte order.
+    const shuffled = keys.map((_, i) => keys[(i * 7919) % LIST_KEYS]);
+    const failures = [];
+    await inParallel(shuffled, LIST_CONCURRENCY, async (k) => {
+      const { err } = await call(kvs, 'Insert', { key: k, value: Buffer.from(k, 'utf8') });
+      if (err) failures.push(`${k}: ${describeCode(err.code)} ${err.details}`);
+    });
+    assert(failures.length === 0, `${failures.length} inserts failed, first: ${failures[0]}`);
+  });
+  const needsKeys = ['kvs.list.setup-1000-keys'];
+
+  await check('kvs.list.prefix-returns-all-in-byte-order', async () => {
+    const res = await expectOk(kvs, 'List', { prefix: listPrefix, marker: '', delimiter: '', maxKeys: '1000' });
+    const got = res.items.map((i) => i.key);
+    assert(sameList(got, sorted), `items differ from the 1000 keys in byte order, first difference ${firstDifference(got, sorted)}`);
+    assert(res.truncated === false, 'truncated is true, expected false');
+    assert(res.prefixes.length === 0, `prefixes ${JSON.stringify(res.prefixes)}, expected none without a delimiter`);
+  }, needsKeys);
+
+  await check('kvs.list.pages-of-100-with-marker', async () => {
+    const pages = [];
+    let marker = '';
+    for (let page = 0; page < 20; page++) {
+      const res = await expectOk(kvs, 'List', { prefix: listPrefix, marker, delimiter: '', maxKeys: '100' });
+      const got = res.items.map((i) => i.key);
+      pages.push({ keys: got, truncated: res.truncated });
+      if (!res.truncated) break;
+      assert(got.length > 0, `page ${page} is empty but truncated`);
+      marker = got[got.length - 1];
+    }
+    assert(pages.length === 10, `got ${pages.length} pages, expected 10 (page sizes ${pages.map((p) => p.keys.length).join(',')})`);
+    pages.forEach((p, i) => {
+      assert(p.keys.length === 100, `page ${i} has ${p.keys.length} items, expected 100`);
+      assert(p.truncated === (i < 9), `page ${i} truncated ${p.truncated}, expected ${i < 9}`);
+    });
+    const all = pages.flatMap((p) => p.keys);
+    assert(new Set(all).size === all.length, 'a key was listed on two pages');
+    assert(sameList(all, sorted), `pages joined differ from the keys in byte order, first difference ${firstDifference(all, sorted)}`);
+  }, needsKeys);
+
+  await check('kvs.list.max-keys-below-result-is-truncated', async () => {
+    const res = await expectOk(kvs, 'List', { prefix: listPrefix, marker: '', delimiter: '', maxKeys: '10' });
+    const got = res.items.map((i) => i.key);
+    assert(res.truncated === true, 'truncated is false, expected true');
+    assert(sameList(got, sorted.slice(0, 10)), `items differ from the first 10 keys, first difference ${firstDifference(got, sorted.slice(0, 10))}`);
+  }, needsKeys);
+
+  // Delimiter: <tree>/dir<k>/file<j> roll up into one prefix per directory; <tree>/top<j> are items.
+  const tree = `${run}/tree`;
+  const dirs = 5;
+  const filesPerDir = 3;
+  const tops = 4;
+  const treeKeys = [];
+  for (let k = 0; k < dirs; k++) for (let j = 0; j < filesPerDir; j++) treeKeys.push(`${tree}/dir${k}/file${j}`);
+  for (let j = 0; j < tops; j++) treeKeys.push(`${tree}/top${j}`);
+  await check('kvs.list.delimiter-rolls-up-directories', async () => {
+    await inParallel(treeKeys, LIST_CONCURRENCY, async (k) => {
+      await expectOk(kvs, 'Insert', { key: k, value: Buffer.from('x') });
+    });
+    const res = await expectOk(kvs, 'List', { prefix: `${tree}/`, marker: '', delimiter: '/', maxKeys: '1000' });
+    const expectedPrefixes = Array.from({ length: dirs }, (_, k) => `${tree}/dir${k}/`).sort(byteOrder);
+    const expectedItems = Array.from({ length: tops }, (_, j) => `${tree}/top${j}`).sort(byteOrder);
+    const gotItems = res.items.map((i) => i.key);
+    assert(sameList(res.prefixes, expectedPrefixes), `prefixes ${JSON.stringify(res.prefixes)}, expected ${JSON.stringify(expectedPrefixes)}`);
+    assert(sameList(gotItems, expectedItems), `items ${JSON.stringify(gotItems)}, expected ${JSON.stringify(expectedItems)}`);
+    assert(res.truncated === false, 'truncated is true, expected false');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// memo.vs
+
+async function vsChecks() {
+  const immutableData = Buffer.from(`immutable ${run} \u00e9\u00e8`, 'utf8');
+  const mutableData = Buffer.from(`mutable ${run} v0`, 'utf8');
+  const mutableData1 = Buffer.from(`mutable ${run} v1`, 'utf8');
+  const mutableData2 = Buffer.from(`mutable ${run} v1 by a writer that lost the race`, 'utf8');
+  let chbAddress;
+  let okbAddress;
+
+  await check('vs.insert-immutable.returns-immutable-address', async () => {
+    const res = await expectOk(vs, 'InsertImmutableBlock', { data: immutableData });
+    chbAddress = res.address;
+    assert(Buffer.isBuffer(chbAddress) && chbAddress.length === 32, `address ${hex(chbAddress)} is not 32 bytes`);
+    assert((chbAddress[31] & 1) === 1, `address ${hex(chbAddress)} has the mutable flag (low bit 0), expected immutable`);
+  });
+  await check('vs.fetch-immutable.is-chb-with-data', async () => {
+    const res = await expectOk(vs, 'Fetch', { address: chbAddress });
+    assert(res.block, 'response has no block');
+    assert(res.block.type === 'CHB', `type ${JSON.stringify(res.block.type)}, expected "CHB"`);
+    assert(sameBytes(res.block.data, immutableData), `data ${hex(res.block.data)}, expected ${hex(immutableData)}`);
+    assert(sameBytes(res.block.address, chbAddress), `block address ${hex(res.block.address)}, expected ${hex(chbAddress)}`);
+  }, ['vs.insert-immutable.returns-immutable-address']);
+  await check('vs.fetch.random-address-is-not-found', async () => {
+    await expectStatus(vs, 'Fetch', { address: randomAddress(false) }, grpc.status.NOT_FOUND);
+    await expectStatus(vs, 'Fetch', { address: randomAddress(true) }, grpc.status.NOT_FOUND);
+  });
+
+  await check('vs.insert-mutable.returns-mutable-address', async () => {
+    const res = await expectOk(vs, 'InsertMutableBlock', { data: mutableData });
+    okbAddress = res.address;
+    assert(Buffer.isBuffer(okbAddress) && okbAddress.length === 32, `address ${hex(okbAddress)} is not 32 bytes`);
+    assert((okbAddress[31] & 1) === 0, `address ${hex(okbAddress)} has the immutable flag (low bit 1), expected mutable`);
+  });
+  await check('vs.fetch-mutable.is-okb-version-0', async () => {
+    const res = await expectOk(vs, 'Fetch', { address: okbAddress });
+    assert(res.block, 'response has no block');
+    assert(res.block.type === 'OKB', `type ${JSON.stringify(res.block.type)}, expected "OKB"`);
+    assert(res.block.version === '0', `version ${res.block.version}, expected 0`);
+    assert(sameBytes(res.block.data, mutableData), `data ${hex(res.block.data)}, expected ${hex(mutableData)}`);
+  }, ['vs.insert-mutable.returns-mutable-address']);
+
+  await check('vs.update.version-1-is-stored', async () => {
+    const fetched = (await expectOk(vs, 'Fetch', { address: okbAddress })).block;
+    const next = { ...withData(fetched, mutableData1), version: '1', signature: Buffer.alloc(0) };
+    const res = await expectOk(vs, 'Update', { block: next });
+    assert(res.current == null, `response carries current (version ${res.current && res.current.version}), expected no conflict`);
+    const after = (await expectOk(vs, 'Fetch', { address: okbAddress })).block;
+    assert(after.version === '1', `after Update, version ${after.version}, expected 1`);
+    assert(sameBytes(after.data, mutableData1), `after Update, data ${hex(after.data)}, expected ${hex(mutableData1)}`);
+    assert(after.signature.length > 0, 'after Update, the stored block has no signature');
+  }, ['vs.fetch-mutable.is-okb-version-0']);
+  await check('vs.update.stale-version-returns-current', async () => {
+    const fetched = (await expectOk(vs, 'Fetch', { address: okbAddress })).block;
+    const stale = { ...withData(fetched, mutableData2), version: '1', signature: Buffer.alloc(0) };
+    const res = await expectOk(vs, 'Update', { block: stale });
+    assert(res.current != null, 'response has no current block, expected the conflict answer');
+    assert(res.current.version === '1', `current version ${res.current.version}, expected 1`);
+    assert(sameBytes(res.current.data, mutableData1), `current data ${hex(res.current.data)}, expected the stored ${hex(mutableData1)}`);
+    const after = (await expectOk(vs, 'Fetch', { address: okbAddress })).block;
+    assert(sameBytes(after.data, mutableData1), `the stale update changed the stored data to ${hex(after.data)}`);
+  }, ['vs.update.version-1-is-stored']);
+
+  await check('vs.insert.chb-with-wrong-data-is-permission-denied', async () => {
+    const fetched = (await expectOk(vs, 'Fetch', { address: chbAddress })).block;
+    const forged = withData(fetched, Buffer.concat([immutableData, Buffer.from('!')]));
+    await expectStatus(vs, 'Insert', { block: forged }, grpc.status.PERMISSION_DENIED);
+  }, ['vs.fetch-immutable.is-chb-with-data']);
+  await check('vs.update.okb-with-corrupt-signature-is-permission-denied', async () => {
+    const fetched = (await expectOk(vs, 'Fetch', { address: okbAddress })).block;
+    assert(fetched.signature.length > 0, 'the fetched block has no signature to corrupt');
+    const signature = Buffer.from(fetched.signature);
+    signature[Math.floor(signature.length / 2)] ^= 0x01;
+    const version = String(BigInt(fetched.version) + 1n);
+    const forged = { ...withData(fetched, fetched.data), version, signature };
+    await expectStatus(vs, 'Update', { block: forged }, grpc.status.PERMISSION_DENIED);
+    const after = (await expectOk(vs, 'Fetch', { address: okbAddress })).block;
+    assert(after.version === fetched.version, `the forged update changed the version to ${after.version}`);
+  }, ['vs.update.version-1-is-stored']);
+  await check('vs.fetch.5-byte-address-is-invalid-argument', async () => {
+    await expectStatus(vs, 'Fetch', { address: Buffer.from([1, 2, 3, 4, 5]) }, grpc.status.INVALID_ARGUMENT);
+  });
+  await check('vs.delete.mutable-then-fetch-is-not-found', async () => {
+    await expectOk(vs, 'Delete', { address: okbAddress, signature: Buffer.alloc(0) });
+    await expectStatus(vs, 'Fetch', { address: okbAddress }, grpc.status.NOT_FOUND);
+  }, ['vs.insert-mutable.returns-mutable-address']);
+
+  await check('vs.make-mutable.returns-unsigned-okb', async () => {
+    const block = await expectOk(vs, 'MakeMutableBlock', {});
+    assert(block.type === 'OKB', `type ${JSON.stringify(block.type)}, expected "OKB"`);
+    assert(Buffer.isBuffer(block.address) && block.address.length === 32, `address ${hex(block.address)} is not 32 bytes`);
+    assert((block.address[31] & 1) === 0, `address ${hex(block.address)} has the immutable flag, expected mutable`);
+    assert(block.signature.length === 0, `signature ${hex(block.signature)}, expected none (made, not stored)`);
+  });
+  await check('vs.named-address.is-deterministic', async () => {
+    const a = await expectOk(vs, 'NamedBlockAddress', { key: Buffer.from('x') });
+    const b = await expectOk(vs, 'NamedBlockAddress', { key: Buffer.from('x') });
+    assert(Buffer.isBuffer(a.address) && a.address.length === 32, `address ${hex(a.address)} is not 32 bytes`);
+    assert(sameBytes(b.address, a.address), `two calls gave ${hex(a.address)} and ${hex(b.address)}`);
+    const other = await expectOk(vs, 'NamedBlockAddress', { key: Buffer.from('y') });
+    assert(!sameBytes(other.address, a.address), `names "x" and "y" have the same address ${hex(a.address)}`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Protocol edges
+
+async function protocolChecks() {
+  await check('grpc.unknown-method-is-unimplemented', async () => {
+    const client = new grpc.Client(target, credentials);
+    try {
+      const err = await new Promise((resolve) => {
+        client.makeUnaryRequest(
+          '/memo.kvs.KeyValueStore/Nope',
+          (buffer) => buffer,
+          (buffer) => buffer,
+          Buffer.alloc(0),
+          { deadline: new Date(Date.now() + CALL_TIMEOUT_MS) },
+          (e) => resolve(e));
+      });
+      assert(err, 'expected UNIMPLEMENTED (12), got OK');
+      assert(err.code === grpc.status.UNIMPLEMENTED, `expected UNIMPLEMENTED (12), got ${describeCode(err.code)}: ${err.details}`);
+    } finally {
+      client.close();
+    }
+  });
+  await check('grpc.deadline-in-the-past-is-deadline-exceeded', async () => {
+    await expectStatus(kvs, 'Fetch', { key: `${run}/deadline` }, grpc.status.DEADLINE_EXCEEDED, new Date(Date.now() - 1000));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main() {
+  const overall = setTimeout(() => {
+    failed++;
+    console.log(`FAIL overall: the run did not finish within ${OVERALL_TIMEOUT_MS / 1000} s`);
+    summary();
+    process.exit(1);
+  }, OVERALL_TIMEOUT_MS);
+  overall.unref();
+
+  console.log(`interop: target ${target}, run prefix ${run}, grpc-js ${require('@grpc/grpc-js/package.json').version}`);
+  await check('connect', async () => {
+    await new Promise((resolve, reject) => {
+      kvs.waitForReady(new Date(Date.now() + 15_000), (e) => (e ? reject(new CheckFailure(`cannot reach ${target}: ${e.message}`)) : resolve()));
+    });
+  });
+  if (failedChecks.has('connect')) {
+    summary();
+    process.exit(1);
+  }
+
+  await kvsChecks();
+  await vsChecks();
+  await protocolChecks();
+
+  kvs.close();
+  vs.close();
+  clearTimeout(overall);
+  summary();
+  process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main().catch((e) => {
+  console.log(`FAIL runner: ${e && e.stack ? e.stack : e}`);
+  failed++;
+  summary();
+  process.exit(1);
+});
