@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Memo.Testing;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Memo.Node.Tests.Interop;
+
+/// <summary>
+/// Runs tests/interop/interop.js (Node's @grpc/grpc-js, a gRPC implementation this project does not own)
+/// against an in-process node. A missing Node.js or npm install fails the test on purpose: a silent skip
+/// would let a wire-level regression through CI unnoticed.
+/// </summary>
+public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task Grpc_js_client_gets_the_expected_answers_and_status_codes_from_a_node()
+    {
+        var root = RepositoryRoot();
+        var interopDirectory = Path.Combine(root, "tests", "interop");
+        var script = Path.Combine(interopDirectory, "interop.js");
+        Assert.True(File.Exists(script), $"{script} is missing.");
+        var nodeExecutable = FindOnPath(OperatingSystem.IsWindows() ? "node.exe" : "node");
+        Assert.True(nodeExecutable is not null,
+            "Node.js ('node') is not on PATH. Install Node.js 18 or later, then run `npm install` in tests/interop (CI does both).");
+        Assert.True(Directory.Exists(Path.Combine(interopDirectory, "node_modules", "@grpc", "grpc-js"))
+                && Directory.Exists(Path.Combine(interopDirectory, "node_modules", "@grpc", "proto-loader")),
+            $"@grpc/grpc-js is not installed: run `npm install` in {interopDirectory} (scripts/test.sh and CI do).");
+
+        using var loggerFactory = LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddProvider(new TestOutputLoggerProvider(output)));
+        await using var node = await TestNode.StartAsync(loggerFactory: loggerFactory);
+        output.WriteLine($"node listening on {node.Address}, data in {node.DataDirectory}");
+
+        var (exitCode, lines) = await RunScriptAsync(nodeExecutable!, script, node.Address, interopDirectory);
+
+        var failures = lines.Where(l => l.StartsWith("FAIL ", StringComparison.Ordinal)).ToList();
+        var summary = lines.Select(l => SummaryLine().Match(l)).LastOrDefault(m => m.Success);
+        Assert.True(summary is not null,
+            $"interop.js printed no summary line (exit code {exitCode}); its output:\n{string.Join('\n', lines)}");
+        Assert.True(summary.Groups["failed"].Value == "0" && failures.Count == 0,
+            $"interop.js: {summary.Value}\n{string.Join('\n', failures)}");
+        Assert.True(int.Parse(summary.Groups["passed"].Value, System.Globalization.CultureInfo.InvariantCulture) > 0,
+            "interop.js ran no checks.");
+        Assert.Equal(0, exitCode);
+    }
+
+    private async Task<(int ExitCode, List<string> Lines)> RunScriptAsync(string nodeExecutable, string script, string address, string workingDirectory)
+    {
+        var start = new ProcessStartInfo(nodeExecutable)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(address);
+
+        var lines = new List<string>();
+        void OnLine(string? line, string stream)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            lock (lines)
+            {
+                lines.Add(line);
+            }
+            output.WriteLine(stream + line);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{nodeExecutable} did not start.");
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, "");
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, "stderr: ");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var timeout = new CancellationTokenSource(ScriptTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            lock (lines)
+            {
+                Assert.Fail($"interop.js did not finish within {ScriptTimeout}; its output so far:\n{string.Join('\n', lines)}");
+            }
+        }
+        // The parameterless wait returns only after the asynchronous output handlers have seen end of stream.
+        process.WaitForExit();
+        lock (lines)
+        {
+            return (process.ExitCode, [.. lines]);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Memo.Akka.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException($"Memo.Akka.sln not found above {AppContext.BaseDirectory}.");
+    }
+
+    private static string? FindOnPath(string executable)
+    {
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, executable);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    [GeneratedRegex(@"^interop: (?<passed>\d+) passed, (?<failed>\d+) failed$")]
+    private static partial Regex SummaryLine();
+}
