@@ -1,0 +1,46 @@
+namespace Memo.Testing.Linearizability;
+
+/// <summary>A fixed-size set of operation indexes; value equality so it can key the search's memo.</summary>
+internal sealed class Bitset : IEquatable<Bitset>
+{
+    private readonly ulong[] _words;
+
+    public Bitset(int size)
+    {
+        _words = new ulong[(size + 63) / 64];
+    }
+
+    private Bitset(ulong[] words)
+    {
+        _words = words;
+    }
+
+    public void Set(int index) => _words[index >> 6] |= 1UL << (index & 63);
+
+    public void Clear(int index) => _words[index >> 6] &= ~(1UL << (index & 63));
+
+    public bool Contains(int index) => (_words[index >> 6] & (1UL << (index & 63))) != 0;
+
+    /// <summary>A copy with <paramref name="index"/> added.</summary>
+    public Bitset With(int index)
+    {
+        var copy = new Bitset((ulong[])_words.Clone());
+        copy.Set(index);
+        return copy;
+    }
+
+    public bool Equals(Bitset? other) => other is not null && _words.AsSpan().SequenceEqual(other._words);
+
+    public override bool Equals(object? obj) => Equals(obj as Bitset);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var word in _words)
+        {
+            hash.Add(word);
+        }
+
+        return hash.ToHashCode();
+    }
+}
