@@ -51,7 +51,7 @@ public sealed class MemoPublicKey : IEquatable<MemoPublicKey>
                 return false;
             }
         }
-        catch (CryptographicException)
+        catch (Exception e) when (IsImportFailure(e))
         {
             ecdsa.Dispose();
             return false;
@@ -71,6 +71,11 @@ public sealed class MemoPublicKey : IEquatable<MemoPublicKey>
         ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
         return new MemoPublicKey(spki, ecdsa);
     }
+
+    // Arbitrary DER can make the platform import fail in several ways: a CryptographicException for bad
+    // encodings, but also PlatformNotSupportedException for an unknown curve OID (OpenSSL) and ArgumentException
+    // for inconsistent parameters.
+    internal static bool IsImportFailure(Exception e) => e is CryptographicException or NotSupportedException or ArgumentException;
 
     internal static bool IsP256(ECDsa ecdsa)
     {
