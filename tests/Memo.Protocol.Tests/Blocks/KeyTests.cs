@@ -100,6 +100,20 @@ public sealed class KeyTests
     }
 
     [Fact]
+    public void Repeated_imports_of_a_key_give_equal_keys_that_verify_concurrently()
+    {
+        using var pair = MemoKeyPair.Generate();
+        var spki = pair.PublicKey.ToSpkiArray();
+        var signature = pair.Sign("m"u8);
+
+        var results = new bool[200];
+        Parallel.For(0, results.Length, i =>
+            results[i] = MemoPublicKey.TryFromSpki(spki, out var key) && key.Equals(pair.PublicKey) && key.Verify("m"u8, signature));
+
+        Assert.All(results, Assert.True);
+    }
+
+    [Fact]
     public void Different_keys_are_not_equal()
     {
         using var a = MemoKeyPair.Generate();
