@@ -41,7 +41,7 @@ public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPai
         {
             RequireName(request.Key);
             var owner = request.OwnerKey.IsEmpty ? nodeKey.PublicKey : ParseKey(request.OwnerKey, "owner_key");
-            var address = BlockAddresses.Named(owner.Spki, request.Key.Span);
+            var address = BlockAddresses.Named(owner, request.Key.Span);
             return ValueTask.FromResult(new NamedBlockAddressResponse { Address = ByteString.CopyFrom(address.ToArray()) });
         });
         registry.AddUnary(ValueStoreMethods.Fetch, FetchAsync);
@@ -161,28 +161,18 @@ public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPai
     private void SealIfOwned(Block block)
     {
         var unsignedOwned = block.Signature.IsEmpty && (block.Type is "OKB" or "NB")
-            && (block.OwnerKey.IsEmpty || block.OwnerKey.Span.SequenceEqual(nodeKey.PublicKey.Spki));
+            && (block.OwnerKey.IsEmpty || nodeKey.PublicKey.Matches(block.OwnerKey.Span));
         var unaddressedChb = block.Type == "CHB" && block.Address.IsEmpty;
         if (!unsignedOwned && !unaddressedChb)
         {
             return;
         }
-        if (block.OwnerKey.IsEmpty && block.Type is "OKB" or "NB")
-        {
-            block.OwnerKey = ByteString.CopyFrom(nodeKey.PublicKey.Spki);
-        }
-        try
-        {
-            BlockFactory.Seal(block, nodeKey);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-        {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"The block cannot be sealed: {e.Message}");
-        }
+        // TrySeal fills salt, owner key and address when empty and signs; Validate below reports any problem.
+        _ = BlockFactory.TrySeal(block, nodeKey);
     }
 
     private bool IsOwnedByNode(Block block) =>
-        block.Type == "CHB" ? block.Owner.Span.SequenceEqual(nodeKey.PublicKey.Spki) : block.OwnerKey.Span.SequenceEqual(nodeKey.PublicKey.Spki);
+        nodeKey.PublicKey.Matches(block.GetOwnerSpki().Span);
 
     private static void Validate(Block block)
     {
