@@ -77,8 +77,7 @@ public sealed record MemoOptions(
         var merged = defaults;
         foreach (var layer in layers)
         {
-            CheckKnownKeys(layer, defaults, "", problems);
-            merged = merged.WithOverrides(layer);
+            merged = merged.WithOverrides(KnownKeysOnly(layer, defaults, "", problems));
         }
 
         // Keep going after unknown keys so that one run reports the ill-typed and invalid values as well.
@@ -168,9 +167,11 @@ public sealed record MemoOptions(
     }
 
     /// <summary>Reports keys of <paramref name="layer"/> that the defaults do not define, and values whose shape
-    /// (object or not) differs from the default's.</summary>
-    private static void CheckKnownKeys(HoconObject layer, HoconObject schema, string prefix, List<string> problems)
+    /// (object or not) differs from the default's; returns the layer without them, so that reading the merged
+    /// tree afterwards reports only problems of its own rather than echoes of these.</summary>
+    private static HoconObject KnownKeysOnly(HoconObject layer, HoconObject schema, string prefix, List<string> problems)
     {
+        var kept = new List<KeyValuePair<string, HoconValue>>();
         foreach (var key in layer.Keys)
         {
             layer.TryGetField(key, out var value);
@@ -186,15 +187,21 @@ public sealed record MemoOptions(
             var shouldBeObject = expected.TryGetObject(out var expectedObject);
             if (isObject && shouldBeObject)
             {
-                CheckKnownKeys(valueObject, expectedObject, path, problems);
+                kept.Add(new(key, HoconValue.Object(KnownKeysOnly(valueObject, expectedObject, path, problems), value.Position)));
             }
-            else if (isObject != shouldBeObject)
+            else if (isObject == shouldBeObject)
+            {
+                kept.Add(new(key, value));
+            }
+            else
             {
                 problems.Add(shouldBeObject
                     ? $"{path} = {value} ({value.Position}): expected an object with keys {string.Join(", ", expectedObject.Keys)}"
                     : $"{path} ({value.Position}): expected a value, found an object");
             }
         }
+
+        return HoconObject.Create(kept);
     }
 
     /// <summary>The known key closest to a misspelt one, when it is close enough to be the likely intent.</summary>
@@ -211,7 +218,7 @@ public sealed record MemoOptions(
             }
         }
 
-        return bestDistance <= Math.Max(1, key.Length / 3) ? best : null;
+        return bestDistance <= Math.Max(2, key.Length / 3) ? best : null;
     }
 
     private static int EditDistance(string a, string b)

@@ -13,9 +13,10 @@ namespace Memo.Testing.Linearizability;
 /// own, smallest first, so a violation on a small key is found even when a big key is expensive.</item>
 /// <item>Per key, the search is Wing &amp; Gong's (1993) with Lowe's (2017) memoisation, as popularised by Porcupine: a
 /// doubly linked list of call/return events in time order; linearizing an operation "lifts" its call and return out of
-/// the list, backtracking "unlifts" them; a set of visited (linearized-operations bitset, register value) pairs prunes
-/// any configuration already explored. Reaching the return event of an operation not yet linearized means the current
-/// prefix cannot be extended, so the search backtracks.</item>
+/// the list, backtracking "unlifts" them; a memo of configurations (linearized-operations bitset, register value) already
+/// explored without success prunes repeats. Reaching the return event of an operation not yet linearized means the
+/// current prefix cannot be extended, so the search backtracks. Further verdict-preserving reductions (value
+/// abstraction, symmetry among Unknown operations, dominance pruning) are described on <c>KeyHistorySearch</c>.</item>
 /// <item>An Unknown operation has no return event (it returns at +infinity), so it never forces backtracking; it may be
 /// linearized at any point after its call, and the search succeeds once every Ok operation is linearized, which lets
 /// an Unknown operation be omitted. Its result is unconstrained: an Unknown Insert takes effect only if the key is
