@@ -17,8 +17,11 @@ internal sealed class FailedConfigurations
 {
     private readonly Dictionary<(Bitset Ok, int State, UnknownRun Run), List<Bitset>> _byOkSetAndState = [];
 
-    /// <summary>How many used-Unknown sets are stored in all.</summary>
+    /// <summary>How many configurations are stored.</summary>
     public int Count { get; private set; }
+
+    /// <summary>Approximate memory held (entries are never released before the search ends).</summary>
+    public long ApproximateBytes { get; private set; }
 
     /// <summary>Whether a stored failed configuration dominates (or equals) the given one.</summary>
     public bool Dominates(Bitset ok, Bitset unknown, int state, UnknownRun run) =>
@@ -32,12 +35,16 @@ internal sealed class FailedConfigurations
         {
             failed = [];
             _byOkSetAndState.Add((ok.Copy(), state, run), failed);
+            ApproximateBytes += ok.ApproximateBytes + 96;
         }
 
         // Entries the new one dominates are now redundant.
-        Count -= failed.RemoveAll(unknown.IsSubsetOf);
+        var removed = failed.RemoveAll(unknown.IsSubsetOf);
+        Count -= removed;
+        ApproximateBytes -= removed * (long)(unknown.ApproximateBytes + 8);
         failed.Add(unknown.Copy());
         Count++;
+        ApproximateBytes += unknown.ApproximateBytes + 8;
     }
 
     private bool DominatesWith(Bitset ok, Bitset unknown, int state, UnknownRun run)

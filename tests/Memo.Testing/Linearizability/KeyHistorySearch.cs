@@ -155,7 +155,7 @@ internal sealed class KeyHistorySearch
                 return $"key \"{_key}\": linearizable ({counts})";
             case Verdict.TimedOut:
                 text.Append($"key \"{_key}\": no verdict within the budget of {_budget.TotalSeconds:F1} s or ")
-                    .Append($"{LinearizabilityChecker.MaxVisitedConfigurationsPerKey} configurations ")
+                    .Append($"{LinearizabilityChecker.MaxMemoBytesPerKey >> 20} MB of memo ")
                     .Append($"({counts}, {_configurations} failed configurations stored, {_steps} steps); ");
                 break;
             case Verdict.Violation:
@@ -256,8 +256,9 @@ internal sealed class KeyHistorySearch
                 continue;
             }
 
-            // A return event of an operation not yet linearized: nothing after it may come next.
-            if (phase == 0)
+            // A return event of an operation not yet linearized: nothing after it may come next. Walk the candidates
+            // again for Unknown operations, unless none could be taken.
+            if (phase == 0 && _unknownCount > 0 && run.Length < 2)
             {
                 phase = 1;
                 entry = _head.Next;
@@ -272,7 +273,8 @@ internal sealed class KeyHistorySearch
             }
 
             failed.Add(okDone, unknownDone, state, run);
-            if (++_configurations > LinearizabilityChecker.MaxVisitedConfigurationsPerKey)
+            _configurations = failed.Count;
+            if (failed.ApproximateBytes > LinearizabilityChecker.MaxMemoBytesPerKey)
             {
                 return Verdict.TimedOut;
             }
