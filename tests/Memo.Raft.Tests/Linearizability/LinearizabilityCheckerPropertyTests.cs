@@ -38,8 +38,10 @@ public sealed class LinearizabilityCheckerPropertyTests(ITestOutputHelper output
         Check.One(Quick, property);
     }
 
-    [Fact]
-    public void Checker_agrees_with_brute_force_on_small_histories()
+    [Theory]
+    [InlineData(0.2, 3)]
+    [InlineData(0.5, 2)]
+    public void Checker_agrees_with_brute_force_on_small_histories(double unknownRate, int values)
     {
         var seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
@@ -49,8 +51,8 @@ public sealed class LinearizabilityCheckerPropertyTests(ITestOutputHelper output
         {
             var generator = new LinearizableHistoryGenerator(random.Next())
             {
-                Keys = 1 + random.Next(2), Clients = 2 + random.Next(3), Values = 1 + random.Next(3),
-                UnknownRate = 0.2, FailRate = 0.1, TimeGranularity = 1 + random.Next(3),
+                Keys = 1 + random.Next(2), Clients = 2 + random.Next(3), Values = 1 + random.Next(values),
+                UnknownRate = unknownRate, FailRate = 0.1, TimeGranularity = 1 + random.Next(3),
             };
             var history = generator.Generate(2 + random.Next(6));
             if (Relevant(history) > 7)
@@ -79,7 +81,7 @@ public sealed class LinearizabilityCheckerPropertyTests(ITestOutputHelper output
         output.WriteLine($"{accepted} accepted, {rejected} rejected");
 
         // Both verdicts must be exercised, or the comparison proves little.
-        Assert.True(accepted > 100 && rejected > 100, $"accepted {accepted}, rejected {rejected}");
+        Assert.True(accepted > 100 && rejected > 100, $"seed {seed}: accepted {accepted}, rejected {rejected}");
     }
 
     [Fact]
@@ -160,6 +162,40 @@ public sealed class LinearizabilityCheckerPropertyTests(ITestOutputHelper output
         var result = LinearizabilityChecker.Check(history);
         output.WriteLine($"seed {seed}: {history.Count} operations checked in {stopwatch.Elapsed.TotalMilliseconds:F0} ms: {result.Explanation}");
         Assert.True(result.IsLinearizable, result.Explanation);
+    }
+
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.3)]
+    public void Stale_read_in_a_busy_single_key_history_with_unknown_writes_is_rejected_within_budget(double unknownRate)
+    {
+        var seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var checkedCount = 0;
+        var slowest = TimeSpan.Zero;
+        for (var round = 0; round < 20; round++)
+        {
+            var history = new LinearizableHistoryGenerator(random.Next())
+            {
+                Keys = 1, Clients = 8, Values = 100_000, UnknownRate = unknownRate, FailRate = 0.05,
+            }.Generate(400);
+            var stale = FindStaleMutation(history);
+            if (stale is null)
+            {
+                continue;
+            }
+
+            checkedCount++;
+            var stopwatch = Stopwatch.StartNew();
+            var result = LinearizabilityChecker.Check(stale.Value.History);
+            slowest = stopwatch.Elapsed > slowest ? stopwatch.Elapsed : slowest;
+            Assert.False(result.TimedOut, $"seed {seed} round {round}: {result.Explanation}");
+            Assert.False(result.IsLinearizable, $"seed {seed} round {round}: {stale.Value.Description} was accepted");
+        }
+
+        output.WriteLine($"{checkedCount} histories of 400 operations checked; slowest {slowest.TotalMilliseconds:F0} ms");
+        Assert.True(checkedCount > 10, $"only {checkedCount} mutations found");
     }
 
     private static int Relevant(IReadOnlyList<HistoryOperation> history) =>

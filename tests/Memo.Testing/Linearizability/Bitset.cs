@@ -15,6 +15,9 @@ internal sealed class Bitset : IEquatable<Bitset>
         _words = words;
     }
 
+    /// <summary>Approximate heap footprint of one copy, for the memo's memory limit.</summary>
+    public int ApproximateBytes => 48 + (8 * _words.Length);
+
     public void Set(int index) => _words[index >> 6] |= 1UL << (index & 63);
 
     public void Clear(int index) => _words[index >> 6] &= ~(1UL << (index & 63));

@@ -14,7 +14,14 @@ namespace Memo.Testing.Linearizability;
 /// matters to them), so they are all interned as one token.</item>
 /// <item>Unknown operations of the same kind writing the same (abstract) value are interchangeable once invoked, so
 /// they are used in invocation order only; the memo then never holds two symmetric configurations.</item>
-/// <item>An Unknown operation that would not change the register is never linearized (omitting it is equivalent).</item>
+/// <item>Unknown operations are linearized only in short useful runs. Between two Ok operations, a run of Unknown
+/// operations matters only through the value it leaves, and any run can be shortened to at most two of its own operations
+/// leaving the same value (e.g. a Delete then an Insert): the last one sets the value, and a first one is needed only to
+/// make the last one's precondition hold. So the search never linearizes an Unknown operation that leaves the register
+/// unchanged, never a third in a row, never a second one whose effect would be the same without the first (the first
+/// would be dead), and never a second one that returns the register to its value before the run. Omitting an Unknown
+/// operation is always allowed, so the shorter run is at least as good. The run's shape (length, value before it) is
+/// part of the memoised configuration, since it restricts what may follow.</item>
 /// <item>At each point Ok operations are tried before Unknown ones, so Unknown operations are used only when needed;
 /// with <see cref="FailedConfigurations"/> pruning dominated configurations, this keeps histories with many Unknown
 /// operations tractable.</item>
@@ -148,7 +155,7 @@ internal sealed class KeyHistorySearch
                 return $"key \"{_key}\": linearizable ({counts})";
             case Verdict.TimedOut:
                 text.Append($"key \"{_key}\": no verdict within the budget of {_budget.TotalSeconds:F1} s or ")
-                    .Append($"{LinearizabilityChecker.MaxVisitedConfigurationsPerKey} configurations ")
+                    .Append($"{LinearizabilityChecker.MaxMemoBytesPerKey >> 20} MB of memo ")
                     .Append($"({counts}, {_configurations} failed configurations stored, {_steps} steps); ");
                 break;
             case Verdict.Violation:
@@ -189,6 +196,7 @@ internal sealed class KeyHistorySearch
         var failed = new FailedConfigurations();
         var calls = new Stack<Frame>();
         var state = Absent;
+        var run = UnknownRun.None;
         var remainingOk = _okCount;
         var entry = _head.Next;
 
@@ -211,14 +219,16 @@ internal sealed class KeyHistorySearch
             if (entry.IsCall)
             {
                 var op = entry.Operation;
-                if (_isOk[op] == (phase == 0) && TryStep(op, state, out var next))
+                if (_isOk[op] == (phase == 0) && TryStep(op, state, run, out var next))
                 {
                     var set = _isOk[op] ? okDone : unknownDone;
                     set.Set(_slot[op]);
-                    if (!failed.Dominates(okDone, unknownDone, next))
+                    var nextRun = _isOk[op] ? UnknownRun.None : run.Extended(state);
+                    if (!failed.Dominates(okDone, unknownDone, next, nextRun))
                     {
-                        calls.Push(new Frame(entry, state, phase));
+                        calls.Push(new Frame(entry, state, run, phase));
                         state = next;
+                        run = nextRun;
                         if (_isOk[op])
                         {
                             remainingOk--;
@@ -246,8 +256,9 @@ internal sealed class KeyHistorySearch
                 continue;
             }
 
-            // A return event of an operation not yet linearized: nothing after it may come next.
-            if (phase == 0)
+            // A return event of an operation not yet linearized: nothing after it may come next. Walk the candidates
+            // again for Unknown operations, unless none could be taken.
+            if (phase == 0 && _unknownCount > 0 && run.Length < 2)
             {
                 phase = 1;
                 entry = _head.Next;
@@ -261,8 +272,9 @@ internal sealed class KeyHistorySearch
                 return Verdict.Violation;
             }
 
-            failed.Add(okDone, unknownDone, state);
-            if (++_configurations > LinearizabilityChecker.MaxVisitedConfigurationsPerKey)
+            failed.Add(okDone, unknownDone, state, run);
+            _configurations = failed.Count;
+            if (failed.ApproximateBytes > LinearizabilityChecker.MaxMemoBytesPerKey)
             {
                 return Verdict.TimedOut;
             }
@@ -281,6 +293,7 @@ internal sealed class KeyHistorySearch
             }
 
             state = frame.StateBefore;
+            run = frame.RunBefore;
             Unlift(frame.Call);
             entry = frame.Call.Next;
             phase = frame.Phase;
@@ -291,20 +304,36 @@ internal sealed class KeyHistorySearch
 
     /// <summary>
     /// The register model on abstract values: whether <paramref name="op"/> may be linearized in
-    /// <paramref name="state"/>, and the state after it.
+    /// <paramref name="state"/> after the current <paramref name="run"/> of Unknown operations, and the state after it.
     /// </summary>
-    private bool TryStep(int op, int state, out int next)
+    private bool TryStep(int op, int state, UnknownRun run, out int next)
     {
+        next = After(op, state, out var applies);
         var operation = _ops[op];
-        var applies = KvRegister.Applies(operation.Kind, state != Absent);
-        next = applies ? KvRegister.After(operation.Kind, state, _input[op], Absent) : state;
         if (_isOk[op])
         {
             return operation.Kind == KvOperationKind.Read ? _output[op] == state : operation.Applied == applies;
         }
 
-        // An Unknown operation is used in its class's invocation order, and only if it changes the register.
-        return _rank[op] == _usedInClass[_class[op]] && next != state;
+        // Unknown: in its class's invocation order, changing the register, and keeping the run short and useful.
+        if (_rank[op] != _usedInClass[_class[op]] || next == state)
+        {
+            return false;
+        }
+
+        return run.Length switch
+        {
+            0 => true,
+            1 => next != run.StartState && After(op, run.StartState, out _) != next,
+            _ => false,
+        };
+    }
+
+    private int After(int op, int state, out bool applies)
+    {
+        var kind = _ops[op].Kind;
+        applies = KvRegister.Applies(kind, state != Absent);
+        return applies ? KvRegister.After(kind, state, _input[op], Absent) : state;
     }
 
     private Node BuildEventList(out List<int> callOrder)
@@ -445,7 +474,7 @@ internal sealed class KeyHistorySearch
             .ToList();
     }
 
-    private readonly record struct Frame(Node Call, int StateBefore, int Phase);
+    private readonly record struct Frame(Node Call, int StateBefore, UnknownRun RunBefore, int Phase);
 
     private sealed class Node(int operation, bool isCall)
     {

@@ -33,10 +33,10 @@ public static class LinearizabilityChecker
     public static readonly TimeSpan DefaultBudget = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// A limit on memoised configurations per key, so a pathological history ends as TimedOut rather than exhausting
-    /// memory before the time budget does.
+    /// A limit on the approximate memory of the search's memo for one key, so a pathological history ends as TimedOut
+    /// rather than exhausting memory before the time budget does.
     /// </summary>
-    public const int MaxVisitedConfigurationsPerKey = 4_000_000;
+    public const long MaxMemoBytesPerKey = 256L << 20;
 
     /// <summary>Checks a history; see the type's remarks for the model and the algorithm.</summary>
     /// <param name="history">Operations in any order, e.g. <see cref="HistoryRecorder.Operations"/>.</param>
