@@ -10,6 +10,7 @@ using KvsInsertRequest = Memo.Protocol.Kvs.InsertRequest;
 using KvsUpdateRequest = Memo.Protocol.Kvs.UpdateRequest;
 using VsDeleteRequest = Memo.Protocol.ValueStore.DeleteRequest;
 using VsFetchRequest = Memo.Protocol.ValueStore.FetchRequest;
+using VsFetchResponse = Memo.Protocol.ValueStore.FetchResponse;
 using VsInsertRequest = Memo.Protocol.ValueStore.InsertRequest;
 using VsUpdateRequest = Memo.Protocol.ValueStore.UpdateRequest;
 
@@ -172,7 +173,7 @@ public sealed class MemoClient : IDisposable
     /// <summary>The block at an address, verified against it, or null when missing.</summary>
     public async Task<Block?> FetchBlockAsync(BlockAddress address, CancellationToken cancellationToken = default)
     {
-        FetchResponse response;
+        VsFetchResponse response;
         try
         {
             response = await CallAsync(ValueStoreMethods.Fetch, new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()) }, cancellationToken).ConfigureAwait(false);
