@@ -1,0 +1,66 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace Memo.Protocol.Blocks;
+
+/// <summary>
+/// How each kind's address is derived. The preimages are unambiguous: salts and canonical P-256 keys have fixed
+/// lengths, and the one variable-length field that is followed by another (the CHB owner, empty or a key) is
+/// length-prefixed. Without that prefix an ownerless CHB whose data starts with a key would share its address
+/// with the owned CHB of that key (memo hashes salt ‖ owner ‖ data bare).
+/// </summary>
+public static class BlockAddresses
+{
+    private static readonly byte[] NamedPrefix = "NB/"u8.ToArray();
+    private static readonly byte[] NamedSeparator = "/"u8.ToArray();
+
+    /// <summary>
+    /// CHB: SHA-256(salt ‖ u32be(len owner) ‖ owner ‖ data) with the immutable flag set.
+    /// <paramref name="ownerSpki"/> is empty for an ownerless block.
+    /// </summary>
+    public static BlockAddress Immutable(ReadOnlySpan<byte> salt, ReadOnlySpan<byte> ownerSpki, ReadOnlySpan<byte> data)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(length, checked((uint)ownerSpki.Length));
+        hash.AppendData(salt);
+        hash.AppendData(length);
+        hash.AppendData(ownerSpki);
+        hash.AppendData(data);
+        return Finish(hash, immutable: true);
+    }
+
+    /// <summary>OKB: SHA-256(owner SPKI ‖ salt) with the mutable flag (0).</summary>
+    public static BlockAddress Mutable(ReadOnlySpan<byte> ownerSpki, ReadOnlySpan<byte> salt)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(ownerSpki);
+        hash.AppendData(salt);
+        return Finish(hash, immutable: false);
+    }
+
+    /// <summary>NB: SHA-256("NB/" ‖ owner SPKI ‖ "/" ‖ name) with the mutable flag (0).</summary>
+    public static BlockAddress Named(ReadOnlySpan<byte> ownerSpki, ReadOnlySpan<byte> name)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(NamedPrefix);
+        hash.AppendData(ownerSpki);
+        hash.AppendData(NamedSeparator);
+        hash.AppendData(name);
+        return Finish(hash, immutable: false);
+    }
+
+    /// <summary>NB address of <paramref name="name"/> under <paramref name="owner"/>.</summary>
+    public static BlockAddress Named(MemoPublicKey owner, ReadOnlySpan<byte> name)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        return Named(owner.Spki.Span, name);
+    }
+
+    private static BlockAddress Finish(IncrementalHash hash, bool immutable)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return BlockAddress.FromDigest(digest, immutable);
+    }
+}
