@@ -88,7 +88,7 @@ internal sealed class MemoCli
             }
             return ExitCodes.Usage;
         }
-        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = _io.Out, Error = _io.Stderr };
         return await result.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
     }
 

@@ -17,6 +17,12 @@ internal sealed class BenchKvCommand
     /// <summary>Where an etcd member listens for clients unless <c>--node</c> says otherwise.</summary>
     public const string DefaultEtcdEndpoint = "127.0.0.1:2379";
 
+    /// <summary>How long a run measures unless <c>--duration</c> says otherwise.</summary>
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a run warms up unless <c>--warmup</c> says otherwise.</summary>
+    public static readonly TimeSpan DefaultWarmup = TimeSpan.FromSeconds(2);
+
     /// <summary>Most workers a run may have.</summary>
     public const int MaxConcurrency = 4096;
 
@@ -30,21 +36,13 @@ internal sealed class BenchKvCommand
     {
         _global = global;
         _io = io;
-        Concurrency = IntOption("--concurrency", "-c", 1, 1, MaxConcurrency, "Workers, each with one call in flight");
-        Duration = GlobalOptions.DurationOption("--duration", TimeSpan.FromSeconds(10), "How long to measure");
-        Warmup = GlobalOptions.DurationOption("--warmup", TimeSpan.FromSeconds(2), "How long to run before measuring (0 for none)", allowZero: true);
-        ValueSize = IntOption("--value-size", null, 256, 0, MaxValueSize, "Bytes per value written");
-        Keys = IntOption("--keys", null, 10_000, 1, BenchKeys.MaxKeys, "Size of the key space (keys are chosen uniformly)");
+        Concurrency = GlobalOptions.NumberOption("--concurrency", "-c", 1, 1, MaxConcurrency, "Workers, each with one call in flight");
+        Duration = GlobalOptions.DurationOption("--duration", DefaultDuration, "How long to measure");
+        Warmup = GlobalOptions.DurationOption("--warmup", DefaultWarmup, "How long to run before measuring (0 for none)", allowZero: true);
+        ValueSize = GlobalOptions.NumberOption("--value-size", null, 256, 0, MaxValueSize, "Bytes per value written");
+        Keys = GlobalOptions.NumberOption("--keys", null, 10_000, 1, BenchKeys.MaxKeys, "Size of the key space (keys are chosen uniformly)");
         Workload = GlobalOptions.ChoiceOption("--workload", "-w", BenchWorkload.Put, "put, get, or mix (reads with probability --read-ratio); get and mix write the key space first");
-        ReadRatio = new Option<double>("--read-ratio") { Description = "Share of reads in a mix workload, 0..1", DefaultValueFactory = _ => 0.9 };
-        ReadRatio.Validators.Add(result =>
-        {
-            var ratio = result.GetValueOrDefault<double>();
-            if (double.IsNaN(ratio) || ratio is < 0 or > 1)
-            {
-                result.AddError("--read-ratio must be between 0 and 1");
-            }
-        });
+        ReadRatio = GlobalOptions.NumberOption("--read-ratio", null, 0.9, 0.0, 1.0, "Share of reads in a mix workload");
         Target = GlobalOptions.ChoiceOption("--target", "-t", BenchTargetKind.Memo,
             $"memo: a Memo node (--node default {GlobalOptions.DefaultNode}); etcd: an etcd 3.4+ member (--node default {DefaultEtcdEndpoint})");
         Seed = new Option<int>("--seed") { Description = "Seed of the key choice and the value bytes", DefaultValueFactory = _ => 1 };
@@ -62,10 +60,10 @@ internal sealed class BenchKvCommand
     public Option<int> Concurrency { get; }
 
     /// <summary><c>--duration</c>.</summary>
-    public Option<TimeSpan> Duration { get; }
+    public Option<TimeSpan?> Duration { get; }
 
     /// <summary><c>--warmup</c>.</summary>
-    public Option<TimeSpan> Warmup { get; }
+    public Option<TimeSpan?> Warmup { get; }
 
     /// <summary><c>--value-size</c>.</summary>
     public Option<int> ValueSize { get; }
@@ -97,8 +95,8 @@ internal sealed class BenchKvCommand
             endpoint,
             GlobalOptions.Choice<BenchWorkload>(result, Workload),
             result.GetValue(Concurrency),
-            result.GetValue(Duration),
-            result.GetValue(Warmup),
+            result.GetValue(Duration) ?? DefaultDuration,
+            result.GetValue(Warmup) ?? DefaultWarmup,
             result.GetValue(ValueSize),
             result.GetValue(Keys),
             result.GetValue(ReadRatio),
@@ -215,21 +213,5 @@ internal sealed class BenchKvCommand
         {
             _io.WriteLine($"first error: {firstError.Message}");
         }
-    }
-
-    private static Option<int> IntOption(string name, string? alias, int defaultValue, int min, int max, string description)
-    {
-        var option = alias is null ? new Option<int>(name) : new Option<int>(name, alias);
-        option.Description = $"{description} ({min}..{max})";
-        option.DefaultValueFactory = _ => defaultValue;
-        option.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<int>();
-            if (value < min || value > max)
-            {
-                result.AddError($"{name} must be between {min} and {max}, not {value}");
-            }
-        });
-        return option;
     }
 }

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Numerics;
 using Memo.Cli.Input;
 
 namespace Memo.Cli.Commands;
@@ -20,7 +22,7 @@ internal sealed class GlobalOptions
     {
         Node = new Option<string>("--node")
         {
-            Description = $"The node to talk to (default: ${NodeVariable} when set, else {DefaultNode})",
+            Description = $"The node to talk to; ${NodeVariable} replaces the default {DefaultNode}",
             HelpName = "host:port",
             Recursive = true,
             DefaultValueFactory = _ => getEnvironmentVariable(NodeVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultNode,
@@ -48,8 +50,8 @@ internal sealed class GlobalOptions
     /// <summary><c>--json</c>.</summary>
     public Option<bool> Json { get; }
 
-    /// <summary><c>--timeout</c>.</summary>
-    public Option<TimeSpan> Timeout { get; }
+    /// <summary><c>--timeout</c>; absent means <see cref="DefaultTimeout"/>.</summary>
+    public Option<TimeSpan?> Timeout { get; }
 
     /// <summary>Adds the options to the root command; they apply to every subcommand.</summary>
     public void AddTo(Command root)
@@ -61,19 +63,45 @@ internal sealed class GlobalOptions
 
     /// <summary>The connection settings of a parsed command line.</summary>
     public ConnectionSettings Bind(ParseResult result) =>
-        new(result.GetValue(Node)!, result.GetValue(Json), result.GetValue(Timeout));
+        new(result.GetValue(Node)!, result.GetValue(Json), result.GetValue(Timeout) ?? DefaultTimeout);
 
     /// <summary>True when <c>--node</c> was written on the command line (not defaulted).</summary>
     public bool NodeGiven(ParseResult result) => result.GetResult(Node) is { Implicit: false };
 
-    /// <summary>A duration option (<c>500ms</c>, <c>10s</c>, <c>2m</c>) that must be positive unless <paramref name="allowZero"/>.</summary>
-    public static Option<TimeSpan> DurationOption(string name, TimeSpan defaultValue, string description, bool allowZero = false) => new(name)
+    /// <summary>
+    /// A duration option (<c>500ms</c>, <c>10s</c>, <c>2m</c>), positive unless <paramref name="allowZero"/>. It has no
+    /// default of its own (null when absent; the caller applies <paramref name="defaultValue"/>) because help would
+    /// print a TimeSpan default as 00:00:30; the description shows it as 30s instead.
+    /// </summary>
+    public static Option<TimeSpan?> DurationOption(string name, TimeSpan defaultValue, string description, bool allowZero = false) => new(name)
     {
-        // The default is in the description because help would print the TimeSpan as 00:00:30.
         Description = $"{description} [default: {Duration.Format(defaultValue)}]",
         HelpName = "duration",
-        CustomParser = result => result.Tokens.Count == 0 ? defaultValue : ParseDuration(result, name, allowZero),
+        CustomParser = result => ParseDuration(result, name, allowZero),
     };
+
+    /// <summary>
+    /// A whole-number option within [<paramref name="min"/>, <paramref name="max"/>]. Parsed by hand so that a
+    /// malformed or out-of-range value is one clear parse error rather than a conversion exception.
+    /// </summary>
+    public static Option<T> NumberOption<T>(string name, string? alias, T defaultValue, T min, T max, string description)
+        where T : struct, INumber<T>
+    {
+        var option = alias is null ? new Option<T>(name) : new Option<T>(name, alias);
+        option.Description = $"{description} ({min}..{max})";
+        option.DefaultValueFactory = _ => defaultValue;
+        option.CustomParser = result =>
+        {
+            var token = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            if (!T.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || T.IsNaN(value) || value < min || value > max)
+            {
+                result.AddError($"{name} must be a number from {min} to {max}, not '{token}'");
+                return defaultValue;
+            }
+            return value;
+        };
+        return option;
+    }
 
     /// <summary>
     /// An option whose value is one of an enum's members, written in lower case (<c>--mode insert</c>); help lists
@@ -96,7 +124,7 @@ internal sealed class GlobalOptions
         where TEnum : struct, Enum =>
         Enum.Parse<TEnum>(result.GetValue(option)!, ignoreCase: true);
 
-    private static TimeSpan ParseDuration(ArgumentResult result, string name, bool allowZero)
+    private static TimeSpan? ParseDuration(ArgumentResult result, string name, bool allowZero)
     {
         var token = result.Tokens.Count == 1 ? result.Tokens[0].Value : null;
         if (!Duration.TryParse(token, out var duration) || (!allowZero && duration == TimeSpan.Zero))

@@ -22,19 +22,7 @@ internal sealed class KvListCommand
         Prefix = new Option<string>("--prefix", "-p") { Description = "Only keys starting with this", DefaultValueFactory = _ => "" };
         Marker = new Option<string>("--marker", "-m") { Description = "Start after this key", DefaultValueFactory = _ => "" };
         Delimiter = new Option<string>("--delimiter", "-d") { Description = "Roll up keys sharing the text up to this delimiter into one prefix (e.g. /)", DefaultValueFactory = _ => "" };
-        MaxKeys = new Option<ulong>("--max-keys", "-n")
-        {
-            Description = $"Page size, 1..{MaxMaxKeys}",
-            DefaultValueFactory = _ => DefaultMaxKeys,
-        };
-        MaxKeys.Validators.Add(result =>
-        {
-            var n = result.GetValueOrDefault<ulong>();
-            if (n is 0 or > MaxMaxKeys)
-            {
-                result.AddError($"--max-keys must be between 1 and {MaxMaxKeys}");
-            }
-        });
+        MaxKeys = GlobalOptions.NumberOption("--max-keys", "-n", DefaultMaxKeys, 1UL, MaxMaxKeys, "Page size");
         All = new Option<bool>("--all", "-a") { Description = "Page through every matching key" };
         Command = new Command("list", "List keys (a table of keys and rolled-up prefixes)") { Prefix, Marker, Delimiter, MaxKeys, All };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));

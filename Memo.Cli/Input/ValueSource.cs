@@ -5,7 +5,7 @@ namespace Memo.Cli.Input;
 /// <summary>
 /// Where a command's value or block data comes from. Precedence: the positional argument, else <c>--file</c>,
 /// else standard input. <c>-</c> in either place means standard input. Giving both an argument and <c>--file</c>
-/// is a usage error rather than a silent choice.
+/// (even <c>-</c>) is a usage error rather than a silent choice.
 /// </summary>
 internal abstract record ValueSource
 {
@@ -29,7 +29,7 @@ internal abstract record ValueSource
         error = null;
         var hasArgument = argument is not null && argument != "-";
         var hasFile = file is not null && file != "-";
-        if (hasArgument && file is not null)
+        if (argument is not null && file is not null)
         {
             error = "give the value either as an argument or with --file, not both";
             return null;
@@ -46,13 +46,17 @@ internal abstract record ValueSource
     }
 
     /// <summary>Reads the bytes; null with an error message when the file is unreadable or the value too large.</summary>
-    public async Task<(byte[]? Bytes, string? Error)> ReadAsync(CliIo io, CancellationToken cancellationToken)
+    public Task<(byte[]? Bytes, string? Error)> ReadAsync(CliIo io, CancellationToken cancellationToken) =>
+        ReadAsync(io, MaxBytes, cancellationToken);
+
+    /// <summary>Reads at most <paramref name="maxBytes"/> bytes; more is an error.</summary>
+    public async Task<(byte[]? Bytes, string? Error)> ReadAsync(CliIo io, int maxBytes, CancellationToken cancellationToken)
     {
         switch (this)
         {
             case Argument a:
                 var bytes = System.Text.Encoding.UTF8.GetBytes(a.Text);
-                return bytes.Length > MaxBytes ? (null, TooLarge("the argument")) : (bytes, null);
+                return bytes.Length > maxBytes ? (null, TooLarge("the argument", maxBytes)) : (bytes, null);
             case File f:
                 FileStream stream;
                 try
@@ -65,15 +69,15 @@ internal abstract record ValueSource
                 }
                 await using (stream.ConfigureAwait(false))
                 {
-                    return await ReadBoundedAsync(stream, f.Path, cancellationToken).ConfigureAwait(false);
+                    return await ReadBoundedAsync(stream, f.Path, maxBytes, cancellationToken).ConfigureAwait(false);
                 }
             default:
                 var stdin = io.OpenStdin();
-                return await ReadBoundedAsync(stdin, "standard input", cancellationToken).ConfigureAwait(false);
+                return await ReadBoundedAsync(stdin, "standard input", maxBytes, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static async Task<(byte[]? Bytes, string? Error)> ReadBoundedAsync(Stream stream, string what, CancellationToken cancellationToken)
+    private static async Task<(byte[]? Bytes, string? Error)> ReadBoundedAsync(Stream stream, string what, int maxBytes, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[1 << 16];
@@ -92,13 +96,13 @@ internal abstract record ValueSource
             {
                 return (buffer.ToArray(), null);
             }
-            if (buffer.Length + read > MaxBytes)
+            if (buffer.Length + read > maxBytes)
             {
-                return (null, TooLarge(what));
+                return (null, TooLarge(what, maxBytes));
             }
             buffer.Write(chunk, 0, read);
         }
     }
 
-    private static string TooLarge(string what) => $"{what} is larger than the {MaxBytes / (1024 * 1024)} MiB limit";
+    private static string TooLarge(string what, int maxBytes) => $"{what} is larger than the limit of {maxBytes} bytes";
 }
