@@ -73,7 +73,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions
             {
                 DataDirectory = folder.Path,
-                Synchronous = options.Storage.Synchronous,
+                Synchronous = options.Storage.Synchronous == StorageSynchronous.Normal ? SqliteSynchronousMode.Normal : SqliteSynchronousMode.Full,
                 MaxBatchOperations = options.Storage.MaxBatchOperations,
                 MaxBatchBytes = options.Storage.MaxBatchBytes,
                 ReadConnections = options.Storage.ReadConnections,
@@ -93,10 +93,11 @@ public sealed partial class MemoNode : IAsyncDisposable
 
             var server = await GrpcServer.StartAsync(new GrpcServerOptions
             {
-                Endpoints = [options.Node.Listen],
+                Addresses = [options.Node.Listen],
                 MaxReceiveMessageSize = (int)options.Grpc.MaxReceiveMessageSize,
                 MaxSendMessageSize = (int)options.Grpc.MaxSendMessageSize,
-                MaxConcurrentStreams = options.Grpc.MaxConcurrentStreams,
+                MaxConcurrentStreamsPerConnection = options.Grpc.MaxConcurrentStreams,
+                ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, registry, loggerFactory, cancellationToken).ConfigureAwait(false);
 
             var node = new MemoNode(folder, key, silo, router, store, server, logger);

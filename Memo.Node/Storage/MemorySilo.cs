@@ -34,6 +34,9 @@ public sealed class MemorySilo : ISilo
         set => Volatile.Write(ref _faultInjector, value);
     }
 
+    /// <summary>Number of stored blocks (tests check that nothing leaks).</summary>
+    internal int BlockCount => Volatile.Read(ref _current).Blocks.Count;
+
     /// <inheritdoc />
     public Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default)
     {

@@ -108,8 +108,8 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
-    private static partial int Kill(int pid, int signal);
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>Path of Memo.Node.dll: next to the test assembly (project reference) when it can run from there.</summary>
     public static string NodeAssembly

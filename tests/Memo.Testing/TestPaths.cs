@@ -5,15 +5,21 @@ public static class TestPaths
 {
     private static readonly Lazy<string> Root = new(() =>
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        // The build output may live outside the repository (MEMO_ARTIFACTS), so also try where this file was compiled.
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(SourceFile()) ?? "" })
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Memo.Akka.sln")))
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                return dir.FullName;
+                if (File.Exists(Path.Combine(dir.FullName, "Memo.Akka.sln")))
+                {
+                    return dir.FullName;
+                }
             }
         }
         throw new InvalidOperationException($"Memo.Akka.sln not found above {AppContext.BaseDirectory}.");
     });
+
+    private static string SourceFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
 
     /// <summary>The repository root (the folder holding Memo.Akka.sln).</summary>
     public static string RepositoryRoot => Root.Value;

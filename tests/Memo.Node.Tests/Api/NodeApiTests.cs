@@ -117,7 +117,10 @@ public sealed class NodeApiTests : IAsyncLifetime
         Assert.Equal(GrpcStatusCode.PermissionDenied, e.Status);
 
         using var stranger = MemoKeyPair.Generate();
-        var hijack = BlockFactory.NextVersion(block, V("hijack"), stranger);
+        var hijack = block.Clone();
+        hijack.Version = 1;
+        hijack.Data = ByteString.CopyFromUtf8("hijack");
+        hijack.Signature = ByteString.CopyFrom(stranger.Sign(BlockSigning.SigningBytes(hijack)));
         var denied = await Assert.ThrowsAsync<GrpcException>(() => _client.UpdateBlockAsync(hijack));
         Assert.Equal(GrpcStatusCode.PermissionDenied, denied.Status);
         Assert.Equal("signed", (await _client.FetchBlockAsync(BlockAddress.FromBytes(block.Address.Span)))!.Data.ToStringUtf8());

@@ -90,7 +90,7 @@ public sealed class ShardStateMachineTests : IDisposable
         var stored = block.ToByteArray();
         ShardCommand Delete(byte[] signature) => new() { Format = 1, DeleteBlock = new DeleteBlock { Address = block.Address, Signature = ByteString.CopyFrom(signature) } };
 
-        var refused = ShardStateMachine.Decide(Delete(BlockFactory.RemovalSignature(block, _stranger)), stored);
+        var refused = ShardStateMachine.Decide(Delete(_stranger.Sign(BlockSigning.RemovalBytes(block))), stored);
         Assert.Equal(Memo.Node.Blocks.BlockRejection.PermissionDenied, Assert.IsType<ShardResult.BlockRefused>(refused.Result).Kind);
         Assert.False(refused.Changed);
 
