@@ -34,7 +34,12 @@ internal sealed class RawGrpcClient(Uri baseAddress) : IDisposable
 
     public async Task<RawResponse> SendAsync(HttpMethod method, string path, HttpContent? content, string? contentType, params (string Name, string Value)[] headers)
     {
-        using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var request = new HttpRequestMessage(method, path)
+        {
+            Content = content,
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
         request.Headers.TryAddWithoutValidation("te", "trailers");
         if (content is not null && contentType is not null)
         {
