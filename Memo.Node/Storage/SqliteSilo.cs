@@ -114,6 +114,15 @@ public sealed partial class SqliteSilo : ISilo
     }
 
     /// <summary>
+    /// Test seam, for a <see cref="FaultInjector"/> callback only (it runs on the writer thread): rolls back the
+    /// open transaction, as SQLite itself does after an I/O error or a full disk.
+    /// </summary>
+    internal void AbortTransactionForTesting() => _writer.TryRollback();
+
+    /// <summary>Test seam: sets a <c>sqlite3_limit</c> of the writer connection, to provoke genuine SQLite errors.</summary>
+    internal void SetWriterLimitForTesting(int limitId, int value) => _writer.SetLimit(limitId, value);
+
+    /// <summary>
     /// Opens (creating when missing) the database <c>DataDirectory/FileName</c> and starts the writer.
     /// </summary>
     /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
