@@ -11,8 +11,9 @@
 // a prefix of the queue committed atomically, so if CommitAsync(a) was called before CommitAsync(b), b cannot be
 // durable unless a is: a Raft replica may acknowledge entry n+1 knowing entry n is on disk.
 //
-// Why savepoints. Group commit must not couple unrelated batches: if one batch fails (a fault injected by a test,
-// an oversized value, any error while applying), only that batch fails. Each batch runs inside
+// Why savepoints. Group commit must not couple unrelated batches: if one batch fails (a constraint violation, for
+// instance a value over SQLite's length limit, which Microsoft.Data.Sqlite silently binds as NULL into a NOT NULL
+// column; an I/O fault; a fault injected by a test), only that batch fails. Each batch runs inside
 // SAVEPOINT ... RELEASE; on failure ROLLBACK TO undoes exactly that batch's partial writes and the rest of the
 // group still commits, so batches stay atomic without one transaction per batch. Some errors (I/O, disk full)
 // make SQLite abort the whole transaction; the writer then notices the transaction is gone and re-applies the
@@ -112,6 +113,15 @@ public sealed partial class SqliteSilo : ISilo
         get => Volatile.Read(ref _faultInjector);
         set => Volatile.Write(ref _faultInjector, value);
     }
+
+    /// <summary>
+    /// Test seam, for a <see cref="FaultInjector"/> callback only (it runs on the writer thread): rolls back the
+    /// open transaction, as SQLite itself does after an I/O error or a full disk.
+    /// </summary>
+    internal void AbortTransactionForTesting() => _writer.TryRollback();
+
+    /// <summary>Test seam: sets a <c>sqlite3_limit</c> of the writer connection, to provoke genuine SQLite errors.</summary>
+    internal void SetWriterLimitForTesting(int limitId, int value) => _writer.SetLimit(limitId, value);
 
     /// <summary>
     /// Opens (creating when missing) the database <c>DataDirectory/FileName</c> and starts the writer.

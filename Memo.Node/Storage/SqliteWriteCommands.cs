@@ -78,6 +78,8 @@ internal sealed class SqliteWriteCommands : IDisposable
     /// </summary>
     public bool InTransaction => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0;
 
+    public void SetLimit(int limitId, int value) => SQLitePCL.raw.sqlite3_limit(_connection.Handle, limitId, value);
+
     public void Begin() => _begin.ExecuteNonQuery();
 
     public void Commit() => _commit.ExecuteNonQuery();

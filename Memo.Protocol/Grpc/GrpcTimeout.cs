@@ -71,10 +71,9 @@ public static class GrpcTimeout
             case 'M': ticksPerUnit = TimeSpan.TicksPerMinute; break;
             case 'S': ticksPerUnit = TimeSpan.TicksPerSecond; break;
             case 'm': ticksPerUnit = TimeSpan.TicksPerMillisecond; break;
-            case 'u':
-                timeout = TimeSpan.FromTicks((number + 9) / 10);
-                return true;
+            case 'u': ticksPerUnit = TimeSpan.TicksPerMicrosecond; break;
             case 'n':
+                // A tick is 100 ns; round up so a positive timeout never becomes zero.
                 timeout = TimeSpan.FromTicks((number + 99) / 100);
                 return true;
             default: return false;
@@ -91,12 +90,7 @@ public static class GrpcTimeout
         {
             return ticks > MaxValue ? long.MaxValue : ticks * 100;
         }
-        if (unitNanoseconds % 100 == 0)
-        {
-            long ticksPerUnit = unitNanoseconds / 100;
-            return (ticks / ticksPerUnit) + (ticks % ticksPerUnit == 0 ? 0 : 1);
-        }
-        // Microseconds: 10 ticks each.
-        return (ticks / 10) + (ticks % 10 == 0 ? 0 : 1);
+        long ticksPerUnit = unitNanoseconds / 100;
+        return (ticks / ticksPerUnit) + (ticks % ticksPerUnit == 0 ? 0 : 1);
     }
 }

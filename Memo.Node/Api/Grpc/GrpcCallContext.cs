@@ -18,17 +18,19 @@ public sealed class GrpcCallContext
     private const int ContiguousWriteLimit = 4096 - GrpcFraming.PrefixLength;
 
     private readonly int _maxSendMessageSize;
+    private readonly CancellationTokenSource? _deadlineSource;
     private List<KeyValuePair<string, string>>? _responseTrailers;
     private string? _peer;
     private bool _encodingRead;
     private string? _requestEncoding;
 
-    internal GrpcCallContext(HttpContext httpContext, string method, DateTime? deadline, CancellationToken cancellationToken, int maxSendMessageSize)
+    internal GrpcCallContext(HttpContext httpContext, string method, DateTime? deadline, CancellationTokenSource? deadlineSource, int maxSendMessageSize)
     {
         HttpContext = httpContext;
         Method = method;
         Deadline = deadline;
-        CancellationToken = cancellationToken;
+        _deadlineSource = deadlineSource;
+        CancellationToken = deadlineSource?.Token ?? httpContext.RequestAborted;
         _maxSendMessageSize = maxSendMessageSize;
     }
 
@@ -73,8 +75,14 @@ public sealed class GrpcCallContext
         }
     }
 
-    /// <summary>True when the deadline has passed (the token is then cancelled too).</summary>
-    internal bool DeadlineExpired => Deadline is { } deadline && DateTime.UtcNow >= deadline;
+    /// <summary>
+    /// True when the deadline has passed: its timer fired (timers may fire a little before the wall clock
+    /// reaches the deadline, so the clock alone is not enough) without the client having aborted.
+    /// </summary>
+    internal bool DeadlineExpired =>
+        Deadline is { } deadline
+        && (_deadlineSource!.IsCancellationRequested || DateTime.UtcNow >= deadline)
+        && !HttpContext.RequestAborted.IsCancellationRequested;
 
     /// <summary>Adds trailing metadata sent with the status. Names are lower-case and must not start with <c>grpc-</c>.</summary>
     public void AddResponseTrailer(string name, string value)

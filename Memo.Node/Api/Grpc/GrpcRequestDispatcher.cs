@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using Memo.Protocol.Grpc;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Memo.Node.Api.Grpc;
@@ -13,6 +12,11 @@ namespace Memo.Node.Api.Grpc;
 /// <see cref="HandleAsync"/> so any ASP.NET Core host can mount it; <see cref="GrpcServer"/> runs it on a bare
 /// Kestrel host.
 /// </summary>
+/// <remarks>
+/// A host that mounts the dispatcher itself must serve it over HTTP/2 and should set Kestrel's
+/// <c>Limits.MinRequestBodyDataRate</c> and <c>MinResponseDataRate</c> to null: a streaming call may legitimately
+/// stay silent for a long time, and Kestrel cannot relax those limits per HTTP/2 request.
+/// </remarks>
 public sealed partial class GrpcRequestDispatcher
 {
     // CancelAfter accepts at most ~49 days; a longer grpc-timeout is treated as no deadline.
@@ -86,12 +90,6 @@ public sealed partial class GrpcRequestDispatcher
         {
             bodySize.MaxRequestBodySize = null;
         }
-        if (method.Kind is GrpcMethodKind.ClientStreaming or GrpcMethodKind.DuplexStreaming
-            && context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { MinDataRate: not null } minRate)
-        {
-            // A streaming client may legitimately stay silent for a long time.
-            minRate.MinDataRate = null;
-        }
         return HandleCallAsync(context, method);
     }
 
@@ -99,7 +97,6 @@ public sealed partial class GrpcRequestDispatcher
     {
         DateTime? deadline = null;
         CancellationTokenSource? deadlineSource = null;
-        var token = http.RequestAborted;
         var timeoutHeader = http.Request.Headers[GrpcProtocol.TimeoutHeader];
         if (timeoutHeader.Count > 0)
         {
@@ -110,7 +107,6 @@ public sealed partial class GrpcRequestDispatcher
                     deadline = DateTime.UtcNow + timeout;
                     deadlineSource = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
                     deadlineSource.CancelAfter(timeout);
-                    token = deadlineSource.Token;
                 }
             }
             else
@@ -119,7 +115,7 @@ public sealed partial class GrpcRequestDispatcher
             }
         }
 
-        var call = new GrpcCallContext(http, method.FullName, deadline, token, _options.MaxSendMessageSize);
+        var call = new GrpcCallContext(http, method.FullName, deadline, deadlineSource, _options.MaxSendMessageSize);
         GrpcStatusCode status;
         string? message = null;
         IReadOnlyList<KeyValuePair<string, string>>? trailers = null;
