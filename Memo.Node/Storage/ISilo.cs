@@ -16,7 +16,13 @@ namespace Memo.Node.Storage;
 /// <item>Batches become durable in the order their <see cref="CommitAsync"/> calls were made, so a caller that
 /// has called <c>CommitAsync(a)</c> before <c>CommitAsync(b)</c> knows b durable implies a durable.</item>
 /// <item>Reads see every batch whose commit has completed.</item>
-/// <item>Entry keys are ordered by ordinal (UTF-8 byte) order.</item>
+/// <item>Entry keys are ordered by ordinal (UTF-8 byte) order; see <see cref="EntryKeyOrder"/>.</item>
+/// <item>A batch with a malformed operation (log index 0 or above 2^63-1, a term above 2^63-1, a key or metadata
+/// name with a lone surrogate) is rejected with <see cref="ArgumentException"/> before anything is queued. A batch
+/// that fails while being applied (an I/O fault) fails alone: nothing of it is visible, other batches commit.</item>
+/// <item>An empty batch is a barrier: it completes once every batch committed before it is durable.</item>
+/// <item>After <see cref="IAsyncDisposable.DisposeAsync"/> (which first commits every queued batch), commits and
+/// reads throw <see cref="ObjectDisposedException"/>.</item>
 /// </list>
 /// </remarks>
 public interface ISilo : IAsyncDisposable

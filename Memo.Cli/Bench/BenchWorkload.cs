@@ -1,0 +1,14 @@
+namespace Memo.Cli.Bench;
+
+/// <summary>What each operation of a <c>memo bench kv</c> run is.</summary>
+internal enum BenchWorkload
+{
+    /// <summary>Every operation writes a random key of the key space.</summary>
+    Put,
+
+    /// <summary>Every operation reads a random key; the key space is written first.</summary>
+    Get,
+
+    /// <summary>Reads with probability <c>--read-ratio</c>, writes otherwise; the key space is written first.</summary>
+    Mix,
+}

@@ -1,0 +1,217 @@
+using System.CommandLine;
+using System.Globalization;
+using Memo.Cli.Bench;
+using Memo.Cli.Input;
+using Memo.Cli.Output;
+using Memo.Protocol.Grpc;
+using Spectre.Console;
+
+namespace Memo.Cli.Commands;
+
+/// <summary>
+/// <c>memo bench kv</c>: a closed-loop put/get/mix load against a Memo node or an etcd member, through the same
+/// gRPC client, reporting ops/s, errors and latency percentiles.
+/// </summary>
+internal sealed class BenchKvCommand
+{
+    /// <summary>Where an etcd member listens for clients unless <c>--node</c> says otherwise.</summary>
+    public const string DefaultEtcdEndpoint = "127.0.0.1:2379";
+
+    /// <summary>How long a run measures unless <c>--duration</c> says otherwise.</summary>
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a run warms up unless <c>--warmup</c> says otherwise.</summary>
+    public static readonly TimeSpan DefaultWarmup = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most workers a run may have.</summary>
+    public const int MaxConcurrency = 4096;
+
+    /// <summary>Largest value a run may write.</summary>
+    public const int MaxValueSize = 16 * 1024 * 1024;
+
+    private readonly GlobalOptions _global;
+    private readonly CliIo _io;
+
+    public BenchKvCommand(GlobalOptions global, CliIo io)
+    {
+        _global = global;
+        _io = io;
+        Concurrency = GlobalOptions.NumberOption("--concurrency", "-c", 1, 1, MaxConcurrency, "Workers, each with one call in flight");
+        Duration = GlobalOptions.DurationOption("--duration", DefaultDuration, "How long to measure");
+        Warmup = GlobalOptions.DurationOption("--warmup", DefaultWarmup, "How long to run before measuring (0 for none)", allowZero: true);
+        ValueSize = GlobalOptions.NumberOption("--value-size", null, 256, 0, MaxValueSize, "Bytes per value written");
+        Keys = GlobalOptions.NumberOption("--keys", null, 10_000, 1, BenchKeys.MaxKeys, "Size of the key space (keys are chosen uniformly)");
+        Workload = GlobalOptions.ChoiceOption("--workload", "-w", BenchWorkload.Put, "put, get, or mix (reads with probability --read-ratio); get and mix write the key space first");
+        ReadRatio = GlobalOptions.NumberOption("--read-ratio", null, 0.9, 0.0, 1.0, "Share of reads in a mix workload");
+        Target = GlobalOptions.ChoiceOption("--target", "-t", BenchTargetKind.Memo,
+            $"memo: a Memo node (--node default {GlobalOptions.DefaultNode}); etcd: an etcd 3.4+ member (--node default {DefaultEtcdEndpoint})");
+        Seed = new Option<int>("--seed") { Description = "Seed of the key choice and the value bytes", DefaultValueFactory = _ => 1 };
+        Command = new Command("kv", "Closed-loop load on a key-value store: prints ops/s, errors and latency p50/p90/p99/p99.9/max")
+        {
+            Concurrency, Duration, Warmup, ValueSize, Keys, Workload, ReadRatio, Target, Seed,
+        };
+        Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
+    }
+
+    /// <summary>The <c>bench kv</c> command.</summary>
+    public Command Command { get; }
+
+    /// <summary><c>--concurrency</c>.</summary>
+    public Option<int> Concurrency { get; }
+
+    /// <summary><c>--duration</c>.</summary>
+    public Option<TimeSpan?> Duration { get; }
+
+    /// <summary><c>--warmup</c>.</summary>
+    public Option<TimeSpan?> Warmup { get; }
+
+    /// <summary><c>--value-size</c>.</summary>
+    public Option<int> ValueSize { get; }
+
+    /// <summary><c>--keys</c>.</summary>
+    public Option<int> Keys { get; }
+
+    /// <summary><c>--workload</c>.</summary>
+    public Option<string> Workload { get; }
+
+    /// <summary><c>--read-ratio</c>.</summary>
+    public Option<double> ReadRatio { get; }
+
+    /// <summary><c>--target</c>.</summary>
+    public Option<string> Target { get; }
+
+    /// <summary><c>--seed</c>.</summary>
+    public Option<int> Seed { get; }
+
+    /// <summary>Reads the run's settings and output mode from a parse result.</summary>
+    public (KvBenchSettings Settings, ConnectionSettings Connection) Bind(ParseResult result)
+    {
+        var connection = _global.Bind(result);
+        var target = GlobalOptions.Choice<BenchTargetKind>(result, Target);
+        // --node defaults to the Memo node; for etcd an unset --node means etcd's own client port.
+        var endpoint = target == BenchTargetKind.Etcd && !_global.NodeGiven(result) ? DefaultEtcdEndpoint : connection.Node;
+        var settings = new KvBenchSettings(
+            target,
+            endpoint,
+            GlobalOptions.Choice<BenchWorkload>(result, Workload),
+            result.GetValue(Concurrency),
+            result.GetValue(Duration) ?? DefaultDuration,
+            result.GetValue(Warmup) ?? DefaultWarmup,
+            result.GetValue(ValueSize),
+            result.GetValue(Keys),
+            result.GetValue(ReadRatio),
+            connection.Timeout,
+            result.GetValue(Seed));
+        return (settings, connection with { Node = endpoint });
+    }
+
+    private Task<int> ExecuteAsync((KvBenchSettings Settings, ConnectionSettings Connection) bound, CancellationToken cancellationToken)
+    {
+        var (settings, connection) = bound;
+        return CommandGuard.RunAsync(_io, connection, async reporter =>
+        {
+            if (!connection.Json)
+            {
+                _io.WriteLine(Describe(settings));
+            }
+            KvBenchResult result;
+            using (var channel = new GrpcChannel(settings.Endpoint, null))
+            {
+                var value = BenchKeys.Value(settings.ValueSize, settings.Seed);
+                IKvBenchTarget target = settings.Target == BenchTargetKind.Etcd
+                    ? new EtcdKvTarget(channel, settings.Timeout, settings.Keys, value)
+                    : new MemoKvTarget(channel, settings.Timeout, settings.Keys, value);
+                result = await KvBench.RunAsync(settings, target, cancellationToken).ConfigureAwait(false);
+            }
+            var firstError = result.FirstError is null ? null : Errors.FromException(result.FirstError, settings.Endpoint, settings.Timeout, cancelledByUser: false);
+            if (connection.Json)
+            {
+                _io.WriteLine(Json.Write(w => WriteJson(w, settings, result, firstError)));
+            }
+            else
+            {
+                WriteHuman(result, firstError);
+            }
+            // A run where nothing succeeded measured nothing: exit with the reason, as a single call would.
+            return result.Operations == 0 && firstError is not null ? firstError.ExitCode : ExitCodes.Ok;
+        }, cancellationToken);
+    }
+
+    /// <summary>The one-line description of a run printed before it starts.</summary>
+    public static string Describe(KvBenchSettings s)
+    {
+        var workload = s.Workload == BenchWorkload.Mix
+            ? $"mix ({s.ReadRatio.ToString("0.##", CultureInfo.InvariantCulture)} reads)"
+            : s.Workload.ToString().ToLowerInvariant();
+        return $"bench kv: {s.Target.ToString().ToLowerInvariant()} at {s.Endpoint}, {workload}, concurrency {s.Concurrency}, " +
+            $"{s.ValueSize}-byte values, {s.Keys} keys, {Input.Duration.Format(s.Duration)} after {Input.Duration.Format(s.Warmup)} warm-up";
+    }
+
+    /// <summary>The JSON report (one object): settings, counts, ops/s and latency percentiles in microseconds.</summary>
+    public static void WriteJson(System.Text.Json.Utf8JsonWriter w, KvBenchSettings s, KvBenchResult r, Failure? firstError)
+    {
+        w.WriteString("target", s.Target.ToString().ToLowerInvariant());
+        w.WriteString("node", s.Endpoint);
+        w.WriteString("workload", s.Workload.ToString().ToLowerInvariant());
+        w.WriteNumber("concurrency", s.Concurrency);
+        w.WriteNumber("valueSize", s.ValueSize);
+        w.WriteNumber("keys", s.Keys);
+        w.WriteNumber("readRatio", s.Workload switch { BenchWorkload.Get => 1.0, BenchWorkload.Put => 0.0, _ => s.ReadRatio });
+        w.WriteNumber("durationSeconds", s.Duration.TotalSeconds);
+        w.WriteNumber("warmupSeconds", s.Warmup.TotalSeconds);
+        w.WriteNumber("elapsedSeconds", Math.Round(r.Elapsed.TotalSeconds, 6));
+        w.WriteNumber("ops", r.Operations);
+        w.WriteNumber("reads", r.Reads);
+        w.WriteNumber("writes", r.Writes);
+        w.WriteNumber("errors", r.Errors);
+        w.WriteNumber("opsPerSecond", Math.Round(r.OperationsPerSecond, 1));
+        w.WriteStartObject("latencyUs");
+        foreach (var (name, percentile) in Percentiles)
+        {
+            w.WriteNumber(name, r.Latency.ValueAtPercentile(percentile));
+        }
+        w.WriteNumber("min", r.Latency.Min);
+        w.WriteNumber("max", r.Latency.Max);
+        w.WriteNumber("mean", Math.Round(r.Latency.Mean, 1));
+        w.WriteEndObject();
+        if (firstError is null)
+        {
+            w.WriteNull("firstError");
+        }
+        else
+        {
+            w.WriteString("firstError", firstError.Message);
+        }
+    }
+
+    private static readonly (string Name, double Percentile)[] Percentiles = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)];
+
+    private void WriteHuman(KvBenchResult r, Failure? firstError)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var summary = new Table().Border(TableBorder.Simple).HideHeaders().AddColumn("").AddColumn(new TableColumn("").RightAligned());
+        summary.AddRow("ops/s", r.OperationsPerSecond.ToString("N1", inv));
+        summary.AddRow("ops", r.Operations.ToString("N0", inv) + (r.Reads > 0 && r.Writes > 0 ? $" ({r.Reads.ToString("N0", inv)} reads, {r.Writes.ToString("N0", inv)} writes)" : ""));
+        summary.AddRow(new Text("errors"), r.Errors == 0 ? new Text("0") : new Markup($"[red]{r.Errors.ToString("N0", inv)}[/]"));
+        summary.AddRow("elapsed", r.Elapsed.TotalSeconds.ToString("0.000", inv) + " s");
+        _io.Console.Write(summary);
+
+        var latency = new Table().Border(TableBorder.Simple).Title("latency (µs)");
+        foreach (var (name, _) in Percentiles)
+        {
+            latency.AddColumn(new TableColumn(name == "p999" ? "p99.9" : name).RightAligned());
+        }
+        latency.AddColumn(new TableColumn("max").RightAligned());
+        latency.AddColumn(new TableColumn("mean").RightAligned());
+        var cells = Percentiles.Select(p => r.Latency.ValueAtPercentile(p.Percentile).ToString("N0", inv))
+            .Append(r.Latency.Max.ToString("N0", inv))
+            .Append(r.Latency.Mean.ToString("N1", inv))
+            .ToArray();
+        latency.AddRow(cells);
+        _io.Console.Write(latency);
+        if (firstError is not null)
+        {
+            _io.WriteLine($"first error: {firstError.Message}");
+        }
+    }
+}

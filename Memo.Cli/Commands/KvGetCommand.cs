@@ -1,0 +1,86 @@
+using System.CommandLine;
+
+namespace Memo.Cli.Commands;
+
+/// <summary><c>memo kv get &lt;key&gt;</c>: writes the raw value to standard output (or <c>--output</c>), so pipes get the bytes.</summary>
+internal sealed class KvGetCommand
+{
+    private readonly GlobalOptions _global;
+    private readonly CliIo _io;
+
+    public KvGetCommand(GlobalOptions global, CliIo io)
+    {
+        _global = global;
+        _io = io;
+        Key = KvCommand.KeyArgument();
+        OutputFile = new Option<string?>("--output", "-o") { Description = "Write the value to this file instead of standard output", HelpName = "path" };
+        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile };
+        Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
+    }
+
+    /// <summary>The <c>get</c> command.</summary>
+    public Command Command { get; }
+
+    /// <summary>The key.</summary>
+    public Argument<string> Key { get; }
+
+    /// <summary><c>--output</c>.</summary>
+    public Option<string?> OutputFile { get; }
+
+    /// <summary>Reads the command's settings from a parse result.</summary>
+    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile));
+
+    private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
+        CommandGuard.RunAsync(_io, settings.Connection, async reporter =>
+        {
+            byte[]? value;
+            using (var client = settings.Connection.Connect())
+            {
+                value = await client.FetchAsync(settings.Key, cancellationToken).ConfigureAwait(false);
+            }
+            if (value is null)
+            {
+                return reporter.Fail(ExitCodes.NotFound, $"key '{settings.Key}' not found");
+            }
+            if (settings.OutputFile is { } path)
+            {
+                try
+                {
+                    await File.WriteAllBytesAsync(path, value, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return reporter.Fail(ExitCodes.Usage, $"cannot write {path}: {Output.Errors.Describe(e)}");
+                }
+            }
+            if (settings.Connection.Json)
+            {
+                _io.WriteLine(Output.Json.Write(w =>
+                {
+                    w.WriteString("key", settings.Key);
+                    w.WriteNumber("bytes", value.Length);
+                    if (settings.OutputFile is null)
+                    {
+                        w.WriteBase64String("value", value);
+                    }
+                    else
+                    {
+                        w.WriteString("output", settings.OutputFile);
+                    }
+                }));
+            }
+            else if (settings.OutputFile is null)
+            {
+                await _io.Stdout.WriteAsync(value, cancellationToken).ConfigureAwait(false);
+                await _io.Stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _io.WriteLine($"wrote {value.Length} bytes to {settings.OutputFile}");
+            }
+            return ExitCodes.Ok;
+        }, cancellationToken);
+
+    /// <summary>What <c>kv get</c> was asked to do.</summary>
+    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile);
+}

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using Memo.Cli.Commands;
+using Memo.Cli.Output;
+
+namespace Memo.Cli;
+
+/// <summary>
+/// The <c>memo</c> command tree:
+/// <code>
+/// memo [--node host:port] [--json] [--timeout 30s]
+///   kv put &lt;key&gt; [value] [--file PATH] [--mode upsert|insert|update]
+///   kv get &lt;key&gt; [--output FILE]
+///   kv delete &lt;key&gt;
+///   kv list [--prefix P] [--marker M] [--delimiter D] [--max-keys N] [--all]
+///   block put-immutable [data] [--file PATH]
+///   block put-mutable [data] [--file PATH]
+///   block get &lt;0xaddress&gt; [--output FILE]
+///   block update &lt;0xaddress&gt; [data] [--file PATH]
+///   block delete &lt;0xaddress&gt;
+///   bench kv [--target memo|etcd] [--workload put|get|mix] [--concurrency N] [--duration 10s] ...
+/// </code>
+/// Each command is a class holding its options, a <c>Bind(ParseResult)</c> that turns a parse into a settings
+/// record (what the tests check), and an action that runs it.
+/// </summary>
+internal sealed class MemoCli
+{
+    private readonly CliIo _io;
+
+    public MemoCli(CliIo io)
+    {
+        _io = io;
+        Global = new GlobalOptions(io.GetEnvironmentVariable);
+        Kv = new KvCommand(Global, io);
+        Block = new BlockCommand(Global, io);
+        Bench = new BenchCommand(Global, io);
+        Root = new RootCommand("memo: the command-line client of a Memo node (key-value store, value store, benchmarks)")
+        {
+            Kv.Command, Block.Command, Bench.Command,
+        };
+        Global.AddTo(Root);
+        foreach (var option in Root.Options)
+        {
+            if (option is HelpOption help && help.Action is SynchronousCommandLineAction original)
+            {
+                help.Action = new HelpWithExitCodes(original);
+            }
+        }
+    }
+
+    /// <summary>The root command.</summary>
+    public RootCommand Root { get; }
+
+    /// <summary>The global options.</summary>
+    public GlobalOptions Global { get; }
+
+    /// <summary><c>memo kv</c>.</summary>
+    public KvCommand Kv { get; }
+
+    /// <summary><c>memo block</c>.</summary>
+    public BlockCommand Block { get; }
+
+    /// <summary><c>memo bench</c>.</summary>
+    public BenchCommand Bench { get; }
+
+    /// <summary>Parses a command line without running it.</summary>
+    public ParseResult Parse(params string[] args) => Root.Parse(args);
+
+    /// <summary>
+    /// Parses and runs a command line; returns the exit code. Parse errors are reported like every other error
+    /// (one <c>error:</c> line each, or JSON with <c>--json</c>) with exit code <see cref="ExitCodes.Usage"/>.
+    /// </summary>
+    public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken = default)
+    {
+        var result = Parse(args);
+        if (result.Action is ParseErrorAction)
+        {
+            var json = result.GetResult(Global.Json) is not null && result.GetValue(Global.Json);
+            var reporter = new Reporter(_io, json);
+            foreach (var error in result.Errors)
+            {
+                reporter.Fail(ExitCodes.Usage, ParseErrorText(error.Message));
+            }
+            if (!json)
+            {
+                _io.Stderr.WriteLine("run 'memo --help' (or 'memo <command> --help') for usage");
+            }
+            return ExitCodes.Usage;
+        }
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = _io.Out, Error = _io.Stderr };
+        return await result.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A parser message as one clause: "Argument 'x' not recognized. Must be one of:\n\t'a'..." on one line, no final period.</summary>
+    internal static string ParseErrorText(string message)
+    {
+        var words = message.Split((char[])['\r', '\n', '\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+        var text = string.Join(' ', words).TrimEnd('.');
+        return text.Length > 1 && char.IsUpper(text[0]) && !char.IsUpper(text[1]) ? char.ToLowerInvariant(text[0]) + text[1..] : text;
+    }
+
+    // System.CommandLine's help, followed by the exit-code table: scripts need it and it belongs with the usage.
+    private sealed class HelpWithExitCodes(SynchronousCommandLineAction help) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            var code = help.Invoke(parseResult);
+            parseResult.InvocationConfiguration.Output.WriteLine(ExitCodes.HelpText);
+            return code;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Net.Http;
+using System.Net.Sockets;
+using Memo.Protocol.Grpc;
+
+namespace Memo.Cli.Output;
+
+/// <summary>Turns the exceptions a call can end with into one exit code and one line of text.</summary>
+internal static class Errors
+{
+    /// <summary>
+    /// Classifies a failed call to <paramref name="node"/>. <paramref name="cancelledByUser"/> tells a Ctrl-C apart from
+    /// a client-side timeout, since both surface as <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public static Failure FromException(Exception exception, string node, TimeSpan timeout, bool cancelledByUser)
+    {
+        if (cancelledByUser && exception is OperationCanceledException)
+        {
+            return new Failure(ExitCodes.Other, "cancelled", nameof(GrpcStatusCode.Cancelled));
+        }
+        if (exception is GrpcException grpc)
+        {
+            return grpc.Status switch
+            {
+                GrpcStatusCode.Unavailable => Unreachable(node, Innermost(grpc), grpc.Status.ToString()),
+                GrpcStatusCode.DeadlineExceeded => TimedOut(node, timeout),
+                _ => new Failure(ExitCodes.FromStatus(grpc.Status), Describe(grpc), grpc.Status.ToString()),
+            };
+        }
+        if (FindConnectionFault(exception) is { } fault)
+        {
+            return Unreachable(node, fault, null);
+        }
+        if (exception is OperationCanceledException or TimeoutException)
+        {
+            return TimedOut(node, timeout);
+        }
+        return new Failure(ExitCodes.Other, $"{exception.GetType().Name}: {Describe(exception)}", null);
+    }
+
+    /// <summary>An exception's message as a clause: no trailing period, lower-case first letter unless it starts an acronym.</summary>
+    public static string Describe(Exception exception)
+    {
+        var message = exception.Message.Trim();
+        if (message.Length == 0)
+        {
+            return exception.GetType().Name;
+        }
+        message = message.ReplaceLineEndings(" ").TrimEnd('.');
+        if (message.Length > 1 && char.IsUpper(message[0]) && !char.IsUpper(message[1]))
+        {
+            message = char.ToLowerInvariant(message[0]) + message[1..];
+        }
+        return message;
+    }
+
+    private static Failure Unreachable(string node, Exception cause, string? status) =>
+        new(ExitCodes.Unreachable, $"node {node} is not reachable: {Describe(cause)}", status);
+
+    private static Failure TimedOut(string node, TimeSpan timeout) =>
+        new(ExitCodes.Timeout, $"node {node} did not answer within {Input.Duration.Format(timeout)}", nameof(GrpcStatusCode.DeadlineExceeded));
+
+    // The socket error says what happened ("connection refused"); the wrappers around it only say "an error occurred".
+    private static Exception Innermost(Exception exception)
+    {
+        var e = exception;
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+        return e;
+    }
+
+    private static Exception? FindConnectionFault(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException)
+            {
+                return e;
+            }
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return Innermost(e);
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,220 @@
+using Google.Protobuf;
+using Memo.Node.Api.Grpc;
+using Memo.Node.Blocks;
+using Memo.Node.Routing;
+using Memo.Node.Shards;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Storage;
+using Memo.Protocol.Blocks;
+using Memo.Protocol.Client;
+using Memo.Protocol.Grpc;
+using Memo.Protocol.ValueStore;
+
+namespace Memo.Node.Api;
+
+/// <summary>
+/// The <c>memo.vs.ValueStore</c> gRPC service. Validates every block before it reaches a shard (malformed
+/// → INVALID_ARGUMENT, address or signature mismatch → PERMISSION_DENIED, as memo maps them), seals
+/// unsigned blocks the node owns with the node's key (memo's gRPC server acts with its own key for clients
+/// that send unsigned data), routes writes to the block's shard and verifies blocks again on read.
+/// </summary>
+public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPair nodeKey)
+{
+    /// <summary>Registers the service's methods.</summary>
+    public void Register(GrpcServiceRegistry registry)
+    {
+        registry.AddUnary(ValueStoreMethods.MakeImmutableBlock, (request, _) =>
+        {
+            var owner = request.Owner.IsEmpty ? nodeKey.PublicKey : ParseKey(request.Owner, "owner");
+            return ValueTask.FromResult(BlockFactory.MakeImmutable(request.Data.Span, owner));
+        });
+        registry.AddUnary(ValueStoreMethods.MakeMutableBlock, (_, _) =>
+            ValueTask.FromResult(BlockFactory.MakeMutableUnsigned(nodeKey.PublicKey)));
+        registry.AddUnary(ValueStoreMethods.MakeNamedBlock, (request, _) =>
+        {
+            RequireName(request.Key);
+            var block = BlockFactory.MakeNamed(nodeKey, request.Key.Span, ReadOnlySpan<byte>.Empty);
+            block.Signature = ByteString.Empty; // sealed on insert, once the caller has set the data
+            return ValueTask.FromResult(block);
+        });
+        registry.AddUnary(ValueStoreMethods.NamedBlockAddress, (request, _) =>
+        {
+            RequireName(request.Key);
+            var owner = request.OwnerKey.IsEmpty ? nodeKey.PublicKey : ParseKey(request.OwnerKey, "owner_key");
+            var address = BlockAddresses.Named(owner, request.Key.Span);
+            return ValueTask.FromResult(new NamedBlockAddressResponse { Address = ByteString.CopyFrom(address.ToArray()) });
+        });
+        registry.AddUnary(ValueStoreMethods.Fetch, FetchAsync);
+        registry.AddUnary(ValueStoreMethods.Insert, async (request, context) =>
+        {
+            var block = request.Block ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "The request carries no block.");
+            await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
+            return new InsertResponse();
+        });
+        registry.AddUnary(ValueStoreMethods.InsertImmutableBlock, async (request, context) =>
+        {
+            var owner = request.Owner.IsEmpty ? nodeKey.PublicKey : ParseKey(request.Owner, "owner");
+            var block = BlockFactory.MakeImmutable(request.Data.Span, owner);
+            await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
+            return new InsertImmutableBlockResponse { Address = block.Address };
+        });
+        registry.AddUnary(ValueStoreMethods.InsertMutableBlock, async (request, context) =>
+        {
+            var block = BlockFactory.MakeMutable(nodeKey, request.Data.Span);
+            await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
+            return new InsertMutableBlockResponse { Address = block.Address };
+        });
+        registry.AddUnary(ValueStoreMethods.Update, UpdateAsync);
+        registry.AddUnary(ValueStoreMethods.Delete, DeleteAsync);
+    }
+
+    private async ValueTask<FetchResponse> FetchAsync(FetchRequest request, GrpcCallContext context)
+    {
+        var address = ParseAddress(request.Address);
+        var bytes = await silo.ReadBlockAsync(address, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new GrpcException(GrpcStatusCode.NotFound, $"No block at {address}.");
+        var block = Block.Parser.ParseFrom(bytes);
+        var check = BlockValidator.ValidateAt(block, address);
+        if (!check.IsValid)
+        {
+            throw new GrpcException(GrpcStatusCode.DataLoss, $"The stored block {address} fails validation: {check.Reason}");
+        }
+        if (request.HasLocalVersion && block.Type == "OKB" && block.Version == request.LocalVersion)
+        {
+            return new FetchResponse(); // the caller's copy is current
+        }
+        return new FetchResponse { Block = block };
+    }
+
+    private async Task InsertAsync(Block block, CancellationToken cancellationToken)
+    {
+        Normalize(block);
+        SealIfOwned(block);
+        Validate(block);
+        var result = await Submit(block, new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
+        switch (result)
+        {
+            case ShardResult.BlockStored or ShardResult.BlockAlreadyStored:
+                return;
+            case ShardResult.BlockExists:
+                throw new GrpcException(GrpcStatusCode.AlreadyExists, $"A block already exists at {Hex(block.Address)}.");
+            default:
+                throw Unexpected(result);
+        }
+    }
+
+    private async ValueTask<UpdateResponse> UpdateAsync(UpdateRequest request, GrpcCallContext context)
+    {
+        var block = request.Block ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "The request carries no block.");
+        Normalize(block);
+        if (block.Type != "OKB")
+        {
+            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"Only mutable (OKB) blocks can be updated, not {(block.Type.Length == 0 ? "an untyped block" : block.Type)}.");
+        }
+        SealIfOwned(block);
+        Validate(block);
+        var result = await Submit(block, new ShardCommand { Format = ShardStateMachine.Format, UpdateBlock = new UpdateBlock { Block = block } }, context.CancellationToken).ConfigureAwait(false);
+        return result switch
+        {
+            ShardResult.BlockStored => new UpdateResponse(),
+            ShardResult.BlockConflict conflict => new UpdateResponse { Current = conflict.Current },
+            _ => throw Unexpected(result),
+        };
+    }
+
+    private async ValueTask<DeleteResponse> DeleteAsync(DeleteRequest request, GrpcCallContext context)
+    {
+        var address = ParseAddress(request.Address);
+        var signature = request.Signature;
+        if (signature.IsEmpty)
+        {
+            // Unsigned removal: the node signs, but only for blocks it owns.
+            var bytes = await silo.ReadBlockAsync(address, context.CancellationToken).ConfigureAwait(false)
+                ?? throw new GrpcException(GrpcStatusCode.NotFound, $"No block at {address}.");
+            var stored = Block.Parser.ParseFrom(bytes);
+            if (!IsOwnedByNode(stored))
+            {
+                throw new GrpcException(GrpcStatusCode.PermissionDenied, $"The block {address} is not owned by this node; send the owner's removal signature.");
+            }
+            signature = ByteString.CopyFrom(BlockFactory.RemovalSignature(stored, nodeKey));
+        }
+        var result = await router.ForBlock(address).SubmitAsync(new ShardCommand
+        {
+            Format = ShardStateMachine.Format,
+            DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature },
+        }, context.CancellationToken).ConfigureAwait(false);
+        return result is ShardResult.BlockRemoved ? new DeleteResponse() : throw Unexpected(result);
+    }
+
+    private Task<ShardResult> Submit(Block block, ShardCommand command, CancellationToken cancellationToken) =>
+        router.ForBlock(BlockAddress.FromBytes(block.Address.Span)).SubmitAsync(command, cancellationToken);
+
+    // memo accepts unencrypted payloads as data_plain; this network stores them as data.
+    private static void Normalize(Block block)
+    {
+        if (block.PayloadCase == Block.PayloadOneofCase.DataPlain)
+        {
+            block.Data = block.DataPlain;
+        }
+    }
+
+    private void SealIfOwned(Block block)
+    {
+        var unsignedOwned = block.Signature.IsEmpty && (block.Type is "OKB" or "NB")
+            && (block.OwnerKey.IsEmpty || nodeKey.PublicKey.Matches(block.OwnerKey.Span));
+        var unaddressedChb = block.Type == "CHB" && block.Address.IsEmpty;
+        if (!unsignedOwned && !unaddressedChb)
+        {
+            return;
+        }
+        // TrySeal fills salt, owner key and address when empty and signs; Validate below reports any problem.
+        _ = BlockFactory.TrySeal(block, nodeKey);
+    }
+
+    private bool IsOwnedByNode(Block block) =>
+        nodeKey.PublicKey.Matches(block.GetOwnerSpki().Span);
+
+    private static void Validate(Block block)
+    {
+        var check = BlockValidator.Validate(block);
+        switch (check.Outcome)
+        {
+            case BlockCheckOutcome.Valid:
+                return;
+            case BlockCheckOutcome.Malformed:
+                throw new GrpcException(GrpcStatusCode.InvalidArgument, $"Malformed block: {check.Reason}");
+            default:
+                throw new GrpcException(GrpcStatusCode.PermissionDenied, $"Block rejected: {check.Reason}");
+        }
+    }
+
+    private static GrpcException Unexpected(ShardResult result) => result switch
+    {
+        ShardResult.BlockMissing => new GrpcException(GrpcStatusCode.NotFound, "No block at that address."),
+        ShardResult.BlockExists => new GrpcException(GrpcStatusCode.AlreadyExists, "A block already exists at that address."),
+        ShardResult.BlockRefused { Kind: BlockRejection.PermissionDenied } r => new GrpcException(GrpcStatusCode.PermissionDenied, r.Reason),
+        ShardResult.BlockRefused r => new GrpcException(GrpcStatusCode.InvalidArgument, r.Reason),
+        ShardResult.BlockConflict => new GrpcException(GrpcStatusCode.Aborted, "Version conflict."),
+        _ => new GrpcException(GrpcStatusCode.Internal, $"Unexpected shard result {result.GetType().Name}."),
+    };
+
+    private static BlockAddress ParseAddress(ByteString bytes) =>
+        BlockAddress.TryFromBytes(bytes.Span, out var address)
+            ? address
+            : throw new GrpcException(GrpcStatusCode.InvalidArgument, $"A block address is {BlockAddress.Length} bytes, not {bytes.Length}.");
+
+    private static MemoPublicKey ParseKey(ByteString spki, string field) =>
+        MemoPublicKey.TryFromSpki(spki.Span, out var key) && key is not null
+            ? key
+            : throw new GrpcException(GrpcStatusCode.InvalidArgument, $"The {field} field is not a P-256 public key (DER SubjectPublicKeyInfo).");
+
+    private static void RequireName(ByteString name)
+    {
+        if (name.IsEmpty)
+        {
+            throw new GrpcException(GrpcStatusCode.InvalidArgument, "The named block's name (key) is empty.");
+        }
+    }
+
+    private static string Hex(ByteString bytes) => "0x" + Convert.ToHexStringLower(bytes.Span);
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Hosting;
+
+public sealed partial class MemoNode
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Memo node listening on {Address}, data in {DataDirectory}, {ShardCount} shards, node key {PublicKey}")]
+    private static partial void LogStarted(ILogger logger, string address, string dataDirectory, int shardCount, string publicKey);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "This data folder was created with {Stored} shards; the configured {Configured} is ignored (the shard count is fixed when a network is created)")]
+    private static partial void LogShardCountFixed(ILogger logger, int stored, int configured);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Stopping node {Address}")]
+    private static partial void LogStopping(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Node stopped")]
+    private static partial void LogStopped(ILogger logger);
+}

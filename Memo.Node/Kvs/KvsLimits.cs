@@ -1,0 +1,8 @@
+namespace Memo.Node.Kvs;
+
+/// <summary>Limits of the key-value store.</summary>
+/// <param name="MaxKeyBytes">Longest key, in UTF-8 bytes.</param>
+/// <param name="MaxValueBytes">Largest value.</param>
+/// <param name="MaxListKeys">Cap on a listing's page size (maxKeys).</param>
+/// <param name="DefaultListKeys">Page size when maxKeys is 0.</param>
+public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys);

@@ -1,0 +1,194 @@
+using System.Text;
+using Google.Protobuf;
+using Memo.Protocol.Blocks;
+using Memo.Protocol.Client;
+using Memo.Protocol.Grpc;
+using Memo.Protocol.Kvs;
+using Memo.Testing;
+
+namespace Memo.Node.Tests.Api;
+
+/// <summary>A real node in-process, called over gRPC through <see cref="MemoClient"/> and with hand-made bad frames.</summary>
+public sealed class NodeApiTests : IAsyncLifetime
+{
+    private TestNode _node = null!;
+    private MemoClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = await TestNode.StartAsync(["memo.shards.count = 8", "memo.grpc.max-receive-message-size = 1MiB", "memo.kvs.max-value-bytes = 512KiB"]);
+        _client = _node.Client();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _node.DisposeAsync();
+    }
+
+    private static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
+
+    private async Task NodeStillServesAsync()
+    {
+        var key = "alive/" + Guid.NewGuid().ToString("n");
+        await _client.UpsertAsync(key, V("yes"));
+        Assert.Equal("yes", Encoding.UTF8.GetString((await _client.FetchAsync(key))!));
+    }
+
+    [Fact]
+    public async Task Key_value_calls_map_outcomes_to_memo_status_codes()
+    {
+        Assert.True(await _client.InsertAsync("k", V("1")));
+        Assert.False(await _client.InsertAsync("k", V("2")));
+        Assert.Equal("1", Encoding.UTF8.GetString((await _client.FetchAsync("k"))!));
+        Assert.False(await _client.UpdateAsync("missing", V("x")));
+        Assert.Null(await _client.FetchAsync("missing"));
+        var empty = await Assert.ThrowsAsync<GrpcException>(() => _client.UpsertAsync("", V("x")));
+        Assert.Equal(GrpcStatusCode.InvalidArgument, empty.Status);
+        Assert.True(await _client.DeleteAsync("k"));
+        Assert.False(await _client.DeleteAsync("k"));
+    }
+
+    [Fact]
+    public async Task A_value_over_the_limit_is_refused_and_a_message_over_the_frame_limit_is_resource_exhausted()
+    {
+        var tooBig = await Assert.ThrowsAsync<GrpcException>(() => _client.UpsertAsync("big", new byte[600 * 1024]));
+        Assert.Equal(GrpcStatusCode.InvalidArgument, tooBig.Status);
+        var frameTooBig = await Assert.ThrowsAsync<GrpcException>(() => _client.UpsertAsync("big", new byte[2 * 1024 * 1024]));
+        Assert.Equal(GrpcStatusCode.ResourceExhausted, frameTooBig.Status);
+        await NodeStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Immutable_and_mutable_blocks_round_trip_and_a_stale_update_returns_the_current_block()
+    {
+        var chb = await _client.InsertImmutableBlockAsync(V("immutable"));
+        Assert.True(chb.IsImmutable);
+        var fetched = await _client.FetchBlockAsync(chb);
+        Assert.Equal("immutable", fetched!.Data.ToStringUtf8());
+
+        var okb = await _client.InsertMutableBlockAsync(V("v0"));
+        Assert.False(okb.IsImmutable);
+        var v0 = (await _client.FetchBlockAsync(okb))!;
+        Assert.Equal(0, v0.Version);
+
+        var v1 = v0.Clone();
+        v1.Version = 1;
+        v1.Data = ByteString.CopyFromUtf8("v1");
+        v1.Signature = ByteString.Empty; // the node signs blocks it owns
+        Assert.Same(BlockUpdateResult.Updated, await _client.UpdateBlockAsync(v1));
+
+        var stale = v0.Clone();
+        stale.Version = 1;
+        stale.Data = ByteString.CopyFromUtf8("late");
+        stale.Signature = ByteString.Empty;
+        var conflict = Assert.IsType<BlockUpdateResult.Conflict>(await _client.UpdateBlockAsync(stale));
+        Assert.Equal(1, conflict.Current.Version);
+        Assert.Equal("v1", conflict.Current.Data.ToStringUtf8());
+
+        Assert.True(await _client.DeleteBlockAsync(okb));
+        Assert.Null(await _client.FetchBlockAsync(okb));
+        Assert.False(await _client.DeleteBlockAsync(okb));
+    }
+
+    [Fact]
+    public async Task A_block_whose_content_does_not_match_its_address_is_permission_denied()
+    {
+        var address = await _client.InsertImmutableBlockAsync(V("original"));
+        var block = (await _client.FetchBlockAsync(address))!;
+        block.Data = ByteString.CopyFromUtf8("forged");
+        var e = await Assert.ThrowsAsync<GrpcException>(() => _client.InsertBlockAsync(block));
+        Assert.Equal(GrpcStatusCode.PermissionDenied, e.Status);
+        Assert.Equal("original", (await _client.FetchBlockAsync(address))!.Data.ToStringUtf8());
+        await NodeStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_mutable_block_with_a_bad_signature_is_permission_denied()
+    {
+        using var owner = MemoKeyPair.Generate();
+        var block = BlockFactory.MakeMutable(owner, V("signed"));
+        await _client.InsertBlockAsync(block);
+        var next = BlockFactory.NextVersion(block, V("tampered"), owner);
+        var signature = next.Signature.ToByteArray();
+        signature[10] ^= 0x40;
+        next.Signature = ByteString.CopyFrom(signature);
+        var e = await Assert.ThrowsAsync<GrpcException>(() => _client.UpdateBlockAsync(next));
+        Assert.Equal(GrpcStatusCode.PermissionDenied, e.Status);
+
+        using var stranger = MemoKeyPair.Generate();
+        var hijack = block.Clone();
+        hijack.Version = 1;
+        hijack.Data = ByteString.CopyFromUtf8("hijack");
+        hijack.Signature = ByteString.CopyFrom(stranger.Sign(BlockSigning.SigningBytes(hijack)));
+        var denied = await Assert.ThrowsAsync<GrpcException>(() => _client.UpdateBlockAsync(hijack));
+        Assert.Equal(GrpcStatusCode.PermissionDenied, denied.Status);
+        Assert.Equal("signed", (await _client.FetchBlockAsync(BlockAddress.FromBytes(block.Address.Span)))!.Data.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task Malformed_addresses_are_invalid_arguments()
+    {
+        var e = await Assert.ThrowsAsync<GrpcException>(() => _client.CallAsync(ValueStoreMethods.Fetch,
+            new Memo.Protocol.ValueStore.FetchRequest { Address = ByteString.CopyFrom(1, 2, 3, 4, 5) }));
+        Assert.Equal(GrpcStatusCode.InvalidArgument, e.Status);
+    }
+
+    [Fact]
+    public async Task Garbage_protobuf_is_invalid_argument_and_the_node_keeps_serving()
+    {
+        var (status, _, _) = await RawGrpc.CallAsync(_node.Address, "/memo.kvs.KeyValueStore/Upsert", RawGrpc.Frame([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01]));
+        Assert.Equal((int)GrpcStatusCode.InvalidArgument, status);
+        await NodeStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_truncated_frame_is_rejected_and_the_node_keeps_serving()
+    {
+        var message = new UpsertRequest { Key = "t", Value = ByteString.CopyFrom(new byte[100]) }.ToByteArray();
+        var truncated = RawGrpc.Frame(message)[..50];
+        var (status, _, _) = await RawGrpc.CallAsync(_node.Address, "/memo.kvs.KeyValueStore/Upsert", truncated);
+        Assert.Equal((int)GrpcStatusCode.Internal, status);
+        var (prefixOnly, _, _) = await RawGrpc.CallAsync(_node.Address, "/memo.kvs.KeyValueStore/Upsert", [0, 0, 0]);
+        Assert.Equal((int)GrpcStatusCode.Internal, prefixOnly);
+        Assert.Null(await _client.FetchAsync("t"));
+        await NodeStillServesAsync();
+    }
+
+    [Fact]
+    public async Task An_oversized_frame_is_resource_exhausted_before_its_body_is_read()
+    {
+        // Declares 1 GiB but sends only a few bytes: the node must refuse from the prefix alone.
+        var (status, _, _) = await RawGrpc.CallAsync(_node.Address, "/memo.kvs.KeyValueStore/Upsert", RawGrpc.Frame([1, 2, 3], declaredLength: 1 << 30));
+        Assert.Equal((int)GrpcStatusCode.ResourceExhausted, status);
+        await NodeStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Unknown_methods_and_services_are_unimplemented()
+    {
+        var (method, _, _) = await RawGrpc.CallAsync(_node.Address, "/memo.kvs.KeyValueStore/Nope", RawGrpc.Frame([]));
+        Assert.Equal((int)GrpcStatusCode.Unimplemented, method);
+        var (service, _, _) = await RawGrpc.CallAsync(_node.Address, "/no.Such/Thing", RawGrpc.Frame([]));
+        Assert.Equal((int)GrpcStatusCode.Unimplemented, service);
+        await NodeStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Data_survives_a_restart_on_the_same_folder()
+    {
+        await _client.UpsertAsync("durable", V("kept"));
+        var block = await _client.InsertMutableBlockAsync(V("m"));
+        _client.Dispose();
+        await _node.StopAsync();
+        await _node.StartAgainAsync();
+        _client = _node.Client();
+        Assert.Equal("kept", Encoding.UTF8.GetString((await _client.FetchAsync("durable"))!));
+        // The node key survives too: the node can still sign updates of the blocks it made.
+        var stored = (await _client.FetchBlockAsync(block))!;
+        stored.Version = 1;
+        stored.Data = ByteString.CopyFromUtf8("m1");
+        stored.Signature = ByteString.Empty;
+        Assert.Same(BlockUpdateResult.Updated, await _client.UpdateBlockAsync(stored));
+    }
+}

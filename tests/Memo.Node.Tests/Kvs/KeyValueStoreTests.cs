@@ -1,0 +1,193 @@
+using System.Text;
+using Memo.Node.Kvs;
+using Memo.Node.Routing;
+using Memo.Node.Shards;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Storage;
+using Memo.Protocol.Blocks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace Memo.Node.Tests.Kvs;
+
+public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly MemorySilo _silo = new();
+    private readonly MemoKeyPair _nodeKey = MemoKeyPair.Generate();
+    private ShardRouter _router = null!;
+    private KeyValueStore _store = null!;
+
+    public Task InitializeAsync()
+    {
+        _router = new ShardRouter(new ShardLayout(8), _silo, new ShardReplicaOptions(1024, 256), NullLoggerFactory.Instance);
+        _store = new KeyValueStore(_router, _silo, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100), NullLogger<KeyValueStore>.Instance);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        await _router.DisposeAsync();
+        await _silo.DisposeAsync();
+        _nodeKey.Dispose();
+    }
+
+    private static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
+
+    private async Task<string?> GetAsync(string key)
+    {
+        var result = await _store.FetchAsync(key);
+        return result.Status == KvStatus.Ok ? Encoding.UTF8.GetString(result.Value!) : null;
+    }
+
+    // The number of blocks stored: value blocks must not leak when keys are overwritten or deleted.
+    private async Task<int> BlockCountAsync()
+    {
+        await _store.DisposeAsync(); // waits for background reclamation
+        var count = 0;
+        var keys = await _silo.ScanEntriesAsync("", null, int.MaxValue);
+        foreach (var entry in keys)
+        {
+            var parsed = KvEntry.Parser.ParseFrom(entry.Value);
+            Assert.NotNull(await _silo.ReadBlockAsync(BlockAddress.FromBytes(parsed.ValueAddress.Span)));
+            count++;
+        }
+        return count;
+    }
+
+    [Fact]
+    public async Task Insert_update_upsert_fetch_delete_follow_memo_semantics()
+    {
+        Assert.Equal(KvStatus.Ok, (await _store.WriteAsync("a", V("1"), WriteMode.Insert)).Status);
+        Assert.Equal(KvStatus.AlreadyExists, (await _store.WriteAsync("a", V("2"), WriteMode.Insert)).Status);
+        Assert.Equal("1", await GetAsync("a"));
+        Assert.Equal(KvStatus.NotFound, (await _store.WriteAsync("b", V("2"), WriteMode.Update)).Status);
+        Assert.Equal(KvStatus.Ok, (await _store.WriteAsync("a", V("3"), WriteMode.Update)).Status);
+        Assert.Equal("3", await GetAsync("a"));
+        Assert.Equal(KvStatus.Ok, (await _store.WriteAsync("b", V("4"), WriteMode.Upsert)).Status);
+        Assert.Equal(KvStatus.Ok, (await _store.WriteAsync("b", V("5"), WriteMode.Upsert)).Status);
+        Assert.Equal("5", await GetAsync("b"));
+        Assert.Equal(KvStatus.Ok, (await _store.DeleteAsync("a")).Status);
+        Assert.Equal(KvStatus.NotFound, (await _store.FetchAsync("a")).Status);
+        Assert.Equal(KvStatus.NotFound, (await _store.DeleteAsync("a")).Status);
+    }
+
+    [Fact]
+    public async Task Empty_oversized_and_invalid_keys_and_oversized_values_are_invalid_arguments()
+    {
+        Assert.Equal(KvStatus.InvalidArgument, (await _store.WriteAsync("", V("x"), WriteMode.Upsert)).Status);
+        Assert.Equal(KvStatus.InvalidArgument, (await _store.WriteAsync(new string('k', 65), V("x"), WriteMode.Upsert)).Status);
+        Assert.Equal(KvStatus.InvalidArgument, (await _store.WriteAsync("bad\uD800", V("x"), WriteMode.Upsert)).Status);
+        Assert.Equal(KvStatus.InvalidArgument, (await _store.WriteAsync("k", new byte[(1 << 20) + 1], WriteMode.Upsert)).Status);
+        Assert.Equal(KvStatus.InvalidArgument, (await _store.FetchAsync("")).Status);
+        Assert.Equal(KvStatus.InvalidArgument, (await _store.DeleteAsync("")).Status);
+    }
+
+    [Fact]
+    public async Task Overwritten_and_deleted_values_leave_no_block_behind()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await _store.WriteAsync("k" + (i % 5), V("v" + i), WriteMode.Upsert);
+        }
+        await _store.DeleteAsync("k0");
+        Assert.Equal(KvStatus.AlreadyExists, (await _store.WriteAsync("k1", V("lost"), WriteMode.Insert)).Status);
+        Assert.Equal(KvStatus.NotFound, (await _store.WriteAsync("zz", V("lost"), WriteMode.Update)).Status);
+        Assert.Equal(4, await BlockCountAsync());
+        Assert.Equal(4, _silo.BlockCount);
+    }
+
+    [Fact]
+    public async Task Concurrent_inserts_of_one_key_admit_exactly_one_and_concurrent_upserts_leave_one_value()
+    {
+        var inserts = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => _store.WriteAsync("race", V("v" + i), WriteMode.Insert)));
+        Assert.Equal(1, inserts.Count(o => o.Status == KvStatus.Ok));
+        Assert.Equal(31, inserts.Count(o => o.Status == KvStatus.AlreadyExists));
+
+        var values = Enumerable.Range(0, 64).Select(i => (string?)("u" + i)).ToHashSet();
+        await Task.WhenAll(values.Select(v => _store.WriteAsync("race2", V(v!), WriteMode.Upsert)));
+        Assert.Contains(await GetAsync("race2"), values);
+        Assert.Equal(2, await BlockCountAsync());
+        Assert.Equal(2, _silo.BlockCount);
+    }
+
+    [Fact]
+    public async Task Listing_matches_a_naive_model_for_random_prefixes_markers_delimiters_and_page_sizes()
+    {
+        var seed = Environment.GetEnvironmentVariable("MEMO_TEST_SEED") is { } s ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : Random.Shared.Next();
+        output.WriteLine($"seed {seed} (MEMO_TEST_SEED={seed} replays)");
+        var random = new Random(seed);
+        var alphabet = "ab/c";
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        while (keys.Count < 300)
+        {
+            keys.Add(new string(Enumerable.Range(0, random.Next(1, 7)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray()));
+        }
+        await Task.WhenAll(keys.Select(k => _store.WriteAsync(k, V(k), WriteMode.Upsert)));
+
+        for (var round = 0; round < 400; round++)
+        {
+            var prefix = round % 3 == 0 ? "" : new string(Enumerable.Range(0, random.Next(0, 3)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            var delimiter = random.Next(3) == 0 ? "" : random.Next(2) == 0 ? "/" : "b/";
+            var marker = random.Next(3) == 0 ? "" : keys.ElementAt(random.Next(keys.Count)) + (random.Next(4) == 0 ? "/" : "");
+            var maxKeys = (ulong)random.Next(0, 40);
+            var actual = await _store.ListAsync(prefix, marker, delimiter, maxKeys);
+            var expected = NaiveList(keys, prefix, marker, delimiter, maxKeys == 0 ? 100 : (int)maxKeys);
+            var context = $"round {round}: prefix '{prefix}' marker '{marker}' delimiter '{delimiter}' maxKeys {maxKeys}";
+            Assert.True(expected.Keys.SequenceEqual(actual.Keys), $"{context}: keys {string.Join(",", actual.Keys)} expected {string.Join(",", expected.Keys)}");
+            Assert.True(expected.Prefixes.SequenceEqual(actual.Prefixes), $"{context}: prefixes {string.Join(",", actual.Prefixes)} expected {string.Join(",", expected.Prefixes)}");
+            Assert.True(expected.Truncated == actual.Truncated, $"{context}: truncated {actual.Truncated} expected {expected.Truncated}");
+        }
+    }
+
+    [Fact]
+    public async Task Paging_with_the_last_key_or_prefix_as_marker_visits_everything_once()
+    {
+        var keys = Enumerable.Range(0, 250).Select(i => $"dir{i % 7}/file{i:D3}").Concat(Enumerable.Range(0, 30).Select(i => $"top{i:D2}")).ToList();
+        await Task.WhenAll(keys.Select(k => _store.WriteAsync(k, V(k), WriteMode.Upsert)));
+
+        var seen = new List<string>();
+        var marker = "";
+        while (true)
+        {
+            var page = await _store.ListAsync("", marker, "/", 4);
+            var elements = page.Keys.Concat(page.Prefixes).Order(StringComparer.Ordinal).ToList();
+            seen.AddRange(elements);
+            if (!page.Truncated)
+            {
+                break;
+            }
+            marker = elements[^1];
+        }
+        var expected = Enumerable.Range(0, 7).Select(i => $"dir{i}/").Concat(Enumerable.Range(0, 30).Select(i => $"top{i:D2}")).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, seen);
+    }
+
+    private static KvListing NaiveList(SortedSet<string> keys, string prefix, string marker, string delimiter, int limit)
+    {
+        var elements = new List<(string Value, bool IsPrefix)>();
+        foreach (var key in keys)
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal) || (marker.Length > 0 && string.CompareOrdinal(key, marker) <= 0))
+            {
+                continue;
+            }
+            var cut = delimiter.Length == 0 ? -1 : key.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal);
+            if (cut >= 0)
+            {
+                var common = key[..(cut + delimiter.Length)];
+                if (common == marker || elements.Any(e => e.IsPrefix && e.Value == common))
+                {
+                    continue;
+                }
+                elements.Add((common, true));
+            }
+            else
+            {
+                elements.Add((key, false));
+            }
+        }
+        var page = elements.Take(limit).ToList();
+        return new KvListing(KvStatus.Ok, page.Where(e => !e.IsPrefix).Select(e => e.Value).ToList(), page.Where(e => e.IsPrefix).Select(e => e.Value).ToList(), elements.Count > limit);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Memo.Testing;
+
+/// <summary>
+/// A Memo node running as a separate OS process (<c>dotnet Memo.Node.dll</c>), for tests that kill it with
+/// SIGKILL and restart it on the same data folder. Its output is kept for failure messages.
+/// </summary>
+public sealed partial class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+    private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private NodeProcess(Process process) => _process = process;
+
+    /// <summary>host:port the node listens on.</summary>
+    public string Address { get; private set; } = "";
+
+    /// <summary>The process id.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Everything the node printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join(Environment.NewLine, _output);
+            }
+        }
+    }
+
+    /// <summary>Starts a node process on <paramref name="dataDirectory"/> listening on an ephemeral loopback port and waits until it serves.</summary>
+    public static async Task<NodeProcess> StartAsync(string dataDirectory, IEnumerable<string>? extraArguments = null, TimeSpan? startTimeout = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(NodeAssembly);
+        foreach (var argument in (string[])["--listen", "127.0.0.1:0", "--data", dataDirectory, .. extraArguments ?? []])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["MEMO_LOG_FORMAT"] = "";
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var node = new NodeProcess(process);
+        process.OutputDataReceived += (_, e) => node.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => node.OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _ = process.WaitForExitAsync().ContinueWith(_ => node._listening.TrySetException(
+            new InvalidOperationException($"The node process exited with code {process.ExitCode} before serving:\n{node.Output}")), TaskScheduler.Default);
+
+        var timeout = startTimeout ?? TimeSpan.FromSeconds(60);
+        try
+        {
+            node.Address = await node._listening.Task.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await node.KillAsync().ConfigureAwait(false);
+            throw new TimeoutException($"The node process did not report listening within {timeout}:\n{node.Output}");
+        }
+        return node;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.Add(line);
+        }
+        var match = ListeningLine().Match(line);
+        if (match.Success)
+        {
+            _listening.TrySetResult(match.Groups[1].Value);
+        }
+    }
+
+    /// <summary>Kills the process with SIGKILL (no graceful stop) and waits for it to be gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Sends SIGTERM and waits for a graceful exit; returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, 15);
+        }
+        await _process.WaitForExitAsync().WaitAsync(timeout).ConfigureAwait(false);
+        return _process.ExitCode;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>Path of Memo.Node.dll: next to the test assembly (project reference) when it can run from there.</summary>
+    public static string NodeAssembly
+    {
+        get
+        {
+            var local = Path.Combine(AppContext.BaseDirectory, "Memo.Node.dll");
+            if (File.Exists(local) && File.Exists(Path.Combine(AppContext.BaseDirectory, "Memo.Node.runtimeconfig.json")))
+            {
+                return local;
+            }
+            throw new FileNotFoundException($"Memo.Node.dll with its runtimeconfig was not found in {AppContext.BaseDirectory}.");
+        }
+    }
+
+    [GeneratedRegex(@"listening on (\S+?),")]
+    private static partial Regex ListeningLine();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync().ConfigureAwait(false);
+        _process.Dispose();
+    }
+}
