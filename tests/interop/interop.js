@@ -283,6 +283,22 @@ async function listChecks() {
     assert(sameList(got, sorted.slice(0, 10)), `items differ from the first 10 keys, first difference ${firstDifference(got, sorted.slice(0, 10))}`);
   }, needsKeys);
 
+  // UTF-8 byte order, not UTF-16 (string.CompareOrdinal) order: the two disagree on supplementary characters.
+  // U+FF21 (EF BC A1) sorts before U+1F600 (F0 9F 98 80) in bytes, after it in UTF-16 (FF21 > D83D).
+  const utf8Prefix = `${run}/utf8/`;
+  const utf8Keys = ['a', 'Z', '\u00e9', '\uff21', '\u{1f600}', '\u0800', '\u{10000}'].map((s) => utf8Prefix + s);
+  await check('kvs.list.non-ascii-keys-in-utf8-byte-order', async () => {
+    await inParallel(utf8Keys, LIST_CONCURRENCY, async (k) => {
+      await expectOk(kvs, 'Insert', { key: k, value: Buffer.from('u') });
+    });
+    const res = await expectOk(kvs, 'List', { prefix: utf8Prefix, marker: '', delimiter: '', maxKeys: '100' });
+    const got = res.items.map((i) => i.key);
+    const expected = [...utf8Keys].sort(byteOrder);
+    assert(sameList(got, expected), `items ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+    const fetched = await expectOk(kvs, 'Fetch', { key: utf8Keys[4] });
+    assert(sameBytes(fetched.value, Buffer.from('u')), 'a key with a supplementary character did not round-trip');
+  });
+
   // Delimiter: <tree>/dir<k>/file<j> roll up into one prefix per directory; <tree>/top<j> are items.
   const tree = `${run}/tree`;
   const dirs = 5;

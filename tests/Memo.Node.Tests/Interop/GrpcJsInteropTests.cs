@@ -74,7 +74,7 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
             output.WriteLine(stream + line);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{nodeExecutable} did not start.");
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"{nodeExecutable} did not start.");
         process.OutputDataReceived += (_, e) => OnLine(e.Data, "");
         process.ErrorDataReceived += (_, e) => OnLine(e.Data, "stderr: ");
         process.BeginOutputReadLine();
