@@ -28,7 +28,7 @@ public static class KeyValueStoreMethods
     public static readonly GrpcMethod<ListRequest, ListResponse> List = Unary("List", ListRequest.Parser, ListResponse.Parser);
 
     private static GrpcMethod<TRequest, TResponse> Unary<TRequest, TResponse>(string name, Google.Protobuf.MessageParser<TRequest> request, Google.Protobuf.MessageParser<TResponse> response)
-        where TRequest : Google.Protobuf.IMessage<TRequest>
-        where TResponse : Google.Protobuf.IMessage<TResponse> =>
+        where TRequest : class, Google.Protobuf.IMessage<TRequest>
+        where TResponse : class, Google.Protobuf.IMessage<TResponse> =>
         new(ServiceName, name, GrpcMethodKind.Unary, request, response);
 }

@@ -229,8 +229,8 @@ public sealed class MemoClient : IDisposable
 
     /// <summary>Calls any unary method on the node with this client's default timeout.</summary>
     public Task<TResponse> CallAsync<TRequest, TResponse>(GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken = default)
-        where TRequest : IMessage<TRequest>
-        where TResponse : IMessage<TResponse> =>
+        where TRequest : class, IMessage<TRequest>
+        where TResponse : class, IMessage<TResponse> =>
         _channel.UnaryAsync(method, request, new GrpcCallOptions { Timeout = _timeout, CancellationToken = cancellationToken });
 
     /// <inheritdoc />

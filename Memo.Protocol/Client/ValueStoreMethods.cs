@@ -41,7 +41,7 @@ public static class ValueStoreMethods
     public static readonly GrpcMethod<DeleteRequest, DeleteResponse> Delete = Unary("Delete", DeleteRequest.Parser, DeleteResponse.Parser);
 
     private static GrpcMethod<TRequest, TResponse> Unary<TRequest, TResponse>(string name, MessageParser<TRequest> request, MessageParser<TResponse> response)
-        where TRequest : IMessage<TRequest>
-        where TResponse : IMessage<TResponse> =>
+        where TRequest : class, IMessage<TRequest>
+        where TResponse : class, IMessage<TResponse> =>
         new(ServiceName, name, GrpcMethodKind.Unary, request, response);
 }
