@@ -46,12 +46,22 @@ internal sealed class CliIo
     public static CliIo FromProcess()
     {
         // Console.Out flushes on every write, so text and raw bytes on standard output stay in order.
+        // Redirected output (a pipe, a file, a script capturing it) gets no escape sequences.
+        var console = System.Console.IsOutputRedirected
+            ? AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+                Out = new AnsiConsoleOutput(System.Console.Out),
+            })
+            : AnsiConsole.Console;
         return new CliIo(
             System.Console.OpenStandardInput,
             System.Console.OpenStandardOutput(),
             System.Console.Out,
             System.Console.Error,
-            AnsiConsole.Console,
+            console,
             Environment.GetEnvironmentVariable);
     }
 

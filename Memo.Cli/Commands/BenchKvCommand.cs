@@ -27,7 +27,7 @@ internal sealed class BenchKvCommand
     public const int MaxConcurrency = 4096;
 
     /// <summary>Largest value a run may write.</summary>
-    public const int MaxValueSize = 16 * 1024 * 1024;
+    public const int MaxValueSize = Memo.Protocol.Blocks.BlockLimits.MaxDataBytes;
 
     private readonly GlobalOptions _global;
     private readonly CliIo _io;
@@ -115,7 +115,7 @@ internal sealed class BenchKvCommand
                 _io.WriteLine(Describe(settings));
             }
             KvBenchResult result;
-            using (var channel = new GrpcChannel(settings.Endpoint, null))
+            using (var channel = new GrpcChannel(settings.Endpoint, ConnectionSettings.ChannelOptions))
             {
                 var value = BenchKeys.Value(settings.ValueSize, settings.Seed);
                 IKvBenchTarget target = settings.Target == BenchTargetKind.Etcd

@@ -1,10 +1,22 @@
+using Memo.Protocol.Blocks;
 using Memo.Protocol.Client;
+using Memo.Protocol.Grpc;
 
 namespace Memo.Cli.Commands;
 
 /// <summary>The global options of one invocation.</summary>
 internal sealed record ConnectionSettings(string Node, bool Json, TimeSpan Timeout)
 {
+    /// <summary>
+    /// Message limits large enough for the largest block (<see cref="BlockLimits.MaxDataBytes"/>) plus its other
+    /// fields; the channel's 16 MiB default would refuse a value of exactly that size.
+    /// </summary>
+    public static GrpcChannelOptions ChannelOptions { get; } = new()
+    {
+        MaxSendMessageSize = BlockLimits.MaxDataBytes + 1024 * 1024,
+        MaxReceiveMessageSize = BlockLimits.MaxDataBytes + 1024 * 1024,
+    };
+
     /// <summary>A client for the node, with <see cref="Timeout"/> as its per-call limit.</summary>
-    public MemoClient Connect() => new(Node, new MemoClientOptions { Timeout = Timeout });
+    public MemoClient Connect() => new(Node, new MemoClientOptions { Timeout = Timeout, Channel = ChannelOptions });
 }

@@ -9,8 +9,8 @@ namespace Memo.Cli.Input;
 /// </summary>
 internal abstract record ValueSource
 {
-    /// <summary>The largest value read from any source; gRPC messages beyond this are refused by nodes anyway.</summary>
-    public const int MaxBytes = 64 * 1024 * 1024;
+    /// <summary>The largest value read from any source: the largest block payload a node stores.</summary>
+    public const int MaxBytes = Memo.Protocol.Blocks.BlockLimits.MaxDataBytes;
 
     private ValueSource() { }
 
