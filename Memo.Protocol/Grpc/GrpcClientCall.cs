@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net;
 using System.Net.Http.Headers;
 
@@ -18,6 +19,11 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
 {
     // CancelAfter accepts at most ~49 days; a deadline further away is only sent to the server.
     private static readonly TimeSpan MaxLocalTimer = TimeSpan.FromDays(30);
+
+    // HTTP headers a trailers-only response carries that are not gRPC metadata.
+    private static readonly System.Collections.Frozen.FrozenSet<string> TransportHeaders = System.Collections.Frozen.FrozenSet.ToFrozenSet(
+        ["content-type", "content-length", "date", "server", "te", "trailer", "transfer-encoding", "connection", "keep-alive"],
+        StringComparer.OrdinalIgnoreCase);
 
     private readonly GrpcChannel _channel;
     private readonly GrpcMethod<TRequest, TResponse> _method;
@@ -81,7 +87,8 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
     public GrpcException? Failure => _failure;
 
     /// <summary>Sends the request headers and <paramref name="content"/>; returns once the response headers arrived.</summary>
-    public async Task StartAsync(HttpContent content)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask StartAsync(HttpContent content)
     {
         if (_deadline is { } deadline && deadline <= DateTime.UtcNow)
         {
@@ -142,6 +149,7 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
     }
 
     /// <summary>Reads the next response message; null once the stream ended (the status is then known).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TResponse?> ReadMessageAsync()
     {
         if (_completed)
@@ -323,7 +331,7 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
         List<KeyValuePair<string, string>>? metadata = null;
         foreach (var (name, values) in headers.NonValidated)
         {
-            if (name.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase) || name.Equals("content-type", StringComparison.OrdinalIgnoreCase))
+            if (name.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase) || TransportHeaders.Contains(name))
             {
                 continue;
             }

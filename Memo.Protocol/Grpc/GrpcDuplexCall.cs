@@ -25,7 +25,7 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IDisposable
         _call = call;
         _content = content;
         _maxSendSize = maxSendSize;
-        _start = call.StartAsync(content);
+        _start = call.StartAsync(content).AsTask();
         // The failure is observed by readers and writers; keep it from surfacing as an unobserved task exception.
         _start.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         Responses = ReadResponsesAsync();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using Google.Protobuf;
@@ -16,6 +17,7 @@ internal static class GrpcRequestReader
     /// Reads the one request message of a unary or server-streaming call, and checks that the body ends right
     /// after it (as grpc-dotnet: none or more than one message is INTERNAL).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T> ReadSingleAsync<T>(GrpcCallContext call, MessageParser<T> parser, int maxMessageSize)
         where T : class, IMessage<T>
     {
@@ -63,6 +65,7 @@ internal static class GrpcRequestReader
     }
 
     /// <summary>Reads the next message of a request stream; null at its clean end.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T?> ReadNextAsync<T>(PipeReader reader, GrpcCallContext call, MessageParser<T> parser, int maxMessageSize, CancellationToken cancellationToken)
         where T : class, IMessage<T>
     {

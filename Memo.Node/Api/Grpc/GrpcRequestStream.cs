@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Memo.Protocol.Grpc;
 
@@ -36,6 +37,7 @@ internal sealed class GrpcRequestStream<T>(GrpcCallContext call, MessageParser<T
         return this;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> MoveNextAsync()
     {
         if (_ended)
