@@ -9,7 +9,7 @@ namespace Memo.Protocol.Grpc;
 /// sequence itself is kept in <see cref="SourceFailure"/> so the call rethrows it rather than a transport error.
 /// </summary>
 internal sealed class EnumerableRequestContent<T> : HttpContent
-    where T : class, IMessage<T>
+    where T : IMessage<T>
 {
     private readonly IAsyncEnumerable<T> _source;
     private readonly int _maxSendSize;

@@ -14,8 +14,8 @@ namespace Memo.Protocol.Grpc;
 /// finishes last.
 /// </remarks>
 internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
-    where TRequest : class, Google.Protobuf.IMessage<TRequest>
-    where TResponse : class, Google.Protobuf.IMessage<TResponse>
+    where TRequest : Google.Protobuf.IMessage<TRequest>
+    where TResponse : Google.Protobuf.IMessage<TResponse>
 {
     // CancelAfter accepts at most ~49 days; a deadline further away is only sent to the server.
     private static readonly TimeSpan MaxLocalTimer = TimeSpan.FromDays(30);
@@ -154,7 +154,7 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
     {
         if (_completed)
         {
-            return null;
+            return default;
         }
         Interlocked.Exchange(ref _readInProgress, 1);
         try
@@ -275,6 +275,7 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
         {
             // Abandoned before the status: reset the stream so the server stops working on it.
             _cancelledLocally = true;
+            _cts?.Cancel();
             _push?.Abort(new ObjectDisposedException(nameof(GrpcDuplexCall<TRequest, TResponse>)));
         }
         _response?.Dispose();

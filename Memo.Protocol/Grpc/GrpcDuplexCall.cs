@@ -8,8 +8,8 @@ namespace Memo.Protocol.Grpc;
 /// <see cref="Responses"/> (once). Dispose when done; disposing before the response stream ended cancels the call.
 /// </summary>
 public sealed class GrpcDuplexCall<TRequest, TResponse> : IDisposable
-    where TRequest : class, IMessage<TRequest>
-    where TResponse : class, IMessage<TResponse>
+    where TRequest : IMessage<TRequest>
+    where TResponse : IMessage<TResponse>
 {
     private readonly GrpcClientCall<TRequest, TResponse> _call;
     private readonly PushRequestContent _content;

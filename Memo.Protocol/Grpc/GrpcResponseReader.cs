@@ -31,13 +31,13 @@ internal sealed class GrpcResponseReader : IDisposable
     /// <exception cref="GrpcException">The stream ends inside a frame, a limit is exceeded, or the payload does not parse.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
-        where T : class, IMessage<T>
+        where T : IMessage<T>
     {
         if (!await FillAsync(GrpcFraming.PrefixLength, cancellationToken).ConfigureAwait(false))
         {
             if (_end == _start)
             {
-                return null;
+                return default;
             }
             throw GrpcFraming.IncompleteMessage();
         }

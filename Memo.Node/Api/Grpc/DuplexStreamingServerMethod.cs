@@ -8,8 +8,8 @@ internal sealed class DuplexStreamingServerMethod<TRequest, TResponse>(
     GrpcMethod<TRequest, TResponse> method,
     Func<IAsyncEnumerable<TRequest>, IGrpcStreamWriter<TResponse>, GrpcCallContext, Task> handler)
     : GrpcServerMethod(method.ServiceName, method.FullName, GrpcMethodKind.DuplexStreaming)
-    where TRequest : class, IMessage<TRequest>
-    where TResponse : class, IMessage<TResponse>
+    where TRequest : IMessage<TRequest>
+    where TResponse : IMessage<TResponse>
 {
     public override Task InvokeAsync(GrpcCallContext call, int maxReceiveMessageSize) =>
         handler(

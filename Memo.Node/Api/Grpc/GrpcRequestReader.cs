@@ -19,7 +19,7 @@ internal static class GrpcRequestReader
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T> ReadSingleAsync<T>(GrpcCallContext call, MessageParser<T> parser, int maxMessageSize)
-        where T : class, IMessage<T>
+        where T : IMessage<T>
     {
         var reader = call.HttpContext.Request.BodyReader;
         while (true)
@@ -67,7 +67,7 @@ internal static class GrpcRequestReader
     /// <summary>Reads the next message of a request stream; null at its clean end.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T?> ReadNextAsync<T>(PipeReader reader, GrpcCallContext call, MessageParser<T> parser, int maxMessageSize, CancellationToken cancellationToken)
-        where T : class, IMessage<T>
+        where T : IMessage<T>
     {
         while (true)
         {
@@ -91,7 +91,7 @@ internal static class GrpcRequestReader
                     if (buffer.IsEmpty)
                     {
                         reader.AdvanceTo(buffer.End);
-                        return null;
+                        return default;
                     }
                     throw GrpcFraming.IncompleteMessage();
                 }

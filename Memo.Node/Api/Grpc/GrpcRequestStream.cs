@@ -11,7 +11,7 @@ namespace Memo.Node.Api.Grpc;
 /// </summary>
 internal sealed class GrpcRequestStream<T>(GrpcCallContext call, MessageParser<T> parser, int maxMessageSize)
     : IAsyncEnumerable<T>, IAsyncEnumerator<T>
-    where T : class, IMessage<T>
+    where T : IMessage<T>
 {
     private CancellationToken _token;
     private CancellationTokenSource? _linked;

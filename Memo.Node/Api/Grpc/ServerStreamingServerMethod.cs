@@ -8,8 +8,8 @@ internal sealed class ServerStreamingServerMethod<TRequest, TResponse>(
     GrpcMethod<TRequest, TResponse> method,
     Func<TRequest, IGrpcStreamWriter<TResponse>, GrpcCallContext, Task> handler)
     : GrpcServerMethod(method.ServiceName, method.FullName, GrpcMethodKind.ServerStreaming)
-    where TRequest : class, IMessage<TRequest>
-    where TResponse : class, IMessage<TResponse>
+    where TRequest : IMessage<TRequest>
+    where TResponse : IMessage<TResponse>
 {
     public override async Task InvokeAsync(GrpcCallContext call, int maxReceiveMessageSize)
     {

@@ -8,8 +8,8 @@ internal sealed class UnaryServerMethod<TRequest, TResponse>(
     GrpcMethod<TRequest, TResponse> method,
     Func<TRequest, GrpcCallContext, ValueTask<TResponse>> handler)
     : GrpcServerMethod(method.ServiceName, method.FullName, GrpcMethodKind.Unary)
-    where TRequest : class, IMessage<TRequest>
-    where TResponse : class, IMessage<TResponse>
+    where TRequest : IMessage<TRequest>
+    where TResponse : IMessage<TResponse>
 {
     public override async Task InvokeAsync(GrpcCallContext call, int maxReceiveMessageSize)
     {
