@@ -9,11 +9,12 @@ namespace Memo.Protocol.Grpc;
 /// sequence itself is kept in <see cref="SourceFailure"/> so the call rethrows it rather than a transport error.
 /// </summary>
 internal sealed class EnumerableRequestContent<T> : HttpContent
-    where T : class, IMessage<T>
+    where T : IMessage<T>
 {
     private readonly IAsyncEnumerable<T> _source;
     private readonly int _maxSendSize;
     private readonly CancellationToken _callToken;
+    private CancellationToken _sourceToken;
 
     public EnumerableRequestContent(IAsyncEnumerable<T> source, int maxSendSize, CancellationToken callToken)
     {
@@ -30,7 +31,13 @@ internal sealed class EnumerableRequestContent<T> : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        var enumerator = _source.GetAsyncEnumerator(_callToken);
+        // The sequence stops when the call is cancelled or when HttpClient abandons the body (the server already
+        // answered), so a slow source is not left running after the call ended.
+        using var linked = _callToken.CanBeCanceled && cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(_callToken, cancellationToken)
+            : null;
+        _sourceToken = linked?.Token ?? (cancellationToken.CanBeCanceled ? cancellationToken : _callToken);
+        var enumerator = _source.GetAsyncEnumerator(_sourceToken);
         try
         {
             while (true)
@@ -93,7 +100,11 @@ internal sealed class EnumerableRequestContent<T> : HttpContent
 
     private Exception Fail(Exception ex)
     {
-        SourceFailure ??= ex;
+        // A source that stops because we cancelled it is not the cause of the call's failure.
+        if (!(ex is OperationCanceledException && _sourceToken.IsCancellationRequested))
+        {
+            SourceFailure ??= ex;
+        }
         return ex;
     }
 }

@@ -86,8 +86,8 @@ public sealed class GrpcChannel : IDisposable
         GrpcMethod<TRequest, TResponse> method,
         TRequest request,
         GrpcCallOptions options = default)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckCall(method, GrpcMethodKind.Unary);
@@ -117,8 +117,8 @@ public sealed class GrpcChannel : IDisposable
         GrpcMethod<TRequest, TResponse> method,
         TRequest request,
         GrpcCallOptions options = default)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckCall(method, GrpcMethodKind.ServerStreaming);
@@ -135,8 +135,8 @@ public sealed class GrpcChannel : IDisposable
         GrpcMethod<TRequest, TResponse> method,
         IAsyncEnumerable<TRequest> requests,
         GrpcCallOptions options = default)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         ArgumentNullException.ThrowIfNull(requests);
         CheckCall(method, GrpcMethodKind.ClientStreaming);
@@ -175,8 +175,8 @@ public sealed class GrpcChannel : IDisposable
     public GrpcDuplexCall<TRequest, TResponse> DuplexStreaming<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method,
         GrpcCallOptions options = default)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         CheckCall(method, GrpcMethodKind.DuplexStreaming);
         var content = new PushRequestContent();
@@ -228,8 +228,8 @@ public sealed class GrpcChannel : IDisposable
         TRequest request,
         GrpcCallOptions options,
         [EnumeratorCancellation] CancellationToken enumeratorToken)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         var content = new UnaryRequestContent(request, Options.MaxSendMessageSize);
         using var call = new GrpcClientCall<TRequest, TResponse>(this, method, options);
@@ -245,8 +245,8 @@ public sealed class GrpcChannel : IDisposable
     }
 
     private void CheckCall<TRequest, TResponse>(GrpcMethod<TRequest, TResponse> method, GrpcMethodKind kind)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         ArgumentNullException.ThrowIfNull(method);
         if (method.Kind != kind)

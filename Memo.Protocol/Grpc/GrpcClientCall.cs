@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net;
 using System.Net.Http.Headers;
 
@@ -13,11 +14,16 @@ namespace Memo.Protocol.Grpc;
 /// finishes last.
 /// </remarks>
 internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
-    where TRequest : class, Google.Protobuf.IMessage<TRequest>
-    where TResponse : class, Google.Protobuf.IMessage<TResponse>
+    where TRequest : Google.Protobuf.IMessage<TRequest>
+    where TResponse : Google.Protobuf.IMessage<TResponse>
 {
     // CancelAfter accepts at most ~49 days; a deadline further away is only sent to the server.
     private static readonly TimeSpan MaxLocalTimer = TimeSpan.FromDays(30);
+
+    // HTTP headers a trailers-only response carries that are not gRPC metadata.
+    private static readonly System.Collections.Frozen.FrozenSet<string> TransportHeaders = System.Collections.Frozen.FrozenSet.ToFrozenSet(
+        ["content-type", "content-length", "date", "server", "te", "trailer", "transfer-encoding", "connection", "keep-alive"],
+        StringComparer.OrdinalIgnoreCase);
 
     private readonly GrpcChannel _channel;
     private readonly GrpcMethod<TRequest, TResponse> _method;
@@ -81,7 +87,8 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
     public GrpcException? Failure => _failure;
 
     /// <summary>Sends the request headers and <paramref name="content"/>; returns once the response headers arrived.</summary>
-    public async Task StartAsync(HttpContent content)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask StartAsync(HttpContent content)
     {
         if (_deadline is { } deadline && deadline <= DateTime.UtcNow)
         {
@@ -142,11 +149,12 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
     }
 
     /// <summary>Reads the next response message; null once the stream ended (the status is then known).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TResponse?> ReadMessageAsync()
     {
         if (_completed)
         {
-            return null;
+            return default;
         }
         Interlocked.Exchange(ref _readInProgress, 1);
         try
@@ -267,6 +275,7 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
         {
             // Abandoned before the status: reset the stream so the server stops working on it.
             _cancelledLocally = true;
+            _cts?.Cancel();
             _push?.Abort(new ObjectDisposedException(nameof(GrpcDuplexCall<TRequest, TResponse>)));
         }
         _response?.Dispose();
@@ -323,7 +332,7 @@ internal sealed class GrpcClientCall<TRequest, TResponse> : IDisposable
         List<KeyValuePair<string, string>>? metadata = null;
         foreach (var (name, values) in headers.NonValidated)
         {
-            if (name.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase) || name.Equals("content-type", StringComparison.OrdinalIgnoreCase))
+            if (name.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase) || TransportHeaders.Contains(name))
             {
                 continue;
             }

@@ -8,8 +8,8 @@ namespace Memo.Protocol.Grpc;
 /// <see cref="Responses"/> (once). Dispose when done; disposing before the response stream ended cancels the call.
 /// </summary>
 public sealed class GrpcDuplexCall<TRequest, TResponse> : IDisposable
-    where TRequest : class, IMessage<TRequest>
-    where TResponse : class, IMessage<TResponse>
+    where TRequest : IMessage<TRequest>
+    where TResponse : IMessage<TResponse>
 {
     private readonly GrpcClientCall<TRequest, TResponse> _call;
     private readonly PushRequestContent _content;
@@ -25,7 +25,7 @@ public sealed class GrpcDuplexCall<TRequest, TResponse> : IDisposable
         _call = call;
         _content = content;
         _maxSendSize = maxSendSize;
-        _start = call.StartAsync(content);
+        _start = call.StartAsync(content).AsTask();
         // The failure is observed by readers and writers; keep it from surfacing as an unobserved task exception.
         _start.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         Responses = ReadResponsesAsync();

@@ -9,8 +9,8 @@ namespace Memo.Protocol.Grpc;
 /// <typeparam name="TRequest">The request message type.</typeparam>
 /// <typeparam name="TResponse">The response message type.</typeparam>
 public sealed class GrpcMethod<TRequest, TResponse>
-    where TRequest : class, IMessage<TRequest>
-    where TResponse : class, IMessage<TResponse>
+    where TRequest : IMessage<TRequest>
+    where TResponse : IMessage<TResponse>
 {
     /// <summary>Describes a method of <paramref name="serviceName"/> (fully qualified, e.g. <c>memo.kvs.KeyValueStore</c>).</summary>
     public GrpcMethod(

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using Google.Protobuf;
 
@@ -28,14 +29,15 @@ internal sealed class GrpcResponseReader : IDisposable
 
     /// <summary>Reads the next message; null at a clean end of the stream.</summary>
     /// <exception cref="GrpcException">The stream ends inside a frame, a limit is exceeded, or the payload does not parse.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
-        where T : class, IMessage<T>
+        where T : IMessage<T>
     {
         if (!await FillAsync(GrpcFraming.PrefixLength, cancellationToken).ConfigureAwait(false))
         {
             if (_end == _start)
             {
-                return null;
+                return default;
             }
             throw GrpcFraming.IncompleteMessage();
         }
@@ -73,6 +75,7 @@ internal sealed class GrpcResponseReader : IDisposable
     }
 
     // Ensures `count` unread bytes are buffered; false when the stream ends first.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FillAsync(int count, CancellationToken cancellationToken)
     {
         while (_end - _start < count)

@@ -21,12 +21,33 @@ internal sealed class UnaryRequestContent : HttpContent
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         SerializeToStreamAsync(stream, context, CancellationToken.None);
 
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
         var buffer = GrpcRequestContent.Frame(_message, _size, out int frameLength);
+        ValueTask write;
         try
         {
-            await stream.WriteAsync(buffer.AsMemory(0, frameLength), cancellationToken).ConfigureAwait(false);
+            write = stream.WriteAsync(buffer.AsMemory(0, frameLength), cancellationToken);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        if (write.IsCompletedSuccessfully)
+        {
+            // The common case: HTTP/2 copies small writes into its send buffer synchronously; no state machine.
+            ArrayPool<byte>.Shared.Return(buffer);
+            return Task.CompletedTask;
+        }
+        return AwaitWriteAsync(write, buffer);
+    }
+
+    private static async Task AwaitWriteAsync(ValueTask write, byte[] buffer)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
         }
         finally
         {

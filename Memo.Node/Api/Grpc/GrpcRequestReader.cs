@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.IO.Pipelines;
 using Google.Protobuf;
@@ -16,8 +17,9 @@ internal static class GrpcRequestReader
     /// Reads the one request message of a unary or server-streaming call, and checks that the body ends right
     /// after it (as grpc-dotnet: none or more than one message is INTERNAL).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T> ReadSingleAsync<T>(GrpcCallContext call, MessageParser<T> parser, int maxMessageSize)
-        where T : class, IMessage<T>
+        where T : IMessage<T>
     {
         var reader = call.HttpContext.Request.BodyReader;
         while (true)
@@ -63,8 +65,9 @@ internal static class GrpcRequestReader
     }
 
     /// <summary>Reads the next message of a request stream; null at its clean end.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<T?> ReadNextAsync<T>(PipeReader reader, GrpcCallContext call, MessageParser<T> parser, int maxMessageSize, CancellationToken cancellationToken)
-        where T : class, IMessage<T>
+        where T : IMessage<T>
     {
         while (true)
         {
@@ -88,7 +91,7 @@ internal static class GrpcRequestReader
                     if (buffer.IsEmpty)
                     {
                         reader.AdvanceTo(buffer.End);
-                        return null;
+                        return default;
                     }
                     throw GrpcFraming.IncompleteMessage();
                 }

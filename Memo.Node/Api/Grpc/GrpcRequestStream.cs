@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Memo.Protocol.Grpc;
 
@@ -10,7 +11,7 @@ namespace Memo.Node.Api.Grpc;
 /// </summary>
 internal sealed class GrpcRequestStream<T>(GrpcCallContext call, MessageParser<T> parser, int maxMessageSize)
     : IAsyncEnumerable<T>, IAsyncEnumerator<T>
-    where T : class, IMessage<T>
+    where T : IMessage<T>
 {
     private CancellationToken _token;
     private CancellationTokenSource? _linked;
@@ -36,6 +37,7 @@ internal sealed class GrpcRequestStream<T>(GrpcCallContext call, MessageParser<T
         return this;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> MoveNextAsync()
     {
         if (_ended)

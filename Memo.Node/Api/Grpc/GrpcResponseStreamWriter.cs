@@ -5,7 +5,7 @@ namespace Memo.Node.Api.Grpc;
 
 /// <summary>Writes framed response messages to Kestrel's response pipe, flushing each one.</summary>
 internal sealed class GrpcResponseStreamWriter<T>(GrpcCallContext call) : IGrpcStreamWriter<T>
-    where T : class, IMessage<T>
+    where T : IMessage<T>
 {
     private int _writing;
 

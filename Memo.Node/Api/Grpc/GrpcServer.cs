@@ -91,6 +91,9 @@ public sealed partial class GrpcServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.FrameworkLogLevel);
         builder.Logging.AddFilter("Microsoft.Hosting", options.FrameworkLogLevel);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", options.FrameworkLogLevel);
+        // Per-request hosting diagnostics: when this category is enabled at all, ASP.NET starts an Activity and a
+        // logging scope for every request. The dispatcher logs what matters about calls itself.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownGracePeriod);
         builder.WebHost.UseKestrelCore();

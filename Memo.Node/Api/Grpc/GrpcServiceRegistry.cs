@@ -31,8 +31,8 @@ public sealed class GrpcServiceRegistry
     public GrpcServiceRegistry AddUnary<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method,
         Func<TRequest, GrpcCallContext, ValueTask<TResponse>> handler)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         Check(method, handler, GrpcMethodKind.Unary);
         return Add(new UnaryServerMethod<TRequest, TResponse>(method, handler));
@@ -43,8 +43,8 @@ public sealed class GrpcServiceRegistry
     public GrpcServiceRegistry AddServerStreaming<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method,
         Func<TRequest, IGrpcStreamWriter<TResponse>, GrpcCallContext, Task> handler)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         Check(method, handler, GrpcMethodKind.ServerStreaming);
         return Add(new ServerStreamingServerMethod<TRequest, TResponse>(method, handler));
@@ -55,8 +55,8 @@ public sealed class GrpcServiceRegistry
     public GrpcServiceRegistry AddClientStreaming<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method,
         Func<IAsyncEnumerable<TRequest>, GrpcCallContext, ValueTask<TResponse>> handler)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         Check(method, handler, GrpcMethodKind.ClientStreaming);
         return Add(new ClientStreamingServerMethod<TRequest, TResponse>(method, handler));
@@ -67,8 +67,8 @@ public sealed class GrpcServiceRegistry
     public GrpcServiceRegistry AddDuplexStreaming<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method,
         Func<IAsyncEnumerable<TRequest>, IGrpcStreamWriter<TResponse>, GrpcCallContext, Task> handler)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         Check(method, handler, GrpcMethodKind.DuplexStreaming);
         return Add(new DuplexStreamingServerMethod<TRequest, TResponse>(method, handler));
@@ -100,8 +100,8 @@ public sealed class GrpcServiceRegistry
     }
 
     private static void Check<TRequest, TResponse>(GrpcMethod<TRequest, TResponse> method, Delegate handler, GrpcMethodKind kind)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse>
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(handler);

@@ -104,6 +104,69 @@ public sealed class GrpcEndToEndTests
     }
 
     [Fact]
+    public async Task Server_failing_a_client_stream_early_ends_the_call_with_its_status_and_stops_the_source()
+    {
+        var method = new GrpcMethod<FetchRequest, FetchResponse>(ServiceName, "RejectAfterOne", GrpcMethodKind.ClientStreaming, FetchRequest.Parser, FetchResponse.Parser);
+        await using var server = await GrpcTestServer.StartAsync(register: r => r.AddClientStreaming<FetchRequest, FetchResponse>(method, async (requests, _) =>
+        {
+            await foreach (var request in requests)
+            {
+                throw new GrpcException(GrpcStatusCode.PermissionDenied, "no more");
+            }
+            throw new GrpcException(GrpcStatusCode.Internal, "expected a request");
+        }));
+        var sourceStopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var ex = await Assert.ThrowsAsync<GrpcException>(() => server.Channel.ClientStreamingAsync(method, EndlessRequests(sourceStopped)));
+
+        Assert.Equal(GrpcStatusCode.PermissionDenied, ex.Status);
+        await sourceStopped.Task.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Duplex_writes_after_the_server_failed_report_the_server_status()
+    {
+        var method = new GrpcMethod<FetchRequest, FetchResponse>(ServiceName, "Refuse", GrpcMethodKind.DuplexStreaming, FetchRequest.Parser, FetchResponse.Parser);
+        await using var server = await GrpcTestServer.StartAsync(register: r => r.AddDuplexStreaming<FetchRequest, FetchResponse>(method, (_, _, _) =>
+            throw new GrpcException(GrpcStatusCode.FailedPrecondition, "refused")));
+        using var call = server.Channel.DuplexStreaming(method);
+
+        var readFailure = await Assert.ThrowsAsync<GrpcException>(async () =>
+        {
+            await foreach (var _ in call.Responses)
+            {
+            }
+        });
+        var writeFailure = await Assert.ThrowsAsync<GrpcException>(() => call.WriteAsync(Request("late")).AsTask());
+
+        Assert.Equal(GrpcStatusCode.FailedPrecondition, readFailure.Status);
+        Assert.Equal(GrpcStatusCode.FailedPrecondition, writeFailure.Status);
+        Assert.Equal("refused", writeFailure.Message);
+    }
+
+    [Fact]
+    public async Task Duplex_responses_can_be_enumerated_only_once()
+    {
+        await using var server = await GrpcTestServer.StartAsync();
+        using var call = server.Channel.DuplexStreaming(Chat);
+        await call.CompleteAsync();
+
+        var responses = new List<string>();
+        await foreach (var message in call.Responses)
+        {
+            responses.Add(message.Value.ToStringUtf8());
+        }
+
+        Assert.Equal(["bye"], responses);
+        await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (var _ in call.Responses)
+            {
+            }
+        });
+    }
+
+    [Fact]
     public async Task Handler_GrpcException_reaches_the_client_with_its_status_message_and_trailers()
     {
         await using var server = await GrpcTestServer.StartAsync();
@@ -402,6 +465,22 @@ public sealed class GrpcEndToEndTests
         {
             await Task.Yield();
             yield return Request(key);
+        }
+    }
+
+    private static async IAsyncEnumerable<FetchRequest> EndlessRequests(TaskCompletionSource stopped, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            for (int i = 0; ; i++)
+            {
+                yield return Request($"r{i}");
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+        }
+        finally
+        {
+            stopped.TrySetResult();
         }
     }
 
