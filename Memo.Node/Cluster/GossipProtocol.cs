@@ -2,11 +2,13 @@ namespace Memo.Node.Cluster;
 
 // Design note: one gossip round (Akka's cluster gossip, simplified). Every gossip interval the membership actor
 // picks a target with SelectTarget. If the target has not seen the local version (it is not in SeenBy) it sends the
-// full state (GossipEnvelope), else only its status (GossipStatus). A receiver of a status compares versions
-// (OnStatus): if it is ahead or concurrent it sends its state, if it is behind it sends its own status back so the
-// peer sends its state. A receiver of a state merges it, marks itself as having seen the result, and sends its state
-// back if the sender was missing something (Receive). Preferring targets that have not seen the latest version
-// spreads a change in about log(n) rounds and lets the seen set fill up, which is what convergence waits for.
+// full state (GossipEnvelope), else only its status (GossipStatus: version and seen set). A receiver of a status
+// compares (OnStatus): if it is ahead or concurrent, or at the same version knows of more viewers, it sends its
+// state; if the sender is ahead or knows of more viewers, it sends its own status back so the sender sends its state.
+// A receiver of a state merges it, marks itself as having seen the result, and sends its state back if the sender
+// was missing something (Receive). Seen sets must travel both ways even when versions are equal: convergence, and so
+// every leader action, waits until the leader knows that every full member has seen the version. Preferring targets
+// that have not seen the latest version spreads a change in about log(n) rounds.
 
 /// <summary>The pure decisions of a gossip round: what to send to whom, and how to take what was received.</summary>
 public static class GossipProtocol
@@ -15,7 +17,8 @@ public static class GossipProtocol
     public static GossipStatus StatusOf(NodeId self, MembershipState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        return new GossipStatus(self, state.Version);
+        var seen = state.Seen(self);
+        return new GossipStatus(self, seen.Version, seen.SeenBy);
     }
 
     /// <summary>The full-state message from <paramref name="self"/> to <paramref name="target"/>; the state is marked as
@@ -35,13 +38,16 @@ public static class GossipProtocol
     }
 
     /// <summary>How to answer a peer's status: send our state when we are ahead or concurrent, ask for theirs when
-    /// they are ahead, nothing when equal.</summary>
+    /// they are ahead. With equal versions, the seen sets decide: send ours if we know of viewers they do not, else ask
+    /// for theirs if they know of viewers we do not, else nothing.</summary>
     public static GossipReply OnStatus(MembershipState local, GossipStatus remote)
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(remote);
         return local.Version.Compare(remote.Version) switch
         {
+            VersionOrder.Same when !local.SeenBy.IsSubsetOf(remote.SeenBy) => GossipReply.SendState,
+            VersionOrder.Same when !remote.SeenBy.IsSubsetOf(local.SeenBy) => GossipReply.RequestState,
             VersionOrder.Same => GossipReply.None,
             VersionOrder.Older => GossipReply.RequestState,
             _ => GossipReply.SendState,
@@ -50,7 +56,8 @@ public static class GossipProtocol
 
     /// <summary>
     /// Takes a full state received by <paramref name="self"/>: checks the address and the sender, merges, and marks
-    /// the result as seen by <paramref name="self"/>. Replies with our state when we had something the sender lacked.
+    /// the result as seen by <paramref name="self"/>. Replies with our state when we had something the sender lacked:
+    /// changes (we were newer or concurrent) or, at the same version, viewers it did not know of.
     /// </summary>
     public static GossipReceipt Receive(MembershipState local, NodeId self, GossipEnvelope envelope)
     {
@@ -72,7 +79,9 @@ public static class GossipProtocol
             return new GossipReceipt(GossipReceiveOutcome.UnknownSender, local, order, GossipReply.None);
         }
         var merged = local.Merge(envelope.State).Seen(self);
-        var reply = order is VersionOrder.Newer or VersionOrder.Concurrent ? GossipReply.SendState : GossipReply.None;
+        var senderLacks = order is VersionOrder.Newer or VersionOrder.Concurrent
+            || (order == VersionOrder.Same && !merged.SeenBy.IsSubsetOf(envelope.State.SeenBy));
+        var reply = senderLacks ? GossipReply.SendState : GossipReply.None;
         return new GossipReceipt(GossipReceiveOutcome.Merged, merged, order, reply) { Changed = !merged.Equals(local) };
     }
 

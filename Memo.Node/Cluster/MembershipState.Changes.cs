@@ -115,8 +115,8 @@ public sealed partial class MembershipState
         !Members.ContainsKey(self) || SeenBy.Contains(self) ? this : new MembershipState(Members, Version, Reachability, SeenBy.Add(self));
 
     /// <summary>
-    /// The leader's moves on convergence, as one change by <paramref name="self"/>: Joining -> Up (up-numbers in NodeId
-    /// order), Leaving -> Exiting (only members in <paramref name="exitReady"/>, whose hand-off is done; all of them
+    /// The leader's moves on convergence, as one change by <paramref name="self"/>: Joining -> Up for reachable joiners
+    /// (up-numbers in NodeId order; an unreachable one would block convergence as soon as it is Up), Leaving -> Exiting (only members in <paramref name="exitReady"/>, whose hand-off is done; all of them
     /// when null), Exiting -> Removed, Down -> Removed. Returns this state when <paramref name="self"/> is not the
     /// <see cref="Leader"/>, the state has not converged, or there is nothing to do.
     /// </summary>
@@ -127,13 +127,14 @@ public sealed partial class MembershipState
             return this;
         }
         var members = Members;
+        var unreachable = Unreachable;
         var nextUp = MaxUpNumber() + 1;
         HashSet<NodeId>? removed = null;
         foreach (var member in Members.Values)
         {
             var to = member.Status switch
             {
-                MemberStatus.Joining => MemberStatus.Up,
+                MemberStatus.Joining when !unreachable.Contains(member.Id) => MemberStatus.Up,
                 MemberStatus.Leaving when exitReady is null || exitReady.Contains(member.Id) => MemberStatus.Exiting,
                 MemberStatus.Exiting or MemberStatus.Down => MemberStatus.Removed,
                 _ => member.Status,

@@ -116,7 +116,7 @@ public sealed partial class MembershipState : IEquatable<MembershipState>
     public MemberStatus? StatusOf(NodeId node) => Members.TryGetValue(node, out var member) ? member.Status : null;
 
     /// <summary>Members with the given status, by NodeId.</summary>
-    public IEnumerable<Member> WithStatus(MemberStatus status) => Members.Values.Where(m => m.Status == status);
+    public IEnumerable<Member> MembersIn(MemberStatus status) => Members.Values.Where(m => m.Status == status);
 
     private readonly record struct Parts(
         ImmutableSortedDictionary<NodeId, Member> Members,

@@ -48,13 +48,28 @@ public sealed class GossipProtocolTests
     }
 
     [Fact]
-    public void Gossip_from_the_same_version_only_adds_to_the_seen_set()
+    public void Gossip_from_the_same_version_adds_to_the_seen_set_and_sends_back_viewers_the_sender_lacks()
     {
         var state = UpCluster(1, 2, 3).Leave(N1, N3);
         var receipt = GossipProtocol.Receive(state.Seen(N3), N3, GossipProtocol.Envelope(N2, N3, state));
         Assert.Equal(VersionOrder.Same, receipt.Order);
         Assert.Equal([N1, N2, N3], receipt.State.SeenBy);
-        Assert.Equal(GossipReply.None, receipt.Reply);
+        Assert.Equal(GossipReply.SendState, receipt.Reply); // N2 did not know that N3 has seen it
+
+        var back = GossipProtocol.Receive(state.Seen(N2), N2, GossipProtocol.Envelope(N3, N2, receipt.State));
+        Assert.Equal([N1, N2, N3], back.State.SeenBy);
+        Assert.Equal(GossipReply.None, back.Reply); // nothing left to tell: the exchange ends
+    }
+
+    [Fact]
+    public void At_the_same_version_a_status_exchange_spreads_the_larger_seen_set()
+    {
+        var state = UpCluster(1, 2, 3).Leave(N1, N3);
+        var knowsAll = state.Seen(N2).Seen(N3);
+        Assert.Equal(GossipReply.SendState, GossipProtocol.OnStatus(knowsAll, GossipProtocol.StatusOf(N1, state)));
+        Assert.Equal(GossipReply.RequestState, GossipProtocol.OnStatus(state, GossipProtocol.StatusOf(N2, knowsAll)));
+        Assert.Equal(GossipReply.None, GossipProtocol.OnStatus(knowsAll, GossipProtocol.StatusOf(N3, knowsAll)));
+        Assert.Equal([N1, N3], GossipProtocol.StatusOf(N3, state).SeenBy); // the sender counts itself
     }
 
     [Fact]

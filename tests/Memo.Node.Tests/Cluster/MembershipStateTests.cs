@@ -258,6 +258,16 @@ public sealed class MembershipStateTests
         Assert.Same(final, final.LeaderActions(N1)); // nothing left to do
     }
 
+    [Fact]
+    public void Leader_actions_leave_an_unreachable_joiner_joining()
+    {
+        var state = SeenByAll(UpCluster(1, 2).Join(N1, Joining(3), MaxMembers).Join(N1, Joining(4), MaxMembers).MarkUnreachable(N2, N4));
+        Assert.True(state.IsConverged);
+        var next = state.LeaderActions(N1);
+        Assert.Equal(MemberStatus.Up, next.StatusOf(N3));
+        Assert.Equal(MemberStatus.Joining, next.StatusOf(N4));
+    }
+
     // ---- merge rules (the algebra is in MembershipMergePropertyTests) ----
 
     [Fact]
