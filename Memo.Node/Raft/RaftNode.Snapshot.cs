@@ -1,0 +1,67 @@
+namespace Memo.Node.Raft;
+
+/// <summary>
+/// Snapshots (Raft §7). The host makes snapshots of its state machine and compacts its store; the core sends the
+/// store's latest snapshot to a follower that needs compacted entries, and installs one received from a leader.
+/// </summary>
+public sealed partial class RaftNode
+{
+    /// <summary>
+    /// The metadata for a snapshot the host is about to make at <paramref name="index"/> (at most the applied index):
+    /// the entry's term and the configuration in force there.
+    /// </summary>
+    public SnapshotMetadata SnapshotMetadataAt(LogIndex index)
+    {
+        if (index > _log.Applied)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), $"snapshot index {index} beyond applied {_log.Applied}");
+        }
+
+        return new SnapshotMetadata(index, _log.Term(index), MembershipAt(index));
+    }
+
+    private bool SendSnapshot(NodeId to, Progress progress)
+    {
+        var snapshot = _log.Snapshot;
+        RaftInvariantException.ThrowIf(
+            snapshot.Index.Next() < _log.FirstIndex,
+            $"log compacted to {_log.FirstIndex} beyond snapshot {snapshot.Index}");
+        Send(new RaftMessage { Kind = RaftMessageKind.Snapshot, From = Id, To = to, Term = Term, Snapshot = snapshot });
+        progress.BecomeSnapshot(snapshot.Index);
+        return true;
+    }
+
+    /// <summary>A snapshot not acknowledged within two election timeouts is presumed lost and is sent again.</summary>
+    private void TickSnapshots()
+    {
+        foreach (var progress in _progress.Values)
+        {
+            if (progress.State == ProgressState.Snapshot && ++progress.SnapshotTicks > 2 * _config.ElectionTicks)
+            {
+                progress.BecomeProbe();
+            }
+        }
+    }
+
+    private void HandleSnapshot(RaftMessage m)
+    {
+        var snapshot = m.Snapshot ?? throw new RaftInvariantException("snapshot message without a snapshot");
+        if (snapshot.Index <= _log.Committed)
+        {
+            Send(new RaftMessage { Kind = RaftMessageKind.AppendResponse, From = Id, To = m.From, Term = Term, Index = _log.Committed });
+            return;
+        }
+
+        if (_log.MatchTerm(snapshot.Index, snapshot.Term))
+        {
+            // Our log already holds the snapshot's last entry: it and everything before it are committed.
+            _log.CommitTo(snapshot.Index);
+            Send(new RaftMessage { Kind = RaftMessageKind.AppendResponse, From = Id, To = m.From, Term = Term, Index = snapshot.Index });
+            return;
+        }
+
+        _log.Restore(snapshot);
+        OnSnapshotRestored(snapshot.Metadata);
+        Send(new RaftMessage { Kind = RaftMessageKind.AppendResponse, From = Id, To = m.From, Term = Term, Index = snapshot.Index });
+    }
+}
