@@ -16,6 +16,9 @@ public sealed partial class RaftNode
     /// <summary>The configuration in force here: the latest in the log, else the snapshot's.</summary>
     public RaftMembership Membership => _configHistory.Count > 0 ? _configHistory[^1].Membership : _baseMembership;
 
+    /// <summary>Test hook: a configuration entry in the log is not yet committed.</summary>
+    internal bool HasPendingConfigChange => LatestConfigIndex > _log.Committed;
+
     private LogIndex LatestConfigIndex => _configHistory.Count > 0 ? _configHistory[^1].Index : _baseMembershipIndex;
 
     /// <summary>

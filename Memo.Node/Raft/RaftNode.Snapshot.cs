@@ -8,16 +8,22 @@ public sealed partial class RaftNode
 {
     /// <summary>
     /// The metadata for a snapshot the host is about to make at <paramref name="index"/> (at most the applied index):
-    /// the entry's term and the configuration in force there.
+    /// the entry's term and the configuration in force there. Null when the index is no longer in the log (a
+    /// snapshot from the leader is being installed, or the log is already compacted past it): skip this snapshot.
     /// </summary>
-    public SnapshotMetadata SnapshotMetadataAt(LogIndex index)
+    public SnapshotMetadata? SnapshotMetadataAt(LogIndex index)
     {
         if (index > _log.Applied)
         {
             throw new ArgumentOutOfRangeException(nameof(index), $"snapshot index {index} beyond applied {_log.Applied}");
         }
 
-        return new SnapshotMetadata(index, _log.Term(index), MembershipAt(index));
+        if (!_log.TryTerm(index, out var term) || index < _baseMembershipIndex)
+        {
+            return null;
+        }
+
+        return new SnapshotMetadata(index, term, MembershipAt(index));
     }
 
     private bool SendSnapshot(NodeId to, Progress progress)

@@ -299,7 +299,7 @@ internal sealed class ScenarioEnvironment
     {
         var r = Node(args[0]);
         var index = new LogIndex(ulong.Parse(args[1], CultureInfo.InvariantCulture));
-        var metadata = r.Core.SnapshotMetadataAt(index);
+        var metadata = r.Core.SnapshotMetadataAt(index) ?? throw new InvalidOperationException($"index {index} not in the log");
         r.Store.CreateSnapshot(new RaftSnapshot(metadata, Encoding.ASCII.GetBytes(string.Join(" ", r.Applied))), index);
         Line($"{r.Id}: snapshot {metadata}, log [{r.Store.FirstIndex},{r.Store.LastIndex}]");
     }
