@@ -156,8 +156,7 @@ internal sealed class ScenarioEnvironment
         r.Store.Save(ready);
         if (ready.Snapshot is { } installed)
         {
-            r.Applied.Clear();
-            r.Applied.Add($"<snap@{installed.Index}>");
+            RestoreApplied(r, installed);
         }
 
         foreach (var e in ready.CommittedEntries)
@@ -288,8 +287,7 @@ internal sealed class ScenarioEnvironment
             var r = _replicas[id];
             r.Crashed = false;
             r.Core = new RaftNode(r.Config, r.Store);
-            r.Applied.Clear();
-            r.Applied.Add($"<snap@{r.Store.Snapshot.Index}>");
+            RestoreApplied(r, r.Store.Snapshot);
             _monitor.OnRestart(r.Core.Id);
             Line(r.Core.Status.ToString());
         }
@@ -302,6 +300,13 @@ internal sealed class ScenarioEnvironment
         var metadata = r.Core.SnapshotMetadataAt(index) ?? throw new InvalidOperationException($"index {index} not in the log");
         r.Store.CreateSnapshot(new RaftSnapshot(metadata, Encoding.ASCII.GetBytes(string.Join(" ", r.Applied))), index);
         Line($"{r.Id}: snapshot {metadata}, log [{r.Store.FirstIndex},{r.Store.LastIndex}]");
+    }
+
+    /// <summary>The state machine restarts from the snapshot (the applied payloads it recorded) and replays the rest.</summary>
+    private static void RestoreApplied(Replica r, RaftSnapshot snapshot)
+    {
+        r.Applied.Clear();
+        r.Applied.AddRange(Encoding.ASCII.GetString(snapshot.Data).Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
 
     private void RaftLog(ulong id)
