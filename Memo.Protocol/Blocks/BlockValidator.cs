@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Memo.Protocol.ValueStore;
 
 namespace Memo.Protocol.Blocks;
@@ -99,7 +100,7 @@ public static class BlockValidator
         {
             return false;
         }
-        return key!.Verify(BlockSigning.RemovalBytes(stored), signature);
+        return key.Verify(BlockSigning.RemovalBytes(stored), signature);
     }
 
     private static BlockCheck ValidateImmutable(Block block, BlockAddress address)
@@ -145,7 +146,7 @@ public static class BlockValidator
         {
             return BlockCheck.Forged("OKB address does not match its owner key and salt");
         }
-        return key!.VerifyDigest(BlockSigning.SigningDigest(block), block.Signature.Span)
+        return key.VerifyDigest(BlockSigning.SigningDigest(block), block.Signature.Span)
             ? BlockCheck.Valid
             : BlockCheck.Forged("OKB signature does not verify with its owner key");
     }
@@ -168,12 +169,12 @@ public static class BlockValidator
         {
             return BlockCheck.Forged("NB address does not match its owner key and name");
         }
-        return key!.VerifyDigest(BlockSigning.SigningDigest(block), block.Signature.Span)
+        return key.VerifyDigest(BlockSigning.SigningDigest(block), block.Signature.Span)
             ? BlockCheck.Valid
             : BlockCheck.Forged("NB signature does not verify with its owner key");
     }
 
-    private static bool TryOwnerKey(Block block, out MemoPublicKey? key, out BlockCheck failure)
+    private static bool TryOwnerKey(Block block, [NotNullWhen(true)] out MemoPublicKey? key, out BlockCheck failure)
     {
         if (MemoPublicKey.TryFromSpki(block.OwnerKey.Span, out key))
         {

@@ -41,7 +41,7 @@ public sealed class MemoKeyPair : IDisposable
             }
             return new MemoKeyPair(ecdsa);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (MemoPublicKey.IsImportFailure(e))
         {
             ecdsa.Dispose();
             throw new FormatException("Not a P-256 private key in PKCS#8 form.", e);

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 
 namespace Memo.Protocol.Blocks;
@@ -10,6 +12,14 @@ namespace Memo.Protocol.Blocks;
 public sealed class MemoPublicKey : IEquatable<MemoPublicKey>
 {
     private const string P256Oid = "1.2.840.10045.3.1.7";
+
+    // Validation parses the owner key of every block it sees, and a few keys (the node's, active users') recur.
+    // Parsed keys are immutable, so they are shared through a bounded cache keyed by their exact bytes; when the
+    // cache fills it is cleared rather than evicting precisely, which keeps it simple and its size bounded.
+    private const int CacheCapacity = 4096;
+    private static readonly ConcurrentDictionary<byte[], MemoPublicKey> Cache = new(SpkiComparer.Instance);
+    private static readonly ConcurrentDictionary<byte[], MemoPublicKey>.AlternateLookup<ReadOnlySpan<byte>> CacheBySpan =
+        Cache.GetAlternateLookup<ReadOnlySpan<byte>>();
 
     private readonly byte[] _spki;
 
@@ -24,7 +34,7 @@ public sealed class MemoPublicKey : IEquatable<MemoPublicKey>
         _cached = imported;
     }
 
-    /// <summary>The key as DER SubjectPublicKeyInfo (<see cref="BlockLimits.PublicKeyBytes"/> bytes). Do not mutate the span's source.</summary>
+    /// <summary>The key as DER SubjectPublicKeyInfo (<see cref="BlockLimits.PublicKeyBytes"/> bytes).</summary>
     public ReadOnlyMemory<byte> Spki => _spki;
 
     /// <summary>A copy of the SubjectPublicKeyInfo bytes.</summary>
@@ -34,12 +44,16 @@ public sealed class MemoPublicKey : IEquatable<MemoPublicKey>
     /// Imports a canonical P-256 SubjectPublicKeyInfo. Returns false for malformed DER, another curve or
     /// algorithm, a point not on the curve, a non-canonical encoding or trailing bytes.
     /// </summary>
-    public static bool TryFromSpki(ReadOnlySpan<byte> spki, out MemoPublicKey? key)
+    public static bool TryFromSpki(ReadOnlySpan<byte> spki, [NotNullWhen(true)] out MemoPublicKey? key)
     {
         key = null;
         if (spki.Length != BlockLimits.PublicKeyBytes)
         {
             return false;
+        }
+        if (CacheBySpan.TryGetValue(spki, out key))
+        {
+            return true;
         }
         var ecdsa = ECDsa.Create();
         try
@@ -51,18 +65,23 @@ public sealed class MemoPublicKey : IEquatable<MemoPublicKey>
                 return false;
             }
         }
-        catch (CryptographicException)
+        catch (Exception e) when (IsImportFailure(e))
         {
             ecdsa.Dispose();
             return false;
         }
         key = new MemoPublicKey(spki.ToArray(), ecdsa);
+        if (Cache.Count >= CacheCapacity)
+        {
+            Cache.Clear();
+        }
+        Cache.TryAdd(key._spki, key);
         return true;
     }
 
     /// <summary>Imports a canonical P-256 SubjectPublicKeyInfo; throws <see cref="FormatException"/> otherwise.</summary>
     public static MemoPublicKey FromSpki(ReadOnlySpan<byte> spki) =>
-        TryFromSpki(spki, out var key) ? key! : throw new FormatException("Not a P-256 public key in canonical SubjectPublicKeyInfo form.");
+        TryFromSpki(spki, out var key) ? key : throw new FormatException("Not a P-256 public key in canonical SubjectPublicKeyInfo form.");
 
     internal static MemoPublicKey FromTrusted(ECDsa privateKey)
     {
@@ -71,6 +90,11 @@ public sealed class MemoPublicKey : IEquatable<MemoPublicKey>
         ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
         return new MemoPublicKey(spki, ecdsa);
     }
+
+    // Arbitrary DER can make the platform import fail in several ways: a CryptographicException for bad
+    // encodings, but also PlatformNotSupportedException for an unknown curve OID (OpenSSL) and ArgumentException
+    // for inconsistent parameters.
+    internal static bool IsImportFailure(Exception e) => e is CryptographicException or NotSupportedException or ArgumentException;
 
     internal static bool IsP256(ECDsa ecdsa)
     {

@@ -85,7 +85,7 @@ public sealed class LinearizabilityCheckerAcceptTests
     public void Many_unknown_writes_do_not_block_the_search()
     {
         var history = new HistoryBuilder();
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < 40; i++)
         {
             history.Unknown("k", KvOperationKind.Upsert, $"u{i}", i, client: i);
         }

@@ -1,6 +1,6 @@
 namespace Memo.Testing.Linearizability;
 
-/// <summary>A fixed-size set of operation indexes; value equality so it can key the search's memo.</summary>
+/// <summary>A fixed-size set of small ints (operation slots); value equality so it can key the search's memo.</summary>
 internal sealed class Bitset : IEquatable<Bitset>
 {
     private readonly ulong[] _words;
@@ -15,18 +15,29 @@ internal sealed class Bitset : IEquatable<Bitset>
         _words = words;
     }
 
+    /// <summary>Approximate heap footprint of one copy, for the memo's memory limit.</summary>
+    public int ApproximateBytes => 48 + (8 * _words.Length);
+
     public void Set(int index) => _words[index >> 6] |= 1UL << (index & 63);
 
     public void Clear(int index) => _words[index >> 6] &= ~(1UL << (index & 63));
 
     public bool Contains(int index) => (_words[index >> 6] & (1UL << (index & 63))) != 0;
 
-    /// <summary>A copy with <paramref name="index"/> added.</summary>
-    public Bitset With(int index)
+    public Bitset Copy() => new((ulong[])_words.Clone());
+
+    /// <summary>Whether every member of this set is in <paramref name="other"/> (same size assumed).</summary>
+    public bool IsSubsetOf(Bitset other)
     {
-        var copy = new Bitset((ulong[])_words.Clone());
-        copy.Set(index);
-        return copy;
+        for (var i = 0; i < _words.Length; i++)
+        {
+            if ((_words[i] & ~other._words[i]) != 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public bool Equals(Bitset? other) => other is not null && _words.AsSpan().SequenceEqual(other._words);

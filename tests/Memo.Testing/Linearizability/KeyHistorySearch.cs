@@ -7,6 +7,26 @@ namespace Memo.Testing.Linearizability;
 /// The Wing–Gong/Lowe search over one key's sub-history (see <see cref="LinearizabilityChecker"/> for the design note).
 /// Single use: construct, <see cref="Run"/>, then <see cref="Explain"/>.
 /// </summary>
+/// <remarks>
+/// Reductions on top of the plain search, each of which preserves the verdict:
+/// <list type="bullet">
+/// <item>Value abstraction: values that no Ok read returned are indistinguishable to every operation (only presence
+/// matters to them), so they are all interned as one token.</item>
+/// <item>Unknown operations of the same kind writing the same (abstract) value are interchangeable once invoked, so
+/// they are used in invocation order only; the memo then never holds two symmetric configurations.</item>
+/// <item>Unknown operations are linearized only in short useful runs. Between two Ok operations, a run of Unknown
+/// operations matters only through the value it leaves, and any run can be shortened to at most two of its own operations
+/// leaving the same value (e.g. a Delete then an Insert): the last one sets the value, and a first one is needed only to
+/// make the last one's precondition hold. So the search never linearizes an Unknown operation that leaves the register
+/// unchanged, never a third in a row, never a second one whose effect would be the same without the first (the first
+/// would be dead), and never a second one that returns the register to its value before the run. Omitting an Unknown
+/// operation is always allowed, so the shorter run is at least as good. The run's shape (length, value before it) is
+/// part of the memoised configuration, since it restricts what may follow.</item>
+/// <item>At each point Ok operations are tried before Unknown ones, so Unknown operations are used only when needed;
+/// with <see cref="FailedConfigurations"/> pruning dominated configurations, this keeps histories with many Unknown
+/// operations tractable.</item>
+/// </list>
+/// </remarks>
 internal sealed class KeyHistorySearch
 {
     /// <summary>The register value "absent".</summary>
@@ -23,18 +43,23 @@ internal sealed class KeyHistorySearch
     private readonly Stopwatch _stopwatch;
     private readonly TimeSpan _budget;
 
-    // Values interned to ints so the register state is an int (Absent = -1).
+    // Per operation: abstract input and output values, its slot in the Ok or Unknown bitset, and for Unknown operations
+    // its symmetry class and rank within it (invocation order).
     private readonly int[] _input;
     private readonly int[] _output;
-    private readonly string?[] _values;
+    private readonly bool[] _isOk;
+    private readonly int[] _slot;
+    private readonly int[] _class;
+    private readonly int[] _rank;
+    private readonly int[] _usedInClass;
     private readonly int _okCount;
+    private readonly int _unknownCount;
 
     private readonly Node _head;
     private Verdict _verdict = Verdict.Pending;
     private int[] _bestPrefix = [];
-    private int _bestState = Absent;
     private long _steps;
-    private int _visited;
+    private int _configurations;
 
     public KeyHistorySearch(string key, IReadOnlyList<HistoryOperation> operations, Stopwatch stopwatch, TimeSpan budget)
     {
@@ -43,39 +68,60 @@ internal sealed class KeyHistorySearch
         _stopwatch = stopwatch;
         _budget = budget;
 
-        var interned = new Dictionary<string, int>(StringComparer.Ordinal);
-        var values = new List<string?>();
-        int Intern(string? value)
+        var n = _ops.Length;
+        _input = new int[n];
+        _output = new int[n];
+        _isOk = new bool[n];
+        _slot = new int[n];
+        _class = new int[n];
+        _rank = new int[n];
+
+        // Values some Ok read returned get their own ids; every other value is the shared token "unread".
+        var readValues = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var op in _ops)
         {
-            if (value is null)
+            if (op is { Outcome: HistoryOutcome.Ok, Kind: KvOperationKind.Read, Output: { } value })
             {
-                return Absent;
-            }
-
-            if (!interned.TryGetValue(value, out var id))
-            {
-                id = values.Count;
-                values.Add(value);
-                interned.Add(value, id);
-            }
-
-            return id;
-        }
-
-        _input = new int[_ops.Length];
-        _output = new int[_ops.Length];
-        for (var i = 0; i < _ops.Length; i++)
-        {
-            _input[i] = Intern(_ops[i].Input);
-            _output[i] = Intern(_ops[i].Output);
-            if (_ops[i].Outcome == HistoryOutcome.Ok)
-            {
-                _okCount++;
+                readValues.TryAdd(value, readValues.Count);
             }
         }
 
-        _values = values.ToArray();
-        _head = BuildEventList();
+        var unread = readValues.Count;
+        int Abstract(string? value) => value is null ? Absent : readValues.TryGetValue(value, out var id) ? id : unread;
+
+        for (var i = 0; i < n; i++)
+        {
+            _isOk[i] = _ops[i].Outcome == HistoryOutcome.Ok;
+            _input[i] = Abstract(_ops[i].Input);
+            _output[i] = Abstract(_ops[i].Output);
+            _slot[i] = _isOk[i] ? _okCount++ : _unknownCount++;
+            _class[i] = -1;
+        }
+
+        _head = BuildEventList(out var callOrder);
+
+        var classes = new Dictionary<(KvOperationKind, int), int>();
+        var classSizes = new List<int>();
+        foreach (var op in callOrder)
+        {
+            if (_isOk[op])
+            {
+                continue;
+            }
+
+            var classKey = (_ops[op].Kind, _input[op]);
+            if (!classes.TryGetValue(classKey, out var id))
+            {
+                id = classSizes.Count;
+                classes.Add(classKey, id);
+                classSizes.Add(0);
+            }
+
+            _class[op] = id;
+            _rank[op] = classSizes[id]++;
+        }
+
+        _usedInClass = new int[classSizes.Count];
     }
 
     public enum Verdict
@@ -102,18 +148,18 @@ internal sealed class KeyHistorySearch
     public string Explain()
     {
         var text = new StringBuilder();
-        var unknown = _ops.Length - _okCount;
+        var counts = $"{_okCount} completed, {_unknownCount} unknown operations";
         switch (_verdict)
         {
             case Verdict.Linearizable:
-                return $"key \"{_key}\": linearizable ({_okCount} completed, {unknown} unknown operations)";
+                return $"key \"{_key}\": linearizable ({counts})";
             case Verdict.TimedOut:
                 text.Append($"key \"{_key}\": no verdict within the budget of {_budget.TotalSeconds:F1} s or ")
-                    .Append($"{LinearizabilityChecker.MaxVisitedConfigurationsPerKey} configurations ")
-                    .Append($"({_okCount} completed, {unknown} unknown operations, {_visited} configurations visited); ");
+                    .Append($"{LinearizabilityChecker.MaxMemoBytesPerKey >> 20} MB of memo ")
+                    .Append($"({counts}, {_configurations} failed configurations stored, {_steps} steps); ");
                 break;
             case Verdict.Violation:
-                text.Append($"key \"{_key}\": not linearizable ({_okCount} completed, {unknown} unknown operations); ");
+                text.Append($"key \"{_key}\": not linearizable ({counts}); ");
                 break;
             default:
                 return $"key \"{_key}\": not checked";
@@ -127,16 +173,16 @@ internal sealed class KeyHistorySearch
             text.AppendJoin("; ", _bestPrefix[from..].Select(i => _ops[i].ToString()));
         }
 
-        text.Append($"; value after it: {HistoryOperation.Quote(ValueOf(_bestState))}");
+        text.Append($"; value after it: {HistoryOperation.Quote(ReplayBestPrefix())}");
         var blocked = BlockingOperation();
         if (blocked >= 0)
         {
             text.Append($"; could not place {_ops[blocked]}");
-            var candidates = CandidatesAfterBestPrefix(blocked);
-            if (candidates.Count > 0)
+            var others = OthersOpenBefore(blocked);
+            if (others.Count > 0)
             {
-                text.Append(" nor linearize any of the concurrent operations before it: ")
-                    .AppendJoin("; ", candidates.Select(i => _ops[i].ToString()));
+                text.Append(", nor any other operation invoked before it returned: ")
+                    .AppendJoin("; ", others.Select(i => _ops[i].ToString()));
             }
         }
 
@@ -145,12 +191,18 @@ internal sealed class KeyHistorySearch
 
     private Verdict Search()
     {
-        var linearized = new Bitset(_ops.Length);
-        var visited = new HashSet<Configuration>();
-        var calls = new Stack<(Node Call, int StateBefore)>();
+        var okDone = new Bitset(_okCount);
+        var unknownDone = new Bitset(_unknownCount);
+        var failed = new FailedConfigurations();
+        var calls = new Stack<Frame>();
         var state = Absent;
+        var run = UnknownRun.None;
         var remainingOk = _okCount;
         var entry = _head.Next;
+
+        // Phase 0 walks the candidates (calls before the first pending return) trying Ok operations; phase 1 walks
+        // them again trying Unknown ones.
+        var phase = 0;
         while (remainingOk > 0)
         {
             if (++_steps % StepsPerBudgetCheck == 0 && _stopwatch.Elapsed > _budget)
@@ -158,7 +210,7 @@ internal sealed class KeyHistorySearch
                 return Verdict.TimedOut;
             }
 
-            // Every Ok operation left has a return event in the list, so the walk meets one before running off the end.
+            // Every Ok operation left has a return event in the list, so a walk meets one before running off the end.
             if (entry is null)
             {
                 throw new UnreachableException($"key \"{_key}\": search walked past the last return event");
@@ -167,108 +219,130 @@ internal sealed class KeyHistorySearch
             if (entry.IsCall)
             {
                 var op = entry.Operation;
-                if (Step(op, state, out var next))
+                if (_isOk[op] == (phase == 0) && TryStep(op, state, run, out var next))
                 {
-                    var configuration = new Configuration(linearized.With(op), next);
-                    if (visited.Add(configuration))
+                    var set = _isOk[op] ? okDone : unknownDone;
+                    set.Set(_slot[op]);
+                    var nextRun = _isOk[op] ? UnknownRun.None : run.Extended(state);
+                    if (!failed.Dominates(okDone, unknownDone, next, nextRun))
                     {
-                        if (++_visited > LinearizabilityChecker.MaxVisitedConfigurationsPerKey)
-                        {
-                            return Verdict.TimedOut;
-                        }
-
-                        calls.Push((entry, state));
-                        linearized.Set(op);
+                        calls.Push(new Frame(entry, state, run, phase));
                         state = next;
-                        if (_ops[op].Outcome == HistoryOutcome.Ok)
+                        run = nextRun;
+                        if (_isOk[op])
                         {
                             remainingOk--;
+                        }
+                        else
+                        {
+                            _usedInClass[_class[op]]++;
                         }
 
                         if (calls.Count > _bestPrefix.Length)
                         {
-                            RememberBestPrefix(calls, state);
+                            _bestPrefix = calls.Select(f => f.Call.Operation).Reverse().ToArray();
                         }
 
                         Lift(entry);
                         entry = _head.Next;
+                        phase = 0;
                         continue;
                     }
+
+                    set.Clear(_slot[op]);
                 }
 
                 entry = entry.Next;
                 continue;
             }
 
-            // A return event of an operation not yet linearized: this prefix cannot be extended. Undo the last choice
-            // and try the next candidate after it.
+            // A return event of an operation not yet linearized: nothing after it may come next. Walk the candidates
+            // again for Unknown operations, unless none could be taken.
+            if (phase == 0 && _unknownCount > 0 && run.Length < 2)
+            {
+                phase = 1;
+                entry = _head.Next;
+                continue;
+            }
+
+            // No candidate extends this prefix: remember the configuration as failed, undo the last choice and try
+            // the candidates after it.
             if (calls.Count == 0)
             {
                 return Verdict.Violation;
             }
 
-            var (call, before) = calls.Pop();
-            linearized.Clear(call.Operation);
-            state = before;
-            if (_ops[call.Operation].Outcome == HistoryOutcome.Ok)
+            failed.Add(okDone, unknownDone, state, run);
+            _configurations = failed.Count;
+            if (failed.ApproximateBytes > LinearizabilityChecker.MaxMemoBytesPerKey)
             {
-                remainingOk++;
+                return Verdict.TimedOut;
             }
 
-            Unlift(call);
-            entry = call.Next;
+            var frame = calls.Pop();
+            var undone = frame.Call.Operation;
+            if (_isOk[undone])
+            {
+                okDone.Clear(_slot[undone]);
+                remainingOk++;
+            }
+            else
+            {
+                unknownDone.Clear(_slot[undone]);
+                _usedInClass[_class[undone]]--;
+            }
+
+            state = frame.StateBefore;
+            run = frame.RunBefore;
+            Unlift(frame.Call);
+            entry = frame.Call.Next;
+            phase = frame.Phase;
         }
 
         return Verdict.Linearizable;
     }
 
-    /// <summary>The register model: whether <paramref name="op"/> can take effect in <paramref name="state"/> with its
-    /// recorded result, and the state after it.</summary>
-    private bool Step(int op, int state, out int next)
+    /// <summary>
+    /// The register model on abstract values: whether <paramref name="op"/> may be linearized in
+    /// <paramref name="state"/> after the current <paramref name="run"/> of Unknown operations, and the state after it.
+    /// </summary>
+    private bool TryStep(int op, int state, UnknownRun run, out int next)
     {
+        next = After(op, state, out var applies);
         var operation = _ops[op];
-        var known = operation.Outcome == HistoryOutcome.Ok;
-        next = state;
-        switch (operation.Kind)
+        if (_isOk[op])
         {
-            case KvOperationKind.Read:
-                return _output[op] == state;
-            case KvOperationKind.Upsert:
-                next = _input[op];
-                return !known || operation.Applied;
-            case KvOperationKind.Insert:
-                return Conditional(state == Absent, _input[op], known, operation.Applied, ref next);
-            case KvOperationKind.Update:
-                return Conditional(state != Absent, _input[op], known, operation.Applied, ref next);
-            case KvOperationKind.Delete:
-                return Conditional(state != Absent, Absent, known, operation.Applied, ref next);
-            default:
-                throw new UnreachableException($"operation kind {operation.Kind}");
+            return operation.Kind == KvOperationKind.Read ? _output[op] == state : operation.Applied == applies;
         }
-    }
 
-    private static bool Conditional(bool precondition, int written, bool known, bool applied, ref int next)
-    {
-        if (known && applied != precondition)
+        // Unknown: in its class's invocation order, changing the register, and keeping the run short and useful.
+        if (_rank[op] != _usedInClass[_class[op]] || next == state)
         {
             return false;
         }
 
-        if (precondition)
+        return run.Length switch
         {
-            next = written;
-        }
-
-        return true;
+            0 => true,
+            1 => next != run.StartState && After(op, run.StartState, out _) != next,
+            _ => false,
+        };
     }
 
-    private Node BuildEventList()
+    private int After(int op, int state, out bool applies)
+    {
+        var kind = _ops[op].Kind;
+        applies = KvRegister.Applies(kind, state != Absent);
+        return applies ? KvRegister.After(kind, state, _input[op], Absent) : state;
+    }
+
+    private Node BuildEventList(out List<int> callOrder)
     {
         var events = new List<(long Time, bool IsCall, int Op)>(_ops.Length * 2);
         for (var i = 0; i < _ops.Length; i++)
         {
             events.Add((_ops[i].InvokedAt, true, i));
-            if (_ops[i].Outcome == HistoryOutcome.Ok)
+            if (_isOk[i])
             {
                 events.Add((_ops[i].ReturnedAt!.Value, false, i));
             }
@@ -287,18 +361,20 @@ internal sealed class KeyHistorySearch
         });
 
         var head = new Node(-1, isCall: false);
-        var calls = new Node?[_ops.Length];
+        var callNodes = new Node?[_ops.Length];
+        callOrder = new List<int>(_ops.Length);
         var tail = head;
         foreach (var (_, isCall, op) in events)
         {
             var node = new Node(op, isCall);
             if (isCall)
             {
-                calls[op] = node;
+                callNodes[op] = node;
+                callOrder.Add(op);
             }
             else
             {
-                calls[op]!.Match = node;
+                callNodes[op]!.Match = node;
             }
 
             node.Prev = tail;
@@ -311,19 +387,10 @@ internal sealed class KeyHistorySearch
 
     private static void Lift(Node call)
     {
-        call.Prev!.Next = call.Next;
-        if (call.Next is not null)
-        {
-            call.Next.Prev = call.Prev;
-        }
-
+        Remove(call);
         if (call.Match is { } ret)
         {
-            ret.Prev!.Next = ret.Next;
-            if (ret.Next is not null)
-            {
-                ret.Next.Prev = ret.Prev;
-            }
+            Remove(ret);
         }
     }
 
@@ -333,31 +400,44 @@ internal sealed class KeyHistorySearch
     {
         if (call.Match is { } ret)
         {
-            ret.Prev!.Next = ret;
-            if (ret.Next is not null)
-            {
-                ret.Next.Prev = ret;
-            }
+            Restore(ret);
         }
 
-        call.Prev!.Next = call;
-        if (call.Next is not null)
+        Restore(call);
+    }
+
+    private static void Remove(Node node)
+    {
+        node.Prev!.Next = node.Next;
+        if (node.Next is not null)
         {
-            call.Next.Prev = call;
+            node.Next.Prev = node.Prev;
         }
     }
 
-    private void RememberBestPrefix(Stack<(Node Call, int StateBefore)> calls, int state)
+    private static void Restore(Node node)
     {
-        var prefix = new int[calls.Count];
-        var i = prefix.Length;
-        foreach (var (call, _) in calls)
+        node.Prev!.Next = node;
+        if (node.Next is not null)
         {
-            prefix[--i] = call.Operation;
+            node.Next.Prev = node;
+        }
+    }
+
+    /// <summary>The concrete register value after the best prefix (the search itself only knows abstract values).</summary>
+    private string? ReplayBestPrefix()
+    {
+        string? value = null;
+        foreach (var op in _bestPrefix)
+        {
+            var operation = _ops[op];
+            if (KvRegister.Applies(operation.Kind, value is not null))
+            {
+                value = KvRegister.After(operation.Kind, value, operation.Input, null);
+            }
         }
 
-        _bestPrefix = prefix;
-        _bestState = state;
+        return value;
     }
 
     /// <summary>After the best prefix, the Ok operation whose return event stopped the search: the earliest-returning
@@ -368,7 +448,7 @@ internal sealed class KeyHistorySearch
         var blocked = -1;
         for (var i = 0; i < _ops.Length; i++)
         {
-            if (_ops[i].Outcome != HistoryOutcome.Ok || inPrefix.Contains(i))
+            if (!_isOk[i] || inPrefix.Contains(i))
             {
                 continue;
             }
@@ -382,9 +462,9 @@ internal sealed class KeyHistorySearch
         return blocked;
     }
 
-    /// <summary>Operations not in the best prefix that were invoked before the blocking one returned (the ones the
-    /// search could have tried next), excluding the blocking one; capped for readability.</summary>
-    private List<int> CandidatesAfterBestPrefix(int blocked)
+    /// <summary>Operations not in the best prefix that were invoked before the blocking one returned (the other
+    /// candidates the search had), capped for readability.</summary>
+    private List<int> OthersOpenBefore(int blocked)
     {
         var inPrefix = new HashSet<int>(_bestPrefix);
         var limit = _ops[blocked].ReturnedAt!.Value;
@@ -394,7 +474,7 @@ internal sealed class KeyHistorySearch
             .ToList();
     }
 
-    private string? ValueOf(int state) => state == Absent ? null : _values[state];
+    private readonly record struct Frame(Node Call, int StateBefore, UnknownRun RunBefore, int Phase);
 
     private sealed class Node(int operation, bool isCall)
     {
@@ -408,20 +488,5 @@ internal sealed class KeyHistorySearch
         public Node? Prev { get; set; }
 
         public Node? Next { get; set; }
-    }
-
-    /// <summary>A memoised search configuration: which operations are linearized and the register value after them.</summary>
-    private readonly struct Configuration(Bitset linearized, int state) : IEquatable<Configuration>
-    {
-        private readonly Bitset _linearized = linearized;
-        private readonly int _state = state;
-        private readonly int _hash = HashCode.Combine(linearized.GetHashCode(), state);
-
-        public bool Equals(Configuration other) =>
-            _hash == other._hash && _state == other._state && _linearized.Equals(other._linearized);
-
-        public override bool Equals(object? obj) => obj is Configuration other && Equals(other);
-
-        public override int GetHashCode() => _hash;
     }
 }

@@ -13,9 +13,10 @@ namespace Memo.Testing.Linearizability;
 /// own, smallest first, so a violation on a small key is found even when a big key is expensive.</item>
 /// <item>Per key, the search is Wing &amp; Gong's (1993) with Lowe's (2017) memoisation, as popularised by Porcupine: a
 /// doubly linked list of call/return events in time order; linearizing an operation "lifts" its call and return out of
-/// the list, backtracking "unlifts" them; a set of visited (linearized-operations bitset, register value) pairs prunes
-/// any configuration already explored. Reaching the return event of an operation not yet linearized means the current
-/// prefix cannot be extended, so the search backtracks.</item>
+/// the list, backtracking "unlifts" them; a memo of configurations (linearized-operations bitset, register value) already
+/// explored without success prunes repeats. Reaching the return event of an operation not yet linearized means the
+/// current prefix cannot be extended, so the search backtracks. Further verdict-preserving reductions (value
+/// abstraction, symmetry among Unknown operations, dominance pruning) are described on <c>KeyHistorySearch</c>.</item>
 /// <item>An Unknown operation has no return event (it returns at +infinity), so it never forces backtracking; it may be
 /// linearized at any point after its call, and the search succeeds once every Ok operation is linearized, which lets
 /// an Unknown operation be omitted. Its result is unconstrained: an Unknown Insert takes effect only if the key is
@@ -32,10 +33,10 @@ public static class LinearizabilityChecker
     public static readonly TimeSpan DefaultBudget = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// A limit on memoised configurations per key, so a pathological history ends as TimedOut rather than exhausting
-    /// memory before the time budget does.
+    /// A limit on the approximate memory of the search's memo for one key, so a pathological history ends as TimedOut
+    /// rather than exhausting memory before the time budget does.
     /// </summary>
-    public const int MaxVisitedConfigurationsPerKey = 4_000_000;
+    public const long MaxMemoBytesPerKey = 256L << 20;
 
     /// <summary>Checks a history; see the type's remarks for the model and the algorithm.</summary>
     /// <param name="history">Operations in any order, e.g. <see cref="HistoryRecorder.Operations"/>.</param>

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Api.Grpc;
+
+public sealed partial class GrpcServer
+{
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "gRPC server listening on {Endpoints} ({Transport})")]
+    private static partial void LogStarted(ILogger logger, string endpoints, string transport);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "gRPC server stopping; in-flight calls may finish")]
+    private static partial void LogStopping(ILogger logger);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "gRPC server stopped")]
+    private static partial void LogStopped(ILogger logger);
+}

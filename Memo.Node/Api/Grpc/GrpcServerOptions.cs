@@ -1,0 +1,113 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Memo.Protocol.Grpc;
+
+namespace Memo.Node.Api.Grpc;
+
+/// <summary>Settings of a <see cref="GrpcServer"/>; <see cref="Validate"/> reports every problem at once.</summary>
+public sealed class GrpcServerOptions
+{
+    /// <summary>Endpoints to listen on; port 0 binds an ephemeral port (see <see cref="GrpcServer.BoundEndpoints"/>).</summary>
+    public IReadOnlyList<IPEndPoint> Endpoints { get; init; } = [];
+
+    /// <summary>
+    /// More endpoints as <c>host:port</c> text: an IP address (IPv6 in brackets), <c>localhost</c> (IPv4 loopback),
+    /// <c>*</c> (all IPv4 interfaces), or a host name resolved at start.
+    /// </summary>
+    public IReadOnlyList<string> Addresses { get; init; } = [];
+
+    /// <summary>Largest request message accepted; larger ones fail with ResourceExhausted, detected from the frame prefix. Default 16 MiB.</summary>
+    public int MaxReceiveMessageSize { get; init; } = GrpcProtocol.DefaultMaxMessageSize;
+
+    /// <summary>Largest response message sent; a handler returning a larger one fails the call with ResourceExhausted. Default 16 MiB.</summary>
+    public int MaxSendMessageSize { get; init; } = GrpcProtocol.DefaultMaxMessageSize;
+
+    /// <summary>When set, every endpoint uses TLS (1.2+) with ALPN <c>h2</c> and this certificate (with private key); otherwise h2c.</summary>
+    public X509Certificate2? Certificate { get; init; }
+
+    /// <summary>HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default 256; our client opens another connection beyond it.</summary>
+    public int MaxConcurrentStreamsPerConnection { get; init; } = 256;
+
+    /// <summary>Most open connections; further ones are refused. Default 10,000.</summary>
+    public long MaxConnections { get; init; } = 10_000;
+
+    /// <summary>HTTP/2 connection receive window, bytes. Default 1 MiB.</summary>
+    public int InitialConnectionWindowSize { get; init; } = 1024 * 1024;
+
+    /// <summary>HTTP/2 per-stream receive window, bytes. Default 768 KiB.</summary>
+    public int InitialStreamWindowSize { get; init; } = 768 * 1024;
+
+    /// <summary>Largest HTTP/2 header block accepted, bytes. Default 32 KiB.</summary>
+    public int MaxRequestHeaderFieldSize { get; init; } = 32 * 1024;
+
+    /// <summary>Idle time before the server PINGs a connection to detect dead clients. Default 60 s; <see cref="Timeout.InfiniteTimeSpan"/> disables.</summary>
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a PING may go unanswered before the connection is closed. Default 20 s.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>On stop, how long in-flight calls may run before their connections are aborted. Default 10 s.</summary>
+    public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Most verbose level at which ASP.NET Core's own categories (<c>Microsoft.AspNetCore.*</c>, hosting) reach the
+    /// logger factory. Default Warning: per-request and per-connection lines stay off.
+    /// </summary>
+    public Microsoft.Extensions.Logging.LogLevel FrameworkLogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Warning;
+
+    /// <summary>Returns every problem with these options (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Endpoints.Count + Addresses.Count == 0)
+        {
+            errors.Add($"At least one of {nameof(Endpoints)} or {nameof(Addresses)} is needed.");
+        }
+        foreach (var address in Addresses)
+        {
+            if (!GrpcServer.TrySplitHostPort(address, out _, out _))
+            {
+                errors.Add($"Invalid listen address '{address}': expected host:port.");
+            }
+        }
+        Positive(errors, nameof(MaxReceiveMessageSize), MaxReceiveMessageSize);
+        Positive(errors, nameof(MaxSendMessageSize), MaxSendMessageSize);
+        Positive(errors, nameof(MaxConcurrentStreamsPerConnection), MaxConcurrentStreamsPerConnection);
+        Positive(errors, nameof(MaxConnections), MaxConnections);
+        Positive(errors, nameof(MaxRequestHeaderFieldSize), MaxRequestHeaderFieldSize);
+        // Kestrel's bounds: windows between 64 KiB and 2^31 - 1.
+        if (InitialConnectionWindowSize < 65_535)
+        {
+            errors.Add($"{nameof(InitialConnectionWindowSize)} must be at least 65535, not {InitialConnectionWindowSize}.");
+        }
+        if (InitialStreamWindowSize < 65_535)
+        {
+            errors.Add($"{nameof(InitialStreamWindowSize)} must be at least 65535, not {InitialStreamWindowSize}.");
+        }
+        if (KeepAlivePingDelay < TimeSpan.FromSeconds(1) && KeepAlivePingDelay != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"{nameof(KeepAlivePingDelay)} must be at least 1 s or infinite, not {KeepAlivePingDelay}.");
+        }
+        if (KeepAlivePingTimeout <= TimeSpan.Zero && KeepAlivePingTimeout != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"{nameof(KeepAlivePingTimeout)} must be positive or infinite, not {KeepAlivePingTimeout}.");
+        }
+        if (ShutdownGracePeriod < TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(ShutdownGracePeriod)} cannot be negative.");
+        }
+        if (Certificate is { HasPrivateKey: false })
+        {
+            errors.Add($"{nameof(Certificate)} must include its private key.");
+        }
+        return errors;
+    }
+
+    private static void Positive(List<string> errors, string name, long value)
+    {
+        if (value <= 0)
+        {
+            errors.Add($"{name} must be positive, not {value}.");
+        }
+    }
+}

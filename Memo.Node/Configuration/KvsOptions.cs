@@ -1,0 +1,25 @@
+namespace Memo.Node.Configuration;
+
+/// <summary>Limits of the key-value store API (<c>memo.kvs</c>).</summary>
+/// <param name="MaxKeyBytes">Longest key, in bytes of UTF-8.</param>
+/// <param name="MaxValueBytes">Largest value, in bytes.</param>
+/// <param name="MaxListKeys">Cap on the <c>maxKeys</c> a List request may ask for.</param>
+/// <param name="DefaultListKeys">Keys a List request returns when it does not say.</param>
+public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys)
+{
+    internal const string Path = "memo.kvs";
+
+    internal static KvsOptions Read(OptionsReader r) => new(
+        r.Int32($"{Path}.max-key-bytes"),
+        r.Bytes($"{Path}.max-value-bytes"),
+        r.Int32($"{Path}.max-list-keys"),
+        r.Int32($"{Path}.default-list-keys"));
+
+    internal void Validate(OptionsValidator v)
+    {
+        v.Range($"{Path}.max-key-bytes", MaxKeyBytes, 1, 65536);
+        v.SizeRange($"{Path}.max-value-bytes", MaxValueBytes, 1, int.MaxValue);
+        v.Range($"{Path}.max-list-keys", MaxListKeys, 1, 1_000_000);
+        v.Range($"{Path}.default-list-keys", DefaultListKeys, 1, Math.Max(1, MaxListKeys));
+    }
+}

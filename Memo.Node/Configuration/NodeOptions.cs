@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using System.Globalization;
+
+namespace Memo.Node.Configuration;
+
+/// <summary>This node's identity on the network and its local resources (<c>memo.node</c>).</summary>
+/// <param name="Listen">Address the gRPC API serves on, <c>host:port</c>; port 0 asks for an ephemeral port.</param>
+/// <param name="DataDirectory">Directory holding the node's database and keys.</param>
+/// <param name="Seeds">Nodes to join through, <c>host:port</c>; empty forms a new cluster.</param>
+/// <param name="ShutdownGracePeriod">How long shutdown waits for in-flight work and leadership hand-off.</param>
+public sealed record NodeOptions(
+    string Listen,
+    string DataDirectory,
+    ImmutableArray<string> Seeds,
+    TimeSpan ShutdownGracePeriod)
+{
+    internal const string Path = "memo.node";
+
+    /// <summary>Splits <c>host:port</c> (IPv6 hosts in brackets: <c>[::1]:5090</c>); false when the text is not
+    /// one or the port is outside 0..65535.</summary>
+    public static bool TryParseHostPort(string text, out string host, out int port)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        host = "";
+        port = 0;
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1)
+        {
+            return false;
+        }
+
+        var hostPart = text[..colon];
+        if (hostPart.StartsWith('[') != hostPart.EndsWith(']'))
+        {
+            return false;
+        }
+
+        if (hostPart.StartsWith('['))
+        {
+            hostPart = hostPart[1..^1];
+        }
+        else if (hostPart.Contains(':', StringComparison.Ordinal))
+        {
+            // An unbracketed IPv6 address is ambiguous: which colon starts the port?
+            return false;
+        }
+
+        if (hostPart.Length == 0 || hostPart.Any(char.IsWhiteSpace) ||
+            !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) ||
+            port > 65535)
+        {
+            port = 0;
+            return false;
+        }
+
+        host = hostPart;
+        return true;
+    }
+
+    /// <inheritdoc />
+    public bool Equals(NodeOptions? other) =>
+        other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
+        Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
+
+    internal static NodeOptions Read(OptionsReader r) => new(
+        r.String($"{Path}.listen"),
+        r.String($"{Path}.data-directory"),
+        r.StringList($"{Path}.seeds"),
+        r.Duration($"{Path}.shutdown-grace-period"));
+
+    internal void Validate(OptionsValidator v)
+    {
+        v.Require(TryParseHostPort(Listen, out _, out _), $"{Path}.listen", HoconParser.Quote(Listen),
+            "must be host:port with a port in 0..65535 (IPv6 as [addr]:port)");
+        v.Require(!string.IsNullOrWhiteSpace(DataDirectory), $"{Path}.data-directory", HoconParser.Quote(DataDirectory),
+            "must not be empty");
+        for (var i = 0; i < Seeds.Length; i++)
+        {
+            v.Require(TryParseHostPort(Seeds[i], out _, out var port) && port != 0, $"{Path}.seeds[{i}]",
+                HoconParser.Quote(Seeds[i]), "must be host:port with a port in 1..65535");
+        }
+
+        v.DurationRange($"{Path}.shutdown-grace-period", ShutdownGracePeriod, TimeSpan.Zero, TimeSpan.FromHours(1));
+    }
+}

@@ -1,0 +1,27 @@
+using System.Numerics;
+
+namespace Memo.Node.Configuration;
+
+/// <summary>How the address space is split and how each shard replica's actor is bounded (<c>memo.shards</c>).</summary>
+/// <param name="Count">Number of shards; a power of two fixed when the network is created.</param>
+/// <param name="MailboxCapacity">Capacity of each shard replica's bounded mailbox.</param>
+/// <param name="MaxCommandsPerTurn">Most commands a shard replica drains per turn (one durable flush per turn).</param>
+public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommandsPerTurn)
+{
+    internal const string Path = "memo.shards";
+
+    internal static ShardOptions Read(OptionsReader r) => new(
+        r.Int32($"{Path}.count"),
+        r.Int32($"{Path}.mailbox-capacity"),
+        r.Int32($"{Path}.max-commands-per-turn"));
+
+    internal void Validate(OptionsValidator v)
+    {
+        var count = $"{Path}.count";
+        v.Range(count, Count, 1, 65536);
+        // Shard = leading bits of the address, so only a power of two splits the space evenly.
+        v.Require(Count <= 0 || BitOperations.IsPow2(Count), count, OptionsValidator.Show(Count), "must be a power of two");
+        v.Range($"{Path}.mailbox-capacity", MailboxCapacity, 1, 1 << 20);
+        v.Range($"{Path}.max-commands-per-turn", MaxCommandsPerTurn, 1, Math.Max(1, MailboxCapacity));
+    }
+}

@@ -1,0 +1,41 @@
+using System.Collections.Frozen;
+
+namespace Memo.Node.Configuration;
+
+/// <summary>The node's database and its group-commit writer (<c>memo.storage</c>).</summary>
+/// <param name="Synchronous">How hard each commit is flushed.</param>
+/// <param name="MaxBatchOperations">Most operations in one group commit.</param>
+/// <param name="MaxBatchBytes">Most bytes in one group commit.</param>
+/// <param name="ReadConnections">Read-only connections beside the single writer.</param>
+/// <param name="QueueCapacity">Capacity of the writer's bounded queue.</param>
+public sealed record StorageOptions(
+    StorageSynchronous Synchronous,
+    int MaxBatchOperations,
+    long MaxBatchBytes,
+    int ReadConnections,
+    int QueueCapacity)
+{
+    internal const string Path = "memo.storage";
+
+    private static readonly FrozenDictionary<string, StorageSynchronous> SynchronousChoices =
+        new Dictionary<string, StorageSynchronous>(StringComparer.Ordinal)
+        {
+            ["full"] = StorageSynchronous.Full,
+            ["normal"] = StorageSynchronous.Normal,
+        }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    internal static StorageOptions Read(OptionsReader r) => new(
+        r.Choice($"{Path}.synchronous", SynchronousChoices),
+        r.Int32($"{Path}.max-batch-operations"),
+        r.Bytes($"{Path}.max-batch-bytes"),
+        r.Int32($"{Path}.read-connections"),
+        r.Int32($"{Path}.queue-capacity"));
+
+    internal void Validate(OptionsValidator v)
+    {
+        v.Range($"{Path}.max-batch-operations", MaxBatchOperations, 1, 1_000_000);
+        v.SizeRange($"{Path}.max-batch-bytes", MaxBatchBytes, 4096, 1L << 30);
+        v.Range($"{Path}.read-connections", ReadConnections, 1, 64);
+        v.Range($"{Path}.queue-capacity", QueueCapacity, 1, 1 << 24);
+    }
+}

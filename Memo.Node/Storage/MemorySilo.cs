@@ -1,0 +1,218 @@
+using System.Collections.Immutable;
+using Memo.Protocol.Blocks;
+
+namespace Memo.Node.Storage;
+
+/// <summary>
+/// An in-memory <see cref="ISilo"/> for tests and the simulator, with the same semantics as
+/// <see cref="SqliteSilo"/> (it passes the same contract suite). Everything is "durable" as soon as
+/// <see cref="CommitAsync"/> returns, and lost with the instance.
+/// </summary>
+/// <remarks>
+/// The whole content is one immutable snapshot. A commit builds the next snapshot from the current one under a
+/// lock and publishes it with one reference swap, so a batch is atomic (a failure discards the half-built
+/// snapshot), commits are ordered by the lock (FIFO in call order), and reads never lock. Byte arrays are copied
+/// in and out, so callers cannot alter stored values through an array they keep.
+/// </remarks>
+public sealed class MemorySilo : ISilo
+{
+    private static readonly IComparer<SiloEntry> _entryOrder = Comparer<SiloEntry>.Create((a, b) => EntryKeyOrder.Compare(a.Key, b.Key));
+    private static readonly IComparer<SiloLogEntry> _logOrder = Comparer<SiloLogEntry>.Create((a, b) => a.Index.CompareTo(b.Index));
+
+    private readonly Lock _commitLock = new();
+    private Snapshot _current = Snapshot.Empty;
+    private Func<SiloOperation, Exception?>? _faultInjector;
+    private volatile bool _disposed;
+
+    /// <summary>
+    /// Test seam: called before each operation is applied; a returned exception fails the batch there, as an
+    /// I/O fault in the middle of a batch would.
+    /// </summary>
+    internal Func<SiloOperation, Exception?>? FaultInjector
+    {
+        get => Volatile.Read(ref _faultInjector);
+        set => Volatile.Write(ref _faultInjector, value);
+    }
+
+    /// <inheritdoc />
+    public Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateBatch(batch);
+        ThrowIfDisposed();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled(cancellationToken);
+        }
+        lock (_commitLock)
+        {
+            ThrowIfDisposed();
+            var next = _current;
+            var injector = FaultInjector;
+            try
+            {
+                foreach (var operation in batch.Operations)
+                {
+                    if (injector?.Invoke(operation) is { } fault)
+                    {
+                        throw fault;
+                    }
+                    next = next.Apply(operation);
+                }
+            }
+            catch (Exception ex)
+            {
+                // The half-built snapshot is dropped: nothing of the batch is visible.
+                return Task.FromException(ex);
+            }
+            Volatile.Write(ref _current, next);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default)
+    {
+        var snapshot = Read(cancellationToken);
+        return new(snapshot.Blocks.TryGetValue(address, out var block) ? Copy(block.Data) : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateKey(key, nameof(key));
+        var snapshot = Read(cancellationToken);
+        return new(snapshot.Entries.TryGetValue(Probe(key), out var entry) ? Copy(entry.Value) : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateScan(prefix, after, limit);
+        var entries = Read(cancellationToken).Entries;
+        var (lower, exclusive) = SiloArguments.ScanStart(prefix, after);
+        var i = entries.IndexOf(Probe(lower));
+        i = i >= 0 ? (exclusive ? i + 1 : i) : ~i;
+        var result = new List<SiloEntry>();
+        // Keys with the prefix are contiguous in this order, so the first key without it ends the scan.
+        for (; i < entries.Count && result.Count < limit; i++)
+        {
+            var entry = entries[i];
+            if (!entry.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                break;
+            }
+            result.Add(entry with { Value = Copy(entry.Value) });
+        }
+        return new(result);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadMetaAsync(string name, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateKey(name, nameof(name));
+        var snapshot = Read(cancellationToken);
+        return new(snapshot.Meta.TryGetValue(name, out var value) ? Copy(value) : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadRaftStateAsync(ShardId shard, CancellationToken cancellationToken = default)
+    {
+        var snapshot = Read(cancellationToken);
+        return new(snapshot.RaftStates.TryGetValue(shard, out var state) ? Copy(state) : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloLogEntry>> ReadLogAsync(ShardId shard, LogIndex from, LogIndex toExclusive, CancellationToken cancellationToken = default)
+    {
+        var snapshot = Read(cancellationToken);
+        var result = new List<SiloLogEntry>();
+        if (snapshot.Logs.TryGetValue(shard, out var log))
+        {
+            var i = log.IndexOf(LogProbe(from));
+            for (i = i >= 0 ? i : ~i; i < log.Count && log[i].Index < toExclusive; i++)
+            {
+                result.Add(log[i] with { Data = Copy(log[i].Data) });
+            }
+        }
+        return new(result);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<SiloLogBounds> ReadLogBoundsAsync(ShardId shard, CancellationToken cancellationToken = default)
+    {
+        var snapshot = Read(cancellationToken);
+        return new(snapshot.Logs.TryGetValue(shard, out var log) && log.Count > 0
+            ? new SiloLogBounds(log.Min!.Index, log.Max!.Index)
+            : new SiloLogBounds(LogIndex.Zero, LogIndex.Zero));
+    }
+
+    /// <summary>Stops accepting commits and reads (both throw <see cref="ObjectDisposedException"/> afterwards); the content goes with the instance.</summary>
+    public ValueTask DisposeAsync()
+    {
+        lock (_commitLock)
+        {
+            _disposed = true;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private Snapshot Read(CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        return Volatile.Read(ref _current);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private static SiloEntry Probe(string key) => new(key, default, []);
+
+    private static SiloLogEntry LogProbe(LogIndex index) => new(index, Term.Zero, []);
+
+    private static byte[] Copy(byte[] bytes) => bytes.Length == 0 ? [] : (byte[])bytes.Clone();
+
+    private sealed record StoredBlock(ShardId Shard, byte[] Data);
+
+    /// <summary>One immutable state of the whole silo; <see cref="Apply"/> returns the next one.</summary>
+    private sealed record Snapshot(
+        ImmutableDictionary<BlockAddress, StoredBlock> Blocks,
+        ImmutableSortedSet<SiloEntry> Entries,
+        ImmutableDictionary<string, byte[]> Meta,
+        ImmutableDictionary<ShardId, byte[]> RaftStates,
+        ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>> Logs)
+    {
+        public static Snapshot Empty { get; } = new(
+            ImmutableDictionary<BlockAddress, StoredBlock>.Empty,
+            ImmutableSortedSet.Create(_entryOrder),
+            ImmutableDictionary.Create<string, byte[]>(StringComparer.Ordinal),
+            ImmutableDictionary<ShardId, byte[]>.Empty,
+            ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>>.Empty);
+
+        public Snapshot Apply(SiloOperation operation) => operation switch
+        {
+            SiloOperation.PutBlock op => this with { Blocks = Blocks.SetItem(op.Address, new StoredBlock(op.Shard, Copy(op.Data))) },
+            SiloOperation.DeleteBlock op => this with { Blocks = Blocks.Remove(op.Address) },
+            // Remove first: a sorted set keeps the existing element when an equal one is added.
+            SiloOperation.PutEntry op => this with { Entries = Entries.Remove(Probe(op.Key)).Add(new SiloEntry(op.Key, op.Shard, Copy(op.Value))) },
+            SiloOperation.DeleteEntry op => this with { Entries = Entries.Remove(Probe(op.Key)) },
+            SiloOperation.PutMeta op => this with { Meta = Meta.SetItem(op.Name, Copy(op.Value)) },
+            SiloOperation.PutRaftState op => this with { RaftStates = RaftStates.SetItem(op.Shard, Copy(op.State)) },
+            SiloOperation.AppendLog op => WithLog(op.Shard, Log(op.Shard).Remove(LogProbe(op.Index)).Add(new SiloLogEntry(op.Index, op.Term, Copy(op.Data)))),
+            SiloOperation.TruncateLogAfter op => WithLog(op.Shard, Log(op.Shard).Except(Log(op.Shard).Where(e => e.Index > op.LastKept))),
+            SiloOperation.CompactLogThrough op => WithLog(op.Shard, Log(op.Shard).Except(Log(op.Shard).Where(e => e.Index <= op.Through))),
+            SiloOperation.ClearShard op => new Snapshot(
+                Blocks.RemoveRange(Blocks.Where(b => b.Value.Shard == op.Shard).Select(b => b.Key)),
+                Entries.Except(Entries.Where(e => e.Shard == op.Shard)),
+                Meta,
+                RaftStates.Remove(op.Shard),
+                Logs.Remove(op.Shard)),
+            _ => throw new InvalidOperationException($"Unknown silo operation {operation.GetType().Name} passed validation."),
+        };
+
+        private ImmutableSortedSet<SiloLogEntry> Log(ShardId shard) =>
+            Logs.TryGetValue(shard, out var log) ? log : ImmutableSortedSet.Create(_logOrder);
+
+        private Snapshot WithLog(ShardId shard, ImmutableSortedSet<SiloLogEntry> log) =>
+            this with { Logs = log.Count == 0 ? Logs.Remove(shard) : Logs.SetItem(shard, log) };
+    }
+}

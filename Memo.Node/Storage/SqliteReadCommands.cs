@@ -1,0 +1,151 @@
+using Memo.Protocol.Blocks;
+using Microsoft.Data.Sqlite;
+
+namespace Memo.Node.Storage;
+
+/// <summary>
+/// One read-only connection of a <see cref="SqliteSilo"/>'s pool with every read statement prepared once. Used
+/// by one reader at a time. Each statement runs in its own implicit read transaction, which in WAL mode sees
+/// every transaction committed before it started.
+/// </summary>
+internal sealed class SqliteReadCommands : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly List<SqliteCommand> _commands = [];
+    private readonly byte[] _address = new byte[BlockAddress.Length];
+    private readonly SqliteCommand _readBlock;
+    private readonly SqliteCommand _readEntry;
+    private readonly SqliteCommand _readMeta;
+    private readonly SqliteCommand _readRaftState;
+    private readonly SqliteCommand _readLog;
+    private readonly SqliteCommand _readLogBounds;
+    // Scans by [lower bound inclusive?, upper bound present?]: range predicates on the key, so SQLite walks the
+    // key index from the start of the range and stops at LIMIT (a LIKE would misread '%' and '_' and scan).
+    private readonly SqliteCommand _scanFrom;
+    private readonly SqliteCommand _scanFromTo;
+    private readonly SqliteCommand _scanAfter;
+    private readonly SqliteCommand _scanAfterTo;
+
+    /// <summary>Prepares every statement; throws when the schema does not match.</summary>
+    public SqliteReadCommands(SqliteConnection connection)
+    {
+        _connection = connection;
+        _readBlock = Prepare("SELECT data FROM blocks WHERE address = $address", ("$address", SqliteType.Blob));
+        _readEntry = Prepare("SELECT value FROM entries WHERE key = $key", ("$key", SqliteType.Text));
+        _readMeta = Prepare("SELECT value FROM meta WHERE name = $name", ("$name", SqliteType.Text));
+        _readRaftState = Prepare("SELECT data FROM raft_state WHERE shard = $shard", ("$shard", SqliteType.Integer));
+        _readLog = Prepare(
+            "SELECT idx, term, data FROM raft_log WHERE shard = $shard AND idx >= $from AND idx <= $to ORDER BY idx",
+            ("$shard", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+        // Two single-row lookups on the primary key; MIN and MAX in one SELECT would scan the shard's whole log.
+        _readLogBounds = Prepare(
+            "SELECT (SELECT idx FROM raft_log WHERE shard = $shard ORDER BY idx ASC LIMIT 1), " +
+            "(SELECT idx FROM raft_log WHERE shard = $shard ORDER BY idx DESC LIMIT 1)",
+            ("$shard", SqliteType.Integer));
+        const string scan = "SELECT key, shard, value FROM entries WHERE ";
+        _scanFrom = Prepare(scan + "key >= $lower ORDER BY key LIMIT $limit", ("$lower", SqliteType.Text), ("$limit", SqliteType.Integer));
+        _scanFromTo = Prepare(scan + "key >= $lower AND key < $upper ORDER BY key LIMIT $limit",
+            ("$lower", SqliteType.Text), ("$limit", SqliteType.Integer), ("$upper", SqliteType.Text));
+        _scanAfter = Prepare(scan + "key > $lower ORDER BY key LIMIT $limit", ("$lower", SqliteType.Text), ("$limit", SqliteType.Integer));
+        _scanAfterTo = Prepare(scan + "key > $lower AND key < $upper ORDER BY key LIMIT $limit",
+            ("$lower", SqliteType.Text), ("$limit", SqliteType.Integer), ("$upper", SqliteType.Text));
+    }
+
+    public byte[]? ReadBlock(BlockAddress address)
+    {
+        address.WriteTo(_address);
+        _readBlock.Parameters[0].Value = _address;
+        return ReadBytes(_readBlock);
+    }
+
+    public byte[]? ReadEntry(string key)
+    {
+        _readEntry.Parameters[0].Value = key;
+        return ReadBytes(_readEntry);
+    }
+
+    public byte[]? ReadMeta(string name)
+    {
+        _readMeta.Parameters[0].Value = name;
+        return ReadBytes(_readMeta);
+    }
+
+    public byte[]? ReadRaftState(ShardId shard)
+    {
+        _readRaftState.Parameters[0].Value = shard.Value;
+        return ReadBytes(_readRaftState);
+    }
+
+    /// <summary>Entries from <paramref name="lower"/> (excluded when <paramref name="exclusive"/>) up to <paramref name="upper"/> (excluded; null: no bound).</summary>
+    public IReadOnlyList<SiloEntry> Scan(string lower, bool exclusive, string? upper, int limit)
+    {
+        var command = (exclusive, upper is null) switch
+        {
+            (false, true) => _scanFrom,
+            (false, false) => _scanFromTo,
+            (true, true) => _scanAfter,
+            (true, false) => _scanAfterTo,
+        };
+        command.Parameters[0].Value = lower;
+        command.Parameters[1].Value = limit;
+        if (upper is not null)
+        {
+            command.Parameters[2].Value = upper;
+        }
+        var entries = new List<SiloEntry>(Math.Min(limit, 256));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            entries.Add(new SiloEntry(reader.GetString(0), new ShardId(reader.GetInt32(1)), reader.GetFieldValue<byte[]>(2)));
+        }
+        return entries;
+    }
+
+    /// <summary>Entries with index in [<paramref name="from"/>, <paramref name="toInclusive"/>].</summary>
+    public IReadOnlyList<SiloLogEntry> ReadLog(ShardId shard, long from, long toInclusive)
+    {
+        _readLog.Parameters[0].Value = shard.Value;
+        _readLog.Parameters[1].Value = from;
+        _readLog.Parameters[2].Value = toInclusive;
+        var entries = new List<SiloLogEntry>();
+        using var reader = _readLog.ExecuteReader();
+        while (reader.Read())
+        {
+            entries.Add(new SiloLogEntry(new LogIndex(checked((ulong)reader.GetInt64(0))), new Term(checked((ulong)reader.GetInt64(1))), reader.GetFieldValue<byte[]>(2)));
+        }
+        return entries;
+    }
+
+    public SiloLogBounds ReadLogBounds(ShardId shard)
+    {
+        _readLogBounds.Parameters[0].Value = shard.Value;
+        using var reader = _readLogBounds.ExecuteReader();
+        if (!reader.Read() || reader.IsDBNull(0))
+        {
+            return new SiloLogBounds(LogIndex.Zero, LogIndex.Zero);
+        }
+        return new SiloLogBounds(new LogIndex(checked((ulong)reader.GetInt64(0))), new LogIndex(checked((ulong)reader.GetInt64(1))));
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands)
+        {
+            command.Dispose();
+        }
+        _connection.Dispose();
+    }
+
+    private static byte[]? ReadBytes(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? reader.GetFieldValue<byte[]>(0) : null;
+    }
+
+    private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
+    {
+        var command = SqliteSilo.PrepareCommand(_connection, sql, parameters);
+        _commands.Add(command);
+        return command;
+    }
+}

@@ -1,0 +1,218 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Storage;
+
+/// <summary>Opening: connections, pragmas, the versioned schema and the checks that refuse a wrong file.</summary>
+public sealed partial class SqliteSilo
+{
+    // Version 1. A later version adds a migration step from the previous one; a version is never edited.
+    private const string SchemaV1 = """
+        CREATE TABLE blocks (
+            address BLOB NOT NULL PRIMARY KEY,
+            shard INTEGER NOT NULL,
+            data BLOB NOT NULL);
+        CREATE INDEX blocks_by_shard ON blocks (shard);
+        CREATE TABLE entries (
+            key TEXT NOT NULL PRIMARY KEY COLLATE BINARY,
+            shard INTEGER NOT NULL,
+            value BLOB NOT NULL);
+        CREATE INDEX entries_by_shard ON entries (shard, key);
+        CREATE TABLE raft_log (
+            shard INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            term INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (shard, idx)) WITHOUT ROWID;
+        CREATE TABLE raft_state (
+            shard INTEGER NOT NULL PRIMARY KEY,
+            data BLOB NOT NULL);
+        CREATE TABLE meta (
+            name TEXT NOT NULL PRIMARY KEY,
+            value BLOB NOT NULL);
+        """;
+
+    private static SqliteSilo Open(SqliteSiloOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(options.DataDirectory);
+        var path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.FileName));
+        SqliteConnection? connection = null;
+        SqliteWriteCommands? writer = null;
+        var readers = new List<SqliteReadCommands>();
+        try
+        {
+            connection = OpenConnection(path, SqliteOpenMode.ReadWriteCreate, options);
+            var created = PrepareDatabase(connection, path, options);
+            if (options.CheckIntegrityOnOpen)
+            {
+                CheckIntegrity(connection, path);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            writer = PrepareCommands(path, connection, static c => new SqliteWriteCommands(c));
+            connection = null;
+            for (var i = 0; i < options.ReadConnections; i++)
+            {
+                var readConnection = OpenConnection(path, SqliteOpenMode.ReadOnly, options);
+                try
+                {
+                    readers.Add(PrepareCommands(path, readConnection, static c => new SqliteReadCommands(c)));
+                }
+                catch
+                {
+                    readConnection.Dispose();
+                    throw;
+                }
+            }
+            var silo = new SqliteSilo(options, path, logger, writer, readers);
+            Log.Opened(logger, path, SchemaVersion, created, options.Synchronous, options.ReadConnections);
+            return silo;
+        }
+        catch (Exception ex)
+        {
+            foreach (var reader in readers)
+            {
+                reader.Dispose();
+            }
+            writer?.Dispose();
+            connection?.Dispose();
+            if (ex is SqliteException sqlite && IsCorruption(sqlite))
+            {
+                throw new SiloCorruptException(path, sqlite.Message, sqlite);
+            }
+            throw;
+        }
+    }
+
+    private static SqliteConnection OpenConnection(string path, SqliteOpenMode mode, SqliteSiloOptions options)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = mode,
+            Cache = SqliteCacheMode.Private,
+            // The silo keeps its connections for its lifetime; pooling would keep the file open after dispose.
+            Pooling = false,
+            ForeignKeys = false,
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)),
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, $"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds}");
+            // Negative: a size in KiB rather than in pages.
+            Execute(connection, $"PRAGMA cache_size = -{options.PageCacheKiB}");
+            Execute(connection, "PRAGMA temp_store = MEMORY");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Checks that the file is ours and not newer, then sets the database-wide pragmas and creates the schema on
+    /// a new file. Returns true when the schema was created now.
+    /// </summary>
+    private static bool PrepareDatabase(SqliteConnection connection, string path, SqliteSiloOptions options)
+    {
+        // The first reads of the header: a file that is not a database fails here, before anything is written.
+        var applicationId = Scalar<long>(connection, "PRAGMA application_id");
+        var version = Scalar<long>(connection, "PRAGMA user_version");
+        if (version > SchemaVersion)
+        {
+            throw new SiloVersionException(path, version, SchemaVersion, "it was written by a newer version of Memo");
+        }
+        var ours = applicationId == ApplicationId;
+        var isNew = false;
+        if (version < 0 || (version > 0 && !ours) || (version == 0 && applicationId != 0 && !ours))
+        {
+            throw new SiloVersionException(path, version, SchemaVersion,
+                $"it is not a Memo silo (application_id 0x{applicationId.ToString("x8", CultureInfo.InvariantCulture)})");
+        }
+        if (version == 0)
+        {
+            if (Scalar<long>(connection, "SELECT count(*) FROM sqlite_master") > 0)
+            {
+                throw new SiloVersionException(path, version, SchemaVersion, "it is a SQLite database with tables but not a Memo silo");
+            }
+            isNew = true;
+            // Only effective before the database is first written; UTF-8 makes BINARY collation code point order.
+            Execute(connection, "PRAGMA encoding = 'UTF-8'");
+        }
+
+        var journalMode = Scalar<string>(connection, "PRAGMA journal_mode = WAL");
+        if (!string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new IOException($"Silo file '{path}' could not switch to WAL mode (journal mode is '{journalMode}').");
+        }
+        Execute(connection, $"PRAGMA synchronous = {(int)options.Synchronous}");
+        Execute(connection, "PRAGMA foreign_keys = OFF");
+
+        if (!isNew)
+        {
+            return false;
+        }
+        using var transaction = connection.BeginTransaction();
+        // Another process may have created the schema while this one waited for the write lock.
+        if (Scalar<long>(connection, "PRAGMA user_version", transaction) != 0)
+        {
+            return false;
+        }
+        Execute(connection, SchemaV1, transaction);
+        Execute(connection, $"PRAGMA application_id = {ApplicationId}", transaction);
+        Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
+        transaction.Commit();
+        return true;
+    }
+
+    private static void CheckIntegrity(SqliteConnection connection, string path)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA quick_check(10)";
+        var problems = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                problems.Add(reader.GetString(0));
+            }
+        }
+        if (problems is not ["ok"])
+        {
+            throw new SiloCorruptException(path, "the integrity check failed: " + string.Join("; ", problems));
+        }
+    }
+
+    private static T PrepareCommands<T>(string path, SqliteConnection connection, Func<SqliteConnection, T> prepare)
+    {
+        try
+        {
+            return prepare(connection);
+        }
+        catch (SqliteException ex) when (!IsCorruption(ex))
+        {
+            // The version says this schema, but its tables do not match: damaged, or edited by hand.
+            throw new SiloCorruptException(path, $"its tables do not match schema version {SchemaVersion}: {ex.Message}", ex);
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    private static T Scalar<T>(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return (T)Convert.ChangeType(command.ExecuteScalar()!, typeof(T), CultureInfo.InvariantCulture);
+    }
+}

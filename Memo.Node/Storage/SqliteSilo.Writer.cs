@@ -1,0 +1,181 @@
+namespace Memo.Node.Storage;
+
+/// <summary>The writer thread: drains the queue in groups and commits each group in one transaction.</summary>
+public sealed partial class SqliteSilo
+{
+    private void RunWriter()
+    {
+        var group = new List<PendingCommit>();
+        try
+        {
+            while (WaitForBatches())
+            {
+                TakeGroup(group);
+                CommitGroup(group);
+                group.Clear();
+            }
+        }
+        catch (Exception ex)
+        {
+            // A bug in the loop itself: fail every waiting caller rather than leave them hanging.
+            Log.WriterFailed(_logger, FilePath, ex);
+            _writer.TryRollback();
+            var error = new InvalidOperationException($"The writer of silo '{FilePath}' stopped after an unexpected error.", ex);
+            _queue.Writer.TryComplete(error);
+            foreach (var pending in group)
+            {
+                pending.Completion.TrySetException(error);
+            }
+            while (_queue.Reader.TryRead(out var pending))
+            {
+                pending.Completion.TrySetException(error);
+            }
+        }
+        finally
+        {
+            _writerStopped.TrySetResult();
+        }
+    }
+
+    /// <summary>Blocks the writer thread until a batch is queued; false once the queue is closed and empty.</summary>
+    private bool WaitForBatches()
+    {
+        var wait = _queue.Reader.WaitToReadAsync();
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Takes the longest prefix of the queue within the group limits (at least one batch).</summary>
+    private void TakeGroup(List<PendingCommit> group)
+    {
+        long operations = 0;
+        long bytes = 0;
+        while (_queue.Reader.TryPeek(out var next))
+        {
+            if (group.Count > 0 && (operations + next.Operations > _options.MaxBatchOperations || bytes + next.Bytes > _options.MaxBatchBytes))
+            {
+                break;
+            }
+            _queue.Reader.TryRead(out _);
+            group.Add(next);
+            operations += next.Operations;
+            bytes += next.Bytes;
+        }
+    }
+
+    /// <summary>
+    /// Applies the group's batches in order, each under its own savepoint, commits once, then completes every
+    /// batch's task in queue order.
+    /// </summary>
+    private void CommitGroup(List<PendingCommit> group)
+    {
+        var remaining = group;
+        while (remaining.Count > 0)
+        {
+            try
+            {
+                _writer.Begin();
+            }
+            catch (Exception ex)
+            {
+                var error = Translate(ex);
+                Log.CommitFailed(_logger, FilePath, remaining.Count, error);
+                _writer.TryRollback();
+                foreach (var pending in remaining)
+                {
+                    pending.Error = error;
+                }
+                break;
+            }
+
+            var applied = new List<PendingCommit>(remaining.Count);
+            List<PendingCommit>? retry = null;
+            for (var i = 0; i < remaining.Count; i++)
+            {
+                if (TryApply(remaining[i]))
+                {
+                    applied.Add(remaining[i]);
+                }
+                else if (!_writer.TryRollbackToSavepoint())
+                {
+                    // SQLite aborted the whole transaction (I/O error, disk full...): the batches applied so far
+                    // in it are gone too. Each round fails at least one batch, so this terminates.
+                    _writer.TryRollback();
+                    retry = [.. applied, .. remaining.Skip(i + 1)];
+                    Log.TransactionAborted(_logger, FilePath, retry.Count);
+                    break;
+                }
+            }
+            if (retry is not null)
+            {
+                remaining = retry;
+                continue;
+            }
+
+            try
+            {
+                _writer.Commit();
+                Interlocked.Increment(ref _transactions);
+            }
+            catch (Exception ex)
+            {
+                var error = Translate(ex);
+                Log.CommitFailed(_logger, FilePath, applied.Count, error);
+                _writer.TryRollback();
+                foreach (var pending in applied)
+                {
+                    pending.Error = error;
+                }
+            }
+            break;
+        }
+
+        // Completing in queue order keeps "b completed implies a completed" for callers, failures included.
+        foreach (var pending in group)
+        {
+            if (pending.Error is null)
+            {
+                pending.Completion.TrySetResult();
+            }
+            else
+            {
+                pending.Completion.TrySetException(pending.Error);
+            }
+        }
+    }
+
+    /// <summary>Applies one batch inside a savepoint; false (with the error recorded) when it failed.</summary>
+    private bool TryApply(PendingCommit pending)
+    {
+        var operations = pending.Batch.Operations;
+        if (operations.Count == 0)
+        {
+            return true;
+        }
+        try
+        {
+            _writer.Savepoint();
+            var injector = FaultInjector;
+            foreach (var operation in operations)
+            {
+                if (injector?.Invoke(operation) is { } fault)
+                {
+                    throw fault;
+                }
+                _writer.Apply(operation);
+            }
+            _writer.ReleaseSavepoint();
+            return true;
+        }
+        catch (Exception ex)
+        {
+            pending.Error = Translate(ex);
+            Log.BatchFailed(_logger, FilePath, operations.Count, pending.Error);
+            return false;
+        }
+    }
+
+    private Exception Translate(Exception exception) =>
+        exception is Microsoft.Data.Sqlite.SqliteException sqlite && IsCorruption(sqlite)
+            ? new SiloCorruptException(FilePath, sqlite.Message, sqlite)
+            : exception;
+}

@@ -1,0 +1,74 @@
+namespace Memo.Node.Storage;
+
+/// <summary>Settings of a <see cref="SqliteSilo"/>, fixed when it opens. Check them with <see cref="Validate"/>.</summary>
+public sealed record SqliteSiloOptions
+{
+    /// <summary>The folder holding the database (created when missing).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>The database file name inside <see cref="DataDirectory"/>; SQLite adds <c>-wal</c> and <c>-shm</c> files beside it.</summary>
+    public string FileName { get; init; } = "memo.db";
+
+    /// <summary>The flush level of each commit; <see cref="SqliteSynchronousMode.Full"/> survives power loss.</summary>
+    public SqliteSynchronousMode Synchronous { get; init; } = SqliteSynchronousMode.Full;
+
+    /// <summary>The most operations group-committed in one transaction (a larger single batch still commits alone).</summary>
+    public int MaxBatchOperations { get; init; } = 10_000;
+
+    /// <summary>The most payload bytes group-committed in one transaction (a larger single batch still commits alone).</summary>
+    public long MaxBatchBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Read-only connections serving reads concurrently with the writer; more reads wait for a free one.</summary>
+    public int ReadConnections { get; init; } = 4;
+
+    /// <summary>Batches waiting for the writer; further commits wait for room (back-pressure), in call order.</summary>
+    public int QueueCapacity { get; init; } = 4096;
+
+    /// <summary>The SQLite page cache of each connection, in KiB.</summary>
+    public int PageCacheKiB { get; init; } = 8 * 1024;
+
+    /// <summary>How long a connection waits for a lock held by another process (a backup tool, an inspector).</summary>
+    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Runs <c>PRAGMA quick_check</c> when opening, so damage inside the file is found at start-up rather than on
+    /// the read that meets it. Costs a pass over the whole file.
+    /// </summary>
+    public bool CheckIntegrityOnOpen { get; init; }
+
+    /// <summary>Every problem with these settings (empty when they are usable).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            errors.Add("DataDirectory is empty.");
+        }
+        if (string.IsNullOrWhiteSpace(FileName) || Path.GetFileName(FileName) != FileName || FileName.StartsWith(':'))
+        {
+            errors.Add($"FileName '{FileName}' must be a plain file name (no folder, not a SQLite special name).");
+        }
+        if (!Enum.IsDefined(Synchronous))
+        {
+            errors.Add($"Synchronous {(int)Synchronous} is not a known mode (Normal or Full).");
+        }
+        Range(errors, nameof(MaxBatchOperations), MaxBatchOperations, 1, 1_000_000);
+        Range(errors, nameof(MaxBatchBytes), MaxBatchBytes, 1024, 1024L * 1024 * 1024);
+        Range(errors, nameof(ReadConnections), ReadConnections, 1, 64);
+        Range(errors, nameof(QueueCapacity), QueueCapacity, 1, 1_000_000);
+        Range(errors, nameof(PageCacheKiB), PageCacheKiB, 64, 4 * 1024 * 1024);
+        if (BusyTimeout < TimeSpan.FromMilliseconds(1) || BusyTimeout > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"BusyTimeout {BusyTimeout} must be between 1 ms and 10 minutes.");
+        }
+        return errors;
+    }
+
+    private static void Range(List<string> errors, string name, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{name} {value} must be between {min} and {max}.");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+using Memo.Protocol.Blocks;
+using Microsoft.Data.Sqlite;
+
+namespace Memo.Node.Storage;
+
+/// <summary>
+/// The writer connection of a <see cref="SqliteSilo"/> with every write statement prepared once. Used by the
+/// writer thread only. Transactions are driven with plain SQL (BEGIN / SAVEPOINT / COMMIT) so that the prepared
+/// commands never need a transaction object attached.
+/// </summary>
+internal sealed class SqliteWriteCommands : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly List<SqliteCommand> _commands = [];
+    private readonly byte[] _address = new byte[BlockAddress.Length];
+    private readonly SqliteCommand _begin;
+    private readonly SqliteCommand _commit;
+    private readonly SqliteCommand _rollback;
+    private readonly SqliteCommand _savepoint;
+    private readonly SqliteCommand _releaseSavepoint;
+    private readonly SqliteCommand _rollbackToSavepoint;
+    private readonly SqliteCommand _putBlock;
+    private readonly SqliteCommand _deleteBlock;
+    private readonly SqliteCommand _putEntry;
+    private readonly SqliteCommand _deleteEntry;
+    private readonly SqliteCommand _putMeta;
+    private readonly SqliteCommand _putRaftState;
+    private readonly SqliteCommand _appendLog;
+    private readonly SqliteCommand _truncateLogAfter;
+    private readonly SqliteCommand _compactLogThrough;
+    private readonly SqliteCommand _clearBlocks;
+    private readonly SqliteCommand _clearEntries;
+    private readonly SqliteCommand _clearLog;
+    private readonly SqliteCommand _clearRaftState;
+
+    /// <summary>Prepares every statement; throws when the schema does not match.</summary>
+    public SqliteWriteCommands(SqliteConnection connection)
+    {
+        _connection = connection;
+        // IMMEDIATE takes the write lock at BEGIN, so a lock conflict (another process) shows up before any work.
+        _begin = Prepare("BEGIN IMMEDIATE");
+        _commit = Prepare("COMMIT");
+        _rollback = Prepare("ROLLBACK");
+        _savepoint = Prepare("SAVEPOINT batch");
+        _releaseSavepoint = Prepare("RELEASE batch");
+        _rollbackToSavepoint = Prepare("ROLLBACK TO batch");
+        _putBlock = Prepare(
+            "INSERT INTO blocks (address, shard, data) VALUES ($address, $shard, $data) " +
+            "ON CONFLICT (address) DO UPDATE SET shard = excluded.shard, data = excluded.data",
+            ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
+        _deleteBlock = Prepare("DELETE FROM blocks WHERE address = $address", ("$address", SqliteType.Blob));
+        _putEntry = Prepare(
+            "INSERT INTO entries (key, shard, value) VALUES ($key, $shard, $value) " +
+            "ON CONFLICT (key) DO UPDATE SET shard = excluded.shard, value = excluded.value",
+            ("$key", SqliteType.Text), ("$shard", SqliteType.Integer), ("$value", SqliteType.Blob));
+        _deleteEntry = Prepare("DELETE FROM entries WHERE key = $key", ("$key", SqliteType.Text));
+        _putMeta = Prepare(
+            "INSERT INTO meta (name, value) VALUES ($name, $value) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            ("$name", SqliteType.Text), ("$value", SqliteType.Blob));
+        _putRaftState = Prepare(
+            "INSERT INTO raft_state (shard, data) VALUES ($shard, $data) ON CONFLICT (shard) DO UPDATE SET data = excluded.data",
+            ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
+        _appendLog = Prepare(
+            "INSERT INTO raft_log (shard, idx, term, data) VALUES ($shard, $idx, $term, $data) " +
+            "ON CONFLICT (shard, idx) DO UPDATE SET term = excluded.term, data = excluded.data",
+            ("$shard", SqliteType.Integer), ("$idx", SqliteType.Integer), ("$term", SqliteType.Integer), ("$data", SqliteType.Blob));
+        _truncateLogAfter = Prepare("DELETE FROM raft_log WHERE shard = $shard AND idx > $idx", ("$shard", SqliteType.Integer), ("$idx", SqliteType.Integer));
+        _compactLogThrough = Prepare("DELETE FROM raft_log WHERE shard = $shard AND idx <= $idx", ("$shard", SqliteType.Integer), ("$idx", SqliteType.Integer));
+        _clearBlocks = Prepare("DELETE FROM blocks WHERE shard = $shard", ("$shard", SqliteType.Integer));
+        _clearEntries = Prepare("DELETE FROM entries WHERE shard = $shard", ("$shard", SqliteType.Integer));
+        _clearLog = Prepare("DELETE FROM raft_log WHERE shard = $shard", ("$shard", SqliteType.Integer));
+        _clearRaftState = Prepare("DELETE FROM raft_state WHERE shard = $shard", ("$shard", SqliteType.Integer));
+    }
+
+    /// <summary>
+    /// True while a transaction is open. SQLite rolls the whole transaction back by itself after some errors
+    /// (I/O, disk full, out of memory), which this detects.
+    /// </summary>
+    public bool InTransaction => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0;
+
+    public void Begin() => _begin.ExecuteNonQuery();
+
+    public void Commit() => _commit.ExecuteNonQuery();
+
+    /// <summary>Rolls back the open transaction, if any; never throws (used on error paths).</summary>
+    public void TryRollback()
+    {
+        try
+        {
+            if (InTransaction)
+            {
+                _rollback.ExecuteNonQuery();
+            }
+        }
+        catch (SqliteException)
+        {
+            // Nothing more can be done here; the next BEGIN reports a connection that stays broken.
+        }
+    }
+
+    public void Savepoint() => _savepoint.ExecuteNonQuery();
+
+    public void ReleaseSavepoint() => _releaseSavepoint.ExecuteNonQuery();
+
+    /// <summary>Undoes the current batch and closes its savepoint; false when that failed or the transaction is gone.</summary>
+    public bool TryRollbackToSavepoint()
+    {
+        try
+        {
+            if (!InTransaction)
+            {
+                return false;
+            }
+            _rollbackToSavepoint.ExecuteNonQuery();
+            _releaseSavepoint.ExecuteNonQuery();
+            return true;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Applies one (validated) operation.</summary>
+    public void Apply(SiloOperation operation)
+    {
+        switch (operation)
+        {
+            case SiloOperation.PutBlock op:
+                op.Address.WriteTo(_address);
+                Execute(_putBlock, _address, op.Shard.Value, op.Data);
+                break;
+            case SiloOperation.DeleteBlock op:
+                op.Address.WriteTo(_address);
+                Execute(_deleteBlock, _address);
+                break;
+            case SiloOperation.PutEntry op:
+                Execute(_putEntry, op.Key, op.Shard.Value, op.Value);
+                break;
+            case SiloOperation.DeleteEntry op:
+                Execute(_deleteEntry, op.Key);
+                break;
+            case SiloOperation.PutMeta op:
+                Execute(_putMeta, op.Name, op.Value);
+                break;
+            case SiloOperation.PutRaftState op:
+                Execute(_putRaftState, op.Shard.Value, op.State);
+                break;
+            case SiloOperation.AppendLog op:
+                Execute(_appendLog, op.Shard.Value, (long)op.Index.Value, (long)op.Term.Value, op.Data);
+                break;
+            case SiloOperation.TruncateLogAfter op:
+                Execute(_truncateLogAfter, op.Shard.Value, SiloArguments.Clamp(op.LastKept.Value));
+                break;
+            case SiloOperation.CompactLogThrough op:
+                Execute(_compactLogThrough, op.Shard.Value, SiloArguments.Clamp(op.Through.Value));
+                break;
+            case SiloOperation.ClearShard op:
+                Execute(_clearBlocks, op.Shard.Value);
+                Execute(_clearEntries, op.Shard.Value);
+                Execute(_clearLog, op.Shard.Value);
+                Execute(_clearRaftState, op.Shard.Value);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown silo operation {operation.GetType().Name} passed validation.");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands)
+        {
+            command.Dispose();
+        }
+        _connection.Dispose();
+    }
+
+    private static void Execute(SqliteCommand command, object a)
+    {
+        command.Parameters[0].Value = a;
+        command.ExecuteNonQuery();
+    }
+
+    private static void Execute(SqliteCommand command, object a, object b)
+    {
+        command.Parameters[0].Value = a;
+        command.Parameters[1].Value = b;
+        command.ExecuteNonQuery();
+    }
+
+    private static void Execute(SqliteCommand command, object a, object b, object c)
+    {
+        command.Parameters[0].Value = a;
+        command.Parameters[1].Value = b;
+        command.Parameters[2].Value = c;
+        command.ExecuteNonQuery();
+    }
+
+    private static void Execute(SqliteCommand command, object a, object b, object c, object d)
+    {
+        command.Parameters[0].Value = a;
+        command.Parameters[1].Value = b;
+        command.Parameters[2].Value = c;
+        command.Parameters[3].Value = d;
+        command.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
+    {
+        var command = SqliteSilo.PrepareCommand(_connection, sql, parameters);
+        _commands.Add(command);
+        return command;
+    }
+}

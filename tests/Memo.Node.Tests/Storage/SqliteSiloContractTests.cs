@@ -1,0 +1,50 @@
+using Memo.Node.Storage;
+using Xunit.Abstractions;
+
+namespace Memo.Node.Tests.Storage;
+
+/// <summary>The contract run against <see cref="SqliteSilo"/> with default options, each silo in its own temporary folder.</summary>
+public sealed class SqliteSiloContractTests(ITestOutputHelper output) : DurableSiloContract(output)
+{
+    private readonly TempDirectory _root = new();
+    private readonly Dictionary<ISilo, SqliteSiloOptions> _options = new(ReferenceEqualityComparer.Instance);
+    private int _created;
+
+    protected override int ModelCheckCases => 60;
+
+    protected override async Task<ISilo> CreateSiloAsync()
+    {
+        var options = new SqliteSiloOptions { DataDirectory = Path.Combine(_root.Path, $"silo{Interlocked.Increment(ref _created)}") };
+        var silo = await SqliteSilo.OpenAsync(options);
+        lock (_options)
+        {
+            _options[silo] = options;
+        }
+        return silo;
+    }
+
+    protected override async Task<ISilo> ReopenAsync(ISilo silo)
+    {
+        SqliteSiloOptions options;
+        lock (_options)
+        {
+            options = _options[silo];
+        }
+        await silo.DisposeAsync();
+        var reopened = await SqliteSilo.OpenAsync(options);
+        lock (_options)
+        {
+            _options[reopened] = options;
+        }
+        return reopened;
+    }
+
+    protected override void SetFaultInjector(ISilo silo, Func<SiloOperation, Exception?>? injector) =>
+        ((SqliteSilo)silo).FaultInjector = injector;
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _root.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+using Memo.Protocol.Blocks;
+
+namespace Memo.Protocol.Tests.Blocks;
+
+public sealed class BlockKindsTests
+{
+    [Theory]
+    [InlineData("CHB", BlockKind.Immutable)]
+    [InlineData("OKB", BlockKind.Mutable)]
+    [InlineData("NB", BlockKind.Named)]
+    public void Type_strings_round_trip(string type, BlockKind kind)
+    {
+        Assert.True(BlockKinds.TryParse(type, out var parsed));
+        Assert.Equal(kind, parsed);
+        Assert.Equal(type, kind.ToTypeString());
+        Assert.Equal(kind, BlockKinds.Parse(type));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("chb")]
+    [InlineData("ACB")]
+    [InlineData("CHB ")]
+    public void Unknown_type_strings_are_rejected(string? type)
+    {
+        Assert.False(BlockKinds.TryParse(type, out _));
+        Assert.Throws<FormatException>(() => BlockKinds.Parse(type));
+    }
+}
