@@ -137,9 +137,10 @@ internal sealed class RaftLog
 
     /// <summary>
     /// Follower side of AppendEntries (Raft §5.3): appends when the entry before matches, truncating a conflicting
-    /// suffix. Returns the last index known to match the leader, or null on mismatch.
+    /// suffix. Returns the last index known to match the leader, or null on mismatch. The caller then advances the
+    /// commit index to min(leader commit, returned index).
     /// </summary>
-    public LogIndex? MaybeAppend(LogIndex prevIndex, Term prevTerm, LogIndex leaderCommit, IReadOnlyList<RaftEntry> entries, out IReadOnlyList<RaftEntry> appended)
+    public LogIndex? MaybeAppend(LogIndex prevIndex, Term prevTerm, IReadOnlyList<RaftEntry> entries, out IReadOnlyList<RaftEntry> appended)
     {
         appended = [];
         if (!MatchTerm(prevIndex, prevTerm))
@@ -161,7 +162,6 @@ internal sealed class RaftLog
             }
         }
 
-        CommitTo(LogIndex.Min(leaderCommit, lastNew));
         return lastNew;
     }
 
@@ -253,7 +253,9 @@ internal sealed class RaftLog
     /// <summary>Replaces the whole log by a snapshot from the leader (Raft §7).</summary>
     public void Restore(RaftSnapshot snapshot)
     {
-        RaftInvariantException.ThrowIf(snapshot.Index <= Committed, "restoring a snapshot at or below the commit index");
+        RaftInvariantException.ThrowIf(
+            snapshot.Index <= Committed && !(snapshot.Index == LogIndex.Zero && LastIndex == LogIndex.Zero),
+            "restoring a snapshot at or below the commit index");
         Committed = snapshot.Index;
         _unstable.Clear();
         _unstableOffset = snapshot.Index.Next();

@@ -106,7 +106,8 @@ public sealed partial class RaftNode
 
         foreach (var entry in entries)
         {
-            if (entry.Kind == RaftEntryKind.ConfigChange)
+            // Configurations at or before the base (a snapshot) are already part of it.
+            if (entry.Kind == RaftEntryKind.ConfigChange && entry.Index > _baseMembershipIndex)
             {
                 var change = ConfigChange.Decode(entry.Data);
                 _configHistory.Add((entry.Index, Membership.Apply(change)));

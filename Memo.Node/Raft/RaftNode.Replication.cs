@@ -118,10 +118,19 @@ public sealed partial class RaftNode
             return;
         }
 
-        var lastNew = _log.MaybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries, out var appended);
+        if (m.Index == LogIndex.Zero && IsUninitialized)
+        {
+            // We cannot interpret the log from its start without the group's initial configuration (held in the
+            // bootstrap snapshot): rejecting index 0, which every initialised replica matches, asks for a snapshot.
+            Send(new RaftMessage { Kind = RaftMessageKind.AppendResponse, From = Id, To = m.From, Term = Term, Index = LogIndex.Zero, Reject = true });
+            return;
+        }
+
+        var lastNew = _log.MaybeAppend(m.Index, m.LogTerm, m.Entries, out var appended);
         if (lastNew is { } last)
         {
             OnEntriesAppended(appended);
+            _log.CommitTo(LogIndex.Min(m.Commit, last));
             Send(new RaftMessage { Kind = RaftMessageKind.AppendResponse, From = Id, To = m.From, Term = Term, Index = last });
             return;
         }
@@ -151,6 +160,21 @@ public sealed partial class RaftNode
     private void HandleAppendResponse(RaftMessage m, Progress progress)
     {
         progress.RecentActive = true;
+        if (m.Reject && m.Index == LogIndex.Zero)
+        {
+            // An uninitialised replica (a new member with an empty store): it needs a snapshot first.
+            SendSnapshot(m.From, progress);
+            return;
+        }
+
+        if (!m.Reject && progress.State == ProgressState.Snapshot && m.Index >= progress.PendingSnapshot)
+        {
+            progress.MaybeUpdate(m.Index);
+            progress.BecomeProbe();
+            SendAppend(m.From);
+            return;
+        }
+
         if (m.Reject)
         {
             var nextProbe = m.RejectHint;

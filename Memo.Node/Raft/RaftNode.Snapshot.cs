@@ -26,6 +26,10 @@ public sealed partial class RaftNode
         return new SnapshotMetadata(index, term, MembershipAt(index));
     }
 
+    /// <summary>A replica with an empty store that has not yet learned any configuration (a joining member).</summary>
+    private bool IsUninitialized =>
+        _baseMembershipIndex == LogIndex.Zero && _configHistory.Count == 0 && _baseMembership.Voters.Length == 0 && _log.LastIndex == LogIndex.Zero;
+
     private bool SendSnapshot(NodeId to, Progress progress)
     {
         var snapshot = _log.Snapshot;
@@ -52,6 +56,15 @@ public sealed partial class RaftNode
     private void HandleSnapshot(RaftMessage m)
     {
         var snapshot = m.Snapshot ?? throw new RaftInvariantException("snapshot message without a snapshot");
+        if (snapshot.Index == LogIndex.Zero && IsUninitialized && snapshot.Metadata.Membership.Voters.Length > 0)
+        {
+            // The bootstrap snapshot: it carries the group's initial configuration.
+            _log.Restore(snapshot);
+            OnSnapshotRestored(snapshot.Metadata);
+            Send(new RaftMessage { Kind = RaftMessageKind.AppendResponse, From = Id, To = m.From, Term = Term, Index = LogIndex.Zero });
+            return;
+        }
+
         if (snapshot.Index <= _log.Committed)
         {
             Send(new RaftMessage { Kind = RaftMessageKind.AppendResponse, From = Id, To = m.From, Term = Term, Index = _log.Committed });
