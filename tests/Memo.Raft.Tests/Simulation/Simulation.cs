@@ -36,6 +36,8 @@ public sealed class Simulation
     private readonly List<SimClient> _clients = [];
     private readonly List<ConfigChange> _plan = [];
     private readonly FaultProfile _profile;
+    private readonly bool _checkQuorum;
+    private readonly bool _preVote;
     private readonly StringBuilder? _trace;
     private long _now;
     private long _seq;
@@ -59,6 +61,9 @@ public sealed class Simulation
             ? options.Profile
             : (FaultProfile)(1 + (int)(seed % 4));
         _trace = options.Trace ? new StringBuilder() : null;
+        // Some seeds run without CheckQuorum or PreVote, so the core is exercised in every mode.
+        _checkQuorum = options.CheckQuorum && seed % 7 != 3;
+        _preVote = seed % 11 != 5;
         var voters = options.Voters > 0 ? options.Voters : (seed % 3 == 0 ? 5 : 3);
         var total = voters + (options.Reconfigure ? 2 : 0);
         var membership = RaftMembership.Create(Enumerable.Range(1, voters).Select(i => new NodeId((ulong)i)));
@@ -79,7 +84,7 @@ public sealed class Simulation
             ]);
         }
 
-        Description = $"{voters} voters{(options.Reconfigure ? " +reconfigure" : "")}, {_profile}{(options.Faults != RaftFaults.None ? ", planted " + options.Faults : "")}";
+        Description = $"{voters} voters{(options.Reconfigure ? " +reconfigure" : "")}{(_checkQuorum ? "" : " no-checkquorum")}{(_preVote ? "" : " no-prevote")}, {_profile}{(options.Faults != RaftFaults.None ? ", planted " + options.Faults : "")}";
     }
 
     public string Description { get; }
@@ -176,6 +181,8 @@ public sealed class Simulation
             Id = new NodeId(node.Id),
             ElectionTicks = 10,
             HeartbeatTicks = 2,
+            CheckQuorum = _checkQuorum,
+            PreVote = _preVote,
             MaxInflightAppends = 8,
             MaxEntriesPerAppend = _options.MaxEntriesPerAppend,
             RandomSeed = _seed * 31 + (ulong)node.Incarnation,

@@ -36,6 +36,9 @@ public sealed record SimulationOptions
     /// <summary>Entries per Append message (small values split catch-up into many round trips).</summary>
     public int MaxEntriesPerAppend { get; init; } = 16;
 
+    /// <summary>CheckQuorum on the replicas (off keeps a partitioned leader in office until it hears a higher term).</summary>
+    public bool CheckQuorum { get; init; } = true;
+
     /// <summary>TEST-ONLY planted bugs for the core.</summary>
     internal RaftFaults Faults { get; init; }
 
