@@ -9,7 +9,7 @@ namespace Memo.Raft.Tests.Simulation;
 /// </summary>
 public sealed class SimulationTests(ITestOutputHelper output)
 {
-    public const int CiRuns = 240;
+    public const int CiRuns = 600;
 
     [Fact]
     public void Simulated_group_stays_safe_live_and_linearizable_under_faults_part_one()
