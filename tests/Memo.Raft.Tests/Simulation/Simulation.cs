@@ -237,6 +237,11 @@ public sealed class Simulation
 
         var ready = core.GetReady();
         _monitor.OnReady(core, ready);
+        if (_trace is not null && ready.HardState is { } hardState && hardState.Term != node.Store.HardState.Term)
+        {
+            Log($"{node.Id} {ready.Role} {hardState}");
+        }
+
         foreach (var m in ready.MessagesBeforePersistence)
         {
             SendMessage(m);
@@ -538,6 +543,12 @@ public sealed class Simulation
             }
 
             _planStep++;
+            if (_healed)
+            {
+                // Removing the leader costs an election; strict liveness starts once reconfiguration is over.
+                _strictFrom = Math.Max(_strictFrom, _now + _options.LivenessGraceMs);
+            }
+
             return;
         }
 
@@ -638,7 +649,8 @@ public sealed class Simulation
 
         if (_healed && client.InvokedAt >= _strictFrom && _livenessFailure is null)
         {
-            _livenessFailure = $"liveness: {client.Kind} operation {operationId} of client {client.Id} invoked at {client.InvokedAt} ms (after heal + grace) at node {target.Id} not answered within {_options.OperationTimeoutMs} ms";
+            _livenessFailure = $"liveness: {client.Kind} operation {operationId} of client {client.Id} invoked at {client.InvokedAt} ms (after heal + grace) at node {target.Id} not answered within {_options.OperationTimeoutMs} ms; replicas: "
+                + string.Join(" | ", _nodes.Values.Select(n => n.Core?.Status.ToString() ?? $"{n.Id} down{(n.Decommissioned ? " (removed)" : "")}"));
         }
 
         // Abandoned: a read had no effect; a write's outcome stays unknown to the checker.

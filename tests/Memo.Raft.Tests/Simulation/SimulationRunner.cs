@@ -11,7 +11,7 @@ public static class SimulationRunner
 {
     public const ulong DefaultSeedBase = 20_250_000;
 
-    public static IReadOnlyList<ulong> Seeds(int defaultRuns, int shard = 0, int shards = 1)
+    public static IReadOnlyList<ulong> Seeds(int defaultRuns, int shard = 0, int shards = 1, ulong defaultSeedBase = DefaultSeedBase)
     {
         if (Environment.GetEnvironmentVariable("MEMO_SIM_SEED") is { Length: > 0 } one)
         {
@@ -19,7 +19,7 @@ public static class SimulationRunner
         }
 
         var runs = Environment.GetEnvironmentVariable("MEMO_SIM_RUNS") is { Length: > 0 } r ? int.Parse(r, CultureInfo.InvariantCulture) : defaultRuns;
-        var seedBase = Environment.GetEnvironmentVariable("MEMO_SIM_SEED_BASE") is { Length: > 0 } b ? ulong.Parse(b, CultureInfo.InvariantCulture) : DefaultSeedBase;
+        var seedBase = Environment.GetEnvironmentVariable("MEMO_SIM_SEED_BASE") is { Length: > 0 } b ? ulong.Parse(b, CultureInfo.InvariantCulture) : defaultSeedBase;
         return Enumerable.Range(0, runs).Where(i => i % shards == shard).Select(i => seedBase + (ulong)i).ToList();
     }
 
