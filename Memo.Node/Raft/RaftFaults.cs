@@ -1,0 +1,24 @@
+namespace Memo.Node.Raft;
+
+/// <summary>
+/// TEST-ONLY deliberate bugs, to prove the simulator and the linearizability checker catch them. All off by
+/// default; production code never sets them (the setter is internal).
+/// </summary>
+[Flags]
+internal enum RaftFaults
+{
+    /// <summary>Correct Raft.</summary>
+    None = 0,
+
+    /// <summary>The leader commits entries of earlier terms by counting replicas (the Figure 8 bug, Raft §5.4.2).</summary>
+    CommitPreviousTermByCounting = 1 << 0,
+
+    /// <summary>The vote is left out of the persisted hard state, so a restarted replica may vote twice in a term.</summary>
+    ForgetVoteOnRestart = 1 << 1,
+
+    /// <summary>The leader answers ReadIndex from its local commit index without confirming it is still leader.</summary>
+    ReadWithoutQuorumCheck = 1 << 2,
+
+    /// <summary>Voters grant votes without the up-to-date log check (Raft §5.4.1), breaking leader completeness.</summary>
+    GrantVoteIgnoringLog = 1 << 3,
+}
