@@ -30,18 +30,16 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly MemoKeyPair _key;
     private readonly ISilo _silo;
     private readonly ShardRouter _router;
-    private readonly KeyValueStore _store;
     private readonly GrpcServer _server;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardRouter router, KeyValueStore store, GrpcServer server, ILogger logger)
+    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardRouter router, GrpcServer server, ILogger logger)
     {
         _folder = folder;
         _key = key;
         _silo = silo;
         _router = router;
-        _store = store;
         _server = server;
         _logger = logger;
     }
@@ -66,7 +64,6 @@ public sealed partial class MemoNode : IAsyncDisposable
         MemoKeyPair? key = null;
         ISilo? silo = null;
         ShardRouter? router = null;
-        KeyValueStore? store = null;
         try
         {
             key = NodeIdentity.LoadOrCreate(folder);
@@ -83,7 +80,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             var shardCount = await FixShardCountAsync(silo, options.Shards.Count, logger, cancellationToken).ConfigureAwait(false);
             router = new ShardRouter(new ShardLayout(shardCount), silo,
                 new ShardReplicaOptions(options.Shards.MailboxCapacity, options.Shards.MaxCommandsPerTurn), loggerFactory);
-            store = new KeyValueStore(router, silo, key,
+            var store = new KeyValueStore(router, silo, key,
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
@@ -100,13 +97,12 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, registry, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var node = new MemoNode(folder, key, silo, router, store, server, logger);
+            var node = new MemoNode(folder, key, silo, router, server, logger);
             LogStarted(logger, node.Address, folder.Path, shardCount, key.PublicKey.ToString());
             return node;
         }
         catch
         {
-            if (store is not null) await store.DisposeAsync().ConfigureAwait(false);
             if (router is not null) await router.DisposeAsync().ConfigureAwait(false);
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
             key?.Dispose();
@@ -145,7 +141,6 @@ public sealed partial class MemoNode : IAsyncDisposable
         LogStopping(_logger, Address);
         await _server.StopAsync(cancellationToken).ConfigureAwait(false);
         await _server.DisposeAsync().ConfigureAwait(false);
-        await _store.DisposeAsync().ConfigureAwait(false);
         await _router.DisposeAsync().ConfigureAwait(false);
         await _silo.DisposeAsync().ConfigureAwait(false);
         _key.Dispose();

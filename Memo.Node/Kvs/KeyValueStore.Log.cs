@@ -4,6 +4,6 @@ namespace Memo.Node.Kvs;
 
 public sealed partial class KeyValueStore
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Reclaiming replaced value block {Address} failed; it stays as garbage")]
-    private partial void LogReclaimFailed(Exception exception, string address);
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Critical, Message = "The value block {Address} of key {Key} failed to commit after its entry did; the key is restored to its previous value")]
+    private partial void LogBlockLostAfterEntry(Exception exception, string address, string key);
 }

@@ -15,17 +15,20 @@ namespace Memo.Node.Kvs;
 /// and each key maps to its current value block through a <see cref="KvEntry"/> kept in the key's shard.
 /// </summary>
 /// <remarks>
-/// A write is two durable steps: (1) store the value block in the block's shard, (2) point the entry at it
-/// in the key's shard. Step 2 is one atomic command in one shard, so concurrent writers of a key are
-/// serialised there and Insert/Update preconditions hold. The write is acknowledged after step 2; a crash
-/// between the steps leaves an unreferenced block, never a dangling entry. The replaced (or deleted) value
-/// block is then reclaimed in the background: whoever replaced an entry reclaims exactly the block it
-/// replaced, so each block is removed once. Values get a fresh random salt, so two keys never share a block.
+/// A write is two commands: (1) store the value block in the block's shard, (2) point the entry at it in the
+/// key's shard. Step 2 is one atomic command in one shard, so concurrent writers of a key are serialised there
+/// and Insert/Update preconditions hold. Step 2 is submitted once step 1 is <em>applied</em> (its writes queued
+/// in the silo), and the silo makes writes durable in queue order, so both become durable with one flush and
+/// the entry can never be durable without its block. The write is acknowledged when step 2 is durable. The
+/// replaced (or, when a precondition failed, the new) value block is then reclaimed with a later turn of its
+/// shard: whoever replaced an entry reclaims exactly the block it replaced, so each block is removed once.
+/// Values get a fresh random salt, so two keys never share a block. A crash before a reclaim is durable leaves
+/// an unreferenced block (garbage, not a dangling entry).
 ///
 /// Reads go straight to the committed state: entry, then block, verified against its address. If the block
 /// vanished between the two reads the entry was replaced concurrently; the read retries on the new entry.
 /// </remarks>
-public sealed partial class KeyValueStore : IAsyncDisposable
+public sealed partial class KeyValueStore
 {
     private const int MaxFetchAttempts = 64;
 
@@ -36,9 +39,6 @@ public sealed partial class KeyValueStore : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly UTF8Encoding _strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private int _reclaimsInFlight;
-    private readonly TaskCompletionSource _reclaimsDrained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _disposing;
 
     /// <summary>Creates the store over the node's shards.</summary>
     public KeyValueStore(ShardRouter router, ISilo silo, MemoKeyPair nodeKey, KvsLimits limits, ILogger<KeyValueStore> logger)
@@ -64,21 +64,33 @@ public sealed partial class KeyValueStore : IAsyncDisposable
 
         var block = BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey);
         var address = BlockAddress.FromBytes(block.Address.Span);
-        var stored = await _router.ForBlock(address)
-            .SubmitAsync(new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken)
-            .ConfigureAwait(false);
+        var blockWrite = _router.ForBlock(address)
+            .Submit(new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken);
+        var stored = await blockWrite.Applied.ConfigureAwait(false);
         if (stored is not (ShardResult.BlockStored or ShardResult.BlockAlreadyStored))
         {
             throw new InvalidOperationException($"Storing a fresh value block {address} failed unexpectedly: {stored}.");
         }
 
-        // Once the block is durable the entry write must not be abandoned half-way by a cancelled caller,
-        // or the block would leak with no owner to reclaim it: the shard decides, then we clean up.
+        // The block's writes are queued in the silo, so the entry's writes, queued after them, become durable
+        // after them: one flush for both. Once the block is applied the entry write must not be abandoned by a
+        // cancelled caller, or the block would leak with no owner to reclaim it.
         var written = await _router.ForKey(key).SubmitAsync(new ShardCommand
         {
             Format = ShardStateMachine.Format,
             WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address },
         }, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await blockWrite.Durable.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Only possible if the silo failed the block's batch alone: point the key back where it was.
+            LogBlockLostAfterEntry(e, address.ToString(), key);
+            await RestoreAsync(key, written).ConfigureAwait(false);
+            throw;
+        }
 
         switch (written)
         {
@@ -242,48 +254,23 @@ public sealed partial class KeyValueStore : IAsyncDisposable
 
     private void Reclaim(ByteString blockAddress)
     {
-        if (!BlockAddress.TryFromBytes(blockAddress.Span, out var address))
+        if (BlockAddress.TryFromBytes(blockAddress.Span, out var address))
+        {
+            _router.ForBlock(address).Reclaim(address);
+        }
+    }
+
+    private async Task RestoreAsync(string key, ShardResult written)
+    {
+        if (written is not ShardResult.EntryWritten w)
         {
             return;
         }
-        Interlocked.Increment(ref _reclaimsInFlight);
-        _ = ReclaimAsync(address);
-    }
-
-    private async Task ReclaimAsync(BlockAddress address)
-    {
-        try
-        {
-            await _router.ForBlock(address).SubmitAsync(new ShardCommand
-            {
-                Format = ShardStateMachine.Format,
-                ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(address.ToArray()) },
-            }).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // An unreclaimed block is garbage, not data loss: log and go on.
-            LogReclaimFailed(e, address.ToString());
-        }
-        finally
-        {
-            if (Interlocked.Decrement(ref _reclaimsInFlight) == 0 && Volatile.Read(ref _disposing) == 1)
-            {
-                _reclaimsDrained.TrySetResult();
-            }
-        }
+        var command = w.Previous is { } previous
+            ? new ShardCommand { Format = ShardStateMachine.Format, WriteEntry = new WriteEntry { Key = key, Mode = WriteMode.Upsert, ValueAddress = previous.ValueAddress } }
+            : new ShardCommand { Format = ShardStateMachine.Format, DeleteEntry = new DeleteEntry { Key = key } };
+        await _router.ForKey(key).SubmitAsync(command, CancellationToken.None).ConfigureAwait(false);
     }
 
     private static string Hex(ByteString bytes) => "0x" + Convert.ToHexStringLower(bytes.Span);
-
-    /// <summary>Waits for background reclamation to finish; call before stopping the shards.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        Interlocked.Exchange(ref _disposing, 1); // a full fence: the check below cannot move before it
-        if (Volatile.Read(ref _reclaimsInFlight) == 0)
-        {
-            return;
-        }
-        await _reclaimsDrained.Task.ConfigureAwait(false);
-    }
 }

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Google.Protobuf;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
+using Memo.Protocol.Blocks;
 using Microsoft.Extensions.Logging;
 
 namespace Memo.Node.Shards;
@@ -11,23 +14,34 @@ namespace Memo.Node.Shards;
 /// <remarks>
 /// Each turn drains up to <see cref="ShardReplicaOptions.MaxCommandsPerTurn"/> commands, decides each with
 /// <see cref="ShardStateMachine"/> against the stored state plus the turn's own earlier writes (an overlay),
-/// commits all resulting writes in one <see cref="ISilo"/> batch, and only then completes the callers: a
-/// result is reported only once durable. The silo group-commits the batches of all shards, so under load
-/// one flush serves many shards and many commands.
+/// hands all resulting writes to the <see cref="ISilo"/> as one batch, and only after that batch is durable
+/// reports results as durable. The silo group-commits the batches of all shards, so under load one flush
+/// serves many shards and many commands.
 ///
-/// Today a shard has one replica and commands apply directly. The Raft issue inserts the shard's log
-/// between "drain" and "decide": commands become log entries, and committed entries are decided here in
-/// log order on every replica, which is why the decision is pure and the command is a protobuf message.
+/// A command has two completion points (<see cref="ShardSubmission"/>): <em>applied</em> (decided, and its
+/// batch queued in the silo) and <em>durable</em>. Because the silo makes batches durable in the order they
+/// were queued, a caller that waits for command A to be applied before submitting command B to another shard
+/// knows that B durable implies A durable. The key-value store uses this to write a value block and its entry
+/// with one flush instead of two.
+///
+/// Reclamation of unreferenced value blocks is not urgent, so it is not a mailbox command of its own: reclaims
+/// queue beside the mailbox and ride along with the next turn (a wake-up is posted only when the shard is idle).
+///
+/// Today a shard has one replica and commands apply directly. The cluster issue inserts the shard's Raft log
+/// between "drain" and "decide": commands become log entries, decided here in log order on every replica,
+/// which is why the decision is pure and the command is a protobuf message.
 ///
 /// Reads do not pass through the mailbox: they read the silo, which holds exactly the committed state.
 /// </remarks>
 public sealed partial class ShardReplica : IAsyncDisposable
 {
     private readonly Channel<ShardRequest> _mailbox;
+    private readonly ConcurrentQueue<BlockAddress> _reclaims = new();
     private readonly ISilo _silo;
     private readonly ShardReplicaOptions _options;
     private readonly ILogger _logger;
     private readonly Task _loop;
+    private int _reclaimWakePosted;
 
     // Turn state, touched only by the loop.
     private readonly Dictionary<ShardRecordKey, byte[]?> _overlay = [];
@@ -56,18 +70,48 @@ public sealed partial class ShardReplica : IAsyncDisposable
     /// Applies a command and returns its result once the effect is durable. Cancelling before the command is
     /// applied withdraws it; after that the command takes effect regardless.
     /// </summary>
-    public async Task<ShardResult> SubmitAsync(ShardCommand command, CancellationToken cancellationToken = default)
+    public Task<ShardResult> SubmitAsync(ShardCommand command, CancellationToken cancellationToken = default) =>
+        Submit(command, cancellationToken).Durable;
+
+    /// <summary>Queues a command; the returned submission says when it is applied and when it is durable.</summary>
+    public ShardSubmission Submit(ShardCommand command, CancellationToken cancellationToken = default)
     {
         var request = new ShardRequest(command, cancellationToken);
+        if (!_mailbox.Writer.TryWrite(request))
+        {
+            _ = EnqueueSlowAsync(request);
+        }
+        return new ShardSubmission(request.Applied.Task, request.Durable.Task);
+    }
+
+    private async Task EnqueueSlowAsync(ShardRequest request)
+    {
         try
         {
-            await _mailbox.Writer.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+            await _mailbox.Writer.WriteAsync(request, request.CancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e)
+        {
+            request.Cancel(e.CancellationToken);
         }
         catch (ChannelClosedException)
         {
-            throw new ObjectDisposedException($"Shard replica {Id}", "The shard replica is stopping.");
+            request.Fail(new ObjectDisposedException($"Shard replica {Id}", "The shard replica is stopping."));
         }
-        return await request.Completion.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes a block the key-value store no longer references, with the next turn's writes. Not acknowledged:
+    /// a reclaim lost to a crash leaves garbage, never a dangling reference.
+    /// </summary>
+    public void Reclaim(BlockAddress address)
+    {
+        _reclaims.Enqueue(address);
+        if (Interlocked.Exchange(ref _reclaimWakePosted, 1) == 0 && !_mailbox.Writer.TryWrite(ShardRequest.Wake))
+        {
+            // The mailbox is full, so a turn is coming anyway and will take the reclaims.
+            Volatile.Write(ref _reclaimWakePosted, 0);
+        }
     }
 
     private async Task RunAsync()
@@ -80,50 +124,97 @@ public sealed partial class ShardReplica : IAsyncDisposable
             _decided.Clear();
             while (_decided.Count < _options.MaxCommandsPerTurn && reader.TryRead(out var request))
             {
+                if (ReferenceEquals(request, ShardRequest.Wake))
+                {
+                    continue;
+                }
                 if (request.CancellationToken.IsCancellationRequested)
                 {
-                    request.Completion.TrySetCanceled(request.CancellationToken);
+                    request.Cancel(request.CancellationToken);
                     continue;
                 }
                 try
                 {
-                    var target = ShardStateMachine.TargetOf(request.Command);
-                    var current = _overlay.TryGetValue(target, out var pending) ? pending : await ReadAsync(target).ConfigureAwait(false);
-                    var decision = ShardStateMachine.Decide(request.Command, current);
-                    if (decision.Changed)
-                    {
-                        Stage(batch, target, decision.NewValue);
-                    }
-                    _decided.Add((request, decision.Result));
+                    _decided.Add((request, await DecideAsync(request.Command, batch).ConfigureAwait(false)));
                 }
-                catch (Exception e) when (e is InvalidShardCommandException or FormatException or Google.Protobuf.InvalidProtocolBufferException)
+                catch (Exception e) when (e is InvalidShardCommandException or FormatException or InvalidProtocolBufferException)
                 {
                     LogCommandFailed(e, Id);
-                    request.Completion.TrySetException(e);
+                    request.Fail(e);
                 }
             }
+            await TakeReclaimsAsync(batch).ConfigureAwait(false);
 
-            if (!batch.IsEmpty)
+            // Queue the batch first, then announce "applied": the silo's FIFO durability is what callers rely on.
+            var commit = batch.IsEmpty ? Task.CompletedTask : CommitAsync(batch);
+            foreach (var (request, result) in _decided)
             {
-                try
+                request.Applied.TrySetResult(result);
+            }
+            try
+            {
+                await commit.ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Nothing of this turn is durable: report the fault to every caller, keep serving.
+                LogCommitFailed(e, Id, _decided.Count);
+                foreach (var (request, _) in _decided)
                 {
-                    await _silo.CommitAsync(batch).ConfigureAwait(false);
+                    request.Durable.TrySetException(e);
                 }
-                catch (Exception e)
-                {
-                    // Nothing of this turn is durable: report the fault to every caller, keep serving.
-                    LogCommitFailed(e, Id, _decided.Count);
-                    foreach (var (request, _) in _decided)
-                    {
-                        request.Completion.TrySetException(e);
-                    }
-                    continue;
-                }
+                continue;
             }
             foreach (var (request, result) in _decided)
             {
-                request.Completion.TrySetResult(result);
+                request.Durable.TrySetResult(result);
             }
+        }
+        // Stopping: reclaims queued after the last turn still get their own batch.
+        var last = new SiloBatch();
+        await TakeReclaimsAsync(last).ConfigureAwait(false);
+        if (!last.IsEmpty)
+        {
+            await _silo.CommitAsync(last).ConfigureAwait(false);
+        }
+    }
+
+    // A silo that rejects a batch synchronously (argument checks) fails the turn like an I/O fault would.
+    private Task CommitAsync(SiloBatch batch)
+    {
+        try
+        {
+            return _silo.CommitAsync(batch);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
+    }
+
+    private async ValueTask<ShardResult> DecideAsync(ShardCommand command, SiloBatch batch)
+    {
+        var target = ShardStateMachine.TargetOf(command);
+        var current = _overlay.TryGetValue(target, out var pending) ? pending : await ReadAsync(target).ConfigureAwait(false);
+        var decision = ShardStateMachine.Decide(command, current);
+        if (decision.Changed)
+        {
+            Stage(batch, target, decision.NewValue);
+        }
+        return decision.Result;
+    }
+
+    private async ValueTask TakeReclaimsAsync(SiloBatch batch)
+    {
+        Volatile.Write(ref _reclaimWakePosted, 0);
+        while (_reclaims.TryDequeue(out var address))
+        {
+            var command = new ShardCommand
+            {
+                Format = ShardStateMachine.Format,
+                ReclaimBlock = new ReclaimBlock { Address = UnsafeByteOperations.UnsafeWrap(address.ToArray()) },
+            };
+            _ = await DecideAsync(command, batch).ConfigureAwait(false);
         }
     }
 
@@ -154,7 +245,7 @@ public sealed partial class ShardReplica : IAsyncDisposable
     private ValueTask<byte[]?> ReadAsync(ShardRecordKey target) =>
         target.IsEntry ? _silo.ReadEntryAsync(target.Key!) : _silo.ReadBlockAsync(target.Address);
 
-    /// <summary>Stops taking commands, finishes those already queued, and stops the loop.</summary>
+    /// <summary>Stops taking commands, finishes those already queued (and pending reclaims), and stops the loop.</summary>
     public async ValueTask DisposeAsync()
     {
         _mailbox.Writer.TryComplete();
@@ -163,8 +254,24 @@ public sealed partial class ShardReplica : IAsyncDisposable
 
     private sealed class ShardRequest(ShardCommand command, CancellationToken cancellationToken)
     {
+        // Posted to wake an idle replica so it takes queued reclaims.
+        public static readonly ShardRequest Wake = new(new ShardCommand(), CancellationToken.None);
+
         public ShardCommand Command { get; } = command;
         public CancellationToken CancellationToken { get; } = cancellationToken;
-        public TaskCompletionSource<ShardResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ShardResult> Applied { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<ShardResult> Durable { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Cancel(CancellationToken token)
+        {
+            Applied.TrySetCanceled(token);
+            Durable.TrySetCanceled(token);
+        }
+
+        public void Fail(Exception e)
+        {
+            Applied.TrySetException(e);
+            Durable.TrySetException(e);
+        }
     }
 }

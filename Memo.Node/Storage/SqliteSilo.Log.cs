@@ -8,8 +8,8 @@ public sealed partial class SqliteSilo
     private static partial class Log
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-            Message = "Opened silo {FilePath} (schema version {Version}, created now: {Created}, synchronous {Synchronous}, {ReadConnections} read connections)")]
-        public static partial void Opened(ILogger logger, string filePath, int version, bool created, SqliteSynchronousMode synchronous, int readConnections);
+            Message = "Opened silo {FilePath} (schema version {Version}, created now: {Created}, synchronous {Synchronous}, {ReadConnections} read connections, SQLite {Library})")]
+        public static partial void Opened(ILogger logger, string filePath, int version, bool created, SqliteSynchronousMode synchronous, int readConnections, string library);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Closed silo {FilePath} after {Transactions} transactions")]
         public static partial void Closed(ILogger logger, string filePath, long transactions);

@@ -26,7 +26,6 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
 
     public async Task DisposeAsync()
     {
-        await _store.DisposeAsync();
         await _router.DisposeAsync();
         await _silo.DisposeAsync();
         _nodeKey.Dispose();
@@ -43,7 +42,7 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
     // The number of blocks stored: value blocks must not leak when keys are overwritten or deleted.
     private async Task<int> BlockCountAsync()
     {
-        await _store.DisposeAsync(); // waits for background reclamation
+        await _router.DisposeAsync(); // drains the shards, including queued reclaims
         var count = 0;
         var keys = await _silo.ScanEntriesAsync("", null, int.MaxValue);
         foreach (var entry in keys)
