@@ -44,6 +44,9 @@ expected=$(ls tests/*.Tests/*.csproj | wc -l)
 if [ "$files" -lt "$expected" ]; then failed=$((failed + expected - files)); status=1; fi
 if [ "$failed" -gt 0 ]; then status=1; fi
 
+# Figures that tests log for people (not assertions): e.g. the 100,000-key test's throughput per tenth.
+grep -h -o -E '(inserted [0-9]+ keys[^<]*|inserts/s per tenth:[^<]*|last tenth / first tenth[^<]*|acknowledged [0-9]+ upserts[^<]*)' "$results"/*.trx 2>/dev/null | sed 's/^/  figure: /'
+
 line="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
 echo "$line"
