@@ -73,6 +73,55 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task SIGTERM_stops_the_node_gracefully_with_exit_code_zero_and_keeps_its_data()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "memo-term-" + Guid.NewGuid().ToString("n"));
+        try
+        {
+            await using (var node = await NodeProcess.StartAsync(data))
+            {
+                using var client = new MemoClient(node.Address);
+                await client.UpsertAsync("kept", Value(1));
+                var exitCode = await node.TerminateAsync(TimeSpan.FromSeconds(30));
+                Assert.True(exitCode == 0, $"exit code {exitCode}\n{node.Output}");
+                Assert.Contains("Node stopped", node.Output, StringComparison.Ordinal);
+            }
+            await using var restarted = await NodeProcess.StartAsync(data);
+            using var reader = new MemoClient(restarted.Address);
+            Assert.Equal(Value(1), await reader.FetchAsync("kept"));
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_second_node_on_the_same_data_folder_is_refused_and_the_first_keeps_serving()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "memo-lock-" + Guid.NewGuid().ToString("n"));
+        try
+        {
+            await using var first = await NodeProcess.StartAsync(data);
+            var second = await Assert.ThrowsAsync<InvalidOperationException>(() => NodeProcess.StartAsync(data));
+            Assert.Contains("in use", second.Message, StringComparison.Ordinal);
+            using var client = new MemoClient(first.Address);
+            await client.UpsertAsync("still", Value(2));
+            Assert.Equal(Value(2), await client.FetchAsync("still"));
+        }
+        finally
+        {
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
     private static string Key(int i) => $"crash/{i:D6}";
 
     private static byte[] Value(int i) => Encoding.UTF8.GetBytes($"value-{i}-" + new string('x', 200));
