@@ -104,6 +104,7 @@ public sealed partial class SqliteSilo
             // Negative: a size in KiB rather than in pages.
             Execute(connection, $"PRAGMA cache_size = -{options.PageCacheKiB}");
             Execute(connection, "PRAGMA temp_store = MEMORY");
+            Execute(connection, $"PRAGMA mmap_size = {options.MmapBytes}");
             return connection;
         }
         catch
