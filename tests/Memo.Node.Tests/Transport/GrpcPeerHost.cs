@@ -16,21 +16,20 @@ internal static class GrpcPeerHost
         IPEndPoint endpoint,
         PeerTransportOptions options,
         string networkId,
-        Action<GrpcServiceRegistry>? register = null)
+        TimeSpan? shutdownGracePeriod = null)
     {
         var logs = new TestLoggerFactory();
         var seed = Interlocked.Increment(ref _seed);
         var transport = new GrpcPeerTransport(node, endpoint.ToString(), networkId, options, logs, new Random(seed));
         var registry = new GrpcServiceRegistry();
         transport.Register(registry);
-        register?.Invoke(registry);
         try
         {
             var server = await GrpcServer.StartAsync(new GrpcServerOptions
             {
                 Endpoints = [endpoint],
                 MaxReceiveMessageSize = Math.Max(options.MaxBatchWireBytes, GrpcProtocol.DefaultMaxMessageSize),
-                ShutdownGracePeriod = TimeSpan.FromSeconds(5),
+                ShutdownGracePeriod = shutdownGracePeriod ?? TimeSpan.FromSeconds(5),
             }, registry, logs, CancellationToken.None);
             return (transport, server);
         }
