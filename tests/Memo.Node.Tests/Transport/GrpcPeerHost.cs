@@ -11,14 +11,19 @@ internal static class GrpcPeerHost
 {
     private static int _seed;
 
+    /// <summary>Every entry at Error or above: a peer link must never end with an unexpected handler failure.</summary>
+    public static IEnumerable<string> Errors(TestLoggerFactory logs) =>
+        logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(e => $"{e.Category}: {e.Message} {e.Exception}");
+
     public static async Task<(GrpcPeerTransport Transport, GrpcServer Server)> StartAsync(
         NodeId node,
         IPEndPoint endpoint,
         PeerTransportOptions options,
         string networkId,
+        TestLoggerFactory? logs = null,
         TimeSpan? shutdownGracePeriod = null)
     {
-        var logs = new TestLoggerFactory();
+        logs ??= new TestLoggerFactory();
         var seed = Interlocked.Increment(ref _seed);
         var transport = new GrpcPeerTransport(node, endpoint.ToString(), networkId, options, logs, new Random(seed));
         var registry = new GrpcServiceRegistry();

@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Memo.Node.Api.Grpc;
+using Memo.Node.Tests.Api.Grpc;
 using Memo.Node.Transport;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Node.Tests.Transport;
 
@@ -11,6 +10,7 @@ public sealed class GrpcPeerTransportContractTests : PeerTransportContract
 {
     private readonly Dictionary<string, Socket> _reserved = [];
     private readonly Lock _lock = new();
+    private readonly TestLoggerFactory _logs = new();
 
     protected override async Task<TestPeer> BringUpAsync(NodeId node, string address, PeerTransportOptions options, string networkId)
     {
@@ -21,7 +21,7 @@ public sealed class GrpcPeerTransportContractTests : PeerTransportContract
                 placeholder.Dispose();
             }
         }
-        var (transport, server) = await GrpcPeerHost.StartAsync(node, IPEndPoint.Parse(address), options, networkId);
+        var (transport, server) = await GrpcPeerHost.StartAsync(node, IPEndPoint.Parse(address), options, networkId, _logs);
         return new TestPeer(transport, address, options, networkId, async () =>
         {
             // The transport first: it ends the accepted streams the server would otherwise wait for.
@@ -57,5 +57,6 @@ public sealed class GrpcPeerTransportContractTests : PeerTransportContract
             }
             _reserved.Clear();
         }
+        Assert.Empty(GrpcPeerHost.Errors(_logs));
     }
 }

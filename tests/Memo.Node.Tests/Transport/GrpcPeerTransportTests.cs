@@ -23,6 +23,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     };
 
     private readonly List<IAsyncDisposable> _owned = [];
+    private readonly TestLoggerFactory _logs = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -32,6 +33,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
         {
             await _owned[i].DisposeAsync();
         }
+        Assert.Empty(GrpcPeerHost.Errors(_logs));
     }
 
     [Fact]
@@ -240,7 +242,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     public async Task Disposing_the_transport_ends_accepted_streams_so_the_server_stops_without_its_grace_period()
     {
         var endpoint = new IPEndPoint(IPAddress.Loopback, 0);
-        var (transport, server) = await GrpcPeerHost.StartAsync(new NodeId(2), endpoint, Options, Network, shutdownGracePeriod: TimeSpan.FromHours(1));
+        var (transport, server) = await GrpcPeerHost.StartAsync(new NodeId(2), endpoint, Options, Network, _logs, TimeSpan.FromHours(1));
         var bound = server.BoundEndpoints[0].ToString();
         var b = new TestPeer(transport, bound, Options, Network, async () =>
         {
@@ -282,7 +284,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
             probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             bound = (IPEndPoint)probe.LocalEndPoint!;
         }
-        var (transport, server) = await GrpcPeerHost.StartAsync(new NodeId(id), bound, options, Network);
+        var (transport, server) = await GrpcPeerHost.StartAsync(new NodeId(id), bound, options, Network, _logs);
         var peer = new TestPeer(transport, bound.ToString(), options, Network, async () =>
         {
             await transport.DisposeAsync();
