@@ -8,6 +8,11 @@ namespace Memo.Node.Transport;
 /// which decides the faults. Same contract as <see cref="GrpcPeerTransport"/> (one bounded queue and one
 /// pump per peer, per-link order, drops counted, back-pressure from a full <see cref="Inbound"/>).
 /// </summary>
+/// <remarks>
+/// There are no connections: a link's <see cref="PeerLinkStats.State"/> is Connected after a delivery and
+/// Unreachable after a message was cut, <see cref="PeerLinkStats.InboundLinks"/> is always 0, and a batch is
+/// one message.
+/// </remarks>
 public sealed class InMemoryPeerTransport : IPeerTransport
 {
     private readonly InMemoryPeerNetwork _network;

@@ -5,12 +5,12 @@ namespace Memo.Node.Transport;
 /// </summary>
 /// <remarks>
 /// <code>
-///            first message              hello answered
-///   Idle ─────────────────► Connecting ───────────────► Connected
-///    ▲                        │    ▲                       │
-///    │      backoff elapsed   │    │ (next message)        │ stream broke
-///    └───── Unreachable ◄─────┘    └──────── Idle ◄────────┘
-///           (connect failed or refused: messages are dropped until the backoff elapses)
+///               message queued               hellos exchanged
+///     Idle ────────────────────► Connecting ─────────────────► Connected
+///      ▲  ▲                          │                            │
+///      │  │ backoff elapsed          │ connect or hello failed    │ stream broke
+///      │  └──────── Unreachable ◄────┘ (sends dropped meanwhile)  │
+///      └──────────────────────────────────────────────────────────┘
 /// </code>
 /// Values are reported to operators; they are fixed.
 /// </remarks>
