@@ -26,14 +26,16 @@ public sealed partial class GrpcPeerTransport
             // The same source bounds the wait for the hello; its timer is stopped once the hello is in.
             linked.CancelAfter(Options.HelloTimeout);
             await using var batches = requests.GetAsyncEnumerator(linked.Token);
-            await ServeLinkAsync(inbound, batches, responses, context, linked).ConfigureAwait(false);
+            await ServeLinkAsync(batches, responses, context, linked).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException && _stopping.IsCancellationRequested)
         {
             throw StoppingStatus();
         }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested && !inbound.HelloReceived)
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
         {
+            // Only the hello timer is left to have cancelled (it can also fire just as the hello arrives,
+            // before it is stopped; the peer then simply reconnects).
             throw new GrpcException(GrpcStatusCode.DeadlineExceeded, $"No hello within {Options.HelloTimeout} on a peer link to node {LocalNode}.");
         }
         finally
@@ -44,7 +46,6 @@ public sealed partial class GrpcPeerTransport
     }
 
     private async Task ServeLinkAsync(
-        InboundLink inbound,
         IAsyncEnumerator<PeerBatch> batches,
         IGrpcStreamWriter<PeerBatch> responses,
         GrpcCallContext context,
@@ -61,7 +62,6 @@ public sealed partial class GrpcPeerTransport
             throw new GrpcException(check.Status, check.Error!);
         }
         linked.CancelAfter(Timeout.InfiniteTimeSpan);
-        inbound.HelloReceived = true;
 
         var link = GetOrAddLink(check.Node, check.Address)
             ?? throw new GrpcException(GrpcStatusCode.ResourceExhausted, $"Node {LocalNode} already tracks its limit of {Options.MaxPeers} peers.");
@@ -95,8 +95,6 @@ public sealed partial class GrpcPeerTransport
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task Done => _done.Task;
-
-        public bool HelloReceived { get; set; }
 
         public void Complete() => _done.TrySetResult();
     }
