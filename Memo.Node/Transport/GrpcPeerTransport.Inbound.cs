@@ -38,6 +38,12 @@ public sealed partial class GrpcPeerTransport
             // before it is stopped; the peer then simply reconnects).
             throw new GrpcException(GrpcStatusCode.DeadlineExceeded, $"No hello within {Options.HelloTimeout} on a peer link to node {LocalNode}.");
         }
+        catch (IOException e)
+        {
+            // The peer's connection dropped (it stopped or crashed). Kestrel can surface this before it flags
+            // the request as aborted, so say it here rather than let it pass for a handler failure.
+            throw new GrpcException(GrpcStatusCode.Unavailable, "The peer's connection was lost.", null, e);
+        }
         finally
         {
             _inboundLinks.TryRemove(inbound, out _);

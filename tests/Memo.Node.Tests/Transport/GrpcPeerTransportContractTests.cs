@@ -57,6 +57,7 @@ public sealed class GrpcPeerTransportContractTests : PeerTransportContract
             }
             _reserved.Clear();
         }
-        Assert.Empty(GrpcPeerHost.Errors(_logs));
+        var errors = GrpcPeerHost.Errors(_logs).ToList();
+        Assert.True(errors.Count == 0, "A peer host logged errors:\n" + string.Join("\n", errors));
     }
 }

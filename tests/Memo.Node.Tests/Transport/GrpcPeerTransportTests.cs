@@ -33,7 +33,8 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
         {
             await _owned[i].DisposeAsync();
         }
-        Assert.Empty(GrpcPeerHost.Errors(_logs));
+        var errors = GrpcPeerHost.Errors(_logs).ToList();
+        Assert.True(errors.Count == 0, "A peer host logged errors:\n" + string.Join("\n", errors));
     }
 
     [Fact]
