@@ -111,8 +111,9 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        catch (Exception) when (token.IsCancellationRequested)
         {
+            // Stopping: a cancelled wait, or a write or connect cut short (reported as a cancelled gRPC call).
         }
         finally
         {
