@@ -15,7 +15,7 @@ namespace Memo.Node.Transport;
 /// <see cref="PeerTransportOptions.MaxQueuedBytes"/> bytes) and one loop that opens the stream lazily on the
 /// first message, then repeatedly drains everything queued (up to the batch limits) into one
 /// <c>PeerBatch</c> and writes it. That drain is where messages of many shards to one peer coalesce: the
-/// heartbeats of a hundred Raft groups leave in one HTTP/2 DATA frame. <see cref="Send"/> only enqueues; a
+/// heartbeats of a hundred Raft groups leave as one gRPC message in one write. <see cref="Send"/> only enqueues; a
 /// full queue, or a peer that the last attempt could not reach, drops the message and counts it. The
 /// transport never retries a message: Raft and gossip resend on their own ticks.</para>
 /// <para>Links are per direction: each node dials the peers it sends to, and serves the streams its peers
