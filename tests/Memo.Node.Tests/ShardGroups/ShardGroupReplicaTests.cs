@@ -314,4 +314,24 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         }
         Assert.Equal(70UL, versions.Values.Aggregate(0UL, (a, v) => a + v));
     }
+
+    [Fact]
+    public async Task A_failed_commit_stops_the_replica_fails_pending_work_and_refuses_new_work()
+    {
+        await using var cluster = new ShardGroupTestCluster(output, seed: 909);
+        var silo = new MemorySilo();
+        var replica = await cluster.StartAsync(1, [1], silo);
+        await cluster.WriteAsync(Upsert("a", 1), "write before the fault");
+
+        silo.FaultInjector = op => op is SiloOperation.PutEntry ? new IOException("disk gone") : null;
+        var failed = replica.ProposeAsync(Upsert("a", 2));
+        await cluster.UntilAsync("the replica stops", () => failed.IsCompleted);
+
+        var stopped = await Assert.ThrowsAsync<ShardGroupStoppedException>(() => failed);
+        Assert.IsType<IOException>(stopped.InnerException);
+        Assert.NotNull(replica.Status.StopReason);
+        await Assert.ThrowsAsync<ShardGroupStoppedException>(() => replica.ProposeAsync(Upsert("a", 3)));
+        await Assert.ThrowsAsync<ShardGroupStoppedException>(() => replica.ReadIndexAsync());
+        Assert.Equal(1UL, (await ReadEntryAsync(silo, "a"))!.Version);
+    }
 }
