@@ -42,6 +42,13 @@ public interface ISilo : IAsyncDisposable
     /// </summary>
     ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> records of <paramref name="shard"/> strictly after <paramref name="after"/>
+    /// (null: from the first): its blocks in address byte order, then its key-value entries in ordinal key order.
+    /// Page with the last record's <see cref="SiloShardRecord.Position"/>. Used to snapshot a shard's state.
+    /// </summary>
+    ValueTask<IReadOnlyList<SiloShardRecord>> ScanShardAsync(ShardId shard, SiloShardPosition? after, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>A named metadata value (node key, network parameters), or null.</summary>
     ValueTask<byte[]?> ReadMetaAsync(string name, CancellationToken cancellationToken = default);
 

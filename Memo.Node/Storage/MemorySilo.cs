@@ -110,6 +110,43 @@ public sealed class MemorySilo : ISilo
     }
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloShardRecord>> ScanShardAsync(ShardId shard, SiloShardPosition? after, int limit, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateShardScan(after, limit);
+        var snapshot = Read(cancellationToken);
+        var result = new List<SiloShardRecord>();
+        if (limit == 0)
+        {
+            return new(result);
+        }
+        if (after is not { Key: not null })
+        {
+            var from = after?.Block;
+            // The blocks are hashed, not ordered: sort this shard's (a snapshot is rare; tests are small).
+            foreach (var (address, block) in snapshot.Blocks
+                .Where(b => b.Value.Shard == shard && (from is null || b.Key.CompareTo(from.Value) > 0))
+                .OrderBy(b => b.Key)
+                .Take(limit))
+            {
+                result.Add(new SiloShardRecord(address, null, Copy(block.Data)));
+            }
+        }
+        var afterKey = after?.Key;
+        foreach (var entry in snapshot.Entries)
+        {
+            if (result.Count >= limit)
+            {
+                break;
+            }
+            if (entry.Shard == shard && (afterKey is null || EntryKeyOrder.Compare(entry.Key, afterKey) > 0))
+            {
+                result.Add(new SiloShardRecord(null, entry.Key, Copy(entry.Value)));
+            }
+        }
+        return new(result);
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadMetaAsync(string name, CancellationToken cancellationToken = default)
     {
         SiloArguments.ValidateKey(name, nameof(name));

@@ -49,6 +49,23 @@ internal static class SiloArguments
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
     }
 
+    /// <summary>Checks the arguments of a shard scan: a position names exactly one of a block and a key.</summary>
+    public static void ValidateShardScan(SiloShardPosition? after, int limit)
+    {
+        if (after is { } position)
+        {
+            if ((position.Block is null) == (position.Key is null))
+            {
+                throw new ArgumentException("A shard scan position names exactly one of a block and a key.", nameof(after));
+            }
+            if (position.Key is not null)
+            {
+                ValidateKey(position.Key, nameof(after));
+            }
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+    }
+
     /// <summary>
     /// The lower bound of a scan: keys strictly after <paramref name="after"/> when it is at or past the
     /// prefix, else keys from the prefix itself (inclusive).

@@ -25,6 +25,9 @@ internal sealed class SqliteReadCommands : IDisposable
     private readonly SqliteCommand _scanFromTo;
     private readonly SqliteCommand _scanAfter;
     private readonly SqliteCommand _scanAfterTo;
+    private readonly SqliteCommand _shardBlocks;
+    private readonly SqliteCommand _shardEntriesFrom;
+    private readonly SqliteCommand _shardEntriesAfter;
 
     /// <summary>Prepares every statement; throws when the schema does not match.</summary>
     public SqliteReadCommands(SqliteConnection connection)
@@ -49,6 +52,53 @@ internal sealed class SqliteReadCommands : IDisposable
         _scanAfter = Prepare(scan + "key > $lower ORDER BY key LIMIT $limit", ("$lower", SqliteType.Text), ("$limit", SqliteType.Integer));
         _scanAfterTo = Prepare(scan + "key > $lower AND key < $upper ORDER BY key LIMIT $limit",
             ("$lower", SqliteType.Text), ("$limit", SqliteType.Integer), ("$upper", SqliteType.Text));
+        // A blob compares by memcmp, which is BlockAddress order; every address is greater than the empty blob.
+        _shardBlocks = Prepare(
+            "SELECT address, data FROM blocks WHERE shard = $shard AND address > $after ORDER BY address LIMIT $limit",
+            ("$shard", SqliteType.Integer), ("$after", SqliteType.Blob), ("$limit", SqliteType.Integer));
+        _shardEntriesFrom = Prepare(
+            "SELECT key, value FROM entries WHERE shard = $shard ORDER BY key LIMIT $limit",
+            ("$shard", SqliteType.Integer), ("$limit", SqliteType.Integer));
+        _shardEntriesAfter = Prepare(
+            "SELECT key, value FROM entries WHERE shard = $shard AND key > $after ORDER BY key LIMIT $limit",
+            ("$shard", SqliteType.Integer), ("$limit", SqliteType.Integer), ("$after", SqliteType.Text));
+    }
+
+    /// <summary>A page of a shard's records: blocks after the position, then entries (see <see cref="ISilo.ScanShardAsync"/>).</summary>
+    public IReadOnlyList<SiloShardRecord> ScanShard(ShardId shard, SiloShardPosition? after, int limit)
+    {
+        var records = new List<SiloShardRecord>(Math.Min(limit, 256));
+        if (limit == 0)
+        {
+            return records;
+        }
+        if (after is not { Key: not null })
+        {
+            _shardBlocks.Parameters[0].Value = shard.Value;
+            _shardBlocks.Parameters[1].Value = after?.Block is { } block ? block.ToArray() : Array.Empty<byte>();
+            _shardBlocks.Parameters[2].Value = limit;
+            using var reader = _shardBlocks.ExecuteReader();
+            while (reader.Read())
+            {
+                records.Add(new SiloShardRecord(BlockAddress.FromBytes(reader.GetFieldValue<byte[]>(0)), null, reader.GetFieldValue<byte[]>(1)));
+            }
+        }
+        if (records.Count < limit)
+        {
+            var command = after?.Key is null ? _shardEntriesFrom : _shardEntriesAfter;
+            command.Parameters[0].Value = shard.Value;
+            command.Parameters[1].Value = limit - records.Count;
+            if (after?.Key is { } key)
+            {
+                command.Parameters[2].Value = key;
+            }
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                records.Add(new SiloShardRecord(null, reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
+            }
+        }
+        return records;
     }
 
     public byte[]? ReadBlock(BlockAddress address)

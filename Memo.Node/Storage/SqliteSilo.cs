@@ -185,6 +185,13 @@ public sealed partial class SqliteSilo : ISilo
     }
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloShardRecord>> ScanShardAsync(ShardId shard, SiloShardPosition? after, int limit, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateShardScan(after, limit);
+        return ReadAsync((shard, after, limit), static (reader, s) => reader.ScanShard(s.shard, s.after, s.limit), cancellationToken);
+    }
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadMetaAsync(string name, CancellationToken cancellationToken = default)
     {
         SiloArguments.ValidateKey(name, nameof(name));

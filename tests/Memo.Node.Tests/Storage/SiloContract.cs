@@ -628,6 +628,66 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
         Assert.Equal(keys.Order(EntryKeyOrder.Comparer), seen);
     }
 
+    // ---- shard scan ----
+
+    [Fact]
+    public async Task Shard_scan_returns_the_shards_blocks_in_address_order_then_its_entries_in_key_order()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b => b
+            .PutBlock(S1, Address(3), Bytes("b3")).PutBlock(S1, Address(1), Bytes("b1")).PutBlock(S0, Address(2), Bytes("other"))
+            .PutEntry(S1, "z", Bytes("ez")).PutEntry(S1, "é", Bytes("e-acute")).PutEntry(S1, "a", Bytes("ea")).PutEntry(S2, "b", Bytes("other")));
+
+        var records = await silo.ScanShardAsync(S1, null, 100);
+
+        Assert.Equal(["b1", "b3", "ea", "ez", "e-acute"], records.Select(r => Encoding.UTF8.GetString(r.Value)));
+        Assert.Equal([Address(1), Address(3)], records.Take(2).Select(r => r.Block!.Value));
+        Assert.Equal(["a", "z", "é"], records.Skip(2).Select(r => r.Key!));
+        Assert.Empty(await silo.ScanShardAsync(new ShardId(7), null, 100));
+        Assert.Empty(await silo.ScanShardAsync(S1, null, 0));
+    }
+
+    [Fact]
+    public async Task Paging_a_shard_scan_visits_every_record_once_across_blocks_and_entries()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b =>
+        {
+            for (var i = 0; i < 23; i++)
+            {
+                b.PutBlock(S2, Address(i * 7 % 23), Bytes($"b{i}")).PutEntry(S2, $"k{i:D2}", Bytes($"e{i}"));
+            }
+            b.PutEntry(S1, "k05x", Bytes("other shard"));
+        });
+        await CommitAsync(silo, b => b.DeleteEntry("k03").DeleteBlock(Address(4)).ClearShard(S0));
+
+        var seen = new List<SiloShardRecord>();
+        SiloShardPosition? after = null;
+        for (var pages = 0; pages < 100; pages++)
+        {
+            var page = await silo.ScanShardAsync(S2, after, 5);
+            if (page.Count == 0)
+            {
+                break;
+            }
+            Assert.True(page.Count <= 5);
+            seen.AddRange(page);
+            after = page[^1].Position;
+        }
+
+        Assert.Equal(Enumerable.Range(0, 23).Where(i => i != 4).Select(Address), seen.Where(r => r.Block is not null).Select(r => r.Block!.Value));
+        Assert.Equal(Enumerable.Range(0, 23).Where(i => i != 3).Select(i => $"k{i:D2}"), seen.Where(r => r.Key is not null).Select(r => r.Key!));
+        Assert.Equal(44, seen.Count);
+    }
+
+    [Fact]
+    public async Task Shard_scan_rejects_a_position_naming_both_or_neither()
+    {
+        var silo = await NewSiloAsync();
+        await Assert.ThrowsAsync<ArgumentException>(async () => await silo.ScanShardAsync(S0, new SiloShardPosition(null, null), 1));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await silo.ScanShardAsync(S0, new SiloShardPosition(Address(1), "k"), 1));
+    }
+
     // ---- dispose ----
 
     [Fact]

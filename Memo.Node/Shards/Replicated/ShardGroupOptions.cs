@@ -1,0 +1,66 @@
+namespace Memo.Node.Shards.Replicated;
+
+/// <summary>Limits of one shard group replica. Validated when the replica starts; every problem is reported at once.</summary>
+public sealed record ShardGroupOptions
+{
+    /// <summary>Inputs (requests, inbound messages) the mailbox holds; inbound Raft messages beyond it are dropped, requests wait.</summary>
+    public int MailboxCapacity { get; init; } = 4096;
+
+    /// <summary>Inputs taken per turn before the turn's Ready is processed (bounds the latency of one turn).</summary>
+    public int MaxInputsPerTurn { get; init; } = 1024;
+
+    /// <summary>Proposals and membership changes appended but not yet applied here; more are answered <see cref="ShardGroupOutcome.Dropped"/>.</summary>
+    public int MaxPendingProposals { get; init; } = 16384;
+
+    /// <summary>Linearizable reads in progress; more are answered <see cref="ShardGroupOutcome.Dropped"/>.</summary>
+    public int MaxPendingReads { get; init; } = 4096;
+
+    /// <summary>Ticks a read may wait for its leadership confirmation before it is answered <see cref="ShardGroupOutcome.Dropped"/>.</summary>
+    public int ReadTimeoutTicks { get; init; } = 30;
+
+    /// <summary>Log entries applied since the last snapshot that trigger a new snapshot and compaction.</summary>
+    public int SnapshotThresholdEntries { get; init; } = 8192;
+
+    /// <summary>Entries kept in the log below a new snapshot, so a follower slightly behind catches up by append, not snapshot.</summary>
+    public int SnapshotKeepEntries { get; init; } = 512;
+
+    /// <summary>
+    /// The largest shard snapshot made (one message for the whole shard until chunking exists). A shard larger
+    /// than this is not snapshotted and its log keeps growing; a warning is logged.
+    /// </summary>
+    public long MaxSnapshotBytes { get; init; } = 3L << 20;
+
+    /// <summary>The transport's largest message body (<c>PeerTransportOptions.MaxMessageBytes</c>); larger Raft messages are dropped and logged.</summary>
+    public int MaxMessageBytes { get; init; } = 4 << 20;
+
+    /// <summary>Every problem with these options; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        Positive(MailboxCapacity, nameof(MailboxCapacity));
+        Positive(MaxInputsPerTurn, nameof(MaxInputsPerTurn));
+        Positive(MaxPendingProposals, nameof(MaxPendingProposals));
+        Positive(MaxPendingReads, nameof(MaxPendingReads));
+        Positive(ReadTimeoutTicks, nameof(ReadTimeoutTicks));
+        Positive(SnapshotThresholdEntries, nameof(SnapshotThresholdEntries));
+        Positive(MaxSnapshotBytes, nameof(MaxSnapshotBytes));
+        Positive(MaxMessageBytes, nameof(MaxMessageBytes));
+        if (SnapshotKeepEntries < 0)
+        {
+            errors.Add($"{nameof(SnapshotKeepEntries)} must be >= 0 (was {SnapshotKeepEntries})");
+        }
+        if (MaxSnapshotBytes >= MaxMessageBytes)
+        {
+            errors.Add($"{nameof(MaxSnapshotBytes)} ({MaxSnapshotBytes}) must be below {nameof(MaxMessageBytes)} ({MaxMessageBytes}): a snapshot travels in one message");
+        }
+        return errors;
+
+        void Positive(long value, string name)
+        {
+            if (value < 1)
+            {
+                errors.Add($"{name} must be >= 1 (was {value})");
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Memo.Node.Raft;
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Shards.Replicated;
+
+public sealed partial class ShardGroupReplica
+{
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Critical, Message = "Shard {Shard} replica on node {Node:x16} stopped; pending requests fail and new ones are refused until it is restarted from the silo")]
+    private partial void LogStopped(Exception exception, ShardId shard, ulong node);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Shard {Shard}: dropped a Raft message from node {From:x16}: {Reason}")]
+    private partial void LogBadMessage(ShardId shard, ulong from, string reason);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Debug, Message = "Shard {Shard}: no address for node {To:x16}; {Kind} not sent")]
+    private partial void LogNoAddress(ShardId shard, ulong to, RaftMessageKind kind);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Shard {Shard}: {Kind} to node {To:x16} of {Bytes} bytes exceeds the message limit; not sent")]
+    private partial void LogMessageTooLarge(ShardId shard, ulong to, RaftMessageKind kind, int bytes);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "Shard {Shard}: committed entry {Index} is not a valid command; skipped on every replica")]
+    private partial void LogCommandInvalid(Exception exception, ShardId shard, ulong index);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Shard {Shard}: state at {Index} exceeds the {MaxBytes}-byte snapshot limit; the log is not compacted")]
+    private partial void LogSnapshotTooLarge(ShardId shard, ulong index, long maxBytes);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Debug, Message = "Shard {Shard}: snapshot at {Index} ({Bytes} bytes); log now starts at {FirstIndex}")]
+    private partial void LogSnapshotMade(ShardId shard, ulong index, int bytes, ulong firstIndex);
+}

@@ -1,0 +1,452 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+using Memo.Node.Raft;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Storage;
+using Memo.Node.Transport;
+
+namespace Memo.Node.Shards.Replicated;
+
+/// <summary>The loop: inputs, ticks, and the Ready turn (persist, send, apply, complete, advance).</summary>
+public sealed partial class ShardGroupReplica
+{
+    // A loop that stalled (a slow commit) must not replay a burst of ticks at once: that would look like a long
+    // silence to the core and start needless elections.
+    private const int MaxTicksPerTurn = 3;
+
+    private async Task RunAsync()
+    {
+        var reader = _mailbox.Reader;
+        try
+        {
+            while (true)
+            {
+                if (!_raft.HasReady && Volatile.Read(ref _pendingTicks) == 0 && !reader.TryPeek(out _)
+                    && !await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+                for (var taken = 0; taken < _options.MaxInputsPerTurn && reader.TryRead(out var input); taken++)
+                {
+                    Handle(input);
+                }
+                TakeTicks();
+                if (_raft.HasReady)
+                {
+                    await HandleReadyAsync().ConfigureAwait(false);
+                }
+                _status = MakeStatus();
+            }
+            Stop(new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed."));
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            Stop(new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed."));
+        }
+        catch (Exception e)
+        {
+            // A broken invariant or a failed commit: the in-memory log may be ahead of the disk, so nothing more
+            // may be acknowledged. Restarting from the silo is the recovery.
+            LogStopped(e, Shard, Node.Value);
+            Stop(new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} stopped: {e.Message}", e));
+        }
+    }
+
+    private void Stop(ShardGroupStoppedException reason)
+    {
+        _stopped = reason;
+        _mailbox.Writer.TryComplete();
+        foreach (var proposal in _proposals.Values)
+        {
+            proposal.Completion.TrySetException(reason);
+        }
+        _proposals.Clear();
+        foreach (var read in _reads.Values)
+        {
+            read.Completion.TrySetException(reason);
+        }
+        _reads.Clear();
+        while (_mailbox.Reader.TryRead(out var input))
+        {
+            switch (input)
+            {
+                case Request request:
+                    request.Completion.TrySetException(reason);
+                    break;
+                case StatusInput status:
+                    status.Completion.TrySetException(reason);
+                    break;
+            }
+        }
+        _status = MakeStatus();
+    }
+
+    private void Handle(Input input)
+    {
+        switch (input)
+        {
+            case InboundInput inbound:
+                Step(inbound.From, inbound.Body);
+                break;
+            case Request { Completion.Task.IsCompleted: true }:
+                // Cancelled by the caller while queued: withdrawn before it reached the log.
+                break;
+            case ProposeInput propose:
+                Propose(propose);
+                break;
+            case ReadInput read:
+                StartRead(read);
+                break;
+            case ConfigInput config:
+                ProposeConfigChange(config);
+                break;
+            case TransferInput transfer:
+                var result = _raft.TransferLeadership(transfer.Target);
+                transfer.Completion.TrySetResult(result.IsAccepted ? new ShardGroupOutcome.TransferStarted(transfer.Target) : ShardGroupOutcome.From(result));
+                break;
+            case AddressInput address:
+                _peers[address.Node] = address.Address;
+                break;
+            case StatusInput status:
+                status.Completion.TrySetResult(_raft.Status);
+                break;
+        }
+    }
+
+    private void Step(NodeId from, ReadOnlyMemory<byte> body)
+    {
+        if (!RaftWireCodec.TryDecode(body, out var message, out var error))
+        {
+            LogBadMessage(Shard, from.Value, error!);
+            return;
+        }
+        if (message!.From != from || message.To != Node)
+        {
+            LogBadMessage(Shard, from.Value, $"addressed from {message.From.Value} to {message.To.Value}");
+            return;
+        }
+        _raft.Step(message);
+    }
+
+    private void Propose(ProposeInput propose)
+    {
+        if (_raft.Role != RaftRole.Leader)
+        {
+            propose.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
+            return;
+        }
+        if (_proposals.Count >= _options.MaxPendingProposals)
+        {
+            propose.Completion.TrySetResult(new ShardGroupOutcome.Dropped("too many pending proposals"));
+            return;
+        }
+        var result = _raft.Propose(propose.Data);
+        if (result.IsAccepted)
+        {
+            _proposals[result.Index] = new PendingProposal(result.Term, propose.Completion, IsConfigChange: false);
+        }
+        else
+        {
+            propose.Completion.TrySetResult(ShardGroupOutcome.From(result));
+        }
+    }
+
+    private void ProposeConfigChange(ConfigInput config)
+    {
+        if (config.Address is { } address && config.Change.Node != Node)
+        {
+            // Known before the change commits, so the leader can send it the log at once.
+            _peers[config.Change.Node] = address;
+        }
+        if (_proposals.Count >= _options.MaxPendingProposals)
+        {
+            config.Completion.TrySetResult(new ShardGroupOutcome.Dropped("too many pending proposals"));
+            return;
+        }
+        var result = _raft.ProposeConfigChange(config.Change);
+        if (result.IsAccepted)
+        {
+            _proposals[result.Index] = new PendingProposal(result.Term, config.Completion, IsConfigChange: true);
+        }
+        else
+        {
+            config.Completion.TrySetResult(ShardGroupOutcome.From(result));
+        }
+    }
+
+    private void StartRead(ReadInput read)
+    {
+        // Only the leader serves reads: a follower's read would need the leader anyway, and the router goes there.
+        if (_raft.Role != RaftRole.Leader)
+        {
+            read.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
+            return;
+        }
+        if (_reads.Count >= _options.MaxPendingReads)
+        {
+            read.Completion.TrySetResult(new ShardGroupOutcome.Dropped("too many pending reads"));
+            return;
+        }
+        var id = ++_nextReadId;
+        var context = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(context, id);
+        var result = _raft.ReadIndex(context);
+        if (result.IsAccepted)
+        {
+            _reads[id] = new PendingRead(read.Completion);
+        }
+        else
+        {
+            read.Completion.TrySetResult(ShardGroupOutcome.From(result));
+        }
+    }
+
+    private void TakeTicks()
+    {
+        Volatile.Write(ref _wakePosted, 0);
+        var ticks = Math.Min(Interlocked.Exchange(ref _pendingTicks, 0), MaxTicksPerTurn);
+        if (ticks == 0)
+        {
+            return;
+        }
+        for (var i = 0; i < ticks; i++)
+        {
+            _raft.Tick();
+        }
+        List<ulong>? expired = null;
+        foreach (var (id, read) in _reads)
+        {
+            if (read.Index is null && (read.AgeTicks += ticks) > _options.ReadTimeoutTicks)
+            {
+                read.Completion.TrySetResult(new ShardGroupOutcome.Dropped("leadership not confirmed in time for the read"));
+                (expired ??= []).Add(id);
+            }
+        }
+        expired?.ForEach(id => _reads.Remove(id));
+    }
+
+    private async Task HandleReadyAsync()
+    {
+        var ready = _raft.GetReady();
+        Send(ready.MessagesBeforePersistence);
+
+        // Persist and apply in ONE batch: the log, the hard state, the state-machine writes and the applied index.
+        var batch = new SiloBatch();
+        _overlay.Clear();
+        _overlayIsWholeShard = false;
+        var appliedBefore = _applied;
+        if (ready.Snapshot is { } snapshot)
+        {
+            batch.ClearShard(Shard);
+            _storage.Stage(ready, batch);
+            foreach (var (key, value) in ShardSnapshotCodec.Decode(snapshot.Data))
+            {
+                StageRecord(batch, key, value);
+            }
+            // Every record of the shard is now in the overlay: a miss means absent, not "read the silo".
+            _overlayIsWholeShard = true;
+            _applied = LogIndex.Max(_applied, snapshot.Index);
+            ResolveProposalsCoveredBy(snapshot.Index);
+        }
+        else
+        {
+            _storage.Stage(ready, batch);
+        }
+
+        var applied = new List<(RaftEntry Entry, ShardGroupOutcome? Outcome)>(ready.CommittedEntries.Count);
+        foreach (var entry in ready.CommittedEntries)
+        {
+            RaftInvariantException.ThrowIf(entry.Index != _applied.Next(), $"committed entry {entry.Index} does not follow applied {_applied}");
+            applied.Add((entry, await ApplyAsync(entry, batch).ConfigureAwait(false)));
+            _applied = entry.Index;
+        }
+        if (_applied != appliedBefore)
+        {
+            batch.PutMeta(AppliedKey(Shard), EncodeApplied(_applied));
+        }
+        if (!batch.IsEmpty)
+        {
+            // No cancellation: a commit cancelled half-way would leave us unsure what is durable.
+            await _silo.CommitAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        Send(ready.MessagesAfterPersistence);
+        foreach (var (entry, outcome) in applied)
+        {
+            if (_proposals.Remove(entry.Index, out var proposal))
+            {
+                proposal.Completion.TrySetResult(proposal.Term == entry.Term && outcome is not null
+                    ? outcome
+                    : new ShardGroupOutcome.Superseded(entry.Index));
+            }
+        }
+        foreach (var state in ready.ReadStates)
+        {
+            if (state.Context.Length == 8 && _reads.TryGetValue(BinaryPrimitives.ReadUInt64BigEndian(state.Context), out var read))
+            {
+                read.Index = state.Index;
+            }
+        }
+        _raft.Advance(ready);
+        CompleteReads();
+        await MaybeSnapshotAsync().ConfigureAwait(false);
+    }
+
+    private void CompleteReads()
+    {
+        if (_reads.Count == 0)
+        {
+            return;
+        }
+        var leader = _raft.Role == RaftRole.Leader;
+        List<ulong>? done = null;
+        foreach (var (id, read) in _reads)
+        {
+            if (read.Index is { } index && index <= _applied)
+            {
+                read.Completion.TrySetResult(new ShardGroupOutcome.ReadReady(index));
+                (done ??= []).Add(id);
+            }
+            else if (read.Index is null && !leader)
+            {
+                // The core dropped the unconfirmed read when it stepped down; it will never be confirmed.
+                read.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
+                (done ??= []).Add(id);
+            }
+        }
+        done?.ForEach(id => _reads.Remove(id));
+    }
+
+    private void ResolveProposalsCoveredBy(LogIndex snapshotIndex)
+    {
+        foreach (var index in _proposals.Keys.Where(i => i <= snapshotIndex).ToList())
+        {
+            _proposals.Remove(index, out var proposal);
+            proposal!.Completion.TrySetResult(new ShardGroupOutcome.Unknown(index));
+        }
+    }
+
+    private async ValueTask<ShardGroupOutcome?> ApplyAsync(RaftEntry entry, SiloBatch batch)
+    {
+        if (entry.Kind == RaftEntryKind.ConfigChange)
+        {
+            // The core already switched to the configuration when the entry was appended; report it as committed.
+            return new ShardGroupOutcome.MembershipChanged(ConfigChange.Decode(entry.Data), entry.Index, _raft.MembershipAt(entry.Index));
+        }
+        if (entry.Data.Length == 0)
+        {
+            return null; // A new leader's empty entry.
+        }
+        try
+        {
+            var command = ShardCommand.Parser.ParseFrom(entry.Data);
+            var target = ShardStateMachine.TargetOf(command);
+            var current = _overlay.TryGetValue(target, out var pending) ? pending
+                : _overlayIsWholeShard ? null
+                : await ReadAsync(target).ConfigureAwait(false);
+            var decision = ShardStateMachine.Decide(command, current);
+            if (decision.Changed)
+            {
+                StageRecord(batch, target, decision.NewValue);
+            }
+            return new ShardGroupOutcome.Applied(decision.Result, entry.Index);
+        }
+        catch (Exception e) when (e is InvalidShardCommandException or FormatException or InvalidProtocolBufferException)
+        {
+            // Deterministic on every replica (same entry, same state), so skipping it keeps replicas identical.
+            LogCommandInvalid(e, Shard, entry.Index.Value);
+            return new ShardGroupOutcome.Invalid(e.Message);
+        }
+    }
+
+    private void StageRecord(SiloBatch batch, ShardRecordKey target, byte[]? value)
+    {
+        _overlay[target] = value;
+        if (target.IsEntry)
+        {
+            if (value is null)
+            {
+                batch.DeleteEntry(target.Key!);
+            }
+            else
+            {
+                batch.PutEntry(Shard, target.Key!, value);
+            }
+        }
+        else if (value is null)
+        {
+            batch.DeleteBlock(target.Address);
+        }
+        else
+        {
+            batch.PutBlock(Shard, target.Address, value);
+        }
+    }
+
+    private ValueTask<byte[]?> ReadAsync(ShardRecordKey target) =>
+        target.IsEntry ? _silo.ReadEntryAsync(target.Key!) : _silo.ReadBlockAsync(target.Address);
+
+    /// <summary>
+    /// Snapshots the shard once enough entries were applied since the last snapshot, and compacts the log. Runs
+    /// between turns, when the silo holds exactly the state through <see cref="_applied"/> (this loop is the
+    /// shard's only writer and its last batch is durable).
+    /// </summary>
+    private async Task MaybeSnapshotAsync()
+    {
+        var since = LogIndex.Max(_storage.Snapshot.Index, _snapshotRefusedAt);
+        if (_applied.Value - Math.Min(since.Value, _applied.Value) < (ulong)_options.SnapshotThresholdEntries)
+        {
+            return;
+        }
+        if (_raft.SnapshotMetadataAt(_applied) is not { } metadata)
+        {
+            return;
+        }
+        var data = await ShardSnapshotCodec.CaptureAsync(_silo, Shard, _options.MaxSnapshotBytes, _stopping.Token).ConfigureAwait(false);
+        if (data is null)
+        {
+            _snapshotRefusedAt = _applied;
+            LogSnapshotTooLarge(Shard, _applied.Value, _options.MaxSnapshotBytes);
+            return;
+        }
+        var keep = (ulong)_options.SnapshotKeepEntries;
+        var compactThrough = new LogIndex(_applied.Value > keep ? _applied.Value - keep : 0);
+        var batch = new SiloBatch();
+        _storage.StageSnapshot(new RaftSnapshot(metadata, data), compactThrough, batch);
+        await _silo.CommitAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        LogSnapshotMade(Shard, _applied.Value, data.Length, _storage.FirstIndex.Value);
+    }
+
+    private void Send(IReadOnlyList<RaftMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (AddressOf(message.To) is not { } address)
+            {
+                LogNoAddress(Shard, message.To.Value, message.Kind);
+                continue;
+            }
+            var body = RaftWireCodec.Encode(message);
+            if (body.Length > _options.MaxMessageBytes)
+            {
+                LogMessageTooLarge(Shard, message.To.Value, message.Kind, body.Length);
+                continue;
+            }
+            _transport.Send(message.To, address, PeerMessage.Raft(Shard, body));
+        }
+    }
+
+    private string? AddressOf(NodeId node)
+    {
+        if (_peers.TryGetValue(node, out var address))
+        {
+            return address;
+        }
+        if (_resolveAddress?.Invoke(node) is { Length: > 0 } resolved)
+        {
+            _peers[node] = resolved;
+            return resolved;
+        }
+        return null;
+    }
+}
