@@ -2,10 +2,12 @@
 # Side-by-side: the same closed-loop KV workloads against a local etcd 3.4 member and a local Memo node, through the
 # same client (`memo bench kv`, one gRPC channel, 256-byte values, 10000 keys, linearizable gets on both).
 #
-#   scripts/bench-etcd.sh [--duration 10s] [--warmup 2s] [--quick] [--only memo|etcd] [--keep]
+#   scripts/bench-etcd.sh [--duration 10s] [--warmup 2s] [--quick] [--only memo|etcd] [--nodes 1|3] [--keep]
 #
 # Runs puts and gets at concurrency 1 and 64 on each store, one store at a time (the other is stopped, so they do
 # not compete for the CPU), and prints ops/s, p50 and p99 for both with the Memo/etcd throughput ratio.
+# --nodes 3 compares a 3-member etcd cluster with 3 Memo nodes (joined with --seed), all on loopback; the client
+# talks to the first member of each.
 # etcd runs with its defaults (fsync on) on loopback ports with a fresh data directory; the Memo node runs from a
 # Release build with a fresh data directory. Everything started here is killed on exit.
 #
@@ -16,6 +18,7 @@ DURATION=10s
 WARMUP=2s
 ONLY=""
 KEEP=0
+NODES=1
 VALUE_SIZE=256
 KEYS=10000
 WORKLOADS=(put get)
@@ -35,10 +38,17 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY="$2"; shift 2 ;;
     --only=*) ONLY="${1#*=}"; shift ;;
     --keep) KEEP=1; shift ;;
+    --nodes) NODES="$2"; shift 2 ;;
+    --nodes=*) NODES="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-etcd: unknown option '$1'" >&2; usage >&2; exit 1 ;;
   esac
 done
+
+case "$NODES" in
+  1|3) ;;
+  *) echo "bench-etcd: --nodes takes 1 or 3, not '$NODES'" >&2; exit 1 ;;
+esac
 
 case "$ONLY" in
   "") TARGETS=(memo etcd) ;;
@@ -56,17 +66,18 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="$(mktemp -d -t memo-bench-etcd-XXXXXX)"
-SERVER_PID=""
+SERVER_PIDS=()
 
 stop_server() {
-  if [[ -n "$SERVER_PID" ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${SERVER_PIDS[@]}"; do
     # Give it a moment to exit cleanly, then insist.
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVER_PIDS=()
 }
 
 cleanup() {
@@ -109,43 +120,65 @@ fi
 
 # ---- servers ----
 start_etcd() {
-  local client peer
-  client="$(free_port)"
-  peer="$(free_port)"
-  etcd --name bench --data-dir "$WORK/etcd-data" \
-    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
-    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-    --initial-cluster "bench=http://127.0.0.1:$peer" --initial-cluster-state new \
-    >"$WORK/etcd.log" 2>&1 &
-  SERVER_PID=$!
-  ENDPOINT="127.0.0.1:$client"
+  local i clients=() peers=() cluster=""
+  for i in $(seq "$NODES"); do clients+=("$(free_port)"); peers+=("$(free_port)"); done
+  for i in $(seq 0 $((NODES - 1))); do
+    cluster+="${cluster:+,}bench$i=http://127.0.0.1:${peers[$i]}"
+  done
+  for i in $(seq 0 $((NODES - 1))); do
+    etcd --name "bench$i" --data-dir "$WORK/etcd-data-$i" \
+      --listen-client-urls "http://127.0.0.1:${clients[$i]}" --advertise-client-urls "http://127.0.0.1:${clients[$i]}" \
+      --listen-peer-urls "http://127.0.0.1:${peers[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peers[$i]}" \
+      --initial-cluster "$cluster" --initial-cluster-state new \
+      >"$WORK/etcd-$i.log" 2>&1 &
+    SERVER_PIDS+=($!)
+  done
+  ENDPOINT="127.0.0.1:${clients[0]}"
   for _ in $(seq 300); do
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/etcd.log" >&2; log "etcd exited"; exit 1; }
+    for i in $(seq 0 $((NODES - 1))); do
+      kill -0 "${SERVER_PIDS[$i]}" 2>/dev/null || { tail -20 "$WORK/etcd-$i.log" >&2; log "etcd member $i exited"; exit 1; }
+    done
     if curl -sf "http://$ENDPOINT/health" 2>/dev/null | grep -q '"health":"true"'; then
-      log "etcd $(etcd --version | head -1 | awk '{print $3}') ready on $ENDPOINT (data $WORK/etcd-data)"
+      log "etcd $(etcd --version | head -1 | awk '{print $3}') ready: $NODES member(s), client $ENDPOINT"
       return 0
     fi
     sleep 0.1
   done
-  log "etcd did not become healthy in 30s"; tail -20 "$WORK/etcd.log" >&2; exit 1
+  log "etcd did not become healthy in 30s"; tail -20 "$WORK/etcd-0.log" >&2; exit 1
 }
 
 start_memo() {
-  local port
-  port="$(free_port)"
-  dotnet "$WORK/node/Memo.Node.dll" --listen "127.0.0.1:$port" --data "$WORK/memo-data" >"$WORK/memo.log" 2>&1 &
-  SERVER_PID=$!
-  ENDPOINT="127.0.0.1:$port"
-  # Ready means it stores a key: the listener is up and its shards have leaders.
-  for _ in $(seq 120); do
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$WORK/memo.log" >&2; log "the Memo node exited"; exit 1; }
+  local i ports=() seed
+  for i in $(seq "$NODES"); do ports+=("$(free_port)"); done
+  seed="127.0.0.1:${ports[0]}"
+  for i in $(seq 0 $((NODES - 1))); do
+    local args=(--listen "127.0.0.1:${ports[$i]}" --data "$WORK/memo-data-$i")
+    # The first node forms the cluster; the others join through it.
+    [[ "$i" -gt 0 ]] && args+=(--seed "$seed")
+    dotnet "$WORK/node/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &
+    SERVER_PIDS+=($!)
+  done
+  ENDPOINT="$seed"
+  # Ready means it stores a key: the listener is up and its shards have leaders; with several nodes, every
+  # member is also Up in `memo cluster show`.
+  for _ in $(seq 240); do
+    for i in $(seq 0 $((NODES - 1))); do
+      kill -0 "${SERVER_PIDS[$i]}" 2>/dev/null || { tail -20 "$WORK/memo-$i.log" >&2; log "Memo node $i exited"; exit 1; }
+    done
     if "${MEMO[@]}" --node "$ENDPOINT" --timeout 1s kv put bench/ready ok >/dev/null 2>&1; then
-      log "Memo node ready on $ENDPOINT (data $WORK/memo-data)"
-      return 0
+      if [[ "$NODES" -eq 1 ]]; then
+        log "Memo node ready on $ENDPOINT"
+        return 0
+      fi
+      up="$("${MEMO[@]}" --node "$ENDPOINT" --json cluster show 2>/dev/null | jq '[.members[]? | select(.status == "Up")] | length' 2>/dev/null || echo 0)"
+      if [[ "$up" -eq "$NODES" ]]; then
+        log "Memo cluster ready: $NODES nodes Up, client $ENDPOINT"
+        return 0
+      fi
     fi
     sleep 0.5
   done
-  log "the Memo node did not accept a put in 60s"; tail -20 "$WORK/memo.log" >&2; exit 1
+  log "the Memo node(s) did not become ready in 120s"; tail -20 "$WORK/memo-0.log" >&2; exit 1
 }
 
 # ---- runs ----
@@ -178,7 +211,7 @@ field() {
 }
 
 echo
-echo "memo bench kv: ${VALUE_SIZE}-byte values, ${KEYS} keys, ${DURATION} per run after ${WARMUP} warm-up; latency in microseconds; $(nproc) CPUs"
+echo "memo bench kv: ${NODES} node(s) each, ${VALUE_SIZE}-byte values, ${KEYS} keys, ${DURATION} per run after ${WARMUP} warm-up; latency in microseconds; $(nproc) CPUs"
 printf '%-8s %5s | %12s %9s %9s %7s | %12s %9s %9s %7s | %9s\n' \
   workload conc "memo ops/s" "p50" "p99" "errors" "etcd ops/s" "p50" "p99" "errors" "memo/etcd"
 printf '%s\n' "---------------+-------------------------------------------+-------------------------------------------+----------"
