@@ -170,7 +170,7 @@ start_memo() {
         log "Memo node ready on $ENDPOINT"
         return 0
       fi
-      up="$("${MEMO[@]}" --node "$ENDPOINT" --json cluster show 2>/dev/null | jq '[.members[]? | select(.status == "Up")] | length' 2>/dev/null || echo 0)"
+      up="$("${MEMO[@]}" --node "$ENDPOINT" --json cluster show 2>/dev/null | jq '[.members[]? | select(.status == "up")] | length' 2>/dev/null || echo 0)"
       if [[ "$up" -eq "$NODES" ]]; then
         log "Memo cluster ready: $NODES nodes Up, client $ENDPOINT"
         return 0
