@@ -1,0 +1,135 @@
+namespace Memo.Node.Transport;
+
+/// <summary>
+/// Limits of a peer transport; <see cref="Validate"/> reports every problem at once. Both implementations
+/// honour the queue, message and inbound limits; the connection settings apply to <see cref="GrpcPeerTransport"/>.
+/// </summary>
+public sealed record PeerTransportOptions
+{
+    /// <summary>Envelope bytes a batch adds beyond its frames (format, sender, hello), rounded up generously.</summary>
+    internal const int BatchOverheadBytes = 1024;
+
+    /// <summary>Envelope bytes one frame adds beyond its body (tag, length, kind, shard), rounded up.</summary>
+    internal const int FrameOverheadBytes = 32;
+
+    /// <summary>Messages each peer's outbound queue holds; beyond it, <see cref="IPeerTransport.Send"/> drops. Default 4096.</summary>
+    public int QueueCapacity { get; init; } = 4096;
+
+    /// <summary>Body bytes each peer's outbound queue holds; beyond it, <see cref="IPeerTransport.Send"/> drops. Default 64 MiB.</summary>
+    public long MaxQueuedBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Most messages coalesced into one batch. Default 1024.</summary>
+    public int MaxBatchMessages { get; init; } = 1024;
+
+    /// <summary>
+    /// Body bytes a batch grows to before it is written. A batch always takes at least one message, so a
+    /// single larger message travels alone. Default 1 MiB.
+    /// </summary>
+    public int MaxBatchBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Largest message body; larger ones are a caller bug (<see cref="IPeerTransport.Send"/> throws), and frames over it are dropped on receipt. Default 4 MiB.</summary>
+    public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Received messages waiting for the consumer of <see cref="IPeerTransport.Inbound"/>. Default 8192.</summary>
+    public int InboundCapacity { get; init; } = 8192;
+
+    /// <summary>Most peers tracked (sent to or heard from); messages to more are dropped and logged. Default 1024.</summary>
+    public int MaxPeers { get; init; } = 1024;
+
+    /// <summary>Wait after the first failed connection attempt; it doubles per further failure. Default 100 ms.</summary>
+    public TimeSpan ReconnectBackoffMin { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest wait between connection attempts. Default 5 s.</summary>
+    public TimeSpan ReconnectBackoffMax { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest a connection attempt (TCP, HTTP/2, hello exchange) may take. Default 5 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest an accepted stream may take to send its hello before it is refused. Default 10 s.</summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Idle time on a link's connection before an HTTP/2 PING checks the peer is alive. Default 10 s.</summary>
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a keep-alive PING may go unanswered before the connection is dropped. Default 10 s.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The largest <c>PeerBatch</c> this transport writes, in bytes. The receiving gRPC server's
+    /// <c>MaxReceiveMessageSize</c> must be at least this, or large batches end the link.
+    /// </summary>
+    public int MaxBatchWireBytes =>
+        (int)Math.Min(int.MaxValue,
+            Math.Max(
+                (long)MaxBatchBytes + (long)MaxBatchMessages * FrameOverheadBytes,
+                (long)MaxMessageBytes + FrameOverheadBytes)
+            + BatchOverheadBytes);
+
+    /// <summary>Returns every problem with these options (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        Positive(errors, nameof(QueueCapacity), QueueCapacity);
+        Positive(errors, nameof(MaxQueuedBytes), MaxQueuedBytes);
+        Positive(errors, nameof(MaxBatchMessages), MaxBatchMessages);
+        Positive(errors, nameof(MaxBatchBytes), MaxBatchBytes);
+        Positive(errors, nameof(MaxMessageBytes), MaxMessageBytes);
+        Positive(errors, nameof(InboundCapacity), InboundCapacity);
+        Positive(errors, nameof(MaxPeers), MaxPeers);
+        if (MaxMessageBytes > 0 && MaxQueuedBytes > 0 && MaxMessageBytes > MaxQueuedBytes)
+        {
+            errors.Add($"{nameof(MaxMessageBytes)} ({MaxMessageBytes}) cannot exceed {nameof(MaxQueuedBytes)} ({MaxQueuedBytes}): such a message could never be queued.");
+        }
+        // A batch must fit a gRPC message (int length) with room for the envelope.
+        if ((long)MaxMessageBytes + FrameOverheadBytes + BatchOverheadBytes > int.MaxValue
+            || (long)MaxBatchBytes + (long)Math.Max(0, MaxBatchMessages) * FrameOverheadBytes + BatchOverheadBytes > int.MaxValue)
+        {
+            errors.Add($"{nameof(MaxMessageBytes)} and {nameof(MaxBatchBytes)} must leave a batch under 2 GiB.");
+        }
+        PositiveTime(errors, nameof(ReconnectBackoffMin), ReconnectBackoffMin);
+        PositiveTime(errors, nameof(ReconnectBackoffMax), ReconnectBackoffMax);
+        if (ReconnectBackoffMax < ReconnectBackoffMin)
+        {
+            errors.Add($"{nameof(ReconnectBackoffMax)} ({ReconnectBackoffMax}) cannot be less than {nameof(ReconnectBackoffMin)} ({ReconnectBackoffMin}).");
+        }
+        PositiveTime(errors, nameof(ConnectTimeout), ConnectTimeout);
+        PositiveTime(errors, nameof(HelloTimeout), HelloTimeout);
+        if (KeepAlivePingDelay <= TimeSpan.Zero && KeepAlivePingDelay != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"{nameof(KeepAlivePingDelay)} must be positive or infinite, not {KeepAlivePingDelay}.");
+        }
+        if (KeepAlivePingTimeout <= TimeSpan.Zero && KeepAlivePingTimeout != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"{nameof(KeepAlivePingTimeout)} must be positive or infinite, not {KeepAlivePingTimeout}.");
+        }
+        return errors;
+    }
+
+    /// <summary>Throws when <see cref="Validate"/> finds problems.</summary>
+    /// <exception cref="ArgumentException">Every problem, in one message.</exception>
+    internal void ThrowIfInvalid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid peer transport options: " + string.Join(" ", errors));
+        }
+    }
+
+    private static void Positive(List<string> errors, string name, long value)
+    {
+        if (value <= 0)
+        {
+            errors.Add($"{name} must be positive, not {value}.");
+        }
+    }
+
+    private static void PositiveTime(List<string> errors, string name, TimeSpan value)
+    {
+        // Timers take at most ~49 days; anything near that is a typo, not a policy.
+        if (value <= TimeSpan.Zero || value > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{name} must be positive and at most one day, not {value}.");
+        }
+    }
+}
