@@ -233,7 +233,15 @@ public sealed partial class MemoNode : IAsyncDisposable
         // Membership first (no more gossip), then the peer links: their accepted streams would otherwise hold the
         // server's graceful stop for its whole grace period.
         await _cluster.DisposeAsync().ConfigureAwait(false);
-        await _transport.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Memo.Protocol.Grpc.GrpcException or OperationCanceledException)
+        {
+            // A link's last write can fail with its cancelled stream while the transport stops; the stop goes on.
+            LogPeerTransportStopFailed(_logger, e);
+        }
         await _inboundPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _server.StopAsync(cancellationToken).ConfigureAwait(false);
         await _server.DisposeAsync().ConfigureAwait(false);
