@@ -132,7 +132,7 @@ public sealed partial class GrpcRequestDispatcher
                 status = GrpcStatusCode.OK;
             }
         }
-        catch (Exception ex) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (http.RequestAborted.IsCancellationRequested || IsConnectionLoss(ex))
         {
             // The client reset the stream or went away: nobody to answer.
             call.IsCompleted = true;
@@ -192,4 +192,12 @@ public sealed partial class GrpcRequestDispatcher
         }
         return slash > 1 ? $"Service '{path[1..slash]}' is unimplemented." : $"Path '{path}' is not a gRPC method.";
     }
+
+    // Kestrel can surface a dropped connection as an IOException (or ConnectionResetException, an IOException)
+    // from a body read or write before RequestAborted is signalled: that is the client going away, not a handler bug.
+    // Storage faults are IOExceptions too (SiloCorruptException), so only connection-level types count.
+    private static bool IsConnectionLoss(Exception exception) =>
+        exception is Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException
+        || (exception is IOException && exception.InnerException is System.Net.Sockets.SocketException
+            or Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException);
 }
