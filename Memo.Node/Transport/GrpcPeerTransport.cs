@@ -122,13 +122,16 @@ public sealed partial class GrpcPeerTransport : IPeerTransport
     public void Send(NodeId to, string address, PeerMessage message)
     {
         PeerSendArguments.Check(LocalNode, to, address, message, Options);
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0 || FaultInjector?.IsBlocked(LocalNode, to) == true)
         {
             return;
         }
         var link = GetOrAddLink(to, address);
         link?.Send(address, message);
     }
+
+    /// <summary>Test seam: links this injector blocks drop their messages (see <see cref="PeerFaultInjector"/>). Null in production.</summary>
+    public PeerFaultInjector? FaultInjector { get; set; }
 
     /// <inheritdoc />
     public IReadOnlyList<PeerLinkStats> GetLinkStats()
@@ -194,6 +197,10 @@ public sealed partial class GrpcPeerTransport : IPeerTransport
                 if (!PeerWire.TryFromFrame(frame, Options.MaxMessageBytes, out var message))
                 {
                     malformed++;
+                    continue;
+                }
+                if (FaultInjector?.IsBlocked(link.Peer, LocalNode) == true)
+                {
                     continue;
                 }
                 var inbound = new InboundPeerMessage(link.Peer, message);
