@@ -19,6 +19,7 @@ namespace Memo.Cli;
 ///   block get &lt;0xaddress&gt; [--output FILE]
 ///   block update &lt;0xaddress&gt; [data] [--file PATH]
 ///   block delete &lt;0xaddress&gt;
+///   cluster show | shards | join &lt;seed&gt; | leave [&lt;node&gt;] | down &lt;node&gt;
 ///   bench kv [--target memo|etcd] [--workload put|get|mix] [--concurrency N] [--duration 10s] ...
 /// </code>
 /// Each command is a class holding its options, a <c>Bind(ParseResult)</c> that turns a parse into a settings
@@ -35,9 +36,10 @@ internal sealed class MemoCli
         Kv = new KvCommand(Global, io);
         Block = new BlockCommand(Global, io);
         Bench = new BenchCommand(Global, io);
-        Root = new RootCommand("memo: the command-line client of a Memo node (key-value store, value store, benchmarks)")
+        Cluster = new ClusterCommand(Global, io);
+        Root = new RootCommand("memo: the command-line client of a Memo node (key-value store, value store, cluster, benchmarks)")
         {
-            Kv.Command, Block.Command, Bench.Command,
+            Kv.Command, Block.Command, Cluster.Command, Bench.Command,
         };
         Global.AddTo(Root);
         foreach (var option in Root.Options)
@@ -60,6 +62,9 @@ internal sealed class MemoCli
 
     /// <summary><c>memo block</c>.</summary>
     public BlockCommand Block { get; }
+
+    /// <summary><c>memo cluster</c>.</summary>
+    public ClusterCommand Cluster { get; }
 
     /// <summary><c>memo bench</c>.</summary>
     public BenchCommand Bench { get; }

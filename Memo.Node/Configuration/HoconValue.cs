@@ -77,6 +77,14 @@ public sealed class HoconValue
                long.TryParse(_text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
     }
 
+    /// <summary>A finite decimal number, e.g. <c>0.8</c>, <c>8</c> or <c>-1.5e3</c>.</summary>
+    public bool TryGetDouble(out double value)
+    {
+        value = 0;
+        return Kind == HoconValueKind.Scalar &&
+               double.TryParse(_text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+    }
+
     /// <summary>A boolean: <c>true/false</c>, <c>on/off</c> or <c>yes/no</c>.</summary>
     public bool TryGetBoolean(out bool value)
     {

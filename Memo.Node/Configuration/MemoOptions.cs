@@ -18,6 +18,7 @@ namespace Memo.Node.Configuration;
 /// <param name="Kvs">Key-value API limits.</param>
 /// <param name="Network">Per-network policies used by the cluster.</param>
 /// <param name="Raft">Raft timing and flow control.</param>
+/// <param name="Cluster">Membership: gossip, failure detection, ring tokens (<c>memo.cluster</c>).</param>
 public sealed record MemoOptions(
     NodeOptions Node,
     GrpcOptions Grpc,
@@ -25,7 +26,8 @@ public sealed record MemoOptions(
     ShardOptions Shards,
     KvsOptions Kvs,
     NetworkOptions Network,
-    RaftOptions Raft)
+    RaftOptions Raft,
+    Memo.Node.Cluster.Runtime.ClusterRuntimeOptions Cluster)
 {
     /// <summary>Where the defaults file is expected: <c>hocon/memo.conf</c> beside the node's binaries (the build
     /// copies it there).</summary>
@@ -114,6 +116,7 @@ public sealed record MemoOptions(
         Kvs.Validate(v);
         Network.Validate(v);
         Raft.Validate(v);
+        Cluster.Validate(v);
 
         // A value travels in one request and one response, with its key and some framing.
         var message = Math.Min(Grpc.MaxReceiveMessageSize, Grpc.MaxSendMessageSize);
@@ -139,7 +142,8 @@ public sealed record MemoOptions(
         ShardOptions.Read(reader),
         KvsOptions.Read(reader),
         NetworkOptions.Read(reader),
-        RaftOptions.Read(reader));
+        RaftOptions.Read(reader),
+        Memo.Node.Cluster.Runtime.ClusterRuntimeOptions.Read(reader));
 
     private static HoconObject? ReadFile(string path, string what, List<string> problems)
     {

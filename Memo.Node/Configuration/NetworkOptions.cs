@@ -4,17 +4,22 @@ namespace Memo.Node.Configuration;
 /// <param name="ReplicationFactor">Replicas of every shard: the size of each Raft group.</param>
 /// <param name="EvictionDelay">How long a member may stay unreachable before it is downed and its shards
 /// re-replicated.</param>
-public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay)
+/// <param name="Name">The network's name: peer links between nodes of different names are refused, and a node only
+/// joins a cluster of its own name.</param>
+public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo")
 {
     internal const string Path = "memo.network";
 
     internal static NetworkOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.replication-factor"),
-        r.Duration($"{Path}.eviction-delay"));
+        r.Duration($"{Path}.eviction-delay"),
+        r.String($"{Path}.name"));
 
     internal void Validate(OptionsValidator v)
     {
         v.Range($"{Path}.replication-factor", ReplicationFactor, 1, 15);
         v.DurationRange($"{Path}.eviction-delay", EvictionDelay, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
+        v.Require(Name.Length is > 0 and <= 64 && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'),
+            $"{Path}.name", HoconParser.Quote(Name), "must be 1..64 characters of letters, digits, '-', '_' or '.'");
     }
 }

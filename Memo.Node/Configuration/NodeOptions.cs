@@ -8,11 +8,14 @@ namespace Memo.Node.Configuration;
 /// <param name="DataDirectory">Directory holding the node's database and keys.</param>
 /// <param name="Seeds">Nodes to join through, <c>host:port</c>; empty forms a new cluster.</param>
 /// <param name="ShutdownGracePeriod">How long shutdown waits for in-flight work and leadership hand-off.</param>
+/// <param name="Advertise">The <c>host:port</c> peers reach this node at; empty means the listen address (with the
+/// bound port when listening on port 0).</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
     ImmutableArray<string> Seeds,
-    TimeSpan ShutdownGracePeriod)
+    TimeSpan ShutdownGracePeriod,
+    string Advertise = "")
 {
     internal const string Path = "memo.node";
 
@@ -60,7 +63,7 @@ public sealed record NodeOptions(
     /// <inheritdoc />
     public bool Equals(NodeOptions? other) =>
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
-        Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod;
+        Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -69,7 +72,8 @@ public sealed record NodeOptions(
         r.String($"{Path}.listen"),
         r.String($"{Path}.data-directory"),
         r.StringList($"{Path}.seeds"),
-        r.Duration($"{Path}.shutdown-grace-period"));
+        r.Duration($"{Path}.shutdown-grace-period"),
+        r.String($"{Path}.advertise"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -83,6 +87,9 @@ public sealed record NodeOptions(
                 HoconParser.Quote(Seeds[i]), "must be host:port with a port in 1..65535");
         }
 
+        v.Require(Advertise.Length == 0 || (TryParseHostPort(Advertise, out var advertisedHost, out var advertisedPort) && advertisedPort != 0
+                && advertisedHost is not ("0.0.0.0" or "::")),
+            $"{Path}.advertise", HoconParser.Quote(Advertise), "must be empty or host:port with a port in 1..65535 and a host peers can reach");
         v.DurationRange($"{Path}.shutdown-grace-period", ShutdownGracePeriod, TimeSpan.Zero, TimeSpan.FromHours(1));
     }
 }

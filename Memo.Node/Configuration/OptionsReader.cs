@@ -14,6 +14,9 @@ internal sealed class OptionsReader(HoconObject root)
     public int Int32(string path) =>
         Get(path) is { } v ? v.TryGetInt32(out var x) ? x : Bad(path, v, "an integer", 0) : 0;
 
+    public double Double(string path) =>
+        Get(path) is { } v ? v.TryGetDouble(out var x) ? x : Bad(path, v, "a decimal number, e.g. 0.8", 0.0) : 0.0;
+
     public long Bytes(string path) =>
         Get(path) is { } v ? v.TryGetByteSize(out var x) ? x : Bad(path, v, HoconUnits.SizeHint, 0L) : 0L;
 

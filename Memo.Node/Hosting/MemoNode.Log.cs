@@ -15,4 +15,10 @@ public sealed partial class MemoNode
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Node stopped")]
     private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Cluster node {NodeId} advertised at {Advertised}, network '{Network}', replication factor {Replication}")]
+    private static partial void LogClusterIdentity(ILogger logger, NodeId nodeId, string advertised, string network, int replication);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "The peer transport failed while stopping; continuing the stop")]
+    private static partial void LogPeerTransportStopFailed(ILogger logger, Exception exception);
 }

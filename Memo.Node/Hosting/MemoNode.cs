@@ -1,8 +1,12 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.Sockets;
 using Memo.Node.Api;
 using Memo.Node.Api.Grpc;
+using Memo.Node.Cluster;
+using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
+using Memo.Node.Transport;
 using Memo.Node.Kvs;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
@@ -13,13 +17,13 @@ using Microsoft.Extensions.Logging;
 namespace Memo.Node.Hosting;
 
 /// <summary>
-/// One running Memo node: data folder, node key, silo, shard replicas, key-value store, gRPC services.
-/// Used by <c>Program</c> and, in-process, by tests.
+/// One running Memo node: data folder, node key, silo, shard replicas, key-value store, cluster membership
+/// (<see cref="Cluster"/>), peer transport, gRPC services. Used by <c>Program</c> and, in-process, by tests.
 /// </summary>
 /// <remarks>
-/// Start order is bottom-up (storage, shards, services, listener) and stop order top-down: stop accepting
-/// calls and let in-flight ones finish, drain background work, drain every shard mailbox, then flush and
-/// close the silo. Every acknowledged write was durable before it was acknowledged, so a crash at any
+/// Start order is bottom-up (storage, shards, cluster record, peer transport, services, listener, membership) and
+/// stop order top-down: stop the membership actor and the peer links, stop accepting calls and let in-flight ones
+/// finish, drain background work, drain every shard mailbox, then flush and close the silo. Every acknowledged write was durable before it was acknowledged, so a crash at any
 /// point loses nothing acknowledged; the orderly stop only avoids failing in-flight calls.
 /// </remarks>
 public sealed partial class MemoNode : IAsyncDisposable
@@ -31,18 +35,41 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly ISilo _silo;
     private readonly ShardRouter _router;
     private readonly GrpcServer _server;
+    private readonly GrpcPeerTransport _transport;
+    private readonly ClusterNode _cluster;
+    private readonly Task _inboundPump;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardRouter router, GrpcServer server, ILogger logger)
+    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardRouter router, GrpcServer server,
+        GrpcPeerTransport transport, ClusterNode cluster, ILogger logger)
     {
         _folder = folder;
         _key = key;
         _silo = silo;
         _router = router;
         _server = server;
+        _transport = transport;
+        _cluster = cluster;
         _logger = logger;
+        _inboundPump = Task.Run(PumpInboundAsync);
     }
+
+    /// <summary>This node's membership runtime: its published <see cref="ClusterNode.View"/> (membership, ring placement
+    /// of every shard, reachability) and the admin operations.</summary>
+    public ClusterNode Cluster => _cluster;
+
+    /// <summary>This node's id in the cluster (drawn at the first start, kept in the data folder).</summary>
+    public NodeId NodeId => _cluster.Self;
+
+    /// <summary>The host:port peers reach this node at (<c>memo.node.advertise</c>, else the bound listen address).</summary>
+    public string AdvertisedAddress => _transport.AdvertisedAddress;
+
+    /// <summary>The peer transport (gossip today; Raft messages go through <see cref="RaftInbound"/>).</summary>
+    public IPeerTransport PeerTransport => _transport;
+
+    /// <summary>Where inbound Raft-channel peer messages go; false or null drops them. Set by the shard layer.</summary>
+    public Func<InboundPeerMessage, bool>? RaftInbound { get; set; }
 
     /// <summary>The address clients connect to, as host:port (the real port when 0 was configured).</summary>
     public string Address => Endpoint.ToString();
@@ -64,6 +91,8 @@ public sealed partial class MemoNode : IAsyncDisposable
         MemoKeyPair? key = null;
         ISilo? silo = null;
         ShardRouter? router = null;
+        GrpcPeerTransport? transport = null;
+        ClusterNode? cluster = null;
         try
         {
             key = NodeIdentity.LoadOrCreate(folder);
@@ -78,6 +107,13 @@ public sealed partial class MemoNode : IAsyncDisposable
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
 
             var shardCount = await FixShardCountAsync(silo, options.Shards.Count, logger, cancellationToken).ConfigureAwait(false);
+            var listen = ResolveListen(options.Node.Listen);
+            var advertised = options.Node.Advertise.Length > 0 ? options.Node.Advertise : AdvertisedFrom(listen);
+            var clusterStore = await SiloClusterStore.OpenAsync(silo,
+                new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay),
+                options.Cluster.Core.VirtualNodesPerMember, cancellationToken).ConfigureAwait(false);
+            // The shard count of the data folder is authoritative; the record only repeats it.
+            var network = clusterStore.Network with { ShardCount = shardCount };
             router = new ShardRouter(new ShardLayout(shardCount), silo,
                 new ShardReplicaOptions(options.Shards.MailboxCapacity, options.Shards.MaxCommandsPerTurn), loggerFactory);
             var store = new KeyValueStore(router, silo, key,
@@ -87,22 +123,33 @@ public sealed partial class MemoNode : IAsyncDisposable
             var registry = new GrpcServiceRegistry();
             new KeyValueStoreService(store).Register(registry);
             new ValueStoreService(router, silo, key).Register(registry);
+            transport = new GrpcPeerTransport(clusterStore.Node, advertised, network.Name, new PeerTransportOptions(), loggerFactory);
+            transport.Register(registry);
+            cluster = new ClusterNode(
+                Member.Joining(clusterStore.Node, advertised, clusterStore.Tokens), network, clusterStore.State, options.Node.Seeds,
+                options.Cluster, transport, new GrpcClusterJoinChannel(TimeSpan.FromSeconds(5)), clusterStore, TimeProvider.System,
+                clusterStore.Node.Value ^ (ulong)Environment.TickCount64, loggerFactory);
+            new ClusterAdminService(cluster).Register(registry);
 
             var server = await GrpcServer.StartAsync(new GrpcServerOptions
             {
-                Addresses = [options.Node.Listen],
+                Addresses = [listen],
                 MaxReceiveMessageSize = (int)options.Grpc.MaxReceiveMessageSize,
                 MaxSendMessageSize = (int)options.Grpc.MaxSendMessageSize,
                 MaxConcurrentStreamsPerConnection = options.Grpc.MaxConcurrentStreams,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, registry, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var node = new MemoNode(folder, key, silo, router, server, logger);
+            var node = new MemoNode(folder, key, silo, router, server, transport, cluster, logger);
             LogStarted(logger, node.Address, folder.Path, shardCount, key.PublicKey.ToString());
+            LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
+            cluster.Start();
             return node;
         }
         catch
         {
+            if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
+            if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);
             if (router is not null) await router.DisposeAsync().ConfigureAwait(false);
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
             key?.Dispose();
@@ -131,6 +178,50 @@ public sealed partial class MemoNode : IAsyncDisposable
         return configured;
     }
 
+    // Port 0 asks for an ephemeral port, but peers must be told the real one before the server starts (the peer
+    // transport's hellos carry it): reserve a free port now and listen on it.
+    private static string ResolveListen(string listen)
+    {
+        if (!NodeOptions.TryParseHostPort(listen, out var host, out var port) || port != 0)
+        {
+            return listen;
+        }
+        var address = host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(host, out var ip) ? ip : IPAddress.Any;
+        using var probe = new TcpListener(address, 0);
+        probe.Start();
+        var free = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{free}" : $"{host}:{free}";
+    }
+
+    private static string AdvertisedFrom(string listen)
+    {
+        NodeOptions.TryParseHostPort(listen, out var host, out _);
+        if (host is "0.0.0.0" or "::" or "*" or "+")
+        {
+            throw new MemoConfigurationException([
+                $"memo.node.advertise: required when memo.node.listen ({listen}) is a wildcard address; set it to the host:port peers reach this node at"]);
+        }
+        return listen;
+    }
+
+    // One reader of the transport's inbound channel hands each message to its owner by channel kind.
+    private async Task PumpInboundAsync()
+    {
+        await foreach (var message in _transport.Inbound.ReadAllAsync().ConfigureAwait(false))
+        {
+            switch (message.Message.Channel)
+            {
+                case PeerChannelKind.Gossip:
+                    _cluster.Deliver(message);
+                    break;
+                case PeerChannelKind.Raft:
+                    RaftInbound?.Invoke(message);
+                    break;
+            }
+        }
+    }
+
     /// <summary>Stops gracefully: in-flight calls finish, queued writes become durable, storage closes.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -139,6 +230,19 @@ public sealed partial class MemoNode : IAsyncDisposable
             return;
         }
         LogStopping(_logger, Address);
+        // Membership first (no more gossip), then the peer links: their accepted streams would otherwise hold the
+        // server's graceful stop for its whole grace period.
+        await _cluster.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Memo.Protocol.Grpc.GrpcException or OperationCanceledException)
+        {
+            // A link's last write can fail with its cancelled stream while the transport stops; the stop goes on.
+            LogPeerTransportStopFailed(_logger, e);
+        }
+        await _inboundPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _server.StopAsync(cancellationToken).ConfigureAwait(false);
         await _server.DisposeAsync().ConfigureAwait(false);
         await _router.DisposeAsync().ConfigureAwait(false);

@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Memo.Protocol.Cluster;
+using Spectre.Console;
+
+namespace Memo.Cli.Commands;
+
+/// <summary><c>memo cluster shards</c>: each shard's replica set, leader, applied index, under-replication.</summary>
+internal sealed class ClusterShardsCommand
+{
+    private readonly GlobalOptions _global;
+    private readonly CliIo _io;
+
+    public ClusterShardsCommand(GlobalOptions global, CliIo io)
+    {
+        _global = global;
+        _io = io;
+        Command = new Command("shards", "Show every shard's replica set from the ring placement");
+        Command.SetAction((result, cancellationToken) => ExecuteAsync(_global.Bind(result), cancellationToken));
+    }
+
+    /// <summary>The <c>shards</c> command.</summary>
+    public Command Command { get; }
+
+    private Task<int> ExecuteAsync(ConnectionSettings settings, CancellationToken cancellationToken) =>
+        CommandGuard.RunAsync(_io, settings, async _ =>
+        {
+            using var client = ClusterCommand.Connect(settings);
+            var shards = await client.ShardsAsync(cancellationToken).ConfigureAwait(false);
+            if (settings.Json)
+            {
+                WriteJson(shards);
+            }
+            else
+            {
+                WriteTable(shards);
+            }
+            return ExitCodes.Ok;
+        }, cancellationToken);
+
+    private void WriteJson(ShardsResponse shards) =>
+        _io.WriteLine(Output.Json.Write(w =>
+        {
+            w.WriteNumber("shardCount", shards.ShardCount);
+            w.WriteNumber("replicationFactor", shards.ReplicationFactor);
+            w.WriteNumber("effectiveReplicationFactor", shards.EffectiveReplicationFactor);
+            w.WriteStartArray("shards");
+            foreach (var shard in shards.Shards)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("shard", shard.Shard);
+                w.WriteStartArray("replicas");
+                foreach (var replica in shard.Replicas)
+                {
+                    w.WriteStringValue(replica);
+                }
+                w.WriteEndArray();
+                w.WriteString("leader", shard.LeaderId);
+                w.WriteNumber("applied", shard.AppliedIndex);
+                w.WriteBoolean("underReplicated", shard.UnderReplicated);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }));
+
+    private void WriteTable(ShardsResponse shards)
+    {
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumn("shard").AddColumn("replicas").AddColumn("leader").AddColumn("applied").AddColumn("under-replicated");
+        foreach (var shard in shards.Shards)
+        {
+            table.AddRow(
+                new Text(shard.Shard.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new Text(string.Join(", ", shard.Replicas)),
+                new Text(shard.LeaderId.Length > 0 ? shard.LeaderId : "-"),
+                new Text(shard.AppliedIndex > 0 ? shard.AppliedIndex.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"),
+                new Text(shard.UnderReplicated ? "YES" : ""));
+        }
+        _io.Console.Write(table);
+        _io.Console.WriteLine($"{shards.ShardCount} shards, replication factor {shards.ReplicationFactor} (in force: {shards.EffectiveReplicationFactor})");
+    }
+}

@@ -1,0 +1,129 @@
+using Memo.Node.Api.Grpc;
+using Memo.Node.Cluster;
+using Memo.Node.Cluster.Runtime;
+using Memo.Protocol.Client;
+using Memo.Protocol.Cluster;
+using Memo.Protocol.Grpc;
+using MemberStatus = Memo.Node.Cluster.MemberStatus;
+using WireStatus = Memo.Protocol.Cluster.MemberStatus;
+
+namespace Memo.Node.Api;
+
+/// <summary>
+/// The <c>memo.cluster.ClusterAdmin</c> gRPC service: reads the published <see cref="ClusterView"/> (Show, Shards) and
+/// forwards changes to the <see cref="ClusterNode"/> actor (Join, Leave, Down, AdmitMember). Holds no state. Outcomes
+/// map to statuses: unknown member NOT_FOUND, refused change FAILED_PRECONDITION, not a member yet UNAVAILABLE.
+/// </summary>
+public sealed class ClusterAdminService(ClusterNode cluster)
+{
+    /// <summary>Registers the service's methods.</summary>
+    public void Register(GrpcServiceRegistry registry)
+    {
+        registry.AddUnary(ClusterAdminMethods.Show, (_, _) => ValueTask.FromResult(Show(cluster.View)));
+        registry.AddUnary(ClusterAdminMethods.Shards, (_, _) => ValueTask.FromResult(Shards(cluster.View)));
+        registry.AddUnary(ClusterAdminMethods.Join, async (request, context) =>
+        {
+            if (!Cluster.Member.IsValidAddress(request.Seed))
+            {
+                throw new GrpcException(GrpcStatusCode.InvalidArgument, $"'{request.Seed}' is not a host:port address");
+            }
+            Check(await cluster.JoinAsync(request.Seed, context.CancellationToken).ConfigureAwait(false));
+            return new JoinResponse();
+        });
+        registry.AddUnary(ClusterAdminMethods.Leave, async (request, context) =>
+        {
+            var result = Check(await cluster.LeaveAsync(request.Node, context.CancellationToken).ConfigureAwait(false));
+            return new LeaveResponse { Id = result.Node.ToString() };
+        });
+        registry.AddUnary(ClusterAdminMethods.Down, async (request, context) =>
+        {
+            if (string.IsNullOrWhiteSpace(request.Node))
+            {
+                throw new GrpcException(GrpcStatusCode.InvalidArgument, "down needs a member id or address");
+            }
+            var result = Check(await cluster.DownAsync(request.Node, context.CancellationToken).ConfigureAwait(false));
+            return new DownResponse { Id = result.Node.ToString() };
+        });
+        registry.AddUnary(ClusterAdminMethods.AdmitMember, async (request, context) =>
+        {
+            var result = await cluster.AdmitAsync(request, context.CancellationToken).ConfigureAwait(false);
+            return result.Outcome switch
+            {
+                AdmitOutcome.Admitted => result.Response!,
+                AdmitOutcome.NotAMember => throw new GrpcException(GrpcStatusCode.Unavailable, result.Message ?? "not a member"),
+                AdmitOutcome.ClusterFull => throw new GrpcException(GrpcStatusCode.ResourceExhausted, result.Message ?? "cluster full"),
+                AdmitOutcome.Invalid => throw new GrpcException(GrpcStatusCode.InvalidArgument, result.Message ?? "invalid join request"),
+                _ => throw new GrpcException(GrpcStatusCode.FailedPrecondition, result.Message ?? "join refused"),
+            };
+        });
+    }
+
+    /// <summary>The Show answer for a view.</summary>
+    public static ShowResponse Show(ClusterView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        var state = view.State;
+        var response = new ShowResponse
+        {
+            SelfId = view.Self.ToString(),
+            SelfAddress = view.SelfAddress,
+            LeaderId = view.Leader.IsNone ? "" : view.Leader.ToString(),
+            Converged = view.IsMember && view.IsConverged,
+            Serving = view.IsServing,
+            Problem = view.Problem ?? "",
+            ShardCount = view.Network.ShardCount,
+            ReplicationFactor = view.Network.ReplicationFactor,
+            NetworkName = view.Network.Name,
+            EvictionDelayMs = (long)view.Network.EvictionDelay.TotalMilliseconds,
+            ViewVersion = (ulong)view.Version,
+        };
+        foreach (var member in state.Members.Values)
+        {
+            var info = new MemberInfo
+            {
+                Id = member.Id.ToString(),
+                Address = member.Address,
+                Status = (WireStatus)(int)member.Status,
+                Reachable = member.Status == MemberStatus.Removed || state.IsReachable(member.Id),
+                UpNumber = member.UpNumber,
+            };
+            info.Roles.AddRange(member.Roles);
+            info.SuspectedBy.AddRange(state.Reachability.ObserversOf(member.Id).Select(o => o.ToString()));
+            response.Members.Add(info);
+        }
+        return response;
+    }
+
+    /// <summary>The Shards answer for a view.</summary>
+    public static ShardsResponse Shards(ClusterView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        var placement = view.Placement;
+        var response = new ShardsResponse
+        {
+            ShardCount = placement.ShardCount,
+            ReplicationFactor = placement.RequestedReplicationFactor,
+            EffectiveReplicationFactor = placement.ReplicationFactor,
+        };
+        for (var shard = 0; shard < placement.ShardCount; shard++)
+        {
+            var replicas = placement[new ShardId(shard)];
+            var info = new ShardInfo
+            {
+                Shard = shard,
+                UnderReplicated = replicas.Count < placement.RequestedReplicationFactor,
+            };
+            info.Replicas.AddRange(replicas.Nodes.Select(n => n.ToString()));
+            response.Shards.Add(info);
+        }
+        return response;
+    }
+
+    private static ClusterCommandResult Check(ClusterCommandResult result) => result.Status switch
+    {
+        ClusterCommandStatus.Done => result,
+        ClusterCommandStatus.UnknownMember => throw new GrpcException(GrpcStatusCode.NotFound, result.Message ?? "unknown member"),
+        ClusterCommandStatus.NotMember => throw new GrpcException(GrpcStatusCode.Unavailable, result.Message ?? "not a member"),
+        _ => throw new GrpcException(GrpcStatusCode.FailedPrecondition, result.Message ?? "refused"),
+    };
+}

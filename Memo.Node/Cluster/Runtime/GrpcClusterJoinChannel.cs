@@ -1,0 +1,18 @@
+using Memo.Protocol.Client;
+using Memo.Protocol.Cluster;
+using Memo.Protocol.Grpc;
+
+namespace Memo.Node.Cluster.Runtime;
+
+/// <summary>The join call over gRPC: a short-lived channel per attempt (joins are rare; a cached channel to a seed
+/// that may never answer would only hold a socket).</summary>
+public sealed class GrpcClusterJoinChannel(TimeSpan callTimeout) : IClusterJoinChannel
+{
+    /// <inheritdoc />
+    public async Task<AdmitMemberResponse> AdmitAsync(string seedAddress, AdmitMemberRequest request, CancellationToken cancellationToken)
+    {
+        using var channel = new GrpcChannel(seedAddress);
+        return await channel.UnaryAsync(ClusterAdminMethods.AdmitMember, request,
+            new GrpcCallOptions { Timeout = callTimeout, CancellationToken = cancellationToken }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,12 @@
+namespace Memo.Node.Cluster.Runtime;
+
+/// <summary>
+/// The parameters every node of a network shares, fixed when the first node forms the cluster and recorded in each
+/// node's data folder: a joining node adopts them from the member that admits it.
+/// </summary>
+/// <param name="Name">The network's name (peer links and joins across names are refused).</param>
+/// <param name="ShardCount">Shards the address space is split into; a node whose data folder has another count
+/// cannot join.</param>
+/// <param name="ReplicationFactor">Requested replicas per shard; placement clamps it to the Up members.</param>
+/// <param name="EvictionDelay">How long a member may stay unreachable before the downing rule downs it.</param>
+public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay);

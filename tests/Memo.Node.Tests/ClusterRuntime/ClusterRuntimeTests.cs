@@ -1,0 +1,130 @@
+using Memo.Node.Cluster;
+using Memo.Protocol.Client;
+using Memo.Protocol.Grpc;
+using Memo.Testing;
+
+namespace Memo.Node.Tests.ClusterRuntime;
+
+/// <summary>Real nodes in-process on loopback, gossiping over the gRPC peer transport, in phases with barriers.</summary>
+public sealed class ClusterRuntimeTests
+{
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(20);
+
+    private static bool AllUp(IReadOnlyList<InProcessCluster.Slot> nodes, int count) =>
+        nodes.Count > 0 && nodes.All(n =>
+            n.View.IsConverged && n.View.State.Members.Values.Count(m => m.Status == MemberStatus.Up) == count
+            && n.View.State.Equals(nodes[0].View.State));
+
+    [Fact]
+    public async Task Three_nodes_converge_to_three_Up_members_with_the_same_ring()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitUntilAsync(n => AllUp(n, 3), "3 nodes Up and converged", Phase);
+
+        var views = cluster.Nodes.Select(n => n.View).ToList();
+        Assert.Equal(3, views.Select(v => v.Self).Distinct().Count());
+        for (var shard = 0; shard < 4; shard++)
+        {
+            var replicas = views[0].ReplicasOf(new ShardId(shard));
+            Assert.Equal(3, replicas.Count);
+            Assert.All(views, v => Assert.Equal(replicas, v.ReplicasOf(new ShardId(shard))));
+        }
+        Assert.All(views, v => Assert.True(v.IsServing, v.ToString()));
+        Assert.All(views, v => Assert.Equal(views.Min(x => x.Self), v.Leader));
+    }
+
+    [Fact]
+    public async Task A_fourth_node_joins_through_node_2_and_all_see_four_Up()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitUntilAsync(n => AllUp(n, 3), "3 nodes Up", Phase);
+
+        await cluster.AddNodeAsync(seedIndex: 1);
+        await cluster.WaitUntilAsync(n => AllUp(n, 4), "4 nodes Up after a join through node 2", Phase);
+        Assert.Equal(4, cluster.Nodes[3].View.State.Members.Count);
+    }
+
+    [Fact]
+    public async Task A_node_that_leaves_gracefully_ends_Removed_on_all_others()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitUntilAsync(n => AllUp(n, 3), "3 nodes Up", Phase);
+        var leaving = cluster.Nodes[2].View.Self;
+
+        var result = await cluster.Nodes[2].Running.Cluster.LeaveAsync(null, CancellationToken.None);
+        Assert.Equal(Memo.Node.Cluster.Runtime.ClusterCommandStatus.Done, result.Status);
+
+        await cluster.WaitUntilAsync(
+            n => n.Take(2).All(s => s.View.State.StatusOf(leaving) == MemberStatus.Removed && s.View.IsConverged),
+            "the leaving node Removed on nodes 1 and 2", Phase);
+        Assert.All(cluster.Nodes.Take(2), s => Assert.DoesNotContain(leaving, s.View.Placement.Ring.Nodes));
+    }
+
+    [Fact]
+    public async Task A_killed_node_becomes_unreachable_then_Down_then_Removed_on_the_survivors()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitUntilAsync(n => AllUp(n, 3), "3 nodes Up", Phase);
+        var victim = cluster.Nodes[2].View.Self;
+
+        await cluster.KillAsync(2);
+        await cluster.WaitUntilAsync(n => n.All(s => s.View.Unreachable.Contains(victim) || s.View.State.StatusOf(victim) is MemberStatus.Down or MemberStatus.Removed),
+            "the killed node unreachable on the survivors", Phase);
+        await cluster.WaitUntilAsync(n => n.All(s => s.View.State.StatusOf(victim) == MemberStatus.Removed && s.View.IsConverged),
+            "the killed node Down then Removed after the eviction delay", Phase);
+        Assert.All(cluster.Running, s => Assert.True(s.View.IsServing, s.View.ToString()));
+    }
+
+    [Fact]
+    public async Task The_admin_Down_removes_a_member_and_Show_lists_the_members()
+    {
+        // A long eviction delay so only the operator's Down can remove the stopped node.
+        await using var cluster = await InProcessCluster.StartAsync(3, ["memo.network.eviction-delay = 1h"]);
+        await cluster.WaitUntilAsync(n => AllUp(n, 3), "3 nodes Up", Phase);
+        var victim = cluster.Nodes[2].View.Self;
+        await cluster.StopAsync(2);
+
+        using var admin = new ClusterAdminClient(cluster.Nodes[0].Address, TimeSpan.FromSeconds(10));
+        var shown = await admin.ShowAsync();
+        Assert.Equal(3, shown.Members.Count);
+        Assert.Equal(cluster.Nodes[0].View.Self.ToString(), shown.SelfId);
+
+        var unknown = await Assert.ThrowsAsync<GrpcException>(() => admin.DownAsync("127.0.0.1:1"));
+        Assert.Equal(GrpcStatusCode.NotFound, unknown.Status);
+
+        Assert.Equal(victim.ToString(), await admin.DownAsync(victim.ToString()));
+        await cluster.WaitUntilAsync(n => n.All(s => s.View.State.StatusOf(victim) == MemberStatus.Removed),
+            "the downed node Removed on the survivors", Phase);
+
+        var shards = await admin.ShardsAsync();
+        Assert.Equal(4, shards.Shards.Count);
+        Assert.All(shards.Shards, s => Assert.Equal(2, s.Replicas.Count));
+        Assert.All(shards.Shards, s => Assert.True(s.UnderReplicated));
+    }
+
+    [Fact]
+    public async Task A_node_whose_data_folder_has_another_shard_count_is_refused_with_a_clear_problem()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(1);
+        await cluster.WaitUntilAsync(n => AllUp(n, 1), "the seed Up", Phase);
+
+        var stranger = await cluster.AddNodeAsync(overrides: ["memo.shards.count = 8"]);
+        await cluster.WaitUntilAsync(_ => stranger.View.Problem?.Contains("shards", StringComparison.Ordinal) == true,
+            "the joiner reports the shard-count refusal", Phase);
+        Assert.False(stranger.View.IsMember);
+        Assert.Single(cluster.Nodes[0].View.State.Members);
+    }
+
+    [Fact]
+    public async Task A_restarted_node_resumes_its_membership()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3);
+        await cluster.WaitUntilAsync(n => AllUp(n, 3), "3 nodes Up", Phase);
+        var id = cluster.Nodes[1].View.Self;
+
+        await cluster.StopAsync(1);
+        await cluster.RestartAsync(1);
+        Assert.Equal(id, cluster.Nodes[1].View.Self);
+        await cluster.WaitUntilAsync(n => AllUp(n, 3), "3 nodes Up again after the restart", Phase);
+    }
+}

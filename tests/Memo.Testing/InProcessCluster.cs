@@ -1,0 +1,203 @@
+using System.Text;
+using Memo.Node.Cluster.Runtime;
+using Memo.Node.Configuration;
+using Memo.Node.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Memo.Testing;
+
+/// <summary>
+/// N real Memo nodes in this process on 127.0.0.1, each with an ephemeral port and its own temporary data folder;
+/// the first forms the cluster and is every later node's seed. Tests synchronise with <see cref="WaitUntilAsync"/>
+/// (polls the published views; a timeout names the phase and prints every node's view), never with sleeps.
+/// </summary>
+public sealed class InProcessCluster : IAsyncDisposable
+{
+    private readonly List<Slot> _slots = [];
+    private readonly IReadOnlyList<string> _overrides;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly string _root;
+
+    private InProcessCluster(IReadOnlyList<string> overrides, ILoggerFactory loggerFactory)
+    {
+        _overrides = overrides;
+        _loggerFactory = loggerFactory;
+        _root = Path.Combine(Path.GetTempPath(), "memo-cluster-" + Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(_root);
+    }
+
+    /// <summary>Fast membership settings for tests: 50ms gossip and heartbeats, a detector that suspects a silent peer
+    /// within about a second, 4 shards.</summary>
+    public static IReadOnlyList<string> FastSettings { get; } =
+    [
+        "memo.shards.count = 4",
+        "memo.cluster.gossip-interval = 50ms",
+        "memo.cluster.join-retry-min = 50ms",
+        "memo.cluster.join-retry-max = 500ms",
+        "memo.cluster.failure-detector.heartbeat-interval = 50ms",
+        "memo.cluster.failure-detector.first-heartbeat-estimate = 50ms",
+        "memo.cluster.failure-detector.min-std-deviation = 20ms",
+        "memo.cluster.failure-detector.acceptable-heartbeat-pause = 300ms",
+        "memo.network.eviction-delay = 1s",
+    ];
+
+    /// <summary>The nodes, in start order (index 0 is the seed). A stopped node's slot stays, with <see cref="Slot.Node"/> null.</summary>
+    public IReadOnlyList<Slot> Nodes => _slots;
+
+    /// <summary>One node of the cluster: its folder, port and (while running) the node.</summary>
+    public sealed class Slot
+    {
+        internal Slot(int index, string dataDirectory) => (Index, DataDirectory) = (index, dataDirectory);
+
+        /// <summary>Position in start order, from 0.</summary>
+        public int Index { get; }
+
+        /// <summary>The node's data folder (kept across restarts).</summary>
+        public string DataDirectory { get; }
+
+        /// <summary>The port the node listens on (fixed after the first start, so a restart keeps its address).</summary>
+        public int Port { get; internal set; }
+
+        /// <summary>The running node, or null when stopped.</summary>
+        public MemoNode? Node { get; internal set; }
+
+        /// <summary>The running node; throws when stopped.</summary>
+        public MemoNode Running => Node ?? throw new InvalidOperationException($"node {Index} is stopped");
+
+        /// <summary>The node's latest view.</summary>
+        public ClusterView View => Running.Cluster.View;
+
+        /// <summary>host:port.</summary>
+        public string Address => $"127.0.0.1:{Port}";
+    }
+
+    /// <summary>Starts <paramref name="count"/> nodes (the first forms the cluster; the others join through it).</summary>
+    public static async Task<InProcessCluster> StartAsync(int count, IEnumerable<string>? overrides = null, ILoggerFactory? loggerFactory = null)
+    {
+        var cluster = new InProcessCluster([.. FastSettings, .. overrides ?? []], loggerFactory ?? NullLoggerFactory.Instance);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await cluster.AddNodeAsync().ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>Starts one more node joining through <paramref name="seedIndex"/> (node 0 by default).</summary>
+    public async Task<Slot> AddNodeAsync(int seedIndex = 0, IEnumerable<string>? overrides = null)
+    {
+        var slot = new Slot(_slots.Count, Path.Combine(_root, $"node{_slots.Count + 1}"));
+        var seed = _slots.Count == 0 ? null : _slots[seedIndex].Address;
+        slot.Node = await MemoNode.StartAsync(Options(slot, seed, overrides ?? []), _loggerFactory).ConfigureAwait(false);
+        slot.Port = slot.Node.Endpoint.Port;
+        _slots.Add(slot);
+        return slot;
+    }
+
+    /// <summary>Stops node <paramref name="index"/> without leaving (the others see it go silent).</summary>
+    public async Task StopAsync(int index)
+    {
+        var slot = _slots[index];
+        var node = slot.Node;
+        slot.Node = null;
+        if (node is not null)
+        {
+            await node.StopAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Kills node <paramref name="index"/>: in-process this is a stop without leave; its data stays.</summary>
+    public Task KillAsync(int index) => StopAsync(index);
+
+    /// <summary>Starts a stopped node again on the same folder and port; it resumes its recorded membership.</summary>
+    public async Task RestartAsync(int index)
+    {
+        var slot = _slots[index];
+        if (slot.Node is not null)
+        {
+            throw new InvalidOperationException($"node {index} is running");
+        }
+        var seed = index == 0 ? null : _slots[0].Address;
+        slot.Node = await MemoNode.StartAsync(Options(slot, seed, [$"memo.node.listen = \"127.0.0.1:{slot.Port}\""]), _loggerFactory).ConfigureAwait(false);
+    }
+
+    /// <summary>The running nodes.</summary>
+    public IEnumerable<Slot> Running => _slots.Where(s => s.Node is not null);
+
+    /// <summary>
+    /// Polls until <paramref name="predicate"/> holds for the running nodes' views; on timeout fails with the phase and
+    /// every node's view.
+    /// </summary>
+    public async Task WaitUntilAsync(Func<IReadOnlyList<Slot>, bool> predicate, string phase, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var running = Running.ToList();
+            if (predicate(running))
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"phase '{phase}' not reached within {timeout}.\n{Describe()}");
+            }
+            // Polling pause, not synchronisation: the condition is re-checked each time.
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Every node's view, for failure messages.</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder();
+        foreach (var slot in _slots)
+        {
+            text.Append("node ").Append(slot.Index).Append(" (").Append(slot.Address).Append("): ")
+                .AppendLine(slot.Node is null ? "stopped" : slot.View.ToString());
+        }
+        return text.ToString();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var slot in _slots)
+        {
+            var node = slot.Node;
+            slot.Node = null;
+            if (node is not null)
+            {
+                await node.StopAsync().ConfigureAwait(false);
+            }
+        }
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: the OS may still hold a file briefly.
+        }
+    }
+
+    private MemoOptions Options(Slot slot, string? seed, IEnumerable<string> extra) => MemoOptions.Load(
+        TestPaths.DefaultsFile,
+        configFile: null,
+        [
+            "memo.node.listen = \"127.0.0.1:0\"",
+            $"memo.node.data-directory = \"{slot.DataDirectory.Replace("\\", "/", StringComparison.Ordinal)}\"",
+            "memo.node.shutdown-grace-period = 1s",
+            seed is null ? "memo.node.seeds = []" : $"memo.node.seeds = [\"{seed}\"]",
+            .. _overrides,
+            .. extra,
+        ]);
+}
