@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A cluster of N real memo node processes on this machine (loopback), for trying the membership by hand.
+#
+#   scripts/cluster.sh up N       build (Release) and start N nodes; node 1 forms the cluster, the others join it
+#   scripts/cluster.sh status     `memo cluster show` against node 1
+#   scripts/cluster.sh down       stop every node (SIGTERM, then SIGKILL after 15 s)
+#
+# Node i listens on 127.0.0.1:$((BASE_PORT + i - 1)) with its data in $MEMO_CLUSTER_DIR/node<i> (data, log, pid).
+# Environment: MEMO_CLUSTER_DIR (default ./cluster-data), MEMO_BASE_PORT (default 5090),
+# MEMO_NODE_ARGS (extra node options for every node, e.g. "--set memo.cluster.gossip-interval=200ms").
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DIR="${MEMO_CLUSTER_DIR:-$PWD/cluster-data}"
+BASE_PORT="${MEMO_BASE_PORT:-5090}"
+BIN="$DIR/bin"
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+
+build() {
+  mkdir -p "$BIN"
+  echo "building Memo.Node and memo (Release) into $BIN" >&2
+  dotnet build -c Release -nologo -v q "$ROOT/Memo.Node/Memo.Node.csproj" -o "$BIN/node" >"$BIN/build-node.log" 2>&1 \
+    || { cat "$BIN/build-node.log" >&2; exit 1; }
+  dotnet build -c Release -nologo -v q "$ROOT/Memo.Cli/Memo.Cli.csproj" -o "$BIN/cli" >"$BIN/build-cli.log" 2>&1 \
+    || { cat "$BIN/build-cli.log" >&2; exit 1; }
+}
+
+up() {
+  local n="$1"
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "up needs a node count, e.g. up 3" >&2; exit 1; }
+  build
+  local seed="127.0.0.1:$BASE_PORT"
+  for ((i = 1; i <= n; i++)); do
+    local node="$DIR/node$i" port=$((BASE_PORT + i - 1))
+    mkdir -p "$node"
+    if [[ -f "$node/pid" ]] && kill -0 "$(cat "$node/pid")" 2>/dev/null; then
+      echo "node $i already running (pid $(cat "$node/pid"))" >&2
+      continue
+    fi
+    # shellcheck disable=SC2086 # MEMO_NODE_ARGS is a list of options on purpose
+    dotnet "$BIN/node/Memo.Node.dll" --listen "127.0.0.1:$port" --data "$node/data" --seed "$seed" ${MEMO_NODE_ARGS:-} \
+      >"$node/log" 2>&1 &
+    echo $! >"$node/pid"
+    echo "node $i: 127.0.0.1:$port pid $! (log $node/log)"
+    # Each node waits for the previous one to answer, so node 1 has formed the cluster before others ask it.
+    for _ in $(seq 1 100); do
+      if dotnet "$BIN/cli/memo.dll" --node "127.0.0.1:$port" --timeout 1s cluster show >/dev/null 2>&1; then break; fi
+      kill -0 "$(cat "$node/pid")" 2>/dev/null || { echo "node $i exited; see $node/log" >&2; tail -n 20 "$node/log" >&2; exit 1; }
+      sleep 0.2
+    done
+  done
+  echo "memo cluster show: scripts/cluster.sh status (or dotnet $BIN/cli/memo.dll --node $seed cluster show)"
+}
+
+down() {
+  local pids=()
+  for pidfile in "$DIR"/node*/pid; do
+    [[ -f "$pidfile" ]] || continue
+    local pid; pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; pids+=("$pid"); fi
+    rm -f "$pidfile"
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && { echo "pid $pid ignored SIGTERM; killing" >&2; kill -KILL "$pid"; }
+  done
+  echo "stopped ${#pids[@]} node(s); data kept in $DIR"
+}
+
+status() {
+  [[ -f "$BIN/cli/memo.dll" ]] || { echo "no build in $BIN; run 'up N' first" >&2; exit 1; }
+  dotnet "$BIN/cli/memo.dll" --node "127.0.0.1:$BASE_PORT" cluster show
+}
+
+case "${1:-}" in
+  up) up "${2:-3}" ;;
+  down) down ;;
+  status) status ;;
+  *) usage; exit 1 ;;
+esac
