@@ -237,9 +237,11 @@ public class CliParsingTests
     }
 
     [Fact]
-    public void There_is_no_cluster_command_yet()
+    public void Cluster_commands_parse_and_down_needs_a_member()
     {
-        Assert.NotEmpty(Cli().Parse("cluster", "show").Errors);
+        Assert.Empty(Cli().Parse("cluster", "show").Errors);
+        Assert.Empty(Cli().Parse("cluster", "leave").Errors);
+        Assert.NotEmpty(Cli().Parse("cluster", "down").Errors);
     }
 
     [Fact]
