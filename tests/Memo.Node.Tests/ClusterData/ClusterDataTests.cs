@@ -161,6 +161,40 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_leaving_node_hands_its_groups_off_before_it_may_exit()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(4, [.. FastRaft, "memo.network.eviction-delay = 1h"]);
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 4, 3), "every shard's group = its 3 ring replicas on 4 nodes");
+        using (var client = ClientOf(cluster.Nodes[0]))
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await client.UpsertAsync($"leave/{i}", V($"v{i}"));
+            }
+        }
+
+        var leaving = cluster.Nodes[3].View.Self;
+        var survivors = cluster.Nodes.Take(3).ToList();
+        await cluster.Nodes[3].Running.Cluster.LeaveAsync(null, CancellationToken.None);
+        await WaitAsync(cluster, _ => survivors.All(s => s.View.State.StatusOf(leaving) is MemberStatus.Exiting or MemberStatus.Removed),
+            "the leaving node allowed to exit");
+        // Exit is allowed only once no group counts the node: every survivor-led group already excludes it.
+        foreach (var slot in survivors)
+        {
+            foreach (var replica in slot.Running.Shards.Replicas.Where(r => r.Status.IsLeader))
+            {
+                Assert.False(replica.Status.Membership.Contains(leaving), $"shard {replica.Shard} still counts the leaving node: {replica.Status}");
+            }
+        }
+        await WaitAsync(cluster, _ => GroupsMatchRing(survivors, 3, 3), "every shard's group = its 3 ring replicas on the 3 survivors");
+        using var reader = ClientOf(cluster.Nodes[1]);
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.Equal($"v{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"leave/{i}") ?? V("<missing>")));
+        }
+    }
+
     // Every running node sees the same placement over `members` Up nodes, and every shard has a leader among the running
     // nodes whose configuration is exactly the ring's replica set (`voters` voters, no learners).
     private static bool GroupsMatchRing(IReadOnlyList<InProcessCluster.Slot> nodes, int members, int voters)
