@@ -75,7 +75,10 @@ public static class GroupReconciler
         }
         return null;
 
+        // Only a confirmed match counts: a learner still probing or receiving its snapshot reports match 0, which on a
+        // short log would otherwise look "near" the leader and get a replica with no data promoted.
         bool CaughtUp(NodeId node) =>
-            progress.TryGetValue(node, out var p) && p.Match.Value + maxLag >= leaderLast.Value;
+            progress.TryGetValue(node, out var p) && p.State == ProgressState.Replicate && p.Match > LogIndex.Zero
+            && p.Match.Value + maxLag >= leaderLast.Value;
     }
 }

@@ -19,13 +19,15 @@ namespace Memo.Node.Shards.Hosting;
 /// <para>Design note (docs/design/shard-groups.md, "Hosting and rebalancing"). One background loop, woken by every
 /// <see cref="ClusterNode.ViewChanged"/> and every <see cref="ShardHostOptions.ReconcileInterval"/>, does in order:</para>
 /// <list type="number">
-/// <item>Founding: the member with up-number 1 (the node that formed the cluster: exactly one member ever gets it)
-/// bootstraps every shard's group with itself as the only voter, once (a silo flag records it). No other node ever
-/// bootstraps a group, so two groups of one shard cannot exist.</item>
+/// <item>Founding: the node that formed the cluster (its first membership view held only itself; a joiner's first
+/// view always holds the member that admitted it) bootstraps every shard's group with itself as the only voter, once
+/// (a silo flag records it). No other node ever bootstraps a group, so two groups of one shard cannot exist. (Up-numbers
+/// cannot decide this: while several nodes are Joining, each may briefly act as leader and number itself first.)</item>
 /// <item>Hosting: a replica for every shard the ring places here (<see cref="ClusterView.ShardsOf"/>); a new one
 /// starts empty and waits for the leader's snapshot. Replicas found in the silo at start are resumed.</item>
 /// <item>Retiring: a replica of a shard no longer placed here whose group no longer counts this node (its own
-/// configuration, or a fresh report of the group's leader, says so) is stopped and its data cleared.</item>
+/// configuration says so, or, when it has none yet, a fresh report of the group's leader) is stopped and its data
+/// cleared.</item>
 /// <item>Rebalancing: for every group led here, <see cref="GroupReconciler.Next"/> decides one change (add learner,
 /// promote once caught up, remove, hand leadership off); at most one change per group and
 /// <see cref="ShardHostOptions.MaxConcurrentMoves"/> per node run at once. A downed or leaving node drops off the
@@ -55,6 +57,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private volatile ImmutableDictionary<(ShardId, NodeId), ReplicaReport> _reports = ImmutableDictionary<(ShardId, NodeId), ReplicaReport>.Empty;
     private bool _founded;
+    private int _formedHere = -1; // -1 unknown, 0 joined, 1 formed: decided by the first membership view
     private DateTime _nextPoll;
     private Task? _loop;
 
@@ -134,6 +137,7 @@ public sealed partial class ShardHost : IAsyncDisposable
         }
         cluster.ExitReady = host.ExitReady;
         cluster.ViewChanged += host.OnViewChanged;
+        host.OnViewChanged(cluster.View);
         host._loop = Task.Run(host.RunAsync);
         return host;
     }
@@ -215,7 +219,16 @@ public sealed partial class ShardHost : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private void OnViewChanged(ClusterView view) => _wake.Writer.TryWrite(true);
+    // Runs on the membership actor's loop for every view, from the first: that is how the host knows whether this node
+    // formed the cluster.
+    private void OnViewChanged(ClusterView view)
+    {
+        if (view.IsMember)
+        {
+            Interlocked.CompareExchange(ref _formedHere, view.State.Members.Count == 1 ? 1 : 0, -1);
+        }
+        _wake.Writer.TryWrite(true);
+    }
 
     private async Task RunAsync()
     {
@@ -279,7 +292,7 @@ public sealed partial class ShardHost : IAsyncDisposable
 
     private async Task FoundAsync(ClusterView view, CancellationToken cancellationToken)
     {
-        if (_founded || !view.State.TryGetMember(_self, out var me) || me.Status != MemberStatus.Up || me.UpNumber != 1)
+        if (_founded || Volatile.Read(ref _formedHere) != 1)
         {
             return;
         }
@@ -320,8 +333,13 @@ public sealed partial class ShardHost : IAsyncDisposable
             {
                 continue; // hands leadership off first (rebalancing), then another leader removes it
             }
+            // A replica that knows a configuration trusts it; one that knows none yet (no snapshot received) trusts a
+            // fresh report of the leader. A replica whose configuration still names this node stays: retiring a voter
+            // the group still counts would take a vote from it.
             var leader = LeaderReport(shard);
-            var removed = !status.Membership.Contains(_self) || (leader is not null && leader.Node != _self && !leader.Membership.Contains(_self));
+            var removed = status.Membership.Voters.IsEmpty
+                ? leader is not null && leader.Node != _self && !leader.Membership.Contains(_self)
+                : !status.Membership.Contains(_self);
             if (!removed)
             {
                 continue;

@@ -38,6 +38,18 @@ public sealed class GroupReconcilerTests
     }
 
     [Fact]
+    public void A_learner_with_no_confirmed_match_is_not_caught_up_even_on_a_short_log()
+    {
+        var membership = RaftMembership.Create([A], [B]);
+        var probing = new Dictionary<NodeId, FollowerProgress>
+        {
+            [A] = new(new LogIndex(4), new LogIndex(5), ProgressState.Replicate, false, true),
+            [B] = new(LogIndex.Zero, new LogIndex(1), ProgressState.Snapshot, true, true),
+        };
+        Assert.Null(Next(membership, Ring(A, B), probing, last: 4));
+    }
+
+    [Fact]
     public void A_voter_the_ring_dropped_is_removed_only_after_every_named_node_is_a_voter()
     {
         Assert.Equal(new GroupStep.AddLearner(D, "host-4:1"), Next(RaftMembership.Create([A, B, C]), Ring(A, B, D), Progress((A, 100), (B, 100), (C, 100))));
