@@ -58,6 +58,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     private volatile ImmutableDictionary<(ShardId, NodeId), ReplicaReport> _reports = ImmutableDictionary<(ShardId, NodeId), ReplicaReport>.Empty;
     private bool _founded;
     private int _formedHere = -1; // -1 unknown, 0 joined, 1 formed: decided by the first membership view
+    private int _abandoned;       // 1: this node abandoned the cluster it formed alone (admin Join elsewhere)
     private DateTime _nextPoll;
     private Task? _loop;
 
@@ -121,7 +122,7 @@ public sealed partial class ShardHost : IAsyncDisposable
         var host = new ShardHost(self, silo, transport, cluster, layout, raftConfig, groupOptions, options, ticks, channels, loggerFactory);
         try
         {
-            host._founded = await silo.ReadMetaAsync(FoundedMeta, cancellationToken).ConfigureAwait(false) is not null;
+            host._founded = await silo.ReadMetaAsync(FoundedMeta, cancellationToken).ConfigureAwait(false) is { Length: > 0 };
             foreach (var shard in layout.AllShards)
             {
                 if (await silo.ReadRaftStateAsync(shard, cancellationToken).ConfigureAwait(false) is not null)
@@ -227,6 +228,12 @@ public sealed partial class ShardHost : IAsyncDisposable
         {
             Interlocked.CompareExchange(ref _formedHere, view.State.Members.Count == 1 ? 1 : 0, -1);
         }
+        else if (Interlocked.CompareExchange(ref _formedHere, -1, 1) == 1)
+        {
+            // A member that formed a cluster alone and is no longer a member: it abandoned that cluster to join another.
+            // Its groups must go before it hosts the new cluster's replicas.
+            Volatile.Write(ref _abandoned, 1);
+        }
         _wake.Writer.TryWrite(true);
     }
 
@@ -268,6 +275,10 @@ public sealed partial class ShardHost : IAsyncDisposable
         {
             _moves.Remove(done);
         }
+        if (Interlocked.Exchange(ref _abandoned, 0) == 1)
+        {
+            await AbandonAsync(cancellationToken).ConfigureAwait(false);
+        }
         var view = _cluster.View;
         if (view.IsMember && view.IsServing)
         {
@@ -288,6 +299,25 @@ public sealed partial class ShardHost : IAsyncDisposable
             _nextPoll = DateTime.UtcNow + _options.StatusPollInterval;
             await PollAsync(view, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private async Task AbandonAsync(CancellationToken cancellationToken)
+    {
+        var batch = new SiloBatch();
+        foreach (var (shard, replica) in _replicas.ToList())
+        {
+            _replicas.TryRemove(shard, out _);
+            Dispatcher.Unregister(replica);
+            await replica.DisposeAsync().ConfigureAwait(false);
+        }
+        foreach (var shard in Layout.AllShards)
+        {
+            ShardGroupReplica.StageClear(shard, batch);
+        }
+        batch.PutMeta(FoundedMeta, []);
+        await _silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+        _founded = false;
+        LogAbandoned();
     }
 
     private async Task FoundAsync(ClusterView view, CancellationToken cancellationToken)

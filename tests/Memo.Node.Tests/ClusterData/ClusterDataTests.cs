@@ -195,6 +195,33 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_node_that_abandons_its_own_cluster_to_join_another_drops_its_groups_and_serves_the_new_ones()
+    {
+        await using var first = await InProcessCluster.StartAsync(1, FastRaft);
+        await using var second = await InProcessCluster.StartAsync(1, FastRaft);
+        var a = first.Nodes[0];
+        var b = second.Nodes[0];
+        using (var alone = ClientOf(b))
+        {
+            await alone.UpsertAsync("abandoned", V("x")); // the abandoned cluster's shard groups now exist on b
+        }
+        using (var client = ClientOf(a))
+        {
+            await client.UpsertAsync("kept", V("k"));
+        }
+
+        await b.Running.Cluster.JoinAsync(a.Address, CancellationToken.None);
+        await WaitForAsync(() => Task.FromResult(GroupsMatchRing([a, b], 2, 2)), first, "every shard's group = the 2 nodes of the joined cluster");
+        Assert.All(new[] { a, b }.SelectMany(s => s.Running.Shards.Replicas), r => Assert.Null(r.Status.StopReason));
+        using var viaB = ClientOf(b);
+        Assert.Equal("k", Encoding.UTF8.GetString(await viaB.FetchAsync("kept") ?? V("<missing>")));
+        Assert.Null(await viaB.FetchAsync("abandoned"));
+        await viaB.UpsertAsync("joined", V("j"));
+        using var viaA = ClientOf(a);
+        Assert.Equal("j", Encoding.UTF8.GetString(await viaA.FetchAsync("joined") ?? V("<missing>")));
+    }
+
     // Every running node sees the same placement over `members` Up nodes, and every shard has a leader among the running
     // nodes whose configuration is exactly the ring's replica set (`voters` voters, no learners).
     private static bool GroupsMatchRing(IReadOnlyList<InProcessCluster.Slot> nodes, int members, int voters)
