@@ -364,12 +364,17 @@ public sealed partial class ShardHost : IAsyncDisposable
                 continue; // hands leadership off first (rebalancing), then another leader removes it
             }
             // A replica that knows a configuration trusts it; one that knows none yet (no snapshot received) trusts a
-            // fresh report of the leader. A replica whose configuration still names this node stays: retiring a voter
-            // the group still counts would take a vote from it.
+            // fresh report of the leader. A replica whose configuration still names this node is retired only when it
+            // hears from no leader (a removed replica is sent nothing, so it never learns of its removal) and a leader
+            // of at least its term reported within the last two polls that the group no longer counts it: retiring a
+            // replica the group still counts would take a vote from it.
             var leader = LeaderReport(shard);
+            var leaderExcludes = leader is not null && leader.Node != _self && !leader.Membership.Contains(_self);
             var removed = status.Membership.Voters.IsEmpty
-                ? leader is not null && leader.Node != _self && !leader.Membership.Contains(_self)
-                : !status.Membership.Contains(_self);
+                ? leaderExcludes
+                : !status.Membership.Contains(_self)
+                  || (leaderExcludes && status.Leader.IsNone && leader!.Term >= status.Term
+                      && leader.ReceivedUtc >= DateTime.UtcNow - 2 * _options.StatusPollInterval);
             if (!removed)
             {
                 continue;

@@ -123,6 +123,7 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         await cluster.AddNodeAsync();
         await WaitAsync(cluster, n => n.Count == 4 && n.All(s => s.View.State.MembersIn(MemberStatus.Up).Count() == 4), "4 nodes Up");
         await WaitAsync(cluster, n => GroupsMatchRing(n, 4, 3), "every shard's group = its 3 ring replicas on 4 nodes");
+        await WaitAsync(cluster, n => n.All(HostsExactlyItsPlacement), "replicas of groups that removed a node retired on that node");
         await stop.CancelAsync();
         await writing;
         output.WriteLine($"{acknowledged.Count} writes acknowledged, {failures} failed during the move");
@@ -221,6 +222,9 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         using var viaA = ClientOf(a);
         Assert.Equal("j", Encoding.UTF8.GetString(await viaA.FetchAsync("joined") ?? V("<missing>")));
     }
+
+    private static bool HostsExactlyItsPlacement(InProcessCluster.Slot slot) =>
+        slot.Running.Shards.Replicas.Select(r => r.Shard).Order().SequenceEqual(slot.View.ShardsOf(slot.View.Self).Order());
 
     // Every running node sees the same placement over `members` Up nodes, and every shard has a leader among the running
     // nodes whose configuration is exactly the ring's replica set (`voters` voters, no learners).
