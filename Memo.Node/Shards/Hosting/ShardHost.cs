@@ -61,6 +61,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     private int _abandoned;       // 1: this node abandoned the cluster it formed alone (admin Join elsewhere)
     private DateTime _nextPoll;
     private Task? _loop;
+    private Task? _poll;
 
     private ShardHost(NodeId self, ISilo silo, IPeerTransport transport, ClusterNode cluster, ShardLayout layout, RaftConfig raftConfig,
         ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, Forwarding.PeerChannels channels, ILoggerFactory loggerFactory)
@@ -207,6 +208,10 @@ public sealed partial class ShardHost : IAsyncDisposable
         {
             await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+        if (_poll is not null)
+        {
+            await _poll.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
         foreach (var move in _moves.Values)
         {
             await move.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -294,10 +299,11 @@ public sealed partial class ShardHost : IAsyncDisposable
             await RetireAsync(placed, cancellationToken).ConfigureAwait(false);
             Rebalance(view);
         }
-        if (DateTime.UtcNow >= _nextPoll)
+        // Polling runs beside the turns: a silent peer must not hold rebalancing up for the call's deadline.
+        if (DateTime.UtcNow >= _nextPoll && (_poll is null || _poll.IsCompleted))
         {
             _nextPoll = DateTime.UtcNow + _options.StatusPollInterval;
-            await PollAsync(view, cancellationToken).ConfigureAwait(false);
+            _poll = PollSafelyAsync(view, cancellationToken);
         }
     }
 
@@ -445,6 +451,21 @@ public sealed partial class ShardHost : IAsyncDisposable
         catch (Exception e)
         {
             LogMoveFailed(e, replica.Shard);
+        }
+    }
+
+    private async Task PollSafelyAsync(ClusterView view, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PollAsync(view, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            LogTurnFailed(e);
         }
     }
 
