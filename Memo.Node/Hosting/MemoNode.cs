@@ -142,7 +142,12 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MaxAppendBytes = options.Raft.MaxAppendBytes,
                 RandomSeed = clusterStore.Node.Value ^ (ulong)Environment.TickCount64,
             };
-            var groupOptions = new ShardGroupOptions { SnapshotThresholdEntries = options.Raft.SnapshotThreshold };
+            var groupOptions = new ShardGroupOptions
+            {
+                MailboxCapacity = options.Shards.MailboxCapacity,
+                MaxInputsPerTurn = options.Shards.MaxCommandsPerTurn,
+                SnapshotThresholdEntries = options.Raft.SnapshotThreshold,
+            };
             shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
                 new ShardHostOptions(), ticks, channels, loggerFactory, cancellationToken).ConfigureAwait(false);
             var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions(), loggerFactory.CreateLogger<ClusterShardGateway>());
