@@ -81,7 +81,9 @@ public sealed partial class KeyValueStore
         switch (written)
         {
             case ShardResult.EntryWritten w:
-                if (w.Previous is { } previous)
+                // The previous entry can only point at this write's own block if the entry write was applied twice;
+                // reclaiming it then would leave the key pointing nowhere.
+                if (w.Previous is { } previous && previous.ValueAddress != block.Address)
                 {
                     Reclaim(previous.ValueAddress);
                 }

@@ -101,7 +101,9 @@ public sealed partial class ClusterShardGateway : IShardGateway
                         }
                         break;
                     case ShardReplyStatus.Unknown when !repeatable:
-                        throw OutcomeUnknown(shard, "a new leader's snapshot covered the proposal before it was seen committed");
+                        throw OutcomeUnknown(shard, reply.Reason.Length > 0
+                            ? reply.Reason
+                            : "a new leader's snapshot covered the proposal before it was seen committed");
                     case ShardReplyStatus.Invalid:
                         throw new GrpcException(GrpcStatusCode.Internal, $"Shard {shard} refused the command as invalid: {reply.Reason}");
                 }

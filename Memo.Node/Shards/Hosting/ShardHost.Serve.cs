@@ -21,6 +21,10 @@ public sealed partial class ShardHost
         {
             return new ProposeReply { Status = ShardReplyStatus.NotLeader, Reason = $"no replica of shard {shard} on this node" };
         }
+        if (replica.Status.StopReason is { } stopped)
+        {
+            return new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = stopped };
+        }
         ShardGroupOutcome outcome;
         try
         {
@@ -28,7 +32,9 @@ public sealed partial class ShardHost
         }
         catch (ShardGroupStoppedException e)
         {
-            return new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = e.Message };
+            // The replica stopped while the proposal was queued or pending: it may have been appended and may still
+            // commit on the other replicas, so retrying could apply it twice.
+            return new ProposeReply { Status = ShardReplyStatus.Unknown, Reason = e.Message };
         }
         return outcome switch
         {
