@@ -84,7 +84,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
                         reply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = e.Message };
                         route.Unreachable();
                     }
-                    catch (GrpcException e) when (!deadline.IsCancellationRequested)
+                    catch (GrpcException e) when (!cancellationToken.IsCancellationRequested)
                     {
                         throw OutcomeUnknown(shard, $"the call to {address} failed after it was sent: {e.Message}");
                     }
