@@ -1,6 +1,7 @@
 using Memo.Node.Api.Grpc;
 using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
+using Memo.Node.Shards.Hosting;
 using Memo.Protocol.Client;
 using Memo.Protocol.Cluster;
 using Memo.Protocol.Grpc;
@@ -12,15 +13,15 @@ namespace Memo.Node.Api;
 /// <summary>
 /// The <c>memo.cluster.ClusterAdmin</c> gRPC service: reads the published <see cref="ClusterView"/> (Show, Shards) and
 /// forwards changes to the <see cref="ClusterNode"/> actor (Join, Leave, Down, AdmitMember). Holds no state. Outcomes
-/// map to statuses: unknown member NOT_FOUND, refused change FAILED_PRECONDITION, not a member yet UNAVAILABLE.
+/// map to statuses (Shards also carries each shard's leader and applied index from the shard host's reports): unknown member NOT_FOUND, refused change FAILED_PRECONDITION, not a member yet UNAVAILABLE.
 /// </summary>
-public sealed class ClusterAdminService(ClusterNode cluster)
+public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards = null)
 {
     /// <summary>Registers the service's methods.</summary>
     public void Register(GrpcServiceRegistry registry)
     {
         registry.AddUnary(ClusterAdminMethods.Show, (_, _) => ValueTask.FromResult(Show(cluster.View)));
-        registry.AddUnary(ClusterAdminMethods.Shards, (_, _) => ValueTask.FromResult(Shards(cluster.View)));
+        registry.AddUnary(ClusterAdminMethods.Shards, (_, _) => ValueTask.FromResult(Shards(cluster.View, shards is null ? null : shards.LeaderReport)));
         registry.AddUnary(ClusterAdminMethods.Join, async (request, context) =>
         {
             if (!Cluster.Member.IsValidAddress(request.Seed))
@@ -95,7 +96,7 @@ public sealed class ClusterAdminService(ClusterNode cluster)
     }
 
     /// <summary>The Shards answer for a view.</summary>
-    public static ShardsResponse Shards(ClusterView view)
+    public static ShardsResponse Shards(ClusterView view, Func<ShardId, ReplicaReport?>? leaderOf = null)
     {
         ArgumentNullException.ThrowIfNull(view);
         var placement = view.Placement;
@@ -114,6 +115,11 @@ public sealed class ClusterAdminService(ClusterNode cluster)
                 UnderReplicated = replicas.Count < placement.RequestedReplicationFactor,
             };
             info.Replicas.AddRange(replicas.Nodes.Select(n => n.ToString()));
+            if (leaderOf?.Invoke(new ShardId(shard)) is { } leader)
+            {
+                info.LeaderId = leader.Node.ToString();
+                info.AppliedIndex = leader.Applied.Value;
+            }
             response.Shards.Add(info);
         }
         return response;

@@ -4,7 +4,6 @@ using Memo.Node.Blocks;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Wire;
-using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
@@ -16,9 +15,11 @@ namespace Memo.Node.Api;
 /// The <c>memo.vs.ValueStore</c> gRPC service. Validates every block before it reaches a shard (malformed
 /// → INVALID_ARGUMENT, address or signature mismatch → PERMISSION_DENIED, as memo maps them), seals
 /// unsigned blocks the node owns with the node's key (memo's gRPC server acts with its own key for clients
-/// that send unsigned data), routes writes to the block's shard and verifies blocks again on read.
+/// that send unsigned data), routes writes to the block's shard and verifies blocks again on read. Reads of
+/// mutable blocks are linearizable (confirmed by the shard's leader); an immutable block is read from any replica
+/// holding a valid copy, else from the leader.
 /// </summary>
-public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPair nodeKey)
+public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
 {
     /// <summary>Registers the service's methods.</summary>
     public void Register(GrpcServiceRegistry registry)
@@ -71,13 +72,26 @@ public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPai
     private async ValueTask<FetchResponse> FetchAsync(FetchRequest request, GrpcCallContext context)
     {
         var address = ParseAddress(request.Address);
-        var bytes = await silo.ReadBlockAsync(address, context.CancellationToken).ConfigureAwait(false)
-            ?? throw new GrpcException(GrpcStatusCode.NotFound, $"No block at {address}.");
-        var block = Block.Parser.ParseFrom(bytes);
-        var check = BlockValidator.ValidateAt(block, address);
-        if (!check.IsValid)
+        Block? block = null;
+        if (address.IsImmutable)
         {
-            throw new GrpcException(GrpcStatusCode.DataLoss, $"The stored block {address} fails validation: {check.Reason}");
+            var nearby = await shards.ReadBlockAsync(address, linearizable: false, context.CancellationToken).ConfigureAwait(false);
+            if (nearby is not null)
+            {
+                var candidate = Block.Parser.ParseFrom(nearby);
+                block = BlockValidator.ValidateAt(candidate, address).IsValid ? candidate : null;
+            }
+        }
+        if (block is null)
+        {
+            var bytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
+                ?? throw new GrpcException(GrpcStatusCode.NotFound, $"No block at {address}.");
+            block = Block.Parser.ParseFrom(bytes);
+            var check = BlockValidator.ValidateAt(block, address);
+            if (!check.IsValid)
+            {
+                throw new GrpcException(GrpcStatusCode.DataLoss, $"The stored block {address} fails validation: {check.Reason}");
+            }
         }
         if (request.HasLocalVersion && block.Type == "OKB" && block.Version == request.LocalVersion)
         {
@@ -129,7 +143,7 @@ public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPai
         if (signature.IsEmpty)
         {
             // Unsigned removal: the node signs, but only for blocks it owns.
-            var bytes = await silo.ReadBlockAsync(address, context.CancellationToken).ConfigureAwait(false)
+            var bytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
                 ?? throw new GrpcException(GrpcStatusCode.NotFound, $"No block at {address}.");
             var stored = Block.Parser.ParseFrom(bytes);
             if (!IsOwnedByNode(stored))
@@ -138,7 +152,7 @@ public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPai
             }
             signature = ByteString.CopyFrom(BlockFactory.RemovalSignature(stored, nodeKey));
         }
-        var result = await router.ForBlock(address).SubmitAsync(new ShardCommand
+        var result = await shards.ProposeAsync(shards.Layout.ShardOf(address), new ShardCommand
         {
             Format = ShardStateMachine.Format,
             DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature },
@@ -147,7 +161,7 @@ public sealed class ValueStoreService(ShardRouter router, ISilo silo, MemoKeyPai
     }
 
     private Task<ShardResult> Submit(Block block, ShardCommand command, CancellationToken cancellationToken) =>
-        router.ForBlock(BlockAddress.FromBytes(block.Address.Span)).SubmitAsync(command, cancellationToken);
+        shards.ProposeAsync(shards.Layout.ShardOf(BlockAddress.FromBytes(block.Address.Span)), command, cancellationToken);
 
     // memo accepts unencrypted payloads as data_plain; this network stores them as data.
     private static void Normalize(Block block)

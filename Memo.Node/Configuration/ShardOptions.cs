@@ -6,14 +6,16 @@ namespace Memo.Node.Configuration;
 /// <param name="Count">Number of shards; a power of two fixed when the network is created.</param>
 /// <param name="MailboxCapacity">Capacity of each shard replica's bounded mailbox.</param>
 /// <param name="MaxCommandsPerTurn">Most commands a shard replica drains per turn (one durable flush per turn).</param>
-public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommandsPerTurn)
+/// <param name="MaxConcurrentMoves">Group configuration changes (rebalancing steps) this node's shard leaders run at once.</param>
+public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommandsPerTurn, int MaxConcurrentMoves)
 {
     internal const string Path = "memo.shards";
 
     internal static ShardOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.count"),
         r.Int32($"{Path}.mailbox-capacity"),
-        r.Int32($"{Path}.max-commands-per-turn"));
+        r.Int32($"{Path}.max-commands-per-turn"),
+        r.Int32($"{Path}.max-concurrent-moves"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -23,5 +25,6 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         v.Require(Count <= 0 || BitOperations.IsPow2(Count), count, OptionsValidator.Show(Count), "must be a power of two");
         v.Range($"{Path}.mailbox-capacity", MailboxCapacity, 1, 1 << 20);
         v.Range($"{Path}.max-commands-per-turn", MaxCommandsPerTurn, 1, Math.Max(1, MailboxCapacity));
+        v.Range($"{Path}.max-concurrent-moves", MaxConcurrentMoves, 1, 1024);
     }
 }

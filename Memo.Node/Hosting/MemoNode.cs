@@ -9,7 +9,10 @@ using Memo.Node.Configuration;
 using Memo.Node.Transport;
 using Memo.Node.Kvs;
 using Memo.Node.Routing;
-using Memo.Node.Shards;
+using Memo.Node.Raft;
+using Memo.Node.Shards.Forwarding;
+using Memo.Node.Shards.Hosting;
+using Memo.Node.Shards.Replicated;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
 using Microsoft.Extensions.Logging;
@@ -21,8 +24,9 @@ namespace Memo.Node.Hosting;
 /// (<see cref="Cluster"/>), peer transport, gRPC services. Used by <c>Program</c> and, in-process, by tests.
 /// </summary>
 /// <remarks>
-/// Start order is bottom-up (storage, shards, cluster record, peer transport, services, listener, membership) and
-/// stop order top-down: stop the membership actor and the peer links, stop accepting calls and let in-flight ones
+/// Start order is bottom-up (storage, cluster record, peer transport, shard group replicas, services, listener,
+/// membership) and stop order top-down: stop the membership actor, the shard replicas and the peer links, stop
+/// accepting calls and let in-flight ones
 /// finish, drain background work, drain every shard mailbox, then flush and close the silo. Every acknowledged write was durable before it was acknowledged, so a crash at any
 /// point loses nothing acknowledged; the orderly stop only avoids failing in-flight calls.
 /// </remarks>
@@ -33,7 +37,9 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly DataFolder _folder;
     private readonly MemoKeyPair _key;
     private readonly ISilo _silo;
-    private readonly ShardRouter _router;
+    private readonly ShardHost _shards;
+    private readonly TimerShardTickSource _ticks;
+    private readonly PeerChannels _channels;
     private readonly GrpcServer _server;
     private readonly GrpcPeerTransport _transport;
     private readonly ClusterNode _cluster;
@@ -41,13 +47,15 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly ILogger _logger;
     private int _stopped;
 
-    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardRouter router, GrpcServer server,
-        GrpcPeerTransport transport, ClusterNode cluster, ILogger logger)
+    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
+        GrpcServer server, GrpcPeerTransport transport, ClusterNode cluster, ILogger logger)
     {
         _folder = folder;
         _key = key;
         _silo = silo;
-        _router = router;
+        _shards = shards;
+        _ticks = ticks;
+        _channels = channels;
         _server = server;
         _transport = transport;
         _cluster = cluster;
@@ -65,11 +73,11 @@ public sealed partial class MemoNode : IAsyncDisposable
     /// <summary>The host:port peers reach this node at (<c>memo.node.advertise</c>, else the bound listen address).</summary>
     public string AdvertisedAddress => _transport.AdvertisedAddress;
 
-    /// <summary>The peer transport (gossip today; Raft messages go through <see cref="RaftInbound"/>).</summary>
+    /// <summary>The peer transport (gossip and every shard group's Raft messages).</summary>
     public IPeerTransport PeerTransport => _transport;
 
-    /// <summary>Where inbound Raft-channel peer messages go; false or null drops them. Set by the shard layer.</summary>
-    public Func<InboundPeerMessage, bool>? RaftInbound { get; set; }
+    /// <summary>This node's shard group replicas, their hosting and rebalancing.</summary>
+    public ShardHost Shards => _shards;
 
     /// <summary>The address clients connect to, as host:port (the real port when 0 was configured).</summary>
     public string Address => Endpoint.ToString();
@@ -90,9 +98,11 @@ public sealed partial class MemoNode : IAsyncDisposable
         var folder = DataFolder.Open(options.Node.DataDirectory);
         MemoKeyPair? key = null;
         ISilo? silo = null;
-        ShardRouter? router = null;
         GrpcPeerTransport? transport = null;
         ClusterNode? cluster = null;
+        ShardHost? shards = null;
+        TimerShardTickSource? ticks = null;
+        PeerChannels? channels = null;
         try
         {
             key = NodeIdentity.LoadOrCreate(folder);
@@ -114,22 +124,43 @@ public sealed partial class MemoNode : IAsyncDisposable
                 options.Cluster.Core.VirtualNodesPerMember, cancellationToken).ConfigureAwait(false);
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
-            router = new ShardRouter(new ShardLayout(shardCount), silo,
-                new ShardReplicaOptions(options.Shards.MailboxCapacity, options.Shards.MaxCommandsPerTurn), loggerFactory);
-            var store = new KeyValueStore(router, silo, key,
+            transport = new GrpcPeerTransport(clusterStore.Node, advertised, network.Name, new PeerTransportOptions(), loggerFactory);
+            cluster = new ClusterNode(
+                Member.Joining(clusterStore.Node, advertised, clusterStore.Tokens), network, clusterStore.State, options.Node.Seeds,
+                options.Cluster, transport, new GrpcClusterJoinChannel(TimeSpan.FromSeconds(5)), clusterStore, TimeProvider.System,
+                clusterStore.Node.Value ^ (ulong)Environment.TickCount64, loggerFactory);
+
+            // Every shard is one Raft group; this node hosts the replicas the ring places on it.
+            channels = new PeerChannels();
+            ticks = new TimerShardTickSource(TimeProvider.System, options.Raft.TickInterval);
+            var raftConfig = new RaftConfig
+            {
+                Id = clusterStore.Node,
+                ElectionTicks = options.Raft.ElectionTicks,
+                HeartbeatTicks = options.Raft.HeartbeatTicks,
+                MaxInflightAppends = options.Raft.MaxInflightAppends,
+                MaxAppendBytes = options.Raft.MaxAppendBytes,
+                RandomSeed = clusterStore.Node.Value ^ (ulong)Environment.TickCount64,
+            };
+            var groupOptions = new ShardGroupOptions
+            {
+                MailboxCapacity = options.Shards.MailboxCapacity,
+                MaxInputsPerTurn = options.Shards.MaxCommandsPerTurn,
+                SnapshotThresholdEntries = options.Raft.SnapshotThreshold,
+            };
+            shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
+                new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, channels, loggerFactory, cancellationToken).ConfigureAwait(false);
+            var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions(), loggerFactory.CreateLogger<ClusterShardGateway>());
+            var store = new KeyValueStore(gateway, key,
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
             var registry = new GrpcServiceRegistry();
             new KeyValueStoreService(store).Register(registry);
-            new ValueStoreService(router, silo, key).Register(registry);
-            transport = new GrpcPeerTransport(clusterStore.Node, advertised, network.Name, new PeerTransportOptions(), loggerFactory);
+            new ValueStoreService(gateway, key).Register(registry);
+            new ShardService(shards).Register(registry);
             transport.Register(registry);
-            cluster = new ClusterNode(
-                Member.Joining(clusterStore.Node, advertised, clusterStore.Tokens), network, clusterStore.State, options.Node.Seeds,
-                options.Cluster, transport, new GrpcClusterJoinChannel(TimeSpan.FromSeconds(5)), clusterStore, TimeProvider.System,
-                clusterStore.Node.Value ^ (ulong)Environment.TickCount64, loggerFactory);
-            new ClusterAdminService(cluster).Register(registry);
+            new ClusterAdminService(cluster, shards).Register(registry);
 
             var server = await GrpcServer.StartAsync(new GrpcServerOptions
             {
@@ -140,7 +171,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, registry, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var node = new MemoNode(folder, key, silo, router, server, transport, cluster, logger);
+            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, transport, cluster, logger);
             LogStarted(logger, node.Address, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
             cluster.Start();
@@ -149,8 +180,10 @@ public sealed partial class MemoNode : IAsyncDisposable
         catch
         {
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
+            if (shards is not null) await shards.DisposeAsync().ConfigureAwait(false);
             if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);
-            if (router is not null) await router.DisposeAsync().ConfigureAwait(false);
+            ticks?.Dispose();
+            channels?.Dispose();
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
             key?.Dispose();
             folder.Dispose();
@@ -216,7 +249,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                     _cluster.Deliver(message);
                     break;
                 case PeerChannelKind.Raft:
-                    RaftInbound?.Invoke(message);
+                    _shards.Dispatcher.Dispatch(message);
                     break;
             }
         }
@@ -233,6 +266,10 @@ public sealed partial class MemoNode : IAsyncDisposable
         // Membership first (no more gossip), then the peer links: their accepted streams would otherwise hold the
         // server's graceful stop for its whole grace period.
         await _cluster.DisposeAsync().ConfigureAwait(false);
+        // The replicas stop before the links: what they applied is durable; calls still in flight are retried
+        // elsewhere or end when the server's grace period does.
+        await _shards.DisposeAsync().ConfigureAwait(false);
+        _ticks.Dispose();
         try
         {
             await _transport.DisposeAsync().ConfigureAwait(false);
@@ -245,7 +282,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         await _inboundPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _server.StopAsync(cancellationToken).ConfigureAwait(false);
         await _server.DisposeAsync().ConfigureAwait(false);
-        await _router.DisposeAsync().ConfigureAwait(false);
+        _channels.Dispose();
         await _silo.DisposeAsync().ConfigureAwait(false);
         _key.Dispose();
         _folder.Dispose();

@@ -4,6 +4,6 @@ namespace Memo.Node.Kvs;
 
 public sealed partial class KeyValueStore
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Critical, Message = "The value block {Address} of key {Key} failed to commit after its entry did; the key is restored to its previous value")]
-    private partial void LogBlockLostAfterEntry(Exception exception, string address, string key);
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "A replica's copy of value block {Address} fails validation ({Reason}); reading the leader's copy")]
+    private partial void LogBadNearbyBlock(string address, string reason);
 }

@@ -17,23 +17,23 @@ namespace Memo.Node.Kvs;
 /// <remarks>
 /// A write is two commands: (1) store the value block in the block's shard, (2) point the entry at it in the
 /// key's shard. Step 2 is one atomic command in one shard, so concurrent writers of a key are serialised there
-/// and Insert/Update preconditions hold. Step 2 is submitted once step 1 is <em>applied</em> (its writes queued
-/// in the silo), and the silo makes writes durable in queue order, so both become durable with one flush and
-/// the entry can never be durable without its block. The write is acknowledged when step 2 is durable. The
-/// replaced (or, when a precondition failed, the new) value block is then reclaimed with a later turn of its
-/// shard: whoever replaced an entry reclaims exactly the block it replaced, so each block is removed once.
-/// Values get a fresh random salt, so two keys never share a block. A crash before a reclaim is durable leaves
+/// and Insert/Update preconditions hold. Step 2 is proposed only once step 1 is <em>committed</em> (durable on a
+/// majority of the block shard's replicas): the two shards are different Raft groups, so nothing but that order
+/// keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed.
+/// The replaced (or, when a precondition failed, the new) value block is then reclaimed through its shard:
+/// whoever replaced an entry reclaims exactly the block it replaced, so each block is removed once. Values get a
+/// fresh random salt, so two keys never share a block. A crash (or an unknown outcome) between the steps leaves
 /// an unreferenced block (garbage, not a dangling entry).
 ///
-/// Reads go straight to the committed state: entry, then block, verified against its address. If the block
-/// vanished between the two reads the entry was replaced concurrently; the read retries on the new entry.
+/// Reads are linearizable: the entry is read at its shard's leader (ReadIndex), then the block from any replica
+/// that has it (a value block is immutable and checked against its address), else from its shard's leader. If
+/// the block vanished between the two reads the entry was replaced concurrently; the read retries on the new entry.
 /// </remarks>
 public sealed partial class KeyValueStore
 {
     private const int MaxFetchAttempts = 64;
 
-    private readonly ShardRouter _router;
-    private readonly ISilo _silo;
+    private readonly IShardGateway _shards;
     private readonly MemoKeyPair _nodeKey;
     private readonly KvsLimits _limits;
     private readonly ILogger _logger;
@@ -41,10 +41,9 @@ public sealed partial class KeyValueStore
 
 
     /// <summary>Creates the store over the node's shards.</summary>
-    public KeyValueStore(ShardRouter router, ISilo silo, MemoKeyPair nodeKey, KvsLimits limits, ILogger<KeyValueStore> logger)
+    public KeyValueStore(IShardGateway shards, MemoKeyPair nodeKey, KvsLimits limits, ILogger<KeyValueStore> logger)
     {
-        _router = router;
-        _silo = silo;
+        _shards = shards;
         _nodeKey = nodeKey;
         _limits = limits;
         _logger = logger;
@@ -64,38 +63,27 @@ public sealed partial class KeyValueStore
 
         var block = BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey);
         var address = BlockAddress.FromBytes(block.Address.Span);
-        var blockWrite = _router.ForBlock(address)
-            .Submit(new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken);
-        var stored = await blockWrite.Applied.ConfigureAwait(false);
+        var stored = await _shards.ProposeAsync(_shards.Layout.ShardOf(address),
+            new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
         if (stored is not (ShardResult.BlockStored or ShardResult.BlockAlreadyStored))
         {
             throw new InvalidOperationException($"Storing a fresh value block {address} failed unexpectedly: {stored}.");
         }
 
-        // The block's writes are queued in the silo, so the entry's writes, queued after them, become durable
-        // after them: one flush for both. Once the block is applied the entry write must not be abandoned by a
-        // cancelled caller, or the block would leak with no owner to reclaim it.
-        var written = await _router.ForKey(key).SubmitAsync(new ShardCommand
+        // The block is committed in its shard's group, so the entry may point at it. From here the entry write must
+        // not be abandoned by a cancelled caller (the gateway bounds it), or the block would leak with no owner.
+        var written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
         {
             Format = ShardStateMachine.Format,
             WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address },
         }, CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            await blockWrite.Durable.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // Only possible if the silo failed the block's batch alone: point the key back where it was.
-            LogBlockLostAfterEntry(e, address.ToString(), key);
-            await RestoreAsync(key, written).ConfigureAwait(false);
-            throw;
-        }
 
         switch (written)
         {
             case ShardResult.EntryWritten w:
-                if (w.Previous is { } previous)
+                // The previous entry can only point at this write's own block if the entry write was applied twice;
+                // reclaiming it then would leave the key pointing nowhere.
+                if (w.Previous is { } previous && previous.ValueAddress != block.Address)
                 {
                     Reclaim(previous.ValueAddress);
                 }
@@ -118,7 +106,7 @@ public sealed partial class KeyValueStore
         {
             return new KvOutcome(KvStatus.InvalidArgument, keyProblem);
         }
-        var result = await _router.ForKey(key).SubmitAsync(new ShardCommand
+        var result = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
         {
             Format = ShardStateMachine.Format,
             DeleteEntry = new DeleteEntry { Key = key },
@@ -145,7 +133,7 @@ public sealed partial class KeyValueStore
         KvEntry? seen = null;
         for (var attempt = 0; attempt < MaxFetchAttempts; attempt++)
         {
-            var entryBytes = await _silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
+            var entryBytes = await _shards.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
             if (entryBytes is null)
             {
                 return new KvFetchResult(KvStatus.NotFound, null, $"The key '{key}' does not exist.");
@@ -160,16 +148,10 @@ public sealed partial class KeyValueStore
             {
                 throw new StorageCorruptionException($"The entry of key '{key}' holds no valid block address.");
             }
-            var blockBytes = await _silo.ReadBlockAsync(address, cancellationToken).ConfigureAwait(false);
-            if (blockBytes is null)
+            var block = await ReadValueBlockAsync(address, cancellationToken).ConfigureAwait(false);
+            if (block is null)
             {
                 continue; // replaced (and reclaimed) between the two reads: read the new entry
-            }
-            var block = Block.Parser.ParseFrom(blockBytes);
-            var check = BlockValidator.ValidateAt(block, address);
-            if (!check.IsValid)
-            {
-                throw new StorageCorruptionException($"The value block {address} of key '{key}' fails validation: {check.Reason}");
             }
             return new KvFetchResult(KvStatus.Ok, block.Data.ToByteArray());
         }
@@ -189,6 +171,7 @@ public sealed partial class KeyValueStore
         string? after = string.IsNullOrEmpty(marker) ? null : marker;
         string? skipping = null;
         if (after is not null && delimiter.Length > 0 && after.StartsWith(prefix, StringComparison.Ordinal) && after.EndsWith(delimiter, StringComparison.Ordinal)
+            && after.Length >= prefix.Length + delimiter.Length
             && after.AsSpan(prefix.Length).IndexOf(delimiter, StringComparison.Ordinal) == after.Length - prefix.Length - delimiter.Length)
         {
             // The marker is a common prefix returned by an earlier page: continue after everything under it.
@@ -198,11 +181,10 @@ public sealed partial class KeyValueStore
 
         while (true)
         {
-            var page = await _silo.ScanEntriesAsync(prefix, after, limit + 1, cancellationToken).ConfigureAwait(false);
+            var page = await _shards.ScanKeysAsync(prefix, after, limit + 1, cancellationToken).ConfigureAwait(false);
             var restarted = false;
-            foreach (var entry in page)
+            foreach (var key in page)
             {
-                var key = entry.Key;
                 if (skipping is not null && key.StartsWith(skipping, StringComparison.Ordinal))
                 {
                     after = key;
@@ -231,6 +213,31 @@ public sealed partial class KeyValueStore
         }
     }
 
+    // A value block is immutable and self-certifying: any replica's valid copy is the block. A replica that lacks it
+    // (lagging) or holds a bad copy is passed over for the leader's copy, which has every committed block.
+    private async Task<Block?> ReadValueBlockAsync(BlockAddress address, CancellationToken cancellationToken)
+    {
+        var nearby = await _shards.ReadBlockAsync(address, linearizable: false, cancellationToken).ConfigureAwait(false);
+        if (nearby is not null)
+        {
+            var block = Block.Parser.ParseFrom(nearby);
+            var nearbyCheck = BlockValidator.ValidateAt(block, address);
+            if (nearbyCheck.IsValid)
+            {
+                return block;
+            }
+            LogBadNearbyBlock(address.ToString(), nearbyCheck.Reason ?? "invalid");
+        }
+        var bytes = await _shards.ReadBlockAsync(address, linearizable: true, cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            return null;
+        }
+        var led = Block.Parser.ParseFrom(bytes);
+        var check = BlockValidator.ValidateAt(led, address);
+        return check.IsValid ? led : throw new StorageCorruptionException($"The value block {address} fails validation: {check.Reason}");
+    }
+
     // Sorts after every key that starts with p, except keys continuing with U+10FFFF, which callers skip.
     private static string PastPrefix(string p) => p + "\U0010FFFF";
 
@@ -256,20 +263,8 @@ public sealed partial class KeyValueStore
     {
         if (BlockAddress.TryFromBytes(blockAddress.Span, out var address))
         {
-            _router.ForBlock(address).Reclaim(address);
+            _shards.Reclaim(address);
         }
-    }
-
-    private async Task RestoreAsync(string key, ShardResult written)
-    {
-        if (written is not ShardResult.EntryWritten w)
-        {
-            return;
-        }
-        var command = w.Previous is { } previous
-            ? new ShardCommand { Format = ShardStateMachine.Format, WriteEntry = new WriteEntry { Key = key, Mode = WriteMode.Upsert, ValueAddress = previous.ValueAddress } }
-            : new ShardCommand { Format = ShardStateMachine.Format, DeleteEntry = new DeleteEntry { Key = key } };
-        await _router.ForKey(key).SubmitAsync(command, CancellationToken.None).ConfigureAwait(false);
     }
 
     private static string Hex(ByteString bytes) => "0x" + Convert.ToHexStringLower(bytes.Span);

@@ -66,6 +66,24 @@ public sealed class SiloRaftStorage : IRaftLogStore
         return storage;
     }
 
+    /// <summary>
+    /// Like <see cref="Bootstrap"/>, but the initial configuration is a snapshot at index 1, term 1 holding
+    /// <paramref name="data"/> (an empty shard). Configuration entries are changes relative to the previous
+    /// configuration, so a member added later must learn the initial one: with the log starting at 2, the leader
+    /// can only bring a new member up to date with a snapshot, which carries the configuration.
+    /// </summary>
+    public static SiloRaftStorage BootstrapWithSnapshot(ShardId shard, RaftMembership membership, byte[] data, SiloBatch batch)
+    {
+        var mirror = new MemoryRaftLogStore();
+        mirror.ApplySnapshot(new RaftSnapshot(new SnapshotMetadata(new LogIndex(1), new Term(1), membership), data));
+        mirror.SetHardState(new HardState(new Term(1), NodeId.None, new LogIndex(1)));
+        var storage = new SiloRaftStorage(shard, mirror);
+        batch.TruncateLogAfter(shard, LogIndex.Zero);
+        batch.PutMeta(SnapshotKey(shard), data);
+        batch.PutRaftState(shard, storage.EncodeState());
+        return storage;
+    }
+
     /// <summary>Loads a shard's durable Raft state (an empty store if the shard has none: a joining replica).</summary>
     public static async Task<SiloRaftStorage> LoadAsync(ISilo silo, ShardId shard, CancellationToken cancellationToken = default)
     {

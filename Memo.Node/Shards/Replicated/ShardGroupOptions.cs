@@ -25,6 +25,12 @@ public sealed record ShardGroupOptions
     public int SnapshotKeepEntries { get; init; } = 512;
 
     /// <summary>
+    /// Bootstrap a new group with its configuration in a snapshot at index 1 (so members added later receive it by
+    /// snapshot) rather than at index 0. The node sets it; groups whose membership never changes need not.
+    /// </summary>
+    public bool BootstrapWithSnapshot { get; init; }
+
+    /// <summary>
     /// The largest shard snapshot made (one message for the whole shard until chunking exists). A shard larger
     /// than this is not snapshotted and its log keeps growing; a warning is logged.
     /// </summary>

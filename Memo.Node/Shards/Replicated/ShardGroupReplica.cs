@@ -162,14 +162,21 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         if (storage.Snapshot.Metadata.Membership.Voters.IsEmpty && storage.LastIndex == LogIndex.Zero && initialVoters.ContainsKey(node))
         {
             var batch = new SiloBatch();
-            storage = SiloRaftStorage.Bootstrap(shard, RaftMembership.Create(initialVoters.Keys), batch);
-            batch.PutMeta(AppliedKey(shard), EncodeApplied(LogIndex.Zero));
+            storage = options.BootstrapWithSnapshot
+                ? SiloRaftStorage.BootstrapWithSnapshot(shard, RaftMembership.Create(initialVoters.Keys), ShardSnapshotCodec.Empty(), batch)
+                : SiloRaftStorage.Bootstrap(shard, RaftMembership.Create(initialVoters.Keys), batch);
+            applied = storage.Snapshot.Index;
+            batch.PutMeta(AppliedKey(shard), EncodeApplied(applied));
             await silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
-            applied = LogIndex.Zero;
         }
         // The snapshot is applied state too (installed in the batch that wrote it).
         applied = LogIndex.Max(applied, storage.Snapshot.Index);
         var raft = new RaftNode(raftConfig, storage, applied);
+        if (raft.Membership.Voters.Length == 1 && raft.Membership.IsVoter(node))
+        {
+            // The only voter need not wait out an election timeout: nobody else can lead this group.
+            raft.Campaign();
+        }
         var peers = initialVoters.Where(p => p.Key != node).ToDictionary(p => p.Key, p => p.Value);
         return new ShardGroupReplica(shard, node, silo, transport, raft, storage, applied, peers, resolveAddress, ticks, options, logger);
     }
@@ -317,6 +324,17 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         {
         }
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Stages the removal of everything this node holds of <paramref name="shard"/>'s group: records, Raft state,
+    /// log, snapshot; the applied index is reset so that a later replica of the shard starts empty.
+    /// </summary>
+    public static void StageClear(ShardId shard, SiloBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.ClearShard(shard);
+        batch.PutMeta(AppliedKey(shard), EncodeApplied(LogIndex.Zero));
     }
 
     private static byte[] EncodeApplied(LogIndex applied)

@@ -17,6 +17,9 @@ internal static class ShardSnapshotCodec
 
     private const int PageSize = 512;
 
+    /// <summary>The snapshot of an empty shard.</summary>
+    public static byte[] Empty() => new ShardSnapshot { Format = Format }.ToByteArray();
+
     /// <summary>The shard's state as the silo holds it now, or null when it is larger than <paramref name="maxBytes"/>.</summary>
     public static async Task<byte[]?> CaptureAsync(ISilo silo, ShardId shard, long maxBytes, CancellationToken cancellationToken)
     {

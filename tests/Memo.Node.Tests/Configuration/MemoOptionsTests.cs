@@ -31,7 +31,7 @@ public sealed class MemoOptionsTests : IDisposable
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
         Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 1024), o.Grpc);
         Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536), o.Storage);
-        Assert.Equal(new ShardOptions(64, 4096, 1024), o.Shards);
+        Assert.Equal(new ShardOptions(64, 4096, 1024, 4), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
         Assert.Equal(new NetworkOptions(3, TimeSpan.FromMinutes(10)), o.Network);
         Assert.Equal(new RaftOptions(TimeSpan.FromMilliseconds(100), 10, 1, 256, 1L << 20, 10_000), o.Raft);
@@ -80,7 +80,7 @@ public sealed class MemoOptionsTests : IDisposable
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var defaults = Defaults;
         var leaves = Leaves(defaults, "").ToList();
-        Assert.Equal(42, leaves.Count);
+        Assert.Equal(43, leaves.Count);
         foreach (var path in leaves)
         {
             var problems = Problems(() => MemoOptions.FromConfig(Without(defaults, path.Split('.'))));
@@ -94,7 +94,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(HoconParser.Parse("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(41, problems.Count);
+        Assert.Equal(42, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -185,7 +185,7 @@ public sealed class MemoOptionsTests : IDisposable
         var problems = Problems(() => Load("memo.shards = 5", "memo.raft.tick-interval = fast", "memo.kvs.max-value-bytes = lots"));
 
         Assert.Equal(3, problems.Count);
-        Assert.Contains(problems, p => p.StartsWith("memo.shards = 5 (", StringComparison.Ordinal) && p.EndsWith("expected an object with keys count, mailbox-capacity, max-commands-per-turn", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("memo.shards = 5 (", StringComparison.Ordinal) && p.EndsWith("expected an object with keys count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("memo.raft.tick-interval = fast (override 'memo.raft.tick-interval = fast':1:27): expected a duration", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("memo.kvs.max-value-bytes = lots (", StringComparison.Ordinal) && p.Contains("expected a size in bytes", StringComparison.Ordinal));
     }

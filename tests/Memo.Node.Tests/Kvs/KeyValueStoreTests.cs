@@ -20,7 +20,7 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
     public Task InitializeAsync()
     {
         _router = new ShardRouter(new ShardLayout(8), _silo, new ShardReplicaOptions(1024, 256), NullLoggerFactory.Instance);
-        _store = new KeyValueStore(_router, _silo, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100), NullLogger<KeyValueStore>.Instance);
+        _store = new KeyValueStore(_router, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100), NullLogger<KeyValueStore>.Instance);
         return Task.CompletedTask;
     }
 

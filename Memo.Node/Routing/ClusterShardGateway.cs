@@ -1,0 +1,293 @@
+using Google.Protobuf;
+using Memo.Node.Shards;
+using Memo.Node.Shards.Forwarding;
+using Memo.Node.Shards.Hosting;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Storage;
+using Memo.Protocol.Blocks;
+using Memo.Protocol.Grpc;
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Routing;
+
+/// <summary>
+/// Routes the stores' commands and reads to each shard's Raft group: to this node's replica when it leads the shard,
+/// otherwise to the leader's node over <c>memo.shard.ShardService</c>.
+/// </summary>
+/// <remarks>
+/// <para>Design note (docs/ARCHITECTURE.md, "Routing"). The first target is the local replica if it leads, else its
+/// leader hint, else the best leader report, else the first node of the ring's replica set. A NOT_LEADER answer
+/// moves to its hint (or, without one, to the next candidate after a back-off); DROPPED and SUPERSEDED mean "not
+/// done" and are retried after a back-off. Attempts are bounded in number and by the earlier of the caller's
+/// deadline and <see cref="ClusterShardGatewayOptions.RequestTimeout"/>.</para>
+/// <para>Never claim success that did not happen: an UNKNOWN outcome, or a forwarded call that failed after it may have
+/// reached the peer, ends the request with UNAVAILABLE "outcome unknown", except for commands that are safe to
+/// repeat (storing an immutable block, reclaiming one), which are retried. A forwarded call that could not connect was
+/// never delivered and is retried elsewhere.</para>
+/// </remarks>
+public sealed partial class ClusterShardGateway : IShardGateway
+{
+    private readonly ShardHost _host;
+    private readonly PeerChannels _channels;
+    private readonly ClusterShardGatewayOptions _options;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the gateway over this node's shard host.</summary>
+    public ClusterShardGateway(ShardHost host, PeerChannels channels, ClusterShardGatewayOptions options, ILogger<ClusterShardGateway> logger)
+    {
+        _host = host;
+        _channels = channels;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public ShardLayout Layout => _host.Layout;
+
+    /// <inheritdoc />
+    public async Task<ShardResult> ProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ShardStateMachine.TargetOf(command); // a caller bug must not travel
+        var repeatable = IsRepeatable(command);
+        var request = new ProposeRequest { Format = 1, Shard = (uint)shard.Value, Command = command.ToByteString() };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.RequestTimeout);
+        var route = new Route(this, shard);
+        var sent = false;
+        try
+        {
+            for (var attempt = 0; attempt < _options.MaxAttempts; attempt++)
+            {
+                var target = route.Target;
+                ProposeReply reply;
+                if (target == _host.Self)
+                {
+                    sent = true;
+                    reply = await _host.ServeProposeAsync(shard, command, deadline.Token).ConfigureAwait(false);
+                }
+                else if (_host.Cluster.View.AddressOf(target) is not { } address)
+                {
+                    reply = new ProposeReply { Status = ShardReplyStatus.NotLeader };
+                }
+                else
+                {
+                    try
+                    {
+                        sent = true;
+                        reply = await _channels.Get(address).UnaryAsync(ShardServiceMethods.Propose, request,
+                            new GrpcCallOptions { CancellationToken = deadline.Token }).ConfigureAwait(false);
+                    }
+                    catch (GrpcException e) when (PeerChannels.NotSent(e) || repeatable)
+                    {
+                        LogForwardFailed(shard, target, e.Message);
+                        reply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = e.Message };
+                        route.Unreachable();
+                    }
+                    catch (GrpcException e) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        throw OutcomeUnknown(shard, $"the call to {address} failed after it was sent: {e.Message}");
+                    }
+                }
+                switch (reply.Status)
+                {
+                    case ShardReplyStatus.Applied:
+                        return ShardResultCodec.Decode(reply.Result)
+                            ?? throw new GrpcException(GrpcStatusCode.Internal, $"Shard {shard}: the leader answered with a malformed result.");
+                    case ShardReplyStatus.NotLeader:
+                        if (route.Redirect(new NodeId(reply.LeaderHint)))
+                        {
+                            continue;
+                        }
+                        break;
+                    case ShardReplyStatus.Unknown when !repeatable:
+                        throw OutcomeUnknown(shard, reply.Reason.Length > 0
+                            ? reply.Reason
+                            : "a new leader's snapshot covered the proposal before it was seen committed");
+                    case ShardReplyStatus.Invalid:
+                        throw new GrpcException(GrpcStatusCode.Internal, $"Shard {shard} refused the command as invalid: {reply.Reason}");
+                }
+                await Task.Delay(route.NextBackoff(), deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            if (sent && !repeatable)
+            {
+                throw OutcomeUnknown(shard, "no answer within the deadline");
+            }
+        }
+        throw new GrpcException(GrpcStatusCode.Unavailable, $"Shard {shard}: no leader accepted the command within {_options.RequestTimeout.TotalSeconds:F0} s or {_options.MaxAttempts} attempts.");
+    }
+
+    /// <inheritdoc />
+    public void Reclaim(BlockAddress address) => _ = ReclaimAsync(address);
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var reply = await ReadAsync(Layout.ShardOf(key), new ReadRequest { EntryKey = key }, cancellationToken).ConfigureAwait(false);
+        return reply.Found ? reply.Data.ToByteArray() : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default)
+    {
+        if (!linearizable)
+        {
+            return await _host.Silo.ReadBlockAsync(address, cancellationToken).ConfigureAwait(false);
+        }
+        var reply = await ReadAsync(Layout.ShardOf(address), new ReadRequest { BlockAddress = ByteString.CopyFrom(address.ToArray()) }, cancellationToken)
+            .ConfigureAwait(false);
+        return reply.Found ? reply.Data.ToByteArray() : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<string>> ScanKeysAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.RequestTimeout);
+        var remaining = Layout.AllShards.ToHashSet();
+        var keys = new List<string>();
+        var backoff = _options.MinBackoff;
+        for (var attempt = 0; remaining.Count > 0; attempt++)
+        {
+            if (attempt >= _options.MaxAttempts)
+            {
+                throw new GrpcException(GrpcStatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)}.");
+            }
+            var byLeader = remaining.GroupBy(shard => new Route(this, shard).Target).ToList();
+            var answers = await Task.WhenAll(byLeader.Select(group => ScanAtAsync(group.Key, group.ToList(), prefix, after, limit, deadline.Token))).ConfigureAwait(false);
+            foreach (var (served, found) in answers)
+            {
+                remaining.ExceptWith(served);
+                keys.AddRange(found);
+            }
+            if (remaining.Count > 0)
+            {
+                await Task.Delay(backoff, deadline.Token).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+            }
+        }
+        keys.Sort(EntryKeyOrder.Compare);
+        return keys.Count > limit ? keys.GetRange(0, limit) : keys;
+    }
+
+    private async Task<(IReadOnlyList<ShardId> Served, IReadOnlyList<string> Keys)> ScanAtAsync(
+        NodeId node, List<ShardId> shards, string prefix, string? after, int limit, CancellationToken cancellationToken)
+    {
+        var scan = new ScanQuery { Prefix = prefix, HasAfter = after is not null, After = after ?? "", Limit = (uint)limit };
+        scan.Shards.AddRange(shards.Select(s => (uint)s.Value));
+        var request = new ReadRequest { Format = 1, Scan = scan };
+        ReadReply reply;
+        if (node == _host.Self || node.IsNone)
+        {
+            reply = await _host.ServeReadAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        else if (_host.Cluster.View.AddressOf(node) is { } address)
+        {
+            try
+            {
+                reply = await _channels.Get(address).UnaryAsync(ShardServiceMethods.Read, request, new GrpcCallOptions { CancellationToken = cancellationToken })
+                    .ConfigureAwait(false);
+            }
+            catch (GrpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogForwardFailed(shards[0], node, e.Message);
+                return ([], []);
+            }
+        }
+        else
+        {
+            return ([], []);
+        }
+        if (reply.Status != ShardReplyStatus.ReadDone)
+        {
+            return ([], []);
+        }
+        var notLed = reply.NotLed.Select(s => new ShardId((int)s)).ToHashSet();
+        return (shards.Where(s => !notLed.Contains(s)).ToList(), reply.Keys.ToList());
+    }
+
+    private async Task<ReadReply> ReadAsync(ShardId shard, ReadRequest request, CancellationToken cancellationToken)
+    {
+        request.Format = 1;
+        request.Shard = (uint)shard.Value;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.RequestTimeout);
+        var route = new Route(this, shard);
+        try
+        {
+            for (var attempt = 0; attempt < _options.MaxAttempts; attempt++)
+            {
+                var target = route.Target;
+                ReadReply reply;
+                if (target == _host.Self)
+                {
+                    reply = await _host.ServeReadAsync(request, deadline.Token).ConfigureAwait(false);
+                }
+                else if (_host.Cluster.View.AddressOf(target) is not { } address)
+                {
+                    reply = new ReadReply { Status = ShardReplyStatus.NotLeader };
+                }
+                else
+                {
+                    try
+                    {
+                        reply = await _channels.Get(address).UnaryAsync(ShardServiceMethods.Read, request, new GrpcCallOptions { CancellationToken = deadline.Token })
+                            .ConfigureAwait(false);
+                    }
+                    catch (GrpcException e) when (!deadline.IsCancellationRequested)
+                    {
+                        // Reads change nothing: any failure may be retried.
+                        LogForwardFailed(shard, target, e.Message);
+                        reply = new ReadReply { Status = ShardReplyStatus.Dropped };
+                        route.Unreachable();
+                    }
+                }
+                switch (reply.Status)
+                {
+                    case ShardReplyStatus.ReadDone:
+                        return reply;
+                    case ShardReplyStatus.NotLeader when route.Redirect(new NodeId(reply.LeaderHint)):
+                        continue;
+                    case ShardReplyStatus.Invalid:
+                        throw new GrpcException(GrpcStatusCode.Internal, $"Shard {shard} refused the read: {reply.Reason}");
+                }
+                await Task.Delay(route.NextBackoff(), deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+        }
+        throw new GrpcException(GrpcStatusCode.Unavailable, $"Shard {shard}: no leader confirmed the read within {_options.RequestTimeout.TotalSeconds:F0} s.");
+    }
+
+    private async Task ReclaimAsync(BlockAddress address)
+    {
+        try
+        {
+            await ProposeAsync(Layout.ShardOf(address), new ShardCommand
+            {
+                Format = ShardStateMachine.Format,
+                ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(address.ToArray()) },
+            }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is GrpcException or OperationCanceledException or ObjectDisposedException)
+        {
+            // A lost reclaim leaves an unreferenced block (garbage), never a dangling entry.
+            LogReclaimFailed(address.ToString(), e.Message);
+        }
+    }
+
+    // Storing an immutable block twice stores it once (BlockAlreadyStored), and reclaiming twice removes it once.
+    private static bool IsRepeatable(ShardCommand command) => command.CommandCase switch
+    {
+        ShardCommand.CommandOneofCase.InsertBlock => BlockAddress.TryFromBytes(command.InsertBlock.Block.Address.Span, out var a) && a.IsImmutable,
+        ShardCommand.CommandOneofCase.ReclaimBlock => true,
+        _ => false,
+    };
+
+    private static GrpcException OutcomeUnknown(ShardId shard, string why) =>
+        new(GrpcStatusCode.Unavailable, $"Shard {shard}: outcome unknown ({why}); the write may or may not have been applied.");
+}

@@ -1,0 +1,42 @@
+using Memo.Node.Shards;
+using Memo.Node.Shards.Wire;
+using Memo.Protocol.Blocks;
+
+namespace Memo.Node.Routing;
+
+/// <summary>
+/// What the key-value store and the value store need from the shards: apply a command to its shard (through the
+/// shard's Raft group in a cluster), and read committed state. Two implementations: <see cref="ShardRouter"/> (every
+/// shard local and unreplicated: unit tests) and <see cref="ClusterShardGateway"/> (the node: one Raft group per
+/// shard, forwarding to leaders).
+/// </summary>
+public interface IShardGateway
+{
+    /// <summary>The shard layout of the network.</summary>
+    ShardLayout Layout { get; }
+
+    /// <summary>
+    /// Applies <paramref name="command"/> to <paramref name="shard"/> and returns its result once it is committed
+    /// (durable on a majority of the shard's replicas). A write whose outcome cannot be known (a leader change
+    /// swallowed it, a forwarded call failed after it was sent) fails with an exception, never with a success.
+    /// </summary>
+    Task<ShardResult> ProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a value block nobody references any more; best effort (a lost reclaim leaves garbage).</summary>
+    void Reclaim(BlockAddress address);
+
+    /// <summary>The stored entry of <paramref name="key"/>, read linearizably (it reflects every write acknowledged
+    /// before the read began); null when missing.</summary>
+    ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The stored block at <paramref name="address"/>; null when missing. With <paramref name="linearizable"/> the
+    /// read is confirmed by the shard's leader; otherwise any replica may answer (immutable blocks: the caller
+    /// validates the block against its address).
+    /// </summary>
+    ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> keys starting with <paramref name="prefix"/>, after
+    /// <paramref name="after"/> (null: from the start), in ordinal UTF-8 order across every shard, read linearizably.</summary>
+    ValueTask<IReadOnlyList<string>> ScanKeysAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default);
+}

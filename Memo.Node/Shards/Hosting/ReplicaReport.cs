@@ -1,0 +1,14 @@
+using Memo.Node.Raft;
+
+namespace Memo.Node.Shards.Hosting;
+
+/// <summary>What one node said about its replica of one shard, and when this node heard it (for freshness).</summary>
+public sealed record ReplicaReport(
+    ShardId Shard,
+    NodeId Node,
+    bool IsLeader,
+    NodeId Leader,
+    Term Term,
+    LogIndex Applied,
+    RaftMembership Membership,
+    DateTime ReceivedUtc);

@@ -1,0 +1,148 @@
+using Google.Protobuf;
+using Memo.Node.Shards.Forwarding;
+using Memo.Node.Shards.Replicated;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Storage;
+using Memo.Protocol.Blocks;
+
+namespace Memo.Node.Shards.Hosting;
+
+/// <summary>Serving proposals and reads with this node's replicas: the local half of forwarding (the gateway calls
+/// it for shards led here; <c>memo.shard.ShardService</c> calls it for other nodes).</summary>
+public sealed partial class ShardHost
+{
+    private const int ScanPageSize = 1024;
+
+    /// <summary>Proposes a command to this node's replica of the shard; NOT_LEADER (with the hint) when it does not lead.</summary>
+    public async Task<ProposeReply> ServeProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (!_replicas.TryGetValue(shard, out var replica))
+        {
+            return new ProposeReply { Status = ShardReplyStatus.NotLeader, Reason = $"no replica of shard {shard} on this node" };
+        }
+        if (replica.Status.StopReason is { } stopped)
+        {
+            return new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = stopped };
+        }
+        ShardGroupOutcome outcome;
+        try
+        {
+            outcome = await replica.ProposeAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ShardGroupStoppedException e)
+        {
+            // The replica stopped while the proposal was queued or pending: it may have been appended and may still
+            // commit on the other replicas, so retrying could apply it twice.
+            return new ProposeReply { Status = ShardReplyStatus.Unknown, Reason = e.Message };
+        }
+        return outcome switch
+        {
+            ShardGroupOutcome.Applied applied => new ProposeReply { Status = ShardReplyStatus.Applied, Result = ShardResultCodec.Encode(applied.Result) },
+            ShardGroupOutcome.NotLeader notLeader => new ProposeReply { Status = ShardReplyStatus.NotLeader, LeaderHint = notLeader.LeaderHint.Value },
+            ShardGroupOutcome.Dropped dropped => new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = dropped.Reason },
+            ShardGroupOutcome.Superseded => new ProposeReply { Status = ShardReplyStatus.Superseded },
+            ShardGroupOutcome.Unknown => new ProposeReply { Status = ShardReplyStatus.Unknown },
+            ShardGroupOutcome.Invalid invalid => new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = invalid.Reason },
+            _ => new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"unexpected outcome {outcome}" },
+        };
+    }
+
+    /// <summary>
+    /// A linearizable read with this node's replica (ReadIndex, then the silo): an entry or a block of one shard, or a
+    /// scan over the listed shards this node leads (the others come back in <c>not_led</c>).
+    /// </summary>
+    public async Task<ReadReply> ServeReadAsync(ReadRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.QueryCase == ReadRequest.QueryOneofCase.Scan)
+        {
+            return await ServeScanAsync(request.Scan, cancellationToken).ConfigureAwait(false);
+        }
+        if (request.Shard >= (uint)Layout.ShardCount)
+        {
+            return new ReadReply { Status = ShardReplyStatus.Invalid, Reason = $"no shard {request.Shard}" };
+        }
+        var shard = new ShardId((int)request.Shard);
+        var (ready, refusal) = await ReadIndexAsync(shard, cancellationToken).ConfigureAwait(false);
+        if (!ready)
+        {
+            return refusal!;
+        }
+        byte[]? data;
+        switch (request.QueryCase)
+        {
+            case ReadRequest.QueryOneofCase.EntryKey:
+                data = await _silo.ReadEntryAsync(request.EntryKey, cancellationToken).ConfigureAwait(false);
+                break;
+            case ReadRequest.QueryOneofCase.BlockAddress when BlockAddress.TryFromBytes(request.BlockAddress.Span, out var address):
+                data = await _silo.ReadBlockAsync(address, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                return new ReadReply { Status = ShardReplyStatus.Invalid, Reason = "the read names no entry, block or scan" };
+        }
+        return data is null
+            ? new ReadReply { Status = ShardReplyStatus.ReadDone }
+            : new ReadReply { Status = ShardReplyStatus.ReadDone, Found = true, Data = UnsafeByteOperations.UnsafeWrap(data) };
+    }
+
+    private async Task<ReadReply> ServeScanAsync(ScanQuery query, CancellationToken cancellationToken)
+    {
+        var reply = new ReadReply { Status = ShardReplyStatus.ReadDone };
+        var requested = query.Shards.Where(s => s < (uint)Layout.ShardCount).Distinct().Select(s => new ShardId((int)s)).ToList();
+        var confirmations = await Task.WhenAll(requested.Select(async shard => (Shard: shard, (await ReadIndexAsync(shard, cancellationToken).ConfigureAwait(false)).Ready)))
+            .ConfigureAwait(false);
+        var led = confirmations.Where(c => c.Ready).Select(c => c.Shard).ToHashSet();
+        reply.NotLed.AddRange(confirmations.Where(c => !c.Ready).Select(c => (uint)c.Shard.Value));
+        if (led.Count == 0 || query.Limit == 0)
+        {
+            return reply;
+        }
+        // One ordered scan of the silo serves every shard led here; other shards' (possibly stale) entries are skipped.
+        var limit = (int)Math.Min(query.Limit, int.MaxValue);
+        string? after = query.HasAfter ? query.After : null;
+        while (reply.Keys.Count < limit)
+        {
+            var page = await _silo.ScanEntriesAsync(query.Prefix, after, ScanPageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var entry in page)
+            {
+                after = entry.Key;
+                if (led.Contains(Layout.ShardOf(entry.Key)))
+                {
+                    reply.Keys.Add(entry.Key);
+                    if (reply.Keys.Count == limit)
+                    {
+                        break;
+                    }
+                }
+            }
+            if (page.Count < ScanPageSize)
+            {
+                break;
+            }
+        }
+        return reply;
+    }
+
+    private async Task<(bool Ready, ReadReply? Refusal)> ReadIndexAsync(ShardId shard, CancellationToken cancellationToken)
+    {
+        if (!_replicas.TryGetValue(shard, out var replica))
+        {
+            return (false, new ReadReply { Status = ShardReplyStatus.NotLeader, Reason = $"no replica of shard {shard} on this node" });
+        }
+        try
+        {
+            return await replica.ReadIndexAsync(cancellationToken).ConfigureAwait(false) switch
+            {
+                ShardGroupOutcome.ReadReady => (true, null),
+                ShardGroupOutcome.NotLeader notLeader => (false, new ReadReply { Status = ShardReplyStatus.NotLeader, LeaderHint = notLeader.LeaderHint.Value }),
+                ShardGroupOutcome.Dropped dropped => (false, new ReadReply { Status = ShardReplyStatus.Dropped, Reason = dropped.Reason }),
+                var other => (false, new ReadReply { Status = ShardReplyStatus.Dropped, Reason = other.ToString() }),
+            };
+        }
+        catch (ShardGroupStoppedException e)
+        {
+            return (false, new ReadReply { Status = ShardReplyStatus.Dropped, Reason = e.Message });
+        }
+    }
+}

@@ -1,0 +1,521 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Memo.Node.Cluster;
+using Memo.Node.Cluster.Runtime;
+using Memo.Node.Raft;
+using Memo.Node.Routing;
+using Memo.Node.Shards.Replicated;
+using Memo.Node.Storage;
+using Memo.Node.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Shards.Hosting;
+
+/// <summary>
+/// Hosts this node's shard group replicas and keeps them, and the groups this node leads, in line with the ring.
+/// </summary>
+/// <remarks>
+/// <para>Design note (docs/design/shard-groups.md, "Hosting and rebalancing"). One background loop, woken by every
+/// <see cref="ClusterNode.ViewChanged"/> and every <see cref="ShardHostOptions.ReconcileInterval"/>, does in order:</para>
+/// <list type="number">
+/// <item>Founding: the node that formed the cluster (its first membership view held only itself; a joiner's first
+/// view always holds the member that admitted it) bootstraps every shard's group with itself as the only voter, once
+/// (a silo flag records it). No other node ever bootstraps a group, so two groups of one shard cannot exist. (Up-numbers
+/// cannot decide this: while several nodes are Joining, each may briefly act as leader and number itself first.)</item>
+/// <item>Hosting: a replica for every shard the ring places here (<see cref="ClusterView.ShardsOf"/>); a new one
+/// starts empty and waits for the leader's snapshot. Replicas found in the silo at start are resumed.</item>
+/// <item>Retiring: a replica of a shard no longer placed here whose group no longer counts this node (its own
+/// configuration says so, or, when it has none yet, a fresh report of the group's leader) is stopped and its data
+/// cleared.</item>
+/// <item>Rebalancing: for every group led here, <see cref="GroupReconciler.Next"/> decides one change (add learner,
+/// promote once caught up, remove, hand leadership off); at most one change per group and
+/// <see cref="ShardHostOptions.MaxConcurrentMoves"/> per node run at once. A downed or leaving node drops off the
+/// ring, so the same loop replaces its replicas and hands its leaderships off.</item>
+/// <item>Reports: every member's replica status is polled; the best report per shard (a leader of the highest term)
+/// feeds routing hints, <c>memo cluster shards</c> and the graceful-leave check (<see cref="ExitReady"/>).</item>
+/// </list>
+/// </remarks>
+public sealed partial class ShardHost : IAsyncDisposable
+{
+    private const string FoundedMeta = "shard-groups/founded";
+
+    private readonly NodeId _self;
+    private readonly ISilo _silo;
+    private readonly IPeerTransport _transport;
+    private readonly ClusterNode _cluster;
+    private readonly RaftConfig _raftConfig;
+    private readonly ShardGroupOptions _groupOptions;
+    private readonly ShardHostOptions _options;
+    private readonly IShardTickSource _ticks;
+    private readonly Forwarding.PeerChannels _channels;
+    private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ConcurrentDictionary<ShardId, ShardGroupReplica> _replicas = new();
+    private readonly Dictionary<ShardId, Task> _moves = [];
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stopping = new();
+    private volatile ImmutableDictionary<(ShardId, NodeId), ReplicaReport> _reports = ImmutableDictionary<(ShardId, NodeId), ReplicaReport>.Empty;
+    private bool _founded;
+    private int _formedHere = -1; // -1 unknown, 0 joined, 1 formed: decided by the first membership view
+    private int _abandoned;       // 1: this node abandoned the cluster it formed alone (admin Join elsewhere)
+    private DateTime _nextPoll;
+    private Task? _loop;
+    private Task? _poll;
+
+    private ShardHost(NodeId self, ISilo silo, IPeerTransport transport, ClusterNode cluster, ShardLayout layout, RaftConfig raftConfig,
+        ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, Forwarding.PeerChannels channels, ILoggerFactory loggerFactory)
+    {
+        _self = self;
+        _silo = silo;
+        _transport = transport;
+        _cluster = cluster;
+        Layout = layout;
+        _raftConfig = raftConfig;
+        _groupOptions = groupOptions with { BootstrapWithSnapshot = true };
+        _options = options;
+        _ticks = ticks;
+        _channels = channels;
+        _logger = loggerFactory.CreateLogger<ShardHost>();
+        _loggerFactory = loggerFactory;
+    }
+
+    /// <summary>Routes inbound Raft messages to this node's replicas; the node's inbound pump calls <see cref="RaftMessageDispatcher.Dispatch"/>.</summary>
+    public RaftMessageDispatcher Dispatcher { get; } = new();
+
+    /// <summary>The network's shard layout.</summary>
+    public ShardLayout Layout { get; }
+
+    /// <summary>This node.</summary>
+    public NodeId Self => _self;
+
+    /// <summary>The silo the replicas apply to (reads of committed state).</summary>
+    public ISilo Silo => _silo;
+
+    /// <summary>This node's membership runtime (placement, addresses).</summary>
+    public ClusterNode Cluster => _cluster;
+
+    /// <summary>The replicas hosted now.</summary>
+    public IEnumerable<ShardGroupReplica> Replicas => _replicas.Values;
+
+    /// <summary>Opens the replicas the silo holds and starts the loop.</summary>
+    /// <param name="self">This node.</param>
+    /// <param name="silo">The node's silo.</param>
+    /// <param name="transport">The node's peer transport.</param>
+    /// <param name="cluster">The membership runtime (views, addresses; its <see cref="ClusterNode.ExitReady"/> hook is set here).</param>
+    /// <param name="layout">The shard layout.</param>
+    /// <param name="raftConfig">The Raft core options (its id must be <paramref name="self"/>).</param>
+    /// <param name="groupOptions">Per-replica limits.</param>
+    /// <param name="options">Hosting and rebalancing options.</param>
+    /// <param name="ticks">Logical time for every replica.</param>
+    /// <param name="channels">Peer channels for status calls.</param>
+    /// <param name="loggerFactory">Logging.</param>
+    /// <param name="cancellationToken">Cancels opening.</param>
+    public static async Task<ShardHost> StartAsync(NodeId self, ISilo silo, IPeerTransport transport, ClusterNode cluster, ShardLayout layout,
+        RaftConfig raftConfig, ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, Forwarding.PeerChannels channels,
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("Invalid shard host options: " + string.Join("; ", problems), nameof(options));
+        }
+        var host = new ShardHost(self, silo, transport, cluster, layout, raftConfig, groupOptions, options, ticks, channels, loggerFactory);
+        try
+        {
+            host._founded = await silo.ReadMetaAsync(FoundedMeta, cancellationToken).ConfigureAwait(false) is { Length: > 0 };
+            foreach (var shard in layout.AllShards)
+            {
+                if (await silo.ReadRaftStateAsync(shard, cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    await host.StartReplicaAsync(shard, bootstrap: false, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        cluster.ExitReady = host.ExitReady;
+        cluster.ViewChanged += host.OnViewChanged;
+        host.OnViewChanged(cluster.View);
+        host._loop = Task.Run(host.RunAsync);
+        return host;
+    }
+
+    /// <summary>This node's replica of <paramref name="shard"/>, when it hosts one.</summary>
+    public bool TryGetReplica(ShardId shard, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ShardGroupReplica? replica) =>
+        _replicas.TryGetValue(shard, out replica);
+
+    /// <summary>
+    /// The best known report of <paramref name="shard"/>'s group: this node's replica when it leads, else the fresh
+    /// report of a leader with the highest term; null when no leader is known.
+    /// </summary>
+    public ReplicaReport? LeaderReport(ShardId shard)
+    {
+        if (_replicas.TryGetValue(shard, out var local) && local.Status.IsLeader)
+        {
+            return ReportOf(local.Status, DateTime.UtcNow);
+        }
+        var freshAfter = DateTime.UtcNow - _options.ReportFreshness;
+        ReplicaReport? best = null;
+        foreach (var report in _reports.Values)
+        {
+            if (report.Shard == shard && report.IsLeader && report.ReceivedUtc >= freshAfter && (best is null || report.Term > best.Term))
+            {
+                best = report;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>The status of every replica hosted here.</summary>
+    public IReadOnlyList<ReplicaReport> LocalReports()
+    {
+        var now = DateTime.UtcNow;
+        return _replicas.Values.Select(r => ReportOf(r.Status, now)).OrderBy(r => r.Shard).ToList();
+    }
+
+    /// <summary>
+    /// The graceful-leave check (<see cref="ClusterNode.ExitReady"/>): the Leaving members that no shard group counts
+    /// as a member any more, judged from a fresh leader report of every shard. A shard without one holds everyone back.
+    /// </summary>
+    public IReadOnlySet<NodeId> ExitReady()
+    {
+        var leaving = _cluster.View.State.MembersIn(MemberStatus.Leaving).Select(m => m.Id).ToHashSet();
+        if (leaving.Count == 0)
+        {
+            return leaving;
+        }
+        foreach (var shard in Layout.AllShards)
+        {
+            if (LeaderReport(shard) is not { } report)
+            {
+                return new HashSet<NodeId>();
+            }
+            leaving.RemoveWhere(report.Membership.Contains);
+        }
+        return leaving;
+    }
+
+    /// <summary>Stops the loop, every move and every replica (what is durable stays).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _cluster.ViewChanged -= OnViewChanged;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        if (_poll is not null)
+        {
+            await _poll.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        foreach (var move in _moves.Values)
+        {
+            await move.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        foreach (var replica in _replicas.Values)
+        {
+            Dispatcher.Unregister(replica);
+            await replica.DisposeAsync().ConfigureAwait(false);
+        }
+        _replicas.Clear();
+        _stopping.Dispose();
+    }
+
+    // Runs on the membership actor's loop for every view, from the first: that is how the host knows whether this node
+    // formed the cluster.
+    private void OnViewChanged(ClusterView view)
+    {
+        if (view.IsMember)
+        {
+            Interlocked.CompareExchange(ref _formedHere, view.State.Members.Count == 1 ? 1 : 0, -1);
+        }
+        else if (Interlocked.CompareExchange(ref _formedHere, -1, 1) == 1)
+        {
+            // A member that formed a cluster alone and is no longer a member: it abandoned that cluster to join another.
+            // Its groups must go before it hosts the new cluster's replicas.
+            Volatile.Write(ref _abandoned, 1);
+        }
+        _wake.Writer.TryWrite(true);
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                using (var pause = CancellationTokenSource.CreateLinkedTokenSource(token))
+                {
+                    pause.CancelAfter(_options.ReconcileInterval);
+                    try
+                    {
+                        await _wake.Reader.ReadAsync(pause.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                    {
+                        // The interval passed without a view change: reconcile anyway.
+                    }
+                }
+                await TurnAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogTurnFailed(e);
+            }
+        }
+    }
+
+    private async Task TurnAsync(CancellationToken cancellationToken)
+    {
+        foreach (var done in _moves.Where(m => m.Value.IsCompleted).Select(m => m.Key).ToList())
+        {
+            _moves.Remove(done);
+        }
+        if (Interlocked.Exchange(ref _abandoned, 0) == 1)
+        {
+            await AbandonAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var view = _cluster.View;
+        if (view.IsMember && view.IsServing)
+        {
+            await FoundAsync(view, cancellationToken).ConfigureAwait(false);
+            var placed = view.ShardsOf(_self).ToHashSet();
+            foreach (var shard in placed)
+            {
+                if (!_replicas.ContainsKey(shard))
+                {
+                    await StartReplicaAsync(shard, bootstrap: false, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            await RetireAsync(placed, cancellationToken).ConfigureAwait(false);
+            Rebalance(view);
+        }
+        // Polling runs beside the turns: a silent peer must not hold rebalancing up for the call's deadline.
+        if (DateTime.UtcNow >= _nextPoll && (_poll is null || _poll.IsCompleted))
+        {
+            _nextPoll = DateTime.UtcNow + _options.StatusPollInterval;
+            _poll = PollSafelyAsync(view, cancellationToken);
+        }
+    }
+
+    private async Task AbandonAsync(CancellationToken cancellationToken)
+    {
+        var batch = new SiloBatch();
+        foreach (var (shard, replica) in _replicas.ToList())
+        {
+            _replicas.TryRemove(shard, out _);
+            Dispatcher.Unregister(replica);
+            await replica.DisposeAsync().ConfigureAwait(false);
+        }
+        foreach (var shard in Layout.AllShards)
+        {
+            ShardGroupReplica.StageClear(shard, batch);
+        }
+        batch.PutMeta(FoundedMeta, []);
+        await _silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+        _founded = false;
+        LogAbandoned();
+    }
+
+    private async Task FoundAsync(ClusterView view, CancellationToken cancellationToken)
+    {
+        if (_founded || Volatile.Read(ref _formedHere) != 1)
+        {
+            return;
+        }
+        foreach (var shard in Layout.AllShards)
+        {
+            if (!_replicas.ContainsKey(shard))
+            {
+                await StartReplicaAsync(shard, bootstrap: true, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        await _silo.CommitAsync(new SiloBatch().PutMeta(FoundedMeta, [1]), cancellationToken).ConfigureAwait(false);
+        _founded = true;
+        LogFounded(Layout.ShardCount);
+    }
+
+    private async Task StartReplicaAsync(ShardId shard, bool bootstrap, CancellationToken cancellationToken)
+    {
+        var voters = bootstrap
+            ? new Dictionary<NodeId, string> { [_self] = _cluster.View.SelfAddress }
+            : new Dictionary<NodeId, string>();
+        var replica = await ShardGroupReplica.StartAsync(shard, _self, voters, _silo, _transport, _raftConfig, _ticks, _groupOptions,
+            _loggerFactory.CreateLogger<ShardGroupReplica>(), node => _cluster.View.AddressOf(node), cancellationToken).ConfigureAwait(false);
+        _replicas[shard] = replica;
+        Dispatcher.Register(replica);
+        LogReplicaStarted(shard, bootstrap);
+    }
+
+    private async Task RetireAsync(HashSet<ShardId> placed, CancellationToken cancellationToken)
+    {
+        foreach (var (shard, replica) in _replicas.ToList())
+        {
+            if (placed.Contains(shard))
+            {
+                continue;
+            }
+            var status = replica.Status;
+            if (status.StopReason is null && status.IsLeader)
+            {
+                continue; // hands leadership off first (rebalancing), then another leader removes it
+            }
+            // A replica that knows a configuration trusts it; one that knows none yet (no snapshot received) trusts a
+            // fresh report of the leader. A replica whose configuration still names this node is retired only when it
+            // hears from no leader (a removed replica is sent nothing, so it never learns of its removal) and a leader
+            // of at least its term reported within the last two polls that the group no longer counts it: retiring a
+            // replica the group still counts would take a vote from it.
+            var leader = LeaderReport(shard);
+            var leaderExcludes = leader is not null && leader.Node != _self && !leader.Membership.Contains(_self);
+            var removed = status.Membership.Voters.IsEmpty
+                ? leaderExcludes
+                : !status.Membership.Contains(_self)
+                  || (leaderExcludes && status.Leader.IsNone && leader!.Term >= status.Term
+                      && leader.ReceivedUtc >= DateTime.UtcNow - 2 * _options.StatusPollInterval);
+            if (!removed)
+            {
+                continue;
+            }
+            _replicas.TryRemove(shard, out _);
+            Dispatcher.Unregister(replica);
+            await replica.DisposeAsync().ConfigureAwait(false);
+            var batch = new SiloBatch();
+            ShardGroupReplica.StageClear(shard, batch);
+            await _silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+            LogReplicaRetired(shard);
+        }
+    }
+
+    private void Rebalance(ClusterView view)
+    {
+        foreach (var (shard, replica) in _replicas)
+        {
+            if (_moves.Count >= _options.MaxConcurrentMoves)
+            {
+                return;
+            }
+            var status = replica.Status;
+            if (!status.IsLeader || _moves.ContainsKey(shard))
+            {
+                continue;
+            }
+            var desired = view.ReplicasOf(shard);
+            if (desired.Count == 0 || (status.Membership.Learners.IsEmpty && status.Membership.Voters.SequenceEqual(desired.Nodes.Order())))
+            {
+                continue;
+            }
+            _moves[shard] = MoveAsync(replica, desired, view, _stopping.Token);
+        }
+    }
+
+    private async Task MoveAsync(ShardGroupReplica replica, ReplicaSet desired, ClusterView view, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var status = await replica.GetRaftStatusAsync(cancellationToken).ConfigureAwait(false);
+            if (status.Role != RaftRole.Leader)
+            {
+                return;
+            }
+            var step = GroupReconciler.Next(_self, status.Membership, desired, status.Progress, status.LastIndex, _options.CatchUpLagEntries, view.AddressOf);
+            if (step is null)
+            {
+                return;
+            }
+            var outcome = step switch
+            {
+                GroupStep.AddLearner add => await replica.AddLearnerAsync(add.Node, add.Address, cancellationToken).ConfigureAwait(false),
+                GroupStep.Promote promote => await replica.PromoteLearnerAsync(promote.Node, cancellationToken).ConfigureAwait(false),
+                GroupStep.Remove remove => await replica.RemoveMemberAsync(remove.Node, cancellationToken).ConfigureAwait(false),
+                GroupStep.TransferLeadership transfer => await replica.TransferLeadershipAsync(transfer.Target, cancellationToken).ConfigureAwait(false),
+                _ => throw new InvalidOperationException($"Unknown group step {step}."),
+            };
+            LogMove(replica.Shard, step.ToString(), outcome.ToString());
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (ShardGroupStoppedException)
+        {
+            // The replica stopped (disposed or faulted); the next turn sees it.
+        }
+        catch (Exception e)
+        {
+            LogMoveFailed(e, replica.Shard);
+        }
+    }
+
+    private async Task PollSafelyAsync(ClusterView view, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PollAsync(view, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            LogTurnFailed(e);
+        }
+    }
+
+    private async Task PollAsync(ClusterView view, CancellationToken cancellationToken)
+    {
+        var peers = view.State.Members.Values
+            .Where(m => m.Id != _self && m.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Joining or MemberStatus.Exiting)
+            .ToList();
+        var answers = await Task.WhenAll(peers.Select(async member =>
+        {
+            try
+            {
+                var reply = await _channels.Get(member.Address).UnaryAsync(Forwarding.ShardServiceMethods.Status, new Wire.ReplicaStatusRequest { Format = 1 },
+                    new Memo.Protocol.Grpc.GrpcCallOptions { Timeout = _options.PeerCallTimeout, CancellationToken = cancellationToken }).ConfigureAwait(false);
+                return (member.Id, Reply: reply);
+            }
+            catch (Memo.Protocol.Grpc.GrpcException)
+            {
+                return (member.Id, Reply: (Wire.ReplicaStatusReply?)null);
+            }
+        })).ConfigureAwait(false);
+        var now = DateTime.UtcNow;
+        var reports = _reports.ToBuilder();
+        foreach (var key in reports.Keys.Where(k => !view.State.Members.ContainsKey(k.Item2) || k.Item2 == _self).ToList())
+        {
+            reports.Remove(key);
+        }
+        foreach (var (node, reply) in answers)
+        {
+            if (reply is null)
+            {
+                continue;
+            }
+            foreach (var key in reports.Keys.Where(k => k.Item2 == node).ToList())
+            {
+                reports.Remove(key);
+            }
+            foreach (var r in reply.Replicas)
+            {
+                if (r.Shard < Layout.ShardCount)
+                {
+                    var shard = new ShardId((int)r.Shard);
+                    reports[(shard, node)] = new ReplicaReport(shard, node, r.IsLeader, new NodeId(r.Leader), new Term(r.Term), new LogIndex(r.Applied),
+                        RaftMembership.Create(r.Voters.Select(v => new NodeId(v)), r.Learners.Select(l => new NodeId(l))), now);
+                }
+            }
+        }
+        _reports = reports.ToImmutable();
+    }
+
+    private static ReplicaReport ReportOf(ShardGroupStatus status, DateTime now) =>
+        new(status.Shard, status.Node, status.IsLeader, status.Leader, status.Term, status.Applied, status.Membership, now);
+}

@@ -1,0 +1,42 @@
+namespace Memo.Node.Shards.Hosting;
+
+/// <summary>Timing and limits of a node's shard hosting and rebalancing (<see cref="ShardHost"/>).</summary>
+public sealed record ShardHostOptions
+{
+    /// <summary>How often the host compares hosted replicas and group configurations with the ring (and at every view change).</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Configuration changes this node's leaders carry out at once (moves in flight per node).</summary>
+    public int MaxConcurrentMoves { get; init; } = 4;
+
+    /// <summary>A learner within this many entries of the leader's last index counts as caught up and is promoted.</summary>
+    public ulong CatchUpLagEntries { get; init; } = 64;
+
+    /// <summary>How often the host asks every member for its replicas' status (leaders, applied indexes, configurations).</summary>
+    public TimeSpan StatusPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Deadline of one node-internal status call.</summary>
+    public TimeSpan PeerCallTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A status report older than this is not trusted (graceful-leave readiness, retiring stale replicas).</summary>
+    public TimeSpan ReportFreshness { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Every problem with these options; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (ReconcileInterval < TimeSpan.FromMilliseconds(1) || ReconcileInterval > TimeSpan.FromMinutes(1))
+        {
+            problems.Add("the reconcile interval is between 1 ms and 1 minute");
+        }
+        if (MaxConcurrentMoves is < 1 or > 1024)
+        {
+            problems.Add("max concurrent moves is between 1 and 1024");
+        }
+        if (StatusPollInterval < TimeSpan.FromMilliseconds(1) || PeerCallTimeout < TimeSpan.FromMilliseconds(1) || ReportFreshness <= StatusPollInterval)
+        {
+            problems.Add("the status poll interval and peer call timeout are positive, and reports stay fresh longer than the poll interval");
+        }
+        return problems;
+    }
+}

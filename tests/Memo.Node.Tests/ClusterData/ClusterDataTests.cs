@@ -1,0 +1,304 @@
+using System.Text;
+using Memo.Node.Cluster;
+using Memo.Node.Hosting;
+using Memo.Protocol.Client;
+using Memo.Testing;
+using Xunit.Abstractions;
+
+namespace Memo.Node.Tests.ClusterData;
+
+/// <summary>
+/// The data path across real in-process nodes: every mutation through its shard's Raft group, requests routed to the
+/// leader from any node, groups reconciled with the ring as nodes join, stop and die. Phases with bounded waits.
+/// </summary>
+public sealed class ClusterDataTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(45);
+
+    // Faster Raft ticks than the default so elections and catch-up fit in test phases.
+    private static readonly string[] FastRaft = ["memo.raft.tick-interval = 20ms"];
+
+    private static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static MemoClient ClientOf(InProcessCluster.Slot slot) => new(slot.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) });
+
+    [Fact]
+    public async Task Three_nodes_write_through_node_1_and_read_everything_back_through_node_3()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3, FastRaft);
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
+        AssertGroupsPlacedOnRing(cluster, 3);
+
+        using var writer = ClientOf(cluster.Nodes[0]);
+        for (var i = 0; i < 300; i++)
+        {
+            await writer.UpsertAsync($"k/{i:D4}", V($"value {i}"));
+        }
+        using var reader = ClientOf(cluster.Nodes[2]);
+        for (var i = 0; i < 300; i++)
+        {
+            Assert.Equal($"value {i}", Encoding.UTF8.GetString(await reader.FetchAsync($"k/{i:D4}") ?? V("<missing>")));
+        }
+        var listed = new List<string>();
+        await foreach (var key in reader.ListAllAsync("k/", 70))
+        {
+            listed.Add(key);
+        }
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => $"k/{i:D4}"), listed);
+        AssertGroupsPlacedOnRing(cluster, 3);
+    }
+
+    [Fact]
+    public async Task A_stopped_node_does_not_stop_reads_and_writes_and_catches_up_after_restart()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3, [.. FastRaft, "memo.network.eviction-delay = 1h"]);
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
+        using (var first = ClientOf(cluster.Nodes[0]))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await first.UpsertAsync($"before/{i}", V($"b{i}"));
+            }
+        }
+
+        await cluster.StopAsync(2);
+        using (var writer = ClientOf(cluster.Nodes[0]))
+        using (var reader = ClientOf(cluster.Nodes[1]))
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await writer.UpsertAsync($"after/{i}", V($"a{i}"));
+            }
+            for (var i = 0; i < 100; i++)
+            {
+                Assert.Equal($"a{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"after/{i}") ?? V("<missing>")));
+            }
+            Assert.Equal($"b7", Encoding.UTF8.GetString(await reader.FetchAsync("before/7") ?? V("<missing>")));
+        }
+
+        await cluster.RestartAsync(2);
+        var restarted = cluster.Nodes[2].Running;
+        await WaitForAsync(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                if (await restarted.Shards.Silo.ReadEntryAsync($"after/{i}") is null)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, cluster, "the restarted node's silo holds the 100 writes made while it was stopped");
+        using var third = ClientOf(cluster.Nodes[2]);
+        Assert.Equal("a99", Encoding.UTF8.GetString(await third.FetchAsync("after/99") ?? V("<missing>")));
+    }
+
+    [Fact]
+    public async Task Growing_from_3_to_4_nodes_under_writes_moves_groups_to_the_ring_and_loses_nothing()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3, FastRaft);
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
+
+        var acknowledged = new List<int>();
+        var failures = 0;
+        using var stop = new CancellationTokenSource();
+        var writing = Task.Run(async () =>
+        {
+            using var client = ClientOf(cluster.Nodes[0]);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    await client.UpsertAsync($"grow/{i:D5}", V($"g{i}"));
+                    acknowledged.Add(i);
+                }
+                catch (Memo.Protocol.Grpc.GrpcException e)
+                {
+                    failures++;
+                    output.WriteLine($"write {i} failed: {e.Message}");
+                }
+            }
+        });
+
+        await cluster.AddNodeAsync();
+        await WaitAsync(cluster, n => n.Count == 4 && n.All(s => s.View.State.MembersIn(MemberStatus.Up).Count() == 4), "4 nodes Up");
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 4, 3), "every shard's group = its 3 ring replicas on 4 nodes");
+        await WaitAsync(cluster, n => n.All(HostsExactlyItsPlacement), "replicas of groups that removed a node retired on that node");
+        await stop.CancelAsync();
+        await writing;
+        output.WriteLine($"{acknowledged.Count} writes acknowledged, {failures} failed during the move");
+        Assert.True(acknowledged.Count > 0, "no write was acknowledged while the cluster grew");
+        AssertGroupsPlacedOnRing(cluster, 3);
+
+        using var reader = ClientOf(cluster.Nodes[3]);
+        foreach (var i in acknowledged)
+        {
+            Assert.Equal($"g{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"grow/{i:D5}") ?? V("<missing>")));
+        }
+    }
+
+    [Fact]
+    public async Task Killing_one_of_4_nodes_brings_every_shard_back_to_3_voters_after_the_eviction_delay()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(4, FastRaft);
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 4, 3), "every shard's group = its 3 ring replicas on 4 nodes");
+        using (var client = ClientOf(cluster.Nodes[0]))
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await client.UpsertAsync($"kill/{i}", V($"v{i}"));
+            }
+        }
+
+        var victim = cluster.Nodes[3].View.Self;
+        await cluster.KillAsync(3);
+        await WaitAsync(cluster, n => n.All(s => s.View.State.StatusOf(victim) is MemberStatus.Down or MemberStatus.Removed), "the killed node downed");
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 3, 3), "every shard back to 3 voters on the survivors");
+        AssertGroupsPlacedOnRing(cluster, 3);
+        using var reader = ClientOf(cluster.Nodes[1]);
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.Equal($"v{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"kill/{i}") ?? V("<missing>")));
+        }
+    }
+
+    [Fact]
+    public async Task A_leaving_node_hands_its_groups_off_before_it_may_exit()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(4, [.. FastRaft, "memo.network.eviction-delay = 1h"]);
+        await WaitAsync(cluster, n => GroupsMatchRing(n, 4, 3), "every shard's group = its 3 ring replicas on 4 nodes");
+        using (var client = ClientOf(cluster.Nodes[0]))
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await client.UpsertAsync($"leave/{i}", V($"v{i}"));
+            }
+        }
+
+        var leaving = cluster.Nodes[3].View.Self;
+        var survivors = cluster.Nodes.Take(3).ToList();
+        await cluster.Nodes[3].Running.Cluster.LeaveAsync(null, CancellationToken.None);
+        await WaitAsync(cluster, _ => survivors.All(s => s.View.State.StatusOf(leaving) is MemberStatus.Exiting or MemberStatus.Removed),
+            "the leaving node allowed to exit");
+        // Exit is allowed only once no group counts the node: every survivor-led group already excludes it.
+        foreach (var slot in survivors)
+        {
+            foreach (var replica in slot.Running.Shards.Replicas.Where(r => r.Status.IsLeader))
+            {
+                Assert.False(replica.Status.Membership.Contains(leaving), $"shard {replica.Shard} still counts the leaving node: {replica.Status}");
+            }
+        }
+        await WaitAsync(cluster, _ => GroupsMatchRing(survivors, 3, 3), "every shard's group = its 3 ring replicas on the 3 survivors");
+        using var reader = ClientOf(cluster.Nodes[1]);
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.Equal($"v{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"leave/{i}") ?? V("<missing>")));
+        }
+    }
+
+    [Fact]
+    public async Task A_node_that_abandons_its_own_cluster_to_join_another_drops_its_groups_and_serves_the_new_ones()
+    {
+        await using var first = await InProcessCluster.StartAsync(1, FastRaft);
+        await using var second = await InProcessCluster.StartAsync(1, FastRaft);
+        var a = first.Nodes[0];
+        var b = second.Nodes[0];
+        using (var alone = ClientOf(b))
+        {
+            await alone.UpsertAsync("abandoned", V("x")); // the abandoned cluster's shard groups now exist on b
+        }
+        using (var client = ClientOf(a))
+        {
+            await client.UpsertAsync("kept", V("k"));
+        }
+
+        await b.Running.Cluster.JoinAsync(a.Address, CancellationToken.None);
+        await WaitForAsync(() => Task.FromResult(GroupsMatchRing([a, b], 2, 2)), first, "every shard's group = the 2 nodes of the joined cluster");
+        Assert.All(new[] { a, b }.SelectMany(s => s.Running.Shards.Replicas), r => Assert.Null(r.Status.StopReason));
+        using var viaB = ClientOf(b);
+        Assert.Equal("k", Encoding.UTF8.GetString(await viaB.FetchAsync("kept") ?? V("<missing>")));
+        Assert.Null(await viaB.FetchAsync("abandoned"));
+        await viaB.UpsertAsync("joined", V("j"));
+        using var viaA = ClientOf(a);
+        Assert.Equal("j", Encoding.UTF8.GetString(await viaA.FetchAsync("joined") ?? V("<missing>")));
+    }
+
+    private static bool HostsExactlyItsPlacement(InProcessCluster.Slot slot) =>
+        slot.Running.Shards.Replicas.Select(r => r.Shard).Order().SequenceEqual(slot.View.ShardsOf(slot.View.Self).Order());
+
+    // Every running node sees the same placement over `members` Up nodes, and every shard has a leader among the running
+    // nodes whose configuration is exactly the ring's replica set (`voters` voters, no learners).
+    private static bool GroupsMatchRing(IReadOnlyList<InProcessCluster.Slot> nodes, int members, int voters)
+    {
+        if (nodes.Count != members || nodes.Any(n => n.View.State.MembersIn(MemberStatus.Up).Count() != members))
+        {
+            return false;
+        }
+        var view = nodes[0].View;
+        for (var s = 0; s < view.Network.ShardCount; s++)
+        {
+            var shard = new ShardId(s);
+            var ring = view.ReplicasOf(shard).Nodes.Order().ToList();
+            if (ring.Count != voters || nodes.Any(n => !n.View.ReplicasOf(shard).Nodes.Order().SequenceEqual(ring)))
+            {
+                return false;
+            }
+            var leaders = nodes.Select(n => n.Running.Shards.TryGetReplica(shard, out var r) ? r.Status : null)
+                .Where(st => st is { IsLeader: true }).ToList();
+            if (leaders.Count != 1 || !leaders[0]!.Membership.Voters.SequenceEqual(ring) || !leaders[0]!.Membership.Learners.IsEmpty)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void AssertGroupsPlacedOnRing(InProcessCluster cluster, int voters)
+    {
+        var view = cluster.Running.First().View;
+        for (var s = 0; s < view.Network.ShardCount; s++)
+        {
+            var shard = new ShardId(s);
+            var ring = view.ReplicasOf(shard).Nodes.Order().ToList();
+            Assert.Equal(voters, ring.Count);
+            var leader = cluster.Running.Select(n => n.Running.Shards.TryGetReplica(shard, out var r) ? r.Status : null).Single(st => st is { IsLeader: true })!;
+            Assert.Equal(ring, leader.Membership.Voters);
+            foreach (var node in ring)
+            {
+                var slot = cluster.Running.Single(n => n.View.Self == node);
+                Assert.True(slot.Running.Shards.TryGetReplica(shard, out _), $"node {node} is placed for shard {shard} but hosts no replica");
+            }
+        }
+    }
+
+    private static Task WaitAsync(InProcessCluster cluster, Func<IReadOnlyList<InProcessCluster.Slot>, bool> predicate, string phase) =>
+        WaitForAsync(() => Task.FromResult(predicate(cluster.Running.ToList())), cluster, phase);
+
+    // Polls a condition with a bound; on timeout fails with the phase, every node's view and every replica's status.
+    private static async Task WaitForAsync(Func<Task<bool>> condition, InProcessCluster cluster, string phase)
+    {
+        var deadline = DateTime.UtcNow + Phase;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"phase '{phase}' not reached within {Phase}.\n{Describe(cluster)}");
+            }
+            // Polling pause, not synchronisation: the condition is re-checked each time.
+            await Task.Delay(25);
+        }
+    }
+
+    private static string Describe(InProcessCluster cluster)
+    {
+        var text = new StringBuilder(cluster.Describe());
+        foreach (var slot in cluster.Running)
+        {
+            foreach (var replica in slot.Running.Shards.Replicas.OrderBy(r => r.Shard))
+            {
+                text.Append("  node ").Append(slot.Index).Append(": ").AppendLine(replica.Status.ToString());
+            }
+        }
+        return text.ToString();
+    }
+}
