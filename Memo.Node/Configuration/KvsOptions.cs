@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace Memo.Node.Configuration;
 
 /// <summary>Limits of the key-value store API (<c>memo.kvs</c>).</summary>
@@ -5,15 +7,24 @@ namespace Memo.Node.Configuration;
 /// <param name="MaxValueBytes">Largest value, in bytes.</param>
 /// <param name="MaxListKeys">Cap on the <c>maxKeys</c> a List request may ask for.</param>
 /// <param name="DefaultListKeys">Keys a List request returns when it does not say.</param>
-public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys)
+/// <param name="ReadConsistency">Whether Fetch confirms leadership (ReadIndex) or may answer from a local replica.</param>
+public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, ReadConsistency ReadConsistency = ReadConsistency.Linearizable)
 {
     internal const string Path = "memo.kvs";
+
+    private static readonly System.Collections.Frozen.FrozenDictionary<string, ReadConsistency> ConsistencyChoices =
+        new Dictionary<string, ReadConsistency>(StringComparer.Ordinal)
+        {
+            ["linearizable"] = ReadConsistency.Linearizable,
+            ["stale"] = ReadConsistency.Stale,
+        }.ToFrozenDictionary(StringComparer.Ordinal);
 
     internal static KvsOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.max-key-bytes"),
         r.Bytes($"{Path}.max-value-bytes"),
         r.Int32($"{Path}.max-list-keys"),
-        r.Int32($"{Path}.default-list-keys"));
+        r.Int32($"{Path}.default-list-keys"),
+        r.Choice($"{Path}.read-consistency", ConsistencyChoices));
 
     internal void Validate(OptionsValidator v)
     {

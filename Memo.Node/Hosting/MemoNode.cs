@@ -150,7 +150,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             };
             shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
                 new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, channels, loggerFactory, cancellationToken).ConfigureAwait(false);
-            var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions(), loggerFactory.CreateLogger<ClusterShardGateway>());
+            var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys),
                 loggerFactory.CreateLogger<KeyValueStore>());

@@ -126,6 +126,10 @@ public sealed partial class ClusterShardGateway : IShardGateway
     /// <inheritdoc />
     public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
     {
+        if (_options.StaleReads && _host.TryGetReplica(Layout.ShardOf(key), out _))
+        {
+            return await _host.Silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
+        }
         var reply = await ReadAsync(Layout.ShardOf(key), new ReadRequest { EntryKey = key }, cancellationToken).ConfigureAwait(false);
         return reply.Found ? reply.Data.ToByteArray() : null;
     }

@@ -14,4 +14,7 @@ public sealed record ClusterShardGatewayOptions
 
     /// <summary>Longest back-off between attempts.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>Answer entry reads from this node's replica of the shard when it has one, without ReadIndex (may be stale).</summary>
+    public bool StaleReads { get; init; }
 }
