@@ -1,0 +1,168 @@
+using System.Text.Json;
+using Memo.Cli;
+using Memo.Node.Tests.Cli;
+using Memo.Testing;
+using Xunit.Abstractions;
+
+namespace Memo.Node.Tests.ClusterData;
+
+/// <summary>
+/// <c>memo cluster show | shards | leave | down</c> run in-process against three real node processes joined with
+/// <c>--seed</c>; assertions on the commands' JSON output.
+/// </summary>
+public sealed class ClusterCliProcessTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(60);
+
+    private static readonly string[] Settings =
+    [
+        "--shards", "4",
+        "--set", "memo.raft.tick-interval=20ms",
+        "--set", "memo.cluster.gossip-interval=50ms",
+        "--set", "memo.cluster.failure-detector.heartbeat-interval=50ms",
+        "--set", "memo.network.eviction-delay=1h",
+    ];
+
+    [Fact]
+    public async Task Cluster_commands_show_3_processes_list_their_shards_and_leave_and_down_members()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "memo-cluster-cli-" + Guid.NewGuid().ToString("n"));
+        var nodes = new NodeProcess?[3];
+        try
+        {
+            nodes[0] = await NodeProcess.StartAsync(Path.Combine(root, "node1"), Settings);
+            nodes[1] = await NodeProcess.StartAsync(Path.Combine(root, "node2"), [.. Settings, "--seed", nodes[0]!.Address]);
+            nodes[2] = await NodeProcess.StartAsync(Path.Combine(root, "node3"), [.. Settings, "--seed", nodes[0]!.Address]);
+            var node1 = nodes[0]!.Address;
+
+            await WaitAsync(async () =>
+            {
+                var members = await ShowAsync(node1);
+                return members.Count == 3 && members.All(m => m.Status == "up");
+            }, "3 members Up in `cluster show`", nodes);
+            var shown = await ShowAsync(node1);
+            Assert.Equal(nodes.Select(n => n!.Address).Order(), shown.Select(m => m.Address).Order());
+            Assert.All(shown, m => Assert.Matches("^[0-9a-f]{16}$", m.Id));
+
+            // Every shard placed on the 3 members and led by one of them.
+            await WaitAsync(async () =>
+            {
+                var shards = await ShardsAsync(node1);
+                return shards.GetArrayLength() == 4 && shards.EnumerateArray().All(s => s.GetProperty("leader").GetString() is { Length: > 0 });
+            }, "every shard led in `cluster shards`", nodes);
+            var ids = shown.Select(m => m.Id).Order().ToList();
+            foreach (var shard in (await ShardsAsync(node1)).EnumerateArray())
+            {
+                var replicas = shard.GetProperty("replicas").EnumerateArray().Select(r => r.GetString()!).Order().ToList();
+                Assert.Equal(ids, replicas);
+                Assert.Contains(shard.GetProperty("leader").GetString(), replicas);
+                Assert.False(shard.GetProperty("underReplicated").GetBoolean(), shard.ToString());
+            }
+
+            // Graceful leave of node 3, named by id, asked of node 1.
+            var node3 = shown.Single(m => m.Address == nodes[2]!.Address).Id;
+            var (leaveCode, leave) = await RunAsync(node1, "--json", "cluster", "leave", node3);
+            Assert.True(leaveCode == ExitCodes.Ok, leave.Err.ToString());
+            using (var left = JsonDocument.Parse(leave.Out.ToString()))
+            {
+                Assert.Equal("leave", left.RootElement.GetProperty("action").GetString());
+                Assert.Equal(node3, left.RootElement.GetProperty("id").GetString());
+            }
+            await WaitAsync(async () => (await ShowAsync(node1)).Single(m => m.Id == node3).Status == "removed",
+                "node 3 Removed in `cluster show`", nodes);
+
+            // Node 2 killed with SIGKILL, then downed by address.
+            var node2 = shown.Single(m => m.Address == nodes[1]!.Address).Id;
+            await nodes[1]!.KillAsync();
+            var (downCode, down) = await RunAsync(node1, "--json", "cluster", "down", nodes[1]!.Address);
+            Assert.True(downCode == ExitCodes.Ok, down.Err.ToString());
+            using (var downed = JsonDocument.Parse(down.Out.ToString()))
+            {
+                Assert.Equal(node2, downed.RootElement.GetProperty("id").GetString());
+            }
+            await WaitAsync(async () => (await ShowAsync(node1)).Single(m => m.Id == node2).Status is "down" or "removed",
+                "node 2 Down or Removed in `cluster show`", nodes);
+            var final = await ShowAsync(node1);
+            output.WriteLine(string.Join("\n", final));
+            Assert.Equal("up", final.Single(m => m.Address == node1).Status);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                if (node is not null)
+                {
+                    await node.DisposeAsync();
+                }
+            }
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    private sealed record Member(string Id, string Address, string Status);
+
+    private static async Task<(int Code, FakeIo Io)> RunAsync(string node, params string[] args)
+    {
+        var io = new FakeIo();
+        var code = await new MemoCli(io.Io).RunAsync([.. args, "--node", node, "--timeout", "10s"]);
+        return (code, io);
+    }
+
+    // `memo --json cluster show`: the members (id, address, status); throws when the command fails.
+    private static async Task<IReadOnlyList<Member>> ShowAsync(string node)
+    {
+        var (code, io) = await RunAsync(node, "--json", "cluster", "show");
+        if (code != ExitCodes.Ok)
+        {
+            throw new CliFailedException($"cluster show exited {code}: {io.Err}");
+        }
+        using var json = JsonDocument.Parse(io.Out.ToString());
+        return json.RootElement.GetProperty("members").EnumerateArray()
+            .Select(m => new Member(m.GetProperty("id").GetString()!, m.GetProperty("address").GetString()!, m.GetProperty("status").GetString()!))
+            .ToList();
+    }
+
+    // `memo --json cluster shards`: the "shards" array (a clone, so it outlives the document).
+    private static async Task<JsonElement> ShardsAsync(string node)
+    {
+        var (code, io) = await RunAsync(node, "--json", "cluster", "shards");
+        if (code != ExitCodes.Ok)
+        {
+            throw new CliFailedException($"cluster shards exited {code}: {io.Err}");
+        }
+        using var json = JsonDocument.Parse(io.Out.ToString());
+        return json.RootElement.GetProperty("shards").Clone();
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string phase, NodeProcess?[] nodes)
+    {
+        var deadline = DateTime.UtcNow + Phase;
+        var last = "";
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (CliFailedException e)
+            {
+                last = e.Message; // not serving yet: poll again
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"phase '{phase}' not reached within {Phase}. Last failure: {last}\n"
+                    + string.Join("\n---\n", nodes.Where(n => n is not null).Select(n => n!.Output)));
+            }
+            // Polling pause, not synchronisation: the condition is re-checked each time.
+            await Task.Delay(100);
+        }
+    }
+
+    private sealed class CliFailedException(string message) : Exception(message);
+}
