@@ -8,7 +8,9 @@ namespace Memo.Node.Configuration;
 /// <param name="MaxListKeys">Cap on the <c>maxKeys</c> a List request may ask for.</param>
 /// <param name="DefaultListKeys">Keys a List request returns when it does not say.</param>
 /// <param name="ReadConsistency">Whether Fetch confirms leadership (ReadIndex) or may answer from a local replica.</param>
-public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, ReadConsistency ReadConsistency = ReadConsistency.Linearizable)
+/// <param name="InlineValueBytes">Values up to this size keep their immutable block inside the key's entry.</param>
+public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys,
+    ReadConsistency ReadConsistency = ReadConsistency.Linearizable, long InlineValueBytes = 4096)
 {
     internal const string Path = "memo.kvs";
 
@@ -24,7 +26,8 @@ public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxList
         r.Bytes($"{Path}.max-value-bytes"),
         r.Int32($"{Path}.max-list-keys"),
         r.Int32($"{Path}.default-list-keys"),
-        r.Choice($"{Path}.read-consistency", ConsistencyChoices));
+        r.Choice($"{Path}.read-consistency", ConsistencyChoices),
+        r.Bytes($"{Path}.inline-value-bytes"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -32,5 +35,6 @@ public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxList
         v.SizeRange($"{Path}.max-value-bytes", MaxValueBytes, 1, int.MaxValue);
         v.Range($"{Path}.max-list-keys", MaxListKeys, 1, 1_000_000);
         v.Range($"{Path}.default-list-keys", DefaultListKeys, 1, Math.Max(1, MaxListKeys));
+        v.SizeRange($"{Path}.inline-value-bytes", InlineValueBytes, 0, 1024 * 1024);
     }
 }

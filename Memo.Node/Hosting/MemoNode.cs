@@ -152,7 +152,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, channels, loggerFactory, cancellationToken).ConfigureAwait(false);
             var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
-                new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys),
+                new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
             var registry = new GrpcServiceRegistry();

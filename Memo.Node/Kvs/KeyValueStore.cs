@@ -62,37 +62,57 @@ public sealed partial class KeyValueStore
         }
 
         var block = BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey);
-        var address = BlockAddress.FromBytes(block.Address.Span);
-        var stored = await _shards.ProposeAsync(_shards.Layout.ShardOf(address),
-            new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
-        if (stored is not (ShardResult.BlockStored or ShardResult.BlockAlreadyStored))
+        var inline = value.Length <= _limits.InlineValueBytes;
+        ShardResult written;
+        if (inline)
         {
-            throw new InvalidOperationException($"Storing a fresh value block {address} failed unexpectedly: {stored}.");
+            // Small value: the block travels inside the entry, so the write is one command in the key's shard.
+            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+            {
+                Format = ShardStateMachine.Format,
+                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ValueBlock = block },
+            }, cancellationToken).ConfigureAwait(false);
         }
-
-        // The block is committed in its shard's group, so the entry may point at it. From here the entry write must
-        // not be abandoned by a cancelled caller (the gateway bounds it), or the block would leak with no owner.
-        var written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+        else
         {
-            Format = ShardStateMachine.Format,
-            WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address },
-        }, CancellationToken.None).ConfigureAwait(false);
+            var address = BlockAddress.FromBytes(block.Address.Span);
+            var stored = await _shards.ProposeAsync(_shards.Layout.ShardOf(address),
+                new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
+            if (stored is not (ShardResult.BlockStored or ShardResult.BlockAlreadyStored))
+            {
+                throw new InvalidOperationException($"Storing a fresh value block {address} failed unexpectedly: {stored}.");
+            }
+
+            // The block is committed in its shard's group, so the entry may point at it. From here the entry write must
+            // not be abandoned by a cancelled caller (the gateway bounds it), or the block would leak with no owner.
+            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+            {
+                Format = ShardStateMachine.Format,
+                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address },
+            }, CancellationToken.None).ConfigureAwait(false);
+        }
 
         switch (written)
         {
             case ShardResult.EntryWritten w:
                 // The previous entry can only point at this write's own block if the entry write was applied twice;
                 // reclaiming it then would leave the key pointing nowhere.
-                if (w.Previous is { } previous && previous.ValueAddress != block.Address)
+                if (w.Previous is { ValueBlock: null } previous && previous.ValueAddress != block.Address)
                 {
                     Reclaim(previous.ValueAddress);
                 }
                 return KvOutcome.Ok;
             case ShardResult.EntryExists:
-                Reclaim(block.Address);
+                if (!inline)
+                {
+                    Reclaim(block.Address);
+                }
                 return new KvOutcome(KvStatus.AlreadyExists, $"The key '{key}' already exists.");
             case ShardResult.EntryMissing:
-                Reclaim(block.Address);
+                if (!inline)
+                {
+                    Reclaim(block.Address);
+                }
                 return new KvOutcome(KvStatus.NotFound, $"The key '{key}' does not exist.");
             default:
                 throw new InvalidOperationException($"Unexpected result of an entry write: {written}.");
@@ -114,7 +134,10 @@ public sealed partial class KeyValueStore
         switch (result)
         {
             case ShardResult.EntryDeleted d:
-                Reclaim(d.Previous.ValueAddress);
+                if (d.Previous.ValueBlock is null)
+                {
+                    Reclaim(d.Previous.ValueAddress);
+                }
                 return KvOutcome.Ok;
             case ShardResult.EntryMissing:
                 return new KvOutcome(KvStatus.NotFound, $"The key '{key}' does not exist.");
@@ -147,6 +170,15 @@ public sealed partial class KeyValueStore
             if (!BlockAddress.TryFromBytes(entry.ValueAddress.Span, out var address))
             {
                 throw new StorageCorruptionException($"The entry of key '{key}' holds no valid block address.");
+            }
+            if (entry.ValueBlock is { } inlineBlock)
+            {
+                var check = BlockValidator.ValidateAt(inlineBlock, address);
+                if (!check.IsValid)
+                {
+                    throw new StorageCorruptionException($"The value block kept in the entry of key '{key}' fails validation: {check.Reason}");
+                }
+                return new KvFetchResult(KvStatus.Ok, inlineBlock.Data.ToByteArray());
             }
             var block = await ReadValueBlockAsync(address, cancellationToken).ConfigureAwait(false);
             if (block is null)

@@ -5,4 +5,5 @@ namespace Memo.Node.Kvs;
 /// <param name="MaxValueBytes">Largest value.</param>
 /// <param name="MaxListKeys">Cap on a listing's page size (maxKeys).</param>
 /// <param name="DefaultListKeys">Page size when maxKeys is 0.</param>
-public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys);
+/// <param name="InlineValueBytes">Values up to this size keep their block inside the key's entry (one command in one shard); 0: never.</param>
+public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, long InlineValueBytes = 0);

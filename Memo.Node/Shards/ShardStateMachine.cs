@@ -75,6 +75,7 @@ public static class ShardStateMachine
         {
             Format = Format,
             ValueAddress = write.ValueAddress,
+            ValueBlock = write.ValueBlock,
             Version = (previous?.Version ?? 0) + 1,
         };
         return ShardDecision.Put(new ShardResult.EntryWritten(previous, entry), entry.ToByteArray());

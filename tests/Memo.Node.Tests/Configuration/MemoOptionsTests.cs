@@ -80,7 +80,7 @@ public sealed class MemoOptionsTests : IDisposable
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var defaults = Defaults;
         var leaves = Leaves(defaults, "").ToList();
-        Assert.Equal(44, leaves.Count);
+        Assert.Equal(45, leaves.Count);
         foreach (var path in leaves)
         {
             var problems = Problems(() => MemoOptions.FromConfig(Without(defaults, path.Split('.'))));
@@ -94,7 +94,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(HoconParser.Parse("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(43, problems.Count);
+        Assert.Equal(44, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }

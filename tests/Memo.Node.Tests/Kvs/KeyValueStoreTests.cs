@@ -97,6 +97,42 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Small_values_keep_their_block_in_the_entry_and_large_ones_get_a_block_of_their_own()
+    {
+        var store = new KeyValueStore(_router, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100, InlineValueBytes: 100), NullLogger<KeyValueStore>.Instance);
+        var large = new string('L', 101);
+        Assert.Equal(KvStatus.Ok, (await store.WriteAsync("small", V("s1"), WriteMode.Insert)).Status);
+        Assert.Equal(KvStatus.Ok, (await store.WriteAsync("large", V(large), WriteMode.Insert)).Status);
+        Assert.Equal(KvStatus.AlreadyExists, (await store.WriteAsync("small", V("s2"), WriteMode.Insert)).Status);
+        Assert.Equal(KvStatus.Ok, (await store.WriteAsync("small", V("s3"), WriteMode.Update)).Status);
+        Assert.Equal("s3", Encoding.UTF8.GetString((await store.FetchAsync("small")).Value!));
+        Assert.Equal(large, Encoding.UTF8.GetString((await store.FetchAsync("large")).Value!));
+
+        // The small value's block is sealed and checked like any block, but lives in the entry.
+        var entry = KvEntry.Parser.ParseFrom((await _silo.ReadEntryAsync("small"))!);
+        Assert.NotNull(entry.ValueBlock);
+        Assert.True(BlockValidator.ValidateAt(entry.ValueBlock, BlockAddress.FromBytes(entry.ValueAddress.Span)).IsValid);
+
+        // Turning a large value small reclaims its block; deleting a small one has nothing to reclaim.
+        Assert.Equal(KvStatus.Ok, (await store.WriteAsync("large", V("now small"), WriteMode.Upsert)).Status);
+        Assert.Equal(KvStatus.Ok, (await store.DeleteAsync("small")).Status);
+        await _router.DisposeAsync();
+        Assert.Equal(0, _silo.BlockCount);
+        Assert.Equal("now small", Encoding.UTF8.GetString(((await _silo.ReadEntryAsync("large")) is { } e ? KvEntry.Parser.ParseFrom(e).ValueBlock.Data.ToByteArray() : [])));
+    }
+
+    [Fact]
+    public async Task A_corrupted_block_kept_in_an_entry_is_reported_not_returned()
+    {
+        var store = new KeyValueStore(_router, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100, InlineValueBytes: 100), NullLogger<KeyValueStore>.Instance);
+        await store.WriteAsync("k", V("good"), WriteMode.Upsert);
+        var entry = KvEntry.Parser.ParseFrom((await _silo.ReadEntryAsync("k"))!);
+        entry.ValueBlock.Data = Google.Protobuf.ByteString.CopyFromUtf8("evil");
+        await _silo.CommitAsync(new SiloBatch().PutEntry(new ShardId(0), "k", Google.Protobuf.MessageExtensions.ToByteArray(entry)));
+        await Assert.ThrowsAsync<StorageCorruptionException>(() => store.FetchAsync("k"));
+    }
+
+    [Fact]
     public async Task Concurrent_inserts_of_one_key_admit_exactly_one_and_concurrent_upserts_leave_one_value()
     {
         var inserts = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => _store.WriteAsync("race", V("v" + i), WriteMode.Insert)));
