@@ -11,9 +11,9 @@ namespace Memo.Node.Tests.ClusterData;
 /// <summary>Three real node processes joined with <c>--seed</c>; one is killed with SIGKILL mid-stream and restarted.</summary>
 public sealed class ClusterProcessTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan Phase = TimeSpan.FromSeconds(60);
 
-    private static readonly string[] Settings =
+    internal static readonly string[] Settings =
     [
         "--shards", "4",
         "--set", "memo.raft.tick-interval=20ms",
@@ -116,7 +116,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string phase, NodeProcess?[] nodes)
+    internal static async Task WaitAsync(Func<Task<bool>> condition, string phase, NodeProcess?[] nodes)
     {
         var deadline = DateTime.UtcNow + Phase;
         while (true)
