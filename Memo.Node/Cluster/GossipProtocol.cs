@@ -91,7 +91,7 @@ public static class GossipProtocol
     /// else has seen it, the pick is among those that have not seen the current version (if any); otherwise among all.
     /// Returns <see cref="NodeId.None"/> when there is nobody to gossip to.
     /// </summary>
-    public static NodeId SelectTarget(MembershipState state, NodeId self, ClusterRandom random, double preferUnseenProbability)
+    public static NodeId SelectTarget(MembershipState state, NodeId self, DeterministicRandom random, double preferUnseenProbability)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(random);

@@ -6,7 +6,7 @@ namespace Memo.Node.Cluster;
 public static class RingTokens
 {
     /// <summary><paramref name="count"/> distinct uniform tokens from <paramref name="random"/>, ascending.</summary>
-    public static ImmutableArray<ulong> Draw(ClusterRandom random, int count)
+    public static ImmutableArray<ulong> Draw(DeterministicRandom random, int count)
     {
         ArgumentNullException.ThrowIfNull(random);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);

@@ -24,7 +24,7 @@ namespace Memo.Node.Raft;
 public sealed partial class RaftNode
 {
     private readonly RaftConfig _config;
-    private readonly RaftRandom _random;
+    private readonly DeterministicRandom _random;
     private readonly RaftLog _log;
     private readonly List<RaftMessage> _messages = [];
     private readonly List<ReadState> _readStates = [];
@@ -51,7 +51,7 @@ public sealed partial class RaftNode
         }
 
         _config = config;
-        _random = new RaftRandom(config.RandomSeed ^ (config.Id.Value * 0x9E3779B97F4A7C15UL));
+        _random = new DeterministicRandom(config.RandomSeed ^ (config.Id.Value * 0x9E3779B97F4A7C15UL));
         _log = new RaftLog(store, applied);
         var hardState = store.HardState;
         Term = hardState.Term;

@@ -15,7 +15,7 @@ namespace Memo.Node.Cluster.Runtime;
 //   gossip in  -> heartbeats feed the detectors; statuses and envelopes go through GossipProtocol;
 //   admin      -> join admission, leave, down: changes made by this node on its own copy.
 // Time comes from a TimeProvider and becomes logical milliseconds at the edge (Now()); the cores never see a clock.
-// Randomness (gossip targets) comes from one seeded ClusterRandom. After every batch of inputs that changed the
+// Randomness (gossip targets) comes from one seeded DeterministicRandom. After every batch of inputs that changed the
 // state the loop records it durably (when the version moved) and publishes an immutable ClusterView through a
 // volatile field, so routing and shards read it without locks.
 //
@@ -39,7 +39,7 @@ public sealed partial class ClusterNode : IAsyncDisposable
     private readonly IClusterJoinChannel _joinChannel;
     private readonly IClusterStore? _store;
     private readonly TimeProvider _time;
-    private readonly ClusterRandom _random;
+    private readonly DeterministicRandom _random;
     private readonly ILogger _logger;
     private readonly Channel<Input> _mailbox;
     private readonly CancellationTokenSource _stopping = new();
@@ -115,7 +115,7 @@ public sealed partial class ClusterNode : IAsyncDisposable
         _joinChannel = joinChannel;
         _store = store;
         _time = time;
-        _random = new ClusterRandom(seed);
+        _random = new DeterministicRandom(seed);
         _logger = loggerFactory.CreateLogger<ClusterNode>();
         _detectors = new FailureDetectorRegistry(options.Core.FailureDetector);
         _startTimestamp = time.GetTimestamp();

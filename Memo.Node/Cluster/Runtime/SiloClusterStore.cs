@@ -75,7 +75,7 @@ public sealed class SiloClusterStore : IClusterStore
         }
 
         var node = NewNodeId();
-        var tokens = RingTokens.Draw(new ClusterRandom(NewNodeId().Value), virtualNodes);
+        var tokens = RingTokens.Draw(new DeterministicRandom(NewNodeId().Value), virtualNodes);
         var store = new SiloClusterStore(silo, node, tokens, configured, null);
         await store.WriteAsync(configured, null, cancellationToken).ConfigureAwait(false);
         return store;

@@ -14,7 +14,7 @@ internal static class ClusterFixtures
 
     /// <summary>Node n's joining record with tokens drawn from a PRNG seeded by n (and <paramref name="seed"/>).</summary>
     public static Member Joining(int n, ulong seed = 0, int tokens = VirtualNodes) =>
-        Member.Joining(Id(n), AddressOf(n), RingTokens.Draw(new ClusterRandom(seed * 1_000_003 + (ulong)n), tokens));
+        Member.Joining(Id(n), AddressOf(n), RingTokens.Draw(new DeterministicRandom(seed * 1_000_003 + (ulong)n), tokens));
 
     /// <summary>A state in which the given nodes (the first one is the seed) are all Up and converged.</summary>
     public static MembershipState UpCluster(params int[] nodes)

@@ -113,7 +113,7 @@ public sealed class ClusterSimulationTests(ITestOutputHelper output)
         for (var seed = 100UL; seed < 130; seed++)
         {
             var cluster = FormCluster(seed, 5);
-            var random = new ClusterRandom(seed);
+            var random = new DeterministicRandom(seed);
             var mask = 1 + random.Next(30); // a non-empty proper subset of {1..5}
             var a = Enumerable.Range(1, 5).Where(n => (mask & (1 << (n - 1))) != 0).ToArray();
             var b = Enumerable.Range(1, 5).Except(a).ToArray();

@@ -113,7 +113,7 @@ public sealed class GossipProtocolTests
     public void Target_selection_prefers_members_that_have_not_seen_the_version()
     {
         var state = UpCluster(1, 2, 3, 4, 5).Leave(N1, Id(5)).Seen(N2); // unseen: 3, 4, 5
-        var random = new ClusterRandom(42);
+        var random = new DeterministicRandom(42);
         var picks = Enumerable.Range(0, 1000).Select(_ => GossipProtocol.SelectTarget(state, N1, random, 1.0)).ToList();
         Assert.All(picks, p => Assert.Contains(p, new[] { N3, N4, Id(5) }));
         Assert.All(new[] { N3, N4, Id(5) }, n => Assert.Contains(n, picks));
@@ -126,7 +126,7 @@ public sealed class GossipProtocolTests
     public void Target_selection_skips_self_retired_and_suspected_members_and_may_find_nobody()
     {
         var state = UpCluster(1, 2, 3, 4).Down(N1, N2).MarkUnreachable(N1, N3);
-        var random = new ClusterRandom(7);
+        var random = new DeterministicRandom(7);
         for (var i = 0; i < 200; i++)
         {
             Assert.Equal(N4, GossipProtocol.SelectTarget(state, N1, random, 0.8));
@@ -141,7 +141,7 @@ public sealed class GossipProtocolTests
         var state = UpCluster(1, 2, 3, 4, 5, 6);
         List<NodeId> Draw(ulong seed)
         {
-            var random = new ClusterRandom(seed);
+            var random = new DeterministicRandom(seed);
             return Enumerable.Range(0, 50).Select(_ => GossipProtocol.SelectTarget(state, N1, random, 0.8)).ToList();
         }
         Assert.Equal(Draw(99), Draw(99));

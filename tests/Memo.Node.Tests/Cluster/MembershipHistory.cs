@@ -15,7 +15,7 @@ internal static class MembershipHistory
 
     public static IReadOnlyList<MembershipState> Run(int seed, int steps)
     {
-        var random = new ClusterRandom((ulong)seed);
+        var random = new DeterministicRandom((ulong)seed);
         var replicas = new MembershipState[Nodes + 1]; // index = node number, 1-based
         Array.Fill(replicas, MembershipState.Empty);
         replicas[1] = MembershipState.Empty.Join(Id(1), Joining(1), MaxMembers);

@@ -26,7 +26,7 @@ public sealed class RingPlacementTests(ITestOutputHelper output)
         Assert.Equal(1UL << 63, Ring.PositionOf(new ShardId(1), 2));
         Assert.Equal(65535UL << 48, Ring.PositionOf(new ShardId(65535), 65536));
         // Same rule as routing: shard = prefix >> (64 - bits), so the shard's range starts at its position.
-        var random = new ClusterRandom(5);
+        var random = new DeterministicRandom(5);
         for (var i = 0; i < 1000; i++)
         {
             var prefix = random.NextUInt64();
@@ -70,7 +70,7 @@ public sealed class RingPlacementTests(ITestOutputHelper output)
     {
         var members = Enumerable.Range(1, 7).Select(n => Up(n)).ToList();
         var expected = Place(members);
-        var random = new ClusterRandom(11);
+        var random = new DeterministicRandom(11);
         for (var i = 0; i < 20; i++)
         {
             var shuffled = members.OrderBy(_ => random.NextUInt64()).ToList();

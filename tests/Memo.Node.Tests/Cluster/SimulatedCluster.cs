@@ -14,7 +14,7 @@ internal sealed class SimulatedCluster
 {
     public const long RoundMillis = 1000;
 
-    private readonly ClusterRandom _random;
+    private readonly DeterministicRandom _random;
     private readonly SortedDictionary<NodeId, Node> _nodes = [];
     private readonly HashSet<(NodeId, NodeId)> _cut = [];
     private readonly TimeSpan _evictionDelay;
@@ -22,7 +22,7 @@ internal sealed class SimulatedCluster
     public SimulatedCluster(ulong seed, TimeSpan evictionDelay)
     {
         Seed = seed;
-        _random = new ClusterRandom(seed);
+        _random = new DeterministicRandom(seed);
         _evictionDelay = evictionDelay;
     }
 

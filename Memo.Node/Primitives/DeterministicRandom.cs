@@ -1,16 +1,16 @@
-namespace Memo.Node.Cluster;
+namespace Memo.Node;
 
 /// <summary>
-/// The cluster cores' seeded PRNG (SplitMix64): ring tokens and gossip targets are drawn from it, so a node's
-/// choices are a pure function of its seed and inputs and a simulation replays exactly from its seed. Not
-/// thread-safe: one owner (the membership actor, or the simulator) draws from it.
+/// The project's seeded PRNG (SplitMix64), the only randomness the pure cores use: Raft's election jitter, the
+/// cluster's ring tokens and gossip targets. A core's choices are then a pure function of its seed and inputs, and
+/// a simulation replays exactly from its seed. Not thread-safe: one owner (an actor, or the simulator) draws from it.
 /// </summary>
-public sealed class ClusterRandom
+public sealed class DeterministicRandom
 {
     private ulong _state;
 
     /// <summary>Starts the sequence at <paramref name="seed"/>; equal seeds give equal sequences.</summary>
-    public ClusterRandom(ulong seed) => _state = seed;
+    public DeterministicRandom(ulong seed) => _state = seed;
 
     /// <summary>A uniform 64-bit value.</summary>
     public ulong NextUInt64()
