@@ -6,9 +6,9 @@ namespace Memo.Node.Routing;
 
 /// <summary>
 /// What the key-value store and the value store need from the shards: apply a command to its shard (through the
-/// shard's Raft group in a cluster), and read committed state. Two implementations: <see cref="ShardRouter"/> (every
-/// shard local and unreplicated: unit tests) and <see cref="ClusterShardGateway"/> (the node: one Raft group per
-/// shard, forwarding to leaders).
+/// shard's Raft group in a cluster), and read committed state. The node's implementation is
+/// <see cref="ClusterShardGateway"/> (one Raft group per shard, forwarding to leaders); unit tests of the stores use a
+/// serial in-memory one.
 /// </summary>
 public interface IShardGateway
 {

@@ -6,7 +6,7 @@ namespace Memo.Node.Shards;
 
 /// <summary>
 /// What a shard command did. Every expected outcome is a value here; only bugs and I/O faults surface as
-/// exceptions from <see cref="ShardReplica.SubmitAsync"/>.
+/// exceptions from <see cref="Routing.IShardGateway.ProposeAsync"/>.
 /// </summary>
 public abstract record ShardResult
 {

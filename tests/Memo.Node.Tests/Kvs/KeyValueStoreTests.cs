@@ -14,12 +14,12 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
 {
     private readonly MemorySilo _silo = new();
     private readonly MemoKeyPair _nodeKey = MemoKeyPair.Generate();
-    private ShardRouter _router = null!;
+    private SerialShardGateway _router = null!;
     private KeyValueStore _store = null!;
 
     public Task InitializeAsync()
     {
-        _router = new ShardRouter(new ShardLayout(8), _silo, new ShardReplicaOptions(1024, 256), NullLoggerFactory.Instance);
+        _router = new SerialShardGateway(new ShardLayout(8), _silo);
         _store = new KeyValueStore(_router, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100), NullLogger<KeyValueStore>.Instance);
         return Task.CompletedTask;
     }
@@ -42,7 +42,7 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
     // The number of blocks stored: value blocks must not leak when keys are overwritten or deleted.
     private async Task<int> BlockCountAsync()
     {
-        await _router.DisposeAsync(); // drains the shards, including queued reclaims
+        await _router.DisposeAsync(); // waits for queued reclaims
         var count = 0;
         var keys = await _silo.ScanEntriesAsync("", null, int.MaxValue);
         foreach (var entry in keys)

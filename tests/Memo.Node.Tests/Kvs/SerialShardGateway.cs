@@ -1,0 +1,79 @@
+using Memo.Node.Routing;
+using Memo.Node.Shards;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Storage;
+using Memo.Protocol.Blocks;
+
+namespace Memo.Node.Tests.Kvs;
+
+/// <summary>
+/// The key-value store's unit-test gateway: every shard on one silo, commands decided by the real
+/// <see cref="ShardStateMachine"/> one at a time (as a shard's log would order them) and committed before the
+/// next. Disposing waits for queued reclaims, so tests can count what is left in the silo.
+/// </summary>
+internal sealed class SerialShardGateway(ShardLayout layout, ISilo silo) : IShardGateway, IAsyncDisposable
+{
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly List<Task> _reclaims = [];
+
+    public ShardLayout Layout { get; } = layout;
+
+    public async Task<ShardResult> ProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default)
+    {
+        await _turn.WaitAsync(cancellationToken);
+        try
+        {
+            var target = ShardStateMachine.TargetOf(command);
+            var current = target.IsEntry ? await silo.ReadEntryAsync(target.Key!) : await silo.ReadBlockAsync(target.Address);
+            var decision = ShardStateMachine.Decide(command, current);
+            if (decision.Changed)
+            {
+                var batch = new SiloBatch();
+                _ = (target.IsEntry, decision.NewValue) switch
+                {
+                    (true, null) => batch.DeleteEntry(target.Key!),
+                    (true, { } value) => batch.PutEntry(shard, target.Key!, value),
+                    (false, null) => batch.DeleteBlock(target.Address),
+                    (false, { } value) => batch.PutBlock(shard, target.Address, value),
+                };
+                await silo.CommitAsync(batch);
+            }
+            return decision.Result;
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    public void Reclaim(BlockAddress address)
+    {
+        var command = new ShardCommand
+        {
+            Format = ShardStateMachine.Format,
+            ReclaimBlock = new ReclaimBlock { Address = Google.Protobuf.ByteString.CopyFrom(address.ToArray()) },
+        };
+        lock (_reclaims)
+        {
+            _reclaims.Add(ProposeAsync(Layout.ShardOf(address), command));
+        }
+    }
+
+    public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default) => silo.ReadEntryAsync(key, cancellationToken);
+
+    public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default) =>
+        silo.ReadBlockAsync(address, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<string>> ScanKeysAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default) =>
+        (await silo.ScanEntriesAsync(prefix, after, limit, cancellationToken)).Select(e => e.Key).ToList();
+
+    public async ValueTask DisposeAsync()
+    {
+        Task[] pending;
+        lock (_reclaims)
+        {
+            pending = [.. _reclaims];
+        }
+        await Task.WhenAll(pending);
+    }
+}
