@@ -103,6 +103,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         ShardHost? shards = null;
         TimerShardTickSource? ticks = null;
         PeerChannels? channels = null;
+        GrpcServer? server = null;
         try
         {
             key = NodeIdentity.LoadOrCreate(folder);
@@ -162,7 +163,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             transport.Register(registry);
             new ClusterAdminService(cluster, shards).Register(registry);
 
-            var server = await GrpcServer.StartAsync(new GrpcServerOptions
+            server = await GrpcServer.StartAsync(new GrpcServerOptions
             {
                 Addresses = [listen],
                 MaxReceiveMessageSize = (int)options.Grpc.MaxReceiveMessageSize,
@@ -179,6 +180,8 @@ public sealed partial class MemoNode : IAsyncDisposable
         }
         catch
         {
+            // Stop listening first: a start that failed late must not leave the port bound.
+            if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             if (shards is not null) await shards.DisposeAsync().ConfigureAwait(false);
             if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);

@@ -126,11 +126,12 @@ public sealed partial class ClusterShardGateway : IShardGateway
     /// <inheritdoc />
     public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
     {
-        if (_options.StaleReads && _host.TryGetReplica(Layout.ShardOf(key), out _))
+        var shard = Layout.ShardOf(key);
+        if (_options.StaleReads && _host.TryGetReplica(shard, out _))
         {
             return await _host.Silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
         }
-        var reply = await ReadAsync(Layout.ShardOf(key), new ReadRequest { EntryKey = key }, cancellationToken).ConfigureAwait(false);
+        var reply = await ReadAsync(shard, new ReadRequest { EntryKey = key }, cancellationToken).ConfigureAwait(false);
         return reply.Found ? reply.Data.ToByteArray() : null;
     }
 
@@ -161,7 +162,19 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 throw new GrpcException(GrpcStatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)}.");
             }
             var byLeader = remaining.GroupBy(shard => new Route(this, shard).Target).ToList();
-            var answers = await Task.WhenAll(byLeader.Select(group => ScanAtAsync(group.Key, group.ToList(), prefix, after, limit, deadline.Token))).ConfigureAwait(false);
+            (IReadOnlyList<ShardId> Served, IReadOnlyList<string> Keys)[] answers;
+            try
+            {
+                answers = await Task.WhenAll(byLeader.Select(group => ScanAtAsync(group.Key, group.ToList(), prefix, after, limit, deadline.Token))).ConfigureAwait(false);
+                if (remaining.Count > answers.Sum(a => a.Served.Count))
+                {
+                    await Task.Delay(backoff, deadline.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or GrpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new GrpcException(GrpcStatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)} within {_options.RequestTimeout.TotalSeconds:F0} s.");
+            }
             foreach (var (served, found) in answers)
             {
                 remaining.ExceptWith(served);
@@ -169,7 +182,6 @@ public sealed partial class ClusterShardGateway : IShardGateway
             }
             if (remaining.Count > 0)
             {
-                await Task.Delay(backoff, deadline.Token).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
             }
         }
@@ -261,8 +273,9 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 await Task.Delay(route.NextBackoff(), deadline.Token).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or GrpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            // Our own time limit, not the caller's: a forwarded call cut off by it surfaces as Cancelled.
         }
         throw new GrpcException(GrpcStatusCode.Unavailable, $"Shard {shard}: no leader confirmed the read within {_options.RequestTimeout.TotalSeconds:F0} s.");
     }

@@ -400,8 +400,7 @@ public sealed partial class ClusterNode
             EvictionDelayMs = (long)_network.EvictionDelay.TotalMilliseconds,
             NetworkName = _network.Name,
             FromNode = Self.Value,
-            State = Google.Protobuf.ByteString.CopyFrom(
-                Google.Protobuf.MessageExtensions.ToByteArray(GossipCodec.ToWire(GossipProtocol.Envelope(Self, candidate.Id, _state).State))),
+            State = Google.Protobuf.MessageExtensions.ToByteString(GossipCodec.ToWire(GossipProtocol.Envelope(Self, candidate.Id, _state).State)),
         };
         return new AdmitResult(AdmitOutcome.Admitted, null, response);
     }

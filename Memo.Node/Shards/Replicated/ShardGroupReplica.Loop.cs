@@ -104,9 +104,6 @@ public sealed partial class ShardGroupReplica
                 var result = _raft.TransferLeadership(transfer.Target);
                 transfer.Completion.TrySetResult(result.IsAccepted ? new ShardGroupOutcome.TransferStarted(transfer.Target) : ShardGroupOutcome.From(result));
                 break;
-            case AddressInput address:
-                _peers[address.Node] = address.Address;
-                break;
             case StatusInput status:
                 status.Completion.TrySetResult(_raft.Status);
                 break;
@@ -143,7 +140,7 @@ public sealed partial class ShardGroupReplica
         var result = _raft.Propose(propose.Data);
         if (result.IsAccepted)
         {
-            _proposals[result.Index] = new PendingProposal(result.Term, propose.Completion, IsConfigChange: false);
+            _proposals[result.Index] = new PendingProposal(result.Term, propose.Completion);
         }
         else
         {
@@ -166,7 +163,7 @@ public sealed partial class ShardGroupReplica
         var result = _raft.ProposeConfigChange(config.Change);
         if (result.IsAccepted)
         {
-            _proposals[result.Index] = new PendingProposal(result.Term, config.Completion, IsConfigChange: true);
+            _proposals[result.Index] = new PendingProposal(result.Term, config.Completion);
         }
         else
         {

@@ -251,16 +251,6 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     public bool Deliver(NodeId from, ReadOnlyMemory<byte> body) =>
         _stopped is null && _mailbox.Writer.TryWrite(new InboundInput(from, body));
 
-    /// <summary>Records where <paramref name="node"/> listens (a member moved, or the membership view learned it).</summary>
-    public void SetPeerAddress(NodeId node, string address)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(address);
-        if (node != Node && !_mailbox.Writer.TryWrite(new AddressInput(node, address)))
-        {
-            _ = WriteLaterAsync(new AddressInput(node, address));
-        }
-    }
-
     private void OnTick()
     {
         Interlocked.Increment(ref _pendingTicks);
@@ -268,18 +258,6 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         {
             // The mailbox is full, so a turn is coming anyway and will take the ticks.
             Volatile.Write(ref _wakePosted, 0);
-        }
-    }
-
-    private async Task WriteLaterAsync(Input input)
-    {
-        try
-        {
-            await _mailbox.Writer.WriteAsync(input, _stopping.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
-        {
-            // Stopping: the address no longer matters.
         }
     }
 
@@ -390,12 +368,6 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         public NodeId Target { get; } = target;
     }
 
-    private sealed class AddressInput(NodeId node, string address) : Input
-    {
-        public NodeId Node { get; } = node;
-        public string Address { get; } = address;
-    }
-
     private sealed class StatusInput : Input
     {
         public TaskCompletionSource<RaftStatus> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -407,7 +379,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         public ReadOnlyMemory<byte> Body { get; } = body;
     }
 
-    private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion, bool IsConfigChange);
+    private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion);
 
     private sealed class PendingRead(TaskCompletionSource<ShardGroupOutcome> completion)
     {
