@@ -46,7 +46,7 @@ internal sealed class ClusterChangeCommand
     private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings.Connection, async _ =>
         {
-            using var client = ClusterCommand.Connect(settings.Connection);
+            using var client = settings.Connection.ConnectAdmin();
             string id;
             switch (Change)
             {

@@ -34,6 +34,4 @@ internal sealed class ClusterCommand
     /// <summary><c>cluster down</c>.</summary>
     public ClusterChangeCommand Down { get; }
 
-    /// <summary>An admin client for the connection.</summary>
-    public static ClusterAdminClient Connect(ConnectionSettings settings) => new(settings.Node, settings.Timeout);
 }

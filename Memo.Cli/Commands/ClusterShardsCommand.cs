@@ -24,7 +24,7 @@ internal sealed class ClusterShardsCommand
     private Task<int> ExecuteAsync(ConnectionSettings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings, async _ =>
         {
-            using var client = ClusterCommand.Connect(settings);
+            using var client = settings.ConnectAdmin();
             var shards = await client.ShardsAsync(cancellationToken).ConfigureAwait(false);
             if (settings.Json)
             {

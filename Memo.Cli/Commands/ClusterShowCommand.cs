@@ -24,7 +24,7 @@ internal sealed class ClusterShowCommand
     private Task<int> ExecuteAsync(ConnectionSettings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings, async _ =>
         {
-            using var client = ClusterCommand.Connect(settings);
+            using var client = settings.ConnectAdmin();
             var show = await client.ShowAsync(cancellationToken).ConfigureAwait(false);
             if (settings.Json)
             {

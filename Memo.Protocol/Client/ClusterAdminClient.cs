@@ -16,8 +16,14 @@ public sealed class ClusterAdminClient : IDisposable
 
     /// <summary>Connects to a node at <c>host:port</c>.</summary>
     public ClusterAdminClient(string target, TimeSpan? timeout = null)
+        : this(target, channelOptions: null, timeout)
     {
-        _channel = new GrpcChannel(target);
+    }
+
+    /// <summary>Connects to a node's admin service with the given transport options (the CLI shares its options with <see cref="MemoClient"/>).</summary>
+    public ClusterAdminClient(string target, GrpcChannelOptions? channelOptions, TimeSpan? timeout = null)
+    {
+        _channel = new GrpcChannel(target, channelOptions);
         _ownsChannel = true;
         _timeout = timeout;
     }
