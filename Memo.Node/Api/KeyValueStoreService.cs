@@ -12,7 +12,7 @@ namespace Memo.Node.Api;
 /// and outcomes to memo's status codes (missing key NOT_FOUND, existing key ALREADY_EXISTS, bad key
 /// INVALID_ARGUMENT). Holds no state.
 /// </summary>
-public sealed class KeyValueStoreService(KeyValueStore store)
+public sealed class KeyValueStoreService(Memo.Node.Kvs.KeyValueStore store)
 {
     /// <summary>Registers the service's methods.</summary>
     public void Register(GrpcServiceRegistry registry)
