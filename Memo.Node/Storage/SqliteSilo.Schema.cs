@@ -65,7 +65,7 @@ public sealed partial class SqliteSilo
                 }
             }
             var silo = new SqliteSilo(options, path, logger, writer, readers);
-            Log.Opened(logger, path, SchemaVersion, created, options.Synchronous, options.ReadConnections, $"{SQLitePCL.raw.sqlite3_libversion().utf8_to_string()} {SqliteNativeLibrary.Description}");
+            Log.Opened(logger, path, SchemaVersion, created, options.Synchronous, options.ReadConnections, SQLitePCL.raw.sqlite3_libversion().utf8_to_string());
             return silo;
         }
         catch (Exception ex)

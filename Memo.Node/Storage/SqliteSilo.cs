@@ -58,7 +58,6 @@ public sealed partial class SqliteSilo : ISilo
     private static readonly Lazy<bool> _sqliteInitialized = new(
         () =>
         {
-            SqliteNativeLibrary.PreferSystemLibrary();
             SQLitePCL.Batteries_V2.Init();
             return true;
         },

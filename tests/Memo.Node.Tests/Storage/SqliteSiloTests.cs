@@ -376,9 +376,9 @@ public sealed class SqliteSiloTests : IAsyncLifetime
 
         await Task.WhenAll(held, first, last);
         var error = await Assert.ThrowsAsync<SqliteException>(() => tooBig);
-        // Microsoft.Data.Sqlite ignores the failed bind of the oversized value, which leaves it NULL; the NOT NULL
-        // column turns that into a constraint failure instead of a silently lost value.
-        Assert.Equal(19, error.SqliteErrorCode); // SQLITE_CONSTRAINT
+        // Microsoft.Data.Sqlite 10 reports the failed bind of the oversized value itself (6.0 ignored it and left the
+        // column NULL, which only the NOT NULL constraint caught).
+        Assert.Equal(18, error.SqliteErrorCode); // SQLITE_TOOBIG
         Assert.Equal(["first", WriterGate.Key, "last"], (await silo.ScanEntriesAsync("", null, 10)).Select(e => e.Key));
         Assert.Equal(2, silo.CommittedTransactions);
     }
