@@ -1,10 +1,8 @@
-using Memo.Node.Api.Grpc;
+using Grpc.Core;
 using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Shards.Hosting;
-using Memo.Protocol.Client;
 using Memo.Protocol.Cluster;
-using Memo.Protocol.Grpc;
 using MemberStatus = Memo.Node.Cluster.MemberStatus;
 using WireStatus = Memo.Protocol.Cluster.MemberStatus;
 
@@ -15,48 +13,56 @@ namespace Memo.Node.Api;
 /// forwards changes to the <see cref="ClusterNode"/> actor (Join, Leave, Down, AdmitMember). Holds no state. Outcomes
 /// map to statuses (Shards also carries each shard's leader and applied index from the shard host's reports): unknown member NOT_FOUND, refused change FAILED_PRECONDITION, not a member yet UNAVAILABLE.
 /// </summary>
-public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards = null)
+public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards = null) : ClusterAdmin.ClusterAdminBase
 {
-    /// <summary>Registers the service's methods.</summary>
-    public void Register(GrpcServiceRegistry registry)
+    /// <inheritdoc />
+    public override Task<ShowResponse> Show(ShowRequest request, ServerCallContext context) => Task.FromResult(Show(cluster.View));
+
+    /// <inheritdoc />
+    public override Task<ShardsResponse> Shards(ShardsRequest request, ServerCallContext context) =>
+        Task.FromResult(Shards(cluster.View, shards is null ? null : shards.LeaderReport));
+
+    /// <inheritdoc />
+    public override async Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
     {
-        registry.AddUnary(ClusterAdminMethods.Show, (_, _) => ValueTask.FromResult(Show(cluster.View)));
-        registry.AddUnary(ClusterAdminMethods.Shards, (_, _) => ValueTask.FromResult(Shards(cluster.View, shards is null ? null : shards.LeaderReport)));
-        registry.AddUnary(ClusterAdminMethods.Join, async (request, context) =>
+        if (!Cluster.Member.IsValidAddress(request.Seed))
         {
-            if (!Cluster.Member.IsValidAddress(request.Seed))
-            {
-                throw new GrpcException(GrpcStatusCode.InvalidArgument, $"'{request.Seed}' is not a host:port address");
-            }
-            Check(await cluster.JoinAsync(request.Seed, context.CancellationToken).ConfigureAwait(false));
-            return new JoinResponse();
-        });
-        registry.AddUnary(ClusterAdminMethods.Leave, async (request, context) =>
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{request.Seed}' is not a host:port address"));
+        }
+        Check(await cluster.JoinAsync(request.Seed, context.CancellationToken).ConfigureAwait(false));
+        return new JoinResponse();
+    }
+
+    /// <inheritdoc />
+    public override async Task<LeaveResponse> Leave(LeaveRequest request, ServerCallContext context)
+    {
+        var result = Check(await cluster.LeaveAsync(request.Node, context.CancellationToken).ConfigureAwait(false));
+        return new LeaveResponse { Id = result.Node.ToString() };
+    }
+
+    /// <inheritdoc />
+    public override async Task<DownResponse> Down(DownRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrWhiteSpace(request.Node))
         {
-            var result = Check(await cluster.LeaveAsync(request.Node, context.CancellationToken).ConfigureAwait(false));
-            return new LeaveResponse { Id = result.Node.ToString() };
-        });
-        registry.AddUnary(ClusterAdminMethods.Down, async (request, context) =>
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "down needs a member id or address"));
+        }
+        var result = Check(await cluster.DownAsync(request.Node, context.CancellationToken).ConfigureAwait(false));
+        return new DownResponse { Id = result.Node.ToString() };
+    }
+
+    /// <inheritdoc />
+    public override async Task<AdmitMemberResponse> AdmitMember(AdmitMemberRequest request, ServerCallContext context)
+    {
+        var result = await cluster.AdmitAsync(request, context.CancellationToken).ConfigureAwait(false);
+        return result.Outcome switch
         {
-            if (string.IsNullOrWhiteSpace(request.Node))
-            {
-                throw new GrpcException(GrpcStatusCode.InvalidArgument, "down needs a member id or address");
-            }
-            var result = Check(await cluster.DownAsync(request.Node, context.CancellationToken).ConfigureAwait(false));
-            return new DownResponse { Id = result.Node.ToString() };
-        });
-        registry.AddUnary(ClusterAdminMethods.AdmitMember, async (request, context) =>
-        {
-            var result = await cluster.AdmitAsync(request, context.CancellationToken).ConfigureAwait(false);
-            return result.Outcome switch
-            {
-                AdmitOutcome.Admitted => result.Response!,
-                AdmitOutcome.NotAMember => throw new GrpcException(GrpcStatusCode.Unavailable, result.Message ?? "not a member"),
-                AdmitOutcome.ClusterFull => throw new GrpcException(GrpcStatusCode.ResourceExhausted, result.Message ?? "cluster full"),
-                AdmitOutcome.Invalid => throw new GrpcException(GrpcStatusCode.InvalidArgument, result.Message ?? "invalid join request"),
-                _ => throw new GrpcException(GrpcStatusCode.FailedPrecondition, result.Message ?? "join refused"),
-            };
-        });
+            AdmitOutcome.Admitted => result.Response!,
+            AdmitOutcome.NotAMember => throw new RpcException(new Status(StatusCode.Unavailable, result.Message ?? "not a member")),
+            AdmitOutcome.ClusterFull => throw new RpcException(new Status(StatusCode.ResourceExhausted, result.Message ?? "cluster full")),
+            AdmitOutcome.Invalid => throw new RpcException(new Status(StatusCode.InvalidArgument, result.Message ?? "invalid join request")),
+            _ => throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Message ?? "join refused")),
+        };
     }
 
     /// <summary>The Show answer for a view.</summary>
@@ -128,8 +134,8 @@ public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards =
     private static ClusterCommandResult Check(ClusterCommandResult result) => result.Status switch
     {
         ClusterCommandStatus.Done => result,
-        ClusterCommandStatus.UnknownMember => throw new GrpcException(GrpcStatusCode.NotFound, result.Message ?? "unknown member"),
-        ClusterCommandStatus.NotMember => throw new GrpcException(GrpcStatusCode.Unavailable, result.Message ?? "not a member"),
-        _ => throw new GrpcException(GrpcStatusCode.FailedPrecondition, result.Message ?? "refused"),
+        ClusterCommandStatus.UnknownMember => throw new RpcException(new Status(StatusCode.NotFound, result.Message ?? "unknown member")),
+        ClusterCommandStatus.NotMember => throw new RpcException(new Status(StatusCode.Unavailable, result.Message ?? "not a member")),
+        _ => throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Message ?? "refused")),
     };
 }

@@ -1,12 +1,10 @@
 using Google.Protobuf;
-using Memo.Node.Api.Grpc;
+using Grpc.Core;
 using Memo.Node.Blocks;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Blocks;
-using Memo.Protocol.Client;
-using Memo.Protocol.Grpc;
 using Memo.Protocol.ValueStore;
 
 namespace Memo.Node.Api;
@@ -19,57 +17,64 @@ namespace Memo.Node.Api;
 /// mutable blocks are linearizable (confirmed by the shard's leader); an immutable block is read from any replica
 /// holding a valid copy, else from the leader.
 /// </summary>
-public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
+public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey) : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
 {
-    /// <summary>Registers the service's methods.</summary>
-    public void Register(GrpcServiceRegistry registry)
+    /// <inheritdoc />
+    public override Task<Block> MakeImmutableBlock(MakeImmutableBlockRequest request, ServerCallContext context)
     {
-        registry.AddUnary(ValueStoreMethods.MakeImmutableBlock, (request, _) =>
-        {
-            var owner = request.Owner.IsEmpty ? nodeKey.PublicKey : ParseKey(request.Owner, "owner");
-            return ValueTask.FromResult(BlockFactory.MakeImmutable(request.Data.Span, owner));
-        });
-        registry.AddUnary(ValueStoreMethods.MakeMutableBlock, (_, _) =>
-            ValueTask.FromResult(BlockFactory.MakeMutableUnsigned(nodeKey.PublicKey)));
-        registry.AddUnary(ValueStoreMethods.MakeNamedBlock, (request, _) =>
-        {
-            RequireName(request.Key);
-            var block = BlockFactory.MakeNamed(nodeKey, request.Key.Span, ReadOnlySpan<byte>.Empty);
-            block.Signature = ByteString.Empty; // sealed on insert, once the caller has set the data
-            return ValueTask.FromResult(block);
-        });
-        registry.AddUnary(ValueStoreMethods.NamedBlockAddress, (request, _) =>
-        {
-            RequireName(request.Key);
-            var owner = request.OwnerKey.IsEmpty ? nodeKey.PublicKey : ParseKey(request.OwnerKey, "owner_key");
-            var address = BlockAddresses.Named(owner, request.Key.Span);
-            return ValueTask.FromResult(new NamedBlockAddressResponse { Address = ByteString.CopyFrom(address.ToArray()) });
-        });
-        registry.AddUnary(ValueStoreMethods.Fetch, FetchAsync);
-        registry.AddUnary(ValueStoreMethods.Insert, async (request, context) =>
-        {
-            var block = request.Block ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "The request carries no block.");
-            await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
-            return new InsertResponse();
-        });
-        registry.AddUnary(ValueStoreMethods.InsertImmutableBlock, async (request, context) =>
-        {
-            var owner = request.Owner.IsEmpty ? nodeKey.PublicKey : ParseKey(request.Owner, "owner");
-            var block = BlockFactory.MakeImmutable(request.Data.Span, owner);
-            await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
-            return new InsertImmutableBlockResponse { Address = block.Address };
-        });
-        registry.AddUnary(ValueStoreMethods.InsertMutableBlock, async (request, context) =>
-        {
-            var block = BlockFactory.MakeMutable(nodeKey, request.Data.Span);
-            await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
-            return new InsertMutableBlockResponse { Address = block.Address };
-        });
-        registry.AddUnary(ValueStoreMethods.Update, UpdateAsync);
-        registry.AddUnary(ValueStoreMethods.Delete, DeleteAsync);
+        var owner = request.Owner.IsEmpty ? nodeKey.PublicKey : ParseKey(request.Owner, "owner");
+        return Task.FromResult(BlockFactory.MakeImmutable(request.Data.Span, owner));
     }
 
-    private async ValueTask<FetchResponse> FetchAsync(FetchRequest request, GrpcCallContext context)
+    /// <inheritdoc />
+    public override Task<Block> MakeMutableBlock(MakeMutableBlockRequest request, ServerCallContext context) =>
+        Task.FromResult(BlockFactory.MakeMutableUnsigned(nodeKey.PublicKey));
+
+    /// <inheritdoc />
+    public override Task<Block> MakeNamedBlock(MakeNamedBlockRequest request, ServerCallContext context)
+    {
+        RequireName(request.Key);
+        var block = BlockFactory.MakeNamed(nodeKey, request.Key.Span, ReadOnlySpan<byte>.Empty);
+        block.Signature = ByteString.Empty; // sealed on insert, once the caller has set the data
+        return Task.FromResult(block);
+    }
+
+    /// <inheritdoc />
+    public override Task<NamedBlockAddressResponse> NamedBlockAddress(NamedBlockAddressRequest request, ServerCallContext context)
+    {
+        RequireName(request.Key);
+        var owner = request.OwnerKey.IsEmpty ? nodeKey.PublicKey : ParseKey(request.OwnerKey, "owner_key");
+        var address = BlockAddresses.Named(owner, request.Key.Span);
+        return Task.FromResult(new NamedBlockAddressResponse { Address = ByteString.CopyFrom(address.ToArray()) });
+    }
+
+    /// <inheritdoc />
+    public override async Task<InsertResponse> Insert(InsertRequest request, ServerCallContext context)
+    {
+        var block = request.Block ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "The request carries no block."));
+        await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
+        return new InsertResponse();
+    }
+
+    /// <inheritdoc />
+    public override async Task<InsertImmutableBlockResponse> InsertImmutableBlock(InsertImmutableBlockRequest request, ServerCallContext context)
+    {
+        var owner = request.Owner.IsEmpty ? nodeKey.PublicKey : ParseKey(request.Owner, "owner");
+        var block = BlockFactory.MakeImmutable(request.Data.Span, owner);
+        await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
+        return new InsertImmutableBlockResponse { Address = block.Address };
+    }
+
+    /// <inheritdoc />
+    public override async Task<InsertMutableBlockResponse> InsertMutableBlock(InsertMutableBlockRequest request, ServerCallContext context)
+    {
+        var block = BlockFactory.MakeMutable(nodeKey, request.Data.Span);
+        await InsertAsync(block, context.CancellationToken).ConfigureAwait(false);
+        return new InsertMutableBlockResponse { Address = block.Address };
+    }
+
+    /// <inheritdoc />
+    public override async Task<FetchResponse> Fetch(FetchRequest request, ServerCallContext context)
     {
         var address = ParseAddress(request.Address);
         Block? block = null;
@@ -85,12 +90,12 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
         if (block is null)
         {
             var bytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
-                ?? throw new GrpcException(GrpcStatusCode.NotFound, $"No block at {address}.");
+                ?? throw new RpcException(new Status(StatusCode.NotFound, $"No block at {address}."));
             block = Block.Parser.ParseFrom(bytes);
             var check = BlockValidator.ValidateAt(block, address);
             if (!check.IsValid)
             {
-                throw new GrpcException(GrpcStatusCode.DataLoss, $"The stored block {address} fails validation: {check.Reason}");
+                throw new RpcException(new Status(StatusCode.DataLoss, $"The stored block {address} fails validation: {check.Reason}"));
             }
         }
         if (request.HasLocalVersion && block.Type == "OKB" && block.Version == request.LocalVersion)
@@ -111,19 +116,20 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
             case ShardResult.BlockStored or ShardResult.BlockAlreadyStored:
                 return;
             case ShardResult.BlockExists:
-                throw new GrpcException(GrpcStatusCode.AlreadyExists, $"A block already exists at {Hex(block.Address)}.");
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"A block already exists at {Hex(block.Address)}."));
             default:
                 throw Unexpected(result);
         }
     }
 
-    private async ValueTask<UpdateResponse> UpdateAsync(UpdateRequest request, GrpcCallContext context)
+    /// <inheritdoc />
+    public override async Task<UpdateResponse> Update(UpdateRequest request, ServerCallContext context)
     {
-        var block = request.Block ?? throw new GrpcException(GrpcStatusCode.InvalidArgument, "The request carries no block.");
+        var block = request.Block ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "The request carries no block."));
         Normalize(block);
         if (block.Type != "OKB")
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, $"Only mutable (OKB) blocks can be updated, not {(block.Type.Length == 0 ? "an untyped block" : block.Type)}.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Only mutable (OKB) blocks can be updated, not {(block.Type.Length == 0 ? "an untyped block" : block.Type)}."));
         }
         SealIfOwned(block);
         Validate(block);
@@ -136,7 +142,8 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
         };
     }
 
-    private async ValueTask<DeleteResponse> DeleteAsync(DeleteRequest request, GrpcCallContext context)
+    /// <inheritdoc />
+    public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
         var address = ParseAddress(request.Address);
         var signature = request.Signature;
@@ -144,11 +151,11 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
         {
             // Unsigned removal: the node signs, but only for blocks it owns.
             var bytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
-                ?? throw new GrpcException(GrpcStatusCode.NotFound, $"No block at {address}.");
+                ?? throw new RpcException(new Status(StatusCode.NotFound, $"No block at {address}."));
             var stored = Block.Parser.ParseFrom(bytes);
             if (!IsOwnedByNode(stored))
             {
-                throw new GrpcException(GrpcStatusCode.PermissionDenied, $"The block {address} is not owned by this node; send the owner's removal signature.");
+                throw new RpcException(new Status(StatusCode.PermissionDenied, $"The block {address} is not owned by this node; send the owner's removal signature."));
             }
             signature = ByteString.CopyFrom(BlockFactory.RemovalSignature(stored, nodeKey));
         }
@@ -196,37 +203,37 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
             case BlockCheckOutcome.Valid:
                 return;
             case BlockCheckOutcome.Malformed:
-                throw new GrpcException(GrpcStatusCode.InvalidArgument, $"Malformed block: {check.Reason}");
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"Malformed block: {check.Reason}"));
             default:
-                throw new GrpcException(GrpcStatusCode.PermissionDenied, $"Block rejected: {check.Reason}");
+                throw new RpcException(new Status(StatusCode.PermissionDenied, $"Block rejected: {check.Reason}"));
         }
     }
 
-    private static GrpcException Unexpected(ShardResult result) => result switch
+    private static RpcException Unexpected(ShardResult result) => result switch
     {
-        ShardResult.BlockMissing => new GrpcException(GrpcStatusCode.NotFound, "No block at that address."),
-        ShardResult.BlockExists => new GrpcException(GrpcStatusCode.AlreadyExists, "A block already exists at that address."),
-        ShardResult.BlockRefused { Kind: BlockRejection.PermissionDenied } r => new GrpcException(GrpcStatusCode.PermissionDenied, r.Reason),
-        ShardResult.BlockRefused r => new GrpcException(GrpcStatusCode.InvalidArgument, r.Reason),
-        ShardResult.BlockConflict => new GrpcException(GrpcStatusCode.Aborted, "Version conflict."),
-        _ => new GrpcException(GrpcStatusCode.Internal, $"Unexpected shard result {result.GetType().Name}."),
+        ShardResult.BlockMissing => new RpcException(new Status(StatusCode.NotFound, "No block at that address.")),
+        ShardResult.BlockExists => new RpcException(new Status(StatusCode.AlreadyExists, "A block already exists at that address.")),
+        ShardResult.BlockRefused { Kind: BlockRejection.PermissionDenied } r => new RpcException(new Status(StatusCode.PermissionDenied, r.Reason)),
+        ShardResult.BlockRefused r => new RpcException(new Status(StatusCode.InvalidArgument, r.Reason)),
+        ShardResult.BlockConflict => new RpcException(new Status(StatusCode.Aborted, "Version conflict.")),
+        _ => new RpcException(new Status(StatusCode.Internal, $"Unexpected shard result {result.GetType().Name}.")),
     };
 
     private static BlockAddress ParseAddress(ByteString bytes) =>
         BlockAddress.TryFromBytes(bytes.Span, out var address)
             ? address
-            : throw new GrpcException(GrpcStatusCode.InvalidArgument, $"A block address is {BlockAddress.Length} bytes, not {bytes.Length}.");
+            : throw new RpcException(new Status(StatusCode.InvalidArgument, $"A block address is {BlockAddress.Length} bytes, not {bytes.Length}."));
 
     private static MemoPublicKey ParseKey(ByteString spki, string field) =>
         MemoPublicKey.TryFromSpki(spki.Span, out var key) && key is not null
             ? key
-            : throw new GrpcException(GrpcStatusCode.InvalidArgument, $"The {field} field is not a P-256 public key (DER SubjectPublicKeyInfo).");
+            : throw new RpcException(new Status(StatusCode.InvalidArgument, $"The {field} field is not a P-256 public key (DER SubjectPublicKeyInfo)."));
 
     private static void RequireName(ByteString name)
     {
         if (name.IsEmpty)
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, "The named block's name (key) is empty.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "The named block's name (key) is empty."));
         }
     }
 

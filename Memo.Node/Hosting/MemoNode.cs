@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Memo.Node.Api;
-using Memo.Node.Api.Grpc;
+using Memo.Node.Api.Hosting;
 using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
@@ -40,15 +41,16 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly ShardHost _shards;
     private readonly TimerShardTickSource _ticks;
     private readonly PeerChannels _channels;
-    private readonly GrpcServer _server;
+    private readonly ApiServer _server;
     private readonly GrpcPeerTransport _transport;
     private readonly ClusterNode _cluster;
     private readonly Task _inboundPump;
     private readonly ILogger _logger;
+    private readonly StrongBox<bool> _stopping;
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
-        GrpcServer server, GrpcPeerTransport transport, ClusterNode cluster, ILogger logger)
+        ApiServer server, GrpcPeerTransport transport, ClusterNode cluster, StrongBox<bool> stopping, ILogger logger)
     {
         _folder = folder;
         _key = key;
@@ -60,6 +62,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         _transport = transport;
         _cluster = cluster;
         _logger = logger;
+        _stopping = stopping;
         _inboundPump = Task.Run(PumpInboundAsync);
     }
 
@@ -103,7 +106,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         ShardHost? shards = null;
         TimerShardTickSource? ticks = null;
         PeerChannels? channels = null;
-        GrpcServer? server = null;
+        ApiServer? server = null;
         try
         {
             key = NodeIdentity.LoadOrCreate(folder);
@@ -132,7 +135,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 clusterStore.Node.Value ^ (ulong)Environment.TickCount64, loggerFactory);
 
             // Every shard is one Raft group; this node hosts the replicas the ring places on it.
-            channels = new PeerChannels();
+            channels = new PeerChannels((int)Math.Max(options.Grpc.MaxReceiveMessageSize, options.Grpc.MaxSendMessageSize));
             ticks = new TimerShardTickSource(TimeProvider.System, options.Raft.TickInterval);
             var raftConfig = new RaftConfig
             {
@@ -156,23 +159,23 @@ public sealed partial class MemoNode : IAsyncDisposable
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
-            var registry = new GrpcServiceRegistry();
-            new KeyValueStoreService(store).Register(registry);
-            new ValueStoreService(gateway, key).Register(registry);
-            new ShardService(shards).Register(registry);
-            transport.Register(registry);
-            new ClusterAdminService(cluster, shards).Register(registry);
-
-            server = await GrpcServer.StartAsync(new GrpcServerOptions
+            var services = new ApiServices()
+                .Add(new KeyValueStoreService(store))
+                .Add(new ValueStoreService(gateway, key))
+                .Add(new ShardForwardingService(shards))
+                .Add(transport.Service)
+                .Add(new ClusterAdminService(cluster, shards));
+            var stopping = new StrongBox<bool>();
+            server = await ApiServer.StartAsync(new ApiServerOptions
             {
                 Addresses = [listen],
                 MaxReceiveMessageSize = (int)options.Grpc.MaxReceiveMessageSize,
                 MaxSendMessageSize = (int)options.Grpc.MaxSendMessageSize,
                 MaxConcurrentStreamsPerConnection = options.Grpc.MaxConcurrentStreams,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
-            }, registry, loggerFactory, cancellationToken).ConfigureAwait(false);
+            }, services, () => NotServingReason(cluster, stopping), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, transport, cluster, logger);
+            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, transport, cluster, stopping, logger);
             LogStarted(logger, node.Address, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
             cluster.Start();
@@ -192,6 +195,24 @@ public sealed partial class MemoNode : IAsyncDisposable
             folder.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The services whose health the node reports by name (beside the empty whole-server name).</summary>
+    private static readonly string[] PublicServices = ["memo.kvs.KeyValueStore", "memo.vs.ValueStore"];
+
+    // The health answer: serving only while this node is an Up member on the serving side and not stopping.
+    private static string? NotServingReason(ClusterNode cluster, StrongBox<bool> stopping)
+    {
+        if (Volatile.Read(ref stopping.Value))
+        {
+            return "the node is stopping";
+        }
+        var view = cluster.View;
+        if (!view.IsMember)
+        {
+            return "the node is not a cluster member yet";
+        }
+        return view.IsServing ? null : "the node is not serving: " + (view.Problem ?? "the cluster told it to stop");
     }
 
     // The shard count is a property of the data, not of this start: the first start records it, later
@@ -266,6 +287,8 @@ public sealed partial class MemoNode : IAsyncDisposable
             return;
         }
         LogStopping(_logger, Address);
+        // Health answers NOT_SERVING from here on, so load balancers and clients move away before the port closes.
+        Volatile.Write(ref _stopping.Value, true);
         // Membership first (no more gossip), then the peer links: their accepted streams would otherwise hold the
         // server's graceful stop for its whole grace period.
         await _cluster.DisposeAsync().ConfigureAwait(false);
@@ -277,7 +300,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             await _transport.DisposeAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is Memo.Protocol.Grpc.GrpcException or OperationCanceledException)
+        catch (Exception e) when (e is Grpc.Core.RpcException or OperationCanceledException)
         {
             // A link's last write can fail with its cancelled stream while the transport stops; the stop goes on.
             LogPeerTransportStopFailed(_logger, e);

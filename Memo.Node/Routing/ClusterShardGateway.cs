@@ -5,7 +5,7 @@ using Memo.Node.Shards.Hosting;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
-using Memo.Protocol.Grpc;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Memo.Node.Routing;
@@ -75,25 +75,24 @@ public sealed partial class ClusterShardGateway : IShardGateway
                     try
                     {
                         sent = true;
-                        reply = await _channels.Get(address).UnaryAsync(ShardServiceMethods.Propose, request,
-                            new GrpcCallOptions { CancellationToken = deadline.Token }).ConfigureAwait(false);
+                        reply = await _channels.Get(address).ProposeAsync(request, cancellationToken: deadline.Token).ResponseAsync.ConfigureAwait(false);
                     }
-                    catch (GrpcException e) when (PeerChannels.NotSent(e) || repeatable)
+                    catch (RpcException e) when (PeerChannels.NotSent(e) || repeatable)
                     {
-                        LogForwardFailed(shard, target, e.Message);
-                        reply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = e.Message };
+                        LogForwardFailed(shard, target, e.Status.Detail);
+                        reply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = e.Status.Detail };
                         route.Unreachable();
                     }
-                    catch (GrpcException e) when (!cancellationToken.IsCancellationRequested)
+                    catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
                     {
-                        throw OutcomeUnknown(shard, $"the call to {address} failed after it was sent: {e.Message}");
+                        throw OutcomeUnknown(shard, $"the call to {address} failed after it was sent: {e.Status.Detail}");
                     }
                 }
                 switch (reply.Status)
                 {
                     case ShardReplyStatus.Applied:
                         return ShardResultCodec.Decode(reply.Result)
-                            ?? throw new GrpcException(GrpcStatusCode.Internal, $"Shard {shard}: the leader answered with a malformed result.");
+                            ?? throw new RpcException(new Status(StatusCode.Internal, $"Shard {shard}: the leader answered with a malformed result."));
                     case ShardReplyStatus.NotLeader:
                         if (route.Redirect(new NodeId(reply.LeaderHint)))
                         {
@@ -105,7 +104,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
                             ? reply.Reason
                             : "a new leader's snapshot covered the proposal before it was seen committed");
                     case ShardReplyStatus.Invalid:
-                        throw new GrpcException(GrpcStatusCode.Internal, $"Shard {shard} refused the command as invalid: {reply.Reason}");
+                        throw new RpcException(new Status(StatusCode.Internal, $"Shard {shard} refused the command as invalid: {reply.Reason}"));
                 }
                 await Task.Delay(route.NextBackoff(), deadline.Token).ConfigureAwait(false);
             }
@@ -117,7 +116,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 throw OutcomeUnknown(shard, "no answer within the deadline");
             }
         }
-        throw new GrpcException(GrpcStatusCode.Unavailable, $"Shard {shard}: no leader accepted the command within {_options.RequestTimeout.TotalSeconds:F0} s or {_options.MaxAttempts} attempts.");
+        throw new RpcException(new Status(StatusCode.Unavailable, $"Shard {shard}: no leader accepted the command within {_options.RequestTimeout.TotalSeconds:F0} s or {_options.MaxAttempts} attempts."));
     }
 
     /// <inheritdoc />
@@ -159,7 +158,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
         {
             if (attempt >= _options.MaxAttempts)
             {
-                throw new GrpcException(GrpcStatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)}.");
+                throw new RpcException(new Status(StatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)}."));
             }
             var byLeader = remaining.GroupBy(shard => new Route(this, shard).Target).ToList();
             (IReadOnlyList<ShardId> Served, IReadOnlyList<string> Keys)[] answers;
@@ -171,9 +170,9 @@ public sealed partial class ClusterShardGateway : IShardGateway
                     await Task.Delay(backoff, deadline.Token).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (e is OperationCanceledException or GrpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or RpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                throw new GrpcException(GrpcStatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)} within {_options.RequestTimeout.TotalSeconds:F0} s.");
+                throw new RpcException(new Status(StatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)} within {_options.RequestTimeout.TotalSeconds:F0} s."));
             }
             foreach (var (served, found) in answers)
             {
@@ -204,12 +203,11 @@ public sealed partial class ClusterShardGateway : IShardGateway
         {
             try
             {
-                reply = await _channels.Get(address).UnaryAsync(ShardServiceMethods.Read, request, new GrpcCallOptions { CancellationToken = cancellationToken })
-                    .ConfigureAwait(false);
+                reply = await _channels.Get(address).ReadAsync(request, cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
             }
-            catch (GrpcException e) when (!cancellationToken.IsCancellationRequested)
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
-                LogForwardFailed(shards[0], node, e.Message);
+                LogForwardFailed(shards[0], node, e.Status.Detail);
                 return ([], []);
             }
         }
@@ -250,13 +248,12 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 {
                     try
                     {
-                        reply = await _channels.Get(address).UnaryAsync(ShardServiceMethods.Read, request, new GrpcCallOptions { CancellationToken = deadline.Token })
-                            .ConfigureAwait(false);
+                        reply = await _channels.Get(address).ReadAsync(request, cancellationToken: deadline.Token).ResponseAsync.ConfigureAwait(false);
                     }
-                    catch (GrpcException e) when (!deadline.IsCancellationRequested)
+                    catch (RpcException e) when (!deadline.IsCancellationRequested)
                     {
                         // Reads change nothing: any failure may be retried.
-                        LogForwardFailed(shard, target, e.Message);
+                        LogForwardFailed(shard, target, e.Status.Detail);
                         reply = new ReadReply { Status = ShardReplyStatus.Dropped };
                         route.Unreachable();
                     }
@@ -268,16 +265,16 @@ public sealed partial class ClusterShardGateway : IShardGateway
                     case ShardReplyStatus.NotLeader when route.Redirect(new NodeId(reply.LeaderHint)):
                         continue;
                     case ShardReplyStatus.Invalid:
-                        throw new GrpcException(GrpcStatusCode.Internal, $"Shard {shard} refused the read: {reply.Reason}");
+                        throw new RpcException(new Status(StatusCode.Internal, $"Shard {shard} refused the read: {reply.Reason}"));
                 }
                 await Task.Delay(route.NextBackoff(), deadline.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or GrpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or RpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // Our own time limit, not the caller's: a forwarded call cut off by it surfaces as Cancelled.
         }
-        throw new GrpcException(GrpcStatusCode.Unavailable, $"Shard {shard}: no leader confirmed the read within {_options.RequestTimeout.TotalSeconds:F0} s.");
+        throw new RpcException(new Status(StatusCode.Unavailable, $"Shard {shard}: no leader confirmed the read within {_options.RequestTimeout.TotalSeconds:F0} s."));
     }
 
     private async Task ReclaimAsync(BlockAddress address)
@@ -290,10 +287,10 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(address.ToArray()) },
             }).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is GrpcException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is RpcException or OperationCanceledException or ObjectDisposedException)
         {
             // A lost reclaim leaves an unreferenced block (garbage), never a dangling entry.
-            LogReclaimFailed(address.ToString(), e.Message);
+            LogReclaimFailed(address.ToString(), e.Status.Detail);
         }
     }
 
@@ -305,6 +302,6 @@ public sealed partial class ClusterShardGateway : IShardGateway
         _ => false,
     };
 
-    private static GrpcException OutcomeUnknown(ShardId shard, string why) =>
-        new(GrpcStatusCode.Unavailable, $"Shard {shard}: outcome unknown ({why}); the write may or may not have been applied.");
+    private static RpcException OutcomeUnknown(ShardId shard, string why) =>
+        new(new Status(StatusCode.Unavailable, $"Shard {shard}: outcome unknown ({why}); the write may or may not have been applied."));
 }

@@ -37,6 +37,14 @@ const definition = protoLoader.loadSync(['memo_kvs.proto', 'memo_vs.proto'], {
   includeDirs: [protoDir],
 });
 const loaded = grpc.loadPackageDefinition(definition);
+// The standard health and reflection services, from the small copies of their protos beside this script.
+const standard = grpc.loadPackageDefinition(protoLoader.loadSync(['health.proto', 'reflection.proto'], {
+  keepCase: true,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [path.join(__dirname, 'protos')],
+}));
 const credentials = grpc.credentials.createInsecure();
 const kvs = new loaded.memo.kvs.KeyValueStore(target, credentials);
 const vs = new loaded.memo.vs.ValueStore(target, credentials);
@@ -450,6 +458,41 @@ async function protocolChecks() {
   });
   await check('grpc.deadline-in-the-past-is-deadline-exceeded', async () => {
     await expectStatus(kvs, 'Fetch', { key: `${run}/deadline` }, grpc.status.DEADLINE_EXCEEDED, new Date(Date.now() - 1000));
+  });
+  await check('grpc.health.check-is-serving', async () => {
+    const health = new standard.grpc.health.v1.Health(target, credentials);
+    try {
+      for (const service of ['', 'memo.kvs.KeyValueStore', 'memo.vs.ValueStore']) {
+        const { err, res } = await call(health, 'Check', { service });
+        if (err) fail(`Health.Check("${service}"): ${describeCode(err.code)}: ${err.details}`);
+        assert(res.status === 'SERVING', `Health.Check("${service}"): expected SERVING, got ${res.status}`);
+      }
+    } finally {
+      health.close();
+    }
+  });
+  await check('grpc.reflection.lists-memo-services', async () => {
+    const reflection = new standard.grpc.reflection.v1alpha.ServerReflection(target, credentials);
+    try {
+      const names = await new Promise((resolve, reject) => {
+        const stream = reflection.ServerReflectionInfo({ deadline: new Date(Date.now() + CALL_TIMEOUT_MS) });
+        stream.on('data', (response) => {
+          if (response.list_services_response) {
+            resolve(response.list_services_response.service.map((s) => s.name));
+          } else {
+            reject(new CheckFailure(`unexpected reflection answer ${JSON.stringify(response)}`));
+          }
+          stream.end();
+        });
+        stream.on('error', (e) => reject(new CheckFailure(`reflection: ${describeCode(e.code)}: ${e.details}`)));
+        stream.write({ host: '', list_services: '' });
+      });
+      for (const expected of ['memo.kvs.KeyValueStore', 'memo.vs.ValueStore', 'grpc.health.v1.Health']) {
+        assert(names.includes(expected), `reflection lists ${JSON.stringify(names)}, not ${expected}`);
+      }
+    } finally {
+      reflection.close();
+    }
   });
 }
 

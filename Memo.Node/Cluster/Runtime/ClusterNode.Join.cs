@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using Memo.Protocol.Cluster;
-using Memo.Protocol.Grpc;
+using Grpc.Core;
 
 namespace Memo.Node.Cluster.Runtime;
 
@@ -70,22 +70,23 @@ public sealed partial class ClusterNode
                         await _mailbox.Writer.WriteAsync(new Input.Admitted(response, state!), cancellationToken).ConfigureAwait(false);
                         return;
                     }
-                    catch (GrpcException e) when (e.Status is GrpcStatusCode.FailedPrecondition or GrpcStatusCode.InvalidArgument)
+                    catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.InvalidArgument)
                     {
-                        var problem = $"join refused by {seed}: {e.Message}";
-                        LogJoinRefused(_logger, seed, e.Message);
+                        var detail = e.Status.Detail;
+                        var problem = $"join refused by {seed}: {detail}";
+                        LogJoinRefused(_logger, seed, detail);
                         await _mailbox.Writer.WriteAsync(new Input.JoinFailed(problem), cancellationToken).ConfigureAwait(false);
-                        if (e.Message.Contains("shards", StringComparison.Ordinal) || e.Message.Contains("network", StringComparison.Ordinal)
-                            || e.Message.Contains("retired", StringComparison.Ordinal))
+                        if (detail.Contains("shards", StringComparison.Ordinal) || detail.Contains("network", StringComparison.Ordinal)
+                            || detail.Contains("retired", StringComparison.Ordinal))
                         {
                             LogJoinGivenUp(_logger, Self, problem);
                             return;
                         }
                         lastProblem = problem;
                     }
-                    catch (GrpcException e)
+                    catch (RpcException e)
                     {
-                        lastProblem = $"{seed}: {e.Status} {e.Message}";
+                        lastProblem = $"{seed}: {e.StatusCode} {e.Status.Detail}";
                     }
                 }
                 if (lastProblem is not null)

@@ -1,6 +1,5 @@
-using Memo.Protocol.Client;
+using Grpc.Net.Client;
 using Memo.Protocol.Cluster;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Node.Cluster.Runtime;
 
@@ -11,8 +10,9 @@ public sealed class GrpcClusterJoinChannel(TimeSpan callTimeout) : IClusterJoinC
     /// <inheritdoc />
     public async Task<AdmitMemberResponse> AdmitAsync(string seedAddress, AdmitMemberRequest request, CancellationToken cancellationToken)
     {
-        using var channel = new GrpcChannel(seedAddress);
-        return await channel.UnaryAsync(ClusterAdminMethods.AdmitMember, request,
-            new GrpcCallOptions { Timeout = callTimeout, CancellationToken = cancellationToken }).ConfigureAwait(false);
+        using var channel = GrpcChannel.ForAddress("http://" + seedAddress);
+        var client = new ClusterAdmin.ClusterAdminClient(channel);
+        return await client.AdmitMemberAsync(request, deadline: DateTime.UtcNow + callTimeout, cancellationToken: cancellationToken)
+            .ResponseAsync.ConfigureAwait(false);
     }
 }

@@ -7,6 +7,6 @@ namespace Memo.Node.Cluster.Runtime;
 public interface IClusterJoinChannel
 {
     /// <summary>Asks the node at <paramref name="seedAddress"/> to admit this node. Throws
-    /// <see cref="Memo.Protocol.Grpc.GrpcException"/> with the seed's status on refusal or when unreachable.</summary>
+    /// <see cref="Grpc.Core.RpcException"/> with the seed's status on refusal or when unreachable.</summary>
     Task<AdmitMemberResponse> AdmitAsync(string seedAddress, AdmitMemberRequest request, CancellationToken cancellationToken);
 }

@@ -478,11 +478,11 @@ public sealed partial class ShardHost : IAsyncDisposable
         {
             try
             {
-                var reply = await _channels.Get(member.Address).UnaryAsync(Forwarding.ShardServiceMethods.Status, new Wire.ReplicaStatusRequest { Format = 1 },
-                    new Memo.Protocol.Grpc.GrpcCallOptions { Timeout = _options.PeerCallTimeout, CancellationToken = cancellationToken }).ConfigureAwait(false);
+                var reply = await _channels.Get(member.Address).StatusAsync(new Wire.ReplicaStatusRequest { Format = 1 },
+                    deadline: DateTime.UtcNow + _options.PeerCallTimeout, cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
                 return (member.Id, Reply: reply);
             }
-            catch (Memo.Protocol.Grpc.GrpcException)
+            catch (Grpc.Core.RpcException)
             {
                 return (member.Id, Reply: (Wire.ReplicaStatusReply?)null);
             }

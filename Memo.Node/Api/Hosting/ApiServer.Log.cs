@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
 
-namespace Memo.Node.Api.Grpc;
+namespace Memo.Node.Api.Hosting;
 
-public sealed partial class GrpcServer
+public sealed partial class ApiServer
 {
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "gRPC server listening on {Endpoints} ({Transport})")]
     private static partial void LogStarted(ILogger logger, string endpoints, string transport);

@@ -1,55 +1,46 @@
 using System.Net;
 using System.Net.Sockets;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Memo.Node.Api.Grpc;
+namespace Memo.Node.Api.Hosting;
 
 /// <summary>
-/// A gRPC server: Kestrel speaking HTTP/2 only, every request going to a <see cref="GrpcRequestDispatcher"/>.
+/// The node's gRPC port: Grpc.AspNetCore on Kestrel (HTTP/2 only) serving the given <see cref="ApiServices"/>, the
+/// standard <c>grpc.health.v1.Health</c> service and gRPC server reflection.
 /// </summary>
 /// <remarks>
-/// <para><b>Design note.</b> The gRPC NuGet packages do not restore in this build, so the node serves gRPC with a
-/// small, standard implementation of gRPC over HTTP/2 (grpc/doc/PROTOCOL-HTTP2.md) directly on Kestrel. Any gRPC
-/// client (grpc-js, grpc-go, grpc-dotnet, our <c>Memo.Protocol.Grpc.GrpcChannel</c>) can call it.</para>
-/// <para>Implemented: h2c with prior knowledge, or TLS with ALPN <c>h2</c> when a certificate is given; unary,
-/// server-streaming, client-streaming and duplex methods; length-prefixed framing with receive and send limits (the
-/// receive limit checked from the 5-byte prefix before the payload is buffered; payloads parsed in place from
-/// the request pipe); responses as <c>:status 200</c>, <c>content-type: application/grpc</c>, messages, then
-/// <c>grpc-status</c>/<c>grpc-message</c> trailers (percent-encoded), or trailers-only when the call fails before
-/// its first message; HTTP 405 for non-POST and HTTP 415 for non-gRPC content types; UNIMPLEMENTED for unknown
-/// methods; <c>grpc-timeout</c> turned into a deadline that cancels the handler's token and ends the call with
-/// DEADLINE_EXCEEDED; client resets cancelling the handler's token; handler exceptions mapped to UNKNOWN with a
-/// generic message (details logged, never sent); custom response headers and trailers; graceful stop (GOAWAY,
-/// in-flight calls finish within a grace period).</para>
-/// <para>Not implemented: message compression (a compressed request is answered UNIMPLEMENTED with
-/// <c>grpc-accept-encoding: identity</c>; a compressed frame without <c>grpc-encoding</c> is INTERNAL), grpc-web,
-/// the reflection and health services, and interceptors. Compression costs CPU on a path that mostly carries
-/// already-compact protobuf and block data; grpc-web needs a proxy protocol nobody here uses.</para>
-/// <para>Deadlines: when the deadline passes, the handler's token is cancelled and the status becomes
-/// DEADLINE_EXCEEDED whatever the handler then returns; the response is sent once the handler returns, so the
-/// request body stays valid for it (clients enforce the deadline locally as well).</para>
-/// <para>Hosting: a bare <see cref="WebApplication.CreateEmptyBuilder"/> host with Kestrel only (no configuration
-/// sources, no routing, no middleware), so per-request overhead is Kestrel's plus one dispatcher lookup in a frozen
-/// table. Logs go to the given <see cref="ILoggerFactory"/>; ASP.NET Core's own categories are capped at
-/// <see cref="GrpcServerOptions.FrameworkLogLevel"/> so its per-request lines stay off.</para>
+/// <para><b>Design note.</b> Framing, HTTP/2, status trailers, <c>grpc-timeout</c>, compression negotiation and
+/// UNIMPLEMENTED for unknown services and methods are Grpc.AspNetCore's. This class only chooses the limits (message
+/// sizes, streams per connection, connections, windows, keep-alive pings; all from options), applies the server's
+/// default deadline to unary calls that carry none (<see cref="DefaultDeadlineInterceptor"/>), and reports health
+/// from the node's own state (<see cref="ServingHealthCheck"/>, evaluated on every Check; Watch sees changes within
+/// the publisher period of 1 s). Handler exceptions other than <c>RpcException</c> end as UNKNOWN with a generic
+/// message (detailed errors are off: details are logged, never sent).</para>
+/// <para>Hosting: a <see cref="WebApplication.CreateEmptyBuilder"/> host with Kestrel, routing and gRPC only (no
+/// configuration sources, no other middleware). Logs go to the given <see cref="ILoggerFactory"/>; ASP.NET Core's and
+/// gRPC's own categories are capped at <see cref="ApiServerOptions.FrameworkLogLevel"/>.</para>
 /// </remarks>
-public sealed partial class GrpcServer : IAsyncDisposable
+public sealed partial class ApiServer : IAsyncDisposable
 {
+    /// <summary>The health service name that stands for the whole node (the standard's empty name).</summary>
+    public const string NodeHealthService = "";
+
     private readonly WebApplication _app;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private GrpcServer(WebApplication app, GrpcRequestDispatcher dispatcher, IReadOnlyList<IPEndPoint> boundEndpoints, ILogger logger)
+    private ApiServer(WebApplication app, IReadOnlyList<IPEndPoint> boundEndpoints, ILogger logger)
     {
         _app = app;
-        Dispatcher = dispatcher;
         BoundEndpoints = boundEndpoints;
         _logger = logger;
     }
@@ -57,20 +48,27 @@ public sealed partial class GrpcServer : IAsyncDisposable
     /// <summary>The endpoints actually listened on (real ports where port 0 was asked), in option order.</summary>
     public IReadOnlyList<IPEndPoint> BoundEndpoints { get; }
 
-    /// <summary>The dispatcher serving the calls.</summary>
-    public GrpcRequestDispatcher Dispatcher { get; }
-
-    /// <summary>Binds the endpoints and starts serving the methods of <paramref name="registry"/> (which is frozen).</summary>
+    /// <summary>Binds the endpoints and starts serving.</summary>
+    /// <param name="options">Limits and endpoints; see <see cref="ApiServerOptions.Validate"/>.</param>
+    /// <param name="services">The gRPC services to serve.</param>
+    /// <param name="notServingReason">Why the node does not serve now, or null while it does (the health answer).</param>
+    /// <param name="healthServices">Service names that report the node's health besides the empty (whole-server) name.</param>
+    /// <param name="loggerFactory">Where the host logs.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
     /// <exception cref="ArgumentException">The options are invalid (all problems listed).</exception>
     /// <exception cref="IOException">An endpoint could not be bound (e.g. the port is in use).</exception>
-    public static async Task<GrpcServer> StartAsync(
-        GrpcServerOptions options,
-        GrpcServiceRegistry registry,
+    public static async Task<ApiServer> StartAsync(
+        ApiServerOptions options,
+        ApiServices services,
+        Func<string?> notServingReason,
+        IReadOnlyList<string> healthServices,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(notServingReason);
+        ArgumentNullException.ThrowIfNull(healthServices);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -78,11 +76,10 @@ public sealed partial class GrpcServer : IAsyncDisposable
             throw new ArgumentException("Invalid gRPC server options: " + string.Join(" ", errors), nameof(options));
         }
         var endpoints = await ResolveEndpointsAsync(options, cancellationToken).ConfigureAwait(false);
-        var dispatcher = new GrpcRequestDispatcher(registry, options, loggerFactory);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
-            ApplicationName = typeof(GrpcServer).Assembly.GetName().Name,
+            ApplicationName = typeof(ApiServer).Assembly.GetName().Name,
             EnvironmentName = Environments.Production,
             ContentRootPath = AppContext.BaseDirectory,
         });
@@ -91,16 +88,47 @@ public sealed partial class GrpcServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.FrameworkLogLevel);
         builder.Logging.AddFilter("Microsoft.Hosting", options.FrameworkLogLevel);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", options.FrameworkLogLevel);
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", options.FrameworkLogLevel);
+        builder.Logging.AddFilter("Grpc", options.FrameworkLogLevel);
         // Per-request hosting diagnostics: when this category is enabled at all, ASP.NET starts an Activity and a
-        // logging scope for every request. The dispatcher logs what matters about calls itself.
+        // logging scope for every request.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownGracePeriod);
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints));
 
+        builder.Services.AddRoutingCore();
+        builder.Services.AddSingleton(new DefaultDeadlineInterceptor(options.DefaultDeadline));
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
+            grpc.MaxSendMessageSize = options.MaxSendMessageSize;
+            grpc.EnableDetailedErrors = false;
+            grpc.Interceptors.Add<DefaultDeadlineInterceptor>();
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddHealthChecks().AddCheck("node", new ServingHealthCheck(notServingReason));
+        builder.Services.Configure<HealthCheckPublisherOptions>(publisher =>
+        {
+            publisher.Delay = TimeSpan.Zero;
+            publisher.Period = TimeSpan.FromSeconds(1);
+        });
+        builder.Services.AddGrpcHealthChecks(health =>
+        {
+            health.Services.Map(NodeHealthService, _ => true);
+            foreach (var name in healthServices)
+            {
+                health.Services.Map(name, _ => true);
+            }
+        });
+        services.Register(builder.Services);
+
         var app = builder.Build();
-        app.Run(dispatcher.HandleAsync);
+        app.UseRouting();
+        services.Map(app);
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -112,14 +140,14 @@ public sealed partial class GrpcServer : IAsyncDisposable
         }
 
         var bound = BoundAddresses(app, endpoints);
-        var logger = loggerFactory.CreateLogger<GrpcServer>();
+        var logger = loggerFactory.CreateLogger<ApiServer>();
         LogStarted(logger, string.Join(", ", bound), options.Certificate is null ? "h2c" : "TLS h2");
-        return new GrpcServer(app, dispatcher, bound, logger);
+        return new ApiServer(app, bound, logger);
     }
 
     /// <summary>
     /// Stops gracefully: stops accepting connections, sends GOAWAY, lets in-flight calls finish within
-    /// <see cref="GrpcServerOptions.ShutdownGracePeriod"/> (or until <paramref name="cancellationToken"/>), then
+    /// <see cref="ApiServerOptions.ShutdownGracePeriod"/> (or until <paramref name="cancellationToken"/>), then
     /// aborts what is left (their handlers see their tokens cancelled). Idempotent.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -166,7 +194,7 @@ public sealed partial class GrpcServer : IAsyncDisposable
         return host.Length > 0;
     }
 
-    private static void ConfigureKestrel(KestrelServerOptions kestrel, GrpcServerOptions options, IReadOnlyList<IPEndPoint> endpoints)
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, ApiServerOptions options, IReadOnlyList<IPEndPoint> endpoints)
     {
         kestrel.AddServerHeader = false;
         var limits = kestrel.Limits;
@@ -194,7 +222,7 @@ public sealed partial class GrpcServer : IAsyncDisposable
         }
     }
 
-    private static async Task<IReadOnlyList<IPEndPoint>> ResolveEndpointsAsync(GrpcServerOptions options, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<IPEndPoint>> ResolveEndpointsAsync(ApiServerOptions options, CancellationToken cancellationToken)
     {
         var endpoints = new List<IPEndPoint>(options.Endpoints);
         foreach (var address in options.Addresses)

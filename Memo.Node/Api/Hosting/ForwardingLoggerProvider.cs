@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Memo.Node.Api.Grpc;
+namespace Memo.Node.Api.Hosting;
 
 /// <summary>
 /// Hands the Kestrel host's log categories to the caller's logger factory, so the host's own filters (which cap

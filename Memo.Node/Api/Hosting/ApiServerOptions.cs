@@ -1,13 +1,15 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Memo.Protocol.Grpc;
 
-namespace Memo.Node.Api.Grpc;
+namespace Memo.Node.Api.Hosting;
 
-/// <summary>Settings of a <see cref="GrpcServer"/>; <see cref="Validate"/> reports every problem at once.</summary>
-public sealed class GrpcServerOptions
+/// <summary>Settings of an <see cref="ApiServer"/>; <see cref="Validate"/> reports every problem at once.</summary>
+public sealed class ApiServerOptions
 {
-    /// <summary>Endpoints to listen on; port 0 binds an ephemeral port (see <see cref="GrpcServer.BoundEndpoints"/>).</summary>
+    /// <summary>Grpc.AspNetCore's own default message limit (4 MiB) is below the largest value; ours is 16 MiB.</summary>
+    public const int DefaultMaxMessageSize = 16 * 1024 * 1024;
+
+    /// <summary>Endpoints to listen on; port 0 binds an ephemeral port (see <see cref="ApiServer.BoundEndpoints"/>).</summary>
     public IReadOnlyList<IPEndPoint> Endpoints { get; init; } = [];
 
     /// <summary>
@@ -16,16 +18,22 @@ public sealed class GrpcServerOptions
     /// </summary>
     public IReadOnlyList<string> Addresses { get; init; } = [];
 
-    /// <summary>Largest request message accepted; larger ones fail with ResourceExhausted, detected from the frame prefix. Default 16 MiB.</summary>
-    public int MaxReceiveMessageSize { get; init; } = GrpcProtocol.DefaultMaxMessageSize;
+    /// <summary>Largest request message accepted; larger ones fail with ResourceExhausted. Default 16 MiB.</summary>
+    public int MaxReceiveMessageSize { get; init; } = DefaultMaxMessageSize;
 
     /// <summary>Largest response message sent; a handler returning a larger one fails the call with ResourceExhausted. Default 16 MiB.</summary>
-    public int MaxSendMessageSize { get; init; } = GrpcProtocol.DefaultMaxMessageSize;
+    public int MaxSendMessageSize { get; init; } = DefaultMaxMessageSize;
+
+    /// <summary>
+    /// Time limit of a call whose client sent no deadline (<c>grpc-timeout</c>): its handler's token is cancelled then
+    /// and the call ends with DEADLINE_EXCEEDED. <see cref="Timeout.InfiniteTimeSpan"/> for none. Default 30 s.
+    /// </summary>
+    public TimeSpan DefaultDeadline { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>When set, every endpoint uses TLS (1.2+) with ALPN <c>h2</c> and this certificate (with private key); otherwise h2c.</summary>
     public X509Certificate2? Certificate { get; init; }
 
-    /// <summary>HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default 256; our client opens another connection beyond it.</summary>
+    /// <summary>HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default 256; clients open another connection beyond it.</summary>
     public int MaxConcurrentStreamsPerConnection { get; init; } = 256;
 
     /// <summary>Most open connections; further ones are refused. Default 10,000.</summary>
@@ -50,8 +58,8 @@ public sealed class GrpcServerOptions
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Most verbose level at which ASP.NET Core's own categories (<c>Microsoft.AspNetCore.*</c>, hosting) reach the
-    /// logger factory. Default Warning: per-request and per-connection lines stay off.
+    /// Most verbose level at which ASP.NET Core's own categories (<c>Microsoft.AspNetCore.*</c>, <c>Grpc.*</c>,
+    /// hosting) reach the logger factory. Default Warning: per-request and per-connection lines stay off.
     /// </summary>
     public Microsoft.Extensions.Logging.LogLevel FrameworkLogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Warning;
 
@@ -65,7 +73,7 @@ public sealed class GrpcServerOptions
         }
         foreach (var address in Addresses)
         {
-            if (!GrpcServer.TrySplitHostPort(address, out _, out _))
+            if (!ApiServer.TrySplitHostPort(address, out _, out _))
             {
                 errors.Add($"Invalid listen address '{address}': expected host:port.");
             }
@@ -75,6 +83,10 @@ public sealed class GrpcServerOptions
         Positive(errors, nameof(MaxConcurrentStreamsPerConnection), MaxConcurrentStreamsPerConnection);
         Positive(errors, nameof(MaxConnections), MaxConnections);
         Positive(errors, nameof(MaxRequestHeaderFieldSize), MaxRequestHeaderFieldSize);
+        if (DefaultDeadline <= TimeSpan.Zero && DefaultDeadline != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"{nameof(DefaultDeadline)} must be positive or infinite, not {DefaultDeadline}.");
+        }
         // Kestrel's bounds: windows between 64 KiB and 2^31 - 1.
         if (InitialConnectionWindowSize < 65_535)
         {
