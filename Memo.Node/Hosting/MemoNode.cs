@@ -160,7 +160,6 @@ public sealed partial class MemoNode : IAsyncDisposable
             new KeyValueStoreService(store).Register(registry);
             new ValueStoreService(gateway, key).Register(registry);
             new ShardService(shards).Register(registry);
-            transport.Register(registry);
             new ClusterAdminService(cluster, shards).Register(registry);
 
             server = await GrpcServer.StartAsync(new GrpcServerOptions
