@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Memo.Node.Kvs;
+using Memo.Node.Shards.Wire;
 using Memo.Protocol.Kvs;
 using Store = Memo.Node.Kvs.KeyValueStore;
 

@@ -290,7 +290,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
         catch (Exception e) when (e is RpcException or OperationCanceledException or ObjectDisposedException)
         {
             // A lost reclaim leaves an unreferenced block (garbage), never a dangling entry.
-            LogReclaimFailed(address.ToString(), e.Status.Detail);
+            LogReclaimFailed(address.ToString(), e is RpcException rpc ? rpc.Status.Detail : e.Message);
         }
     }
 

@@ -1,5 +1,7 @@
+using System.Net;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Memo.Node.Transport.Wire;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Node.Transport;
 
@@ -8,6 +10,10 @@ namespace Memo.Node.Transport;
 /// <see cref="Send"/> and one loop that connects lazily, drains the queue into batches and writes them.
 /// Everything but the queue and the counters is touched only by the loop.
 /// </summary>
+/// <remarks>
+/// The stream is a <c>PeerService.Link</c> call of the generated client over a Grpc.Net.Client channel, one
+/// channel (one HTTP/2 connection) per peer address.
+/// </remarks>
 /// <remarks>
 /// Loss policy: a failed connection attempt drops what is queued and every message sent until the backoff
 /// elapses (state <see cref="PeerLinkState.Unreachable"/>); a failed write drops its batch. After a stream
@@ -101,7 +107,7 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
                 var connection = _connection!;
                 try
                 {
-                    await connection.Call.WriteAsync(batch, token).ConfigureAwait(false);
+                    await connection.Call.RequestStream.WriteAsync(batch, token).ConfigureAwait(false);
                     Counters.AddSent(messages.Count);
                 }
                 catch (Exception e) when (!token.IsCancellationRequested)
@@ -113,7 +119,7 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
         }
         catch (Exception) when (token.IsCancellationRequested)
         {
-            // Stopping: a cancelled wait, or a write or connect cut short (reported as a cancelled gRPC call).
+            // Stopping: a cancelled wait, or a write or connect cut short (an RpcException with status Cancelled).
         }
         finally
         {
@@ -135,14 +141,7 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
             {
                 _channel?.Dispose();
                 _channel = null;
-                _channel = new GrpcChannel(address, new GrpcChannelOptions
-                {
-                    MaxSendMessageSize = _options.MaxBatchWireBytes,
-                    MaxReceiveMessageSize = _options.MaxBatchWireBytes,
-                    ConnectTimeout = _options.ConnectTimeout,
-                    KeepAlivePingDelay = _options.KeepAlivePingDelay,
-                    KeepAlivePingTimeout = _options.KeepAlivePingTimeout,
-                });
+                _channel = CreateChannel(address);
                 _channelAddress = address;
             }
             _connection = await OpenAsync(_channel, address, token).ConfigureAwait(false);
@@ -175,39 +174,61 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
         return true;
     }
 
+    private GrpcChannel CreateChannel(string address) =>
+        GrpcChannel.ForAddress(ChannelAddress(address), new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectTimeout = _options.ConnectTimeout,
+                KeepAlivePingDelay = _options.KeepAlivePingDelay,
+                KeepAlivePingTimeout = _options.KeepAlivePingTimeout,
+                // The link is one long-lived stream: pings while it is open find a peer that vanished without a FIN.
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+                EnableMultipleHttp2Connections = false,
+                // Peer addresses are cluster-internal: an HTTP proxy from the environment must not get in between.
+                UseProxy = false,
+                UseCookies = false,
+                AllowAutoRedirect = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                // No W3C trace headers on the link.
+                ActivityHeadersPropagator = null,
+            },
+            DisposeHttpClient = true,
+            MaxSendMessageSize = _options.MaxBatchWireBytes,
+            MaxReceiveMessageSize = _options.MaxBatchWireBytes,
+        });
+
+    /// <summary>The channel address for a peer's <c>host:port</c>: cleartext HTTP/2 (h2c) unless a scheme is given.</summary>
+    internal static string ChannelAddress(string address) =>
+        address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
+
     private async Task<Connection> OpenAsync(GrpcChannel channel, string address, CancellationToken token)
     {
-        var call = channel.DuplexStreaming(PeerWire.Link, new GrpcCallOptions { CancellationToken = token });
+        var call = new PeerService.PeerServiceClient(channel).Link(cancellationToken: token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(_options.ConnectTimeout);
-            await call.WriteAsync(PeerWire.Hello(_owner.LocalNode, _owner.AdvertisedAddress, _owner.NetworkId), timeout.Token).ConfigureAwait(false);
-            var responses = call.Responses.GetAsyncEnumerator(CancellationToken.None);
-            var first = responses.MoveNextAsync().AsTask();
-            bool answered;
-            try
-            {
-                answered = await first.WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!token.IsCancellationRequested)
-            {
-                // The read fails once the call is disposed below; observe that failure.
-                _ = first.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                throw new TimeoutException($"no hello from {address} within {_options.ConnectTimeout}");
-            }
-            if (!answered)
+            // Grpc.Net.Client cancels the whole call when the timer fires during the write or the read; the call
+            // is disposed below in any case.
+            await call.RequestStream.WriteAsync(PeerWire.Hello(_owner.LocalNode, _owner.AdvertisedAddress, _owner.NetworkId), timeout.Token).ConfigureAwait(false);
+            if (!await call.ResponseStream.MoveNext(timeout.Token).ConfigureAwait(false))
             {
                 throw new PeerLinkRefusedException($"{address} ended the link without answering the hello");
             }
-            var check = PeerWire.CheckHello(responses.Current, _owner.LocalNode, _owner.NetworkId, Peer);
+            var check = PeerWire.CheckHello(call.ResponseStream.Current, _owner.LocalNode, _owner.NetworkId, Peer);
             if (!check.Accepted)
             {
                 throw new PeerLinkRefusedException(check.Error!);
             }
             var connection = new Connection(this, call, address);
-            connection.Reader = ReadAsync(connection, responses, token);
+            connection.Reader = ReadAsync(connection, call.ResponseStream, token);
             return connection;
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
+        {
+            call.Dispose();
+            throw new TimeoutException($"no hello from {address} within {_options.ConnectTimeout}", e);
         }
         catch
         {
@@ -217,11 +238,11 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
     }
 
     /// <summary>Reads what the peer sends back on our stream (frames are accepted on both directions) until it ends.</summary>
-    private async Task ReadAsync(Connection connection, IAsyncEnumerator<PeerBatch> responses, CancellationToken token)
+    private async Task ReadAsync(Connection connection, IAsyncStreamReader<PeerBatch> responses, CancellationToken token)
     {
         try
         {
-            while (await responses.MoveNextAsync().ConfigureAwait(false))
+            while (await responses.MoveNext(token).ConfigureAwait(false))
             {
                 var batch = responses.Current;
                 if (PeerWire.CheckBatch(batch, Peer) is { } error)
@@ -263,17 +284,17 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
 
     private string Describe(Exception e) => e switch
     {
-        GrpcException g => $"{g.Status}: {g.Message}",
+        RpcException r => $"{r.StatusCode}: {r.Status.Detail}",
         OperationCanceledException => $"timed out after {_options.ConnectTimeout}",
         _ => e.Message,
     };
 
     /// <summary>One open stream to the peer.</summary>
-    private sealed class Connection(GrpcPeerLink link, GrpcDuplexCall<PeerBatch, PeerBatch> call, string address)
+    private sealed class Connection(GrpcPeerLink link, AsyncDuplexStreamingCall<PeerBatch, PeerBatch> call, string address)
     {
         private int _broken;
 
-        public GrpcDuplexCall<PeerBatch, PeerBatch> Call { get; } = call;
+        public AsyncDuplexStreamingCall<PeerBatch, PeerBatch> Call { get; } = call;
 
         public string Address { get; } = address;
 

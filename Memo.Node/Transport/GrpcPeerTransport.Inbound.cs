@@ -1,18 +1,19 @@
 using System.Threading.Channels;
-using Memo.Node.Api.Grpc;
+using Google.Protobuf;
+using Grpc.Core;
 using Memo.Node.Transport.Wire;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Node.Transport;
 
 public sealed partial class GrpcPeerTransport
 {
     /// <summary>
-    /// Serves one accepted Link stream: reads the peer's hello (refusing other networks), answers with this
-    /// node's hello, then hands every frame to <see cref="Inbound"/> until the peer ends the stream or this
-    /// transport stops. Every failure leaves as a <see cref="GrpcException"/> with the status the call ends with.
+    /// Serves one accepted Link stream (<see cref="PeerLinkService.Link"/>): reads the peer's hello (refusing
+    /// other networks), answers with this node's hello, then hands every frame to <see cref="Inbound"/> until
+    /// the peer ends the stream or this transport stops. Every failure leaves as an <see cref="RpcException"/>
+    /// with the status the call ends with; anything else reaching Grpc.AspNetCore is a bug it logs as an error.
     /// </summary>
-    private async Task LinkAsync(IAsyncEnumerable<PeerBatch> requests, IGrpcStreamWriter<PeerBatch> responses, GrpcCallContext context)
+    internal async Task LinkAsync(IAsyncStreamReader<PeerBatch> requests, IServerStreamWriter<PeerBatch> responses, ServerCallContext context)
     {
         var inbound = new InboundLink();
         _inboundLinks[inbound] = 0;
@@ -25,24 +26,38 @@ public sealed partial class GrpcPeerTransport
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _stopping.Token);
             // The same source bounds the wait for the hello; its timer is stopped once the hello is in.
             linked.CancelAfter(Options.HelloTimeout);
-            await using var batches = requests.GetAsyncEnumerator(linked.Token);
-            await ServeLinkAsync(batches, responses, context, linked).ConfigureAwait(false);
+            await ServeLinkAsync(requests, responses, context, linked).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            throw;
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException && _stopping.IsCancellationRequested)
         {
             throw StoppingStatus();
         }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        catch (Exception e) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The peer reset the stream or its connection dropped. The pending read or write then fails with a
+            // cancellation, an I/O error or "the request is complete", depending on where it was; all mean that.
+            throw new RpcException(new Status(StatusCode.Cancelled, "The peer cancelled the link.", e));
+        }
+        catch (OperationCanceledException)
         {
             // Only the hello timer is left to have cancelled (it can also fire just as the hello arrives,
             // before it is stopped; the peer then simply reconnects).
-            throw new GrpcException(GrpcStatusCode.DeadlineExceeded, $"No hello within {Options.HelloTimeout} on a peer link to node {LocalNode}.");
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"No hello within {Options.HelloTimeout} on a peer link to node {LocalNode}."));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            // Grpc.AspNetCore checks the framing but lets the parser's exception through as is (an IOException, so before the next clause).
+            throw new RpcException(new Status(StatusCode.Internal, $"A message on the peer link does not parse: {e.Message}", e));
         }
         catch (IOException e)
         {
             // The peer's connection dropped (it stopped or crashed). Kestrel can surface this before it flags
             // the request as aborted, so say it here rather than let it pass for a handler failure.
-            throw new GrpcException(GrpcStatusCode.Unavailable, "The peer's connection was lost.", null, e);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The peer's connection was lost.", e));
         }
         finally
         {
@@ -52,37 +67,37 @@ public sealed partial class GrpcPeerTransport
     }
 
     private async Task ServeLinkAsync(
-        IAsyncEnumerator<PeerBatch> batches,
-        IGrpcStreamWriter<PeerBatch> responses,
-        GrpcCallContext context,
+        IAsyncStreamReader<PeerBatch> requests,
+        IServerStreamWriter<PeerBatch> responses,
+        ServerCallContext context,
         CancellationTokenSource linked)
     {
-        if (!await batches.MoveNextAsync().ConfigureAwait(false))
+        if (!await requests.MoveNext(linked.Token).ConfigureAwait(false))
         {
-            throw new GrpcException(GrpcStatusCode.InvalidArgument, "A peer link ended before its hello.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "A peer link ended before its hello."));
         }
-        var check = PeerWire.CheckHello(batches.Current, LocalNode, NetworkId, NodeId.None);
+        var check = PeerWire.CheckHello(requests.Current, LocalNode, NetworkId, NodeId.None);
         if (!check.Accepted)
         {
             LogInboundRefused(_logger, context.Peer, check.Error!);
-            throw new GrpcException(check.Status, check.Error!);
+            throw new RpcException(new Status(check.Status, check.Error!));
         }
         linked.CancelAfter(Timeout.InfiniteTimeSpan);
 
         var link = GetOrAddLink(check.Node, check.Address)
-            ?? throw new GrpcException(GrpcStatusCode.ResourceExhausted, $"Node {LocalNode} already tracks its limit of {Options.MaxPeers} peers.");
+            ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, $"Node {LocalNode} already tracks its limit of {Options.MaxPeers} peers."));
         await responses.WriteAsync(PeerWire.Hello(LocalNode, AdvertisedAddress, NetworkId), linked.Token).ConfigureAwait(false);
         link.Counters.InboundOpened();
         LogInboundAccepted(_logger, check.Node, check.Address, context.Peer);
         try
         {
-            while (await batches.MoveNextAsync().ConfigureAwait(false))
+            while (await requests.MoveNext(linked.Token).ConfigureAwait(false))
             {
-                var batch = batches.Current;
+                var batch = requests.Current;
                 if (PeerWire.CheckBatch(batch, check.Node) is { } error)
                 {
                     LogInboundRefused(_logger, context.Peer, error);
-                    throw new GrpcException(GrpcStatusCode.InvalidArgument, error);
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, error));
                 }
                 await AcceptFramesAsync(link, batch.Frames, linked.Token).ConfigureAwait(false);
             }
@@ -93,7 +108,7 @@ public sealed partial class GrpcPeerTransport
         }
     }
 
-    private GrpcException StoppingStatus() => new(GrpcStatusCode.Unavailable, $"Node {LocalNode} is stopping.");
+    private RpcException StoppingStatus() => new(new Status(StatusCode.Unavailable, $"Node {LocalNode} is stopping."));
 
     /// <summary>An accepted stream, tracked so that disposal can wait for its handler to return.</summary>
     private sealed class InboundLink

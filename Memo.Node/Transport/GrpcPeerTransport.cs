@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Memo.Node.Api.Grpc;
 using Microsoft.Extensions.Logging;
 
 namespace Memo.Node.Transport;
 
 /// <summary>
-/// The peer transport over the node's gRPC layer: one long-lived <c>memo.peer.PeerService/Link</c> duplex
-/// stream per peer this node sends to, and the Link method served for peers that send to it.
+/// The peer transport over standard gRPC: one long-lived <c>memo.peer.PeerService/Link</c> duplex stream per
+/// peer this node sends to (Grpc.Net.Client), and the Link method served for peers that send to it
+/// (<see cref="Service"/>, hosted by the node's Grpc.AspNetCore server).
 /// </summary>
 /// <remarks>
 /// <para><b>Design note</b> (docs/design/transport.md). Each peer has one <see cref="GrpcPeerLink"/> actor:
@@ -31,9 +31,9 @@ namespace Memo.Node.Transport;
 /// <para>Received messages go to <see cref="Inbound"/>; when it is full the handlers stop reading, HTTP/2
 /// flow control stops the senders, and their queues fill and drop, so a slow consumer costs bounded memory
 /// and the loss is counted where it happens.</para>
-/// <para>Lifecycle: create, <see cref="Register"/> on the registry of the node's gRPC server before it
-/// starts, then send. Dispose the transport before stopping the server: disposal ends the accepted streams,
-/// which would otherwise hold the server's graceful stop for its whole grace period.</para>
+/// <para>Lifecycle: create, map <see cref="Service"/> in the node's Grpc.AspNetCore host before it starts,
+/// then send. Dispose the transport before stopping the server: disposal ends the accepted streams, which
+/// would otherwise hold the server's graceful stop for its whole shutdown timeout.</para>
 /// </remarks>
 public sealed partial class GrpcPeerTransport : IPeerTransport
 {
@@ -45,6 +45,7 @@ public sealed partial class GrpcPeerTransport : IPeerTransport
     private readonly Lock _randomLock = new();
     private readonly Random _random;
     private readonly ILogger _logger;
+    private readonly PeerLinkService _service;
     private int _disposed;
     private int _peerLimitLogged;
 
@@ -89,6 +90,7 @@ public sealed partial class GrpcPeerTransport : IPeerTransport
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _service = new PeerLinkService(this);
     }
 
     /// <inheritdoc />
@@ -110,13 +112,13 @@ public sealed partial class GrpcPeerTransport : IPeerTransport
 
     internal ILogger Logger => _logger;
 
-    /// <summary>Serves <c>memo.peer.PeerService/Link</c> on <paramref name="registry"/>; call before the server starts.</summary>
-    /// <exception cref="InvalidOperationException">The method is already registered, or the server has started.</exception>
-    public void Register(GrpcServiceRegistry registry)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        registry.AddDuplexStreaming(PeerWire.Link, LinkAsync);
-    }
+    /// <summary>
+    /// The <c>memo.peer.PeerService</c> implementation that accepts peers' Link streams for this transport; the
+    /// same instance for the transport's lifetime. Its <c>MaxReceiveMessageSize</c> must be at least
+    /// <see cref="PeerTransportOptions.MaxBatchWireBytes"/> (of the peers' options).
+    /// </summary>
+    // The host serves it with services.AddSingleton(transport.Service) and endpoints.MapGrpcService<PeerLinkService>().
+    public PeerLinkService Service => _service;
 
     /// <inheritdoc />
     public void Send(NodeId to, string address, PeerMessage message)

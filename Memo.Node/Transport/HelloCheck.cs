@@ -1,11 +1,11 @@
-using Memo.Protocol.Grpc;
+using Grpc.Core;
 
 namespace Memo.Node.Transport;
 
 /// <summary>The verdict on a hello: OK with the peer's identity, or the status and reason to refuse the link.</summary>
-internal readonly record struct HelloCheck(GrpcStatusCode Status, string? Error, NodeId Node, string Address)
+internal readonly record struct HelloCheck(StatusCode Status, string? Error, NodeId Node, string Address)
 {
-    public bool Accepted => Status == GrpcStatusCode.OK;
+    public bool Accepted => Status == StatusCode.OK;
 
-    public static HelloCheck Refuse(GrpcStatusCode status, string error) => new(status, error, NodeId.None, string.Empty);
+    public static HelloCheck Refuse(StatusCode status, string error) => new(status, error, NodeId.None, string.Empty);
 }

@@ -1,11 +1,11 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Memo.Node.Transport.Wire;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Node.Transport;
 
 /// <summary>
-/// The <c>memo.peer</c> envelope (Protos/memo_peer.proto): the Link method, hellos, and the mapping between
+/// The <c>memo.peer</c> envelope (Protos/memo_peer.proto): hellos, and the mapping between
 /// <see cref="PeerMessage"/> and <see cref="PeerFrame"/>. Checks return their verdict as a value; the
 /// callers decide whether it ends a call or drops a frame.
 /// </summary>
@@ -19,12 +19,6 @@ internal static class PeerWire
 
     /// <summary>Longest advertised address, in characters.</summary>
     public const int MaxAddressLength = 256;
-
-    public const string ServiceName = "memo.peer.PeerService";
-
-    /// <summary>One stream per direction of a node pair; the first message each way carries the hello.</summary>
-    public static readonly GrpcMethod<PeerBatch, PeerBatch> Link =
-        new(ServiceName, "Link", GrpcMethodKind.DuplexStreaming, PeerBatch.Parser, PeerBatch.Parser);
 
     public static PeerBatch Hello(NodeId node, string address, string networkId) => new()
     {
@@ -41,43 +35,43 @@ internal static class PeerWire
     {
         if (first.Format != Format)
         {
-            return HelloCheck.Refuse(GrpcStatusCode.FailedPrecondition,
+            return HelloCheck.Refuse(StatusCode.FailedPrecondition,
                 $"unsupported peer envelope format {first.Format}; node {local} speaks format {Format}");
         }
         if (first.Hello is not { } hello)
         {
-            return HelloCheck.Refuse(GrpcStatusCode.InvalidArgument, "the first message of a peer link must carry a hello");
+            return HelloCheck.Refuse(StatusCode.InvalidArgument, "the first message of a peer link must carry a hello");
         }
         var node = new NodeId(hello.Node);
         if (node.IsNone || first.FromNode != hello.Node)
         {
-            return HelloCheck.Refuse(GrpcStatusCode.InvalidArgument,
+            return HelloCheck.Refuse(StatusCode.InvalidArgument,
                 $"the hello names node {node} but the batch comes from {new NodeId(first.FromNode)}; neither may be 0");
         }
         if (hello.Address.Length > MaxAddressLength || hello.NetworkId.Length > MaxNetworkIdLength)
         {
-            return HelloCheck.Refuse(GrpcStatusCode.InvalidArgument,
+            return HelloCheck.Refuse(StatusCode.InvalidArgument,
                 $"the hello's address or network id is too long (limits {MaxAddressLength} and {MaxNetworkIdLength} characters)");
         }
         if (!string.Equals(hello.NetworkId, localNetworkId, StringComparison.Ordinal))
         {
-            return HelloCheck.Refuse(GrpcStatusCode.FailedPrecondition,
+            return HelloCheck.Refuse(StatusCode.FailedPrecondition,
                 $"network id mismatch: node {local} is in network '{localNetworkId}', node {node} at {hello.Address} is in network '{hello.NetworkId}'");
         }
         if (node == local)
         {
-            return HelloCheck.Refuse(GrpcStatusCode.FailedPrecondition, $"node {local} cannot link to itself (check the address {hello.Address})");
+            return HelloCheck.Refuse(StatusCode.FailedPrecondition, $"node {local} cannot link to itself (check the address {hello.Address})");
         }
         if (!expected.IsNone && node != expected)
         {
-            return HelloCheck.Refuse(GrpcStatusCode.FailedPrecondition,
+            return HelloCheck.Refuse(StatusCode.FailedPrecondition,
                 $"the peer at {hello.Address} is node {node}, not the expected node {expected}");
         }
         if (first.Frames.Count > 0)
         {
-            return HelloCheck.Refuse(GrpcStatusCode.InvalidArgument, "a hello batch cannot carry frames");
+            return HelloCheck.Refuse(StatusCode.InvalidArgument, "a hello batch cannot carry frames");
         }
-        return new HelloCheck(GrpcStatusCode.OK, null, node, hello.Address);
+        return new HelloCheck(StatusCode.OK, null, node, hello.Address);
     }
 
     /// <summary>Checks a batch after the hello: same format, same sender, no second hello.</summary>
