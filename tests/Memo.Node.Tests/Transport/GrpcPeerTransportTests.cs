@@ -257,7 +257,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
         a.Transport.Send(peer, fake.Address, PeerMessage.Gossip(Bytes("during the backoff")));
 
         var stats = a.Transport.GetLinkStats(peer)!;
-        Assert.Contains("no hello from", stats.LastError);
+        Assert.Contains("exchanging hellos took over", stats.LastError);
         Assert.Equal(2, stats.DroppedUnreachable);
         Assert.Equal(0, stats.Sent);
         Assert.Empty(fake.Received);
