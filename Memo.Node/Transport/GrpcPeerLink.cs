@@ -228,7 +228,7 @@ internal sealed class GrpcPeerLink : IAsyncDisposable
         catch (Exception e) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
         {
             call.Dispose();
-            throw new TimeoutException($"no hello from {address} within {_options.ConnectTimeout}", e);
+            throw new TimeoutException($"connecting to {address} and exchanging hellos took over {_options.ConnectTimeout}", e);
         }
         catch
         {

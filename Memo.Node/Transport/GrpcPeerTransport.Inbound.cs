@@ -48,10 +48,12 @@ public sealed partial class GrpcPeerTransport
             // before it is stopped; the peer then simply reconnects).
             throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"No hello within {Options.HelloTimeout} on a peer link to node {LocalNode}."));
         }
-        catch (InvalidProtocolBufferException e)
+        catch (Exception e) when (e is InvalidDataException or InvalidProtocolBufferException)
         {
-            // Grpc.AspNetCore checks the framing but lets the parser's exception through as is (an IOException, so before the next clause).
-            throw new RpcException(new Status(StatusCode.Internal, $"A message on the peer link does not parse: {e.Message}", e));
+            // Garbage from the peer: Grpc.AspNetCore reports a bad frame header (InvalidDataException) and lets the
+            // parser's exception through as is; both end this call only. Before the IOException clause, which
+            // InvalidProtocolBufferException derives from.
+            throw new RpcException(new Status(StatusCode.Internal, $"Malformed message on the peer link: {e.Message}", e));
         }
         catch (IOException e)
         {

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Memo.Node.Api.Grpc;
+using Grpc.Core;
 using Memo.Node.Tests.Api.Grpc;
-using Memo.Node.Transport;
 using Memo.Node.Transport.Wire;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Memo.Node.Tests.Transport;
 
@@ -11,20 +12,17 @@ namespace Memo.Node.Tests.Transport;
 /// A scripted peer: serves Link, answers the hello it is told to (when the test opens <see cref="HelloGate"/>),
 /// records every batch it receives, and can send batches back on the stream.
 /// </summary>
-internal sealed class FakePeerServer : IAsyncDisposable
+internal sealed class FakePeerServer : PeerService.PeerServiceBase, IAsyncDisposable
 {
-    private readonly GrpcServer _server;
+    private LoopbackGrpcServer? _server;
 
-    private FakePeerServer(GrpcServer server, PeerBatch hello, IReadOnlyList<PeerBatch> replies)
+    private FakePeerServer(PeerBatch hello, IReadOnlyList<PeerBatch> replies)
     {
-        _server = server;
         Hello = hello;
         Replies = replies;
-        var endpoint = server.BoundEndpoints[0];
-        Address = $"{endpoint.Address}:{endpoint.Port}";
     }
 
-    public string Address { get; }
+    public string Address => _server!.Address;
 
     public PeerBatch Hello { get; }
 
@@ -41,38 +39,38 @@ internal sealed class FakePeerServer : IAsyncDisposable
 
     public static async Task<FakePeerServer> StartAsync(PeerBatch hello, IReadOnlyList<PeerBatch>? replies = null, bool holdHello = false)
     {
-        FakePeerServer? fake = null;
-        var registry = new GrpcServiceRegistry();
-        registry.AddDuplexStreaming(PeerWire.Link, async (requests, responses, context) =>
-        {
-            var self = fake!;
-            await foreach (var batch in requests)
-            {
-                if (batch.Hello is not null)
-                {
-                    await self.HelloGate.Task.WaitAsync(context.CancellationToken);
-                    await responses.WriteAsync(self.Hello);
-                    foreach (var reply in self.Replies)
-                    {
-                        await responses.WriteAsync(reply);
-                    }
-                    continue;
-                }
-                self.Received.Enqueue(batch);
-                self.BatchArrived.Release();
-            }
-        });
-        var server = await GrpcServer.StartAsync(new GrpcServerOptions
-        {
-            Endpoints = [new IPEndPoint(IPAddress.Loopback, 0)],
-            ShutdownGracePeriod = TimeSpan.FromSeconds(1),
-        }, registry, new TestLoggerFactory(), CancellationToken.None);
-        fake = new FakePeerServer(server, hello, replies ?? []);
+        var fake = new FakePeerServer(hello, replies ?? []);
         if (!holdHello)
         {
             fake.HelloGate.SetResult();
         }
+        fake._server = await LoopbackGrpcServer.StartAsync(
+            new IPEndPoint(IPAddress.Loopback, 0),
+            (services, _) => services.AddSingleton(fake),
+            app => app.MapGrpcService<FakePeerServer>(),
+            new TestLoggerFactory(),
+            TimeSpan.FromSeconds(1));
         return fake;
+    }
+
+    public override async Task Link(IAsyncStreamReader<PeerBatch> requestStream, IServerStreamWriter<PeerBatch> responseStream, ServerCallContext context)
+    {
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+            var batch = requestStream.Current;
+            if (batch.Hello is not null)
+            {
+                await HelloGate.Task.WaitAsync(context.CancellationToken);
+                await responseStream.WriteAsync(Hello);
+                foreach (var reply in Replies)
+                {
+                    await responseStream.WriteAsync(reply);
+                }
+                continue;
+            }
+            Received.Enqueue(batch);
+            BatchArrived.Release();
+        }
     }
 
     /// <summary>Waits until <paramref name="count"/> batches have been received in all.</summary>
@@ -92,5 +90,11 @@ internal sealed class FakePeerServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
 }

@@ -5,7 +5,7 @@ using Memo.Node.Transport;
 
 namespace Memo.Node.Tests.Transport;
 
-/// <summary>The transport contract, run against <see cref="GrpcPeerTransport"/>: every node is a real gRPC server on 127.0.0.1.</summary>
+/// <summary>The transport contract, run against <see cref="GrpcPeerTransport"/>: every node is a real Grpc.AspNetCore server on 127.0.0.1.</summary>
 public sealed class GrpcPeerTransportContractTests : PeerTransportContract
 {
     private readonly Dictionary<string, Socket> _reserved = [];

@@ -1,10 +1,10 @@
 using System.Net;
 using Google.Protobuf;
-using Memo.Node.Api.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Memo.Node.Tests.Api.Grpc;
 using Memo.Node.Transport;
 using Memo.Node.Transport.Wire;
-using Memo.Protocol.Grpc;
 using Xunit.Abstractions;
 using static Memo.Node.Tests.Transport.PeerTestKit;
 
@@ -14,7 +14,6 @@ namespace Memo.Node.Tests.Transport;
 public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Network = "contract";
-    private const string LinkPath = "/memo.peer.PeerService/Link";
 
     private static readonly PeerTransportOptions Options = new()
     {
@@ -42,7 +41,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     {
         var b = await StartNodeAsync(2);
         var a = await StartNodeAsync(1);
-        using var raw = new RawGrpcClient(new Uri($"http://{b.Address}"));
+        using var raw = new RawLinkClient(b.Address);
         int seed = Environment.TickCount;
         output.WriteLine($"seed {seed}");
         var random = new Random(seed);
@@ -50,23 +49,23 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
         var bodies = new List<byte[]>
         {
             // A frame whose protobuf claims a field longer than the message.
-            RawGrpcClient.Frame([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]),
+            RawLinkClient.Frame([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]),
             // A valid hello followed by a frame that does not parse.
-            RawGrpcClient.Frame(PeerWire.Hello(new NodeId(5), "10.0.0.5:1", Network)).Concat(RawGrpcClient.Frame([0x1A, 0x05, 0x08])).ToArray(),
+            RawLinkClient.Frame(PeerWire.Hello(new NodeId(5), "10.0.0.5:1", Network)).Concat(RawLinkClient.Frame([0x1A, 0x05, 0x08])).ToArray(),
             // A length prefix promising more than is sent.
-            RawGrpcClient.Prefix(0, 1000),
+            RawLinkClient.Prefix(1000),
         };
         for (int i = 0; i < 40; i++)
         {
             var garbage = new byte[random.Next(1, 300)];
             random.NextBytes(garbage);
-            bodies.Add(i % 2 == 0 ? garbage : RawGrpcClient.Frame(garbage));
+            bodies.Add(i % 2 == 0 ? garbage : RawLinkClient.Frame(garbage));
         }
 
         foreach (var body in bodies)
         {
-            var response = await raw.PostAsync(LinkPath, body);
-            Assert.True(response.Status is { } status && status != GrpcStatusCode.OK,
+            var response = await raw.PostAsync(body);
+            Assert.True(response.Status is { } status && status != StatusCode.OK,
                 $"garbage {Convert.ToHexString(body.AsSpan(0, Math.Min(body.Length, 32)))} ended with {response.Status} {response.Message}");
         }
 
@@ -78,14 +77,16 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     public async Task A_stream_that_does_not_start_with_a_hello_is_refused()
     {
         var b = await StartNodeAsync(2);
-        using var raw = new RawGrpcClient(new Uri($"http://{b.Address}"));
+        using var channel = GrpcChannel.ForAddress($"http://{b.Address}");
+        using var call = new PeerService.PeerServiceClient(channel).Link();
         var batch = new PeerBatch { Format = PeerWire.Format, FromNode = 5 };
         batch.Frames.Add(PeerWire.ToFrame(PeerMessage.Gossip(Bytes("no hello"))));
 
-        var response = await raw.PostAsync(LinkPath, RawGrpcClient.Frame(batch));
+        await call.RequestStream.WriteAsync(batch);
+        var refusal = await RefusalAsync(call);
 
-        Assert.Equal(GrpcStatusCode.InvalidArgument, response.Status);
-        Assert.Contains("hello", response.Message);
+        Assert.Equal(StatusCode.InvalidArgument, refusal.StatusCode);
+        Assert.Contains("hello", refusal.Status.Detail);
         Assert.False(b.Transport.Inbound.TryRead(out _));
     }
 
@@ -93,42 +94,46 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     public async Task A_hello_from_another_network_is_refused_with_FailedPrecondition_naming_both_networks()
     {
         var b = await StartNodeAsync(2);
-        using var raw = new RawGrpcClient(new Uri($"http://{b.Address}"));
+        using var channel = GrpcChannel.ForAddress($"http://{b.Address}");
+        using var call = new PeerService.PeerServiceClient(channel).Link();
 
-        var response = await raw.PostAsync(LinkPath, RawGrpcClient.Frame(PeerWire.Hello(new NodeId(5), "10.0.0.5:1", "elsewhere")));
+        await call.RequestStream.WriteAsync(PeerWire.Hello(new NodeId(5), "10.0.0.5:1", "elsewhere"));
+        var refusal = await RefusalAsync(call);
 
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, response.Status);
-        Assert.Contains("network id mismatch", response.Message);
-        Assert.Contains("'elsewhere'", response.Message);
-        Assert.Contains($"'{Network}'", response.Message);
+        Assert.Equal(StatusCode.FailedPrecondition, refusal.StatusCode);
+        Assert.Contains("network id mismatch", refusal.Status.Detail);
+        Assert.Contains("'elsewhere'", refusal.Status.Detail);
+        Assert.Contains($"'{Network}'", refusal.Status.Detail);
     }
 
     [Fact]
     public async Task A_hello_of_a_newer_format_is_refused()
     {
         var b = await StartNodeAsync(2);
-        using var raw = new RawGrpcClient(new Uri($"http://{b.Address}"));
+        using var channel = GrpcChannel.ForAddress($"http://{b.Address}");
+        using var call = new PeerService.PeerServiceClient(channel).Link();
         var hello = PeerWire.Hello(new NodeId(5), "10.0.0.5:1", Network);
         hello.Format = 2;
 
-        var response = await raw.PostAsync(LinkPath, RawGrpcClient.Frame(hello));
+        await call.RequestStream.WriteAsync(hello);
+        var refusal = await RefusalAsync(call);
 
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, response.Status);
-        Assert.Contains("format 2", response.Message);
+        Assert.Equal(StatusCode.FailedPrecondition, refusal.StatusCode);
+        Assert.Contains("format 2", refusal.Status.Detail);
     }
 
     [Fact]
     public async Task A_stream_stalled_before_its_hello_is_refused_after_the_hello_timeout()
     {
         var b = await StartNodeAsync(2, Options with { HelloTimeout = TimeSpan.FromMilliseconds(200) });
-        using var raw = new RawGrpcClient(new Uri($"http://{b.Address}"));
+        using var raw = new RawLinkClient(b.Address);
         using var stall = new CancellationTokenSource();
 
         // Two bytes of a frame prefix, then nothing: the node must not wait for the rest forever.
-        var response = await raw.SendAsync(HttpMethod.Post, LinkPath, new StallingContent([0, 0], stall.Token), GrpcProtocol.ContentType).WaitAsync(Patience);
+        var response = await raw.PostAsync(new StallingContent([0, 0], stall.Token)).WaitAsync(Patience);
         await stall.CancelAsync();
 
-        Assert.Equal(GrpcStatusCode.DeadlineExceeded, response.Status);
+        Assert.Equal(StatusCode.DeadlineExceeded, response.Status);
         Assert.Contains("No hello", response.Message);
     }
 
@@ -137,13 +142,12 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     {
         var b = await StartNodeAsync(2);
         var remote = new NodeId(77);
-        using var channel = new GrpcChannel(b.Address);
-        using var call = channel.DuplexStreaming(PeerWire.Link);
-        await using var responses = call.Responses.GetAsyncEnumerator();
+        using var channel = GrpcChannel.ForAddress($"http://{b.Address}");
+        using var call = new PeerService.PeerServiceClient(channel).Link();
 
-        await call.WriteAsync(PeerWire.Hello(remote, "10.0.0.77:7000", Network));
-        Assert.True(await responses.MoveNextAsync().AsTask().WaitAsync(Patience), "b ended the link instead of answering the hello");
-        var hello = responses.Current;
+        await call.RequestStream.WriteAsync(PeerWire.Hello(remote, "10.0.0.77:7000", Network));
+        Assert.True(await call.ResponseStream.MoveNext().WaitAsync(Patience), "b ended the link instead of answering the hello");
+        var hello = call.ResponseStream.Current;
         Assert.Equal(b.Node.Value, hello.Hello.Node);
         Assert.Equal(b.Address, hello.Hello.Address);
         Assert.Equal(Network, hello.Hello.NetworkId);
@@ -153,7 +157,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
         batch.Frames.Add(new PeerFrame { Kind = 9, Body = ByteString.CopyFromUtf8("unknown kind") });
         batch.Frames.Add(new PeerFrame { Kind = (uint)PeerChannelKind.Raft, Shard = -1, Body = ByteString.CopyFromUtf8("negative shard") });
         batch.Frames.Add(PeerWire.ToFrame(PeerMessage.Raft(new ShardId(4), Bytes("two"))));
-        await call.WriteAsync(batch);
+        await call.RequestStream.WriteAsync(batch);
 
         var received = await ReceiveManyAsync(b, 2, "the two well-formed frames from node 77");
         Assert.All(received, m => Assert.Equal(remote, m.From));
@@ -168,18 +172,18 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     public async Task A_batch_claiming_another_sender_ends_the_link()
     {
         var b = await StartNodeAsync(2);
-        using var channel = new GrpcChannel(b.Address);
-        using var call = channel.DuplexStreaming(PeerWire.Link);
-        await using var responses = call.Responses.GetAsyncEnumerator();
-        await call.WriteAsync(PeerWire.Hello(new NodeId(77), "10.0.0.77:7000", Network));
-        Assert.True(await responses.MoveNextAsync().AsTask().WaitAsync(Patience));
+        using var channel = GrpcChannel.ForAddress($"http://{b.Address}");
+        using var call = new PeerService.PeerServiceClient(channel).Link();
+        await call.RequestStream.WriteAsync(PeerWire.Hello(new NodeId(77), "10.0.0.77:7000", Network));
+        Assert.True(await call.ResponseStream.MoveNext().WaitAsync(Patience), "b ended the link instead of answering the hello");
 
         var forged = new PeerBatch { Format = PeerWire.Format, FromNode = 78 };
         forged.Frames.Add(PeerWire.ToFrame(PeerMessage.Gossip(Bytes("forged"))));
-        await call.WriteAsync(forged);
+        await call.RequestStream.WriteAsync(forged);
+        var refusal = await RefusalAsync(call);
 
-        var ex = await Assert.ThrowsAsync<GrpcException>(async () => await responses.MoveNextAsync().AsTask().WaitAsync(Patience));
-        Assert.Equal(GrpcStatusCode.InvalidArgument, ex.Status);
+        Assert.Equal(StatusCode.InvalidArgument, refusal.StatusCode);
+        Assert.Contains("claims to come from", refusal.Status.Detail);
         Assert.False(b.Transport.Inbound.TryRead(out _));
     }
 
@@ -240,12 +244,47 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task A_dialled_peer_that_never_answers_the_hello_is_unreachable_after_the_connect_timeout()
+    {
+        await using var fake = await FakePeerServer.StartAsync(PeerWire.Hello(new NodeId(2), "fake", Network), holdHello: true);
+        var a = await StartNodeAsync(1, Options with { ConnectTimeout = TimeSpan.FromMilliseconds(300), ReconnectBackoffMin = TimeSpan.FromSeconds(30), ReconnectBackoffMax = TimeSpan.FromSeconds(30) });
+        var peer = new NodeId(2);
+
+        a.Transport.Send(peer, fake.Address, PeerMessage.Gossip(Bytes("waits for the hello")));
+        await EventuallyAsync(
+            () => a.Transport.GetLinkStats(peer) is { State: PeerLinkState.Unreachable, DroppedUnreachable: 1 },
+            () => $"a's link to give up on the silent peer and drop its message: {a.Transport.GetLinkStats(peer)}");
+        a.Transport.Send(peer, fake.Address, PeerMessage.Gossip(Bytes("during the backoff")));
+
+        var stats = a.Transport.GetLinkStats(peer)!;
+        Assert.Contains("exchanging hellos took over", stats.LastError);
+        Assert.Equal(2, stats.DroppedUnreachable);
+        Assert.Equal(0, stats.Sent);
+        Assert.Empty(fake.Received);
+    }
+
+    [Fact]
+    public async Task A_message_larger_than_the_grpc_default_limit_arrives_because_the_host_raises_it_for_the_link()
+    {
+        // Grpc.AspNetCore refuses messages over 4 MiB unless the service's MaxReceiveMessageSize is raised, as
+        // GrpcPeerHost does with MaxBatchWireBytes; the default MaxMessageBytes is exactly 4 MiB of body.
+        var a = await StartNodeAsync(1);
+        var b = await StartNodeAsync(2);
+        var large = new byte[Options.MaxMessageBytes];
+        new Random(5).NextBytes(large);
+
+        a.Send(b, PeerMessage.Raft(new ShardId(1), large));
+        var received = await ReceiveAsync(b, "the 4 MiB message");
+
+        Assert.True(large.AsSpan().SequenceEqual(received.Message.Body.Span), "the 4 MiB body arrived altered");
+    }
+
+    [Fact]
     public async Task Disposing_the_transport_ends_accepted_streams_so_the_server_stops_without_its_grace_period()
     {
         var endpoint = new IPEndPoint(IPAddress.Loopback, 0);
         var (transport, server) = await GrpcPeerHost.StartAsync(new NodeId(2), endpoint, Options, Network, _logs, TimeSpan.FromHours(1));
-        var bound = server.BoundEndpoints[0].ToString();
-        var b = new TestPeer(transport, bound, Options, Network, async () =>
+        var b = new TestPeer(transport, server.Address, Options, Network, async () =>
         {
             await transport.DisposeAsync();
             await server.DisposeAsync();
@@ -256,7 +295,7 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
 
         await transport.DisposeAsync();
         // With the stream still open, a graceful stop would wait an hour.
-        await server.StopAsync(CancellationToken.None).WaitAsync(Patience);
+        await server.StopAsync().WaitAsync(Patience);
 
         await EventuallyAsync(() => a.StatsFor(b) is { Connected: false, LastError: not null }, () => $"a to see its link to b end: {a.StatsFor(b)}");
     }
@@ -293,6 +332,13 @@ public sealed class GrpcPeerTransportTests(ITestOutputHelper output) : IAsyncLif
         });
         _owned.Add(peer);
         return peer;
+    }
+
+    /// <summary>The status the node ends <paramref name="call"/> with; fails the test if it answers or ends the call OK.</summary>
+    private static async Task<RpcException> RefusalAsync(AsyncDuplexStreamingCall<PeerBatch, PeerBatch> call)
+    {
+        var read = call.ResponseStream.MoveNext();
+        return await Assert.ThrowsAsync<RpcException>(() => read.WaitAsync(Patience));
     }
 
     /// <summary>Request content that writes a few bytes and then stalls until cancelled.</summary>

@@ -1,7 +1,7 @@
 using Google.Protobuf;
+using Grpc.Core;
 using Memo.Node.Transport;
 using Memo.Node.Transport.Wire;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Node.Tests.Transport;
 
@@ -52,17 +52,17 @@ public sealed class PeerWireTests
     [Fact]
     public void Bad_hellos_are_refused_with_a_status_and_a_reason()
     {
-        AssertRefused(GrpcStatusCode.FailedPrecondition, "format 7", Hello(h => h.Format = 7));
-        AssertRefused(GrpcStatusCode.InvalidArgument, "hello", Hello(h => h.Hello = null));
-        AssertRefused(GrpcStatusCode.InvalidArgument, "may be 0", Hello(h => { h.Hello.Node = 0; h.FromNode = 0; }));
-        AssertRefused(GrpcStatusCode.InvalidArgument, "comes from", Hello(h => h.FromNode = 3));
-        AssertRefused(GrpcStatusCode.InvalidArgument, "too long", Hello(h => h.Hello.NetworkId = new string('n', 129)));
-        AssertRefused(GrpcStatusCode.FailedPrecondition, "network id mismatch: node 0000000000000001 is in network 'net', node 0000000000000002 at 10.0.0.2:7000 is in network 'other'",
+        AssertRefused(StatusCode.FailedPrecondition, "format 7", Hello(h => h.Format = 7));
+        AssertRefused(StatusCode.InvalidArgument, "hello", Hello(h => h.Hello = null));
+        AssertRefused(StatusCode.InvalidArgument, "may be 0", Hello(h => { h.Hello.Node = 0; h.FromNode = 0; }));
+        AssertRefused(StatusCode.InvalidArgument, "comes from", Hello(h => h.FromNode = 3));
+        AssertRefused(StatusCode.InvalidArgument, "too long", Hello(h => h.Hello.NetworkId = new string('n', 129)));
+        AssertRefused(StatusCode.FailedPrecondition, "network id mismatch: node 0000000000000001 is in network 'net', node 0000000000000002 at 10.0.0.2:7000 is in network 'other'",
             Hello(h => h.Hello.NetworkId = "other"));
-        AssertRefused(GrpcStatusCode.FailedPrecondition, "itself", Hello(h => { h.Hello.Node = Local.Value; h.FromNode = Local.Value; }));
-        AssertRefused(GrpcStatusCode.InvalidArgument, "cannot carry frames", Hello(h => h.Frames.Add(new PeerFrame { Kind = 1 })));
+        AssertRefused(StatusCode.FailedPrecondition, "itself", Hello(h => { h.Hello.Node = Local.Value; h.FromNode = Local.Value; }));
+        AssertRefused(StatusCode.InvalidArgument, "cannot carry frames", Hello(h => h.Frames.Add(new PeerFrame { Kind = 1 })));
         var wrongNode = PeerWire.CheckHello(PeerWire.Hello(Remote, "10.0.0.2:7000", Network), Local, Network, expected: new NodeId(9));
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, wrongNode.Status);
+        Assert.Equal(StatusCode.FailedPrecondition, wrongNode.Status);
         Assert.Contains("not the expected node", wrongNode.Error);
     }
 
@@ -107,7 +107,7 @@ public sealed class PeerWireTests
         return hello;
     }
 
-    private static void AssertRefused(GrpcStatusCode status, string reason, PeerBatch hello)
+    private static void AssertRefused(StatusCode status, string reason, PeerBatch hello)
     {
         var check = PeerWire.CheckHello(hello, Local, Network, NodeId.None);
         Assert.False(check.Accepted);
