@@ -163,7 +163,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 .Add(new KeyValueStoreService(store))
                 .Add(new ValueStoreService(gateway, key))
                 .Add(new ShardForwardingService(shards))
-                .Add(transport.Service)
+                .Add(transport.Service, transport.Options.MaxBatchWireBytes)
                 .Add(new ClusterAdminService(cluster, shards));
             var stopping = new StrongBox<bool>();
             server = await ApiServer.StartAsync(new ApiServerOptions
