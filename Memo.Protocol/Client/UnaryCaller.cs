@@ -40,6 +40,11 @@ internal sealed class UnaryCaller(CallInvoker invoker, TimeSpan? timeout)
             return null;
         }
         var now = DateTime.UtcNow;
+        if (t <= TimeSpan.Zero)
+        {
+            // Already expired: the call fails with DeadlineExceeded without reaching the node.
+            return now;
+        }
         return t >= DateTime.MaxValue - now ? null : now + t;
     }
 }

@@ -172,6 +172,17 @@ public sealed class MemoClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_zero_timeout_is_DeadlineExceeded_without_reaching_the_node()
+    {
+        using var client = Client(TimeSpan.Zero);
+
+        var ex = await Assert.ThrowsAsync<GrpcException>(() => client.UpsertAsync("k", "v"u8.ToArray()));
+
+        Assert.Equal(GrpcStatusCode.DeadlineExceeded, ex.Status);
+        Assert.Equal(0, _server.KeyValueStore.Calls);
+    }
+
+    [Fact]
     public async Task Cancelling_a_call_is_Cancelled_and_the_node_sees_it()
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
