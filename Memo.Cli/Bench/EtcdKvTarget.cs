@@ -1,23 +1,25 @@
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Memo.Cli.Bench.Etcd;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Cli.Bench;
 
 /// <summary>
-/// An etcd member's v3 KV API over the same <see cref="GrpcChannel"/> as the Memo target: puts are <c>Put</c>,
-/// gets are single-key <c>Range</c> requests with <c>serializable = false</c> (etcd's linearizable default).
+/// An etcd member's v3 KV API through the generated <see cref="KV.KVClient"/>, on the same kind of channel as the
+/// Memo target: puts are <c>Put</c>, gets are single-key <c>Range</c> requests with <c>serializable = false</c>
+/// (etcd's linearizable default). Calls fail with the raw <see cref="RpcException"/>.
 /// </summary>
 internal sealed class EtcdKvTarget : IKvBenchTarget
 {
-    private readonly GrpcChannel _channel;
+    private readonly KV.KVClient _client;
     private readonly TimeSpan _timeout;
     private readonly ByteString[] _keys;
     private readonly ByteString _value;
 
     public EtcdKvTarget(GrpcChannel channel, TimeSpan timeout, int keys, byte[] value)
     {
-        _channel = channel;
+        _client = new KV.KVClient(channel);
         _timeout = timeout;
         _keys = new ByteString[keys];
         for (var i = 0; i < keys; i++)
@@ -29,14 +31,14 @@ internal sealed class EtcdKvTarget : IKvBenchTarget
 
     /// <inheritdoc />
     public Task PutAsync(int key, CancellationToken cancellationToken) =>
-        _channel.UnaryAsync(EtcdKvMethods.Put, new PutRequest { Key = _keys[key], Value = _value }, Options(cancellationToken));
+        _client.PutAsync(new PutRequest { Key = _keys[key], Value = _value }, Options(cancellationToken)).ResponseAsync;
 
     /// <inheritdoc />
     public async Task<bool> GetAsync(int key, CancellationToken cancellationToken)
     {
-        var response = await _channel.UnaryAsync(EtcdKvMethods.Range, new RangeRequest { Key = _keys[key], Serializable = false }, Options(cancellationToken)).ConfigureAwait(false);
+        var response = await _client.RangeAsync(new RangeRequest { Key = _keys[key], Serializable = false }, Options(cancellationToken)).ResponseAsync.ConfigureAwait(false);
         return response.Kvs.Count > 0;
     }
 
-    private GrpcCallOptions Options(CancellationToken cancellationToken) => new() { Timeout = _timeout, CancellationToken = cancellationToken };
+    private CallOptions Options(CancellationToken cancellationToken) => new(deadline: DateTime.UtcNow + _timeout, cancellationToken: cancellationToken);
 }

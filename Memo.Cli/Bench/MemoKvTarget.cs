@@ -1,21 +1,25 @@
 using Google.Protobuf;
-using Memo.Protocol.Client;
-using Memo.Protocol.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Memo.Protocol.Kvs;
 
 namespace Memo.Cli.Bench;
 
-/// <summary>A Memo node's key-value store: puts are <c>Upsert</c>, gets are <c>Fetch</c> (linearizable on the node).</summary>
+/// <summary>
+/// A Memo node's key-value store through the generated <see cref="KeyValueStore.KeyValueStoreClient"/>: puts are
+/// <c>Upsert</c>, gets are <c>Fetch</c> (linearizable on the node). Calls fail with the raw
+/// <see cref="RpcException"/>, as the etcd target's do, so both measure the same client code.
+/// </summary>
 internal sealed class MemoKvTarget : IKvBenchTarget
 {
-    private readonly GrpcChannel _channel;
+    private readonly KeyValueStore.KeyValueStoreClient _client;
     private readonly TimeSpan _timeout;
     private readonly string[] _keys;
     private readonly ByteString _value;
 
     public MemoKvTarget(GrpcChannel channel, TimeSpan timeout, int keys, byte[] value)
     {
-        _channel = channel;
+        _client = new KeyValueStore.KeyValueStoreClient(channel);
         _timeout = timeout;
         _keys = new string[keys];
         for (var i = 0; i < keys; i++)
@@ -28,21 +32,21 @@ internal sealed class MemoKvTarget : IKvBenchTarget
 
     /// <inheritdoc />
     public Task PutAsync(int key, CancellationToken cancellationToken) =>
-        _channel.UnaryAsync(KeyValueStoreMethods.Upsert, new UpsertRequest { Key = _keys[key], Value = _value }, Options(cancellationToken));
+        _client.UpsertAsync(new UpsertRequest { Key = _keys[key], Value = _value }, Options(cancellationToken)).ResponseAsync;
 
     /// <inheritdoc />
     public async Task<bool> GetAsync(int key, CancellationToken cancellationToken)
     {
         try
         {
-            await _channel.UnaryAsync(KeyValueStoreMethods.Fetch, new FetchRequest { Key = _keys[key] }, Options(cancellationToken)).ConfigureAwait(false);
+            await _client.FetchAsync(new FetchRequest { Key = _keys[key] }, Options(cancellationToken)).ResponseAsync.ConfigureAwait(false);
             return true;
         }
-        catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return false;
         }
     }
 
-    private GrpcCallOptions Options(CancellationToken cancellationToken) => new() { Timeout = _timeout, CancellationToken = cancellationToken };
+    private CallOptions Options(CancellationToken cancellationToken) => new(deadline: DateTime.UtcNow + _timeout, cancellationToken: cancellationToken);
 }

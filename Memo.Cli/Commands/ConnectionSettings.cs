@@ -1,6 +1,5 @@
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Client;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Cli.Commands;
 
@@ -8,10 +7,11 @@ namespace Memo.Cli.Commands;
 internal sealed record ConnectionSettings(string Node, bool Json, TimeSpan Timeout)
 {
     /// <summary>
-    /// Message limits large enough for the largest block (<see cref="BlockLimits.MaxDataBytes"/>) plus its other
+    /// The channel settings of every connection the CLI opens (commands and both <c>bench kv</c> targets). Message
+    /// limits are large enough for the largest block (<see cref="BlockLimits.MaxDataBytes"/>) plus its other
     /// fields; the channel's 16 MiB default would refuse a value of exactly that size.
     /// </summary>
-    public static GrpcChannelOptions ChannelOptions { get; } = new()
+    public static MemoChannelOptions ChannelOptions { get; } = new()
     {
         MaxSendMessageSize = BlockLimits.MaxDataBytes + 1024 * 1024,
         MaxReceiveMessageSize = BlockLimits.MaxDataBytes + 1024 * 1024,

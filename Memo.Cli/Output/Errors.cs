@@ -1,5 +1,7 @@
 using System.Net.Http;
 using System.Net.Sockets;
+using Grpc.Core;
+using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
 
 namespace Memo.Cli.Output;
@@ -16,6 +18,11 @@ internal static class Errors
         if (cancelledByUser && exception is OperationCanceledException)
         {
             return new Failure(ExitCodes.Other, "cancelled", nameof(GrpcStatusCode.Cancelled));
+        }
+        // The bench targets call through generated clients, which throw RpcException; classify it as MemoClient would.
+        if (exception is RpcException rpc)
+        {
+            exception = rpc.ToGrpcException();
         }
         if (exception is GrpcException grpc)
         {

@@ -1,36 +1,34 @@
-using Google.Protobuf;
+using Grpc.Core;
 using Memo.Protocol.Cluster;
-using Memo.Protocol.Grpc;
 
 namespace Memo.Protocol.Client;
 
-/// <summary>Method descriptors of the <c>memo.cluster.ClusterAdmin</c> service, shared by the node and clients.</summary>
+/// <summary>
+/// Method descriptors of the <c>memo.cluster.ClusterAdmin</c> service, for <see cref="MemoClient.CallAsync{TRequest, TResponse}"/> or
+/// any <see cref="CallInvoker"/>. They match the generated <see cref="Memo.Protocol.Cluster.ClusterAdmin"/> code on the wire; they exist so callers can
+/// name one method as a value (the generated descriptors are private).
+/// </summary>
 public static class ClusterAdminMethods
 {
     /// <summary>The gRPC service name.</summary>
     public const string ServiceName = "memo.cluster.ClusterAdmin";
 
     /// <summary>The membership as the answering node sees it.</summary>
-    public static readonly GrpcMethod<ShowRequest, ShowResponse> Show = Unary("Show", ShowRequest.Parser, ShowResponse.Parser);
+    public static readonly Method<ShowRequest, ShowResponse> Show = ProtobufMethods.Unary(ServiceName, "Show", ShowRequest.Parser, ShowResponse.Parser);
 
     /// <summary>Every shard's replica set.</summary>
-    public static readonly GrpcMethod<ShardsRequest, ShardsResponse> Shards = Unary("Shards", ShardsRequest.Parser, ShardsResponse.Parser);
+    public static readonly Method<ShardsRequest, ShardsResponse> Shards = ProtobufMethods.Unary(ServiceName, "Shards", ShardsRequest.Parser, ShardsResponse.Parser);
 
     /// <summary>Join a cluster through a seed: FAILED_PRECONDITION when the node is already in a multi-member cluster.</summary>
-    public static readonly GrpcMethod<JoinRequest, JoinResponse> Join = Unary("Join", JoinRequest.Parser, JoinResponse.Parser);
+    public static readonly Method<JoinRequest, JoinResponse> Join = ProtobufMethods.Unary(ServiceName, "Join", JoinRequest.Parser, JoinResponse.Parser);
 
     /// <summary>Leave (a member, default the answering node): NOT_FOUND for an unknown member, FAILED_PRECONDITION when not allowed.</summary>
-    public static readonly GrpcMethod<LeaveRequest, LeaveResponse> Leave = Unary("Leave", LeaveRequest.Parser, LeaveResponse.Parser);
+    public static readonly Method<LeaveRequest, LeaveResponse> Leave = ProtobufMethods.Unary(ServiceName, "Leave", LeaveRequest.Parser, LeaveResponse.Parser);
 
     /// <summary>Down a member: NOT_FOUND for an unknown member, FAILED_PRECONDITION when not allowed.</summary>
-    public static readonly GrpcMethod<DownRequest, DownResponse> Down = Unary("Down", DownRequest.Parser, DownResponse.Parser);
+    public static readonly Method<DownRequest, DownResponse> Down = ProtobufMethods.Unary(ServiceName, "Down", DownRequest.Parser, DownResponse.Parser);
 
     /// <summary>Node to node: admit a joining node.</summary>
-    public static readonly GrpcMethod<AdmitMemberRequest, AdmitMemberResponse> AdmitMember =
-        Unary("AdmitMember", AdmitMemberRequest.Parser, AdmitMemberResponse.Parser);
-
-    private static GrpcMethod<TRequest, TResponse> Unary<TRequest, TResponse>(string name, MessageParser<TRequest> request, MessageParser<TResponse> response)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse> =>
-        new(ServiceName, name, GrpcMethodKind.Unary, request, response);
+    public static readonly Method<AdmitMemberRequest, AdmitMemberResponse> AdmitMember =
+        ProtobufMethods.Unary(ServiceName, "AdmitMember", AdmitMemberRequest.Parser, AdmitMemberResponse.Parser);
 }

@@ -1,34 +1,33 @@
-using Memo.Protocol.Grpc;
+using Grpc.Core;
 using Memo.Protocol.Kvs;
 
 namespace Memo.Protocol.Client;
 
-/// <summary>Method descriptors of the <c>memo.kvs.KeyValueStore</c> service, shared by the node (server) and clients.</summary>
+/// <summary>
+/// Method descriptors of the <c>memo.kvs.KeyValueStore</c> service, for <see cref="MemoClient.CallAsync{TRequest, TResponse}"/> or
+/// any <see cref="CallInvoker"/>. They match the generated <see cref="Memo.Protocol.Kvs.KeyValueStore"/> code on the wire; they exist so callers can
+/// name one method as a value (the generated descriptors are private).
+/// </summary>
 public static class KeyValueStoreMethods
 {
     /// <summary>The gRPC service name.</summary>
     public const string ServiceName = "memo.kvs.KeyValueStore";
 
     /// <summary>Insert: ALREADY_EXISTS when the key exists.</summary>
-    public static readonly GrpcMethod<InsertRequest, InsertResponse> Insert = Unary("Insert", InsertRequest.Parser, InsertResponse.Parser);
+    public static readonly Method<InsertRequest, InsertResponse> Insert = ProtobufMethods.Unary(ServiceName, "Insert", InsertRequest.Parser, InsertResponse.Parser);
 
     /// <summary>Update: NOT_FOUND when the key is missing.</summary>
-    public static readonly GrpcMethod<UpdateRequest, UpdateResponse> Update = Unary("Update", UpdateRequest.Parser, UpdateResponse.Parser);
+    public static readonly Method<UpdateRequest, UpdateResponse> Update = ProtobufMethods.Unary(ServiceName, "Update", UpdateRequest.Parser, UpdateResponse.Parser);
 
     /// <summary>Upsert: insert or overwrite.</summary>
-    public static readonly GrpcMethod<UpsertRequest, UpsertResponse> Upsert = Unary("Upsert", UpsertRequest.Parser, UpsertResponse.Parser);
+    public static readonly Method<UpsertRequest, UpsertResponse> Upsert = ProtobufMethods.Unary(ServiceName, "Upsert", UpsertRequest.Parser, UpsertResponse.Parser);
 
     /// <summary>Fetch: NOT_FOUND when the key is missing.</summary>
-    public static readonly GrpcMethod<FetchRequest, FetchResponse> Fetch = Unary("Fetch", FetchRequest.Parser, FetchResponse.Parser);
+    public static readonly Method<FetchRequest, FetchResponse> Fetch = ProtobufMethods.Unary(ServiceName, "Fetch", FetchRequest.Parser, FetchResponse.Parser);
 
     /// <summary>Delete: NOT_FOUND when the key is missing.</summary>
-    public static readonly GrpcMethod<DeleteRequest, DeleteResponse> Delete = Unary("Delete", DeleteRequest.Parser, DeleteResponse.Parser);
+    public static readonly Method<DeleteRequest, DeleteResponse> Delete = ProtobufMethods.Unary(ServiceName, "Delete", DeleteRequest.Parser, DeleteResponse.Parser);
 
     /// <summary>List keys by prefix, after a marker, rolled up by a delimiter, at most maxKeys.</summary>
-    public static readonly GrpcMethod<ListRequest, ListResponse> List = Unary("List", ListRequest.Parser, ListResponse.Parser);
-
-    private static GrpcMethod<TRequest, TResponse> Unary<TRequest, TResponse>(string name, Google.Protobuf.MessageParser<TRequest> request, Google.Protobuf.MessageParser<TResponse> response)
-        where TRequest : class, Google.Protobuf.IMessage<TRequest>
-        where TResponse : class, Google.Protobuf.IMessage<TResponse> =>
-        new(ServiceName, name, GrpcMethodKind.Unary, request, response);
+    public static readonly Method<ListRequest, ListResponse> List = ProtobufMethods.Unary(ServiceName, "List", ListRequest.Parser, ListResponse.Parser);
 }

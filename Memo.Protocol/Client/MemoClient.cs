@@ -1,9 +1,13 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Memo.Protocol.Blocks;
-using Memo.Protocol.Grpc;
 using Memo.Protocol.Kvs;
 using Memo.Protocol.ValueStore;
+using GrpcException = Memo.Protocol.Grpc.GrpcException;
+using GrpcStatusCode = Memo.Protocol.Grpc.GrpcStatusCode;
 using KvsDeleteRequest = Memo.Protocol.Kvs.DeleteRequest;
 using KvsFetchRequest = Memo.Protocol.Kvs.FetchRequest;
 using KvsInsertRequest = Memo.Protocol.Kvs.InsertRequest;
@@ -17,25 +21,30 @@ using VsUpdateRequest = Memo.Protocol.ValueStore.UpdateRequest;
 namespace Memo.Protocol.Client;
 
 /// <summary>
-/// The .NET client of a Memo node: the key-value store (<c>memo.kvs</c>) and the value store (<c>memo.vs</c>).
-/// Thread-safe; one instance multiplexes all calls over HTTP/2.
+/// The .NET client of a Memo node: the key-value store (<c>memo.kvs</c>) and the value store (<c>memo.vs</c>), over
+/// <c>Grpc.Net.Client</c>. Thread-safe; one instance holds one <see cref="GrpcChannel"/> and multiplexes all calls
+/// over HTTP/2. Create one per node and share it.
 /// </summary>
 /// <remarks>
-/// Expected outcomes are return values: a missing key is <c>null</c> or <c>false</c>, a lost version race is
-/// <see cref="BlockUpdateResult.Conflict"/>. Everything else (node unreachable, bad input, timeouts) throws
-/// <see cref="GrpcException"/> with the gRPC status. Blocks fetched from the value store are verified against the
-/// address asked for; a forged or corrupted block throws <see cref="GrpcException"/> with
-/// <see cref="GrpcStatusCode.DataLoss"/>.
+/// <para>Expected outcomes are return values: a missing key is <c>null</c> or <c>false</c>, a lost version race is
+/// <see cref="BlockUpdateResult.Conflict"/>. Everything else (node unreachable, bad input, timeouts, cancellation)
+/// throws <see cref="GrpcException"/> with the gRPC status; the <see cref="RpcException"/> it came from is the
+/// inner exception. Blocks fetched from the value store are verified against the address asked for; a forged or
+/// corrupted block throws <see cref="GrpcException"/> with <see cref="GrpcStatusCode.DataLoss"/>.</para>
+/// <para>The client's timeout becomes each call's gRPC deadline (sent to the node as <c>grpc-timeout</c>, enforced
+/// locally too); an expired one throws DeadlineExceeded, a cancelled token Cancelled. Values passed in are copied
+/// when the call starts, so the caller's buffer may be reused as soon as the method returns its task.</para>
 /// </remarks>
 public sealed class MemoClient : IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly bool _ownsChannel;
-    private readonly TimeSpan? _timeout;
+    private readonly UnaryCaller _calls;
 
-    /// <summary>Connects to a node at <c>host:port</c> (or <c>http://host:port</c>).</summary>
+    /// <summary>Connects to a node at <c>host:port</c> (or <c>http://host:port</c>, or <c>https://host:port</c> for TLS).</summary>
+    /// <exception cref="ArgumentException">The target or the channel options are invalid.</exception>
     public MemoClient(string target, MemoClientOptions? options = null)
-        : this(new GrpcChannel(target, options?.Channel), ownsChannel: true, options?.Timeout)
+        : this(MemoChannel.Create(target, options?.Channel), ownsChannel: true, options?.Timeout)
     {
     }
 
@@ -47,12 +56,13 @@ public sealed class MemoClient : IDisposable
 
     private MemoClient(GrpcChannel channel, bool ownsChannel, TimeSpan? timeout)
     {
+        ArgumentNullException.ThrowIfNull(channel);
         _channel = channel;
         _ownsChannel = ownsChannel;
-        _timeout = timeout;
+        _calls = new UnaryCaller(channel.CreateCallInvoker(), timeout);
     }
 
-    /// <summary>The underlying channel, for calling other services on the same node.</summary>
+    /// <summary>The underlying channel, for calling other services on the same node (e.g. with a generated client).</summary>
     public GrpcChannel Channel => _channel;
 
     // ---- key-value store ----
@@ -62,12 +72,16 @@ public sealed class MemoClient : IDisposable
     {
         try
         {
-            await CallAsync(KeyValueStoreMethods.Insert, new KvsInsertRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken).ConfigureAwait(false);
+            await _calls.StartAsync(KeyValueStoreMethods.Insert, new KvsInsertRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (GrpcException e) when (e.Status == GrpcStatusCode.AlreadyExists)
+        catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
         {
             return false;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
         }
     }
 
@@ -76,30 +90,38 @@ public sealed class MemoClient : IDisposable
     {
         try
         {
-            await CallAsync(KeyValueStoreMethods.Update, new KvsUpdateRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken).ConfigureAwait(false);
+            await _calls.StartAsync(KeyValueStoreMethods.Update, new KvsUpdateRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return false;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
         }
     }
 
     /// <summary>Inserts or replaces a key's value.</summary>
     public Task UpsertAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default) =>
-        CallAsync(KeyValueStoreMethods.Upsert, new UpsertRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken);
+        _calls.CallAsync(KeyValueStoreMethods.Upsert, new UpsertRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken);
 
     /// <summary>The value of a key, or null when the key is missing.</summary>
     public async Task<byte[]?> FetchAsync(string key, CancellationToken cancellationToken = default)
     {
         try
         {
-            var response = await CallAsync(KeyValueStoreMethods.Fetch, new KvsFetchRequest { Key = key }, cancellationToken).ConfigureAwait(false);
-            return response.Value.ToByteArray();
+            var response = await _calls.StartAsync(KeyValueStoreMethods.Fetch, new KvsFetchRequest { Key = key }, cancellationToken).ConfigureAwait(false);
+            return ToArray(response.Value);
         }
-        catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
         }
     }
 
@@ -108,18 +130,22 @@ public sealed class MemoClient : IDisposable
     {
         try
         {
-            await CallAsync(KeyValueStoreMethods.Delete, new KvsDeleteRequest { Key = key }, cancellationToken).ConfigureAwait(false);
+            await _calls.StartAsync(KeyValueStoreMethods.Delete, new KvsDeleteRequest { Key = key }, cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return false;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
         }
     }
 
     /// <summary>One page of keys (memo's List: prefix, marker, delimiter, maxKeys; 0 means the node's default page size).</summary>
     public Task<ListResponse> ListAsync(string prefix = "", string marker = "", string delimiter = "", ulong maxKeys = 0, CancellationToken cancellationToken = default) =>
-        CallAsync(KeyValueStoreMethods.List, new ListRequest { Prefix = prefix, Marker = marker, Delimiter = delimiter, MaxKeys = maxKeys }, cancellationToken);
+        _calls.CallAsync(KeyValueStoreMethods.List, new ListRequest { Prefix = prefix, Marker = marker, Delimiter = delimiter, MaxKeys = maxKeys }, cancellationToken);
 
     /// <summary>Every key with the prefix, page by page, in key order.</summary>
     public async IAsyncEnumerable<string> ListAllAsync(string prefix = "", ulong pageSize = 1000, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -145,20 +171,20 @@ public sealed class MemoClient : IDisposable
     /// <summary>Stores data as an immutable block owned by the node; returns its address.</summary>
     public async Task<BlockAddress> InsertImmutableBlockAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        var response = await CallAsync(ValueStoreMethods.InsertImmutableBlock, new InsertImmutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
+        var response = await _calls.CallAsync(ValueStoreMethods.InsertImmutableBlock, new InsertImmutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
         return BlockAddress.FromBytes(response.Address.Span);
     }
 
     /// <summary>Stores data as a new mutable block (version 0) owned by the node; returns its address.</summary>
     public async Task<BlockAddress> InsertMutableBlockAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        var response = await CallAsync(ValueStoreMethods.InsertMutableBlock, new InsertMutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
+        var response = await _calls.CallAsync(ValueStoreMethods.InsertMutableBlock, new InsertMutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
         return BlockAddress.FromBytes(response.Address.Span);
     }
 
     /// <summary>Stores a block built (and, for mutable or named blocks, signed) by the caller or by a Make call.</summary>
     public Task InsertBlockAsync(Block block, CancellationToken cancellationToken = default) =>
-        CallAsync(ValueStoreMethods.Insert, new VsInsertRequest { Block = block }, cancellationToken);
+        _calls.CallAsync(ValueStoreMethods.Insert, new VsInsertRequest { Block = block }, cancellationToken);
 
     /// <summary>
     /// Stores the next version of a mutable block. Returns <see cref="BlockUpdateResult.Updated"/>, or a conflict carrying
@@ -166,21 +192,26 @@ public sealed class MemoClient : IDisposable
     /// </summary>
     public async Task<BlockUpdateResult> UpdateBlockAsync(Block block, CancellationToken cancellationToken = default)
     {
-        var response = await CallAsync(ValueStoreMethods.Update, new VsUpdateRequest { Block = block }, cancellationToken).ConfigureAwait(false);
+        var response = await _calls.CallAsync(ValueStoreMethods.Update, new VsUpdateRequest { Block = block }, cancellationToken).ConfigureAwait(false);
         return response.Current is null ? BlockUpdateResult.Updated : new BlockUpdateResult.Conflict(response.Current);
     }
 
     /// <summary>The block at an address, verified against it, or null when missing.</summary>
+    /// <exception cref="GrpcException">DataLoss when the node's answer is not a valid block at that address.</exception>
     public async Task<Block?> FetchBlockAsync(BlockAddress address, CancellationToken cancellationToken = default)
     {
         VsFetchResponse response;
         try
         {
-            response = await CallAsync(ValueStoreMethods.Fetch, new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()) }, cancellationToken).ConfigureAwait(false);
+            response = await _calls.StartAsync(ValueStoreMethods.Fetch, new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()) }, cancellationToken).ConfigureAwait(false);
         }
-        catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
         }
         if (response.Block is null)
         {
@@ -199,39 +230,51 @@ public sealed class MemoClient : IDisposable
     {
         try
         {
-            await CallAsync(ValueStoreMethods.Delete, new VsDeleteRequest { Address = ByteString.CopyFrom(address.ToArray()), Signature = ByteString.CopyFrom(removalSignature.Span) }, cancellationToken).ConfigureAwait(false);
+            await _calls.StartAsync(ValueStoreMethods.Delete, new VsDeleteRequest { Address = ByteString.CopyFrom(address.ToArray()), Signature = ByteString.CopyFrom(removalSignature.Span) }, cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return false;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
         }
     }
 
     /// <summary>Builds (without storing) a new mutable block owned by the node.</summary>
     public Task<Block> MakeMutableBlockAsync(CancellationToken cancellationToken = default) =>
-        CallAsync(ValueStoreMethods.MakeMutableBlock, new MakeMutableBlockRequest(), cancellationToken);
+        _calls.CallAsync(ValueStoreMethods.MakeMutableBlock, new MakeMutableBlockRequest(), cancellationToken);
 
     /// <summary>Builds (without storing) an immutable block for the data, owned by the node.</summary>
     public Task<Block> MakeImmutableBlockAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-        CallAsync(ValueStoreMethods.MakeImmutableBlock, new MakeImmutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken);
+        _calls.CallAsync(ValueStoreMethods.MakeImmutableBlock, new MakeImmutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken);
 
     /// <summary>Builds (without storing) a named block owned by the node.</summary>
     public Task<Block> MakeNamedBlockAsync(ReadOnlyMemory<byte> name, CancellationToken cancellationToken = default) =>
-        CallAsync(ValueStoreMethods.MakeNamedBlock, new MakeNamedBlockRequest { Key = ByteString.CopyFrom(name.Span) }, cancellationToken);
+        _calls.CallAsync(ValueStoreMethods.MakeNamedBlock, new MakeNamedBlockRequest { Key = ByteString.CopyFrom(name.Span) }, cancellationToken);
 
     /// <summary>The address of the node-owned named block with this name.</summary>
     public async Task<BlockAddress> NamedBlockAddressAsync(ReadOnlyMemory<byte> name, CancellationToken cancellationToken = default)
     {
-        var response = await CallAsync(ValueStoreMethods.NamedBlockAddress, new NamedBlockAddressRequest { Key = ByteString.CopyFrom(name.Span) }, cancellationToken).ConfigureAwait(false);
+        var response = await _calls.CallAsync(ValueStoreMethods.NamedBlockAddress, new NamedBlockAddressRequest { Key = ByteString.CopyFrom(name.Span) }, cancellationToken).ConfigureAwait(false);
         return BlockAddress.FromBytes(response.Address.Span);
     }
 
-    /// <summary>Calls any unary method on the node with this client's default timeout.</summary>
-    public Task<TResponse> CallAsync<TRequest, TResponse>(GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken = default)
-        where TRequest : class, IMessage<TRequest>
-        where TResponse : class, IMessage<TResponse> =>
-        _channel.UnaryAsync(method, request, new GrpcCallOptions { Timeout = _timeout, CancellationToken = cancellationToken });
+    /// <summary>
+    /// Calls any unary method on the node (e.g. one of <see cref="KeyValueStoreMethods"/>) with this client's default
+    /// timeout as its deadline.
+    /// </summary>
+    /// <exception cref="GrpcException">Any non-OK status.</exception>
+    public Task<TResponse> CallAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken = default)
+        where TRequest : class
+        where TResponse : class
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(request);
+        return _calls.CallAsync(method, request, cancellationToken);
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -241,4 +284,11 @@ public sealed class MemoClient : IDisposable
             _channel.Dispose();
         }
     }
+
+    // A parsed ByteString owns an exact-size array nobody else sees once the response is dropped: hand it over
+    // instead of copying it (the hot path of FetchAsync).
+    private static byte[] ToArray(ByteString value) =>
+        MemoryMarshal.TryGetArray(value.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : value.ToByteArray();
 }

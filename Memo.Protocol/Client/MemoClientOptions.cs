@@ -1,13 +1,18 @@
-using Memo.Protocol.Grpc;
-
 namespace Memo.Protocol.Client;
 
 /// <summary>Options of a <see cref="MemoClient"/>.</summary>
 public sealed record MemoClientOptions
 {
-    /// <summary>Default time limit of each call (sent as <c>grpc-timeout</c>); null for none.</summary>
+    /// <summary>
+    /// Default time limit of each call, turned into the call's gRPC deadline when it starts (sent as
+    /// <c>grpc-timeout</c> and enforced locally); null for none.
+    /// </summary>
     public TimeSpan? Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Transport options (message size limits, TLS handler).</summary>
-    public GrpcChannelOptions? Channel { get; init; }
+    /// <summary>
+    /// Transport options (message size limits, connect timeout, keep-alive, TLS, a custom handler); defaults when null.
+    /// This was <c>Memo.Protocol.Grpc.GrpcChannelOptions</c> until the client moved onto <c>Grpc.Net.Client</c>;
+    /// <see cref="MemoChannelOptions"/> has the same settings and says why the type changed.
+    /// </summary>
+    public MemoChannelOptions? Channel { get; init; }
 }

@@ -177,23 +177,23 @@ public sealed class NodeApiTests : IAsyncLifetime
     [Fact]
     public async Task Health_answers_SERVING_for_the_node_and_its_public_services()
     {
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://{_node.Address}");
-        var health = new Grpc.Health.V1.Health.HealthClient(channel);
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress($"http://{_node.Address}");
+        var health = new global::Grpc.Health.V1.Health.HealthClient(channel);
         foreach (var service in new[] { "", "memo.kvs.KeyValueStore", "memo.vs.ValueStore" })
         {
-            var answer = await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = service });
-            Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, answer.Status);
+            var answer = await health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = service });
+            Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, answer.Status);
         }
     }
 
     [Fact]
     public async Task Server_reflection_lists_the_public_services_and_describes_their_files()
     {
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://{_node.Address}");
-        var reflection = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(channel);
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress($"http://{_node.Address}");
+        var reflection = new global::Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(channel);
         using var call = reflection.ServerReflectionInfo();
-        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
-        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { FileContainingSymbol = "memo.kvs.KeyValueStore" });
+        await call.RequestStream.WriteAsync(new global::Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.WriteAsync(new global::Grpc.Reflection.V1Alpha.ServerReflectionRequest { FileContainingSymbol = "memo.kvs.KeyValueStore" });
         await call.RequestStream.CompleteAsync();
 
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));

@@ -200,6 +200,20 @@ public class CliEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bench_kv_against_a_node_that_is_not_listening_exits_2_with_one_line()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var io = new FakeIo();
+        var code = await new MemoCli(io.Io).RunAsync(["bench", "kv", "--node", $"127.0.0.1:{port}", "--duration", "200ms", "--warmup", "0"]);
+        Assert.Equal(ExitCodes.Unreachable, code);
+        Assert.Equal($"error: node 127.0.0.1:{port} is not reachable: connection refused" + Environment.NewLine, io.Err.ToString());
+    }
+
+    [Fact]
     public async Task Bench_kv_runs_a_mixed_load_against_the_node_and_reports_json()
     {
         var (code, io) = await RunAsync("bench", "kv", "--workload", "mix", "--keys", "100", "--concurrency", "4", "--duration", "200ms", "--warmup", "0", "--json");

@@ -1,5 +1,6 @@
 using System.Net.Http;
 using System.Net.Sockets;
+using Grpc.Core;
 using Memo.Cli;
 using Memo.Cli.Output;
 using Memo.Protocol.Grpc;
@@ -73,6 +74,21 @@ public class ExitCodeTests
     {
         var failure = Errors.FromException(new GrpcException(GrpcStatusCode.PermissionDenied, "Signature does not verify."), Node, Timeout, cancelledByUser: false);
         Assert.Equal(new Failure(ExitCodes.Rejected, "signature does not verify", "PermissionDenied"), failure);
+    }
+
+    [Fact]
+    public void An_RpcException_from_a_generated_client_is_classified_by_its_status_like_a_GrpcException()
+    {
+        var rejected = Errors.FromException(new RpcException(new Status(StatusCode.PermissionDenied, "Signature does not verify.")), Node, Timeout, cancelledByUser: false);
+        Assert.Equal(new Failure(ExitCodes.Rejected, "signature does not verify", "PermissionDenied"), rejected);
+
+        var refused = new RpcException(new Status(StatusCode.Unavailable, "Error connecting to subchannel.", new SocketException((int)SocketError.ConnectionRefused)));
+        var unreachable = Errors.FromException(refused, Node, Timeout, cancelledByUser: false);
+        Assert.Equal(ExitCodes.Unreachable, unreachable.ExitCode);
+        Assert.Equal("node 127.0.0.1:5090 is not reachable: connection refused", unreachable.Message);
+
+        var deadline = Errors.FromException(new RpcException(new Status(StatusCode.DeadlineExceeded, "")), Node, TimeSpan.FromSeconds(2), cancelledByUser: false);
+        Assert.Equal(new Failure(ExitCodes.Timeout, "node 127.0.0.1:5090 did not answer within 2s", "DeadlineExceeded"), deadline);
     }
 
     [Fact]

@@ -1,27 +1,35 @@
 using System.Net;
 using Google.Protobuf;
-using Memo.Node.Api.Grpc;
+using Grpc.Core;
 using Memo.Protocol.Blocks;
-using Memo.Protocol.Client;
-using Memo.Protocol.Grpc;
 using Memo.Protocol.Kvs;
 using Memo.Protocol.ValueStore;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using KvsDeleteRequest = Memo.Protocol.Kvs.DeleteRequest;
 using KvsDeleteResponse = Memo.Protocol.Kvs.DeleteResponse;
+using KvsFetchRequest = Memo.Protocol.Kvs.FetchRequest;
 using KvsFetchResponse = Memo.Protocol.Kvs.FetchResponse;
+using KvsInsertRequest = Memo.Protocol.Kvs.InsertRequest;
 using KvsInsertResponse = Memo.Protocol.Kvs.InsertResponse;
+using KvsUpdateRequest = Memo.Protocol.Kvs.UpdateRequest;
 using KvsUpdateResponse = Memo.Protocol.Kvs.UpdateResponse;
+using VsDeleteRequest = Memo.Protocol.ValueStore.DeleteRequest;
 using VsDeleteResponse = Memo.Protocol.ValueStore.DeleteResponse;
+using VsFetchRequest = Memo.Protocol.ValueStore.FetchRequest;
 using VsFetchResponse = Memo.Protocol.ValueStore.FetchResponse;
+using VsUpdateRequest = Memo.Protocol.ValueStore.UpdateRequest;
 using VsUpdateResponse = Memo.Protocol.ValueStore.UpdateResponse;
 
 namespace Memo.Node.Tests.Cli;
 
 /// <summary>
-/// A stand-in for a Memo node until the real one exists: memo.kvs and memo.vs over the real gRPC server, state in
-/// dictionaries, blocks built and signed with a node key. Only for exercising the CLI end to end; it has no
-/// replication and no persistence.
+/// A stand-in for a Memo node: memo.kvs and memo.vs served by Grpc.AspNetCore on 127.0.0.1 (a free port, cleartext
+/// HTTP/2), state in dictionaries, blocks built and signed with a node key. Only for exercising the CLI end to end
+/// through its real client; it has no replication and no persistence.
 /// </summary>
 internal sealed class FakeMemoNode : IAsyncDisposable
 {
@@ -29,7 +37,7 @@ internal sealed class FakeMemoNode : IAsyncDisposable
     private readonly SortedDictionary<string, byte[]> _kv = new(StringComparer.Ordinal);
     private readonly Dictionary<BlockAddress, Block> _blocks = [];
     private readonly MemoKeyPair _key = MemoKeyPair.Generate();
-    private GrpcServer? _server;
+    private WebApplication? _app;
 
     public string Target { get; private set; } = "";
 
@@ -42,12 +50,18 @@ internal sealed class FakeMemoNode : IAsyncDisposable
     public static async Task<FakeMemoNode> StartAsync()
     {
         var node = new FakeMemoNode();
-        var registry = new GrpcServiceRegistry();
-        node.Register(registry);
-        var options = new GrpcServerOptions { Endpoints = [new IPEndPoint(IPAddress.Loopback, 0)], ShutdownGracePeriod = TimeSpan.FromSeconds(1) };
-        node._server = await GrpcServer.StartAsync(options, registry, NullLoggerFactory.Instance, CancellationToken.None);
-        var endpoint = node._server.BoundEndpoints[0];
-        node.Target = $"{endpoint.Address}:{endpoint.Port}";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(1));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(new KeyValueStoreService(node)).AddSingleton(new ValueStoreService(node));
+        var app = builder.Build();
+        app.MapGrpcService<KeyValueStoreService>();
+        app.MapGrpcService<ValueStoreService>();
+        await app.StartAsync();
+        node._app = app;
+        node.Target = new Uri(app.Urls.Single()).Authority;
         return node;
     }
 
@@ -73,89 +87,6 @@ internal sealed class FakeMemoNode : IAsyncDisposable
         {
             _blocks[address] = BlockFactory.NextVersion(_blocks[address], "concurrent"u8, _key);
         }
-    }
-
-    private void Register(GrpcServiceRegistry registry)
-    {
-        registry
-            .AddUnary(KeyValueStoreMethods.Insert, (r, _) => Kv(() =>
-            {
-                if (!_kv.TryAdd(r.Key, r.Value.ToByteArray()))
-                {
-                    throw new GrpcException(GrpcStatusCode.AlreadyExists, $"Key '{r.Key}' exists.");
-                }
-                return new KvsInsertResponse();
-            }))
-            .AddUnary(KeyValueStoreMethods.Update, (r, _) => Kv(() =>
-            {
-                if (!_kv.ContainsKey(r.Key))
-                {
-                    throw new GrpcException(GrpcStatusCode.NotFound, $"No key '{r.Key}'.");
-                }
-                _kv[r.Key] = r.Value.ToByteArray();
-                return new KvsUpdateResponse();
-            }))
-            .AddUnary(KeyValueStoreMethods.Upsert, (r, _) => Kv(() =>
-            {
-                _kv[r.Key] = r.Value.ToByteArray();
-                return new UpsertResponse();
-            }))
-            .AddUnary(KeyValueStoreMethods.Fetch, async (r, context) =>
-            {
-                if (FetchHangs)
-                {
-                    await Task.Delay(Timeout.Infinite, context.CancellationToken);
-                }
-                return Kv(() => _kv.TryGetValue(r.Key, out var v)
-                    ? new KvsFetchResponse { Value = ByteString.CopyFrom(v) }
-                    : throw new GrpcException(GrpcStatusCode.NotFound, $"No key '{r.Key}'.")).Result;
-            })
-            .AddUnary(KeyValueStoreMethods.Delete, (r, _) => Kv(() => _kv.Remove(r.Key)
-                ? new KvsDeleteResponse()
-                : throw new GrpcException(GrpcStatusCode.NotFound, $"No key '{r.Key}'.")))
-            .AddUnary(KeyValueStoreMethods.List, (r, _) => Kv(() => List(r)))
-            .AddUnary(ValueStoreMethods.InsertImmutableBlock, (r, _) => Kv(() =>
-            {
-                var block = BlockFactory.MakeImmutable(r.Data.Span, _key.PublicKey);
-                _blocks[block.GetAddress()] = block;
-                return new InsertImmutableBlockResponse { Address = block.Address };
-            }))
-            .AddUnary(ValueStoreMethods.InsertMutableBlock, (r, _) => Kv(() =>
-            {
-                var block = BlockFactory.MakeMutable(_key, r.Data.Span);
-                _blocks[block.GetAddress()] = block;
-                return new InsertMutableBlockResponse { Address = block.Address };
-            }))
-            .AddUnary(ValueStoreMethods.Fetch, (r, _) => Kv(() => _blocks.TryGetValue(BlockAddress.FromBytes(r.Address.Span), out var b)
-                ? new VsFetchResponse { Block = b }
-                : throw new GrpcException(GrpcStatusCode.NotFound, "No such block.")))
-            .AddUnary(ValueStoreMethods.Update, (r, _) =>
-            {
-                BeforeBlockUpdate?.Invoke(r.Block);
-                return Kv(() =>
-                {
-                    var address = r.Block.GetAddress();
-                    if (!_blocks.TryGetValue(address, out var stored))
-                    {
-                        throw new GrpcException(GrpcStatusCode.NotFound, "No such block.");
-                    }
-                    if (r.Block.Version != stored.Version + 1)
-                    {
-                        return new VsUpdateResponse { Current = stored };
-                    }
-                    var block = r.Block.Clone();
-                    var check = BlockFactory.TrySeal(block, _key);
-                    if (!check.IsValid)
-                    {
-                        throw new GrpcException(GrpcStatusCode.PermissionDenied, check.ToString());
-                    }
-                    _blocks[address] = block;
-                    return new VsUpdateResponse();
-                });
-            })
-            .AddUnary(ValueStoreMethods.Delete, (r, _) => Kv(() => _blocks.Remove(BlockAddress.FromBytes(r.Address.Span))
-                ? new VsDeleteResponse()
-                : throw new GrpcException(GrpcStatusCode.NotFound, "No such block.")));
     }
 
     // S3 listing: keys after the marker with the prefix; keys sharing prefix..delimiter roll up into one prefix,
@@ -202,20 +133,120 @@ internal sealed class FakeMemoNode : IAsyncDisposable
         return response;
     }
 
-    private ValueTask<T> Kv<T>(Func<T> body)
+    private T Locked<T>(Func<T> body)
     {
         lock (_gate)
         {
-            return ValueTask.FromResult(body());
+            return body();
         }
     }
 
+    private static RpcException Status(StatusCode code, string detail) => new(new Status(code, detail));
+
     public async ValueTask DisposeAsync()
     {
-        if (_server is not null)
+        if (_app is not null)
         {
-            await _server.DisposeAsync();
+            await _app.StopAsync();
+            await _app.DisposeAsync();
         }
         _key.Dispose();
+    }
+
+    /// <summary>memo.kvs over the node's dictionary.</summary>
+    private sealed class KeyValueStoreService(FakeMemoNode node) : KeyValueStore.KeyValueStoreBase
+    {
+        public override Task<KvsInsertResponse> Insert(KvsInsertRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+            node._kv.TryAdd(request.Key, request.Value.ToByteArray())
+                ? new KvsInsertResponse()
+                : throw Status(StatusCode.AlreadyExists, $"Key '{request.Key}' exists.")));
+
+        public override Task<KvsUpdateResponse> Update(KvsUpdateRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+        {
+            if (!node._kv.ContainsKey(request.Key))
+            {
+                throw Status(StatusCode.NotFound, $"No key '{request.Key}'.");
+            }
+            node._kv[request.Key] = request.Value.ToByteArray();
+            return new KvsUpdateResponse();
+        }));
+
+        public override Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+        {
+            node._kv[request.Key] = request.Value.ToByteArray();
+            return new UpsertResponse();
+        }));
+
+        public override async Task<KvsFetchResponse> Fetch(KvsFetchRequest request, ServerCallContext context)
+        {
+            if (node.FetchHangs)
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken);
+            }
+            return node.Locked(() => node._kv.TryGetValue(request.Key, out var v)
+                ? new KvsFetchResponse { Value = ByteString.CopyFrom(v) }
+                : throw Status(StatusCode.NotFound, $"No key '{request.Key}'."));
+        }
+
+        public override Task<KvsDeleteResponse> Delete(KvsDeleteRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+            node._kv.Remove(request.Key)
+                ? new KvsDeleteResponse()
+                : throw Status(StatusCode.NotFound, $"No key '{request.Key}'.")));
+
+        public override Task<ListResponse> List(ListRequest request, ServerCallContext context) =>
+            Task.FromResult(node.Locked(() => node.List(request)));
+    }
+
+    /// <summary>memo.vs over the node's block dictionary, blocks built and signed with the node's key.</summary>
+    private sealed class ValueStoreService(FakeMemoNode node) : ValueStore.ValueStoreBase
+    {
+        public override Task<InsertImmutableBlockResponse> InsertImmutableBlock(InsertImmutableBlockRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+        {
+            var block = BlockFactory.MakeImmutable(request.Data.Span, node._key.PublicKey);
+            node._blocks[block.GetAddress()] = block;
+            return new InsertImmutableBlockResponse { Address = block.Address };
+        }));
+
+        public override Task<InsertMutableBlockResponse> InsertMutableBlock(InsertMutableBlockRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+        {
+            var block = BlockFactory.MakeMutable(node._key, request.Data.Span);
+            node._blocks[block.GetAddress()] = block;
+            return new InsertMutableBlockResponse { Address = block.Address };
+        }));
+
+        public override Task<VsFetchResponse> Fetch(VsFetchRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+            node._blocks.TryGetValue(BlockAddress.FromBytes(request.Address.Span), out var b)
+                ? new VsFetchResponse { Block = b }
+                : throw Status(StatusCode.NotFound, "No such block.")));
+
+        public override Task<VsUpdateResponse> Update(VsUpdateRequest request, ServerCallContext context)
+        {
+            node.BeforeBlockUpdate?.Invoke(request.Block);
+            return Task.FromResult(node.Locked(() =>
+            {
+                var address = request.Block.GetAddress();
+                if (!node._blocks.TryGetValue(address, out var stored))
+                {
+                    throw Status(StatusCode.NotFound, "No such block.");
+                }
+                if (request.Block.Version != stored.Version + 1)
+                {
+                    return new VsUpdateResponse { Current = stored };
+                }
+                var block = request.Block.Clone();
+                var check = BlockFactory.TrySeal(block, node._key);
+                if (!check.IsValid)
+                {
+                    throw Status(StatusCode.PermissionDenied, check.ToString());
+                }
+                node._blocks[address] = block;
+                return new VsUpdateResponse();
+            }));
+        }
+
+        public override Task<VsDeleteResponse> Delete(VsDeleteRequest request, ServerCallContext context) => Task.FromResult(node.Locked(() =>
+            node._blocks.Remove(BlockAddress.FromBytes(request.Address.Span))
+                ? new VsDeleteResponse()
+                : throw Status(StatusCode.NotFound, "No such block.")));
     }
 }

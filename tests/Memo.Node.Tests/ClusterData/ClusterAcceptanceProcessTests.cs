@@ -3,7 +3,7 @@ using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Client;
 using Memo.Protocol.Cluster;
-using Memo.Protocol.Grpc;
+using Grpc.Net.Client;
 using Memo.Testing;
 using Xunit.Abstractions;
 
@@ -53,10 +53,11 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
 
             var leaders = await LeaderAppliedAsync([nodes[0]!.Address, nodes[1]!.Address]);
             nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.Address, "--set", $"memo.node.listen=\"{port}\""]);
-            using var channel = new GrpcChannel(nodes[2]!.Address);
+            using var channel = GrpcChannel.ForAddress("http://" + nodes[2]!.Address);
+            var shardService = new ShardService.ShardServiceClient(channel);
             await ClusterProcessTests.WaitAsync(async () =>
             {
-                var local = await channel.UnaryAsync(ShardServiceMethods.Status, new ReplicaStatusRequest { Format = 1 });
+                var local = await shardService.StatusAsync(new ReplicaStatusRequest { Format = 1 });
                 return leaders.All(l => local.Replicas.Any(r => r.Shard == l.Key && r.Applied >= l.Value));
             }, $"node 3's own replicas applied up to the leaders' indexes {string.Join(",", leaders.Select(l => $"{l.Key}:{l.Value}"))}", nodes);
 
@@ -95,8 +96,8 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
         var applied = new Dictionary<uint, ulong>();
         foreach (var address in addresses)
         {
-            using var channel = new GrpcChannel(address);
-            var reply = await channel.UnaryAsync(ShardServiceMethods.Status, new ReplicaStatusRequest { Format = 1 });
+            using var channel = GrpcChannel.ForAddress("http://" + address);
+            var reply = await new ShardService.ShardServiceClient(channel).StatusAsync(new ReplicaStatusRequest { Format = 1 });
             foreach (var replica in reply.Replicas.Where(r => r.IsLeader))
             {
                 applied[replica.Shard] = Math.Max(applied.GetValueOrDefault(replica.Shard), replica.Applied);

@@ -1,0 +1,79 @@
+using System.Net;
+using Grpc.Net.Client;
+
+namespace Memo.Protocol.Client;
+
+/// <summary>
+/// Opens the <see cref="GrpcChannel"/> Memo's clients use: one per target, all calls multiplexed over HTTP/2.
+/// <see cref="MemoClient"/> and <see cref="ClusterAdminClient"/> open theirs here; so does <c>memo bench kv</c>,
+/// for the node and for etcd alike, so both are measured through the same client.
+/// </summary>
+public static class MemoChannel
+{
+    /// <summary>Creates a channel; no connection is made until the first call.</summary>
+    /// <param name="target"><c>host:port</c> or <c>http://host:port</c> (cleartext HTTP/2, h2c), or <c>https://host:port</c> (TLS).</param>
+    /// <param name="options">Limits and connection settings; defaults when null.</param>
+    /// <exception cref="ArgumentException">The target or the options are invalid (all problems listed).</exception>
+    public static GrpcChannel Create(string target, MemoChannelOptions? options = null)
+    {
+        var address = ParseTarget(target);
+        options ??= new MemoChannelOptions();
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid channel options: " + string.Join(" ", errors), nameof(options));
+        }
+        var handler = options.HttpMessageHandler ?? CreateHandler(options);
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = options.HttpMessageHandler is null || options.DisposeHttpMessageHandler,
+            MaxReceiveMessageSize = options.MaxReceiveMessageSize,
+            MaxSendMessageSize = options.MaxSendMessageSize,
+            // Cancellation surfaces as status CANCELLED, like every other failure, so callers catch one exception type.
+            ThrowOperationCanceledOnCancellation = false,
+        });
+    }
+
+    /// <summary>The address a target means: <c>host:port</c> is <c>http://host:port</c>.</summary>
+    /// <exception cref="ArgumentException">Not <c>host:port</c>, <c>http://host:port</c> or <c>https://host:port</c>.</exception>
+    public static Uri ParseTarget(string target)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(target);
+        var text = target.Contains("://", StringComparison.Ordinal) ? target : "http://" + target;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || uri.AbsolutePath != "/" || uri.Query.Length > 0 || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new ArgumentException($"Invalid target '{target}': expected host:port, http://host:port or https://host:port.", nameof(target));
+        }
+        return uri;
+    }
+
+    private static SocketsHttpHandler CreateHandler(MemoChannelOptions options)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            // More calls than the server's concurrent-stream limit open another connection instead of queueing.
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            KeepAlivePingDelay = options.KeepAlivePingDelay,
+            KeepAlivePingTimeout = options.KeepAlivePingTimeout,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            // Grpc.Net.Client connects through this handler's settings, including this timeout.
+            ConnectTimeout = options.ConnectTimeout,
+            // A proxy would defeat Grpc.Net.Client's own connection management (and h2c does not cross HTTP proxies).
+            UseProxy = false,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            // No W3C trace headers on every call; the node does its own tracing.
+            ActivityHeadersPropagator = null,
+        };
+        if (options.SslOptions is { } ssl)
+        {
+            handler.SslOptions = ssl;
+        }
+        return handler;
+    }
+}
