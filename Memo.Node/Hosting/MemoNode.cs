@@ -160,11 +160,11 @@ public sealed partial class MemoNode : IAsyncDisposable
                 loggerFactory.CreateLogger<KeyValueStore>());
 
             var services = new ApiServices()
-                .Add(new KeyValueStoreService(store))
-                .Add(new ValueStoreService(gateway, key))
-                .Add(new ShardForwardingService(shards))
-                .Add(transport.Service, transport.Options.MaxBatchWireBytes)
-                .Add(new ClusterAdminService(cluster, shards));
+                .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
+                .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor)
+                .Add(new ShardForwardingService(shards), Memo.Node.Shards.Wire.ShardService.BindService, Memo.Node.Shards.Wire.ShardService.Descriptor)
+                .Add(transport.Service, Memo.Node.Transport.Wire.PeerService.BindService, Memo.Node.Transport.Wire.PeerService.Descriptor, transport.Options.MaxBatchWireBytes)
+                .Add(new ClusterAdminService(cluster, shards), Memo.Protocol.Cluster.ClusterAdmin.BindService, Memo.Protocol.Cluster.ClusterAdmin.Descriptor);
             var stopping = new StrongBox<bool>();
             server = await ApiServer.StartAsync(new ApiServerOptions
             {

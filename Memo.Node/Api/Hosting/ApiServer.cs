@@ -21,7 +21,7 @@ namespace Memo.Node.Api.Hosting;
 /// <para><b>Design note.</b> Framing, HTTP/2, status trailers, <c>grpc-timeout</c>, compression negotiation and
 /// UNIMPLEMENTED for unknown services and methods are Grpc.AspNetCore's. This class only chooses the limits (message
 /// sizes, streams per connection, connections, windows, keep-alive pings; all from options), applies the server's
-/// default deadline to unary calls that carry none (<see cref="DefaultDeadlineInterceptor"/>), and reports health
+/// default deadline to unary calls that carry none (<see cref="DefaultDeadline"/>), and reports health
 /// from the node's own state (<see cref="ServingHealthCheck"/>, evaluated on every Check; Watch sees changes within
 /// the publisher period of 1 s). Handler exceptions other than <c>RpcException</c> end as UNKNOWN with a generic
 /// message (detailed errors are off: details are logged, never sent).</para>
@@ -88,7 +88,9 @@ public sealed partial class ApiServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.FrameworkLogLevel);
         builder.Logging.AddFilter("Microsoft.Hosting", options.FrameworkLogLevel);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", options.FrameworkLogLevel);
-        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", options.FrameworkLogLevel);
+        // The health check service logs every unhealthy result at Error, once a second while the node is not serving;
+        // the node logs its own state changes.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         builder.Logging.AddFilter("Grpc", options.FrameworkLogLevel);
         // Per-request hosting diagnostics: when this category is enabled at all, ASP.NET starts an Activity and a
         // logging scope for every request.
@@ -99,15 +101,12 @@ public sealed partial class ApiServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints));
 
         builder.Services.AddRoutingCore();
-        builder.Services.AddSingleton(new DefaultDeadlineInterceptor(options.DefaultDeadline));
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
             grpc.MaxSendMessageSize = options.MaxSendMessageSize;
             grpc.EnableDetailedErrors = false;
-            grpc.Interceptors.Add<DefaultDeadlineInterceptor>();
         });
-        builder.Services.AddGrpcReflection();
         builder.Services.AddHealthChecks().AddCheck("node", new ServingHealthCheck(notServingReason));
         builder.Services.Configure<HealthCheckPublisherOptions>(publisher =>
         {
@@ -122,13 +121,13 @@ public sealed partial class ApiServer : IAsyncDisposable
                 health.Services.Map(name, _ => true);
             }
         });
-        services.Register(builder.Services);
+        services.Register(builder.Services, [global::Grpc.Health.V1.Health.Descriptor]);
 
         var app = builder.Build();
         app.UseRouting();
+        app.Use(new DefaultDeadline(options.DefaultDeadline).ApplyAsync);
         services.Map(app);
         app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -25,8 +25,8 @@ public sealed class ApiServerOptions
     public int MaxSendMessageSize { get; init; } = DefaultMaxMessageSize;
 
     /// <summary>
-    /// Time limit of a call whose client sent no deadline (<c>grpc-timeout</c>): its handler's token is cancelled then
-    /// and the call ends with DEADLINE_EXCEEDED. <see cref="Timeout.InfiniteTimeSpan"/> for none. Default 30 s.
+    /// Time limit of a unary call whose client sent no deadline (<c>grpc-timeout</c>): its handler's token is cancelled
+    /// then and the call ends with DEADLINE_EXCEEDED. <see cref="Timeout.InfiniteTimeSpan"/> for none. Default 30 s.
     /// </summary>
     public TimeSpan DefaultDeadline { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -1,4 +1,10 @@
+using Google.Protobuf;
+using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Grpc.Reflection;
+using Grpc.Reflection.V1Alpha;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,37 +12,56 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Memo.Node.Api.Hosting;
 
 /// <summary>
-/// The gRPC service instances an <see cref="ApiServer"/> serves. Each is registered as a singleton and mapped with
-/// Grpc.AspNetCore's <c>MapGrpcService</c>, so one instance (holding its collaborators) answers every call.
+/// The gRPC services an <see cref="ApiServer"/> serves: one instance each (holding its collaborators), bound through
+/// its generated <c>BindService</c> method, and listed by server reflection.
 /// </summary>
+/// <remarks>Grpc.AspNetCore answers an unparseable request message with UNKNOWN ("Exception was thrown by handler"),
+/// which tells a client nothing; the gRPC status table says INTERNAL and memo's API has always said INVALID_ARGUMENT.
+/// So each service is bound here, with its request parser wrapped to answer INVALID_ARGUMENT, under an endpoint type of
+/// its own (<see cref="BoundService{TService}"/>) that Grpc.AspNetCore's default discovery does not bind a second time.
+/// Reflection is then served from the descriptors given here (Grpc.Reflection's standard implementation).</remarks>
 public sealed class ApiServices
 {
     private readonly List<Action<IServiceCollection>> _registrations = [];
     private readonly List<Action<IEndpointRouteBuilder>> _mappings = [];
+    private readonly List<ServiceDescriptor> _descriptors = [];
 
-    /// <summary>Adds a service implementation (a subclass of a generated <c>*Base</c> class).</summary>
-    /// <param name="instance">The one instance that answers every call.</param>
+    /// <summary>Adds a service implementation.</summary>
+    /// <param name="instance">The one instance that answers every call (a subclass of a generated <c>*Base</c> class).</param>
+    /// <param name="bind">The generated <c>BindService(ServiceBinderBase, *Base)</c> method of its service.</param>
+    /// <param name="descriptor">The generated <c>Descriptor</c> of its service, for reflection.</param>
     /// <param name="maxReceiveMessageSize">This service's own request size limit, when it differs from the server's (the
     /// peer link carries batches whose size the transport's options fix, not the public API's limit).</param>
-    public ApiServices Add<TService>(TService instance, int? maxReceiveMessageSize = null)
+    public ApiServices Add<TService>(TService instance, Action<ServiceBinderBase, TService> bind, ServiceDescriptor descriptor, int? maxReceiveMessageSize = null)
         where TService : class
     {
         ArgumentNullException.ThrowIfNull(instance);
-        _registrations.Add(services => services.AddSingleton(instance));
-        if (maxReceiveMessageSize is { } limit)
+        ArgumentNullException.ThrowIfNull(bind);
+        ArgumentNullException.ThrowIfNull(descriptor);
+        _descriptors.Add(descriptor);
+        _registrations.Add(services =>
         {
-            _registrations.Add(services => services.Configure<GrpcServiceOptions<TService>>(o => o.MaxReceiveMessageSize = limit));
-        }
-        _mappings.Add(endpoints => endpoints.MapGrpcService<TService>());
+            services.AddSingleton(new BoundService<TService>());
+            services.AddSingleton<IServiceMethodProvider<BoundService<TService>>>(new BoundServiceMethods<TService>(instance, bind));
+            if (maxReceiveMessageSize is { } limit)
+            {
+                services.Configure<GrpcServiceOptions<BoundService<TService>>>(o => o.MaxReceiveMessageSize = limit);
+            }
+        });
+        _mappings.Add(endpoints => endpoints.MapGrpcService<BoundService<TService>>());
         return this;
     }
 
-    internal void Register(IServiceCollection services)
+    internal void Register(IServiceCollection services, IEnumerable<ServiceDescriptor> alsoListed)
     {
         foreach (var registration in _registrations)
         {
             registration(services);
         }
+        var reflection = new ReflectionServiceImpl([.. _descriptors, .. alsoListed, ServerReflection.Descriptor]);
+        services.AddSingleton(new BoundService<ReflectionServiceImpl>());
+        services.AddSingleton<IServiceMethodProvider<BoundService<ReflectionServiceImpl>>>(
+            new BoundServiceMethods<ReflectionServiceImpl>(reflection, ServerReflection.BindService));
     }
 
     internal void Map(IEndpointRouteBuilder endpoints)
@@ -45,5 +70,55 @@ public sealed class ApiServices
         {
             mapping(endpoints);
         }
+        endpoints.MapGrpcService<BoundService<ReflectionServiceImpl>>();
+    }
+}
+
+/// <summary>The endpoint type under which one service instance is mapped (see <see cref="ApiServices"/>).</summary>
+/// <typeparam name="TService">The service implementation it stands for.</typeparam>
+public sealed class BoundService<TService>
+    where TService : class;
+
+/// <summary>Binds one service instance's methods for Grpc.AspNetCore, unary request parsing answering INVALID_ARGUMENT.</summary>
+internal sealed class BoundServiceMethods<TService>(TService instance, Action<ServiceBinderBase, TService> bind)
+    : IServiceMethodProvider<BoundService<TService>>
+    where TService : class
+{
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<BoundService<TService>> context) =>
+        bind(new Binder(context), instance);
+
+    // A request that does not parse is the caller's mistake, not a handler failure.
+    private static Method<TRequest, TResponse> ParseStrictly<TRequest, TResponse>(Method<TRequest, TResponse> method)
+        where TRequest : class
+        where TResponse : class
+    {
+        var parse = method.RequestMarshaller.ContextualDeserializer;
+        var marshaller = new Marshaller<TRequest>(method.RequestMarshaller.ContextualSerializer, context =>
+        {
+            try
+            {
+                return parse(context);
+            }
+            catch (InvalidProtocolBufferException e)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"The {typeof(TRequest).Name} message does not parse: {e.Message}"));
+            }
+        });
+        return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, marshaller, method.ResponseMarshaller);
+    }
+
+    private sealed class Binder(ServiceMethodProviderContext<BoundService<TService>> context) : ServiceBinderBase
+    {
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
+            context.AddUnaryMethod(ParseStrictly(method), [], (_, request, call) => handler!(request, call));
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddServerStreamingMethod(ParseStrictly(method), [], (_, request, responses, call) => handler!(request, responses, call));
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddClientStreamingMethod(method, [], (_, requests, call) => handler!(requests, call));
+
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) =>
+            context.AddDuplexStreamingMethod(method, [], (_, requests, responses, call) => handler!(requests, responses, call));
     }
 }

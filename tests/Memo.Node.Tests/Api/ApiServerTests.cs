@@ -17,7 +17,7 @@ public sealed class ApiServerTests
             Endpoints = [new IPEndPoint(IPAddress.Loopback, 0)],
             DefaultDeadline = defaultDeadline ?? TimeSpan.FromSeconds(30),
             ShutdownGracePeriod = TimeSpan.FromSeconds(1),
-        }, new ApiServices().Add(service), notServing, ["memo.kvs.KeyValueStore"], new TestLoggerFactory(), CancellationToken.None);
+        }, new ApiServices().Add(service, KeyValueStore.BindService, KeyValueStore.Descriptor), notServing, ["memo.kvs.KeyValueStore"], new TestLoggerFactory(), CancellationToken.None);
 
     private static GrpcChannel Connect(ApiServer server) => GrpcChannel.ForAddress($"http://{server.BoundEndpoints[0]}");
 
@@ -51,7 +51,6 @@ public sealed class ApiServerTests
         var e = await Assert.ThrowsAsync<RpcException>(async () => await client.FetchAsync(new FetchRequest { Key = "k" }));
 
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
-        Assert.Contains("default", e.Status.Detail, StringComparison.Ordinal);
         // The handler saw a deadline and a token, as if the client had sent them.
         Assert.True(await service.SawCancellation.Task);
         Assert.NotEqual(DateTime.MaxValue, await service.SawDeadline.Task);

@@ -179,6 +179,20 @@ public sealed class NodeApiTests : IAsyncLifetime
     {
         using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress($"http://{_node.Address}");
         var health = new global::Grpc.Health.V1.Health.HealthClient(channel);
+        // A node answers NOT_SERVING until it is an Up member: Watch reports each change, so wait for SERVING there.
+        using (var watch = health.Watch(new global::Grpc.Health.V1.HealthCheckRequest { Service = "" }, deadline: DateTime.UtcNow.AddSeconds(30)))
+        {
+            var seen = new List<global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus>();
+            while (await watch.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                seen.Add(watch.ResponseStream.Current.Status);
+                if (watch.ResponseStream.Current.Status == global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    break;
+                }
+            }
+            Assert.Equal(global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, seen[^1]);
+        }
         foreach (var service in new[] { "", "memo.kvs.KeyValueStore", "memo.vs.ValueStore" })
         {
             var answer = await health.CheckAsync(new global::Grpc.Health.V1.HealthCheckRequest { Service = service });
