@@ -101,18 +101,18 @@ public sealed class HoconValue
         }
     }
 
-    /// <summary>A duration with a unit; see <see cref="HoconUnits.TryParseDuration"/>.</summary>
+    /// <summary>A duration with a unit; see <see cref="ConfigUnits.TryParseDuration"/>.</summary>
     public bool TryGetDuration(out TimeSpan value)
     {
         value = default;
-        return Kind == HoconValueKind.Scalar && HoconUnits.TryParseDuration(_text!, out value);
+        return Kind == HoconValueKind.Scalar && ConfigUnits.TryParseDuration(_text!, out value);
     }
 
-    /// <summary>A byte size; see <see cref="HoconUnits.TryParseByteSize"/>.</summary>
+    /// <summary>A byte size; see <see cref="ConfigUnits.TryParseByteSize"/>.</summary>
     public bool TryGetByteSize(out long value)
     {
         value = 0;
-        return Kind == HoconValueKind.Scalar && HoconUnits.TryParseByteSize(_text!, out value);
+        return Kind == HoconValueKind.Scalar && ConfigUnits.TryParseByteSize(_text!, out value);
     }
 
     /// <summary>The items of a list.</summary>
@@ -142,10 +142,10 @@ public sealed class HoconValue
     public bool GetBoolean() => TryGetBoolean(out var v) ? v : throw Mismatch("a boolean (true/false, on/off, yes/no)");
 
     /// <summary>The value as a duration; throws when it is not one.</summary>
-    public TimeSpan GetDuration() => TryGetDuration(out var v) ? v : throw Mismatch(HoconUnits.DurationHint);
+    public TimeSpan GetDuration() => TryGetDuration(out var v) ? v : throw Mismatch(ConfigUnits.DurationHint);
 
     /// <summary>The value as a byte size; throws when it is not one.</summary>
-    public long GetByteSize() => TryGetByteSize(out var v) ? v : throw Mismatch(HoconUnits.SizeHint);
+    public long GetByteSize() => TryGetByteSize(out var v) ? v : throw Mismatch(ConfigUnits.SizeHint);
 
     /// <summary>The items of a list; throws when this is not a list.</summary>
     public ImmutableArray<HoconValue> GetList() => TryGetList(out var v) ? v : throw Mismatch("a list");

@@ -121,17 +121,17 @@ public sealed record MemoOptions(
         // A value travels in one request and one response, with its key and some framing.
         var message = Math.Min(Grpc.MaxReceiveMessageSize, Grpc.MaxSendMessageSize);
         v.Require(Kvs.MaxValueBytes + Kvs.MaxKeyBytes < message, $"{KvsOptions.Path}.max-value-bytes",
-            HoconUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes)),
+            ConfigUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes)),
             $"plus {KvsOptions.Path}.max-key-bytes must be less than the gRPC message limits " +
-            $"({GrpcOptions.Path}.max-receive-message-size, max-send-message-size: {HoconUnits.FormatByteSize(Math.Max(0, message))})");
+            $"({GrpcOptions.Path}.max-receive-message-size, max-send-message-size: {ConfigUnits.FormatByteSize(Math.Max(0, message))})");
         // A single write must fit one group commit.
         v.Require(Storage.MaxBatchBytes >= Kvs.MaxValueBytes, $"{StorageOptions.Path}.max-batch-bytes",
-            HoconUnits.FormatByteSize(Math.Max(0, Storage.MaxBatchBytes)),
-            $"must be at least {KvsOptions.Path}.max-value-bytes ({HoconUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes))})");
+            ConfigUnits.FormatByteSize(Math.Max(0, Storage.MaxBatchBytes)),
+            $"must be at least {KvsOptions.Path}.max-value-bytes ({ConfigUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes))})");
         // Peers exchange appends over the same gRPC server.
         v.Require(Raft.MaxAppendBytes <= message, $"{RaftOptions.Path}.max-append-bytes",
-            HoconUnits.FormatByteSize(Math.Max(0, Raft.MaxAppendBytes)),
-            $"must not exceed the gRPC message limits ({HoconUnits.FormatByteSize(Math.Max(0, message))})");
+            ConfigUnits.FormatByteSize(Math.Max(0, Raft.MaxAppendBytes)),
+            $"must not exceed the gRPC message limits ({ConfigUnits.FormatByteSize(Math.Max(0, message))})");
         return v.Problems;
     }
 

@@ -128,9 +128,9 @@ public static class NodeCommandLine
                     overrides.Add(Assign("memo.shards.count", value));
                     break;
                 case "--eviction-delay":
-                    error = HoconUnits.TryParseDuration(value, out _)
+                    error = ConfigUnits.TryParseDuration(value, out _)
                         ? null
-                        : $"--eviction-delay expects {HoconUnits.DurationHint}; got '{value}'";
+                        : $"--eviction-delay expects {ConfigUnits.DurationHint}; got '{value}'";
                     overrides.Add(Assign("memo.network.eviction-delay", value));
                     break;
             }

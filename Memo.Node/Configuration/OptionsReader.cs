@@ -18,10 +18,10 @@ internal sealed class OptionsReader(HoconObject root)
         Get(path) is { } v ? v.TryGetDouble(out var x) ? x : Bad(path, v, "a decimal number, e.g. 0.8", 0.0) : 0.0;
 
     public long Bytes(string path) =>
-        Get(path) is { } v ? v.TryGetByteSize(out var x) ? x : Bad(path, v, HoconUnits.SizeHint, 0L) : 0L;
+        Get(path) is { } v ? v.TryGetByteSize(out var x) ? x : Bad(path, v, ConfigUnits.SizeHint, 0L) : 0L;
 
     public TimeSpan Duration(string path) =>
-        Get(path) is { } v ? v.TryGetDuration(out var x) ? x : Bad(path, v, HoconUnits.DurationHint, TimeSpan.Zero) : TimeSpan.Zero;
+        Get(path) is { } v ? v.TryGetDuration(out var x) ? x : Bad(path, v, ConfigUnits.DurationHint, TimeSpan.Zero) : TimeSpan.Zero;
 
     public string String(string path) =>
         Get(path) is { } v ? v.TryGetString(out var x) ? x : Bad(path, v, "a string", "") : "";
