@@ -143,7 +143,7 @@ public static class NodeCommandLine
 
         if (seedSlot >= 0)
         {
-            overrides[seedSlot] = "memo.node.seeds = [" + string.Join(", ", seeds.Select(HoconParser.Quote)) + "]";
+            overrides[seedSlot] = "memo.node.seeds = [" + string.Join(", ", seeds.Select(ConfigText.Quote)) + "]";
         }
 
         return new NodeCommand.Run(configFile, overrides.ToImmutable());
@@ -151,7 +151,7 @@ public static class NodeCommandLine
 
     /// <summary>Values are always quoted, so an argument cannot inject HOCON syntax; typed reading accepts quoted
     /// numbers and durations as HOCON does.</summary>
-    private static string Assign(string key, string value) => key + " = " + HoconParser.Quote(value);
+    private static string Assign(string key, string value) => key + " = " + ConfigText.Quote(value);
 
     private static string? RequireInteger(string name, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _)
