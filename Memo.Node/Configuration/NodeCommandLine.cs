@@ -149,8 +149,8 @@ public static class NodeCommandLine
         return new NodeCommand.Run(configFile, overrides.ToImmutable());
     }
 
-    /// <summary>Values are always quoted, so an argument cannot inject HOCON syntax; typed reading accepts quoted
-    /// numbers and durations as HOCON does.</summary>
+    /// <summary>Values are always quoted (<see cref="ConfigText.Quote"/>), so an argument cannot inject HOCON syntax
+    /// and reaches the options exactly; typed reading accepts quoted numbers and durations as HOCON does.</summary>
     private static string Assign(string key, string value) => key + " = " + ConfigText.Quote(value);
 
     private static string? RequireInteger(string name, string value) =>
@@ -190,7 +190,9 @@ public static class NodeCommandLine
         [
             "",
             "Configuration, later wins: the defaults in hocon/memo.conf (every key documented there),",
-            "then --config FILE, then the other options in the order given. Unknown keys are errors.",
+            "then --config FILE, then the other options in the order given. Unknown memo.* keys are errors;",
+            "an akka section passes through to Akka. --set takes HOCON: quote a value holding ':' or spaces,",
+            "e.g. --set 'memo.node.advertise=\"10.0.0.1:5090\"'.",
             "Durations take a unit (250ms, 5s, 10m, 1h, 2d); sizes take bytes or KiB/MiB/GiB (16MiB).",
         ]);
         return string.Join(Environment.NewLine, lines);

@@ -290,7 +290,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Akka resolves ${...} while it parses one text: with "b = ${a}" in the defaults, b would keep the default
         // of a after a later layer changed a. So the defaults use no substitutions, and a reference that does is refused.
-        Assert.DoesNotContain("${", MemoOptions.ReferenceText, StringComparison.Ordinal);
+        Assert.Empty(MemoOptions.ParseReference().Substitutions);
         var reference = ConfigurationFactory.ParseString(MemoOptions.ReferenceText + "\nmemo.raft.heartbeat-ticks = ${memo.raft.election-ticks}");
 
         var problems = Problems(() => MemoOptions.FromLayers(reference, [Layer("memo.raft.election-ticks = 20")]));
