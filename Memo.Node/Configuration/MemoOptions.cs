@@ -1,3 +1,5 @@
+using Akka.Configuration;
+
 namespace Memo.Node.Configuration;
 
 /// <summary>
@@ -6,10 +8,13 @@ namespace Memo.Node.Configuration;
 /// </summary>
 /// <remarks>
 /// Design (Akka's <c>reference.conf</c> + typed settings; etcd's <c>Config.validate</c>): the defaults live only in
-/// <c>hocon/memo.conf</c>, shipped beside the binary; no C# code repeats them. <see cref="Load(string?, IReadOnlyList{string})"/>
-/// lays a user file and command-line overrides over the defaults (later wins, objects merge), rejects keys the
-/// defaults do not define (typos must not fall back silently), reads every key into these records, then applies
-/// <see cref="Validate"/>. Every problem at every step is collected into one <see cref="MemoConfigurationException"/>.
+/// <c>hocon/memo.conf</c>, built into this assembly (<see cref="ReferenceText"/>); no C# code repeats them.
+/// <see cref="Load"/> parses the defaults, a user file and command-line overrides with Akka's HOCON parser and lays
+/// them over each other with <see cref="Config.WithFallback"/> (later wins, objects merge), rejects <c>memo.*</c> keys
+/// the defaults do not define (typos must not fall back silently), reads every key into these records with memo's
+/// own strict value rules (<see cref="OptionsReader"/>), then applies <see cref="Validate"/>. Every problem at every
+/// step is collected into one <see cref="MemoConfigurationException"/>. The <c>akka</c> section passes through
+/// untouched in <see cref="Config"/>.
 /// </remarks>
 /// <param name="Node">This node's address, data directory, seeds and shutdown.</param>
 /// <param name="Grpc">gRPC server limits.</param>
@@ -29,64 +34,93 @@ public sealed record MemoOptions(
     RaftOptions Raft,
     Memo.Node.Cluster.Runtime.ClusterRuntimeOptions Cluster)
 {
-    /// <summary>Where the defaults file is expected: <c>hocon/memo.conf</c> beside the node's binaries (the build
-    /// copies it there).</summary>
-    public static string DefaultsFilePath => Path.Combine(AppContext.BaseDirectory, "hocon", "memo.conf");
+    /// <summary>Names the built-in defaults in problems.</summary>
+    public const string ReferenceSource = "defaults (hocon/memo.conf)";
 
-    /// <summary>Loads the configuration: defaults from <see cref="DefaultsFilePath"/>, then
-    /// <paramref name="configFile"/> when given, then each override (a HOCON snippet such as
-    /// <c>memo.shards.count=128</c>) in order. Throws <see cref="MemoConfigurationException"/> listing every problem.</summary>
-    public static MemoOptions Load(string? configFile, IReadOnlyList<string> overrides) =>
-        Load(DefaultsFilePath, configFile, overrides);
+    private static readonly Lazy<string> Reference = new(ReadReferenceText);
 
-    /// <summary>As <see cref="Load(string?, IReadOnlyList{string})"/> with an explicit defaults file.</summary>
-    public static MemoOptions Load(string defaultsFile, string? configFile, IReadOnlyList<string> overrides)
+    /// <summary>The text of <c>hocon/memo.conf</c> as built into this assembly: the defaults every load starts from.</summary>
+    public static string ReferenceText => Reference.Value;
+
+    /// <summary>The merged configuration these options were read from: the defaults, the user file and the overrides,
+    /// including the <c>akka</c> section, which memo does not read and hands to Akka as it is. Empty for options
+    /// built in code. Not part of equality: Akka's <see cref="Akka.Configuration.Config"/> compares by reference, and
+    /// two loads of the same settings are equal options.</summary>
+    public Config Config { get; init; } = Config.Empty;
+
+    /// <summary>Parses the built-in defaults (<see cref="ReferenceText"/>); a fresh tree each call, since Akka's trees
+    /// are mutable.</summary>
+    public static Config ParseReference() =>
+        ConfigurationFactory.ParseString(ReferenceText);
+
+    /// <summary>Loads the configuration: the built-in defaults, then <paramref name="configFile"/> when given, then
+    /// each override (a HOCON snippet such as <c>memo.shards.count=128</c>) in order; later wins. Throws
+    /// <see cref="MemoConfigurationException"/> listing every problem.</summary>
+    public static MemoOptions Load(string? configFile, IReadOnlyList<string> overrides)
     {
-        ArgumentNullException.ThrowIfNull(defaultsFile);
         ArgumentNullException.ThrowIfNull(overrides);
         var problems = new List<string>();
-        var defaults = ReadFile(defaultsFile, "defaults file", problems);
-        var layers = new List<HoconObject>();
-        if (configFile is not null && ReadFile(configFile, "config file", problems) is { } user)
+        var reference = ConfigDocument.Parse(ReferenceText, ReferenceSource, problems);
+        var layers = new List<ConfigLayer>();
+        if (configFile is not null)
         {
-            layers.Add(user);
+            var source = $"config file '{configFile}'";
+            if (ConfigDocument.ParseFile(configFile, source, problems) is { } file)
+            {
+                layers.Add(new ConfigLayer(source, file));
+            }
         }
 
         foreach (var text in overrides)
         {
-            if (TryParse(text, $"override '{text}'", problems) is { } layer)
+            // Parse errors are collected, not thrown: the next source is still parsed so all are reported.
+            var source = $"override '{text}'";
+            if (ConfigDocument.Parse(text, source, problems) is { } layer)
             {
-                layers.Add(layer);
+                layers.Add(new ConfigLayer(source, layer));
             }
         }
 
-        if (problems.Count > 0 || defaults is null)
+        if (problems.Count > 0 || reference is null)
         {
             throw new MemoConfigurationException(problems);
         }
 
-        return FromLayers(defaults, layers);
+        return FromLayers(reference, layers);
     }
 
-    /// <summary>The pure part of <see cref="Load(string, string?, IReadOnlyList{string})"/>: lays
-    /// <paramref name="layers"/> over <paramref name="defaults"/>, rejects keys the defaults do not define, reads
-    /// and validates. Throws <see cref="MemoConfigurationException"/> listing every problem.</summary>
-    public static MemoOptions FromLayers(HoconObject defaults, IReadOnlyList<HoconObject> layers)
+    /// <summary>The pure part of <see cref="Load"/>: lays <paramref name="layers"/> over <paramref name="reference"/>
+    /// in order, rejects <c>memo.*</c> keys the reference does not define, reads and validates. Throws
+    /// <see cref="MemoConfigurationException"/> listing every problem.</summary>
+    public static MemoOptions FromLayers(Config reference, IReadOnlyList<ConfigLayer> layers)
     {
-        ArgumentNullException.ThrowIfNull(defaults);
+        ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(layers);
         var problems = new List<string>();
-        var merged = defaults;
+        // Texts parsed by ConfigDocument cannot hold substitutions; Configs parsed elsewhere can. Akka resolves them
+        // when it parses a text, so a value taken from another key would keep it after a later layer changed that key.
+        foreach (var (source, config) in layers.Select(l => (l.Source, l.Config)).Prepend((ReferenceSource, reference)))
+        {
+            if (config.Substitutions?.Any() == true)
+            {
+                problems.Add($"{source}: uses substitutions (${{{string.Join("}, ${", config.Substitutions.Select(s => s.Path))}}}), " +
+                             "which memo does not support: Akka resolves them within one text, before later layers apply");
+            }
+        }
+
+        var misshapen = new HashSet<string>(StringComparer.Ordinal);
+        var merged = reference;
         foreach (var layer in layers)
         {
-            merged = merged.WithOverrides(KnownKeysOnly(layer, defaults, "", problems));
+            KnownKeys.Check(reference, layer, problems, misshapen);
+            merged = layer.Config.WithFallback(merged);
         }
 
         // Keep going after unknown keys so that one run reports the ill-typed and invalid values as well.
-        var reader = new OptionsReader(merged);
-        var options = Read(reader);
+        var reader = new OptionsReader(merged, path => SourceOf(path, layers), misshapen);
+        var options = Read(reader) with { Config = merged };
         problems.AddRange(reader.Problems);
-        if (reader.Problems.Count == 0)
+        if (problems.Count == 0)
         {
             problems.AddRange(options.Validate());
         }
@@ -94,15 +128,24 @@ public sealed record MemoOptions(
         return problems.Count > 0 ? throw new MemoConfigurationException(problems) : options;
     }
 
-    /// <summary>Reads every key under <c>memo</c> from a complete configuration tree, without validating rules.
+    /// <summary>Reads every key under <c>memo</c> from a complete configuration, without validating rules.
     /// Throws <see cref="MemoConfigurationException"/> naming every missing or ill-typed key.</summary>
-    public static MemoOptions FromConfig(HoconObject config)
+    public static MemoOptions FromConfig(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var reader = new OptionsReader(config);
-        var options = Read(reader);
+        var options = Read(reader) with { Config = config };
         return reader.Problems.Count > 0 ? throw new MemoConfigurationException(reader.Problems) : options;
     }
+
+    /// <summary>Compares the typed options; <see cref="Config"/> is left out (see there).</summary>
+    public bool Equals(MemoOptions? other) =>
+        other is not null && Node.Equals(other.Node) && Grpc.Equals(other.Grpc) && Storage.Equals(other.Storage) &&
+        Shards.Equals(other.Shards) && Kvs.Equals(other.Kvs) && Network.Equals(other.Network) && Raft.Equals(other.Raft) &&
+        Cluster.Equals(other.Cluster);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Node, Grpc, Storage, Shards, Kvs, Network, Raft, Cluster);
 
     /// <summary>Every rule the values break, each as <c>key.path = value: rule</c>; empty when the options are
     /// usable. Checks each section and the rules that span sections.</summary>
@@ -121,17 +164,17 @@ public sealed record MemoOptions(
         // A value travels in one request and one response, with its key and some framing.
         var message = Math.Min(Grpc.MaxReceiveMessageSize, Grpc.MaxSendMessageSize);
         v.Require(Kvs.MaxValueBytes + Kvs.MaxKeyBytes < message, $"{KvsOptions.Path}.max-value-bytes",
-            HoconUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes)),
+            ConfigUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes)),
             $"plus {KvsOptions.Path}.max-key-bytes must be less than the gRPC message limits " +
-            $"({GrpcOptions.Path}.max-receive-message-size, max-send-message-size: {HoconUnits.FormatByteSize(Math.Max(0, message))})");
+            $"({GrpcOptions.Path}.max-receive-message-size, max-send-message-size: {ConfigUnits.FormatByteSize(Math.Max(0, message))})");
         // A single write must fit one group commit.
         v.Require(Storage.MaxBatchBytes >= Kvs.MaxValueBytes, $"{StorageOptions.Path}.max-batch-bytes",
-            HoconUnits.FormatByteSize(Math.Max(0, Storage.MaxBatchBytes)),
-            $"must be at least {KvsOptions.Path}.max-value-bytes ({HoconUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes))})");
+            ConfigUnits.FormatByteSize(Math.Max(0, Storage.MaxBatchBytes)),
+            $"must be at least {KvsOptions.Path}.max-value-bytes ({ConfigUnits.FormatByteSize(Math.Max(0, Kvs.MaxValueBytes))})");
         // Peers exchange appends over the same gRPC server.
         v.Require(Raft.MaxAppendBytes <= message, $"{RaftOptions.Path}.max-append-bytes",
-            HoconUnits.FormatByteSize(Math.Max(0, Raft.MaxAppendBytes)),
-            $"must not exceed the gRPC message limits ({HoconUnits.FormatByteSize(Math.Max(0, message))})");
+            ConfigUnits.FormatByteSize(Math.Max(0, Raft.MaxAppendBytes)),
+            $"must not exceed the gRPC message limits ({ConfigUnits.FormatByteSize(Math.Max(0, message))})");
         return v.Problems;
     }
 
@@ -145,107 +188,26 @@ public sealed record MemoOptions(
         RaftOptions.Read(reader),
         Memo.Node.Cluster.Runtime.ClusterRuntimeOptions.Read(reader));
 
-    private static HoconObject? ReadFile(string path, string what, List<string> problems)
+    /// <summary>The last layer that sets <paramref name="path"/>, or the defaults.</summary>
+    private static string SourceOf(string path, IReadOnlyList<ConfigLayer> layers)
     {
-        if (!File.Exists(path))
+        for (var i = layers.Count - 1; i >= 0; i--)
         {
-            problems.Add($"{what} '{path}' not found");
-            return null;
+            if (layers[i].Config.HasPath(path))
+            {
+                return layers[i].Source;
+            }
         }
 
-        return TryParse(File.ReadAllText(path), path, problems);
+        return ReferenceSource;
     }
 
-    private static HoconObject? TryParse(string text, string source, List<string> problems)
+    private static string ReadReferenceText()
     {
-        try
-        {
-            return HoconParser.Parse(text, source);
-        }
-        catch (HoconException e)
-        {
-            // Parse errors are collected, not routed: the next source is still parsed so all are reported.
-            problems.Add(e.Message);
-            return null;
-        }
-    }
-
-    /// <summary>Reports keys of <paramref name="layer"/> that the defaults do not define, and values whose shape
-    /// (object or not) differs from the default's; returns the layer without them, so that reading the merged
-    /// tree afterwards reports only problems of its own rather than echoes of these.</summary>
-    private static HoconObject KnownKeysOnly(HoconObject layer, HoconObject schema, string prefix, List<string> problems)
-    {
-        var kept = new List<KeyValuePair<string, HoconValue>>();
-        foreach (var key in layer.Keys)
-        {
-            layer.TryGetField(key, out var value);
-            var path = prefix.Length == 0 ? key : prefix + "." + key;
-            if (!schema.TryGetField(key, out var expected))
-            {
-                var hint = Suggest(key, schema.Keys) is { } s ? $"; did you mean '{s}'?" : "";
-                problems.Add($"{path} ({value.Position}): unknown key{hint} (known here: {string.Join(", ", schema.Keys)})");
-                continue;
-            }
-
-            var isObject = value.TryGetObject(out var valueObject);
-            var shouldBeObject = expected.TryGetObject(out var expectedObject);
-            if (isObject && shouldBeObject)
-            {
-                kept.Add(new(key, HoconValue.Object(KnownKeysOnly(valueObject, expectedObject, path, problems), value.Position)));
-            }
-            else if (isObject == shouldBeObject)
-            {
-                kept.Add(new(key, value));
-            }
-            else
-            {
-                problems.Add(shouldBeObject
-                    ? $"{path} = {value} ({value.Position}): expected an object with keys {string.Join(", ", expectedObject.Keys)}"
-                    : $"{path} ({value.Position}): expected a value, found an object");
-            }
-        }
-
-        return HoconObject.Create(kept);
-    }
-
-    /// <summary>The known key closest to a misspelt one, when it is close enough to be the likely intent.</summary>
-    private static string? Suggest(string key, IEnumerable<string> known)
-    {
-        string? best = null;
-        var bestDistance = int.MaxValue;
-        foreach (var candidate in known)
-        {
-            var d = EditDistance(key, candidate);
-            if (d < bestDistance)
-            {
-                (best, bestDistance) = (candidate, d);
-            }
-        }
-
-        return bestDistance <= Math.Max(2, key.Length / 3) ? best : null;
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
+        const string name = "Memo.Node.hocon.memo.conf";
+        using var stream = typeof(MemoOptions).Assembly.GetManifestResourceStream(name)
+                           ?? throw new InvalidOperationException($"The defaults resource '{name}' is missing from {typeof(MemoOptions).Assembly.GetName().Name}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 }

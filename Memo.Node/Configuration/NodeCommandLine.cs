@@ -128,9 +128,9 @@ public static class NodeCommandLine
                     overrides.Add(Assign("memo.shards.count", value));
                     break;
                 case "--eviction-delay":
-                    error = HoconUnits.TryParseDuration(value, out _)
+                    error = ConfigUnits.TryParseDuration(value, out _)
                         ? null
-                        : $"--eviction-delay expects {HoconUnits.DurationHint}; got '{value}'";
+                        : $"--eviction-delay expects {ConfigUnits.DurationHint}; got '{value}'";
                     overrides.Add(Assign("memo.network.eviction-delay", value));
                     break;
             }
@@ -143,15 +143,15 @@ public static class NodeCommandLine
 
         if (seedSlot >= 0)
         {
-            overrides[seedSlot] = "memo.node.seeds = [" + string.Join(", ", seeds.Select(HoconParser.Quote)) + "]";
+            overrides[seedSlot] = "memo.node.seeds = [" + string.Join(", ", seeds.Select(ConfigText.Quote)) + "]";
         }
 
         return new NodeCommand.Run(configFile, overrides.ToImmutable());
     }
 
-    /// <summary>Values are always quoted, so an argument cannot inject HOCON syntax; typed reading accepts quoted
-    /// numbers and durations as HOCON does.</summary>
-    private static string Assign(string key, string value) => key + " = " + HoconParser.Quote(value);
+    /// <summary>Values are always quoted (<see cref="ConfigText.Quote"/>), so an argument cannot inject HOCON syntax
+    /// and reaches the options exactly; typed reading accepts quoted numbers and durations as HOCON does.</summary>
+    private static string Assign(string key, string value) => key + " = " + ConfigText.Quote(value);
 
     private static string? RequireInteger(string name, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _)
@@ -190,7 +190,9 @@ public static class NodeCommandLine
         [
             "",
             "Configuration, later wins: the defaults in hocon/memo.conf (every key documented there),",
-            "then --config FILE, then the other options in the order given. Unknown keys are errors.",
+            "then --config FILE, then the other options in the order given. Unknown memo.* keys are errors;",
+            "an akka section passes through to Akka. --set takes HOCON: quote a value holding ':' or spaces,",
+            "e.g. --set 'memo.node.advertise=\"10.0.0.1:5090\"'.",
             "Durations take a unit (250ms, 5s, 10m, 1h, 2d); sizes take bytes or KiB/MiB/GiB (16MiB).",
         ]);
         return string.Join(Environment.NewLine, lines);

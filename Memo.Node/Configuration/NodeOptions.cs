@@ -77,19 +77,19 @@ public sealed record NodeOptions(
 
     internal void Validate(OptionsValidator v)
     {
-        v.Require(TryParseHostPort(Listen, out _, out _), $"{Path}.listen", HoconParser.Quote(Listen),
+        v.Require(TryParseHostPort(Listen, out _, out _), $"{Path}.listen", ConfigText.Quote(Listen),
             "must be host:port with a port in 0..65535 (IPv6 as [addr]:port)");
-        v.Require(!string.IsNullOrWhiteSpace(DataDirectory), $"{Path}.data-directory", HoconParser.Quote(DataDirectory),
+        v.Require(!string.IsNullOrWhiteSpace(DataDirectory), $"{Path}.data-directory", ConfigText.Quote(DataDirectory),
             "must not be empty");
         for (var i = 0; i < Seeds.Length; i++)
         {
             v.Require(TryParseHostPort(Seeds[i], out _, out var port) && port != 0, $"{Path}.seeds[{i}]",
-                HoconParser.Quote(Seeds[i]), "must be host:port with a port in 1..65535");
+                ConfigText.Quote(Seeds[i]), "must be host:port with a port in 1..65535");
         }
 
         v.Require(Advertise.Length == 0 || (TryParseHostPort(Advertise, out var advertisedHost, out var advertisedPort) && advertisedPort != 0
                 && advertisedHost is not ("0.0.0.0" or "::")),
-            $"{Path}.advertise", HoconParser.Quote(Advertise), "must be empty or host:port with a port in 1..65535 and a host peers can reach");
+            $"{Path}.advertise", ConfigText.Quote(Advertise), "must be empty or host:port with a port in 1..65535 and a host peers can reach");
         v.DurationRange($"{Path}.shutdown-grace-period", ShutdownGracePeriod, TimeSpan.Zero, TimeSpan.FromHours(1));
     }
 }

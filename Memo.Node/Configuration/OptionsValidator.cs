@@ -21,15 +21,15 @@ internal sealed class OptionsValidator
             $"must be between {Show(min)} and {Show(max)}");
 
     public void SizeRange(string path, long value, long min, long max) =>
-        Require(value >= min && value <= max, path, HoconUnits.FormatByteSize(Math.Max(0, value)),
-            $"must be between {HoconUnits.FormatByteSize(min)} and {HoconUnits.FormatByteSize(max)}");
+        Require(value >= min && value <= max, path, ConfigUnits.FormatByteSize(Math.Max(0, value)),
+            $"must be between {ConfigUnits.FormatByteSize(min)} and {ConfigUnits.FormatByteSize(max)}");
 
     public void DurationRange(string path, TimeSpan value, TimeSpan min, TimeSpan max) =>
         Require(value >= min && value <= max, path, ShowDuration(value),
-            $"must be between {HoconUnits.FormatDuration(min)} and {HoconUnits.FormatDuration(max)}");
+            $"must be between {ConfigUnits.FormatDuration(min)} and {ConfigUnits.FormatDuration(max)}");
 
     public static string Show(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string ShowDuration(TimeSpan value) =>
-        value >= TimeSpan.Zero ? HoconUnits.FormatDuration(value) : value.ToString("c", CultureInfo.InvariantCulture);
+        value >= TimeSpan.Zero ? ConfigUnits.FormatDuration(value) : value.ToString("c", CultureInfo.InvariantCulture);
 }

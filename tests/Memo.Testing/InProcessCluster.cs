@@ -190,7 +190,6 @@ public sealed class InProcessCluster : IAsyncDisposable
     }
 
     private MemoOptions Options(Slot slot, string? seed, IEnumerable<string> extra) => MemoOptions.Load(
-        TestPaths.DefaultsFile,
         configFile: null,
         [
             "memo.node.listen = \"127.0.0.1:0\"",

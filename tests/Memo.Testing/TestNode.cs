@@ -47,9 +47,8 @@ public sealed class TestNode : IAsyncDisposable
         return node;
     }
 
-    /// <summary>Options for this node: repository defaults, loopback ephemeral port, its folder, then the overrides.</summary>
+    /// <summary>Options for this node: the built-in defaults, loopback ephemeral port, its folder, then the overrides.</summary>
     public MemoOptions Options() => MemoOptions.Load(
-        TestPaths.DefaultsFile,
         configFile: null,
         [$"memo.node.listen = \"127.0.0.1:0\"", $"memo.node.data-directory = \"{DataDirectory.Replace("\\", "/", StringComparison.Ordinal)}\"", .. _overrides]);
 

@@ -1,6 +1,6 @@
 namespace Memo.Testing;
 
-/// <summary>Locations in the repository that tests need: its root, the defaults file, built node binaries.</summary>
+/// <summary>Locations in the repository that tests need.</summary>
 public static class TestPaths
 {
     private static readonly Lazy<string> Root = new(() =>
@@ -23,7 +23,4 @@ public static class TestPaths
 
     /// <summary>The repository root (the folder holding Memo.Akka.sln).</summary>
     public static string RepositoryRoot => Root.Value;
-
-    /// <summary>hocon/memo.conf, the documented defaults.</summary>
-    public static string DefaultsFile => Path.Combine(RepositoryRoot, "hocon", "memo.conf");
 }

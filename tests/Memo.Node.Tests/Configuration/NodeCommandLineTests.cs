@@ -8,8 +8,7 @@ public sealed class NodeCommandLineTests
 
     private static string Error(params string[] args) => Assert.IsType<NodeCommand.UsageError>(NodeCommandLine.Parse(args)).Message;
 
-    private static MemoOptions Options(NodeCommand.Run run) =>
-        MemoOptions.Load(RepoFiles.DefaultsFile, run.ConfigFile, run.Overrides);
+    private static MemoOptions Options(NodeCommand.Run run) => run.LoadOptions();
 
     [Fact]
     public void No_arguments_run_the_node_on_the_defaults()
@@ -74,6 +73,23 @@ public sealed class NodeCommandLineTests
 
         Assert.Equal("x\" , memo.shards.count = 2 #", o.Node.DataDirectory);
         Assert.Equal(64, o.Shards.Count);
+    }
+
+    [Theory]
+    [InlineData("with \"quotes\" and \\backslashes\\")]
+    [InlineData("C:\\memo\\data")]
+    [InlineData("host:5090/[list]/{object}/${subst}/$HOME")]
+    [InlineData("  spaces around and inside  ")]
+    [InlineData("null")]
+    [InlineData("données/日本語/😀")]
+    [InlineData("# not a comment // nor this")]
+    [InlineData("tab\tnew line\n")]
+    public void Option_values_reach_the_options_exactly(string value)
+    {
+        var o = Options(Run("--data", value, "--seed", "a:1", "--seed", "b:2"));
+
+        Assert.Equal(value, o.Node.DataDirectory);
+        Assert.Equal<string>(["a:1", "b:2"], o.Node.Seeds);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using Memo.Node.Configuration;
 
 namespace Memo.Node.Tests.Configuration;
 
-public sealed class HoconUnitsTests
+public sealed class ConfigUnitsTests
 {
     [Theory]
     [InlineData("100ns", 1L)]
@@ -20,7 +20,7 @@ public sealed class HoconUnitsTests
     [InlineData("0s", 0L)]
     public void Durations_parse_with_short_and_long_unit_names(string text, long ticks)
     {
-        Assert.True(HoconUnits.TryParseDuration(text, out var value));
+        Assert.True(ConfigUnits.TryParseDuration(text, out var value));
         Assert.Equal(TimeSpan.FromTicks(ticks), value);
     }
 
@@ -35,7 +35,7 @@ public sealed class HoconUnitsTests
     [InlineData("99999999999d")]
     [InlineData("5 S")]
     public void Text_that_is_not_a_whole_non_negative_duration_is_rejected(string text) =>
-        Assert.False(HoconUnits.TryParseDuration(text, out _));
+        Assert.False(ConfigUnits.TryParseDuration(text, out _));
 
     [Theory]
     [InlineData("0", 0L)]
@@ -51,7 +51,7 @@ public sealed class HoconUnitsTests
     [InlineData("3kB", 3_000L)]
     public void Sizes_parse_in_binary_and_decimal_units(string text, long bytes)
     {
-        Assert.True(HoconUnits.TryParseByteSize(text, out var value));
+        Assert.True(ConfigUnits.TryParseByteSize(text, out var value));
         Assert.Equal(bytes, value);
     }
 
@@ -63,18 +63,18 @@ public sealed class HoconUnitsTests
     [InlineData("0.5B")]
     [InlineData("9999999TiB")]
     public void Text_that_is_not_a_whole_non_negative_size_is_rejected(string text) =>
-        Assert.False(HoconUnits.TryParseByteSize(text, out _));
+        Assert.False(ConfigUnits.TryParseByteSize(text, out _));
 
     [Fact]
     public void Formatting_picks_the_largest_exact_unit()
     {
-        Assert.Equal("10m", HoconUnits.FormatDuration(TimeSpan.FromSeconds(600)));
-        Assert.Equal("1500ms", HoconUnits.FormatDuration(TimeSpan.FromMilliseconds(1500)));
-        Assert.Equal("0s", HoconUnits.FormatDuration(TimeSpan.Zero));
-        Assert.Equal("700ns", HoconUnits.FormatDuration(TimeSpan.FromTicks(7)));
-        Assert.Equal("16MiB", HoconUnits.FormatByteSize(16L << 20));
-        Assert.Equal("4000000", HoconUnits.FormatByteSize(4_000_000));
-        Assert.Equal("0", HoconUnits.FormatByteSize(0));
+        Assert.Equal("10m", ConfigUnits.FormatDuration(TimeSpan.FromSeconds(600)));
+        Assert.Equal("1500ms", ConfigUnits.FormatDuration(TimeSpan.FromMilliseconds(1500)));
+        Assert.Equal("0s", ConfigUnits.FormatDuration(TimeSpan.Zero));
+        Assert.Equal("700ns", ConfigUnits.FormatDuration(TimeSpan.FromTicks(7)));
+        Assert.Equal("16MiB", ConfigUnits.FormatByteSize(16L << 20));
+        Assert.Equal("4000000", ConfigUnits.FormatByteSize(4_000_000));
+        Assert.Equal("0", ConfigUnits.FormatByteSize(0));
     }
 
     /// <summary>Uniform over 0..long.MaxValue, built from 31 + 31 + 1 random bits.</summary>
@@ -98,8 +98,8 @@ public sealed class HoconUnitsTests
                     TimeSpan.TicksPerSecond, TimeSpan.TicksPerMillisecond, 10).ToArbitrary(),
                 ticks =>
                 {
-                    var text = HoconUnits.FormatDuration(TimeSpan.FromTicks(ticks));
-                    return HoconUnits.TryParseDuration(text, out var back) && back.Ticks == ticks;
+                    var text = ConfigUnits.FormatDuration(TimeSpan.FromTicks(ticks));
+                    return ConfigUnits.TryParseDuration(text, out var back) && back.Ticks == ticks;
                 })
             .QuickCheckThrowOnFailure();
 
@@ -109,8 +109,8 @@ public sealed class HoconUnitsTests
                 NonNegativeLongs(1L << 40, 1L << 30, 1L << 20, 1L << 10, 1000).ToArbitrary(),
                 bytes =>
                 {
-                    var text = HoconUnits.FormatByteSize(bytes);
-                    return HoconUnits.TryParseByteSize(text, out var back) && back == bytes;
+                    var text = ConfigUnits.FormatByteSize(bytes);
+                    return ConfigUnits.TryParseByteSize(text, out var back) && back == bytes;
                 })
             .QuickCheckThrowOnFailure();
 }

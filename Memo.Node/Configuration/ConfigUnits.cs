@@ -7,12 +7,15 @@ namespace Memo.Node.Configuration;
 /// <c>4096</c>, <c>64KiB</c>, <c>16MiB</c>, <c>4MB</c>. Pure functions; <c>Format</c> is the inverse of <c>TryParse</c>.
 /// </summary>
 /// <remarks>
-/// Unlike HOCON, a duration needs a unit: a bare <c>10</c> for a grace period is far more likely to mean seconds
-/// than HOCON's milliseconds, so we refuse to guess. Sizes follow HOCON: powers of 1000 for <c>kB</c>/<c>MB</c>/...,
-/// powers of 1024 for <c>K</c>/<c>KiB</c>/<c>Mi</c>/...; a bare number is bytes. Fractions (<c>1.5s</c>) are allowed
+/// Memo reads every duration and size of a <c>memo.*</c> key through these rules, never through Akka's
+/// <c>Config.GetTimeSpan</c>/<c>GetByteSize</c>. Measured with Akka.NET 1.5.75: <c>GetTimeSpan</c> reads a bare
+/// <c>5</c> as 5 ms without a word, throws on <c>10us</c>, and <c>GetByteSize</c> throws on <c>1.5MiB</c>.
+/// Here a duration needs a unit: a bare <c>10</c> for a grace period is far more likely to mean seconds than
+/// milliseconds, so we refuse to guess. Sizes: powers of 1000 for <c>kB</c>/<c>MB</c>/..., powers of 1024 for
+/// <c>K</c>/<c>KiB</c>/<c>Mi</c>/...; a bare number is bytes. Fractions (<c>1.5s</c>, <c>1.5MiB</c>) are allowed
 /// when they come to a whole number of ticks (100 ns) or bytes. Negative values are refused.
 /// </remarks>
-public static class HoconUnits
+public static class ConfigUnits
 {
     private const long TicksPerMicrosecond = 10;
 
