@@ -172,6 +172,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MaxReceiveMessageSize = (int)options.Grpc.MaxReceiveMessageSize,
                 MaxSendMessageSize = (int)options.Grpc.MaxSendMessageSize,
                 MaxConcurrentStreamsPerConnection = options.Grpc.MaxConcurrentStreams,
+                DefaultDeadline = options.Grpc.DefaultDeadline,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, services, () => NotServingReason(cluster, stopping), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
