@@ -7,10 +7,9 @@ namespace Memo.Protocol.Client;
 /// <see cref="MemoChannel.Create"/>) opens to a node; validated when the channel is created.
 /// </summary>
 /// <remarks>
-/// <para><b>Why this type exists.</b> Until issue 7, <see cref="MemoClientOptions.Channel"/> was the options type of
-/// Memo's own gRPC client (<c>Memo.Protocol.Grpc.GrpcChannelOptions</c>). That client was replaced by the standard
-/// <c>Grpc.Net.Client</c>, and its options type went with it. <c>Grpc.Net.Client.GrpcChannelOptions</c> is not a
-/// drop-in replacement: it is a mutable class whose connection settings live on a separate
+/// <para><b>Why this type exists.</b> <see cref="MemoClientOptions.Channel"/> used to be the options type of Memo's
+/// own, hand-written gRPC client, which the standard <c>Grpc.Net.Client</c> replaced.
+/// <c>Grpc.Net.Client.GrpcChannelOptions</c> is not a drop-in replacement: it is a mutable class whose connection settings live on a separate
 /// <see cref="SocketsHttpHandler"/>, and most of its knobs (retries, service config, credentials, load balancing)
 /// are ones the client does not use. This record keeps the knobs Memo's clients had, with the same defaults, and
 /// <see cref="MemoChannel.Create"/> maps them onto a <see cref="SocketsHttpHandler"/> and a

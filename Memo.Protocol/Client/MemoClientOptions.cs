@@ -11,8 +11,8 @@ public sealed record MemoClientOptions
 
     /// <summary>
     /// Transport options (message size limits, connect timeout, keep-alive, TLS, a custom handler); defaults when null.
-    /// This was <c>Memo.Protocol.Grpc.GrpcChannelOptions</c> until the client moved onto <c>Grpc.Net.Client</c>;
-    /// <see cref="MemoChannelOptions"/> has the same settings and says why the type changed.
+    /// <see cref="MemoChannelOptions"/> keeps the settings of the hand-written client this type replaced and says why
+    /// the type changed.
     /// </summary>
     public MemoChannelOptions? Channel { get; init; }
 }

@@ -1,4 +1,4 @@
-using Grpc.Net.Client;
+using Memo.Protocol.Client;
 using Memo.Protocol.Cluster;
 
 namespace Memo.Node.Cluster.Runtime;
@@ -10,7 +10,7 @@ public sealed class GrpcClusterJoinChannel(TimeSpan callTimeout) : IClusterJoinC
     /// <inheritdoc />
     public async Task<AdmitMemberResponse> AdmitAsync(string seedAddress, AdmitMemberRequest request, CancellationToken cancellationToken)
     {
-        using var channel = GrpcChannel.ForAddress("http://" + seedAddress);
+        using var channel = MemoChannel.Create(seedAddress);
         var client = new ClusterAdmin.ClusterAdminClient(channel);
         return await client.AdmitMemberAsync(request, deadline: DateTime.UtcNow + callTimeout, cancellationToken: cancellationToken)
             .ResponseAsync.ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Net.Http;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Memo.Node.Shards.Wire;
+using Memo.Protocol.Client;
 
 namespace Memo.Node.Shards.Forwarding;
 
@@ -75,18 +76,8 @@ public sealed class PeerChannels : IDisposable
 
     private Entry Create(string address)
     {
-        var handler = new SocketsHttpHandler
+        var channel = MemoChannel.Create(address, new MemoChannelOptions
         {
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            EnableMultipleHttp2Connections = true,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-        };
-        var channel = GrpcChannel.ForAddress("http://" + address, new GrpcChannelOptions
-        {
-            HttpHandler = handler,
             MaxReceiveMessageSize = _maxMessageBytes,
             MaxSendMessageSize = _maxMessageBytes,
         });
