@@ -152,7 +152,7 @@ start_memo() {
   for i in $(seq "$NODES"); do ports+=("$(free_port)"); done
   seed="127.0.0.1:${ports[0]}"
   for i in $(seq 0 $((NODES - 1))); do
-    local args=(--listen "127.0.0.1:${ports[$i]}" --data "$WORK/memo-data-$i")
+    local args=(--listen "127.0.0.1:${ports[$i]}" --remote "127.0.0.1:$(free_port)" --data "$WORK/memo-data-$i")
     # The first node forms the cluster; the others join through it.
     [[ "$i" -gt 0 ]] && args+=(--seed "$seed")
     dotnet "$WORK/node/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &

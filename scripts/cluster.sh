@@ -5,17 +5,20 @@
 #   scripts/cluster.sh status     `memo cluster show` against node 1
 #   scripts/cluster.sh down       stop every node (SIGTERM, then SIGKILL after 15 s)
 #
-# Node i listens on 127.0.0.1:$((BASE_PORT + i - 1)) with its data in $MEMO_CLUSTER_DIR/node<i> (data, log, pid).
-# Environment: MEMO_CLUSTER_DIR (default ./cluster-data), MEMO_BASE_PORT (default 5090),
+# Node i serves gRPC on 127.0.0.1:$((BASE_PORT + i - 1)) and Akka remoting on 127.0.0.1:$((REMOTE_BASE_PORT + i - 1)),
+# with its data in $MEMO_CLUSTER_DIR/node<i> (data, log, pid).
+# Environment: MEMO_CLUSTER_DIR (default ./cluster-data), MEMO_BASE_PORT (default 5090), MEMO_REMOTE_BASE_PORT
+# (default MEMO_BASE_PORT + 100),
 # MEMO_NODE_ARGS (extra node options for every node, e.g. "--set memo.cluster.gossip-interval=200ms").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${MEMO_CLUSTER_DIR:-$PWD/cluster-data}"
 BASE_PORT="${MEMO_BASE_PORT:-5090}"
+REMOTE_BASE_PORT="${MEMO_REMOTE_BASE_PORT:-$((BASE_PORT + 100))}"
 BIN="$DIR/bin"
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
 build() {
   mkdir -p "$BIN"
@@ -32,17 +35,17 @@ up() {
   build
   local seed="127.0.0.1:$BASE_PORT"
   for ((i = 1; i <= n; i++)); do
-    local node="$DIR/node$i" port=$((BASE_PORT + i - 1))
+    local node="$DIR/node$i" port=$((BASE_PORT + i - 1)) remote=$((REMOTE_BASE_PORT + i - 1))
     mkdir -p "$node"
     if [[ -f "$node/pid" ]] && kill -0 "$(cat "$node/pid")" 2>/dev/null; then
       echo "node $i already running (pid $(cat "$node/pid"))" >&2
       continue
     fi
     # shellcheck disable=SC2086 # MEMO_NODE_ARGS is a list of options on purpose
-    dotnet "$BIN/node/Memo.Node.dll" --listen "127.0.0.1:$port" --data "$node/data" --seed "$seed" ${MEMO_NODE_ARGS:-} \
+    dotnet "$BIN/node/Memo.Node.dll" --listen "127.0.0.1:$port" --remote "127.0.0.1:$remote" --data "$node/data" --seed "$seed" ${MEMO_NODE_ARGS:-} \
       >"$node/log" 2>&1 &
     echo $! >"$node/pid"
-    echo "node $i: 127.0.0.1:$port pid $! (log $node/log)"
+    echo "node $i: gRPC 127.0.0.1:$port, remoting 127.0.0.1:$remote, pid $! (log $node/log)"
     # Each node waits for the previous one to answer, so node 1 has formed the cluster before others ask it.
     for _ in $(seq 1 100); do
       if dotnet "$BIN/cli/memo.dll" --node "127.0.0.1:$port" --timeout 1s cluster show >/dev/null 2>&1; then break; fi

@@ -19,7 +19,8 @@ public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDela
     {
         v.Range($"{Path}.replication-factor", ReplicationFactor, 1, 15);
         v.DurationRange($"{Path}.eviction-delay", EvictionDelay, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
-        v.Require(Name.Length is > 0 and <= 64 && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'),
-            $"{Path}.name", ConfigText.Quote(Name), "must be 1..64 characters of letters, digits, '-', '_' or '.'");
+        // The name is also the ActorSystem's name, and Akka allows only these: a letter or digit, then letters, digits, '-', '_'.
+        v.Require(Name.Length is > 0 and <= 64 && char.IsAsciiLetterOrDigit(Name[0]) && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'),
+            $"{Path}.name", ConfigText.Quote(Name), "must be 1..64 characters: a letter or digit, then letters, digits, '-' or '_'");
     }
 }

@@ -16,6 +16,7 @@ public static class NodeCommandLine
     private static readonly Option[] Options =
     [
         new("--listen", "HOST:PORT", "Address to serve gRPC on; port 0 picks a free port (memo.node.listen)."),
+        new("--remote", "HOST:PORT", "Address Akka remoting (node-to-node traffic) listens on; port 0 picks a free port\n(memo.node.remote)."),
         new("--data", "DIR", "Directory for the node's database and keys (memo.node.data-directory)."),
         new("--seed", "HOST:PORT", "A node to join the cluster through; repeat for several (memo.node.seeds)."),
         new("--config", "FILE", "HOCON file whose keys override the defaults (same layout as hocon/memo.conf)."),
@@ -115,6 +116,9 @@ public static class NodeCommandLine
                     break;
                 case "--listen":
                     overrides.Add(Assign("memo.node.listen", value));
+                    break;
+                case "--remote":
+                    overrides.Add(Assign("memo.node.remote", value));
                     break;
                 case "--data":
                     overrides.Add(Assign("memo.node.data-directory", value));

@@ -10,12 +10,14 @@ namespace Memo.Node.Configuration;
 /// <param name="ShutdownGracePeriod">How long shutdown waits for in-flight work and leadership hand-off.</param>
 /// <param name="Advertise">The <c>host:port</c> peers reach this node at; empty means the listen address (with the
 /// bound port when listening on port 0).</param>
+/// <param name="Remote">Address Akka remoting listens on, <c>host:port</c>; port 0 asks for an ephemeral port.</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
     ImmutableArray<string> Seeds,
     TimeSpan ShutdownGracePeriod,
-    string Advertise = "")
+    string Advertise = "",
+    string Remote = "127.0.0.1:5091")
 {
     internal const string Path = "memo.node";
 
@@ -63,7 +65,8 @@ public sealed record NodeOptions(
     /// <inheritdoc />
     public bool Equals(NodeOptions? other) =>
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
-        Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise;
+        Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise
+        && Remote == other.Remote;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -73,7 +76,8 @@ public sealed record NodeOptions(
         r.String($"{Path}.data-directory"),
         r.StringList($"{Path}.seeds"),
         r.Duration($"{Path}.shutdown-grace-period"),
-        r.String($"{Path}.advertise"));
+        r.String($"{Path}.advertise"),
+        r.String($"{Path}.remote"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -90,6 +94,8 @@ public sealed record NodeOptions(
         v.Require(Advertise.Length == 0 || (TryParseHostPort(Advertise, out var advertisedHost, out var advertisedPort) && advertisedPort != 0
                 && advertisedHost is not ("0.0.0.0" or "::")),
             $"{Path}.advertise", ConfigText.Quote(Advertise), "must be empty or host:port with a port in 1..65535 and a host peers can reach");
+        v.Require(TryParseHostPort(Remote, out var remoteHost, out _) && remoteHost is not ("0.0.0.0" or "::"), $"{Path}.remote",
+            ConfigText.Quote(Remote), "must be host:port with a port in 0..65535 and a host peers can reach (IPv6 as [addr]:port)");
         v.DurationRange($"{Path}.shutdown-grace-period", ShutdownGracePeriod, TimeSpan.Zero, TimeSpan.FromHours(1));
     }
 }

@@ -4,8 +4,8 @@ namespace Memo.Node.Hosting;
 
 public sealed partial class MemoNode
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Memo node listening on {Address}, data in {DataDirectory}, {ShardCount} shards, node key {PublicKey}")]
-    private static partial void LogStarted(ILogger logger, string address, string dataDirectory, int shardCount, string publicKey);
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Memo node listening on {Address} (gRPC) and {RemoteAddress} (Akka remoting), data in {DataDirectory}, {ShardCount} shards, node key {PublicKey}")]
+    private static partial void LogStarted(ILogger logger, string address, string remoteAddress, string dataDirectory, int shardCount, string publicKey);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "This data folder was created with {Stored} shards; the configured {Configured} is ignored (the shard count is fixed when a network is created)")]
     private static partial void LogShardCountFixed(ILogger logger, int stored, int configured);

@@ -42,6 +42,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly TimerShardTickSource _ticks;
     private readonly PeerChannels _channels;
     private readonly ApiServer _server;
+    private readonly NodeActorHost _actors;
     private readonly GrpcPeerTransport _transport;
     private readonly ClusterNode _cluster;
     private readonly Task _inboundPump;
@@ -50,7 +51,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
-        ApiServer server, GrpcPeerTransport transport, ClusterNode cluster, StrongBox<bool> stopping, ILogger logger)
+        ApiServer server, NodeActorHost actors, GrpcPeerTransport transport, ClusterNode cluster, StrongBox<bool> stopping, ILogger logger)
     {
         _folder = folder;
         _key = key;
@@ -59,6 +60,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         _ticks = ticks;
         _channels = channels;
         _server = server;
+        _actors = actors;
         _transport = transport;
         _cluster = cluster;
         _logger = logger;
@@ -75,6 +77,12 @@ public sealed partial class MemoNode : IAsyncDisposable
 
     /// <summary>The host:port peers reach this node at (<c>memo.node.advertise</c>, else the bound listen address).</summary>
     public string AdvertisedAddress => _transport.AdvertisedAddress;
+
+    /// <summary>The host:port Akka remoting is bound to (<c>memo.node.remote</c>, with the real port when 0 was configured).</summary>
+    public string RemoteAddress => _actors.RemoteAddress;
+
+    /// <summary>The node's ActorSystem, named after the network.</summary>
+    public Akka.Actor.ActorSystem ActorSystem => _actors.System;
 
     /// <summary>The peer transport (gossip and every shard group's Raft messages).</summary>
     public IPeerTransport PeerTransport => _transport;
@@ -107,6 +115,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         TimerShardTickSource? ticks = null;
         PeerChannels? channels = null;
         ApiServer? server = null;
+        NodeActorHost? actors = null;
         try
         {
             key = NodeIdentity.LoadOrCreate(folder);
@@ -128,6 +137,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 options.Cluster.Core.VirtualNodesPerMember, cancellationToken).ConfigureAwait(false);
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
+            actors = await NodeActorHost.StartAsync(options, network.Name, loggerFactory, cancellationToken).ConfigureAwait(false);
             transport = new GrpcPeerTransport(clusterStore.Node, advertised, network.Name, new PeerTransportOptions(), loggerFactory);
             cluster = new ClusterNode(
                 Member.Joining(clusterStore.Node, advertised, clusterStore.Tokens), network, clusterStore.State, options.Node.Seeds,
@@ -176,8 +186,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, services, () => NotServingReason(cluster, stopping), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, transport, cluster, stopping, logger);
-            LogStarted(logger, node.Address, folder.Path, shardCount, key.PublicKey.ToString());
+            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, cluster, stopping, logger);
+            LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
             cluster.Start();
             return node;
@@ -186,6 +196,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             // Stop listening first: a start that failed late must not leave the port bound.
             if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
+            if (actors is not null) await actors.DisposeAsync().ConfigureAwait(false);
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             if (shards is not null) await shards.DisposeAsync().ConfigureAwait(false);
             if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);
@@ -309,6 +320,8 @@ public sealed partial class MemoNode : IAsyncDisposable
         await _inboundPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _server.StopAsync(cancellationToken).ConfigureAwait(false);
         await _server.DisposeAsync().ConfigureAwait(false);
+        // Nothing runs on the ActorSystem any more: terminate it before the silo closes.
+        await _actors.DisposeAsync().ConfigureAwait(false);
         _channels.Dispose();
         await _silo.DisposeAsync().ConfigureAwait(false);
         _key.Dispose();

@@ -193,6 +193,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         configFile: null,
         [
             "memo.node.listen = \"127.0.0.1:0\"",
+            "memo.node.remote = \"127.0.0.1:0\"",
             $"memo.node.data-directory = \"{slot.DataDirectory.Replace("\\", "/", StringComparison.Ordinal)}\"",
             "memo.node.shutdown-grace-period = 1s",
             seed is null ? "memo.node.seeds = []" : $"memo.node.seeds = [\"{seed}\"]",

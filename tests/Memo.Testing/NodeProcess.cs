@@ -11,12 +11,15 @@ public sealed partial class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
-    private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(string Api, string Remote)> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private NodeProcess(Process process) => _process = process;
 
-    /// <summary>host:port the node listens on.</summary>
+    /// <summary>host:port the node's gRPC API listens on.</summary>
     public string Address { get; private set; } = "";
+
+    /// <summary>host:port the node's Akka remoting listens on.</summary>
+    public string RemoteAddress { get; private set; } = "";
 
     /// <summary>The process id.</summary>
     public int ProcessId => _process.Id;
@@ -43,7 +46,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(NodeAssembly);
-        foreach (var argument in (string[])["--listen", "127.0.0.1:0", "--data", dataDirectory, .. extraArguments ?? []])
+        foreach (var argument in (string[])["--listen", "127.0.0.1:0", "--remote", "127.0.0.1:0", "--data", dataDirectory, .. extraArguments ?? []])
         {
             start.ArgumentList.Add(argument);
         }
@@ -60,7 +63,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         var timeout = startTimeout ?? TimeSpan.FromSeconds(60);
         try
         {
-            node.Address = await node._listening.Task.WaitAsync(timeout).ConfigureAwait(false);
+            (node.Address, node.RemoteAddress) = await node._listening.Task.WaitAsync(timeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -83,7 +86,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         var match = ListeningLine().Match(line);
         if (match.Success)
         {
-            _listening.TrySetResult(match.Groups[1].Value);
+            _listening.TrySetResult((match.Groups[1].Value, match.Groups[2].Value));
         }
     }
 
@@ -125,7 +128,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"listening on (\S+?),")]
+    [GeneratedRegex(@"listening on (\S+) \(gRPC\) and (\S+) \(Akka remoting\)")]
     private static partial Regex ListeningLine();
 
     /// <inheritdoc />

@@ -50,7 +50,7 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>Options for this node: the built-in defaults, loopback ephemeral port, its folder, then the overrides.</summary>
     public MemoOptions Options() => MemoOptions.Load(
         configFile: null,
-        [$"memo.node.listen = \"127.0.0.1:0\"", $"memo.node.data-directory = \"{DataDirectory.Replace("\\", "/", StringComparison.Ordinal)}\"", .. _overrides]);
+        [$"memo.node.listen = \"127.0.0.1:0\"", "memo.node.remote = \"127.0.0.1:0\"", $"memo.node.data-directory = \"{DataDirectory.Replace("\\", "/", StringComparison.Ordinal)}\"", .. _overrides]);
 
     /// <summary>Starts the node again on the same data folder (after <see cref="StopAsync"/>).</summary>
     public async Task StartAgainAsync()

@@ -223,6 +223,22 @@ public sealed class NodeApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_node_runs_an_ActorSystem_named_after_its_network_reachable_over_remoting()
+    {
+        var node = _node.Node;
+        Assert.Equal("memo", node.ActorSystem.Name);
+        Assert.True(Memo.Node.Configuration.NodeOptions.TryParseHostPort(node.RemoteAddress, out var host, out var port) && port != 0,
+            $"remoting address {node.RemoteAddress}");
+
+        // Another system of the same name associates and finds the node's system guardian.
+        using var visitor = Akka.Actor.ActorSystem.Create("memo", Akka.Configuration.ConfigurationFactory.ParseString(
+            "akka.actor.provider = remote\nakka.remote.dot-netty.tcp.hostname = 127.0.0.1\nakka.remote.dot-netty.tcp.port = 0\nakka.loglevel = WARNING"));
+        var guardian = await visitor.ActorSelection($"akka.tcp://memo@{host}:{port}/user").ResolveOne(TimeSpan.FromSeconds(10));
+        Assert.Equal(port, guardian.Path.Address.Port);
+        await visitor.Terminate();
+    }
+
+    [Fact]
     public async Task Data_survives_a_restart_on_the_same_folder()
     {
         await _client.UpsertAsync("durable", V("kept"));

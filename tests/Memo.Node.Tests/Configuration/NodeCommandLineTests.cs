@@ -93,12 +93,19 @@ public sealed class NodeCommandLineTests
     }
 
     [Fact]
+    public void Remote_sets_the_Akka_remoting_address_and_defaults_to_port_5091()
+    {
+        Assert.Equal("127.0.0.1:5091", Options(Run()).Node.Remote);
+        Assert.Equal("10.0.0.2:0", Options(Run("--remote", "10.0.0.2:0")).Node.Remote);
+    }
+
+    [Fact]
     public void An_unknown_option_is_a_usage_error_listing_the_valid_ones()
     {
         var message = Error("--listen", "a:1", "--port", "5");
 
         Assert.Equal(
-            "unknown option '--port'. Valid options: --listen, --data, --seed, --config, --set, --replication-factor, " +
+            "unknown option '--port'. Valid options: --listen, --remote, --data, --seed, --config, --set, --replication-factor, " +
             "--eviction-delay, --shards, --help, --version",
             message);
         var error = Assert.IsType<NodeCommand.UsageError>(NodeCommandLine.Parse(["--port=5"]));
