@@ -13,6 +13,7 @@ internal sealed class PeerLinkCounters(NodeId peer)
     private long _received;
     private long _droppedQueueFull;
     private long _droppedUnreachable;
+    private long _droppedInboundFull;
     private long _malformedFrames;
     private string? _address;
     private string? _lastError;
@@ -57,6 +58,8 @@ internal sealed class PeerLinkCounters(NodeId peer)
 
     public void AddDroppedUnreachable(int messages) => Interlocked.Add(ref _droppedUnreachable, messages);
 
+    public void AddDroppedInboundFull(int messages) => Interlocked.Add(ref _droppedInboundFull, messages);
+
     public void AddMalformed(int frames) => Interlocked.Add(ref _malformedFrames, frames);
 
     public PeerLinkStats Snapshot(int queued, long queuedBytes) => new(
@@ -71,6 +74,7 @@ internal sealed class PeerLinkCounters(NodeId peer)
         Interlocked.Read(ref _received),
         Interlocked.Read(ref _droppedQueueFull),
         Interlocked.Read(ref _droppedUnreachable),
+        Interlocked.Read(ref _droppedInboundFull),
         Interlocked.Read(ref _malformedFrames),
         LastError);
 }

@@ -19,6 +19,8 @@ public sealed class RaftPurityTests
     private static readonly string[] ForbiddenNamespaces =
     [
         "System.Net", "System.Threading", "System.IO", "Microsoft.Data", "Memo.Node.Storage", "System.Net.Http", "System.Net.Sockets",
+        // Actors drive the core from outside (the replica actor); nothing of Akka belongs inside it.
+        "Akka",
     ];
 
     private static readonly string[] ForbiddenTypes =
@@ -28,7 +30,7 @@ public sealed class RaftPurityTests
     ];
 
     [Fact]
-    public void Raft_core_references_no_networking_threading_time_io_randomness_or_storage_api()
+    public void Raft_core_references_no_networking_threading_time_io_randomness_storage_or_Akka_api()
     {
         var references = ReferencedTypes(typeof(RaftNode).Assembly.Location, "Memo.Node.Raft");
         Assert.Contains("System.Collections.Generic.Dictionary`2", references);
@@ -44,6 +46,15 @@ public sealed class RaftPurityTests
         var references = ReferencedTypes(typeof(RaftNode).Assembly.Location, "Memo.Node.Shards");
         Assert.Contains(references, r => r.StartsWith("Memo.Node.Storage.", StringComparison.Ordinal));
         Assert.Contains(references, r => r.StartsWith("System.Threading.Tasks.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Purity_scan_flags_the_peer_transport_which_uses_Akka()
+    {
+        // The Akka rule must be able to fail too: the Akka.Remote transport's actors are scanned the same way.
+        var references = ReferencedTypes(typeof(RaftNode).Assembly.Location, "Memo.Node.Transport");
+        Assert.Contains(references, r => r.StartsWith("Akka.Actor.", StringComparison.Ordinal));
+        Assert.Contains(references, IsForbidden);
     }
 
     private static bool IsForbidden(string fullName)

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Remote;
+using Akka.Remote.Transport;
+using Memo.Node.Tests.Api.Grpc;
+using Memo.Node.Transport;
+using static Memo.Node.Tests.Transport.PeerTestKit;
+
+namespace Memo.Node.Tests.Transport;
+
+/// <summary>
+/// The transport contract, run against <see cref="AkkaPeerTransport"/>: every node is its own actor system with
+/// Akka.Remote on a 127.0.0.1 port, named after its network id.
+/// </summary>
+public sealed class AkkaPeerTransportContractTests : PeerTransportContract
+{
+    private readonly Dictionary<string, Socket> _reserved = [];
+    private readonly Dictionary<NodeId, ActorSystem> _systems = [];
+    private readonly Lock _lock = new();
+    private readonly TestLoggerFactory _logs = new();
+    private string _adapters = "";
+
+    /// <summary>Akka cannot slow a remote sender down: a full inbound channel drops at the receiver.</summary>
+    protected override bool FullInboundSlowsSenders => false;
+
+    protected override Task<TestPeer> BringUpAsync(NodeId node, string address, PeerTransportOptions options, string networkId)
+    {
+        lock (_lock)
+        {
+            if (_reserved.Remove(address, out var placeholder))
+            {
+                placeholder.Dispose();
+            }
+        }
+        var (system, transport) = AkkaPeerHost.Start(node, IPEndPoint.Parse(address), options, networkId, _logs, _adapters);
+        lock (_lock)
+        {
+            _systems[node] = system;
+        }
+        return Task.FromResult(new TestPeer(transport, address, options, networkId, async () =>
+        {
+            // The transport first: the host owns the system and terminates it after.
+            await transport.DisposeAsync();
+            await system.Terminate();
+        }));
+    }
+
+    /// <summary>
+    /// A loopback port that refuses connections until a node starts on it: bound (so no one else gets it) but not
+    /// listening. Starting a node there releases it first; Akka.Remote binds it again at once.
+    /// </summary>
+    protected override string ReserveAddress()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var address = ((IPEndPoint)socket.LocalEndPoint!).ToString();
+        lock (_lock)
+        {
+            _reserved[address] = socket;
+        }
+        return address;
+    }
+
+    [Fact]
+    public async Task A_blackholed_association_loses_messages_until_the_throttle_is_lifted()
+    {
+        // Akka.Remote's own fault injection: the throttler adapter under every association of these systems.
+        _adapters = "\"trttl\"";
+        var a = await StartAsync(1);
+        var b = await StartAsync(2);
+        a.Send(b, PeerMessage.Gossip(Bytes("before")));
+        b.Send(a, PeerMessage.Gossip(Bytes("before")));
+        Assert.Equal("before", Text(await ReceiveAsync(b, "a's message before the blackhole")));
+        Assert.Equal("before", Text(await ReceiveAsync(a, "b's message before the blackhole")));
+        var toB = new Address("akka.trttl.tcp", b.NetworkId, IPEndPoint.Parse(b.Address).Address.ToString(), IPEndPoint.Parse(b.Address).Port);
+        var transportOfA = ((IRemoteActorRefProvider)((ExtendedActorSystem)_systems[a.Node]).Provider).Transport;
+
+        Assert.True(await transportOfA.ManagementCommand(new SetThrottle(toB, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)));
+        a.Send(b, PeerMessage.Gossip(Bytes("into the blackhole")));
+        b.Send(a, PeerMessage.Gossip(Bytes("out of the blackhole")));
+        await EventuallyAsync(
+            () => a.StatsFor(b) is { Sent: 2 } && b.StatsFor(a) is { Sent: 2 },
+            () => $"both links to hand their message to Akka: {a.StatsFor(b)} / {b.StatsFor(a)}");
+        Assert.True(await transportOfA.ManagementCommand(new SetThrottle(toB, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)));
+        a.Send(b, PeerMessage.Gossip(Bytes("after a->b")));
+        b.Send(a, PeerMessage.Gossip(Bytes("after b->a")));
+
+        // Per-link order holds, so the first message after the blackhole is the one sent after lifting it.
+        Assert.Equal("after a->b", Text(await ReceiveAsync(b, "the first message after the blackhole")));
+        Assert.Equal("after b->a", Text(await ReceiveAsync(a, "the first message after the blackhole")));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        lock (_lock)
+        {
+            foreach (var socket in _reserved.Values)
+            {
+                socket.Dispose();
+            }
+            _reserved.Clear();
+        }
+        Assert.True(FallbackTripwire.Tripped.IsEmpty, "Messages fell back to the System.Object serializer: " + string.Join(", ", FallbackTripwire.Tripped.Distinct()));
+        var errors = _logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(e => $"{e.Category}: {e.Message} {e.Exception}").ToList();
+        Assert.True(errors.Count == 0, "The transport logged errors:\n" + string.Join("\n", errors));
+    }
+}
