@@ -4,8 +4,9 @@ namespace Memo.Node.Transport;
 
 /// <summary>
 /// Carries opaque messages between this node and its peers: one ordered, lossy, batched link per peer.
-/// Implementations: <see cref="GrpcPeerTransport"/> (the real one, over the node's gRPC server) and
-/// <see cref="InMemoryPeerTransport"/> (tests, with fault injection); both pass one contract suite.
+/// Implementations: <see cref="GrpcPeerTransport"/> (the node's today, over its gRPC server),
+/// <see cref="AkkaPeerTransport"/> (over Akka.Remote) and <see cref="InMemoryPeerTransport"/> (tests, with fault
+/// injection); all pass one contract suite.
 /// </summary>
 /// <remarks>
 /// <para>Guarantees: messages from this node to one peer arrive in the order they were sent while the link
@@ -21,7 +22,9 @@ public interface IPeerTransport : IAsyncDisposable
 
     /// <summary>
     /// Messages received from peers, in per-peer order. Bounded: when the consumer falls behind, links stop
-    /// reading and their senders' queues fill (and drop there). Completes when the transport is disposed.
+    /// reading and their senders' queues fill (and drop there), or, on a transport that cannot slow a remote sender
+    /// down, received messages are dropped and counted in <see cref="PeerLinkStats.DroppedInboundFull"/>.
+    /// Completes when the transport is disposed.
     /// </summary>
     ChannelReader<InboundPeerMessage> Inbound { get; }
 

@@ -16,7 +16,7 @@ namespace Memo.Node.Transport;
 /// <param name="Received">Messages received from the peer and handed to the inbound channel.</param>
 /// <param name="DroppedQueueFull">Messages refused by <see cref="IPeerTransport.Send"/> because the queue was at its message or byte limit.</param>
 /// <param name="DroppedUnreachable">Messages dropped because the peer could not be reached, refused the link, or the stream broke while they were being written.</param>
-/// <param name="DroppedInboundFull">Messages received from the peer and dropped on this node because <see cref="IPeerTransport.Inbound"/> was full (only transports that cannot slow a sender down drop here; the Akka.Remote transport).</param>
+/// <param name="DroppedInboundFull">Messages received from the peer and dropped on this node because <see cref="IPeerTransport.Inbound"/> was full (only a transport that cannot slow a sender down drops here: <see cref="AkkaPeerTransport"/>).</param>
 /// <param name="MalformedFrames">Frames received from the peer that were dropped as malformed (unknown kind, bad shard, too large).</param>
 /// <param name="LastError">Why the last connection attempt or stream failed; null if none did.</param>
 public sealed record PeerLinkStats(
