@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 
@@ -11,13 +12,15 @@ namespace Memo.Node.Configuration;
 /// <param name="Advertise">The <c>host:port</c> peers reach this node at; empty means the listen address (with the
 /// bound port when listening on port 0).</param>
 /// <param name="Remote">Address Akka remoting listens on, <c>host:port</c>; port 0 asks for an ephemeral port.</param>
+/// <param name="PeerTransport">What carries gossip and Raft messages between nodes.</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
     ImmutableArray<string> Seeds,
     TimeSpan ShutdownGracePeriod,
     string Advertise = "",
-    string Remote = "127.0.0.1:5091")
+    string Remote = "127.0.0.1:5091",
+    PeerTransportKind PeerTransport = PeerTransportKind.Grpc)
 {
     internal const string Path = "memo.node";
 
@@ -66,7 +69,7 @@ public sealed record NodeOptions(
     public bool Equals(NodeOptions? other) =>
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
         Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise
-        && Remote == other.Remote;
+        && Remote == other.Remote && PeerTransport == other.PeerTransport;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -77,7 +80,15 @@ public sealed record NodeOptions(
         r.StringList($"{Path}.seeds"),
         r.Duration($"{Path}.shutdown-grace-period"),
         r.String($"{Path}.advertise"),
-        r.String($"{Path}.remote"));
+        r.String($"{Path}.remote"),
+        r.Choice($"{Path}.peer-transport", TransportChoices));
+
+    private static readonly FrozenDictionary<string, PeerTransportKind> TransportChoices =
+        new Dictionary<string, PeerTransportKind>(StringComparer.Ordinal)
+        {
+            ["grpc"] = PeerTransportKind.Grpc,
+            ["akka"] = PeerTransportKind.Akka,
+        }.ToFrozenDictionary(StringComparer.Ordinal);
 
     internal void Validate(OptionsValidator v)
     {

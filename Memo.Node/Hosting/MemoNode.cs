@@ -43,7 +43,8 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly PeerChannels _channels;
     private readonly ApiServer _server;
     private readonly NodeActorHost _actors;
-    private readonly GrpcPeerTransport _transport;
+    private readonly IPeerTransport _transport;
+    private readonly string _advertised;
     private readonly ClusterNode _cluster;
     private readonly Task _inboundPump;
     private readonly ILogger _logger;
@@ -51,7 +52,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
-        ApiServer server, NodeActorHost actors, GrpcPeerTransport transport, ClusterNode cluster, StrongBox<bool> stopping, ILogger logger)
+        ApiServer server, NodeActorHost actors, IPeerTransport transport, string advertised, ClusterNode cluster, StrongBox<bool> stopping, ILogger logger)
     {
         _folder = folder;
         _key = key;
@@ -62,6 +63,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         _server = server;
         _actors = actors;
         _transport = transport;
+        _advertised = advertised;
         _cluster = cluster;
         _logger = logger;
         _stopping = stopping;
@@ -76,7 +78,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     public NodeId NodeId => _cluster.Self;
 
     /// <summary>The host:port peers reach this node at (<c>memo.node.advertise</c>, else the bound listen address).</summary>
-    public string AdvertisedAddress => _transport.AdvertisedAddress;
+    public string AdvertisedAddress => _advertised;
 
     /// <summary>The host:port Akka remoting is bound to (<c>memo.node.remote</c>, with the real port when 0 was configured).</summary>
     public string RemoteAddress => _actors.RemoteAddress;
@@ -109,7 +111,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         var folder = DataFolder.Open(options.Node.DataDirectory);
         MemoKeyPair? key = null;
         ISilo? silo = null;
-        GrpcPeerTransport? transport = null;
+        IPeerTransport? transport = null;
         ClusterNode? cluster = null;
         ShardHost? shards = null;
         TimerShardTickSource? ticks = null;
@@ -138,9 +140,23 @@ public sealed partial class MemoNode : IAsyncDisposable
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
             actors = await NodeActorHost.StartAsync(options, network.Name, loggerFactory, cancellationToken).ConfigureAwait(false);
-            transport = new GrpcPeerTransport(clusterStore.Node, advertised, network.Name, new PeerTransportOptions(), loggerFactory);
+            // Peer links: gRPC streams on the API port, or Akka.Remote on the remoting port. Membership and Raft know peers
+            // by their API address; over Akka each node advertises its remoting address in a member role instead.
+            GrpcPeerTransport? grpcLinks = null;
+            string[] roles = [];
+            if (options.Node.PeerTransport == PeerTransportKind.Akka)
+            {
+                roles = [RemoteRoleAddressing.RoleOf(actors.RemoteAddress)];
+                transport = new RemoteRoleAddressing(
+                    new AkkaPeerTransport(actors.System, clusterStore.Node, new PeerTransportOptions(), loggerFactory),
+                    peer => cluster is not null && cluster.View.State.TryGetMember(peer, out var member) ? member.Roles : null);
+            }
+            else
+            {
+                transport = grpcLinks = new GrpcPeerTransport(clusterStore.Node, advertised, network.Name, new PeerTransportOptions(), loggerFactory);
+            }
             cluster = new ClusterNode(
-                Member.Joining(clusterStore.Node, advertised, clusterStore.Tokens), network, clusterStore.State, options.Node.Seeds,
+                Member.Joining(clusterStore.Node, advertised, clusterStore.Tokens, roles), network, clusterStore.State, options.Node.Seeds,
                 options.Cluster, transport, new GrpcClusterJoinChannel(TimeSpan.FromSeconds(5)), clusterStore, TimeProvider.System,
                 clusterStore.Node.Value ^ (ulong)Environment.TickCount64, loggerFactory);
 
@@ -173,8 +189,11 @@ public sealed partial class MemoNode : IAsyncDisposable
                 .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
                 .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor)
                 .Add(new ShardForwardingService(shards), Memo.Node.Shards.Wire.ShardService.BindService, Memo.Node.Shards.Wire.ShardService.Descriptor)
-                .Add(transport.Service, Memo.Node.Transport.Wire.PeerService.BindService, Memo.Node.Transport.Wire.PeerService.Descriptor, transport.Options.MaxBatchWireBytes)
                 .Add(new ClusterAdminService(cluster, shards), Memo.Protocol.Cluster.ClusterAdmin.BindService, Memo.Protocol.Cluster.ClusterAdmin.Descriptor);
+            if (grpcLinks is not null)
+            {
+                services.Add(grpcLinks.Service, Memo.Node.Transport.Wire.PeerService.BindService, Memo.Node.Transport.Wire.PeerService.Descriptor, grpcLinks.Options.MaxBatchWireBytes);
+            }
             var stopping = new StrongBox<bool>();
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
@@ -186,7 +205,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, services, () => NotServingReason(cluster, stopping), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, cluster, stopping, logger);
+            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, advertised, cluster, stopping, logger);
             LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
             cluster.Start();

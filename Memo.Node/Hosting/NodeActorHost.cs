@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Memo.Node.Api.Hosting;
 using Memo.Node.Configuration;
+using Memo.Node.Transport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -75,7 +76,7 @@ public sealed class NodeActorHost : IAsyncDisposable
         builder.Services.AddAkka(networkName, (akka, _) =>
         {
             // The merged tree holds memo's keys too; Akka reads only its own.
-            akka.AddHocon(options.Config.WithFallback(NodeDefaults), HoconAddMode.Prepend);
+            akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(AkkaPeerTransport.DefaultConfig), HoconAddMode.Prepend);
             akka.WithRemoting(new RemoteOptions { HostName = host, Port = port });
             akka.ConfigureLoggers(loggers =>
             {

@@ -59,6 +59,9 @@ public sealed class InProcessCluster : IAsyncDisposable
         /// <summary>The port the node listens on (fixed after the first start, so a restart keeps its address).</summary>
         public int Port { get; internal set; }
 
+        /// <summary>The node's Akka remoting port (fixed after the first start, like <see cref="Port"/>).</summary>
+        public int RemotePort { get; internal set; }
+
         /// <summary>The running node, or null when stopped.</summary>
         public MemoNode? Node { get; internal set; }
 
@@ -98,6 +101,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         var seed = _slots.Count == 0 ? null : _slots[seedIndex].Address;
         slot.Node = await MemoNode.StartAsync(Options(slot, seed, overrides ?? []), _loggerFactory).ConfigureAwait(false);
         slot.Port = slot.Node.Endpoint.Port;
+        slot.RemotePort = int.Parse(slot.Node.RemoteAddress[(slot.Node.RemoteAddress.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         _slots.Add(slot);
         return slot;
     }
@@ -126,7 +130,8 @@ public sealed class InProcessCluster : IAsyncDisposable
             throw new InvalidOperationException($"node {index} is running");
         }
         var seed = index == 0 ? null : _slots[0].Address;
-        slot.Node = await MemoNode.StartAsync(Options(slot, seed, [$"memo.node.listen = \"127.0.0.1:{slot.Port}\""]), _loggerFactory).ConfigureAwait(false);
+        slot.Node = await MemoNode.StartAsync(Options(slot, seed,
+            [$"memo.node.listen = \"127.0.0.1:{slot.Port}\"", $"memo.node.remote = \"127.0.0.1:{slot.RemotePort}\""]), _loggerFactory).ConfigureAwait(false);
     }
 
     /// <summary>The running nodes.</summary>

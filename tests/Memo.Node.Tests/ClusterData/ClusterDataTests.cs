@@ -228,7 +228,7 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
 
     // Every running node sees the same placement over `members` Up nodes, and every shard has a leader among the running
     // nodes whose configuration is exactly the ring's replica set (`voters` voters, no learners).
-    private static bool GroupsMatchRing(IReadOnlyList<InProcessCluster.Slot> nodes, int members, int voters)
+    internal static bool GroupsMatchRing(IReadOnlyList<InProcessCluster.Slot> nodes, int members, int voters)
     {
         if (nodes.Count != members || nodes.Any(n => n.View.State.MembersIn(MemberStatus.Up).Count() != members))
         {
@@ -253,7 +253,7 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         return true;
     }
 
-    private static void AssertGroupsPlacedOnRing(InProcessCluster cluster, int voters)
+    internal static void AssertGroupsPlacedOnRing(InProcessCluster cluster, int voters)
     {
         var view = cluster.Running.First().View;
         for (var s = 0; s < view.Network.ShardCount; s++)
@@ -271,11 +271,11 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         }
     }
 
-    private static Task WaitAsync(InProcessCluster cluster, Func<IReadOnlyList<InProcessCluster.Slot>, bool> predicate, string phase) =>
+    internal static Task WaitAsync(InProcessCluster cluster, Func<IReadOnlyList<InProcessCluster.Slot>, bool> predicate, string phase) =>
         WaitForAsync(() => Task.FromResult(predicate(cluster.Running.ToList())), cluster, phase);
 
     // Polls a condition with a bound; on timeout fails with the phase, every node's view and every replica's status.
-    private static async Task WaitForAsync(Func<Task<bool>> condition, InProcessCluster cluster, string phase)
+    internal static async Task WaitForAsync(Func<Task<bool>> condition, InProcessCluster cluster, string phase)
     {
         var deadline = DateTime.UtcNow + Phase;
         while (!await condition())
