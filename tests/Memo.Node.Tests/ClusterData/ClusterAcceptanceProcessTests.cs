@@ -91,7 +91,7 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
     }
 
     // The applied index of each shard's leader, as reported by the nodes that are up.
-    private static async Task<Dictionary<uint, ulong>> LeaderAppliedAsync(string[] addresses)
+    internal static async Task<Dictionary<uint, ulong>> LeaderAppliedAsync(string[] addresses)
     {
         var applied = new Dictionary<uint, ulong>();
         foreach (var address in addresses)
@@ -107,7 +107,7 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
         return applied;
     }
 
-    private static Task ForEachAsync(IEnumerable<int> items, Func<int, Task> action) =>
+    internal static Task ForEachAsync(IEnumerable<int> items, Func<int, Task> action) =>
         Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) => await action(i));
 
     private static string Key(int i) => $"accept/{i:D5}";
