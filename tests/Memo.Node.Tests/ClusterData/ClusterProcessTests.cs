@@ -128,9 +128,9 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
                     return;
                 }
             }
-            catch (GrpcException)
+            catch (Exception e) when (e is GrpcException or Grpc.Core.RpcException)
             {
-                // not serving yet: poll again
+                // not serving yet (MemoClient throws GrpcException, generated clients RpcException): poll again
             }
             if (DateTime.UtcNow > deadline)
             {
