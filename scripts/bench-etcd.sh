@@ -11,6 +11,7 @@
 # etcd runs with its defaults (fsync on) on loopback ports with a fresh data directory; the Memo node runs from a
 # Release build with a fresh data directory. Everything started here is killed on exit.
 #
+# MEMO_NODE_ARGS adds options to every Memo node, e.g. MEMO_NODE_ARGS='--set memo.node.peer-transport="akka"'.
 # Needs: dotnet, jq, curl, and etcd (Debian: apt-get install -y etcd-server).
 set -euo pipefail
 
@@ -155,6 +156,8 @@ start_memo() {
     local args=(--listen "127.0.0.1:${ports[$i]}" --remote "127.0.0.1:$(free_port)" --data "$WORK/memo-data-$i")
     # The first node forms the cluster; the others join through it.
     [[ "$i" -gt 0 ]] && args+=(--seed "$seed")
+    # shellcheck disable=SC2206 # a list of options on purpose
+    [[ -n "${MEMO_NODE_ARGS:-}" ]] && args+=(${MEMO_NODE_ARGS})
     dotnet "$WORK/node/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &
     SERVER_PIDS+=($!)
   done
