@@ -26,7 +26,7 @@ WORKLOADS=(put get)
 CONCURRENCIES=(1 64)
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [[ $# -gt 0 ]]; do

@@ -59,6 +59,13 @@ internal sealed class ClusterShowCommand
                 w.WriteBoolean("reachable", member.Reachable);
                 w.WriteNumber("upNumber", member.UpNumber);
                 w.WriteBoolean("leader", member.Id == show.LeaderId);
+                // Roles carry, e.g., the member's Akka remoting address ("remote=host:port").
+                w.WriteStartArray("roles");
+                foreach (var role in member.Roles)
+                {
+                    w.WriteStringValue(role);
+                }
+                w.WriteEndArray();
                 w.WriteEndObject();
             }
             w.WriteEndArray();

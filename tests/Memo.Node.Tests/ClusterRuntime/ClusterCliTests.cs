@@ -53,4 +53,23 @@ public sealed class ClusterCliTests
         Assert.Equal(ExitCodes.Ok, shardsCode);
         Assert.Contains("\"shardCount\":4", shards.Out.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Cluster_show_json_lists_each_members_roles_with_its_remoting_address_over_Akka_links()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(2, ["memo.node.peer-transport = \"akka\""]);
+        await cluster.WaitUntilAsync(n => n.All(s => s.View.IsConverged && s.View.State.MembersIn(MemberStatus.Up).Count() == 2),
+            "2 nodes Up", Phase);
+
+        var (code, io) = await RunAsync(cluster.Nodes[0].Address, "cluster", "show", "--json");
+
+        Assert.Equal(ExitCodes.Ok, code);
+        using var json = System.Text.Json.JsonDocument.Parse(io.Out.ToString());
+        var roles = json.RootElement.GetProperty("members").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()).ToList());
+        foreach (var slot in cluster.Nodes)
+        {
+            Assert.Equal([$"remote={slot.Running.RemoteAddress}"], roles[slot.View.Self.ToString()]);
+        }
+    }
 }
