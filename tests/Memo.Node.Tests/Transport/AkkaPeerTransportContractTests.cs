@@ -74,15 +74,20 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
         Assert.Equal("before", Text(await ReceiveAsync(b, "a's message before the blackhole")));
         Assert.Equal("before", Text(await ReceiveAsync(a, "b's message before the blackhole")));
         var toB = new Address("akka.trttl.tcp", b.NetworkId, IPEndPoint.Parse(b.Address).Address.ToString(), IPEndPoint.Parse(b.Address).Port);
+        var toA = new Address("akka.trttl.tcp", a.NetworkId, IPEndPoint.Parse(a.Address).Address.ToString(), IPEndPoint.Parse(a.Address).Port);
         var transportOfA = ((IRemoteActorRefProvider)((ExtendedActorSystem)_systems[a.Node]).Provider).Transport;
+        var transportOfB = ((IRemoteActorRefProvider)((ExtendedActorSystem)_systems[b.Node]).Provider).Transport;
 
+        // Blackholed at both ends: a throttle set on one system alone races messages the other had already written.
         Assert.True(await transportOfA.ManagementCommand(new SetThrottle(toB, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)));
+        Assert.True(await transportOfB.ManagementCommand(new SetThrottle(toA, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)));
         a.Send(b, PeerMessage.Gossip(Bytes("into the blackhole")));
         b.Send(a, PeerMessage.Gossip(Bytes("out of the blackhole")));
         await EventuallyAsync(
             () => a.StatsFor(b) is { Sent: 2 } && b.StatsFor(a) is { Sent: 2 },
             () => $"both links to hand their message to Akka: {a.StatsFor(b)} / {b.StatsFor(a)}");
         Assert.True(await transportOfA.ManagementCommand(new SetThrottle(toB, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)));
+        Assert.True(await transportOfB.ManagementCommand(new SetThrottle(toA, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)));
         a.Send(b, PeerMessage.Gossip(Bytes("after a->b")));
         b.Send(a, PeerMessage.Gossip(Bytes("after b->a")));
 
