@@ -1,7 +1,6 @@
 using System.Text;
 using Memo.Node.Cluster;
 using Memo.Node.Transport;
-using Memo.Protocol.Client;
 using Memo.Testing;
 using static Memo.Node.Tests.ClusterData.ClusterDataTests;
 
@@ -14,10 +13,6 @@ namespace Memo.Node.Tests.ClusterData;
 public sealed class AkkaTransportClusterTests
 {
     private static readonly string[] OverAkka = ["memo.raft.tick-interval = 20ms", "memo.node.peer-transport = \"akka\""];
-
-    private static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
-
-    private static MemoClient ClientOf(InProcessCluster.Slot slot) => new(slot.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) });
 
     [Fact]
     public async Task Three_nodes_linked_over_Akka_remoting_replicate_writes_made_through_node_1_to_reads_through_node_3()

@@ -18,9 +18,9 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
     // Faster Raft ticks than the default so elections and catch-up fit in test phases.
     private static readonly string[] FastRaft = ["memo.raft.tick-interval = 20ms"];
 
-    private static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
+    internal static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
 
-    private static MemoClient ClientOf(InProcessCluster.Slot slot) => new(slot.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) });
+    internal static MemoClient ClientOf(InProcessCluster.Slot slot) => new(slot.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) });
 
     [Fact]
     public async Task Three_nodes_write_through_node_1_and_read_everything_back_through_node_3()
