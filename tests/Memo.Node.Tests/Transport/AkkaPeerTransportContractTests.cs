@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Remote;
 using Akka.Remote.Transport;
@@ -15,7 +14,7 @@ namespace Memo.Node.Tests.Transport;
 /// </summary>
 public sealed class AkkaPeerTransportContractTests : PeerTransportContract
 {
-    private readonly Dictionary<string, Socket> _reserved = [];
+    private readonly ReservedLoopbackPorts _ports = new();
     private readonly Dictionary<NodeId, ActorSystem> _systems = [];
     private readonly Lock _lock = new();
     private readonly TestLoggerFactory _logs = new();
@@ -26,13 +25,7 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
 
     protected override Task<TestPeer> BringUpAsync(NodeId node, string address, PeerTransportOptions options, string networkId)
     {
-        lock (_lock)
-        {
-            if (_reserved.Remove(address, out var placeholder))
-            {
-                placeholder.Dispose();
-            }
-        }
+        _ports.Release(address);
         var (system, transport) = AkkaPeerHost.Start(node, IPEndPoint.Parse(address), options, networkId, _logs, _adapters);
         lock (_lock)
         {
@@ -46,21 +39,8 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
         }));
     }
 
-    /// <summary>
-    /// A loopback port that refuses connections until a node starts on it: bound (so no one else gets it) but not
-    /// listening. Starting a node there releases it first; Akka.Remote binds it again at once.
-    /// </summary>
-    protected override string ReserveAddress()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var address = ((IPEndPoint)socket.LocalEndPoint!).ToString();
-        lock (_lock)
-        {
-            _reserved[address] = socket;
-        }
-        return address;
-    }
+    /// <inheritdoc />
+    protected override string ReserveAddress() => _ports.Reserve();
 
     [Fact]
     public async Task A_blackholed_association_loses_messages_until_the_throttle_is_lifted()
@@ -99,14 +79,7 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        lock (_lock)
-        {
-            foreach (var socket in _reserved.Values)
-            {
-                socket.Dispose();
-            }
-            _reserved.Clear();
-        }
+        _ports.Dispose();
         Assert.True(FallbackTripwire.Tripped.IsEmpty, "Messages fell back to the System.Object serializer: " + string.Join(", ", FallbackTripwire.Tripped.Distinct()));
         var errors = _logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(e => $"{e.Category}: {e.Message} {e.Exception}").ToList();
         Assert.True(errors.Count == 0, "The transport logged errors:\n" + string.Join("\n", errors));

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Memo.Node.Tests.Api.Grpc;
 using Memo.Node.Transport;
 
@@ -8,19 +7,12 @@ namespace Memo.Node.Tests.Transport;
 /// <summary>The transport contract, run against <see cref="GrpcPeerTransport"/>: every node is a real Grpc.AspNetCore server on 127.0.0.1.</summary>
 public sealed class GrpcPeerTransportContractTests : PeerTransportContract
 {
-    private readonly Dictionary<string, Socket> _reserved = [];
-    private readonly Lock _lock = new();
+    private readonly ReservedLoopbackPorts _ports = new();
     private readonly TestLoggerFactory _logs = new();
 
     protected override async Task<TestPeer> BringUpAsync(NodeId node, string address, PeerTransportOptions options, string networkId)
     {
-        lock (_lock)
-        {
-            if (_reserved.Remove(address, out var placeholder))
-            {
-                placeholder.Dispose();
-            }
-        }
+        _ports.Release(address);
         var (transport, server) = await GrpcPeerHost.StartAsync(node, IPEndPoint.Parse(address), options, networkId, _logs);
         return new TestPeer(transport, address, options, networkId, async () =>
         {
@@ -30,21 +22,8 @@ public sealed class GrpcPeerTransportContractTests : PeerTransportContract
         });
     }
 
-    /// <summary>
-    /// A loopback port that refuses connections until a node starts on it: bound (so no one else gets it)
-    /// but not listening. Starting a node there releases it first.
-    /// </summary>
-    protected override string ReserveAddress()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var address = ((IPEndPoint)socket.LocalEndPoint!).ToString();
-        lock (_lock)
-        {
-            _reserved[address] = socket;
-        }
-        return address;
-    }
+    /// <inheritdoc />
+    protected override string ReserveAddress() => _ports.Reserve();
 
     [Fact]
     public async Task A_fault_injector_partition_drops_messages_both_ways_until_healed()
@@ -72,14 +51,7 @@ public sealed class GrpcPeerTransportContractTests : PeerTransportContract
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        lock (_lock)
-        {
-            foreach (var socket in _reserved.Values)
-            {
-                socket.Dispose();
-            }
-            _reserved.Clear();
-        }
+        _ports.Dispose();
         var errors = GrpcPeerHost.Errors(_logs).ToList();
         Assert.True(errors.Count == 0, "A peer host logged errors:\n" + string.Join("\n", errors));
     }
