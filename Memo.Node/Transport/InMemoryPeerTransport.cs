@@ -70,16 +70,7 @@ public sealed class InMemoryPeerTransport : IPeerTransport
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<PeerLinkStats> GetLinkStats()
-    {
-        var stats = new List<PeerLinkStats>(_links.Count);
-        foreach (var link in _links.Values)
-        {
-            stats.Add(link.Snapshot());
-        }
-        stats.Sort(static (a, b) => a.Peer.CompareTo(b.Peer));
-        return stats;
-    }
+    public IReadOnlyList<PeerLinkStats> GetLinkStats() => PeerLinkStats.OrderedByPeer(_links.Values.Select(static l => l.Snapshot()));
 
     /// <inheritdoc />
     public PeerLinkStats? GetLinkStats(NodeId peer) => _links.TryGetValue(peer, out var link) ? link.Snapshot() : null;

@@ -35,6 +35,15 @@ public sealed record PeerLinkStats(
     long MalformedFrames,
     string? LastError)
 {
+    /// <summary>Snapshots ordered by peer, as <see cref="IPeerTransport.GetLinkStats()"/> returns them.</summary>
+    public static IReadOnlyList<PeerLinkStats> OrderedByPeer(IEnumerable<PeerLinkStats> snapshots)
+    {
+        ArgumentNullException.ThrowIfNull(snapshots);
+        var stats = snapshots.ToList();
+        stats.Sort(static (a, b) => a.Peer.CompareTo(b.Peer));
+        return stats;
+    }
+
     /// <summary>True while the outbound stream is up.</summary>
     public bool Connected => State == PeerLinkState.Connected;
 
