@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using Memo.Node.Api;
 using Memo.Node.Api.Hosting;
 using Memo.Node.Cluster;
@@ -48,11 +47,10 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly ClusterNode _cluster;
     private readonly Task _inboundPump;
     private readonly ILogger _logger;
-    private readonly StrongBox<bool> _stopping;
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
-        ApiServer server, NodeActorHost actors, IPeerTransport transport, string advertised, ClusterNode cluster, StrongBox<bool> stopping, ILogger logger)
+        ApiServer server, NodeActorHost actors, IPeerTransport transport, string advertised, ClusterNode cluster, ILogger logger)
     {
         _folder = folder;
         _key = key;
@@ -66,7 +64,6 @@ public sealed partial class MemoNode : IAsyncDisposable
         _advertised = advertised;
         _cluster = cluster;
         _logger = logger;
-        _stopping = stopping;
         _inboundPump = Task.Run(PumpInboundAsync);
     }
 
@@ -194,7 +191,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             {
                 services.Add(grpcLinks.Service, Memo.Node.Transport.Wire.PeerService.BindService, Memo.Node.Transport.Wire.PeerService.Descriptor, grpcLinks.Options.MaxBatchWireBytes);
             }
-            var stopping = new StrongBox<bool>();
+            MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
                 Addresses = [listen],
@@ -203,9 +200,9 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MaxConcurrentStreamsPerConnection = options.Grpc.MaxConcurrentStreams,
                 DefaultDeadline = options.Grpc.DefaultDeadline,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
-            }, services, () => NotServingReason(cluster, stopping), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
+            }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, advertised, cluster, stopping, logger);
+            node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, advertised, cluster, logger);
             LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
             cluster.Start();
@@ -232,13 +229,13 @@ public sealed partial class MemoNode : IAsyncDisposable
     private static readonly string[] PublicServices = ["memo.kvs.KeyValueStore", "memo.vs.ValueStore"];
 
     // The health answer: serving only while this node is an Up member on the serving side and not stopping.
-    private static string? NotServingReason(ClusterNode cluster, StrongBox<bool> stopping)
+    private string? NotServingReason()
     {
-        if (Volatile.Read(ref stopping.Value))
+        if (Volatile.Read(ref _stopped) != 0)
         {
             return "the node is stopping";
         }
-        var view = cluster.View;
+        var view = _cluster.View;
         if (!view.IsMember)
         {
             return "the node is not a cluster member yet";
@@ -317,9 +314,8 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             return;
         }
+        // Health answers NOT_SERVING from here on (_stopped), so load balancers and clients move away before the port closes.
         LogStopping(_logger, Address);
-        // Health answers NOT_SERVING from here on, so load balancers and clients move away before the port closes.
-        Volatile.Write(ref _stopping.Value, true);
         // Membership first (no more gossip), then the peer links: their accepted streams would otherwise hold the
         // server's graceful stop for its whole grace period.
         await _cluster.DisposeAsync().ConfigureAwait(false);
