@@ -47,6 +47,10 @@ if [ "$failed" -gt 0 ]; then status=1; fi
 # Figures that tests log for people (not assertions): e.g. the 100,000-key test's throughput per tenth.
 grep -h -o -E '(inserted [0-9]+ keys[^<]*|inserts/s per tenth:[^<]*|last tenth / first tenth[^<]*|acknowledged [0-9]+ upserts[^<]*)' "$results"/*.trx 2>/dev/null | sed 's/^/  figure: /'
 
+# Name every failed test next to the summary, so a CI log that keeps only its tail still says what broke.
+grep -h -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$results"/*.trx 2>/dev/null \
+  | sed -n 's/.*testName="\([^"]*\)".*/  failed: \1/p'
+
 line="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
 echo "$line"
