@@ -5,7 +5,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Memo.Node;
 
-/// <summary>Entry point of <c>dotnet Memo.Node.dll</c>: parse options, start the node, stop gracefully on SIGINT/SIGTERM.</summary>
+/// <summary>Entry point of <c>dotnet Memo.Node.dll</c>: parse options, start the node, stop gracefully on SIGINT/SIGTERM
+/// (without leaving the cluster), exit when the cluster ends the membership (0 after a leave, 4 when downed).</summary>
 public static class Program
 {
     /// <summary>Exit code when the arguments or the configuration are wrong.</summary>
@@ -13,6 +14,9 @@ public static class Program
 
     /// <summary>Exit code when the node could not start (data folder in use, corrupt storage, port taken).</summary>
     public const int StartFailureExitCode = 3;
+
+    /// <summary>Exit code when the cluster downed this node (a minority side of a partition, or <c>memo cluster down</c>).</summary>
+    public const int DownedExitCode = 4;
 
     /// <summary>Starts a node; returns the process exit code.</summary>
     public static async Task<int> Main(string[] args)
@@ -66,18 +70,14 @@ public static class Program
             return StartFailureExitCode;
         }
 
-        try
+        // Runs until SIGINT/SIGTERM (a stop, not a leave) or until the cluster ends this member (it left, or was downed).
+        await ((Task)Task.WhenAny(Task.Delay(Timeout.Infinite, shutdown.Token), node.Exited)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!node.Exited.IsCompleted)
         {
-            await Task.Delay(Timeout.Infinite, shutdown.Token).ConfigureAwait(false);
+            using var grace = new CancellationTokenSource(options.Node.ShutdownGracePeriod);
+            await node.StopAsync(grace.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
-        {
-            // SIGINT or SIGTERM.
-        }
-
-        using var grace = new CancellationTokenSource(options.Node.ShutdownGracePeriod);
-        await node.StopAsync(grace.Token).ConfigureAwait(false);
-        return 0;
+        return await node.Exited.ConfigureAwait(false) == MemoNodeExit.Downed ? DownedExitCode : 0;
     }
 
     // Human-readable single-line logs by default; MEMO_LOG_FORMAT=json gives structured JSON lines.

@@ -149,11 +149,13 @@ start_etcd() {
 }
 
 start_memo() {
-  local i ports=() seed
-  for i in $(seq "$NODES"); do ports+=("$(free_port)"); done
-  seed="127.0.0.1:${ports[0]}"
+  local i ports=() remotes=() seed
+  for i in $(seq "$NODES"); do ports+=("$(free_port)"); remotes+=("$(free_port)"); done
+  # Seeds name a member's remoting endpoint. (An older build that joined through the API port takes the API port.)
+  seed="127.0.0.1:${remotes[0]}"
+  if ! grep -q "remoting endpoint" <(dotnet "$WORK/node/Memo.Node.dll" --help 2>/dev/null); then seed="127.0.0.1:${ports[0]}"; fi
   for i in $(seq 0 $((NODES - 1))); do
-    local args=(--listen "127.0.0.1:${ports[$i]}" --remote "127.0.0.1:$(free_port)" --data "$WORK/memo-data-$i")
+    local args=(--listen "127.0.0.1:${ports[$i]}" --remote "127.0.0.1:${remotes[$i]}" --data "$WORK/memo-data-$i")
     # The first node forms the cluster; the others join through it.
     [[ "$i" -gt 0 ]] && args+=(--seed "$seed")
     # shellcheck disable=SC2206 # a list of options on purpose
@@ -161,7 +163,7 @@ start_memo() {
     dotnet "$WORK/node/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &
     SERVER_PIDS+=($!)
   done
-  ENDPOINT="$seed"
+  ENDPOINT="127.0.0.1:${ports[0]}"
   # Ready means it stores a key: the listener is up and its shards have leaders; with several nodes, every
   # member is also Up in `memo cluster show`.
   for _ in $(seq 240); do

@@ -33,7 +33,8 @@ up() {
   local n="$1"
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "up needs a node count, e.g. up 3" >&2; exit 1; }
   build
-  local seed="127.0.0.1:$BASE_PORT"
+  # Seeds name a member's remoting endpoint (--remote), not its gRPC port.
+  local seed="127.0.0.1:$REMOTE_BASE_PORT" api="127.0.0.1:$BASE_PORT"
   for ((i = 1; i <= n; i++)); do
     local node="$DIR/node$i" port=$((BASE_PORT + i - 1)) remote=$((REMOTE_BASE_PORT + i - 1))
     mkdir -p "$node"
@@ -53,7 +54,7 @@ up() {
       sleep 0.2
     done
   done
-  echo "memo cluster show: scripts/cluster.sh status (or dotnet $BIN/cli/memo.dll --node $seed cluster show)"
+  echo "memo cluster show: scripts/cluster.sh status (or dotnet $BIN/cli/memo.dll --node $api cluster show)"
 }
 
 down() {

@@ -10,10 +10,10 @@ namespace Memo.Node.Api;
 
 /// <summary>
 /// The <c>memo.cluster.ClusterAdmin</c> gRPC service: reads the published <see cref="ClusterView"/> (Show, Shards) and
-/// forwards changes to the <see cref="ClusterNode"/> actor (Join, Leave, Down, AdmitMember). Holds no state. Outcomes
+/// forwards changes to the <see cref="ClusterMembership"/> (Join, Leave, Down). Holds no state. Outcomes
 /// map to statuses (Shards also carries each shard's leader and applied index from the shard host's reports): unknown member NOT_FOUND, refused change FAILED_PRECONDITION, not a member yet UNAVAILABLE.
 /// </summary>
-public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards = null) : ClusterAdmin.ClusterAdminBase
+public sealed class ClusterAdminService(ClusterMembership cluster, ShardHost? shards = null) : ClusterAdmin.ClusterAdminBase
 {
     /// <inheritdoc />
     public override Task<ShowResponse> Show(ShowRequest request, ServerCallContext context) => Task.FromResult(Show(cluster.View));
@@ -27,7 +27,7 @@ public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards =
     {
         if (!Cluster.Member.IsValidAddress(request.Seed))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{request.Seed}' is not a host:port address"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{request.Seed}' is not a host:port address (a member's remoting endpoint)"));
         }
         Check(await cluster.JoinAsync(request.Seed, context.CancellationToken).ConfigureAwait(false));
         return new JoinResponse();
@@ -51,25 +51,11 @@ public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards =
         return new DownResponse { Id = result.Node.ToString() };
     }
 
-    /// <inheritdoc />
-    public override async Task<AdmitMemberResponse> AdmitMember(AdmitMemberRequest request, ServerCallContext context)
-    {
-        var result = await cluster.AdmitAsync(request, context.CancellationToken).ConfigureAwait(false);
-        return result.Outcome switch
-        {
-            AdmitOutcome.Admitted => result.Response!,
-            AdmitOutcome.NotAMember => throw new RpcException(new Status(StatusCode.Unavailable, result.Message ?? "not a member")),
-            AdmitOutcome.ClusterFull => throw new RpcException(new Status(StatusCode.ResourceExhausted, result.Message ?? "cluster full")),
-            AdmitOutcome.Invalid => throw new RpcException(new Status(StatusCode.InvalidArgument, result.Message ?? "invalid join request")),
-            _ => throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Message ?? "join refused")),
-        };
-    }
-
     /// <summary>The Show answer for a view.</summary>
     public static ShowResponse Show(ClusterView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        var state = view.State;
+        var state = view.Membership;
         var response = new ShowResponse
         {
             SelfId = view.Self.ToString(),
@@ -95,7 +81,6 @@ public sealed class ClusterAdminService(ClusterNode cluster, ShardHost? shards =
                 UpNumber = member.UpNumber,
             };
             info.Roles.AddRange(member.Roles);
-            info.SuspectedBy.AddRange(state.Reachability.ObserversOf(member.Id).Select(o => o.ToString()));
             response.Members.Add(info);
         }
         return response;

@@ -15,8 +15,8 @@ public static class MembershipLimits
     /// <summary>Most roles one member may carry.</summary>
     public const int MaxRolesPerMember = 32;
 
-    /// <summary>Longest role name.</summary>
-    public const int MaxRoleLength = 64;
+    /// <summary>Longest role name: room for <c>remote=</c> and the longest address.</summary>
+    public const int MaxRoleLength = 300;
 
     /// <summary>Most member records (live and tombstones) a state may hold; above any configured member limit.</summary>
     public const int MaxMemberRecords = 65536;

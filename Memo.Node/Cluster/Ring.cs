@@ -70,13 +70,6 @@ public sealed class Ring
         return new Ring(entries.ToImmutable(), nodes.ToImmutable());
     }
 
-    /// <summary>The ring of <paramref name="state"/>'s Up members.</summary>
-    public static Ring FromState(MembershipState state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        return FromMembers(state.Members.Values);
-    }
-
     /// <summary>Where shard <paramref name="shard"/> of <paramref name="shardCount"/> starts on the ring: its index in the
     /// leading log2(shardCount) bits. <paramref name="shardCount"/> is a power of two in 1..65536.</summary>
     public static ulong PositionOf(ShardId shard, int shardCount)

@@ -32,7 +32,7 @@ public sealed record MemoOptions(
     KvsOptions Kvs,
     NetworkOptions Network,
     RaftOptions Raft,
-    Memo.Node.Cluster.Runtime.ClusterRuntimeOptions Cluster)
+    Memo.Node.Cluster.ClusterOptions Cluster)
 {
     /// <summary>Names the built-in defaults in problems.</summary>
     public const string ReferenceSource = "defaults (hocon/memo.conf)";
@@ -186,7 +186,7 @@ public sealed record MemoOptions(
         KvsOptions.Read(reader),
         NetworkOptions.Read(reader),
         RaftOptions.Read(reader),
-        Memo.Node.Cluster.Runtime.ClusterRuntimeOptions.Read(reader));
+        Memo.Node.Cluster.ClusterOptions.Read(reader));
 
     /// <summary>The last layer that sets <paramref name="path"/>, or the defaults.</summary>
     private static string SourceOf(string path, IReadOnlyList<ConfigLayer> layers)

@@ -18,7 +18,7 @@ public static class NodeCommandLine
         new("--listen", "HOST:PORT", "Address to serve gRPC on; port 0 picks a free port (memo.node.listen)."),
         new("--remote", "HOST:PORT", "Address Akka remoting (node-to-node traffic) listens on; port 0 picks a free port\n(memo.node.remote)."),
         new("--data", "DIR", "Directory for the node's database and keys (memo.node.data-directory)."),
-        new("--seed", "HOST:PORT", "A node to join the cluster through; repeat for several (memo.node.seeds)."),
+        new("--seed", "HOST:PORT", "The remoting endpoint (--remote) of a member to join through; repeat for several (memo.node.seeds)."),
         new("--config", "FILE", "HOCON file whose keys override the defaults (same layout as hocon/memo.conf)."),
         new("--set", "KEY=VALUE", "Override any key, e.g. --set memo.raft.tick-interval=50ms; repeatable."),
         new("--replication-factor", "N", "Replicas per shard for a new network (memo.network.replication-factor)."),

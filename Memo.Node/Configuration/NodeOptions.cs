@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 
@@ -7,20 +6,19 @@ namespace Memo.Node.Configuration;
 /// <summary>This node's identity on the network and its local resources (<c>memo.node</c>).</summary>
 /// <param name="Listen">Address the gRPC API serves on, <c>host:port</c>; port 0 asks for an ephemeral port.</param>
 /// <param name="DataDirectory">Directory holding the node's database and keys.</param>
-/// <param name="Seeds">Nodes to join through, <c>host:port</c>; empty forms a new cluster.</param>
+/// <param name="Seeds">Remoting endpoints (<c>host:port</c> of <c>memo.node.remote</c>) of members to join through; empty
+/// (or this node first) forms a new cluster.</param>
 /// <param name="ShutdownGracePeriod">How long shutdown waits for in-flight work and leadership hand-off.</param>
 /// <param name="Advertise">The <c>host:port</c> peers reach this node at; empty means the listen address (with the
 /// bound port when listening on port 0).</param>
 /// <param name="Remote">Address Akka remoting listens on, <c>host:port</c>; port 0 asks for an ephemeral port.</param>
-/// <param name="PeerTransport">What carries gossip and Raft messages between nodes.</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
     ImmutableArray<string> Seeds,
     TimeSpan ShutdownGracePeriod,
     string Advertise = "",
-    string Remote = "127.0.0.1:5091",
-    PeerTransportKind PeerTransport = PeerTransportKind.Grpc)
+    string Remote = "127.0.0.1:5091")
 {
     internal const string Path = "memo.node";
 
@@ -69,7 +67,7 @@ public sealed record NodeOptions(
     public bool Equals(NodeOptions? other) =>
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
         Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise
-        && Remote == other.Remote && PeerTransport == other.PeerTransport;
+        && Remote == other.Remote;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -80,15 +78,7 @@ public sealed record NodeOptions(
         r.StringList($"{Path}.seeds"),
         r.Duration($"{Path}.shutdown-grace-period"),
         r.String($"{Path}.advertise"),
-        r.String($"{Path}.remote"),
-        r.Choice($"{Path}.peer-transport", TransportChoices));
-
-    private static readonly FrozenDictionary<string, PeerTransportKind> TransportChoices =
-        new Dictionary<string, PeerTransportKind>(StringComparer.Ordinal)
-        {
-            ["grpc"] = PeerTransportKind.Grpc,
-            ["akka"] = PeerTransportKind.Akka,
-        }.ToFrozenDictionary(StringComparer.Ordinal);
+        r.String($"{Path}.remote"));
 
     internal void Validate(OptionsValidator v)
     {

@@ -7,7 +7,10 @@ namespace Memo.Node.Configuration;
 /// <param name="MailboxCapacity">Capacity of each shard replica's bounded mailbox.</param>
 /// <param name="MaxCommandsPerTurn">Most commands a shard replica drains per turn (one durable flush per turn).</param>
 /// <param name="MaxConcurrentMoves">Group configuration changes (rebalancing steps) this node's shard leaders run at once.</param>
-public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommandsPerTurn, int MaxConcurrentMoves)
+/// <param name="RingRemovalDelay">How long a node whose Up record went away without leaving (a restart, a downing) stays on
+/// the placement ring, so a quick restart moves no shard group.</param>
+/// <param name="HandoffTimeout">How long a leaving node waits for its shard groups to hand it off before it exits anyway.</param>
+public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommandsPerTurn, int MaxConcurrentMoves, TimeSpan RingRemovalDelay, TimeSpan HandoffTimeout)
 {
     internal const string Path = "memo.shards";
 
@@ -15,7 +18,9 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         r.Int32($"{Path}.count"),
         r.Int32($"{Path}.mailbox-capacity"),
         r.Int32($"{Path}.max-commands-per-turn"),
-        r.Int32($"{Path}.max-concurrent-moves"));
+        r.Int32($"{Path}.max-concurrent-moves"),
+        r.Duration($"{Path}.ring-removal-delay"),
+        r.Duration($"{Path}.handoff-timeout"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -26,5 +31,7 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         v.Range($"{Path}.mailbox-capacity", MailboxCapacity, 1, 1 << 20);
         v.Range($"{Path}.max-commands-per-turn", MaxCommandsPerTurn, 1, Math.Max(1, MailboxCapacity));
         v.Range($"{Path}.max-concurrent-moves", MaxConcurrentMoves, 1, 1024);
+        v.DurationRange($"{Path}.ring-removal-delay", RingRemovalDelay, TimeSpan.Zero, TimeSpan.FromDays(1));
+        v.DurationRange($"{Path}.handoff-timeout", HandoffTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
     }
 }

@@ -19,6 +19,21 @@ public sealed partial class MemoNode
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Cluster node {NodeId} advertised at {Advertised}, network '{Network}', replication factor {Replication}")]
     private static partial void LogClusterIdentity(ILogger logger, NodeId nodeId, string advertised, string network, int replication);
 
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "The peer transport failed while stopping; continuing the stop")]
-    private static partial void LogPeerTransportStopFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Node {NodeId} left the cluster; stopping")]
+    private static partial void LogLeftCluster(ILogger logger, NodeId nodeId);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Error, Message = "Node {NodeId} is no longer a member ({Reason}): it was downed (a minority side, or by an operator); stopping. Start it with an empty data folder to join again")]
+    private static partial void LogRemovedFromCluster(ILogger logger, NodeId nodeId, string reason);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Error, Message = "The node failed while stopping itself")]
+    private static partial void LogSelfStopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Node {NodeId} leaves: waiting up to {Timeout} for every shard group to hand it off")]
+    private static partial void LogHandoffWaiting(ILogger logger, NodeId nodeId, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Node {NodeId} is handed off by every shard group")]
+    private static partial void LogHandoffDone(ILogger logger, NodeId nodeId);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Node {NodeId} leaves before every shard group handed it off ({Timeout} passed); the groups re-replicate without it")]
+    private static partial void LogHandoffTimedOut(ILogger logger, NodeId nodeId, TimeSpan timeout);
 }

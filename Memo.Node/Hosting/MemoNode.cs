@@ -20,15 +20,17 @@ using Microsoft.Extensions.Logging;
 namespace Memo.Node.Hosting;
 
 /// <summary>
-/// One running Memo node: data folder, node key, silo, shard replicas, key-value store, cluster membership
-/// (<see cref="Cluster"/>), peer transport, gRPC services. Used by <c>Program</c> and, in-process, by tests.
+/// One running Memo node: data folder, node key, silo, ActorSystem (Akka.Cluster member), shard replicas, key-value
+/// store, cluster membership (<see cref="Cluster"/>), peer transport (Akka.Remote), gRPC services. Used by <c>Program</c>
+/// and, in-process, by tests.
 /// </summary>
 /// <remarks>
-/// Start order is bottom-up (storage, cluster record, peer transport, shard group replicas, services, listener,
-/// membership) and stop order top-down: stop the membership actor, the shard replicas and the peer links, stop
-/// accepting calls and let in-flight ones
-/// finish, drain background work, drain every shard mailbox, then flush and close the silo. Every acknowledged write was durable before it was acknowledged, so a crash at any
-/// point loses nothing acknowledged; the orderly stop only avoids failing in-flight calls.
+/// Start order is bottom-up (storage, cluster record, ActorSystem, peer transport, shard group replicas, services,
+/// listener, joining) and stop order top-down: stop following the membership, stop the shard replicas and the peer
+/// links, stop accepting calls and let in-flight ones finish, terminate the ActorSystem (without leaving the cluster),
+/// then flush and close the silo. Every acknowledged write was durable before it was acknowledged, so a crash at any
+/// point loses nothing acknowledged; the orderly stop only avoids failing in-flight calls. The node also stops by
+/// itself when the cluster ends its membership (it left, or was downed): <see cref="Exited"/> says which.
 /// </remarks>
 public sealed partial class MemoNode : IAsyncDisposable
 {
@@ -44,14 +46,17 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly NodeActorHost _actors;
     private readonly IPeerTransport _transport;
     private readonly string _advertised;
-    private readonly ClusterNode _cluster;
+    private readonly ClusterMembership _cluster;
+    private readonly AkkaPeerTransport _links;
     private readonly Task _inboundPump;
     private readonly ILogger _logger;
+    private readonly TaskCompletionSource<MemoNodeExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
-        ApiServer server, NodeActorHost actors, IPeerTransport transport, string advertised, ClusterNode cluster, ILogger logger)
+        ApiServer server, NodeActorHost actors, IPeerTransport transport, AkkaPeerTransport links, string advertised, ClusterMembership cluster, ILogger logger)
     {
+        _links = links;
         _folder = folder;
         _key = key;
         _silo = silo;
@@ -65,16 +70,22 @@ public sealed partial class MemoNode : IAsyncDisposable
         _cluster = cluster;
         _logger = logger;
         _inboundPump = Task.Run(PumpInboundAsync);
+        _ = WatchActorSystemAsync();
     }
 
-    /// <summary>This node's membership runtime: its published <see cref="ClusterNode.View"/> (membership, ring placement
-    /// of every shard, reachability) and the admin operations.</summary>
-    public ClusterNode Cluster => _cluster;
+    /// <summary>This node's membership: its published <see cref="ClusterMembership.View"/> (members, ring placement of
+    /// every shard, reachability) and the admin operations.</summary>
+    public ClusterMembership Cluster => _cluster;
+
+    /// <summary>Completes once the node has stopped, with why: <see cref="MemoNodeExit.Stopped"/> after
+    /// <see cref="StopAsync"/>, <see cref="MemoNodeExit.Left"/> after it left the cluster, <see cref="MemoNodeExit.Downed"/>
+    /// when the cluster downed it (a minority side, or an operator's <c>memo cluster down</c>).</summary>
+    public Task<MemoNodeExit> Exited => _exited.Task;
 
     /// <summary>This node's id in the cluster (drawn at the first start, kept in the data folder).</summary>
     public NodeId NodeId => _cluster.Self;
 
-    /// <summary>The host:port peers reach this node at (<c>memo.node.advertise</c>, else the bound listen address).</summary>
+    /// <summary>The host:port clients reach this node's gRPC API at (<c>memo.node.advertise</c>, else the bound listen address).</summary>
     public string AdvertisedAddress => _advertised;
 
     /// <summary>The host:port Akka remoting is bound to (<c>memo.node.remote</c>, with the real port when 0 was configured).</summary>
@@ -83,8 +94,11 @@ public sealed partial class MemoNode : IAsyncDisposable
     /// <summary>The node's ActorSystem, named after the network.</summary>
     public Akka.Actor.ActorSystem ActorSystem => _actors.System;
 
-    /// <summary>The peer transport (gossip and every shard group's Raft messages).</summary>
+    /// <summary>The peer transport (every shard group's Raft messages), addressed by NodeId.</summary>
     public IPeerTransport PeerTransport => _transport;
+
+    /// <summary>The Akka.Remote links under <see cref="PeerTransport"/> (link statistics, the test fault injector).</summary>
+    public AkkaPeerTransport PeerLinks => _links;
 
     /// <summary>This node's shard group replicas, their hosting and rebalancing.</summary>
     public ShardHost Shards => _shards;
@@ -108,8 +122,9 @@ public sealed partial class MemoNode : IAsyncDisposable
         var folder = DataFolder.Open(options.Node.DataDirectory);
         MemoKeyPair? key = null;
         ISilo? silo = null;
+        AkkaPeerTransport? links = null;
         IPeerTransport? transport = null;
-        ClusterNode? cluster = null;
+        ClusterMembership? cluster = null;
         ShardHost? shards = null;
         TimerShardTickSource? ticks = null;
         PeerChannels? channels = null;
@@ -133,29 +148,17 @@ public sealed partial class MemoNode : IAsyncDisposable
             var advertised = options.Node.Advertise.Length > 0 ? options.Node.Advertise : AdvertisedFrom(listen);
             var clusterStore = await SiloClusterStore.OpenAsync(silo,
                 new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay),
-                options.Cluster.Core.VirtualNodesPerMember, cancellationToken).ConfigureAwait(false);
+                options.Cluster.VirtualNodesPerMember, cancellationToken).ConfigureAwait(false);
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
-            actors = await NodeActorHost.StartAsync(options, network.Name, loggerFactory, cancellationToken).ConfigureAwait(false);
-            // Peer links: gRPC streams on the API port, or Akka.Remote on the remoting port. Membership and Raft know peers
-            // by their API address; over Akka each node advertises its remoting address in a member role instead.
-            GrpcPeerTransport? grpcLinks = null;
-            string[] roles = [];
-            if (options.Node.PeerTransport == PeerTransportKind.Akka)
-            {
-                roles = [RemoteRoleAddressing.RoleOf(actors.RemoteAddress)];
-                transport = new RemoteRoleAddressing(
-                    new AkkaPeerTransport(actors.System, clusterStore.Node, new PeerTransportOptions(), loggerFactory),
-                    peer => cluster is not null && cluster.View.State.TryGetMember(peer, out var member) ? member.Roles : null);
-            }
-            else
-            {
-                transport = grpcLinks = new GrpcPeerTransport(clusterStore.Node, advertised, network.Name, new PeerTransportOptions(), loggerFactory);
-            }
-            cluster = new ClusterNode(
-                Member.Joining(clusterStore.Node, advertised, clusterStore.Tokens, roles), network, clusterStore.State, options.Node.Seeds,
-                options.Cluster, transport, new GrpcClusterJoinChannel(TimeSpan.FromSeconds(5)), clusterStore, TimeProvider.System,
-                clusterStore.Node.Value ^ (ulong)Environment.TickCount64, loggerFactory);
+            var identity = MemberIdentity.Of(clusterStore.Node, advertised, clusterStore.Tokens, network);
+            actors = await NodeActorHost.StartAsync(options, network.Name, identity.ToRoles(), network.EvictionDelay, loggerFactory, cancellationToken).ConfigureAwait(false);
+            // Raft knows peers by NodeId and API address; the links reach them at the remoting address of their member.
+            links = new AkkaPeerTransport(actors.System, clusterStore.Node, new PeerTransportOptions(), loggerFactory);
+            transport = new RemoteRoleAddressing(links,
+                peer => cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? member.Roles : null);
+            cluster = new ClusterMembership(actors.System, identity, actors.RemoteAddress, network, clusterStore.KnownMembers, options.Node.Seeds,
+                options.Shards.RingRemovalDelay, clusterStore, loggerFactory);
 
             // Every shard is one Raft group; this node hosts the replicas the ring places on it.
             channels = new PeerChannels((int)Math.Max(options.Grpc.MaxReceiveMessageSize, options.Grpc.MaxSendMessageSize));
@@ -187,10 +190,6 @@ public sealed partial class MemoNode : IAsyncDisposable
                 .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor)
                 .Add(new ShardForwardingService(shards), Memo.Node.Shards.Wire.ShardService.BindService, Memo.Node.Shards.Wire.ShardService.Descriptor)
                 .Add(new ClusterAdminService(cluster, shards), Memo.Protocol.Cluster.ClusterAdmin.BindService, Memo.Protocol.Cluster.ClusterAdmin.Descriptor);
-            if (grpcLinks is not null)
-            {
-                services.Add(grpcLinks.Service, Memo.Node.Transport.Wire.PeerService.BindService, Memo.Node.Transport.Wire.PeerService.Descriptor, grpcLinks.Options.MaxBatchWireBytes);
-            }
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
@@ -202,7 +201,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, advertised, cluster, logger);
+            node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, links, advertised, cluster, logger);
+            AddHandoffTask(actors.System, shards, cluster.Self, options.Shards.HandoffTimeout, logger);
             LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
             cluster.Start();
@@ -212,10 +212,10 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             // Stop listening first: a start that failed late must not leave the port bound.
             if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
-            if (actors is not null) await actors.DisposeAsync().ConfigureAwait(false);
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             if (shards is not null) await shards.DisposeAsync().ConfigureAwait(false);
             if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);
+            if (actors is not null) await actors.DisposeAsync().ConfigureAwait(false);
             ticks?.Dispose();
             channels?.Dispose();
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
@@ -295,53 +295,107 @@ public sealed partial class MemoNode : IAsyncDisposable
     {
         await foreach (var message in _transport.Inbound.ReadAllAsync().ConfigureAwait(false))
         {
-            switch (message.Message.Channel)
+            if (message.Message.Channel == PeerChannelKind.Raft)
             {
-                case PeerChannelKind.Gossip:
-                    _cluster.Deliver(message);
-                    break;
-                case PeerChannelKind.Raft:
-                    _shards.Dispatcher.Dispatch(message);
-                    break;
+                _shards.Dispatcher.Dispatch(message);
             }
         }
     }
 
-    /// <summary>Stops gracefully: in-flight calls finish, queued writes become durable, storage closes.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    /// <summary>Stops gracefully without leaving the cluster: in-flight calls finish, queued writes become durable,
+    /// storage closes. The other members see this node unreachable until it restarts on its data folder.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => StopInOrderAsync(MemoNodeExit.Stopped, cancellationToken);
+
+    private async Task StopInOrderAsync(MemoNodeExit exit, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
         {
+            await ((Task)_exited.Task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             return;
         }
-        // Health answers NOT_SERVING from here on (_stopped), so load balancers and clients move away before the port closes.
-        LogStopping(_logger, Address);
-        // Membership first (no more gossip), then the peer links: their accepted streams would otherwise hold the
-        // server's graceful stop for its whole grace period.
-        await _cluster.DisposeAsync().ConfigureAwait(false);
-        // The replicas stop before the links: what they applied is durable; calls still in flight are retried
-        // elsewhere or end when the server's grace period does.
-        await _shards.DisposeAsync().ConfigureAwait(false);
-        _ticks.Dispose();
         try
         {
+            // Health answers NOT_SERVING from here on (_stopped), so load balancers and clients move away before the port closes.
+            LogStopping(_logger, Address);
+            await _cluster.DisposeAsync().ConfigureAwait(false);
+            // The replicas stop before the links: what they applied is durable; calls still in flight are retried
+            // elsewhere or end when the server's grace period does.
+            await _shards.DisposeAsync().ConfigureAwait(false);
+            _ticks.Dispose();
             await _transport.DisposeAsync().ConfigureAwait(false);
+            await _inboundPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _server.StopAsync(cancellationToken).ConfigureAwait(false);
+            await _server.DisposeAsync().ConfigureAwait(false);
+            // Nothing runs on the ActorSystem any more: terminate it (without leaving) before the silo closes.
+            await _actors.DisposeAsync().ConfigureAwait(false);
+            _channels.Dispose();
+            await _silo.DisposeAsync().ConfigureAwait(false);
+            _key.Dispose();
+            _folder.Dispose();
+            LogStopped(_logger);
         }
-        catch (Exception e) when (e is Grpc.Core.RpcException or OperationCanceledException)
+        finally
         {
-            // A link's last write can fail with its cancelled stream while the transport stops; the stop goes on.
-            LogPeerTransportStopFailed(_logger, e);
+            _exited.TrySetResult(exit);
         }
-        await _inboundPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await _server.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _server.DisposeAsync().ConfigureAwait(false);
-        // Nothing runs on the ActorSystem any more: terminate it before the silo closes.
-        await _actors.DisposeAsync().ConfigureAwait(false);
-        _channels.Dispose();
-        await _silo.DisposeAsync().ConfigureAwait(false);
-        _key.Dispose();
-        _folder.Dispose();
-        LogStopped(_logger);
+    }
+
+    // The cluster ends this member's ActorSystem when it left (after its hand-off) or was downed: the node stops then.
+    private async Task WatchActorSystemAsync()
+    {
+        var reason = await _actors.Terminated.ConfigureAwait(false);
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return;
+        }
+        var exit = reason is Akka.Actor.CoordinatedShutdown.ClusterLeavingReason ? MemoNodeExit.Left : MemoNodeExit.Downed;
+        if (exit == MemoNodeExit.Left)
+        {
+            LogLeftCluster(_logger, NodeId);
+        }
+        else
+        {
+            LogRemovedFromCluster(_logger, NodeId, reason?.ToString() ?? "the ActorSystem terminated");
+        }
+        try
+        {
+            await StopInOrderAsync(exit, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogSelfStopFailed(_logger, e);
+            _exited.TrySetResult(exit);
+        }
+    }
+
+    // A node that leaves for real (memo cluster leave) keeps serving its shard groups until every one has handed it
+    // off: the task runs in coordinated shutdown before cluster-leave/cluster-exiting, so Akka removes the member only
+    // after it (bounded by the phase's timeout, memo.shards.handoff-timeout).
+    private static void AddHandoffTask(Akka.Actor.ActorSystem system, ShardHost shards, NodeId self, TimeSpan timeout, ILogger logger)
+    {
+        var shutdown = Akka.Actor.CoordinatedShutdown.Get(system);
+        shutdown.AddTask(Akka.Actor.CoordinatedShutdown.PhaseClusterShardingShutdownRegion, "memo-shard-handoff", async () =>
+        {
+            if (shutdown.ShutdownReason is not Akka.Actor.CoordinatedShutdown.ClusterLeavingReason)
+            {
+                return Akka.Done.Instance;
+            }
+            LogHandoffWaiting(logger, self, timeout);
+            using var deadline = new CancellationTokenSource(timeout);
+            try
+            {
+                while (!shards.HandedOff(self))
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token).ConfigureAwait(false);
+                }
+                LogHandoffDone(logger, self);
+            }
+            catch (OperationCanceledException)
+            {
+                LogHandoffTimedOut(logger, self, timeout);
+            }
+            return Akka.Done.Instance;
+        });
     }
 
     /// <inheritdoc />

@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
@@ -13,22 +15,34 @@ namespace Memo.Node.Hosting;
 
 /// <summary>
 /// The node's ActorSystem, run by Akka.Hosting in a generic host of its own: named after the network (Akka only
-/// associates systems of one name, so a node of another network cannot talk to this one), with Akka remoting bound to
-/// <c>memo.node.remote</c> for node-to-node and admin traffic, off the public gRPC port.
+/// associates systems of one name, so a node of another network cannot talk to this one), a member of an Akka.Cluster
+/// (Akka.Cluster.Hosting) whose roles carry the node's identity, with Akka remoting bound to <c>memo.node.remote</c>
+/// for node-to-node and admin traffic, off the public gRPC port. Downing is the split brain resolver, keep-majority,
+/// stable after the network's eviction delay.
 /// </summary>
 /// <remarks>
 /// <para>Configuration, first match wins: the remoting address (from <c>memo.node.remote</c>), then the operator's
 /// <c>akka</c> section (<c>--config</c>/<c>--set</c>, passed through untouched by <see cref="MemoOptions"/>), then the
 /// node's defaults below. Akka's log events go to the node's <see cref="ILoggerFactory"/>.</para>
-/// <para>Shutdown belongs to the node's ordered stop (<see cref="MemoNode.StopAsync"/>): the CLR shutdown hook is off,
-/// so SIGTERM does not run Akka's coordinated shutdown behind the node's back.</para>
+/// <para>Shutdown belongs to the node's ordered stop (<see cref="MemoNode.StopAsync"/>), and a stop is not a leave: the
+/// CLR shutdown hook is off and terminating the system does not run coordinated shutdown (whose cluster-leave phase
+/// would make every restart re-replicate everything), so <see cref="StopAsync"/> terminates the system directly and
+/// the other members see the node unreachable until it comes back. Coordinated shutdown runs only when the cluster
+/// ends this member: after a real leave (<c>memo cluster leave</c>, reason <see cref="CoordinatedShutdown.ClusterLeavingReason"/>)
+/// or when it was downed (<see cref="CoordinatedShutdown.ClusterDowningReason"/>); <see cref="Terminated"/> tells the
+/// node which.</para>
 /// </remarks>
 public sealed class NodeActorHost : IAsyncDisposable
 {
-    // What the node needs whatever the operator sets: remoting, and no shutdown the node does not order.
+    // What the node needs whatever the operator sets: no shutdown the node does not order, no leave on stop, members
+    // Up only through convergence (WeaklyUp members would get shards while the cluster cannot agree).
     private static readonly Config NodeDefaults = ConfigurationFactory.ParseString("""
-        akka.actor.provider = remote
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        akka.coordinated-shutdown.exit-clr = off
+        akka.cluster.allow-weakly-up-members = off
+        akka.cluster.split-brain-resolver.down-all-when-unstable = off
+        akka.cluster.log-info-verbose = off
         akka.loglevel = INFO
         akka.log-dead-letters = 10
         akka.log-dead-letters-during-shutdown = off
@@ -42,7 +56,14 @@ public sealed class NodeActorHost : IAsyncDisposable
         _host = host;
         System = system;
         RemoteAddress = remoteAddress;
+        Terminated = system.WhenTerminated.ContinueWith(
+            _ => (CoordinatedShutdown.Reason?)CoordinatedShutdown.Get(system).ShutdownReason, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    /// <summary>Completes when the ActorSystem has terminated, with the coordinated shutdown's reason: null when the node
+    /// stopped it (<see cref="StopAsync"/>), <see cref="CoordinatedShutdown.ClusterLeavingReason"/> after a leave,
+    /// <see cref="CoordinatedShutdown.ClusterDowningReason"/> when the cluster downed this member.</summary>
+    public Task<CoordinatedShutdown.Reason?> Terminated { get; }
 
     /// <summary>The node's ActorSystem.</summary>
     public ActorSystem System { get; }
@@ -50,12 +71,16 @@ public sealed class NodeActorHost : IAsyncDisposable
     /// <summary>The host:port remoting is bound to (the real port when port 0 was configured).</summary>
     public string RemoteAddress { get; }
 
-    /// <summary>Starts the ActorSystem with remoting bound.</summary>
-    /// <param name="options">The node's options: <c>memo.node.remote</c> and the <c>akka</c> section.</param>
+    /// <summary>Starts the ActorSystem with remoting bound and the cluster extension ready (joining is the membership's).</summary>
+    /// <param name="options">The node's options: <c>memo.node.remote</c>, <c>memo.shards.handoff-timeout</c> and the
+    /// <c>akka</c> section.</param>
     /// <param name="networkName">The network's name, which names the ActorSystem.</param>
+    /// <param name="roles">The member roles (the node's identity).</param>
+    /// <param name="evictionDelay">The split brain resolver's stable-after.</param>
     /// <param name="loggerFactory">Where Akka's log events go.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
-    public static async Task<NodeActorHost> StartAsync(MemoOptions options, string networkName, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    public static async Task<NodeActorHost> StartAsync(MemoOptions options, string networkName, IEnumerable<string> roles, TimeSpan evictionDelay,
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -75,9 +100,16 @@ public sealed class NodeActorHost : IAsyncDisposable
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
         builder.Services.AddAkka(networkName, (akka, _) =>
         {
-            // The merged tree holds memo's keys too; Akka reads only its own.
-            akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(AkkaPeerTransport.DefaultConfig), HoconAddMode.Prepend);
+            // The merged tree holds memo's keys too; Akka reads only its own. The operator's akka section wins over the
+            // node's defaults, which win over what the eviction delay and hand-off timeout imply.
+            // Roles go in quoted: identity roles hold ':' and '=', which Akka.Hosting's ClusterOptions.Roles writes unquoted.
+            var derived = ConfigurationFactory.ParseString(
+                $"akka.cluster.roles = [{string.Join(", ", roles.Select(ConfigText.Quote))}]\n" +
+                $"akka.cluster.split-brain-resolver.stable-after = {(long)evictionDelay.TotalMilliseconds}ms\n" +
+                $"akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {(long)options.Shards.HandoffTimeout.TotalMilliseconds}ms");
+            akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig), HoconAddMode.Prepend);
             akka.WithRemoting(new RemoteOptions { HostName = host, Port = port });
+            akka.WithClustering(new ClusterOptions { SplitBrainResolver = new KeepMajorityOption() });
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
@@ -100,14 +132,19 @@ public sealed class NodeActorHost : IAsyncDisposable
         return new NodeActorHost(app, system, remote);
     }
 
-    /// <summary>Terminates the ActorSystem (coordinated shutdown) and stops its host. Idempotent.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Terminates the ActorSystem without leaving the cluster (no coordinated shutdown; see the remarks) and
+    /// disposes its host. Idempotent.</summary>
+    public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
             return;
         }
-        await _host.StopAsync().ConfigureAwait(false);
+        await System.Terminate().ConfigureAwait(false);
+        // Not _host.StopAsync: Akka.Hosting would run coordinated shutdown, and with it cluster-leave.
         _host.Dispose();
     }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 }

@@ -152,12 +152,16 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     public void Send(NodeId to, string address, PeerMessage message)
     {
         PeerSendArguments.Check(LocalNode, to, address, message, Options);
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0 || FaultInjector?.IsBlocked(LocalNode, to) == true)
         {
             return;
         }
         GetOrAddSendingLink(to)?.Send(address, message);
     }
+
+    /// <summary>Test seam: links this injector blocks drop their messages, on the sending and on the receiving side
+    /// (see <see cref="PeerFaultInjector"/>). Null in production.</summary>
+    public PeerFaultInjector? FaultInjector { get; set; }
 
     /// <inheritdoc />
     public IReadOnlyList<PeerLinkStats> GetLinkStats() => PeerLinkStats.OrderedByPeer(_links.Values.Select(static l => l.Snapshot()));
@@ -236,7 +240,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     /// <returns>Frames delivered, dropped because <see cref="Inbound"/> was full, and dropped as malformed.</returns>
     internal (int Received, int InboundFull, int Malformed) Deliver(NodeId from, RepeatedField<PeerFrame> frames)
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0 || FaultInjector?.IsBlocked(from, LocalNode) == true)
         {
             return (0, 0, 0);
         }

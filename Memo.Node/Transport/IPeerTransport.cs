@@ -4,14 +4,13 @@ namespace Memo.Node.Transport;
 
 /// <summary>
 /// Carries opaque messages between this node and its peers: one ordered, lossy, batched link per peer.
-/// Implementations: <see cref="GrpcPeerTransport"/> (the node's today, over its gRPC server),
-/// <see cref="AkkaPeerTransport"/> (over Akka.Remote) and <see cref="InMemoryPeerTransport"/> (tests, with fault
-/// injection); all pass one contract suite.
+/// Implementations: <see cref="AkkaPeerTransport"/> (the node's, over Akka.Remote) and <see cref="InMemoryPeerTransport"/>
+/// (tests, with fault injection); both pass one contract suite.
 /// </summary>
 /// <remarks>
 /// <para>Guarantees: messages from this node to one peer arrive in the order they were sent while the link
 /// stays up; a message arrives at most once; a message may be lost (queue full, peer unreachable, link
-/// broken mid-write). Raft and gossip tolerate loss and retransmit on their own ticks, so the transport
+/// broken mid-write). Raft tolerates loss and retransmit on their own ticks, so the transport
 /// never retries a message and never blocks a sender.</para>
 /// <para>Thread safety: every member may be called from any thread.</para>
 /// </remarks>

@@ -5,7 +5,7 @@ namespace Memo.Node.Transport;
 
 /// <summary>
 /// A peer transport inside one process, for tests: created by <see cref="InMemoryPeerNetwork.CreateTransport"/>,
-/// which decides the faults. Same contract as <see cref="GrpcPeerTransport"/> (one bounded queue and one
+/// which decides the faults. Same contract as <see cref="AkkaPeerTransport"/> (one bounded queue and one
 /// pump per peer, per-link order, drops counted, back-pressure from a full <see cref="Inbound"/>).
 /// </summary>
 /// <remarks>

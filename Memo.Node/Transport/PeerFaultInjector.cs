@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace Memo.Node.Transport;
 
 /// <summary>
-/// Test seam for real (gRPC) peer transports: a shared, thread-safe set of blocked directed links. Install the same
-/// injector on every node of an in-process cluster (<see cref="GrpcPeerTransport.FaultInjector"/>) to partition and heal
+/// Test seam for the real peer transport: a shared, thread-safe set of blocked directed links. Install the same
+/// injector on every node of an in-process cluster (<see cref="AkkaPeerTransport.FaultInjector"/>) to partition and heal
 /// links while the nodes keep running. A blocked message is dropped as if the peer were unreachable, on the sending
 /// side and again on the receiving side (so a partition also cuts streams that were open before it).
 /// </summary>

@@ -2,7 +2,7 @@ namespace Memo.Node.Transport;
 
 /// <summary>
 /// Limits of a peer transport; <see cref="Validate"/> reports every problem at once. Both implementations
-/// honour the queue, message and inbound limits; the connection settings apply to <see cref="GrpcPeerTransport"/>.
+/// honour the queue, message and inbound limits.
 /// </summary>
 public sealed record PeerTransportOptions
 {

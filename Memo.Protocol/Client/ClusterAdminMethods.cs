@@ -27,8 +27,4 @@ public static class ClusterAdminMethods
 
     /// <summary>Down a member: NOT_FOUND for an unknown member, FAILED_PRECONDITION when not allowed.</summary>
     public static readonly Method<DownRequest, DownResponse> Down = ProtobufMethods.Unary(ServiceName, "Down", DownRequest.Parser, DownResponse.Parser);
-
-    /// <summary>Node to node: admit a joining node.</summary>
-    public static readonly Method<AdmitMemberRequest, AdmitMemberResponse> AdmitMember =
-        ProtobufMethods.Unary(ServiceName, "AdmitMember", AdmitMemberRequest.Parser, AdmitMemberResponse.Parser);
 }

@@ -1,9 +1,9 @@
 namespace Memo.Node.Cluster.Runtime;
 
-/// <summary>Where the runtime records the network parameters and the last membership state it knew, so a restart
-/// resumes the membership instead of forming or joining again.</summary>
+/// <summary>Where the membership records the remoting endpoints of the cluster's members, so a restart rejoins through
+/// them instead of forming a cluster alone.</summary>
 public interface IClusterStore
 {
-    /// <summary>Records the parameters and the state durably.</summary>
-    ValueTask SaveAsync(NetworkParameters network, MembershipState state, CancellationToken cancellationToken);
+    /// <summary>Records the endpoints (host:port) durably, replacing the previous list.</summary>
+    ValueTask SaveMembersAsync(IReadOnlyList<string> remoteAddresses, CancellationToken cancellationToken);
 }

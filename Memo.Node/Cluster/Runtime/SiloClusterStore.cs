@@ -8,22 +8,26 @@ namespace Memo.Node.Cluster.Runtime;
 
 /// <summary>
 /// The node's cluster record in its silo's meta (key <c>cluster/local</c>, a <c>LocalClusterRecord</c>): its NodeId
-/// and ring tokens (drawn once, at the first start), the network parameters, and the last membership state.
+/// and ring tokens (drawn once, at the first start), the network parameters, and the remoting endpoints of the members
+/// it last knew.
 /// </summary>
 public sealed class SiloClusterStore : IClusterStore
 {
     /// <summary>The meta key.</summary>
     public const string MetaKey = "cluster/local";
 
+    // The record's format; this version writes and reads 1.
+    private const uint Format = 1;
+
     private readonly ISilo _silo;
 
-    private SiloClusterStore(ISilo silo, NodeId node, ImmutableArray<ulong> tokens, NetworkParameters network, MembershipState? state)
+    private SiloClusterStore(ISilo silo, NodeId node, ImmutableArray<ulong> tokens, NetworkParameters network, ImmutableArray<string> knownMembers)
     {
         _silo = silo;
         Node = node;
         Tokens = tokens;
         Network = network;
-        State = state;
+        KnownMembers = knownMembers;
     }
 
     /// <summary>This node's id: a random non-zero number drawn at the first start.</summary>
@@ -35,8 +39,8 @@ public sealed class SiloClusterStore : IClusterStore
     /// <summary>The network parameters as recorded when opened.</summary>
     public NetworkParameters Network { get; }
 
-    /// <summary>The membership state recorded last; null when the node never formed or joined a cluster.</summary>
-    public MembershipState? State { get; }
+    /// <summary>The remoting endpoints of the members recorded last; empty when the node never was Up in a cluster.</summary>
+    public ImmutableArray<string> KnownMembers { get; }
 
     /// <summary>
     /// Opens the record, creating it on the first start with a fresh NodeId, <paramref name="virtualNodes"/> ring
@@ -60,43 +64,39 @@ public sealed class SiloClusterStore : IClusterStore
             {
                 throw new InvalidDataException($"The cluster record ({MetaKey}) in the silo is corrupt: {e.Message}", e);
             }
-            if (record.Format != GossipCodec.Format || record.Node == 0)
+            if (record.Format != Format || record.Node == 0)
             {
-                throw new InvalidDataException($"The cluster record ({MetaKey}) has format {record.Format} and node {record.Node}; this node reads format {GossipCodec.Format}.");
-            }
-            MembershipState? state = null;
-            if (record.State is not null && !GossipCodec.TryFromWire(record.State, out state, out var problem))
-            {
-                throw new InvalidDataException($"The membership state in the cluster record ({MetaKey}) is invalid: {problem}");
+                throw new InvalidDataException($"The cluster record ({MetaKey}) has format {record.Format} and node {record.Node}; this node reads format {Format}.");
             }
             var network = new NetworkParameters(record.NetworkName, record.ShardCount, record.ReplicationFactor,
                 TimeSpan.FromMilliseconds(record.EvictionDelayMs));
-            return new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, state);
+            return new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
         }
 
         var node = NewNodeId();
         var tokens = RingTokens.Draw(new DeterministicRandom(NewNodeId().Value), virtualNodes);
-        var store = new SiloClusterStore(silo, node, tokens, configured, null);
-        await store.WriteAsync(configured, null, cancellationToken).ConfigureAwait(false);
+        var store = new SiloClusterStore(silo, node, tokens, configured, []);
+        await store.WriteAsync([], cancellationToken).ConfigureAwait(false);
         return store;
     }
 
     /// <inheritdoc />
-    public ValueTask SaveAsync(NetworkParameters network, MembershipState state, CancellationToken cancellationToken) =>
-        new(WriteAsync(network, state, cancellationToken));
+    public ValueTask SaveMembersAsync(IReadOnlyList<string> remoteAddresses, CancellationToken cancellationToken) =>
+        new(WriteAsync(remoteAddresses, cancellationToken));
 
-    private Task WriteAsync(NetworkParameters network, MembershipState? state, CancellationToken cancellationToken)
+    private Task WriteAsync(IReadOnlyList<string> knownMembers, CancellationToken cancellationToken)
     {
+        var network = Network;
         var record = new W.LocalClusterRecord
         {
-            Format = GossipCodec.Format,
+            Format = Format,
             Node = Node.Value,
             ShardCount = network.ShardCount,
             ReplicationFactor = network.ReplicationFactor,
             EvictionDelayMs = (long)network.EvictionDelay.TotalMilliseconds,
             NetworkName = network.Name,
-            State = state is null ? null : GossipCodec.ToWire(state),
         };
+        record.KnownMembers.AddRange(knownMembers);
         foreach (var token in Tokens)
         {
             record.Tokens.Add(token);

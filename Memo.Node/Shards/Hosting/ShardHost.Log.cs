@@ -19,9 +19,6 @@ public sealed partial class ShardHost
     [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "Shard {Shard} group change failed")]
     private partial void LogMoveFailed(Exception exception, ShardId shard);
 
-    [LoggerMessage(EventId = 6007, Level = LogLevel.Warning, Message = "This node abandoned the cluster it had formed alone: its shard groups and their data are cleared")]
-    private partial void LogAbandoned();
-
     [LoggerMessage(EventId = 6006, Level = LogLevel.Error, Message = "A shard hosting turn failed; the next turn retries")]
     private partial void LogTurnFailed(Exception exception);
 }

@@ -17,7 +17,7 @@ namespace Memo.Node.Shards.Hosting;
 /// </summary>
 /// <remarks>
 /// <para>Design note (docs/design/shard-groups.md, "Hosting and rebalancing"). One background loop, woken by every
-/// <see cref="ClusterNode.ViewChanged"/> and every <see cref="ShardHostOptions.ReconcileInterval"/>, does in order:</para>
+/// <see cref="ClusterMembership.ViewChanged"/> and every <see cref="ShardHostOptions.ReconcileInterval"/>, does in order:</para>
 /// <list type="number">
 /// <item>Founding: the node that formed the cluster (its first membership view held only itself; a joiner's first
 /// view always holds the member that admitted it) bootstraps every shard's group with itself as the only voter, once
@@ -33,7 +33,7 @@ namespace Memo.Node.Shards.Hosting;
 /// <see cref="ShardHostOptions.MaxConcurrentMoves"/> per node run at once. A downed or leaving node drops off the
 /// ring, so the same loop replaces its replicas and hands its leaderships off.</item>
 /// <item>Reports: every member's replica status is polled; the best report per shard (a leader of the highest term)
-/// feeds routing hints, <c>memo cluster shards</c> and the graceful-leave check (<see cref="ExitReady"/>).</item>
+/// feeds routing hints, <c>memo cluster shards</c> and the graceful-leave check (<see cref="HandedOff"/>).</item>
 /// </list>
 /// </remarks>
 public sealed partial class ShardHost : IAsyncDisposable
@@ -43,7 +43,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     private readonly NodeId _self;
     private readonly ISilo _silo;
     private readonly IPeerTransport _transport;
-    private readonly ClusterNode _cluster;
+    private readonly ClusterMembership _cluster;
     private readonly RaftConfig _raftConfig;
     private readonly ShardGroupOptions _groupOptions;
     private readonly ShardHostOptions _options;
@@ -57,13 +57,11 @@ public sealed partial class ShardHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private volatile ImmutableDictionary<(ShardId, NodeId), ReplicaReport> _reports = ImmutableDictionary<(ShardId, NodeId), ReplicaReport>.Empty;
     private bool _founded;
-    private int _formedHere = -1; // -1 unknown, 0 joined, 1 formed: decided by the first membership view
-    private int _abandoned;       // 1: this node abandoned the cluster it formed alone (admin Join elsewhere)
     private DateTime _nextPoll;
     private Task? _loop;
     private Task? _poll;
 
-    private ShardHost(NodeId self, ISilo silo, IPeerTransport transport, ClusterNode cluster, ShardLayout layout, RaftConfig raftConfig,
+    private ShardHost(NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout, RaftConfig raftConfig,
         ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, Forwarding.PeerChannels channels, ILoggerFactory loggerFactory)
     {
         _self = self;
@@ -93,7 +91,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     public ISilo Silo => _silo;
 
     /// <summary>This node's membership runtime (placement, addresses).</summary>
-    public ClusterNode Cluster => _cluster;
+    public ClusterMembership Cluster => _cluster;
 
     /// <summary>The replicas hosted now.</summary>
     public IEnumerable<ShardGroupReplica> Replicas => _replicas.Values;
@@ -102,7 +100,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     /// <param name="self">This node.</param>
     /// <param name="silo">The node's silo.</param>
     /// <param name="transport">The node's peer transport.</param>
-    /// <param name="cluster">The membership runtime (views, addresses; its <see cref="ClusterNode.ExitReady"/> hook is set here).</param>
+    /// <param name="cluster">The membership (views, addresses).</param>
     /// <param name="layout">The shard layout.</param>
     /// <param name="raftConfig">The Raft core options (its id must be <paramref name="self"/>).</param>
     /// <param name="groupOptions">Per-replica limits.</param>
@@ -111,7 +109,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     /// <param name="channels">Peer channels for status calls.</param>
     /// <param name="loggerFactory">Logging.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
-    public static async Task<ShardHost> StartAsync(NodeId self, ISilo silo, IPeerTransport transport, ClusterNode cluster, ShardLayout layout,
+    public static async Task<ShardHost> StartAsync(NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout,
         RaftConfig raftConfig, ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, Forwarding.PeerChannels channels,
         ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
@@ -137,7 +135,6 @@ public sealed partial class ShardHost : IAsyncDisposable
             await host.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        cluster.ExitReady = host.ExitReady;
         cluster.ViewChanged += host.OnViewChanged;
         host.OnViewChanged(cluster.View);
         host._loop = Task.Run(host.RunAsync);
@@ -178,25 +175,19 @@ public sealed partial class ShardHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// The graceful-leave check (<see cref="ClusterNode.ExitReady"/>): the Leaving members that no shard group counts
-    /// as a member any more, judged from a fresh leader report of every shard. A shard without one holds everyone back.
+    /// The graceful-leave check: true when no shard group counts <paramref name="node"/> as a member any more, judged
+    /// from a fresh leader report of every shard. A shard without one holds the node back.
     /// </summary>
-    public IReadOnlySet<NodeId> ExitReady()
+    public bool HandedOff(NodeId node)
     {
-        var leaving = _cluster.View.State.MembersIn(MemberStatus.Leaving).Select(m => m.Id).ToHashSet();
-        if (leaving.Count == 0)
-        {
-            return leaving;
-        }
         foreach (var shard in Layout.AllShards)
         {
-            if (LeaderReport(shard) is not { } report)
+            if (LeaderReport(shard) is not { } report || report.Membership.Contains(node))
             {
-                return new HashSet<NodeId>();
+                return false;
             }
-            leaving.RemoveWhere(report.Membership.Contains);
         }
-        return leaving;
+        return true;
     }
 
     /// <summary>Stops the loop, every move and every replica (what is durable stays).</summary>
@@ -225,22 +216,8 @@ public sealed partial class ShardHost : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    // Runs on the membership actor's loop for every view, from the first: that is how the host knows whether this node
-    // formed the cluster.
-    private void OnViewChanged(ClusterView view)
-    {
-        if (view.IsMember)
-        {
-            Interlocked.CompareExchange(ref _formedHere, view.State.Members.Count == 1 ? 1 : 0, -1);
-        }
-        else if (Interlocked.CompareExchange(ref _formedHere, -1, 1) == 1)
-        {
-            // A member that formed a cluster alone and is no longer a member: it abandoned that cluster to join another.
-            // Its groups must go before it hosts the new cluster's replicas.
-            Volatile.Write(ref _abandoned, 1);
-        }
-        _wake.Writer.TryWrite(true);
-    }
+    // Runs on the membership actor for every view: wakes the loop.
+    private void OnViewChanged(ClusterView view) => _wake.Writer.TryWrite(true);
 
     private async Task RunAsync()
     {
@@ -280,10 +257,6 @@ public sealed partial class ShardHost : IAsyncDisposable
         {
             _moves.Remove(done);
         }
-        if (Interlocked.Exchange(ref _abandoned, 0) == 1)
-        {
-            await AbandonAsync(cancellationToken).ConfigureAwait(false);
-        }
         var view = _cluster.View;
         if (view.IsMember && view.IsServing)
         {
@@ -307,28 +280,11 @@ public sealed partial class ShardHost : IAsyncDisposable
         }
     }
 
-    private async Task AbandonAsync(CancellationToken cancellationToken)
-    {
-        var batch = new SiloBatch();
-        foreach (var (shard, replica) in _replicas.ToList())
-        {
-            _replicas.TryRemove(shard, out _);
-            Dispatcher.Unregister(replica);
-            await replica.DisposeAsync().ConfigureAwait(false);
-        }
-        foreach (var shard in Layout.AllShards)
-        {
-            ShardGroupReplica.StageClear(shard, batch);
-        }
-        batch.PutMeta(FoundedMeta, []);
-        await _silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
-        _founded = false;
-        LogAbandoned();
-    }
-
     private async Task FoundAsync(ClusterView view, CancellationToken cancellationToken)
     {
-        if (_founded || Volatile.Read(ref _formedHere) != 1)
+        // Only the node that formed the cluster founds the groups; a node's first view of a cluster it joins may show it
+        // alone (Akka publishes the members one event at a time), so counting members would found twice.
+        if (_founded || !_cluster.FormedCluster)
         {
             return;
         }
@@ -471,7 +427,7 @@ public sealed partial class ShardHost : IAsyncDisposable
 
     private async Task PollAsync(ClusterView view, CancellationToken cancellationToken)
     {
-        var peers = view.State.Members.Values
+        var peers = view.Membership.Members.Values
             .Where(m => m.Id != _self && m.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Joining or MemberStatus.Exiting)
             .ToList();
         var answers = await Task.WhenAll(peers.Select(async member =>
@@ -489,7 +445,7 @@ public sealed partial class ShardHost : IAsyncDisposable
         })).ConfigureAwait(false);
         var now = DateTime.UtcNow;
         var reports = _reports.ToBuilder();
-        foreach (var key in reports.Keys.Where(k => !view.State.Members.ContainsKey(k.Item2) || k.Item2 == _self).ToList())
+        foreach (var key in reports.Keys.Where(k => !view.Membership.Members.ContainsKey(k.Item2) || k.Item2 == _self).ToList())
         {
             reports.Remove(key);
         }

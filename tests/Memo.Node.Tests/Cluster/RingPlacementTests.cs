@@ -59,8 +59,13 @@ public sealed class RingPlacementTests(ITestOutputHelper output)
     [Fact]
     public void Only_up_members_are_on_the_ring()
     {
-        var state = UpCluster(1, 2, 3, 4).Leave(Id(1), Id(2)).Down(Id(1), Id(3)).Join(Id(1), Joining(5), MaxMembers);
-        var ring = Ring.FromState(state);
+        var members = new[]
+        {
+            WithStatus(1, MemberStatus.Up), WithStatus(2, MemberStatus.Leaving), WithStatus(3, MemberStatus.Down),
+            WithStatus(4, MemberStatus.Up), WithStatus(5, MemberStatus.Joining), WithStatus(6, MemberStatus.Exiting),
+            WithStatus(7, MemberStatus.Removed),
+        };
+        var ring = Ring.FromMembers(members);
         Assert.Equal([Id(1), Id(4)], ring.Nodes.ToArray());
         Assert.Equal(2 * VirtualNodes, ring.Entries.Length);
     }

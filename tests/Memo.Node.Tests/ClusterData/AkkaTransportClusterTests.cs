@@ -7,19 +7,19 @@ using static Memo.Node.Tests.ClusterData.ClusterDataTests;
 namespace Memo.Node.Tests.ClusterData;
 
 /// <summary>
-/// The cluster data path with Raft and gossip carried by Akka.Remote (<c>memo.node.peer-transport = "akka"</c>) between
-/// in-process nodes over loopback: the same checks as the gRPC-linked cluster, plus proof the traffic went over remoting.
+/// The cluster data path with Raft carried by Akka.Remote between in-process nodes over loopback, with proof the traffic
+/// went over remoting to each member's advertised endpoint.
 /// </summary>
 public sealed class AkkaTransportClusterTests
 {
-    private static readonly string[] OverAkka = ["memo.raft.tick-interval = 20ms", "memo.node.peer-transport = \"akka\""];
+    private static readonly string[] OverAkka = ["memo.raft.tick-interval = 20ms"];
 
     [Fact]
     public async Task Three_nodes_linked_over_Akka_remoting_replicate_writes_made_through_node_1_to_reads_through_node_3()
     {
         await using var cluster = await InProcessCluster.StartAsync(3, OverAkka);
         await WaitAsync(cluster, n => GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas, over Akka links");
-        AssertGroupsPlacedOnRing(cluster, 3);
+        await WaitAsync(cluster, _ => GroupsPlacedOnRing(cluster, 3), "every placed node hosts its replica; each group's one leader has the ring's voters");
 
         using var writer = ClientOf(cluster.Nodes[0]);
         for (var i = 0; i < 200; i++)
@@ -35,14 +35,16 @@ public sealed class AkkaTransportClusterTests
         foreach (var slot in cluster.Nodes)
         {
             var node = slot.Running;
-            // Every member advertises its remoting endpoint, and the links to the two peers carried traffic over it.
-            Assert.All(node.Cluster.View.State.MembersIn(MemberStatus.Up), m =>
+            // Every member advertises its remoting endpoint.
+            Assert.All(node.Cluster.View.Membership.MembersIn(MemberStatus.Up), m =>
                 Assert.Equal(cluster.Nodes.Single(s => s.Running.NodeId == m.Id).Running.RemoteAddress, RemoteRoleAddressing.RemoteAddressIn(m.Roles)));
             // (A message or two may go unaddressed while a joiner's record has not reached this node yet.)
             Assert.IsType<RemoteRoleAddressing>(node.PeerTransport);
+            // Raft runs between each group's leader and its followers, so a node links to the peers it shares a
+            // leadership with (at least one), always at their remoting endpoints.
             var links = node.PeerTransport.GetLinkStats().Where(l => l.Sent > 0 && l.Received > 0).ToList();
-            Assert.Equal(2, links.Count);
-            Assert.All(links, l => Assert.Contains(l.Address, cluster.Nodes.Select(s => s.Running.RemoteAddress)));
+            Assert.NotEmpty(links);
+            Assert.All(links, l => Assert.Contains(l.Address, cluster.Nodes.Where(s => s != slot).Select(s => s.Running.RemoteAddress)));
         }
     }
 

@@ -15,15 +15,15 @@ using static Memo.Node.Tests.ClusterData.ClusterProcessTests;
 namespace Memo.Node.Tests.ClusterData;
 
 /// <summary>
-/// The Akka-linked cluster (<c>memo.node.peer-transport = "akka"</c>: gossip and Raft over Akka.Remote) across real
-/// node processes: 3 processes joined with <c>--seed</c>; 1,000 keys written through node 1 read through node 3; node 2
+/// The cluster across real node processes (membership on Akka.Cluster, Raft over Akka.Remote): 3 processes started as
+/// <c>--listen … --remote … --data … --seed &lt;node 1's remoting endpoint&gt;</c>; 1,000 keys written through node 1 read through node 3; node 2
 /// SIGKILLed while writes go on through nodes 1 and 3; node 2 restarted on its folder and on the same API and remoting
 /// ports catches up and serves every acknowledged write. Every member advertises its process's remoting endpoint and
-/// every node logs its peer links up over Akka.Remote to those endpoints.
+/// the nodes log their peer links up over Akka.Remote to those endpoints.
 /// </summary>
 public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
 {
-    private static readonly string[] OverAkka = [.. Settings, "--set", "memo.node.peer-transport=\"akka\""];
+    private static readonly string[] OverAkka = Settings;
 
     [Fact]
     public async Task Three_processes_linked_over_Akka_remoting_keep_every_acknowledged_write_across_a_SIGKILL_and_a_restart_on_the_same_ports()
@@ -34,10 +34,10 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
         try
         {
             nodes[0] = await NodeProcess.StartAsync(folders[0], OverAkka);
-            nodes[1] = await NodeProcess.StartAsync(folders[1], [.. OverAkka, "--seed", nodes[0]!.Address]);
-            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. OverAkka, "--seed", nodes[0]!.Address]);
+            nodes[1] = await NodeProcess.StartAsync(folders[1], [.. OverAkka, "--seed", nodes[0]!.RemoteAddress]);
+            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. OverAkka, "--seed", nodes[0]!.RemoteAddress]);
             await WaitAsync(() => EveryShardHas3VotersAsync(nodes), "every node's 4 replicas in groups of 3 voters, each led", nodes);
-            await WaitAsync(() => Task.FromResult(LinksUpOverAkka(nodes)), "every node's peer links up over Akka.Remote to the others' remoting endpoints", nodes);
+            await WaitAsync(() => Task.FromResult(LinksUpOverAkka(nodes)), "peer links up over Akka.Remote between the nodes' remoting endpoints", nodes);
             await AssertRemoteRolesAsync(nodes, "after forming");
 
             // 1,000 keys through node 1, read back through node 3.
@@ -97,7 +97,7 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
             var leaders = await LeaderAppliedAsync([nodes[0]!.Address, nodes[2]!.Address]);
             nodes[1] = await NodeProcess.StartAsync(folders[1],
             [
-                .. OverAkka, "--seed", nodes[0]!.Address,
+                .. OverAkka, "--seed", nodes[0]!.RemoteAddress,
                 "--set", $"memo.node.listen=\"{api2}\"", "--set", $"memo.node.remote=\"{remote2}\"",
             ]);
             Assert.Equal((api2, remote2), (nodes[1]!.Address, nodes[1]!.RemoteAddress));
@@ -175,10 +175,15 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
         return true;
     }
 
-    // Each running node logged its link to every other running node up over Akka.Remote, at that node's remoting endpoint.
-    private static bool LinksUpOverAkka(NodeProcess?[] nodes) =>
-        nodes.All(node => nodes.Where(peer => peer != node).All(peer =>
-            node!.Output.Contains($" at {peer!.RemoteAddress} is up (Akka.Remote)", StringComparison.Ordinal)));
+    // Raft traffic runs between each group's leader and its followers, so a node links only to the peers it shares a
+    // leadership with: every running node logged a link up over Akka.Remote to some peer's remoting endpoint, and every
+    // node is the target of some other node's link.
+    private static bool LinksUpOverAkka(NodeProcess?[] nodes)
+    {
+        bool Linked(NodeProcess from, NodeProcess to) => from.Output.Contains($" at {to.RemoteAddress} is up (Akka.Remote)", StringComparison.Ordinal);
+        return nodes.All(node => nodes.Any(peer => peer != node && Linked(node!, peer!)))
+            && nodes.All(node => nodes.Any(peer => peer != node && Linked(peer!, node!)));
+    }
 
     // Asked of every node: each member is Up and advertises, as its remote= role, the remoting endpoint its process reported.
     private static async Task AssertRemoteRolesAsync(NodeProcess?[] nodes, string phase)

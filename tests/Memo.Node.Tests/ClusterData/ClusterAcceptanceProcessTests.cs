@@ -26,8 +26,8 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
         try
         {
             nodes[0] = await NodeProcess.StartAsync(folders[0], settings);
-            nodes[1] = await NodeProcess.StartAsync(folders[1], [.. settings, "--seed", nodes[0]!.Address]);
-            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.Address]);
+            nodes[1] = await NodeProcess.StartAsync(folders[1], [.. settings, "--seed", nodes[0]!.RemoteAddress]);
+            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.RemoteAddress]);
             using var admin = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
             await ClusterProcessTests.WaitAsync(async () =>
             {
@@ -39,6 +39,7 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
             using var node2 = new MemoClient(nodes[1]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });
             await ForEachAsync(Enumerable.Range(0, 1000), i => node1.UpsertAsync(Key(i), Value(i)));
             var port = nodes[2]!.Address;
+            var remotePort = nodes[2]!.RemoteAddress;
             using (var node3 = new MemoClient(port, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) }))
             {
                 await ForEachAsync(Enumerable.Range(0, 1000), async i => Assert.Equal(Value(i), await node3.FetchAsync(Key(i))));
@@ -52,7 +53,7 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
             await ForEachAsync(Enumerable.Range(0, 1300).Where(i => i % 7 == 0), async i => Assert.Equal(Value(i), await node2.FetchAsync(Key(i))));
 
             var leaders = await LeaderAppliedAsync([nodes[0]!.Address, nodes[1]!.Address]);
-            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.Address, "--set", $"memo.node.listen=\"{port}\""]);
+            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.RemoteAddress, "--set", $"memo.node.listen=\"{port}\"", "--set", $"memo.node.remote=\"{remotePort}\""]);
             using var channel = GrpcChannel.ForAddress("http://" + nodes[2]!.Address);
             var shardService = new ShardService.ShardServiceClient(channel);
             await ClusterProcessTests.WaitAsync(async () =>

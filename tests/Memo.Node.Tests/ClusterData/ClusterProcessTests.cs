@@ -17,8 +17,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
     [
         "--shards", "4",
         "--set", "memo.raft.tick-interval=20ms",
-        "--set", "memo.cluster.gossip-interval=50ms",
-        "--set", "memo.cluster.failure-detector.heartbeat-interval=50ms",
+        .. InProcessCluster.FastAkkaCluster.SelectMany(setting => new[] { "--set", setting.Replace(" = ", "=", StringComparison.Ordinal) }),
         "--set", "memo.network.eviction-delay=1h",
     ];
 
@@ -31,8 +30,8 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
         try
         {
             nodes[0] = await NodeProcess.StartAsync(folders[0], Settings);
-            nodes[1] = await NodeProcess.StartAsync(folders[1], [.. Settings, "--seed", nodes[0]!.Address]);
-            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. Settings, "--seed", nodes[0]!.Address]);
+            nodes[1] = await NodeProcess.StartAsync(folders[1], [.. Settings, "--seed", nodes[0]!.RemoteAddress]);
+            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. Settings, "--seed", nodes[0]!.RemoteAddress]);
             using var admin = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
             await WaitAsync(async () =>
             {
@@ -77,11 +76,12 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
             await enough.Task.WaitAsync(Phase);
 
             var port = nodes[2]!.Address;
+            var remotePort = nodes[2]!.RemoteAddress;
             await nodes[2]!.KillAsync();
             await nodes[2]!.DisposeAsync();
             nodes[2] = null;
             var atKill = acknowledged.Count;
-            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. Settings, "--seed", nodes[0]!.Address, "--set", $"memo.node.listen=\"{port}\""]);
+            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. Settings, "--seed", nodes[0]!.RemoteAddress, "--set", $"memo.node.listen=\"{port}\"", "--set", $"memo.node.remote=\"{remotePort}\""]);
             Volatile.Write(ref restarted, true);
             await afterRestart.Task.WaitAsync(Phase);
             await stop.CancelAsync();

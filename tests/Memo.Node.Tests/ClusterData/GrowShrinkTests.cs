@@ -62,7 +62,7 @@ public sealed class GrowShrinkTests(ITestOutputHelper output)
             Assert.Equal(leaving[0].ToString(), await admin.LeaveAsync(cluster.Nodes[3].Address));
         }
         await cluster.Nodes[4].Running.Cluster.LeaveAsync(null, CancellationToken.None);
-        await cluster.WaitUntilAsync(_ => survivors.All(s => leaving.All(l => s.View.State.StatusOf(l) == MemberStatus.Removed)),
+        await cluster.WaitUntilAsync(_ => survivors.All(s => leaving.All(l => s.View.Membership.StatusOf(l) is null or MemberStatus.Removed)),
             "both added nodes Removed on every survivor", Phase);
         await cluster.WaitUntilAsync(_ => GroupsMatchRing(survivors, 3), "every shard's voters = its 3 ring replicas on the 3 survivors", Phase);
 
@@ -97,7 +97,7 @@ public sealed class GrowShrinkTests(ITestOutputHelper output)
             return false;
         }
         var ids = nodes.Select(n => n.View.Self).Order().ToList();
-        if (nodes.Any(n => !n.View.State.MembersIn(MemberStatus.Up).Select(m => m.Id).Order().SequenceEqual(ids)))
+        if (nodes.Any(n => !n.View.Membership.MembersIn(MemberStatus.Up).Select(m => m.Id).Order().SequenceEqual(ids)))
         {
             return false;
         }

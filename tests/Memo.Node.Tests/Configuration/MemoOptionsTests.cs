@@ -33,7 +33,7 @@ public sealed class MemoOptionsTests : IDisposable
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
         Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 1024, TimeSpan.FromSeconds(30)), o.Grpc);
         Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536), o.Storage);
-        Assert.Equal(new ShardOptions(64, 4096, 1024, 4), o.Shards);
+        Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5)), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
         Assert.Equal(new NetworkOptions(3, TimeSpan.FromMinutes(10)), o.Network);
         Assert.Equal(new RaftOptions(TimeSpan.FromMilliseconds(100), 10, 1, 256, 1L << 20, 10_000), o.Raft);
@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(48, leaves.Count);
+        Assert.Equal(37, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(47, problems.Count);
+        Assert.Equal(36, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -185,7 +185,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(
         [
-            "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves)",
+            "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout)",
             "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, grpc, storage, shards, kvs, network, cluster, raft)",
         ], problems);
     }
@@ -228,7 +228,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(
         [
-            "memo.shards = 5 (override 'memo.shards = 5'): expected an object with keys count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves",
+            "memo.shards = 5 (override 'memo.shards = 5'): expected an object with keys count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout",
             "memo.node.listen (override 'memo.node.listen { host = a }'): expected a value, found an object",
             "memo.kvs.max-value-bytes = lots (override 'memo.kvs.max-value-bytes = lots'): expected " + ConfigUnits.SizeHint,
             "memo.raft.tick-interval = fast (override 'memo.raft.tick-interval = fast'): expected " + ConfigUnits.DurationHint,
@@ -241,7 +241,7 @@ public sealed class MemoOptionsTests : IDisposable
     [InlineData("memo.kvs.max-value-bytes = 1.3B", "memo.kvs.max-value-bytes = 1.3B (override 'memo.kvs.max-value-bytes = 1.3B'): expected a size in bytes, e.g. 4096, 64KiB, 16MiB, 1GiB, 4MB")]
     [InlineData("memo.shards.count = 9000000000", "memo.shards.count = 9000000000 (override 'memo.shards.count = 9000000000'): expected an integer")]
     [InlineData("memo.shards.count = 8.5", "memo.shards.count = 8.5 (override 'memo.shards.count = 8.5'): expected an integer")]
-    [InlineData("memo.cluster.failure-detector.threshold = high", "memo.cluster.failure-detector.threshold = high (override 'memo.cluster.failure-detector.threshold = high'): expected a decimal number, e.g. 0.8")]
+    [InlineData("memo.shards.ring-removal-delay = soon", "memo.shards.ring-removal-delay = soon (override 'memo.shards.ring-removal-delay = soon'): expected a duration with a unit, e.g. 250ms, 5s, 10m, 1h, 2d")]
     [InlineData("memo.storage.synchronous = fast", "memo.storage.synchronous = fast (override 'memo.storage.synchronous = fast'): expected one of full, normal")]
     [InlineData("memo.node.seeds = \"a:1\"", "memo.node.seeds = \"a:1\" (override 'memo.node.seeds = \"a:1\"'): expected a list of strings, e.g. [\"10.0.0.1:5090\"]")]
     [InlineData("memo.node.seeds = [\"a:1\", [\"b:2\"]]", "memo.node.seeds[1] = [\"b:2\"] (override 'memo.node.seeds = [\"a:1\", [\"b:2\"]]'): expected a string")]
@@ -281,7 +281,7 @@ public sealed class MemoOptionsTests : IDisposable
             Layer("memo.node.seeds = [\"c:3\"]"),
         ]);
 
-        Assert.Equal(new ShardOptions(16, 2048, 1024, 4), o.Shards);
+        Assert.Equal(new ShardOptions(16, 2048, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5)), o.Shards);
         Assert.Equal<string>(["c:3"], o.Node.Seeds);
     }
 

@@ -9,7 +9,7 @@ namespace Memo.Node.Tests.Jepsen;
 
 /// <summary>
 /// Jepsen-style: clients record a key-value history against a 3-node in-process cluster while a nemesis partitions
-/// links (through <see cref="PeerFaultInjector"/> on the real gRPC transports) and crash-restarts nodes; the history
+/// links (through <see cref="PeerFaultInjector"/> on the real Akka.Remote links) and crash-restarts nodes; the history
 /// must be linearizable. The same run with stale reads must be caught by the checker, which shows the check has teeth.
 /// A failing run prints its seed; <c>MEMO_JEPSEN_SEED</c> reruns one.
 /// </summary>
@@ -55,14 +55,14 @@ public sealed class ClusterLinearizabilityTests(ITestOutputHelper output)
         var random = new Random(seed);
         string[] overrides = [.. InProcessCluster.FastSettings, "memo.network.replication-factor = 3", $"memo.kvs.read-consistency = {(staleReads ? "stale" : "linearizable")}"];
         await using var cluster = await InProcessCluster.StartAsync(3, overrides);
-        await cluster.WaitUntilAsync(nodes => nodes.Count == 3 && nodes.All(n => n.View.State.MembersIn(Memo.Node.Cluster.MemberStatus.Up).Count() == 3),
+        await cluster.WaitUntilAsync(nodes => nodes.Count == 3 && nodes.All(n => n.View.Membership.MembersIn(Memo.Node.Cluster.MemberStatus.Up).Count() == 3),
             "3 members Up on every node", TimeSpan.FromSeconds(30));
         var faults = new PeerFaultInjector();
         void Install()
         {
             foreach (var slot in cluster.Running)
             {
-                ((GrpcPeerTransport)slot.Running.PeerTransport).FaultInjector = faults;
+                slot.Running.PeerLinks.FaultInjector = faults;
             }
         }
         Install();

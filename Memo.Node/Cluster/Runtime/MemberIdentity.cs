@@ -1,0 +1,126 @@
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Globalization;
+
+namespace Memo.Node.Cluster.Runtime;
+
+/// <summary>
+/// What a node tells the cluster about itself through its Akka.Cluster member roles, fixed when it joins: its persistent
+/// NodeId, its ring tokens, the address of its gRPC API and the network parameters it was created with. Carried as
+/// roles because they travel in Akka's gossip with the member and survive a restart on the same data folder, so
+/// placement computed from them is the same before and after.
+/// </summary>
+/// <param name="Node">The node's id (drawn once per data folder).</param>
+/// <param name="ApiAddress">host:port of the node's public gRPC API.</param>
+/// <param name="Tokens">The node's ring tokens.</param>
+/// <param name="ShardCount">Shards of the network the node's data folder belongs to.</param>
+/// <param name="ReplicationFactor">Replicas per shard the node was configured or recorded with.</param>
+/// <param name="EvictionDelay">The node's eviction delay (Akka's split brain resolver <c>stable-after</c>).</param>
+public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay)
+{
+    private const string IdPrefix = "memo-id:";
+    private const string ApiPrefix = "memo-api:";
+    private const string TokensPrefix = "memo-tokens:";
+    private const string NetworkPrefix = "memo-net:";
+
+    /// <summary>The identity of a node of <paramref name="network"/>.</summary>
+    public static MemberIdentity Of(NodeId node, string apiAddress, ImmutableArray<ulong> tokens, NetworkParameters network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay);
+    }
+
+    /// <summary>True when this node and <paramref name="other"/> were made for the same network parameters.</summary>
+    public bool SameNetworkAs(MemberIdentity other) =>
+        ShardCount == other.ShardCount && ReplicationFactor == other.ReplicationFactor && EvictionDelay == other.EvictionDelay;
+
+    /// <summary>The network parameters as text, for error messages.</summary>
+    public string DescribeNetwork() =>
+        $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}";
+
+    /// <summary>The roles that carry this identity.</summary>
+    public ImmutableArray<string> ToRoles()
+    {
+        var tokenBytes = new byte[Tokens.Length * 8];
+        for (var i = 0; i < Tokens.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(tokenBytes.AsSpan(i * 8), Tokens[i]);
+        }
+        return
+        [
+            IdPrefix + Node.Value.ToString("x16", CultureInfo.InvariantCulture),
+            ApiPrefix + ApiAddress,
+            TokensPrefix + Convert.ToBase64String(tokenBytes),
+            NetworkPrefix + string.Create(CultureInfo.InvariantCulture, $"{ShardCount}/{ReplicationFactor}/{(long)EvictionDelay.TotalMilliseconds}"),
+        ];
+    }
+
+    /// <summary>True for the roles <see cref="ToRoles"/> makes (the others are the operator's).</summary>
+    public static bool IsIdentityRole(string role) =>
+        role.StartsWith(IdPrefix, StringComparison.Ordinal) || role.StartsWith(ApiPrefix, StringComparison.Ordinal)
+        || role.StartsWith(TokensPrefix, StringComparison.Ordinal) || role.StartsWith(NetworkPrefix, StringComparison.Ordinal);
+
+    /// <summary>Reads an identity back from a member's roles; false with the reason when they do not carry a valid one
+    /// (a process that is not a memo node, or a newer or damaged one).</summary>
+    public static bool TryParse(IEnumerable<string> roles, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MemberIdentity? identity,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        identity = null;
+        string? id = null, api = null, tokens = null, network = null;
+        foreach (var role in roles)
+        {
+            if (role.StartsWith(IdPrefix, StringComparison.Ordinal)) id = role[IdPrefix.Length..];
+            else if (role.StartsWith(ApiPrefix, StringComparison.Ordinal)) api = role[ApiPrefix.Length..];
+            else if (role.StartsWith(TokensPrefix, StringComparison.Ordinal)) tokens = role[TokensPrefix.Length..];
+            else if (role.StartsWith(NetworkPrefix, StringComparison.Ordinal)) network = role[NetworkPrefix.Length..];
+        }
+        if (id is null || api is null || tokens is null || network is null)
+        {
+            problem = "the member carries no memo identity roles (memo-id, memo-api, memo-tokens, memo-net)";
+            return false;
+        }
+        if (!ulong.TryParse(id, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var nodeValue) || nodeValue == 0)
+        {
+            problem = $"bad node id '{id}'";
+            return false;
+        }
+        if (!Member.IsValidAddress(api))
+        {
+            problem = $"bad API address '{api}'";
+            return false;
+        }
+        byte[] tokenBytes;
+        try
+        {
+            tokenBytes = Convert.FromBase64String(tokens);
+        }
+        catch (FormatException)
+        {
+            problem = "ring tokens are not base64";
+            return false;
+        }
+        if (tokenBytes.Length % 8 != 0 || tokenBytes.Length / 8 > MembershipLimits.MaxTokensPerMember)
+        {
+            problem = $"ring tokens take {tokenBytes.Length} bytes";
+            return false;
+        }
+        var parts = network.Split('/');
+        if (parts.Length != 3
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var shards) || shards < 1
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rf) || rf < 1
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var evictionMs))
+        {
+            problem = $"bad network parameters '{network}'";
+            return false;
+        }
+        var values = new ulong[tokenBytes.Length / 8];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
+        }
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs));
+        problem = null;
+        return true;
+    }
+}
