@@ -170,7 +170,15 @@ public sealed partial class KeyValueStore
             var entry = KvEntry.Parser.ParseFrom(entryBytes);
             if (seen is not null && seen.Equals(entry))
             {
-                throw new StorageCorruptionException($"The entry of key '{key}' points to block {Hex(entry.ValueAddress)}, which is missing.");
+                // The same entry twice and its block still missing: not a concurrent overwrite. This is not corruption
+                // of this node's storage (every stored byte still checks out); the entry names a block that is not
+                // there: one reclaimed or deleted under it, lost from a majority, or an entry written by a proposer
+                // that never stored the block. FAILED_PRECONDITION rather than NOT_FOUND: the key exists (Insert
+                // would answer ALREADY_EXISTS, Delete succeeds), so NOT_FOUND would contradict the other calls; the
+                // key is in a state the read cannot serve, retrying will not change that, and overwriting or
+                // deleting the key repairs it, which is what FAILED_PRECONDITION tells a client.
+                return new KvFetchResult(KvStatus.FailedPrecondition, null,
+                    $"The value of key '{key}' is unavailable: its block {Hex(entry.ValueAddress)} is not stored. Overwrite or delete the key.");
             }
             seen = entry;
             if (!BlockAddress.TryFromBytes(entry.ValueAddress.Span, out var address))
