@@ -98,6 +98,40 @@ public static class ShardStateMachine
         };
     }
 
+    /// <summary>
+    /// Checks one record a snapshot installs: it belongs to <paramref name="shard"/>, and is what the state machine
+    /// could have stored there (a valid block at its address, a well-formed entry). Null when it is; otherwise why not.
+    /// </summary>
+    public static string? CheckRecord(ShardRecordKey key, byte[] value, ShardId shard, ShardLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(layout);
+        var owner = key.IsEntry ? layout.ShardOf(key.Key!) : layout.ShardOf(key.Address);
+        if (owner != shard)
+        {
+            return $"it belongs to shard {owner.Value}";
+        }
+        try
+        {
+            if (!key.IsEntry)
+            {
+                var check = BlockValidator.ValidateAt(Block.Parser.ParseFrom(value), key.Address);
+                return check.IsValid ? null : check.ToString();
+            }
+            if (key.Key!.Length == 0)
+            {
+                return "an entry without a key";
+            }
+            var entry = KvEntry.Parser.ParseFrom(value);
+            var write = new WriteEntry { Key = key.Key, ValueAddress = entry.ValueAddress, ValueBlock = entry.ValueBlock, ReclaimKey = entry.ReclaimKey };
+            return CheckWrite(write)?.Reason;
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return "it does not parse: " + e.Message;
+        }
+    }
+
     private static bool TryTargetOf(ShardCommand command, out ShardRecordKey target, out string problem)
     {
         target = default;

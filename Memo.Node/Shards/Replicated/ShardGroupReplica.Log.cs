@@ -29,6 +29,9 @@ public sealed partial class ShardGroupReplica
     [LoggerMessage(EventId = 2109, Level = LogLevel.Debug, Message = "Shard {Shard}: committed entry {Index} refused by the write rules: {Reason}")]
     private partial void LogCommandRefused(ShardId shard, ulong index, string reason);
 
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Shard {Shard}: the snapshot at {Index} holds a record the state machine refuses ({Record}: {Reason}); not installed")]
+    private partial void LogSnapshotRecordRefused(ShardId shard, ulong index, string record, string reason);
+
     [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Shard {Shard}: state at {Index} exceeds the {MaxBytes}-byte snapshot limit; the log is not compacted")]
     private partial void LogSnapshotTooLarge(ShardId shard, ulong index, long maxBytes);
 

@@ -294,6 +294,13 @@ public sealed partial class ShardGroupReplica
             _storage.Stage(ready, batch);
             foreach (var (key, value) in ShardSnapshotCodec.Decode(snapshot.Data))
             {
+                // The leader's snapshot is checked like its entries: a record the state machine could not have stored
+                // here (a forged block, another shard's key) is not installed. An honest leader sends none.
+                if (ShardStateMachine.CheckRecord(key, value, Shard, _layout) is { } problem)
+                {
+                    LogSnapshotRecordRefused(Shard, snapshot.Index.Value, key.IsEntry ? key.Key! : key.Address.ToString(), problem);
+                    continue;
+                }
                 StageRecord(batch, key, value);
             }
             // Every record of the shard is now in the overlay: a miss means absent, not "read the silo".

@@ -245,6 +245,29 @@ public sealed class ShardStateMachineTests : IDisposable
     }
 
     [Fact]
+    public void A_snapshot_record_is_installed_only_when_the_state_machine_could_have_stored_it_in_that_shard()
+    {
+        var layout = new ShardLayout(2);
+        var block = BlockFactory.MakeMutable(_owner, [1]);
+        var address = block.GetAddress();
+        var home = layout.ShardOf(address);
+        Assert.Null(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), block.ToByteArray(), home, layout));
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), block.ToByteArray(), new ShardId(1 - home.Value), layout));
+
+        var forged = block.Clone();
+        forged.Data = ByteString.CopyFrom([2]);
+        Assert.Contains("Forged", ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), forged.ToByteArray(), home, layout), StringComparison.Ordinal);
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), [0xFF, 0xFF], home, layout));
+
+        var entry = ShardStateMachine.Decide(Write("k", WriteMode.Upsert), null).NewValue!;
+        var keyHome = layout.ShardOf("k");
+        Assert.Null(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), entry, keyHome, layout));
+        var pointingAtMutable = KvEntry.Parser.ParseFrom(entry);
+        pointingAtMutable.ValueAddress = block.Address;
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), pointingAtMutable.ToByteArray(), keyHome, layout));
+    }
+
+    [Fact]
     public void Deciding_is_deterministic()
     {
         var block = BlockFactory.MakeMutable(_owner, [1, 2]);
