@@ -71,6 +71,7 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
             KvStatus.NotFound => StatusCode.NotFound,
             KvStatus.AlreadyExists => StatusCode.AlreadyExists,
             KvStatus.InvalidArgument => StatusCode.InvalidArgument,
+            KvStatus.FailedPrecondition => StatusCode.FailedPrecondition,
             _ => StatusCode.Internal,
         };
         if (status != StatusCode.OK)

@@ -213,8 +213,8 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
     {
         ShardResult.BlockMissing => new RpcException(new Status(StatusCode.NotFound, "No block at that address.")),
         ShardResult.BlockExists => new RpcException(new Status(StatusCode.AlreadyExists, "A block already exists at that address.")),
-        ShardResult.BlockRefused { Kind: BlockRejection.PermissionDenied } r => new RpcException(new Status(StatusCode.PermissionDenied, r.Reason)),
-        ShardResult.BlockRefused r => new RpcException(new Status(StatusCode.InvalidArgument, r.Reason)),
+        ShardResult.Refused { Kind: BlockRejection.PermissionDenied } r => new RpcException(new Status(StatusCode.PermissionDenied, r.Reason)),
+        ShardResult.Refused r => new RpcException(new Status(StatusCode.InvalidArgument, r.Reason)),
         ShardResult.BlockConflict => new RpcException(new Status(StatusCode.Aborted, "Version conflict.")),
         _ => new RpcException(new Status(StatusCode.Internal, $"Unexpected shard result {result.GetType().Name}.")),
     };

@@ -5,16 +5,22 @@ namespace Memo.Node.Blocks;
 
 // Design note: the write rules of the value store.
 //
-// Each shard's state machine applies committed Raft entries (insert, update, delete) to its stored blocks. The
-// decision must be a pure function of (command, stored block) so every replica reaches the same state from the
-// same log: no clock, no randomness, no I/O. Signature checks are deterministic (ECDSA verification is), so they
-// may run here. The expensive full validation (BlockValidator) runs before proposing; these rules re-check only
-// cheap invariants, plus what depends on the stored block (owner, version, removal signature).
+// Each shard's state machine applies committed Raft entries (insert, update, delete, reclaim) to its stored blocks.
+// The decision must be a pure function of (command, stored block) so every replica reaches the same state from the
+// same log: no clock, no randomness, no I/O. Signature checks and hashes are deterministic, so they run here.
 //
-//   insert  new address                              -> Store
+// The rules trust nothing about who proposed the command: the API validates blocks before proposing, but a command
+// can also reach a shard group through the node-internal shard service or a faulty or hostile member, so the full
+// BlockValidator check (structure, content address, owner signature) runs again at apply. Its cost is one hash of
+// the payload and, for OKB/NB, one ECDSA verification per replica.
+//
+//   insert  incoming malformed                       -> Rejected(InvalidArgument)
+//           incoming forged (address, signature)     -> Rejected(PermissionDenied)
+//           new address                              -> Store
 //           existing CHB, identical                  -> AlreadyStored (content-addressed: idempotent)
 //           existing anything else                   -> AlreadyExists (OKB changes only via update; NB is write-once)
-//   update  incoming not an OKB                      -> Rejected(InvalidArgument)
+//   update  incoming malformed or forged             -> Rejected(InvalidArgument / PermissionDenied)
+//           incoming not an OKB                      -> Rejected(InvalidArgument)
 //           nothing stored                           -> NotFound
 //           stored not an OKB                        -> Rejected(InvalidArgument)
 //           owner key differs                        -> Rejected(PermissionDenied)
@@ -24,6 +30,10 @@ namespace Memo.Node.Blocks;
 //           ownerless CHB                            -> Rejected(PermissionDenied): nobody can prove a right to it
 //           removal signature absent or bad          -> Rejected(PermissionDenied)
 //           otherwise                                -> Remove
+//   reclaim nothing stored                           -> NotFound
+//           not an owned CHB, or the reclaim key     -> Rejected(PermissionDenied)
+//           does not unlock it (ReclaimKeys)
+//           otherwise                                -> Remove
 //
 // A stored block at another address than the command's is a caller bug (the state machine looked up the wrong
 // key) and throws: continuing would corrupt the replica.
@@ -32,13 +42,13 @@ namespace Memo.Node.Blocks;
 public static class BlockWriteRules
 {
     /// <summary>
-    /// Decides an insert of <paramref name="incoming"/> (already validated by <see cref="BlockValidator"/>) given the
-    /// block stored at its address, if any.
+    /// Decides an insert of <paramref name="incoming"/> given the block stored at its address, if any. The block is
+    /// validated in full (<see cref="BlockValidator.Validate"/>) first, whoever sent it.
     /// </summary>
     public static BlockWriteDecision DecideInsert(Block incoming, Block? stored)
     {
         ArgumentNullException.ThrowIfNull(incoming);
-        if (!TryCheapInvariants(incoming, out var kind, out var address, out var rejected))
+        if (!TryValidate(incoming, out var kind, out var address, out var rejected))
         {
             return rejected;
         }
@@ -55,13 +65,13 @@ public static class BlockWriteRules
     }
 
     /// <summary>
-    /// Decides an update to <paramref name="incoming"/> (an OKB already validated by <see cref="BlockValidator"/>)
-    /// given the block stored at its address, if any.
+    /// Decides an update to <paramref name="incoming"/> (an OKB) given the block stored at its address, if any. The
+    /// block is validated in full (<see cref="BlockValidator.Validate"/>) first, whoever sent it.
     /// </summary>
     public static BlockWriteDecision DecideUpdate(Block incoming, Block? stored)
     {
         ArgumentNullException.ThrowIfNull(incoming);
-        if (!TryCheapInvariants(incoming, out var kind, out var address, out var rejected))
+        if (!TryValidate(incoming, out var kind, out var address, out var rejected))
         {
             return rejected;
         }
@@ -115,30 +125,46 @@ public static class BlockWriteRules
         return new BlockWriteDecision.Remove();
     }
 
-    private static bool TryCheapInvariants(Block incoming, out BlockKind kind, out BlockAddress address, out BlockWriteDecision rejected)
+    /// <summary>
+    /// Decides the reclaim of the value block at <paramref name="address"/> given the <paramref name="reclaimKey"/>
+    /// its entry held (<see cref="ReclaimKeys"/>) and the stored block, if any.
+    /// </summary>
+    public static BlockWriteDecision DecideReclaim(BlockAddress address, ReadOnlySpan<byte> reclaimKey, Block? stored)
+    {
+        if (stored is null)
+        {
+            return new BlockWriteDecision.NotFound();
+        }
+        CheckStoredAt(stored, address);
+        if (!stored.TryGetKind(out var kind) || kind != BlockKind.Immutable || stored.Owner.IsEmpty)
+        {
+            return Reject(BlockRejection.PermissionDenied, $"{address} is not an owned immutable value block; only its owner's removal signature deletes it");
+        }
+        if (!ReclaimKeys.Unlocks(stored, reclaimKey))
+        {
+            return Reject(BlockRejection.PermissionDenied, $"the reclaim of {address} carries no key that unlocks it (its entry's reclaim key)");
+        }
+        return new BlockWriteDecision.Remove();
+    }
+
+    // The full check: structure, sizes, content address and signature (BlockValidator), so what the API would refuse
+    // cannot be stored by a command sent around it.
+    private static bool TryValidate(Block incoming, out BlockKind kind, out BlockAddress address, out BlockWriteDecision rejected)
     {
         address = default;
+        kind = default;
         rejected = null!;
-        if (!incoming.TryGetKind(out kind))
+        var check = BlockValidator.Validate(incoming);
+        if (!check.IsValid)
         {
-            rejected = Reject(BlockRejection.InvalidArgument, $"unknown block type '{incoming.Type}'");
+            rejected = check.Outcome == BlockCheckOutcome.Malformed
+                ? Reject(BlockRejection.InvalidArgument, $"malformed block: {check.Reason}")
+                : Reject(BlockRejection.PermissionDenied, $"block rejected: {check.Reason}");
             return false;
         }
-        if (!incoming.TryGetAddress(out address))
-        {
-            rejected = Reject(BlockRejection.InvalidArgument, $"block address is {incoming.Address.Length} bytes, not {BlockAddress.Length}");
-            return false;
-        }
-        if (address.IsImmutable != (kind == BlockKind.Immutable))
-        {
-            rejected = Reject(BlockRejection.InvalidArgument, $"a {incoming.Type} block cannot have a {(address.IsImmutable ? "immutable" : "mutable")} address");
-            return false;
-        }
-        if (kind != BlockKind.Immutable && incoming.Signature.Length != BlockLimits.SignatureBytes)
-        {
-            rejected = Reject(BlockRejection.InvalidArgument, $"{incoming.Type} block is not signed");
-            return false;
-        }
+        // Valid implies a known kind and a 32-byte address.
+        incoming.TryGetKind(out kind);
+        incoming.TryGetAddress(out address);
         return true;
     }
 

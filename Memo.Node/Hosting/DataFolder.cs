@@ -2,7 +2,10 @@ namespace Memo.Node.Hosting;
 
 /// <summary>
 /// A node's data folder (<c>--data</c>): the SQLite database, the node's key, and a lock file that keeps a
-/// second node process from opening the same folder (two writers would corrupt each other's view).
+/// second node process from opening the same folder (two writers would corrupt each other's view). On Unix a
+/// folder created here is mode 0700 and the lock file 0600: the folder holds the node's private key and every
+/// stored value, which are no other local user's business. A folder that already exists keeps its mode (an
+/// operator may have prepared it); the files in it are owner-only anyway.
 /// </summary>
 public sealed class DataFolder : IDisposable
 {
@@ -14,6 +17,9 @@ public sealed class DataFolder : IDisposable
         _lock = lockFile;
     }
 
+    /// <summary>The mode of a data folder this node creates (Unix): rwx for its owner only.</summary>
+    public const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
     /// <summary>The folder's absolute path.</summary>
     public string Path { get; }
 
@@ -21,11 +27,23 @@ public sealed class DataFolder : IDisposable
     public static DataFolder Open(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(full);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(full);
+        }
+        else
+        {
+            Directory.CreateDirectory(full, OwnerOnlyDirectory);
+        }
         var lockPath = System.IO.Path.Combine(full, "LOCK");
         try
         {
-            var stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+            var stream = new FileStream(lockPath, options);
             stream.SetLength(0);
             var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
             stream.Write(pid);

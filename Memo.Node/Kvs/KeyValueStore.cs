@@ -1,5 +1,6 @@
 using System.Text;
 using Google.Protobuf;
+using Memo.Node.Blocks;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Wire;
@@ -20,9 +21,10 @@ namespace Memo.Node.Kvs;
 /// and Insert/Update preconditions hold. Step 2 is proposed only once step 1 is <em>committed</em> (durable on a
 /// majority of the block shard's replicas): the two shards are different Raft groups, so nothing but that order
 /// keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed.
-/// The replaced (or, when a precondition failed, the new) value block is then reclaimed through its shard:
-/// whoever replaced an entry reclaims exactly the block it replaced, so each block is removed once. Values get a
-/// fresh random salt, so two keys never share a block. A crash (or an unknown outcome) between the steps leaves
+/// The replaced (or, when a precondition failed, the new) value block is then reclaimed through its shard, with
+/// the reclaim key that only its entry held (<see cref="ReclaimKeys"/>): whoever replaced an entry reclaims exactly
+/// the block it replaced, so each block is removed once, and nobody else can reclaim a block still referenced.
+/// Values get a fresh random salt (or one derived from a fresh reclaim key), so two keys never share a block. A crash (or an unknown outcome) between the steps leaves
 /// an unreferenced block (garbage, not a dangling entry).
 ///
 /// Reads are linearizable: the entry is read at its shard's leader (ReadIndex), then the block from any replica
@@ -61,8 +63,12 @@ public sealed partial class KeyValueStore
             return new KvOutcome(KvStatus.InvalidArgument, $"The value is {value.Length} bytes; the limit is {_limits.MaxValueBytes}.");
         }
 
-        var block = BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey);
         var inline = value.Length <= _limits.InlineValueBytes;
+        // A block stored in its own shard can later be reclaimed only with this key, which the entry keeps (ReclaimKeys).
+        var reclaimKey = inline ? null : ReclaimKeys.NewKey();
+        var block = reclaimKey is null
+            ? BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey)
+            : BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey, ReclaimKeys.SaltOf(reclaimKey));
         ShardResult written;
         if (inline)
         {
@@ -88,7 +94,7 @@ public sealed partial class KeyValueStore
             written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
             {
                 Format = ShardStateMachine.Format,
-                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address },
+                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ReclaimKey = ByteString.CopyFrom(reclaimKey) },
             }, CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -99,19 +105,19 @@ public sealed partial class KeyValueStore
                 // reclaiming it then would leave the key pointing nowhere.
                 if (w.Previous is { ValueBlock: null } previous && previous.ValueAddress != block.Address)
                 {
-                    Reclaim(previous.ValueAddress);
+                    Reclaim(previous.ValueAddress, previous.ReclaimKey);
                 }
                 return KvOutcome.Ok;
             case ShardResult.EntryExists:
-                if (!inline)
+                if (reclaimKey is not null)
                 {
-                    Reclaim(block.Address);
+                    Reclaim(block.Address, ByteString.CopyFrom(reclaimKey));
                 }
                 return new KvOutcome(KvStatus.AlreadyExists, $"The key '{key}' already exists.");
             case ShardResult.EntryMissing:
-                if (!inline)
+                if (reclaimKey is not null)
                 {
-                    Reclaim(block.Address);
+                    Reclaim(block.Address, ByteString.CopyFrom(reclaimKey));
                 }
                 return new KvOutcome(KvStatus.NotFound, $"The key '{key}' does not exist.");
             default:
@@ -136,7 +142,7 @@ public sealed partial class KeyValueStore
             case ShardResult.EntryDeleted d:
                 if (d.Previous.ValueBlock is null)
                 {
-                    Reclaim(d.Previous.ValueAddress);
+                    Reclaim(d.Previous.ValueAddress, d.Previous.ReclaimKey);
                 }
                 return KvOutcome.Ok;
             case ShardResult.EntryMissing:
@@ -164,7 +170,15 @@ public sealed partial class KeyValueStore
             var entry = KvEntry.Parser.ParseFrom(entryBytes);
             if (seen is not null && seen.Equals(entry))
             {
-                throw new StorageCorruptionException($"The entry of key '{key}' points to block {Hex(entry.ValueAddress)}, which is missing.");
+                // The same entry twice and its block still missing: not a concurrent overwrite. This is not corruption
+                // of this node's storage (every stored byte still checks out); the entry names a block that is not
+                // there: one reclaimed or deleted under it, lost from a majority, or an entry written by a proposer
+                // that never stored the block. FAILED_PRECONDITION rather than NOT_FOUND: the key exists (Insert
+                // would answer ALREADY_EXISTS, Delete succeeds), so NOT_FOUND would contradict the other calls; the
+                // key is in a state the read cannot serve, retrying will not change that, and overwriting or
+                // deleting the key repairs it, which is what FAILED_PRECONDITION tells a client.
+                return new KvFetchResult(KvStatus.FailedPrecondition, null,
+                    $"The value of key '{key}' is unavailable: its block {Hex(entry.ValueAddress)} is not stored. Overwrite or delete the key.");
             }
             seen = entry;
             if (!BlockAddress.TryFromBytes(entry.ValueAddress.Span, out var address))
@@ -291,11 +305,12 @@ public sealed partial class KeyValueStore
         return bytes > _limits.MaxKeyBytes ? $"The key is {bytes} bytes; the limit is {_limits.MaxKeyBytes}." : null;
     }
 
-    private void Reclaim(ByteString blockAddress)
+    // An entry written before reclaim keys existed has none: its block cannot be reclaimed and stays as garbage.
+    private void Reclaim(ByteString blockAddress, ByteString reclaimKey)
     {
-        if (BlockAddress.TryFromBytes(blockAddress.Span, out var address))
+        if (!reclaimKey.IsEmpty && BlockAddress.TryFromBytes(blockAddress.Span, out var address))
         {
-            _shards.Reclaim(address);
+            _shards.Reclaim(address, reclaimKey.Memory);
         }
     }
 

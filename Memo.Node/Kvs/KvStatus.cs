@@ -11,4 +11,6 @@ public enum KvStatus
     AlreadyExists = 2,
     /// <summary>Empty or oversized key, oversized value, bad list arguments.</summary>
     InvalidArgument = 3,
+    /// <summary>The key exists but its value cannot be served (its value block is not stored); overwrite or delete the key.</summary>
+    FailedPrecondition = 4,
 }

@@ -120,7 +120,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
     }
 
     /// <inheritdoc />
-    public void Reclaim(BlockAddress address) => _ = ReclaimAsync(address);
+    public void Reclaim(BlockAddress address, ReadOnlyMemory<byte> reclaimKey) => _ = ReclaimAsync(address, ByteString.CopyFrom(reclaimKey.Span));
 
     /// <inheritdoc />
     public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
@@ -277,15 +277,19 @@ public sealed partial class ClusterShardGateway : IShardGateway
         throw new RpcException(new Status(StatusCode.Unavailable, $"Shard {shard}: no leader confirmed the read within {_options.RequestTimeout.TotalSeconds:F0} s."));
     }
 
-    private async Task ReclaimAsync(BlockAddress address)
+    private async Task ReclaimAsync(BlockAddress address, ByteString reclaimKey)
     {
         try
         {
-            await ProposeAsync(Layout.ShardOf(address), new ShardCommand
+            var result = await ProposeAsync(Layout.ShardOf(address), new ShardCommand
             {
                 Format = ShardStateMachine.Format,
-                ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(address.ToArray()) },
+                ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(address.ToArray()), ReclaimKey = reclaimKey },
             }).ConfigureAwait(false);
+            if (result is ShardResult.Refused refused)
+            {
+                LogReclaimFailed(address.ToString(), refused.Reason);
+            }
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or ObjectDisposedException)
         {

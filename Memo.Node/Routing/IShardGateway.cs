@@ -22,8 +22,11 @@ public interface IShardGateway
     /// </summary>
     Task<ShardResult> ProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes a value block nobody references any more; best effort (a lost reclaim leaves garbage).</summary>
-    void Reclaim(BlockAddress address);
+    /// <summary>
+    /// Removes a value block nobody references any more, proving it with the <paramref name="reclaimKey"/> its entry
+    /// held (<see cref="Blocks.ReclaimKeys"/>); best effort (a lost or refused reclaim leaves garbage).
+    /// </summary>
+    void Reclaim(BlockAddress address, ReadOnlyMemory<byte> reclaimKey);
 
     /// <summary>The stored entry of <paramref name="key"/>, read linearizably (it reflects every write acknowledged
     /// before the read began); null when missing.</summary>

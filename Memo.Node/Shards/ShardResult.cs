@@ -30,8 +30,12 @@ public abstract record ShardResult
     /// <summary>A mutable or named block already exists at the address.</summary>
     public sealed record BlockExists : ShardResult;
 
-    /// <summary>The write was refused: malformed, or not allowed for this signer.</summary>
-    public sealed record BlockRefused(BlockRejection Kind, string Reason) : ShardResult;
+    /// <summary>
+    /// The command was refused when it was applied and changed nothing: a malformed or forged block, a removal or
+    /// reclaim without proof, a malformed entry write, or a command for another shard or in an unknown format.
+    /// Every replica refuses the same command for the same reason (a pure function of the command and the state).
+    /// </summary>
+    public sealed record Refused(BlockRejection Kind, string Reason) : ShardResult;
 
     /// <summary>The key now points at the new value; <paramref name="Previous"/> is the entry it replaced, if any.</summary>
     public sealed record EntryWritten(KvEntry? Previous, KvEntry Current) : ShardResult;

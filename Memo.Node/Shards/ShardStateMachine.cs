@@ -1,53 +1,186 @@
+using System.Diagnostics.CodeAnalysis;
 using Google.Protobuf;
 using Memo.Node.Blocks;
+using Memo.Node.Routing;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.ValueStore;
 
 namespace Memo.Node.Shards;
 
+// Design note: a state machine that trusts nothing.
+//
+// A command reaches a shard group's log from the node's own stores, from another node's gateway through the
+// node-internal shard service, or from a faulty or hostile member leading the group. The state machine therefore
+// checks everything it can check from the command and the stored record alone, at apply time, on every replica:
+//
+//   - the command's format is this one, its kind is known, and it names a well-formed record;
+//   - the record belongs to the group's shard (ShardLayout): a group stores only its own shard's records;
+//   - blocks pass the full BlockValidator check (content address, owner and version signatures) and the write
+//     rules (BlockWriteRules: owner, version order, write-once, removal signature, reclaim key);
+//   - an entry write names a 32-byte immutable value address and, when it carries its value block, a valid CHB at
+//     that address.
+//
+// A refusal is a result (ShardResult.Refused), never an exception: it is decided from the command and the stored
+// record only (no clock, no configuration that may differ between nodes: the shard count is fixed per network),
+// so every replica refuses the same entries, changes nothing, and stays identical to the others. The proposer gets
+// the reason back. Exceptions remain for bugs and storage corruption (a stored record that does not parse).
+
 /// <summary>
 /// The deterministic state machine of a shard: given a command and the current bytes of the one record it
 /// touches, decides the result and the record's new bytes. Pure: no I/O, no clock, no randomness, so every
 /// replica that applies the same commands in the same order (the Raft log) reaches the same state.
 /// </summary>
-/// <remarks>
-/// Blocks reaching here were validated (addresses, signatures) by the API edge; the write rules still decide
-/// ownership, versions and write-once semantics, because they depend on the stored state.
-/// </remarks>
 public static class ShardStateMachine
 {
     /// <summary>Current format of <see cref="ShardCommand"/> and <see cref="KvEntry"/>.</summary>
     public const uint Format = 1;
 
-    /// <summary>The record <paramref name="command"/> reads and writes.</summary>
-    public static ShardRecordKey TargetOf(ShardCommand command) => command.CommandCase switch
+    /// <summary>
+    /// The record <paramref name="command"/> reads and writes, for a proposer checking its own command; throws
+    /// <see cref="InvalidShardCommandException"/> when it names none (a bug in the proposer).
+    /// </summary>
+    public static ShardRecordKey TargetOf(ShardCommand command) =>
+        TryTargetOf(command, out var target, out var problem) ? target : throw new InvalidShardCommandException(problem);
+
+    /// <summary>
+    /// The record <paramref name="command"/> reads and writes when the command is in this format, names a
+    /// well-formed record and that record belongs to <paramref name="shard"/> under <paramref name="layout"/>;
+    /// otherwise false with the refusal to report (nothing is to be read or changed).
+    /// </summary>
+    public static bool TryTarget(ShardCommand command, ShardId shard, ShardLayout layout, out ShardRecordKey target,
+        [NotNullWhen(false)] out ShardResult.Refused? refusal)
     {
-        ShardCommand.CommandOneofCase.InsertBlock => ShardRecordKey.ForBlock(AddressOf(command.InsertBlock.Block)),
-        ShardCommand.CommandOneofCase.UpdateBlock => ShardRecordKey.ForBlock(AddressOf(command.UpdateBlock.Block)),
-        ShardCommand.CommandOneofCase.DeleteBlock => ShardRecordKey.ForBlock(BlockAddress.FromBytes(command.DeleteBlock.Address.Span)),
-        ShardCommand.CommandOneofCase.ReclaimBlock => ShardRecordKey.ForBlock(BlockAddress.FromBytes(command.ReclaimBlock.Address.Span)),
-        ShardCommand.CommandOneofCase.WriteEntry => ShardRecordKey.ForEntry(command.WriteEntry.Key),
-        ShardCommand.CommandOneofCase.DeleteEntry => ShardRecordKey.ForEntry(command.DeleteEntry.Key),
-        _ => throw new InvalidShardCommandException($"Unknown shard command {command.CommandCase}."),
-    };
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(layout);
+        refusal = null;
+        if (command.Format != Format)
+        {
+            target = default;
+            refusal = Refuse($"shard command format {command.Format} is not {Format}");
+            return false;
+        }
+        if (!TryTargetOf(command, out target, out var problem))
+        {
+            refusal = Refuse(problem);
+            return false;
+        }
+        var owner = target.IsEntry ? layout.ShardOf(target.Key!) : layout.ShardOf(target.Address);
+        if (owner != shard)
+        {
+            refusal = Refuse($"the command's {(target.IsEntry ? "key" : "block")} belongs to shard {owner.Value}, not to this group's shard {shard.Value}");
+            return false;
+        }
+        return true;
+    }
 
     /// <summary>Decides <paramref name="command"/> against the target record's current bytes (null when absent).</summary>
-    public static ShardDecision Decide(ShardCommand command, byte[]? current) => command.CommandCase switch
+    public static ShardDecision Decide(ShardCommand command, byte[]? current)
     {
-        ShardCommand.CommandOneofCase.InsertBlock => DecideBlock(command.InsertBlock.Block, BlockWriteRules.DecideInsert(command.InsertBlock.Block, ParseBlock(current))),
-        ShardCommand.CommandOneofCase.UpdateBlock => DecideBlock(command.UpdateBlock.Block, BlockWriteRules.DecideUpdate(command.UpdateBlock.Block, ParseBlock(current))),
-        ShardCommand.CommandOneofCase.DeleteBlock => DecideBlock(null, BlockWriteRules.DecideDelete(
-            BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span, ParseBlock(current))),
-        ShardCommand.CommandOneofCase.ReclaimBlock => current is null
-            ? ShardDecision.Unchanged(new ShardResult.BlockMissing())
-            : ShardDecision.Delete(new ShardResult.BlockRemoved()),
-        ShardCommand.CommandOneofCase.WriteEntry => DecideWrite(command.WriteEntry, ParseEntry(current)),
-        ShardCommand.CommandOneofCase.DeleteEntry => ParseEntry(current) is { } previous
-            ? ShardDecision.Delete(new ShardResult.EntryDeleted(previous))
-            : ShardDecision.Unchanged(new ShardResult.EntryMissing()),
-        _ => throw new InvalidShardCommandException($"Unknown shard command {command.CommandCase}."),
-    };
+        ArgumentNullException.ThrowIfNull(command);
+        if (!TryTargetOf(command, out _, out var problem))
+        {
+            return ShardDecision.Unchanged(Refuse(problem));
+        }
+        return command.CommandCase switch
+        {
+            ShardCommand.CommandOneofCase.InsertBlock => DecideBlock(command.InsertBlock.Block, BlockWriteRules.DecideInsert(command.InsertBlock.Block, ParseBlock(current))),
+            ShardCommand.CommandOneofCase.UpdateBlock => DecideBlock(command.UpdateBlock.Block, BlockWriteRules.DecideUpdate(command.UpdateBlock.Block, ParseBlock(current))),
+            ShardCommand.CommandOneofCase.DeleteBlock => DecideBlock(null, BlockWriteRules.DecideDelete(
+                BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span, ParseBlock(current))),
+            ShardCommand.CommandOneofCase.ReclaimBlock => DecideBlock(null, BlockWriteRules.DecideReclaim(
+                BlockAddress.FromBytes(command.ReclaimBlock.Address.Span), command.ReclaimBlock.ReclaimKey.Span, ParseBlock(current))),
+            ShardCommand.CommandOneofCase.WriteEntry => DecideWrite(command.WriteEntry, ParseEntry(current)),
+            ShardCommand.CommandOneofCase.DeleteEntry => ParseEntry(current) is { } previous
+                ? ShardDecision.Delete(new ShardResult.EntryDeleted(previous))
+                : ShardDecision.Unchanged(new ShardResult.EntryMissing()),
+            _ => throw new InvalidOperationException($"Unreachable: {command.CommandCase} has a target but no rule."),
+        };
+    }
+
+    /// <summary>
+    /// Checks one record a snapshot installs: it belongs to <paramref name="shard"/>, and is what the state machine
+    /// could have stored there (a valid block at its address, a well-formed entry). Null when it is; otherwise why not.
+    /// </summary>
+    public static string? CheckRecord(ShardRecordKey key, byte[] value, ShardId shard, ShardLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(layout);
+        var owner = key.IsEntry ? layout.ShardOf(key.Key!) : layout.ShardOf(key.Address);
+        if (owner != shard)
+        {
+            return $"it belongs to shard {owner.Value}";
+        }
+        try
+        {
+            if (!key.IsEntry)
+            {
+                var check = BlockValidator.ValidateAt(Block.Parser.ParseFrom(value), key.Address);
+                return check.IsValid ? null : check.ToString();
+            }
+            if (key.Key!.Length == 0)
+            {
+                return "an entry without a key";
+            }
+            var entry = KvEntry.Parser.ParseFrom(value);
+            var write = new WriteEntry { Key = key.Key, ValueAddress = entry.ValueAddress, ValueBlock = entry.ValueBlock, ReclaimKey = entry.ReclaimKey };
+            return CheckWrite(write)?.Reason;
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return "it does not parse: " + e.Message;
+        }
+    }
+
+    private static bool TryTargetOf(ShardCommand command, out ShardRecordKey target, out string problem)
+    {
+        target = default;
+        problem = "";
+        switch (command.CommandCase)
+        {
+            case ShardCommand.CommandOneofCase.InsertBlock:
+                return TryBlockTarget(command.InsertBlock.Block?.Address, out target, out problem);
+            case ShardCommand.CommandOneofCase.UpdateBlock:
+                return TryBlockTarget(command.UpdateBlock.Block?.Address, out target, out problem);
+            case ShardCommand.CommandOneofCase.DeleteBlock:
+                return TryBlockTarget(command.DeleteBlock.Address, out target, out problem);
+            case ShardCommand.CommandOneofCase.ReclaimBlock:
+                return TryBlockTarget(command.ReclaimBlock.Address, out target, out problem);
+            case ShardCommand.CommandOneofCase.WriteEntry:
+                return TryEntryTarget(command.WriteEntry.Key, out target, out problem);
+            case ShardCommand.CommandOneofCase.DeleteEntry:
+                return TryEntryTarget(command.DeleteEntry.Key, out target, out problem);
+            default:
+                problem = $"unknown shard command {command.CommandCase}";
+                return false;
+        }
+    }
+
+    private static bool TryBlockTarget(ByteString? address, out ShardRecordKey target, out string problem)
+    {
+        if (address is not null && BlockAddress.TryFromBytes(address.Span, out var parsed))
+        {
+            target = ShardRecordKey.ForBlock(parsed);
+            problem = "";
+            return true;
+        }
+        target = default;
+        problem = $"a block command carries no valid {BlockAddress.Length}-byte address";
+        return false;
+    }
+
+    private static bool TryEntryTarget(string key, out ShardRecordKey target, out string problem)
+    {
+        if (!string.IsNullOrEmpty(key))
+        {
+            target = ShardRecordKey.ForEntry(key);
+            problem = "";
+            return true;
+        }
+        target = default;
+        problem = "an entry command names no key";
+        return false;
+    }
 
     private static ShardDecision DecideBlock(Block? incoming, BlockWriteDecision decision) => decision switch
     {
@@ -57,12 +190,16 @@ public static class ShardStateMachine
         BlockWriteDecision.Conflict c => ShardDecision.Unchanged(new ShardResult.BlockConflict(c.Current)),
         BlockWriteDecision.NotFound => ShardDecision.Unchanged(new ShardResult.BlockMissing()),
         BlockWriteDecision.AlreadyExists => ShardDecision.Unchanged(new ShardResult.BlockExists()),
-        BlockWriteDecision.Rejected r => ShardDecision.Unchanged(new ShardResult.BlockRefused(r.Kind, r.Reason)),
-        _ => throw new InvalidShardCommandException($"Unexpected block write decision {decision}."),
+        BlockWriteDecision.Rejected r => ShardDecision.Unchanged(new ShardResult.Refused(r.Kind, r.Reason)),
+        _ => throw new InvalidOperationException($"Unexpected block write decision {decision}."),
     };
 
     private static ShardDecision DecideWrite(WriteEntry write, KvEntry? previous)
     {
+        if (CheckWrite(write) is { } problem)
+        {
+            return ShardDecision.Unchanged(problem);
+        }
         if (write.Mode == WriteMode.Insert && previous is not null)
         {
             return ShardDecision.Unchanged(new ShardResult.EntryExists());
@@ -77,14 +214,44 @@ public static class ShardStateMachine
             ValueAddress = write.ValueAddress,
             ValueBlock = write.ValueBlock,
             Version = (previous?.Version ?? 0) + 1,
+            ReclaimKey = write.ReclaimKey,
         };
         return ShardDecision.Put(new ShardResult.EntryWritten(previous, entry), entry.ToByteArray());
     }
 
-    private static BlockAddress AddressOf(Block? block) =>
-        block is not null && BlockAddress.TryFromBytes(block.Address.Span, out var address)
-            ? address
-            : throw new InvalidShardCommandException("A block command carries no valid 32-byte address.");
+    // What an entry must be for a reader to trust it: a value address that can only name a CHB, and an inline block
+    // that is a valid CHB at that address (the same check the API makes before it stores a block).
+    private static ShardResult.Refused? CheckWrite(WriteEntry write)
+    {
+        if (write.Mode is not (WriteMode.Upsert or WriteMode.Insert or WriteMode.Update))
+        {
+            return Refuse($"unknown write mode {(int)write.Mode}");
+        }
+        if (!BlockAddress.TryFromBytes(write.ValueAddress.Span, out var address) || !address.IsImmutable)
+        {
+            return Refuse($"the value address is not a {BlockAddress.Length}-byte immutable block address");
+        }
+        if (write.ReclaimKey.Length is not (0 or ReclaimKeys.Length))
+        {
+            return Refuse($"the reclaim key is {write.ReclaimKey.Length} bytes, not {ReclaimKeys.Length}");
+        }
+        if (write.ValueBlock is not { } inline)
+        {
+            return null;
+        }
+        var check = BlockValidator.ValidateAt(inline, address);
+        if (!check.IsValid)
+        {
+            return new ShardResult.Refused(
+                check.Outcome == BlockCheckOutcome.Malformed ? BlockRejection.InvalidArgument : BlockRejection.PermissionDenied,
+                $"the entry's value block is not valid at its address: {check.Reason}");
+        }
+        return inline.TryGetKind(out var kind) && kind == BlockKind.Immutable
+            ? null
+            : Refuse($"the entry's value block is {inline.Type}, not an immutable block");
+    }
+
+    private static ShardResult.Refused Refuse(string reason) => new(BlockRejection.InvalidArgument, reason);
 
     /// <summary>Parses a stored block; a record that does not parse is storage corruption, not input.</summary>
     public static Block? ParseBlock(byte[]? stored) => stored is null ? null : Block.Parser.ParseFrom(stored);

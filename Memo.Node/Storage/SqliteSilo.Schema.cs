@@ -33,10 +33,20 @@ public sealed partial class SqliteSilo
             value BLOB NOT NULL);
         """;
 
+    private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
     private static SqliteSilo Open(SqliteSiloOptions options, ILogger logger, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(options.DataDirectory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(options.DataDirectory);
+        }
+        else
+        {
+            Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         var path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.FileName));
+        RestrictFileModes(path);
         SqliteConnection? connection = null;
         SqliteWriteCommands? writer = null;
         var readers = new List<SqliteReadCommands>();
@@ -81,6 +91,33 @@ public sealed partial class SqliteSilo
                 throw new SiloCorruptException(path, sqlite.Message, sqlite);
             }
             throw;
+        }
+    }
+
+    // Every stored value is in these files, so on Unix they are 0600. SQLite creates a database 0644 (less the umask),
+    // and its -wal and -shm files with the database file's mode; so a new database is created empty here at 0600
+    // (SQLite takes an empty file as a new database) and the files of an older data folder are narrowed to 0600.
+    private static void RestrictFileModes(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        if (!File.Exists(path))
+        {
+            using var created = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = OwnerReadWrite,
+            });
+        }
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        {
+            if (File.Exists(file) && (File.GetUnixFileMode(file) & ~OwnerReadWrite) != 0)
+            {
+                File.SetUnixFileMode(file, OwnerReadWrite);
+            }
         }
     }
 

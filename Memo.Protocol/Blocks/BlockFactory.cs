@@ -13,10 +13,20 @@ namespace Memo.Protocol.Blocks;
 public static class BlockFactory
 {
     /// <summary>A CHB holding <paramref name="data"/>, owned by <paramref name="owner"/> (or ownerless, hence undeletable, when null).</summary>
-    public static Block MakeImmutable(ReadOnlySpan<byte> data, MemoPublicKey? owner)
+    public static Block MakeImmutable(ReadOnlySpan<byte> data, MemoPublicKey? owner) =>
+        MakeImmutable(data, owner, RandomNumberGenerator.GetBytes(BlockLimits.SaltBytes));
+
+    /// <summary>
+    /// A CHB holding <paramref name="data"/> with the caller's <paramref name="salt"/> (<see cref="BlockLimits.SaltBytes"/>
+    /// bytes). The salt must be unguessable: a node derives it from a secret it keeps (a value block's reclaim key).
+    /// </summary>
+    public static Block MakeImmutable(ReadOnlySpan<byte> data, MemoPublicKey? owner, ReadOnlySpan<byte> salt)
     {
         CheckData(data.Length);
-        var salt = RandomNumberGenerator.GetBytes(BlockLimits.SaltBytes);
+        if (salt.Length != BlockLimits.SaltBytes)
+        {
+            throw new ArgumentException($"A CHB salt is {BlockLimits.SaltBytes} bytes, not {salt.Length}.", nameof(salt));
+        }
         var ownerSpki = owner is null ? ReadOnlySpan<byte>.Empty : owner.Spki.Span;
         return new Block
         {
@@ -193,7 +203,8 @@ public static class BlockFactory
     }
 
     /// <summary>
-    /// The owner's signature authorising removal of <paramref name="stored"/> (for an OKB, of that version).
+    /// The owner's signature authorising removal of <paramref name="stored"/>: of this creation of the block (and, for
+    /// an OKB, of this version) only, so it cannot remove the block once it is created again (<see cref="BlockSigning.RemovalBytes"/>).
     /// Throws <see cref="ArgumentException"/> when the key pair does not own the block (an ownerless CHB has no owner).
     /// </summary>
     public static byte[] RemovalSignature(Block stored, MemoKeyPair owner)

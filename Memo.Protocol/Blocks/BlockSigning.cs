@@ -12,9 +12,16 @@ namespace Memo.Protocol.Blocks;
 /// <code>
 /// OKB:     "memo/okb/1"    0x00 ‖ address(32) ‖ u64be version ‖ u8 deleted ‖ u32be len ‖ data ‖ u32be len ‖ owner_key
 /// NB:      "memo/nb/1"     0x00 ‖ address(32) ‖ u32be len ‖ name ‖ u32be len ‖ data ‖ u32be len ‖ owner_key
-/// removal: "memo/remove/1" 0x00 ‖ address(32) [‖ u64be version, OKB only]
+/// removal: "memo/remove/2" 0x00 ‖ address(32) ‖ u64be version ‖ u32be len ‖ signature
 /// </code>
 /// The salt is not signed directly: the address is, and the address is a hash of owner and salt.
+/// A removal names one creation of a block, not just its address: <c>version</c> is the OKB's version (0 for a CHB
+/// or an NB) and <c>signature</c> is the stored block's own signature (empty for a CHB). An NB's address is the same
+/// every time its owner creates it again, and an OKB deleted at version 0 can be created again at version 0; the
+/// owner's signature of the new creation is a fresh ECDSA signature (random nonce), so a removal recorded for an
+/// earlier creation does not verify for the new one. A CHB's address already covers its salt, so a CHB made with a
+/// fresh salt is a new address. Format 1 of the removal bytes (address and OKB version only) could be replayed
+/// after a named block was created again; it is no longer accepted.
 /// Signatures are ECDSA P-256 with SHA-256 over these bytes; the digest helpers hash them incrementally so a
 /// 16 MiB payload is never copied (signing the digest is the same as signing the bytes).
 /// </summary>
@@ -22,7 +29,7 @@ public static class BlockSigning
 {
     private static readonly byte[] MutableDomain = "memo/okb/1\0"u8.ToArray();
     private static readonly byte[] NamedDomain = "memo/nb/1\0"u8.ToArray();
-    private static readonly byte[] RemovalDomain = "memo/remove/1\0"u8.ToArray();
+    private static readonly byte[] RemovalDomain = "memo/remove/2\0"u8.ToArray();
 
     /// <summary>The bytes an owner signs for this OKB or NB. Throws <see cref="ArgumentException"/> for a CHB or an unknown type.</summary>
     public static byte[] SigningBytes(Block block)
@@ -42,7 +49,10 @@ public static class BlockSigning
         return hash.GetHashAndReset();
     }
 
-    /// <summary>The bytes an owner signs to remove the stored block (its address, and its version for an OKB).</summary>
+    /// <summary>
+    /// The bytes an owner signs to remove the stored block: its address, its version (OKB) and its own signature
+    /// (OKB, NB), so the removal applies to this creation of the block only.
+    /// </summary>
     public static byte[] RemovalBytes(Block stored)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -86,10 +96,8 @@ public static class BlockSigning
         }
         sink.Append(RemovalDomain);
         sink.Append(stored.Address.Span);
-        if (kind == BlockKind.Mutable)
-        {
-            WriteUInt64(ref sink, unchecked((ulong)stored.Version));
-        }
+        WriteUInt64(ref sink, kind == BlockKind.Mutable ? unchecked((ulong)stored.Version) : 0);
+        WritePrefixed(ref sink, kind == BlockKind.Immutable ? ReadOnlySpan<byte>.Empty : stored.Signature.Span);
     }
 
     private static void WriteUInt64<TSink>(ref TSink sink, ulong value) where TSink : struct, ISink

@@ -53,6 +53,50 @@ public sealed class MemoKeyPair : IDisposable
         }
     }
 
+    /// <summary>
+    /// Imports a passphrase-encrypted PKCS#8 private key (PBES2, as <see cref="ExportEncryptedPkcs8"/> or
+    /// <c>openssl pkcs8 -topk8 -v2 aes-256-cbc</c> writes it). Throws <see cref="FormatException"/> when the
+    /// passphrase does not decrypt the bytes or they are not a P-256 key; a wrong passphrase and a damaged file look
+    /// the same to PBES2, so the message names both.
+    /// </summary>
+    public static MemoKeyPair FromEncryptedPkcs8(ReadOnlySpan<char> passphrase, ReadOnlySpan<byte> encryptedPkcs8)
+    {
+        var ecdsa = ECDsa.Create();
+        try
+        {
+            ecdsa.ImportEncryptedPkcs8PrivateKey(passphrase, encryptedPkcs8, out var read);
+            if (read != encryptedPkcs8.Length || !MemoPublicKey.IsP256(ecdsa))
+            {
+                throw new FormatException("Not a P-256 private key in encrypted PKCS#8 form.");
+            }
+            return new MemoKeyPair(ecdsa);
+        }
+        catch (Exception e) when (MemoPublicKey.IsImportFailure(e))
+        {
+            ecdsa.Dispose();
+            throw new FormatException("The passphrase does not decrypt the key, or the bytes are not an encrypted P-256 PKCS#8 key.", e);
+        }
+        catch
+        {
+            ecdsa.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The private key as PKCS#8 encrypted with <paramref name="passphrase"/> (PBES2: PBKDF2-HMAC-SHA256 with
+    /// <paramref name="iterations"/> rounds, AES-256-CBC), for storing at rest.
+    /// </summary>
+    public byte[] ExportEncryptedPkcs8(ReadOnlySpan<char> passphrase, int iterations)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _ecdsa.ExportEncryptedPkcs8PrivateKey(passphrase, new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, iterations));
+        }
+    }
+
     /// <summary>The private key as unencrypted PKCS#8; the caller protects it at rest.</summary>
     public byte[] ExportPkcs8()
     {

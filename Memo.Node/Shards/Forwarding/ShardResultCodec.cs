@@ -15,7 +15,7 @@ public static class ShardResultCodec
         ShardResult.BlockConflict c => new ShardResultMessage { Kind = ShardResultKind.BlockConflict, Current = c.Current },
         ShardResult.BlockMissing => new ShardResultMessage { Kind = ShardResultKind.BlockMissing },
         ShardResult.BlockExists => new ShardResultMessage { Kind = ShardResultKind.BlockExists },
-        ShardResult.BlockRefused r => new ShardResultMessage { Kind = ShardResultKind.BlockRefused, Rejection = (uint)r.Kind, Reason = r.Reason },
+        ShardResult.Refused r => new ShardResultMessage { Kind = ShardResultKind.BlockRefused, Rejection = (uint)r.Kind, Reason = r.Reason },
         ShardResult.EntryWritten w => WithPrevious(new ShardResultMessage { Kind = ShardResultKind.EntryWritten, CurrentEntry = w.Current }, w.Previous),
         ShardResult.EntryExists => new ShardResultMessage { Kind = ShardResultKind.EntryExists },
         ShardResult.EntryMissing => new ShardResultMessage { Kind = ShardResultKind.EntryMissing },
@@ -33,7 +33,7 @@ public static class ShardResultCodec
         ShardResultKind.BlockMissing => new ShardResult.BlockMissing(),
         ShardResultKind.BlockExists => new ShardResult.BlockExists(),
         ShardResultKind.BlockRefused when message.Rejection is (uint)BlockRejection.InvalidArgument or (uint)BlockRejection.PermissionDenied =>
-            new ShardResult.BlockRefused((BlockRejection)message.Rejection, message.Reason),
+            new ShardResult.Refused((BlockRejection)message.Rejection, message.Reason),
         ShardResultKind.EntryWritten when message.CurrentEntry is not null => new ShardResult.EntryWritten(message.Previous, message.CurrentEntry),
         ShardResultKind.EntryExists => new ShardResult.EntryExists(),
         ShardResultKind.EntryMissing => new ShardResult.EntryMissing(),

@@ -13,6 +13,13 @@ public sealed partial class ShardHost
 {
     private const int ScanPageSize = 1024;
 
+    /// <summary>
+    /// The most keys one scan returns, whatever the request asks: the largest page a gateway asks for
+    /// (<c>memo.kvs.max-list-keys</c>, at most 1,000,000, plus one to learn whether more follow). A request for more
+    /// is served this many, so a caller cannot make the node walk and buffer an unbounded number of keys.
+    /// </summary>
+    public const int MaxScanKeys = 1_000_001;
+
     /// <summary>Proposes a command to this node's replica of the shard; NOT_LEADER (with the hint) when it does not lead.</summary>
     public async Task<ProposeReply> ServeProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
     {
@@ -73,7 +80,7 @@ public sealed partial class ShardHost
         switch (request.QueryCase)
         {
             case ReadRequest.QueryOneofCase.EntryKey:
-                data = await _silo.ReadEntryAsync(request.EntryKey, cancellationToken).ConfigureAwait(false);
+                data = WithoutReclaimKey(await _silo.ReadEntryAsync(request.EntryKey, cancellationToken).ConfigureAwait(false));
                 break;
             case ReadRequest.QueryOneofCase.BlockAddress when BlockAddress.TryFromBytes(request.BlockAddress.Span, out var address):
                 data = await _silo.ReadBlockAsync(address, cancellationToken).ConfigureAwait(false);
@@ -99,7 +106,7 @@ public sealed partial class ShardHost
             return reply;
         }
         // One ordered scan of the silo serves every shard led here; other shards' (possibly stale) entries are skipped.
-        var limit = (int)Math.Min(query.Limit, int.MaxValue);
+        var limit = (int)Math.Min(query.Limit, MaxScanKeys);
         string? after = query.HasAfter ? query.After : null;
         while (reply.Keys.Count < limit)
         {
@@ -122,6 +129,23 @@ public sealed partial class ShardHost
             }
         }
         return reply;
+    }
+
+    // A reader of an entry needs its value, never the key that unlocks the reclaim of its value block: that key is
+    // handed only to whoever replaces or deletes the entry (ReclaimKeys). Served reads may go to other nodes' callers.
+    private static byte[]? WithoutReclaimKey(byte[]? stored)
+    {
+        if (stored is null)
+        {
+            return null;
+        }
+        var entry = KvEntry.Parser.ParseFrom(stored);
+        if (entry.ReclaimKey.IsEmpty)
+        {
+            return stored;
+        }
+        entry.ReclaimKey = ByteString.Empty;
+        return entry.ToByteArray();
     }
 
     private async Task<(bool Ready, ReadReply? Refusal)> ReadIndexAsync(ShardId shard, CancellationToken cancellationToken)

@@ -305,7 +305,7 @@ public sealed partial class ShardHost : IAsyncDisposable
         var voters = bootstrap
             ? new Dictionary<NodeId, string> { [_self] = _cluster.View.SelfAddress }
             : new Dictionary<NodeId, string>();
-        var replica = await ShardGroupReplica.StartAsync(shard, _self, voters, _silo, _transport, _raftConfig, _ticks, _groupOptions,
+        var replica = await ShardGroupReplica.StartAsync(shard, Layout, _self, voters, _silo, _transport, _raftConfig, _ticks, _groupOptions,
             _loggerFactory.CreateLogger<ShardGroupReplica>(), node => _cluster.View.AddressOf(node), cancellationToken).ConfigureAwait(false);
         _replicas[shard] = replica;
         Dispatcher.Register(replica);

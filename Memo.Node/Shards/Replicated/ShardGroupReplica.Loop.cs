@@ -294,6 +294,13 @@ public sealed partial class ShardGroupReplica
             _storage.Stage(ready, batch);
             foreach (var (key, value) in ShardSnapshotCodec.Decode(snapshot.Data))
             {
+                // The leader's snapshot is checked like its entries: a record the state machine could not have stored
+                // here (a forged block, another shard's key) is not installed. An honest leader sends none.
+                if (ShardStateMachine.CheckRecord(key, value, Shard, _layout) is { } problem)
+                {
+                    LogSnapshotRecordRefused(Shard, snapshot.Index.Value, key.IsEntry ? key.Key! : key.Address.ToString(), problem);
+                    continue;
+                }
                 StageRecord(batch, key, value);
             }
             // Every record of the shard is now in the overlay: a miss means absent, not "read the silo".
@@ -367,26 +374,37 @@ public sealed partial class ShardGroupReplica
         {
             return null; // A new leader's empty entry.
         }
+        ShardCommand command;
         try
         {
-            var command = ShardCommand.Parser.ParseFrom(entry.Data);
-            var target = ShardStateMachine.TargetOf(command);
-            var current = _overlay.TryGetValue(target, out var pending) ? pending
-                : _overlayIsWholeShard ? null
-                : await ReadAsync(target).ConfigureAwait(false);
-            var decision = ShardStateMachine.Decide(command, current);
-            if (decision.Changed)
-            {
-                StageRecord(batch, target, decision.NewValue);
-            }
-            return new ShardGroupOutcome.Applied(decision.Result, entry.Index);
+            command = ShardCommand.Parser.ParseFrom(entry.Data);
         }
-        catch (Exception e) when (e is InvalidShardCommandException or FormatException or InvalidProtocolBufferException)
+        catch (InvalidProtocolBufferException e)
         {
-            // Deterministic on every replica (same entry, same state), so skipping it keeps replicas identical.
+            // Deterministic on every replica (same entry bytes), so skipping it keeps replicas identical.
             LogCommandInvalid(e, Shard, entry.Index.Value);
-            return new ShardGroupOutcome.Invalid(e.Message);
+            return new ShardGroupOutcome.Invalid($"the command does not parse: {e.Message}");
         }
+        // The full checks run here, at apply, whoever proposed the entry (ShardStateMachine's design note); a refusal
+        // is decided from the entry and the stored record alone, so every replica refuses it and stays identical.
+        if (!ShardStateMachine.TryTarget(command, Shard, _layout, out var target, out var refusal))
+        {
+            LogCommandMisdirected(Shard, entry.Index.Value, refusal.Reason);
+            return new ShardGroupOutcome.Applied(refusal, entry.Index);
+        }
+        var current = _overlay.TryGetValue(target, out var pending) ? pending
+            : _overlayIsWholeShard ? null
+            : await ReadAsync(target).ConfigureAwait(false);
+        var decision = ShardStateMachine.Decide(command, current);
+        if (decision.Changed)
+        {
+            StageRecord(batch, target, decision.NewValue);
+        }
+        else if (decision.Result is ShardResult.Refused refused)
+        {
+            LogCommandRefused(Shard, entry.Index.Value, refused.Reason);
+        }
+        return new ShardGroupOutcome.Applied(decision.Result, entry.Index);
     }
 
     private void StageRecord(SiloBatch batch, ShardRecordKey target, byte[]? value)

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Memo.Node.Raft;
+using Memo.Node.Routing;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
 using Memo.Node.Transport;
@@ -36,6 +37,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
 
     private readonly Channel<Input> _mailbox;
     private readonly ISilo _silo;
+    private readonly ShardLayout _layout;
     private readonly IPeerTransport _transport;
     private readonly ShardGroupOptions _options;
     private readonly ILogger _logger;
@@ -61,10 +63,11 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     private LogIndex _snapshotRefusedAt;
 
     private ShardGroupReplica(
-        ShardId shard, NodeId node, ISilo silo, IPeerTransport transport, RaftNode raft, SiloRaftStorage storage, LogIndex applied,
+        ShardId shard, ShardLayout layout, NodeId node, ISilo silo, IPeerTransport transport, RaftNode raft, SiloRaftStorage storage, LogIndex applied,
         Dictionary<NodeId, string> peers, Func<NodeId, string?>? resolveAddress, IShardTickSource ticks, ShardGroupOptions options, ILogger logger)
     {
         Shard = shard;
+        _layout = layout;
         Node = node;
         _silo = silo;
         _transport = transport;
@@ -108,6 +111,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// snapshot. A restarted replica resumes from the silo and does not re-apply what it had applied.
     /// </summary>
     /// <param name="shard">The shard.</param>
+    /// <param name="layout">The network's shard layout: the state machine refuses commands for records of other shards.</param>
     /// <param name="node">This node; must equal <paramref name="raftConfig"/>'s id.</param>
     /// <param name="initialVoters">The group's initial voters and where they listen (also the first address book).</param>
     /// <param name="silo">The node's silo.</param>
@@ -121,6 +125,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// <exception cref="ArgumentException">Invalid options, or the node is not the Raft config's id.</exception>
     public static async Task<ShardGroupReplica> StartAsync(
         ShardId shard,
+        ShardLayout layout,
         NodeId node,
         IReadOnlyDictionary<NodeId, string> initialVoters,
         ISilo silo,
@@ -132,6 +137,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         Func<NodeId, string?>? resolveAddress = null,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(initialVoters);
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(transport);
@@ -143,6 +149,10 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         if (raftConfig.Id != node)
         {
             errors.Add($"the Raft config's id {raftConfig.Id.Value} is not this node {node.Value}");
+        }
+        if (shard.Value < 0 || shard.Value >= layout.ShardCount)
+        {
+            errors.Add($"shard {shard.Value} is not in a layout of {layout.ShardCount} shards");
         }
         if (transport.LocalNode != node)
         {
@@ -178,23 +188,28 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
             raft.Campaign();
         }
         var peers = initialVoters.Where(p => p.Key != node).ToDictionary(p => p.Key, p => p.Value);
-        return new ShardGroupReplica(shard, node, silo, transport, raft, storage, applied, peers, resolveAddress, ticks, options, logger);
+        return new ShardGroupReplica(shard, layout, node, silo, transport, raft, storage, applied, peers, resolveAddress, ticks, options, logger);
     }
 
     /// <summary>
     /// Proposes <paramref name="command"/> through the group's log. Completes with
     /// <see cref="ShardGroupOutcome.Applied"/> once the command is committed and applied here (durable on a
-    /// majority and in this silo), or with <see cref="ShardGroupOutcome.NotLeader"/>, <see cref="ShardGroupOutcome.Dropped"/>,
-    /// <see cref="ShardGroupOutcome.Superseded"/> or <see cref="ShardGroupOutcome.Unknown"/>. Cancelling stops the
-    /// wait; a command already appended may still be applied.
+    /// majority and in this silo; a command the state machine refuses is applied as <see cref="ShardResult.Refused"/>
+    /// and changes nothing), or with <see cref="ShardGroupOutcome.NotLeader"/>, <see cref="ShardGroupOutcome.Dropped"/>,
+    /// <see cref="ShardGroupOutcome.Superseded"/> or <see cref="ShardGroupOutcome.Unknown"/>. A command that names no
+    /// record of this shard (another shard's, an unknown kind or format) is answered <see cref="ShardGroupOutcome.Invalid"/>
+    /// without entering the log. Cancelling stops the wait; a command already appended may still be applied.
     /// </summary>
-    /// <exception cref="InvalidShardCommandException">The command names no record (a caller bug).</exception>
     /// <exception cref="ShardGroupStoppedException">The replica has stopped.</exception>
     public Task<ShardGroupOutcome> ProposeAsync(ShardCommand command, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);
-        // Validated here so that nothing the state machine cannot target ever enters the log.
-        ShardStateMachine.TargetOf(command);
+        // Checked here too so that nothing the state machine would refuse for its target enters the log; every
+        // replica checks again when it applies the entry (a hostile leader could append anything).
+        if (!ShardStateMachine.TryTarget(command, Shard, _layout, out _, out var refusal))
+        {
+            return Task.FromResult<ShardGroupOutcome>(new ShardGroupOutcome.Invalid(refusal.Reason));
+        }
         return EnqueueAsync(new ProposeInput(command.ToByteArray()), cancellationToken);
     }
 

@@ -71,12 +71,47 @@ public sealed class BlockWriteRulesTests : IDisposable
     [Fact]
     public void Insert_over_a_different_immutable_block_at_the_same_address_already_exists()
     {
-        // Only a corrupted store or an unvalidated block can get here (the address hashes the content).
-        var stored = BlockFactory.MakeImmutable("x"u8, null);
-        var incoming = stored.Clone();
-        incoming.Data = ByteString.CopyFromUtf8("y");
+        // Only a corrupted store can get here (the address hashes the content, and the incoming block is validated).
+        var incoming = BlockFactory.MakeImmutable("x"u8, null);
+        var stored = incoming.Clone();
+        stored.Data = ByteString.CopyFromUtf8("y");
 
         Assert.IsType<BlockWriteDecision.AlreadyExists>(BlockWriteRules.DecideInsert(incoming, stored));
+    }
+
+    [Fact]
+    public void Insert_of_a_block_whose_content_does_not_match_its_address_is_refused_before_the_stored_one_is_looked_at()
+    {
+        var stored = BlockFactory.MakeImmutable("x"u8, null);
+        var forged = stored.Clone();
+        forged.Data = ByteString.CopyFromUtf8("y");
+
+        AssertRejected(BlockRejection.PermissionDenied, BlockWriteRules.DecideInsert(forged, stored));
+        AssertRejected(BlockRejection.PermissionDenied, BlockWriteRules.DecideInsert(forged, null));
+    }
+
+    [Fact]
+    public void Insert_and_update_run_the_full_validation_whoever_proposed_them()
+    {
+        // A mutable block whose data was changed after signing: well-formed, right address, wrong signature.
+        var tampered = BlockFactory.MakeMutable(_owner, "v0"u8);
+        tampered.Data = ByteString.CopyFromUtf8("evil");
+        AssertRejected(BlockRejection.PermissionDenied, BlockWriteRules.DecideInsert(tampered, null));
+
+        var stored = BlockFactory.MakeMutable(_owner, "v0"u8);
+        var next = BlockFactory.NextVersion(stored, "v1"u8, _owner);
+        next.Data = ByteString.CopyFromUtf8("evil");
+        AssertRejected(BlockRejection.PermissionDenied, BlockWriteRules.DecideUpdate(next, stored));
+
+        // A named block re-signed by another key at the owner's address.
+        var named = BlockFactory.MakeNamed(_owner, "root"u8, "x"u8);
+        named.Signature = ByteString.CopyFrom(_other.SignDigest(BlockSigning.SigningDigest(named)));
+        AssertRejected(BlockRejection.PermissionDenied, BlockWriteRules.DecideInsert(named, null));
+
+        // Oversized data is malformed, whoever sends it.
+        var huge = BlockFactory.MakeImmutable("x"u8, null);
+        huge.Data = ByteString.CopyFrom(new byte[BlockLimits.MaxDataBytes + 1]);
+        AssertRejected(BlockRejection.InvalidArgument, BlockWriteRules.DecideInsert(huge, null));
     }
 
     [Fact]
@@ -207,10 +242,15 @@ public sealed class BlockWriteRulesTests : IDisposable
         var stored = BlockFactory.MakeMutable(_owner, "v0"u8);
         stored.Version = long.MaxValue;
         BlockFactory.Seal(stored, _owner);
-        var incoming = stored.Clone();
-        incoming.Version = long.MinValue; // what an unchecked + 1 would give
+        var restart = stored.Clone();
+        restart.Version = 0;
+        BlockFactory.Seal(restart, _owner);
+        Assert.IsType<BlockWriteDecision.Conflict>(BlockWriteRules.DecideUpdate(restart, stored));
 
-        Assert.IsType<BlockWriteDecision.Conflict>(BlockWriteRules.DecideUpdate(incoming, stored));
+        // What an unchecked + 1 would give is a negative version: malformed before any comparison.
+        var wrapped = stored.Clone();
+        wrapped.Version = long.MinValue;
+        AssertRejected(BlockRejection.InvalidArgument, BlockWriteRules.DecideUpdate(wrapped, stored));
     }
 
     [Fact]

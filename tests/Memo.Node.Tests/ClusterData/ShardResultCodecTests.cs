@@ -20,7 +20,7 @@ public sealed class ShardResultCodecTests
             new ShardResult.BlockConflict(new Block { Type = "OKB", Version = 7 }),
             new ShardResult.BlockMissing(),
             new ShardResult.BlockExists(),
-            new ShardResult.BlockRefused(BlockRejection.PermissionDenied, "not the owner"),
+            new ShardResult.Refused(BlockRejection.PermissionDenied, "not the owner"),
             new ShardResult.EntryWritten(null, entry),
             new ShardResult.EntryWritten(entry, new KvEntry(entry) { Version = 4 }),
             new ShardResult.EntryExists(),

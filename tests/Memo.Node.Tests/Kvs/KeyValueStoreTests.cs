@@ -94,6 +94,25 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(KvStatus.NotFound, (await _store.WriteAsync("zz", V("lost"), WriteMode.Update)).Status);
         Assert.Equal(4, await BlockCountAsync());
         Assert.Equal(4, _silo.BlockCount);
+        Assert.Empty(_router.RefusedReclaims); // every reclaim carried the key its entry held
+    }
+
+    [Fact]
+    public async Task A_key_whose_value_block_is_missing_is_a_failed_precondition_not_corruption()
+    {
+        await _store.WriteAsync("k", V("large enough to have its own block"), WriteMode.Upsert);
+        var entry = KvEntry.Parser.ParseFrom((await _silo.ReadEntryAsync("k"))!);
+        Assert.Null(entry.ValueBlock);
+        await _silo.CommitAsync(new SiloBatch().DeleteBlock(BlockAddress.FromBytes(entry.ValueAddress.Span)));
+
+        var fetched = await _store.FetchAsync("k");
+        Assert.Equal(KvStatus.FailedPrecondition, fetched.Status);
+        Assert.Contains(Convert.ToHexStringLower(entry.ValueAddress.Span), fetched.Message, StringComparison.Ordinal);
+
+        // The key exists (insert says so) and overwriting it repairs it.
+        Assert.Equal(KvStatus.AlreadyExists, (await _store.WriteAsync("k", V("x"), WriteMode.Insert)).Status);
+        Assert.Equal(KvStatus.Ok, (await _store.WriteAsync("k", V("repaired"), WriteMode.Upsert)).Status);
+        Assert.Equal("repaired", await GetAsync("k"));
     }
 
     [Fact]

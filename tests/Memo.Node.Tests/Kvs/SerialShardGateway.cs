@@ -23,7 +23,10 @@ internal sealed class SerialShardGateway(ShardLayout layout, ISilo silo) : IShar
         await _turn.WaitAsync(cancellationToken);
         try
         {
-            var target = ShardStateMachine.TargetOf(command);
+            if (!ShardStateMachine.TryTarget(command, shard, Layout, out var target, out var refusal))
+            {
+                return refusal;
+            }
             var current = target.IsEntry ? await silo.ReadEntryAsync(target.Key!) : await silo.ReadBlockAsync(target.Address);
             var decision = ShardStateMachine.Decide(command, current);
             if (decision.Changed)
@@ -46,16 +49,34 @@ internal sealed class SerialShardGateway(ShardLayout layout, ISilo silo) : IShar
         }
     }
 
-    public void Reclaim(BlockAddress address)
+    /// <summary>Reclaims that the state machine refused (no or a wrong reclaim key): none in a correct store.</summary>
+    public List<ShardResult.Refused> RefusedReclaims { get; } = [];
+
+    public void Reclaim(BlockAddress address, ReadOnlyMemory<byte> reclaimKey)
     {
         var command = new ShardCommand
         {
             Format = ShardStateMachine.Format,
-            ReclaimBlock = new ReclaimBlock { Address = Google.Protobuf.ByteString.CopyFrom(address.ToArray()) },
+            ReclaimBlock = new ReclaimBlock
+            {
+                Address = Google.Protobuf.ByteString.CopyFrom(address.ToArray()),
+                ReclaimKey = Google.Protobuf.ByteString.CopyFrom(reclaimKey.Span),
+            },
         };
         lock (_reclaims)
         {
-            _reclaims.Add(ProposeAsync(Layout.ShardOf(address), command));
+            _reclaims.Add(ReclaimAsync(Layout.ShardOf(address), command));
+        }
+    }
+
+    private async Task ReclaimAsync(ShardId shard, ShardCommand command)
+    {
+        if (await ProposeAsync(shard, command) is ShardResult.Refused refused)
+        {
+            lock (_reclaims)
+            {
+                RefusedReclaims.Add(refused);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using Memo.Node.Raft;
+using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Replicated;
 using Memo.Node.Shards.Wire;
@@ -18,7 +19,8 @@ namespace Memo.Node.Tests.ShardGroups;
 /// </summary>
 internal sealed class ShardGroupTestCluster : IAsyncDisposable
 {
-    public static readonly ShardId Shard = new(5);
+    // Shard 0 so that a one-shard layout (the default) places every key and block in the group under test.
+    public static readonly ShardId Shard = new(0);
 
     // Wall time between ticks, so messages of one tick are handled before the next (the in-memory transport
     // and the loops are asynchronous). Only the pace depends on it: every assertion is on state.
@@ -29,10 +31,11 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
     private readonly Dictionary<Term, NodeId> _leaderOfTerm = [];
     private readonly HashSet<NodeId> _isolated = [];
 
-    public ShardGroupTestCluster(ITestOutputHelper output, int seed, ShardGroupOptions? options = null)
+    public ShardGroupTestCluster(ITestOutputHelper output, int seed, ShardGroupOptions? options = null, ShardLayout? layout = null)
     {
         _output = output;
         Seed = seed;
+        Layout = layout ?? new ShardLayout(1);
         Network = new InMemoryPeerNetwork(seed);
         Options = options ?? new ShardGroupOptions();
         output.WriteLine($"seed {seed}");
@@ -43,6 +46,9 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
     public InMemoryPeerNetwork Network { get; }
 
     public ShardGroupOptions Options { get; }
+
+    /// <summary>The network's layout the replicas check commands against (<see cref="Shard"/> is their shard).</summary>
+    public ShardLayout Layout { get; }
 
     public Dictionary<NodeId, TestReplicaNode> Nodes { get; } = [];
 
@@ -73,7 +79,7 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
         var raft = new RaftConfig { Id = node, ElectionTicks = 10, HeartbeatTicks = 1, RandomSeed = (ulong)Seed };
         var voters = initialVoters.ToDictionary(N, v => AddressOf(N(v)));
         state.Replica = await ShardGroupReplica.StartAsync(
-            Shard, node, voters, state.Silo, state.Transport, raft, _ticks, Options, NullLogger.Instance,
+            Shard, Layout, node, voters, state.Silo, state.Transport, raft, _ticks, Options, NullLogger.Instance,
             resolveAddress: n => AddressOf(n));
         state.Dispatcher = new RaftMessageDispatcher();
         state.Dispatcher.Register(state.Replica);

@@ -1,4 +1,6 @@
 using Google.Protobuf;
+using Memo.Node.Blocks;
+using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Blocks;
@@ -91,7 +93,7 @@ public sealed class ShardStateMachineTests : IDisposable
         ShardCommand Delete(byte[] signature) => new() { Format = 1, DeleteBlock = new DeleteBlock { Address = block.Address, Signature = ByteString.CopyFrom(signature) } };
 
         var refused = ShardStateMachine.Decide(Delete(_stranger.Sign(BlockSigning.RemovalBytes(block))), stored);
-        Assert.Equal(Memo.Node.Blocks.BlockRejection.PermissionDenied, Assert.IsType<ShardResult.BlockRefused>(refused.Result).Kind);
+        Assert.Equal(BlockRejection.PermissionDenied, Assert.IsType<ShardResult.Refused>(refused.Result).Kind);
         Assert.False(refused.Changed);
 
         var removed = ShardStateMachine.Decide(Delete(BlockFactory.RemovalSignature(block, _owner)), stored);
@@ -134,18 +136,135 @@ public sealed class ShardStateMachineTests : IDisposable
     }
 
     [Fact]
-    public void Reclaiming_removes_a_block_without_a_signature_and_tolerates_absence()
+    public void Reclaiming_removes_a_value_block_only_with_the_key_its_entry_held_and_tolerates_absence()
     {
-        var block = BlockFactory.MakeImmutable([9], _owner.PublicKey);
-        var reclaim = new ShardCommand { Format = 1, ReclaimBlock = new ReclaimBlock { Address = block.Address } };
-        Assert.IsType<ShardResult.BlockRemoved>(ShardStateMachine.Decide(reclaim, block.ToByteArray()).Result);
-        Assert.IsType<ShardResult.BlockMissing>(ShardStateMachine.Decide(reclaim, null).Result);
+        var key = ReclaimKeys.NewKey();
+        var block = BlockFactory.MakeImmutable([9], _owner.PublicKey, ReclaimKeys.SaltOf(key));
+        ShardCommand Reclaim(byte[] proof) => new() { Format = 1, ReclaimBlock = new ReclaimBlock { Address = block.Address, ReclaimKey = ByteString.CopyFrom(proof) } };
+
+        foreach (var wrong in new[] { [], ReclaimKeys.NewKey(), block.Salt.ToByteArray() })
+        {
+            var refused = ShardStateMachine.Decide(Reclaim(wrong), block.ToByteArray());
+            Assert.Equal(BlockRejection.PermissionDenied, Assert.IsType<ShardResult.Refused>(refused.Result).Kind);
+            Assert.False(refused.Changed);
+        }
+        Assert.IsType<ShardResult.BlockRemoved>(ShardStateMachine.Decide(Reclaim(key), block.ToByteArray()).Result);
+        Assert.IsType<ShardResult.BlockMissing>(ShardStateMachine.Decide(Reclaim(key), null).Result);
+    }
+
+    [Fact]
+    public void Only_owned_immutable_blocks_can_be_reclaimed()
+    {
+        var key = ReclaimKeys.NewKey();
+        var ownerless = BlockFactory.MakeImmutable([9], null, ReclaimKeys.SaltOf(key));
+        var mutable = BlockFactory.MakeMutable(_owner, [9]);
+        foreach (var block in new[] { ownerless, mutable })
+        {
+            var reclaim = new ShardCommand { Format = 1, ReclaimBlock = new ReclaimBlock { Address = block.Address, ReclaimKey = ByteString.CopyFrom(key) } };
+            Assert.IsType<ShardResult.Refused>(ShardStateMachine.Decide(reclaim, block.ToByteArray()).Result);
+        }
     }
 
     [Fact]
     public void A_command_without_a_kind_is_rejected_as_invalid()
     {
         Assert.Throws<InvalidShardCommandException>(() => ShardStateMachine.TargetOf(new ShardCommand()));
+    }
+
+    [Fact]
+    public void A_command_for_another_shards_record_or_in_another_format_is_refused_before_anything_is_read()
+    {
+        var layout = new ShardLayout(4);
+        var block = BlockFactory.MakeImmutable([1], _owner.PublicKey);
+        var home = layout.ShardOf(block.GetAddress());
+        var other = new ShardId((home.Value + 1) % 4);
+
+        Assert.True(ShardStateMachine.TryTarget(Insert(block), home, layout, out var target, out _));
+        Assert.Equal(block.GetAddress(), target.Address);
+        Assert.False(ShardStateMachine.TryTarget(Insert(block), other, layout, out _, out var misrouted));
+        Assert.Contains($"belongs to shard {home.Value}", misrouted.Reason, StringComparison.Ordinal);
+
+        var keyHome = layout.ShardOf("k");
+        Assert.False(ShardStateMachine.TryTarget(Write("k", WriteMode.Upsert), new ShardId((keyHome.Value + 1) % 4), layout, out _, out _));
+
+        var newer = Insert(block);
+        newer.Format = 2;
+        Assert.False(ShardStateMachine.TryTarget(newer, home, layout, out _, out var format));
+        Assert.Contains("format 2", format.Reason, StringComparison.Ordinal);
+
+        Assert.False(ShardStateMachine.TryTarget(new ShardCommand { Format = 1 }, home, layout, out _, out _));
+        Assert.False(ShardStateMachine.TryTarget(new ShardCommand { Format = 1, DeleteEntry = new DeleteEntry() }, home, layout, out _, out _));
+        Assert.False(ShardStateMachine.TryTarget(new ShardCommand { Format = 1, InsertBlock = new InsertBlock() }, home, layout, out _, out _));
+    }
+
+    [Fact]
+    public void A_forged_block_is_refused_at_apply_even_over_nothing_stored()
+    {
+        var tampered = BlockFactory.MakeMutable(_owner, [1]);
+        tampered.Data = ByteString.CopyFrom([2]);
+        var insert = ShardStateMachine.Decide(Insert(tampered), null);
+        Assert.Equal(BlockRejection.PermissionDenied, Assert.IsType<ShardResult.Refused>(insert.Result).Kind);
+        Assert.False(insert.Changed);
+
+        var unsigned = BlockFactory.MakeMutableUnsigned(_owner.PublicKey);
+        Assert.Equal(BlockRejection.InvalidArgument, Assert.IsType<ShardResult.Refused>(ShardStateMachine.Decide(Insert(unsigned), null).Result).Kind);
+    }
+
+    [Fact]
+    public void An_entry_write_must_name_an_immutable_value_and_carry_a_valid_inline_block()
+    {
+        var mutableAddress = Write("k", WriteMode.Upsert, last: 0);
+        Assert.IsType<ShardResult.Refused>(ShardStateMachine.Decide(mutableAddress, null).Result);
+
+        var inline = BlockFactory.MakeImmutable([1, 2], _owner.PublicKey);
+        var good = new ShardCommand { Format = 1, WriteEntry = new WriteEntry { Key = "k", ValueAddress = inline.Address, ValueBlock = inline } };
+        Assert.IsType<ShardResult.EntryWritten>(ShardStateMachine.Decide(good, null).Result);
+
+        var elsewhere = BlockFactory.MakeImmutable([3], _owner.PublicKey);
+        var mismatched = good.Clone();
+        mismatched.WriteEntry.ValueAddress = elsewhere.Address;
+        Assert.Equal(BlockRejection.PermissionDenied, Assert.IsType<ShardResult.Refused>(ShardStateMachine.Decide(mismatched, null).Result).Kind);
+
+        var badMode = Write("k", (WriteMode)7);
+        Assert.IsType<ShardResult.Refused>(ShardStateMachine.Decide(badMode, null).Result);
+
+        var shortKey = Write("k", WriteMode.Upsert);
+        shortKey.WriteEntry.ReclaimKey = ByteString.CopyFrom([1, 2, 3]);
+        Assert.IsType<ShardResult.Refused>(ShardStateMachine.Decide(shortKey, null).Result);
+    }
+
+    [Fact]
+    public void An_entry_keeps_the_reclaim_key_of_its_value_block_and_hands_it_to_whoever_replaces_it()
+    {
+        var key = ReclaimKeys.NewKey();
+        var write = Write("k", WriteMode.Upsert);
+        write.WriteEntry.ReclaimKey = ByteString.CopyFrom(key);
+        var first = ShardStateMachine.Decide(write, null);
+        var replaced = Assert.IsType<ShardResult.EntryWritten>(ShardStateMachine.Decide(Write("k", WriteMode.Upsert), first.NewValue).Result);
+        Assert.Equal(key, replaced.Previous!.ReclaimKey.ToByteArray());
+    }
+
+    [Fact]
+    public void A_snapshot_record_is_installed_only_when_the_state_machine_could_have_stored_it_in_that_shard()
+    {
+        var layout = new ShardLayout(2);
+        var block = BlockFactory.MakeMutable(_owner, [1]);
+        var address = block.GetAddress();
+        var home = layout.ShardOf(address);
+        Assert.Null(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), block.ToByteArray(), home, layout));
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), block.ToByteArray(), new ShardId(1 - home.Value), layout));
+
+        var forged = block.Clone();
+        forged.Data = ByteString.CopyFrom([2]);
+        Assert.Contains("Forged", ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), forged.ToByteArray(), home, layout), StringComparison.Ordinal);
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(address), [0xFF, 0xFF], home, layout));
+
+        var entry = ShardStateMachine.Decide(Write("k", WriteMode.Upsert), null).NewValue!;
+        var keyHome = layout.ShardOf("k");
+        Assert.Null(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), entry, keyHome, layout));
+        var pointingAtMutable = KvEntry.Parser.ParseFrom(entry);
+        pointingAtMutable.ValueAddress = block.Address;
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), pointingAtMutable.ToByteArray(), keyHome, layout));
     }
 
     [Fact]

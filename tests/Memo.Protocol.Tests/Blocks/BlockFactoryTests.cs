@@ -231,6 +231,23 @@ public sealed class BlockFactoryTests : IDisposable
         Assert.False(BlockValidator.VerifyRemoval(v1, removeV0));
     }
 
+    [Theory]
+    [InlineData("NB")]
+    [InlineData("OKB")]
+    public void Removal_signature_of_one_creation_does_not_remove_the_block_created_again(string kind)
+    {
+        // The same address again: an NB's address is its owner and name; an OKB re-created at version 0 with its salt.
+        var first = kind == "NB" ? BlockFactory.MakeNamed(_owner, "root"u8, "x"u8) : BlockFactory.MakeMutable(_owner, "x"u8);
+        var again = first.Clone();
+        BlockFactory.Seal(again, _owner); // a fresh signature of the same fields: a new creation
+        Assert.Equal(first.Address, again.Address);
+        Assert.NotEqual(first.Signature, again.Signature);
+
+        var removeFirst = BlockFactory.RemovalSignature(first, _owner);
+        Assert.True(BlockValidator.VerifyRemoval(first, removeFirst));
+        Assert.False(BlockValidator.VerifyRemoval(again, removeFirst));
+    }
+
     [Fact]
     public void Block_signature_is_not_a_removal_signature()
     {
@@ -271,10 +288,17 @@ public sealed class BlockFactoryTests : IDisposable
         var owner = _owner.PublicKey.ToSpkiArray();
         byte[] named = [.. "memo/nb/1\0"u8, .. block.Address.Span, 0, 0, 0, 2, .. "nm"u8, 0, 0, 0, 1, .. "d"u8, 0, 0, 0, (byte)owner.Length, .. owner];
         Assert.Equal(named, BlockSigning.SigningBytes(block));
-        Assert.Equal([.. "memo/remove/1\0"u8, .. block.Address.Span], BlockSigning.RemovalBytes(block));
+        // Removal format 2: address, version (0 but for an OKB), then the stored block's own signature.
+        Assert.Equal([.. "memo/remove/2\0"u8, .. block.Address.Span, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, .. block.Signature.Span],
+            BlockSigning.RemovalBytes(block));
 
         var okb = BlockFactory.MakeMutable(_owner, "d"u8);
-        Assert.Equal([.. "memo/remove/1\0"u8, .. okb.Address.Span, 0, 0, 0, 0, 0, 0, 0, 0], BlockSigning.RemovalBytes(okb));
+        okb = BlockFactory.NextVersion(okb, "e"u8, _owner);
+        Assert.Equal([.. "memo/remove/2\0"u8, .. okb.Address.Span, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 64, .. okb.Signature.Span],
+            BlockSigning.RemovalBytes(okb));
+
+        var chb = BlockFactory.MakeImmutable("d"u8, _owner.PublicKey);
+        Assert.Equal([.. "memo/remove/2\0"u8, .. chb.Address.Span, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], BlockSigning.RemovalBytes(chb));
     }
 
     [Fact]
