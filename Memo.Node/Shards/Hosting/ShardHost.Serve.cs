@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Replicated;
+using Memo.Node.Shards.Scanning;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
@@ -11,8 +12,6 @@ namespace Memo.Node.Shards.Hosting;
 /// it for shards led here; <c>memo.shard.ShardService</c> calls it for other nodes).</summary>
 public sealed partial class ShardHost
 {
-    private const int ScanPageSize = 1024;
-
     /// <summary>Proposes a command to this node's replica of the shard; NOT_LEADER (with the hint) when it does not lead.</summary>
     public async Task<ProposeReply> ServeProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
     {
@@ -94,33 +93,18 @@ public sealed partial class ShardHost
             .ConfigureAwait(false);
         var led = confirmations.Where(c => c.Ready).Select(c => c.Shard).ToHashSet();
         reply.NotLed.AddRange(confirmations.Where(c => !c.Ready).Select(c => (uint)c.Shard.Value));
-        if (led.Count == 0 || query.Limit == 0)
+        if (led.Count == 0)
         {
             return reply;
         }
-        // One ordered scan of the silo serves every shard led here; other shards' (possibly stale) entries are skipped.
-        var limit = (int)Math.Min(query.Limit, int.MaxValue);
-        string? after = query.HasAfter ? query.After : null;
-        while (reply.Keys.Count < limit)
+        // One walk of the silo serves every shard led here; other shards' (possibly stale) entries are passed over.
+        var scan = ShardScanWire.FromQuery(query, out var problem);
+        if (scan is null)
         {
-            var page = await _silo.ScanEntriesAsync(query.Prefix, after, ScanPageSize, cancellationToken).ConfigureAwait(false);
-            foreach (var entry in page)
-            {
-                after = entry.Key;
-                if (led.Contains(Layout.ShardOf(entry.Key)))
-                {
-                    reply.Keys.Add(entry.Key);
-                    if (reply.Keys.Count == limit)
-                    {
-                        break;
-                    }
-                }
-            }
-            if (page.Count < ScanPageSize)
-            {
-                break;
-            }
+            return new ReadReply { Status = ShardReplyStatus.Invalid, Reason = problem };
         }
+        var result = await SiloKeyScan.RunAsync(_silo, scan, entry => led.Contains(Layout.ShardOf(entry.Key)), cancellationToken).ConfigureAwait(false);
+        ShardScanWire.ToReply(result, reply);
         return reply;
     }
 
