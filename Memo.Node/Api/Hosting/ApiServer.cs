@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -98,7 +99,9 @@ public sealed partial class ApiServer : IAsyncDisposable
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownGracePeriod);
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints));
+        var perAddress = new ConnectionsPerAddress(options.MaxConnectionsPerAddress);
+        var connectionLogger = loggerFactory.CreateLogger<ApiServer>();
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints, perAddress, connectionLogger));
 
         builder.Services.AddRoutingCore();
         builder.Services.AddGrpc(grpc =>
@@ -126,6 +129,8 @@ public sealed partial class ApiServer : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         app.Use(new DefaultDeadline(options.DefaultDeadline).ApplyAsync);
+        app.Use(new RequestBuffering(new RequestBufferLimits(new RequestBufferBudget(options.RequestBufferBudget), options.RequestBufferWait,
+            options.MinRequestDataRate, options.MinRequestDataRateGracePeriod, TimeProvider.System)).ApplyAsync);
         services.Map(app);
         app.MapGrpcHealthChecksService();
         try
@@ -193,12 +198,18 @@ public sealed partial class ApiServer : IAsyncDisposable
         return host.Length > 0;
     }
 
-    private static void ConfigureKestrel(KestrelServerOptions kestrel, ApiServerOptions options, IReadOnlyList<IPEndPoint> endpoints)
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, ApiServerOptions options, IReadOnlyList<IPEndPoint> endpoints,
+        ConnectionsPerAddress perAddress, ILogger logger)
     {
         kestrel.AddServerHeader = false;
         var limits = kestrel.Limits;
         limits.MaxRequestBodySize = null;
-        limits.MinRequestBodyDataRate = null;
+        // On HTTP/2 Kestrel times the bytes read across a connection's streams while any of them waits for body data,
+        // and closes the connection when the average falls below the rate; Grpc.AspNetCore turns it off per call for
+        // client- and duplex-streaming calls (BudgetedRequestReader times their messages instead).
+        limits.MinRequestBodyDataRate = options.MinRequestDataRate > 0
+            ? new MinDataRate(options.MinRequestDataRate, options.MinRequestDataRateGracePeriod)
+            : null;
         limits.MinResponseDataRate = null;
         limits.MaxConcurrentConnections = options.MaxConnections;
         limits.MaxConcurrentUpgradedConnections = 0;
@@ -213,11 +224,36 @@ public sealed partial class ApiServer : IAsyncDisposable
             kestrel.Listen(endpoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
+                // Before TLS, so a refused connection costs no handshake.
+                listen.Use(next => context => CountPerAddressAsync(context, next, perAddress, logger));
                 if (options.Certificate is { } certificate)
                 {
                     listen.UseHttps(certificate);
                 }
             });
+        }
+    }
+
+    private static async Task CountPerAddressAsync(ConnectionContext connection, ConnectionDelegate next, ConnectionsPerAddress perAddress, ILogger logger)
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint remote)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+        if (!perAddress.TryAdd(remote.Address, out var key))
+        {
+            LogConnectionRefused(logger, key.ToString(), perAddress.Limit);
+            connection.Abort(new ConnectionAbortedException($"{key} already holds {perAddress.Limit} connections (memo.grpc.max-connections-per-address)."));
+            return;
+        }
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            perAddress.Remove(key);
         }
     }
 
