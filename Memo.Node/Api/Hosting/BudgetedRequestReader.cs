@@ -20,9 +20,11 @@ namespace Memo.Node.Api.Hosting;
 /// message that does not get budget within <see cref="RequestBufferLimits.Wait"/> ends the call RESOURCE_EXHAUSTED.
 /// The reservation is given back when the reader consumes the message's last byte, or when the call ends.</para>
 /// <para>Kestrel's own minimum request data rate is off for streaming calls (Grpc.AspNetCore turns it off so that
-/// long-lived streams may idle between messages), so this reader also times a message that holds budget: after the
-/// grace period it must have arrived at <see cref="RequestBufferLimits.MinDataRate"/> on average, or the call ends
-/// RESOURCE_EXHAUSTED and its budget is released. Idle time between messages is not timed.</para>
+/// long-lived streams may idle between messages) and, being an average, does not stop a sender that delivers most of
+/// a message fast and then stalls while holding budget. So this reader times a message that holds budget: in every
+/// grace period at least <see cref="RequestBufferLimits.MinDataRate"/> x <see cref="RequestBufferLimits.GracePeriod"/>
+/// more of its bytes (or the rest of it) must arrive, or the call ends RESOURCE_EXHAUSTED and its budget is released.
+/// Idle time between messages is not timed.</para>
 /// <para>The reader follows the framing through every consumed byte (a consumer may take several messages from one
 /// buffer), so it always knows whether the unread data starts at a prefix. Not thread-safe, as a pipe reader is not,
 /// except <see cref="ReleaseHeld"/>.</para>
@@ -40,7 +42,8 @@ internal sealed class BudgetedRequestReader : PipeReader
     private long _messageRemaining;
     private long _messageLength;
     private long _held;
-    private long _messageStarted;
+    private long _checkpointTime;
+    private long _checkpointBytes;
 
     public BudgetedRequestReader(PipeReader inner, RequestBufferLimits limits)
     {
@@ -162,7 +165,8 @@ internal sealed class BudgetedRequestReader : PipeReader
         _messageRemaining = declared;
         _messageLength = declared;
         Interlocked.Exchange(ref _held, declared);
-        _messageStarted = _limits.Time.GetTimestamp();
+        _checkpointTime = _limits.Time.GetTimestamp();
+        _checkpointBytes = 0;
     }
 
     // Walks the consumed bytes through the framing: counts down the current message, reads the prefixes of
@@ -199,17 +203,23 @@ internal sealed class BudgetedRequestReader : PipeReader
         }
     }
 
-    // A message holding budget must keep arriving: by now it must have GracePeriod + received / MinDataRate seconds
-    // since its prefix was seen. Waits for more data no longer than that.
+    // A message holding budget must keep arriving: within every grace period after its prefix, at least
+    // MinDataRate x GracePeriod more of its bytes (or the rest of it). Unlike an average over the whole message, this
+    // also cuts a sender that delivers most of a large message quickly and then stops. Waits no longer than that.
     private async ValueTask<ReadResult> ReadWithinRateAsync(CancellationToken cancellationToken)
     {
         var received = _messageLength - _messageRemaining + Math.Min(_unread, _messageRemaining);
-        var allowed = _limits.GracePeriod + TimeSpan.FromSeconds((double)received / _limits.MinDataRate);
-        var left = allowed - _limits.Time.GetElapsedTime(_messageStarted);
+        var step = Math.Max(1, (long)(_limits.MinDataRate * _limits.GracePeriod.TotalSeconds));
+        if (received - _checkpointBytes >= Math.Min(step, _messageLength - _checkpointBytes))
+        {
+            _checkpointBytes = received;
+            _checkpointTime = _limits.Time.GetTimestamp();
+        }
         if (_inner.TryRead(out var ready))
         {
             return ready;
         }
+        var left = _limits.GracePeriod - _limits.Time.GetElapsedTime(_checkpointTime);
         using var slow = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _limits.Time);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, slow.Token);
         try
@@ -220,8 +230,8 @@ internal sealed class BudgetedRequestReader : PipeReader
         {
             ReleaseHeld();
             throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"The request message arrived slower than {_limits.MinDataRate} bytes/s after a grace period of " +
-                $"{_limits.GracePeriod.TotalSeconds:F0} s (memo.grpc.min-request-data-rate): {received} of {_messageLength} bytes."));
+                $"The request message stalled: less than {step} bytes arrived in {_limits.GracePeriod.TotalSeconds:F0} s " +
+                $"(memo.grpc.min-request-data-rate {_limits.MinDataRate} bytes/s); {received} of {_messageLength} bytes arrived."));
         }
     }
 }

@@ -4,8 +4,8 @@ namespace Memo.Node.Api.Hosting;
 /// it, and the data rate a message holding budget must keep up.</summary>
 /// <param name="Budget">The bytes every call's buffered messages share.</param>
 /// <param name="Wait">How long a message may wait for budget before its call ends RESOURCE_EXHAUSTED.</param>
-/// <param name="MinDataRate">Bytes per second a message must arrive at, on average, once its grace period is over;
-/// 0: no minimum.</param>
-/// <param name="GracePeriod">How long a message may take before the rate is enforced.</param>
+/// <param name="MinDataRate">Bytes per second a message holding budget must keep arriving at: at least this times
+/// <paramref name="GracePeriod"/> bytes in every grace period; 0: no minimum.</param>
+/// <param name="GracePeriod">The period over which a message's progress is checked.</param>
 /// <param name="Time">The clock.</param>
 internal sealed record RequestBufferLimits(RequestBufferBudget Budget, TimeSpan Wait, long MinDataRate, TimeSpan GracePeriod, TimeProvider Time);

@@ -154,6 +154,24 @@ public sealed class MemoOptionsTests : IDisposable
     }
 
     [Fact]
+    public void Resource_limits_are_validated_against_each_other()
+    {
+        var problems = Problems(() => Load(
+            "memo.grpc.request-buffer-budget = 8MiB",
+            "memo.grpc.min-request-data-rate-grace-period = 1s",
+            "memo.grpc.max-connections-per-address = 0",
+            "memo.kvs.max-list-rows = 10000"));
+
+        Assert.Equal(
+        [
+            "memo.grpc.max-connections-per-address = 0: must be between 1 and 1000000",
+            "memo.grpc.request-buffer-budget = 8MiB: must be between 16777221 and 1TiB",
+            "memo.grpc.min-request-data-rate-grace-period = 1s: must be between 2s and 1h",
+            "memo.kvs.max-list-rows = 10000: must be between 10001 and 100000000",
+        ], problems);
+    }
+
+    [Fact]
     public void Rules_that_span_sections_are_checked()
     {
         var problems = Problems(() => Load(
