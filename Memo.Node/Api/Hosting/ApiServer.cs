@@ -21,7 +21,9 @@ namespace Memo.Node.Api.Hosting;
 /// <remarks>
 /// <para><b>Design note.</b> Framing, HTTP/2, status trailers, <c>grpc-timeout</c>, compression negotiation and
 /// UNIMPLEMENTED for unknown services and methods are Grpc.AspNetCore's. This class only chooses the limits (message
-/// sizes, streams per connection, connections, windows, keep-alive pings; all from options), applies the server's
+/// sizes, streams per connection, connections in all and per client address (<see cref="ConnectionsPerAddress"/>),
+/// windows, keep-alive pings, the minimum request data rate; all from options), bounds the request bytes buffered
+/// across all calls (<see cref="RequestBuffering"/>, <see cref="BudgetedRequestReader"/>), applies the server's
 /// default deadline to unary calls that carry none (<see cref="DefaultDeadline"/>), and reports health
 /// from the node's own state (<see cref="ServingHealthCheck"/>, evaluated on every Check; Watch sees changes within
 /// the publisher period of 1 s). Handler exceptions other than <c>RpcException</c> end as UNKNOWN with a generic
