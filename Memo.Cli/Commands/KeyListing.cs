@@ -60,9 +60,15 @@ internal sealed record KeyListing(IReadOnlyList<string> Keys, IReadOnlyList<stri
         }
     }
 
-    /// <summary>The marker that continues after a page: its greatest key or prefix, ordinal; null for an empty page.</summary>
+    /// <summary>The marker that continues after a page: the node's <c>next_marker</c> when it sent one (it may lie past
+    /// the page when the node's work budget ended the page), else the page's greatest key or prefix, ordinal; null
+    /// for an empty page without one.</summary>
     public static string? MarkerAfter(ListResponse page)
     {
+        if (page.NextMarker.Length > 0)
+        {
+            return page.NextMarker;
+        }
         string? greatest = null;
         foreach (var item in page.Items)
         {

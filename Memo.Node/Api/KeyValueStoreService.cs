@@ -54,7 +54,7 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
     {
         var listing = await store.ListAsync(request.Prefix, request.Marker, request.Delimiter, request.MaxKeys, context.CancellationToken).ConfigureAwait(false);
         Check(new KvOutcome(listing.Status, listing.Message));
-        var response = new ListResponse { Truncated = listing.Truncated };
+        var response = new ListResponse { Truncated = listing.Truncated, NextMarker = listing.NextMarker ?? "" };
         foreach (var key in listing.Keys)
         {
             response.Items.Add(new ListItem { Key = key });

@@ -5,7 +5,13 @@ namespace Memo.Node.Configuration;
 /// <param name="MaxSendMessageSize">Largest response message sent, in bytes.</param>
 /// <param name="MaxConcurrentStreams">HTTP/2 streams one connection may have open at once.</param>
 /// <param name="DefaultDeadline">Time limit of a unary call whose client sent no deadline.</param>
-public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessageSize, int MaxConcurrentStreams, TimeSpan DefaultDeadline)
+/// <param name="MaxConnectionsPerAddress">Open connections one client address (IPv6: one /64) may hold.</param>
+/// <param name="RequestBufferBudget">Bytes of request messages buffered at once across every call.</param>
+/// <param name="RequestBufferWait">How long a message may wait for buffering budget before RESOURCE_EXHAUSTED.</param>
+/// <param name="MinRequestDataRate">Bytes per second a request must arrive at after the grace period; 0: none.</param>
+/// <param name="MinRequestDataRateGracePeriod">How long a request may arrive before the rate applies.</param>
+public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessageSize, int MaxConcurrentStreams, TimeSpan DefaultDeadline,
+    int MaxConnectionsPerAddress, long RequestBufferBudget, TimeSpan RequestBufferWait, long MinRequestDataRate, TimeSpan MinRequestDataRateGracePeriod)
 {
     internal const string Path = "memo.grpc";
 
@@ -13,7 +19,12 @@ public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessage
         r.Bytes($"{Path}.max-receive-message-size"),
         r.Bytes($"{Path}.max-send-message-size"),
         r.Int32($"{Path}.max-concurrent-streams"),
-        r.Duration($"{Path}.default-deadline"));
+        r.Duration($"{Path}.default-deadline"),
+        r.Int32($"{Path}.max-connections-per-address"),
+        r.Bytes($"{Path}.request-buffer-budget"),
+        r.Duration($"{Path}.request-buffer-wait"),
+        r.Bytes($"{Path}.min-request-data-rate"),
+        r.Duration($"{Path}.min-request-data-rate-grace-period"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -22,5 +33,12 @@ public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessage
         v.SizeRange($"{Path}.max-send-message-size", MaxSendMessageSize, 1024, int.MaxValue);
         v.Range($"{Path}.max-concurrent-streams", MaxConcurrentStreams, 1, 65536);
         v.DurationRange($"{Path}.default-deadline", DefaultDeadline, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
+        v.Range($"{Path}.max-connections-per-address", MaxConnectionsPerAddress, 1, 1_000_000);
+        // The largest message the node accepts must fit, with its 5-byte prefix, or it could never be read.
+        v.SizeRange($"{Path}.request-buffer-budget", RequestBufferBudget, Math.Max(1024, MaxReceiveMessageSize) + 5, 1L << 40);
+        v.DurationRange($"{Path}.request-buffer-wait", RequestBufferWait, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        v.SizeRange($"{Path}.min-request-data-rate", MinRequestDataRate, 0, 1L << 30);
+        // Kestrel's bound: more than its 1 s heartbeat.
+        v.DurationRange($"{Path}.min-request-data-rate-grace-period", MinRequestDataRateGracePeriod, TimeSpan.FromSeconds(2), TimeSpan.FromHours(1));
     }
 }

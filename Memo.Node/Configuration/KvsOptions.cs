@@ -9,8 +9,9 @@ namespace Memo.Node.Configuration;
 /// <param name="DefaultListKeys">Keys a List request returns when it does not say.</param>
 /// <param name="ReadConsistency">Whether Fetch confirms leadership (ReadIndex) or may answer from a local replica.</param>
 /// <param name="InlineValueBytes">Values up to this size keep their immutable block inside the key's entry.</param>
+/// <param name="MaxListRows">Work budget of one List call: most stored rows a node reads for it.</param>
 public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys,
-    ReadConsistency ReadConsistency = ReadConsistency.Linearizable, long InlineValueBytes = 4096)
+    ReadConsistency ReadConsistency = ReadConsistency.Linearizable, long InlineValueBytes = 4096, int MaxListRows = 100_000)
 {
     internal const string Path = "memo.kvs";
 
@@ -27,7 +28,8 @@ public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxList
         r.Int32($"{Path}.max-list-keys"),
         r.Int32($"{Path}.default-list-keys"),
         r.Choice($"{Path}.read-consistency", ConsistencyChoices),
-        r.Bytes($"{Path}.inline-value-bytes"));
+        r.Bytes($"{Path}.inline-value-bytes"),
+        r.Int32($"{Path}.max-list-rows"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -36,5 +38,7 @@ public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxList
         v.Range($"{Path}.max-list-keys", MaxListKeys, 1, 1_000_000);
         v.Range($"{Path}.default-list-keys", DefaultListKeys, 1, Math.Max(1, MaxListKeys));
         v.SizeRange($"{Path}.inline-value-bytes", InlineValueBytes, 0, 1024 * 1024);
+        // A full page reads at least one row per item, plus one to know whether more follow.
+        v.Range($"{Path}.max-list-rows", MaxListRows, Math.Max(1, MaxListKeys) + 1L, 100_000_000);
     }
 }

@@ -182,7 +182,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, channels, loggerFactory, cancellationToken).ConfigureAwait(false);
             var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
-                new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes),
+                new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
             var services = new ApiServices()
@@ -198,6 +198,11 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MaxSendMessageSize = (int)options.Grpc.MaxSendMessageSize,
                 MaxConcurrentStreamsPerConnection = options.Grpc.MaxConcurrentStreams,
                 DefaultDeadline = options.Grpc.DefaultDeadline,
+                MaxConnectionsPerAddress = options.Grpc.MaxConnectionsPerAddress,
+                RequestBufferBudget = options.Grpc.RequestBufferBudget,
+                RequestBufferWait = options.Grpc.RequestBufferWait,
+                MinRequestDataRate = options.Grpc.MinRequestDataRate,
+                MinRequestDataRateGracePeriod = options.Grpc.MinRequestDataRateGracePeriod,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 

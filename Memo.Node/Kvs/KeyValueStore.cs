@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Memo.Node.Blocks;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
+using Memo.Node.Shards.Scanning;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
@@ -209,54 +210,26 @@ public sealed partial class KeyValueStore
     /// <paramref name="marker"/>, with keys that contain <paramref name="delimiter"/> after the prefix rolled up
     /// into common prefixes; at most <paramref name="maxKeys"/> keys and prefixes (0: the default page size).
     /// </summary>
+    /// <remarks>A marker that is a common prefix of this listing continues after every key under it. The walk reads
+    /// each stored row at most once and seeks past a common prefix once it is rolled up, so the cost is linear in the
+    /// rows read; it stops after <see cref="KvsLimits.MaxListRows"/> rows per node and then returns what it found as a
+    /// truncated page whose <see cref="KvListing.NextMarker"/> continues where it stopped.</remarks>
     public async Task<KvListing> ListAsync(string prefix, string marker, string delimiter, ulong maxKeys, CancellationToken cancellationToken = default)
     {
+        if ((CheckListArgument("prefix", prefix) ?? CheckListArgument("marker", marker) ?? CheckListArgument("delimiter", delimiter)) is { } problem)
+        {
+            return new KvListing(KvStatus.InvalidArgument, [], [], Truncated: false, Message: problem);
+        }
         var limit = maxKeys == 0 ? _limits.DefaultListKeys : (int)Math.Min(maxKeys, (ulong)_limits.MaxListKeys);
+        var scan = new KeyScan(prefix, KeyScan.PositionOfMarker(prefix, delimiter, marker), delimiter, limit, _limits.MaxListRows);
+        var page = await _shards.ScanAsync(scan, cancellationToken).ConfigureAwait(false);
         var keys = new List<string>();
         var prefixes = new List<string>();
-        string? after = string.IsNullOrEmpty(marker) ? null : marker;
-        string? skipping = null;
-        if (after is not null && delimiter.Length > 0 && after.StartsWith(prefix, StringComparison.Ordinal) && after.EndsWith(delimiter, StringComparison.Ordinal)
-            && after.Length >= prefix.Length + delimiter.Length
-            && after.AsSpan(prefix.Length).IndexOf(delimiter, StringComparison.Ordinal) == after.Length - prefix.Length - delimiter.Length)
+        foreach (var item in page.Items)
         {
-            // The marker is a common prefix returned by an earlier page: continue after everything under it.
-            skipping = after;
-            after = PastPrefix(after);
+            (item.IsPrefix ? prefixes : keys).Add(item.Text);
         }
-
-        while (true)
-        {
-            var page = await _shards.ScanKeysAsync(prefix, after, limit + 1, cancellationToken).ConfigureAwait(false);
-            var restarted = false;
-            foreach (var key in page)
-            {
-                if (skipping is not null && key.StartsWith(skipping, StringComparison.Ordinal))
-                {
-                    after = key;
-                    continue;
-                }
-                if (keys.Count + prefixes.Count == limit)
-                {
-                    return new KvListing(KvStatus.Ok, keys, prefixes, Truncated: true);
-                }
-                var cut = delimiter.Length == 0 ? -1 : key.AsSpan(prefix.Length).IndexOf(delimiter, StringComparison.Ordinal);
-                if (cut >= 0)
-                {
-                    skipping = key[..(prefix.Length + cut + delimiter.Length)];
-                    prefixes.Add(skipping);
-                    after = PastPrefix(skipping);
-                    restarted = true;
-                    break;
-                }
-                keys.Add(key);
-                after = key;
-            }
-            if (!restarted && page.Count <= limit)
-            {
-                return new KvListing(KvStatus.Ok, keys, prefixes, Truncated: false);
-            }
-        }
+        return new KvListing(KvStatus.Ok, keys, prefixes, page.Truncated, NextMarker: page.Truncated ? page.Next?.Key : null);
     }
 
     // A value block is immutable and self-certifying: any replica's valid copy is the block. A replica that lacks it
@@ -284,8 +257,22 @@ public sealed partial class KeyValueStore
         return check.IsValid ? led : throw new StorageCorruptionException($"The value block {address} fails validation: {check.Reason}");
     }
 
-    // Sorts after every key that starts with p, except keys continuing with U+10FFFF, which callers skip.
-    private static string PastPrefix(string p) => p + "\U0010FFFF";
+    // A listing's prefix, marker and delimiter are bounded like keys: longer ones cannot match or follow any key
+    // worth listing, and they travel to every node that leads a shard.
+    private string? CheckListArgument(string name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        int bytes;
+        try
+        {
+            bytes = _strictUtf8.GetByteCount(value);
+        }
+        catch (EncoderFallbackException)
+        {
+            return $"The {name} is not valid Unicode (unpaired surrogate).";
+        }
+        return bytes > _limits.MaxKeyBytes ? $"The {name} is {bytes} bytes; the limit is {_limits.MaxKeyBytes} (the key limit)." : null;
+    }
 
     private string? CheckKey(string key)
     {

@@ -6,4 +6,6 @@ namespace Memo.Node.Kvs;
 /// <param name="MaxListKeys">Cap on a listing's page size (maxKeys).</param>
 /// <param name="DefaultListKeys">Page size when maxKeys is 0.</param>
 /// <param name="InlineValueBytes">Values up to this size keep their block inside the key's entry (one command in one shard); 0: never.</param>
-public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, long InlineValueBytes = 0);
+/// <param name="MaxListRows">The work budget of one listing: most stored rows a node reads for it before it returns
+/// what it found, truncated.</param>
+public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, long InlineValueBytes = 0, int MaxListRows = 100_000);

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Hosting;
+using Memo.Node.Shards.Scanning;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
@@ -147,12 +148,13 @@ public sealed partial class ClusterShardGateway : IShardGateway
     }
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<string>> ScanKeysAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default)
+    public async ValueTask<KeyScanPage> ScanAsync(KeyScan scan, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(scan);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.RequestTimeout);
         var remaining = Layout.AllShards.ToHashSet();
-        var keys = new List<string>();
+        var parts = new List<KeyScanResult>();
         var backoff = _options.MinBackoff;
         for (var attempt = 0; remaining.Count > 0; attempt++)
         {
@@ -161,10 +163,10 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 throw new RpcException(new Status(StatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)}."));
             }
             var byLeader = remaining.GroupBy(shard => new Route(this, shard).Target).ToList();
-            (IReadOnlyList<ShardId> Served, IReadOnlyList<string> Keys)[] answers;
+            (IReadOnlyList<ShardId> Served, KeyScanResult? Found)[] answers;
             try
             {
-                answers = await Task.WhenAll(byLeader.Select(group => ScanAtAsync(group.Key, group.ToList(), prefix, after, limit, deadline.Token))).ConfigureAwait(false);
+                answers = await Task.WhenAll(byLeader.Select(group => ScanAtAsync(group.Key, group.ToList(), scan, deadline.Token))).ConfigureAwait(false);
                 if (remaining.Count > answers.Sum(a => a.Served.Count))
                 {
                     await Task.Delay(backoff, deadline.Token).ConfigureAwait(false);
@@ -177,23 +179,25 @@ public sealed partial class ClusterShardGateway : IShardGateway
             foreach (var (served, found) in answers)
             {
                 remaining.ExceptWith(served);
-                keys.AddRange(found);
+                if (found is not null)
+                {
+                    parts.Add(found);
+                }
             }
             if (remaining.Count > 0)
             {
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
             }
         }
-        keys.Sort(EntryKeyOrder.Compare);
-        return keys.Count > limit ? keys.GetRange(0, limit) : keys;
+        return KeyScanMerge.Merge(parts, scan.Limit);
     }
 
-    private async Task<(IReadOnlyList<ShardId> Served, IReadOnlyList<string> Keys)> ScanAtAsync(
-        NodeId node, List<ShardId> shards, string prefix, string? after, int limit, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<ShardId> Served, KeyScanResult? Found)> ScanAtAsync(
+        NodeId node, List<ShardId> shards, KeyScan scan, CancellationToken cancellationToken)
     {
-        var scan = new ScanQuery { Prefix = prefix, HasAfter = after is not null, After = after ?? "", Limit = (uint)limit };
-        scan.Shards.AddRange(shards.Select(s => (uint)s.Value));
-        var request = new ReadRequest { Format = 1, Scan = scan };
+        var query = ShardScanWire.ToQuery(scan);
+        query.Shards.AddRange(shards.Select(s => (uint)s.Value));
+        var request = new ReadRequest { Format = 1, Scan = query };
         ReadReply reply;
         if (node == _host.Self || node.IsNone)
         {
@@ -208,19 +212,20 @@ public sealed partial class ClusterShardGateway : IShardGateway
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
                 LogForwardFailed(shards[0], node, e.Status.Detail);
-                return ([], []);
+                return ([], null);
             }
         }
         else
         {
-            return ([], []);
+            return ([], null);
         }
         if (reply.Status != ShardReplyStatus.ReadDone)
         {
-            return ([], []);
+            return ([], null);
         }
         var notLed = reply.NotLed.Select(s => new ShardId((int)s)).ToHashSet();
-        return (shards.Where(s => !notLed.Contains(s)).ToList(), reply.Keys.ToList());
+        var served = shards.Where(s => !notLed.Contains(s)).ToList();
+        return (served, served.Count == 0 ? null : ShardScanWire.FromReply(reply));
     }
 
     private async Task<ReadReply> ReadAsync(ShardId shard, ReadRequest request, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Memo.Node.Shards;
+using Memo.Node.Shards.Scanning;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Blocks;
 
@@ -39,7 +40,9 @@ public interface IShardGateway
     /// </summary>
     ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default);
 
-    /// <summary>Up to <paramref name="limit"/> keys starting with <paramref name="prefix"/>, after
-    /// <paramref name="after"/> (null: from the start), in ordinal UTF-8 order across every shard, read linearizably.</summary>
-    ValueTask<IReadOnlyList<string>> ScanKeysAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// One page of a listing across every shard, read linearizably: each node that leads shards walks its keys once
+    /// (seeking past rolled-up common prefixes, within the scan's work budget) and the walks are merged in key order.
+    /// </summary>
+    ValueTask<KeyScanPage> ScanAsync(KeyScan scan, CancellationToken cancellationToken = default);
 }

@@ -158,11 +158,13 @@ public sealed class MemoClient : IDisposable
             {
                 yield return item.Key;
             }
-            if (!page.Truncated || page.Items.Count == 0)
+            // A page cut short by the node's work budget says where to continue, and may even be empty.
+            var next = page.NextMarker.Length > 0 ? page.NextMarker : page.Items.Count > 0 ? page.Items[^1].Key : null;
+            if (!page.Truncated || next is null)
             {
                 yield break;
             }
-            marker = page.Items[^1].Key;
+            marker = next;
         }
     }
 

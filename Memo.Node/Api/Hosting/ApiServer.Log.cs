@@ -12,4 +12,8 @@ public sealed partial class ApiServer
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "gRPC server stopped")]
     private static partial void LogStopped(ILogger logger);
+
+    // Debug: under a flood this fires for every refused connection.
+    [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "Refused a connection from {Address}: it already holds {Limit} connections (memo.grpc.max-connections-per-address)")]
+    private static partial void LogConnectionRefused(ILogger logger, string address, int limit);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -20,7 +21,9 @@ namespace Memo.Node.Api.Hosting;
 /// <remarks>
 /// <para><b>Design note.</b> Framing, HTTP/2, status trailers, <c>grpc-timeout</c>, compression negotiation and
 /// UNIMPLEMENTED for unknown services and methods are Grpc.AspNetCore's. This class only chooses the limits (message
-/// sizes, streams per connection, connections, windows, keep-alive pings; all from options), applies the server's
+/// sizes, streams per connection, connections in all and per client address (<see cref="ConnectionsPerAddress"/>),
+/// windows, keep-alive pings, the minimum request data rate; all from options), bounds the request bytes buffered
+/// across all calls (<see cref="RequestBuffering"/>, <see cref="BudgetedRequestReader"/>), applies the server's
 /// default deadline to unary calls that carry none (<see cref="DefaultDeadline"/>), and reports health
 /// from the node's own state (<see cref="ServingHealthCheck"/>, evaluated on every Check; Watch sees changes within
 /// the publisher period of 1 s). Handler exceptions other than <c>RpcException</c> end as UNKNOWN with a generic
@@ -98,7 +101,9 @@ public sealed partial class ApiServer : IAsyncDisposable
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownGracePeriod);
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints));
+        var perAddress = new ConnectionsPerAddress(options.MaxConnectionsPerAddress);
+        var connectionLogger = loggerFactory.CreateLogger<ApiServer>();
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints, perAddress, connectionLogger));
 
         builder.Services.AddRoutingCore();
         builder.Services.AddGrpc(grpc =>
@@ -126,6 +131,8 @@ public sealed partial class ApiServer : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         app.Use(new DefaultDeadline(options.DefaultDeadline).ApplyAsync);
+        app.Use(new RequestBuffering(new RequestBufferLimits(new RequestBufferBudget(options.RequestBufferBudget), options.RequestBufferWait,
+            options.MinRequestDataRate, options.MinRequestDataRateGracePeriod, TimeProvider.System)).ApplyAsync);
         services.Map(app);
         app.MapGrpcHealthChecksService();
         try
@@ -193,12 +200,18 @@ public sealed partial class ApiServer : IAsyncDisposable
         return host.Length > 0;
     }
 
-    private static void ConfigureKestrel(KestrelServerOptions kestrel, ApiServerOptions options, IReadOnlyList<IPEndPoint> endpoints)
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, ApiServerOptions options, IReadOnlyList<IPEndPoint> endpoints,
+        ConnectionsPerAddress perAddress, ILogger logger)
     {
         kestrel.AddServerHeader = false;
         var limits = kestrel.Limits;
         limits.MaxRequestBodySize = null;
-        limits.MinRequestBodyDataRate = null;
+        // On HTTP/2 Kestrel times the bytes read across a connection's streams while any of them waits for body data,
+        // and closes the connection when the average falls below the rate; Grpc.AspNetCore turns it off per call for
+        // client- and duplex-streaming calls (BudgetedRequestReader times their messages instead).
+        limits.MinRequestBodyDataRate = options.MinRequestDataRate > 0
+            ? new MinDataRate(options.MinRequestDataRate, options.MinRequestDataRateGracePeriod)
+            : null;
         limits.MinResponseDataRate = null;
         limits.MaxConcurrentConnections = options.MaxConnections;
         limits.MaxConcurrentUpgradedConnections = 0;
@@ -213,11 +226,36 @@ public sealed partial class ApiServer : IAsyncDisposable
             kestrel.Listen(endpoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
+                // Before TLS, so a refused connection costs no handshake.
+                listen.Use(next => context => CountPerAddressAsync(context, next, perAddress, logger));
                 if (options.Certificate is { } certificate)
                 {
                     listen.UseHttps(certificate);
                 }
             });
+        }
+    }
+
+    private static async Task CountPerAddressAsync(ConnectionContext connection, ConnectionDelegate next, ConnectionsPerAddress perAddress, ILogger logger)
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint remote)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+        if (!perAddress.TryAdd(remote.Address, out var key))
+        {
+            LogConnectionRefused(logger, key.ToString(), perAddress.Limit);
+            connection.Abort(new ConnectionAbortedException($"{key} already holds {perAddress.Limit} connections (memo.grpc.max-connections-per-address)."));
+            return;
+        }
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            perAddress.Remove(key);
         }
     }
 

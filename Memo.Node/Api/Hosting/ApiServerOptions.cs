@@ -33,11 +33,33 @@ public sealed class ApiServerOptions
     /// <summary>When set, every endpoint uses TLS (1.2+) with ALPN <c>h2</c> and this certificate (with private key); otherwise h2c.</summary>
     public X509Certificate2? Certificate { get; init; }
 
-    /// <summary>HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default 256; clients open another connection beyond it.</summary>
-    public int MaxConcurrentStreamsPerConnection { get; init; } = 256;
+    /// <summary>HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default 100; clients open another connection beyond it.</summary>
+    public int MaxConcurrentStreamsPerConnection { get; init; } = 100;
 
     /// <summary>Most open connections; further ones are refused. Default 10,000.</summary>
     public long MaxConnections { get; init; } = 10_000;
+
+    /// <summary>Most open connections from one client address (IPv6: one /64); further ones are closed at once. Default 64.</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 64;
+
+    /// <summary>
+    /// Bytes of request messages buffered at once across every call: a message reserves its declared length before it
+    /// is buffered (see <see cref="BudgetedRequestReader"/>). Must hold the largest message. Default 256 MiB.
+    /// </summary>
+    public long RequestBufferBudget { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>How long a message may wait for buffering budget before its call ends RESOURCE_EXHAUSTED. Default 1 s.</summary>
+    public TimeSpan RequestBufferWait { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Minimum average rate, bytes per second, at which a request body (Kestrel, unary and server-streaming calls) or a
+    /// message holding buffering budget (every call) must arrive once <see cref="MinRequestDataRateGracePeriod"/> is
+    /// over; 0 for none. Default 4 KiB/s.
+    /// </summary>
+    public long MinRequestDataRate { get; init; } = 4096;
+
+    /// <summary>How long a request body or message may arrive before <see cref="MinRequestDataRate"/> applies. Default 5 s.</summary>
+    public TimeSpan MinRequestDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>HTTP/2 connection receive window, bytes. Default 1 MiB.</summary>
     public int InitialConnectionWindowSize { get; init; } = 1024 * 1024;
@@ -83,6 +105,25 @@ public sealed class ApiServerOptions
         Positive(errors, nameof(MaxConcurrentStreamsPerConnection), MaxConcurrentStreamsPerConnection);
         Positive(errors, nameof(MaxConnections), MaxConnections);
         Positive(errors, nameof(MaxRequestHeaderFieldSize), MaxRequestHeaderFieldSize);
+        Positive(errors, nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress);
+        // A message the server accepts must fit in the budget, prefix included, or it could never be read.
+        if (RequestBufferBudget < (long)Math.Max(MaxReceiveMessageSize, 0) + 5)
+        {
+            errors.Add($"{nameof(RequestBufferBudget)} ({RequestBufferBudget}) must hold the largest request message, {nameof(MaxReceiveMessageSize)} + 5 bytes.");
+        }
+        if (RequestBufferWait < TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(RequestBufferWait)} cannot be negative.");
+        }
+        if (MinRequestDataRate < 0)
+        {
+            errors.Add($"{nameof(MinRequestDataRate)} cannot be negative.");
+        }
+        // Kestrel's bound: the grace period must exceed its 1 s heartbeat.
+        if (MinRequestDataRate > 0 && MinRequestDataRateGracePeriod <= TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"{nameof(MinRequestDataRateGracePeriod)} must be more than 1 s, not {MinRequestDataRateGracePeriod}.");
+        }
         if (DefaultDeadline <= TimeSpan.Zero && DefaultDeadline != Timeout.InfiniteTimeSpan)
         {
             errors.Add($"{nameof(DefaultDeadline)} must be positive or infinite, not {DefaultDeadline}.");

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Replicated;
+using Memo.Node.Shards.Scanning;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
@@ -11,8 +12,6 @@ namespace Memo.Node.Shards.Hosting;
 /// it for shards led here; <c>memo.shard.ShardService</c> calls it for other nodes).</summary>
 public sealed partial class ShardHost
 {
-    private const int ScanPageSize = 1024;
-
     /// <summary>
     /// The most keys one scan returns, whatever the request asks: the largest page a gateway asks for
     /// (<c>memo.kvs.max-list-keys</c>, at most 1,000,000, plus one to learn whether more follow). A request for more
@@ -101,33 +100,19 @@ public sealed partial class ShardHost
             .ConfigureAwait(false);
         var led = confirmations.Where(c => c.Ready).Select(c => c.Shard).ToHashSet();
         reply.NotLed.AddRange(confirmations.Where(c => !c.Ready).Select(c => (uint)c.Shard.Value));
-        if (led.Count == 0 || query.Limit == 0)
+        if (led.Count == 0)
         {
             return reply;
         }
-        // One ordered scan of the silo serves every shard led here; other shards' (possibly stale) entries are skipped.
-        var limit = (int)Math.Min(query.Limit, MaxScanKeys);
-        string? after = query.HasAfter ? query.After : null;
-        while (reply.Keys.Count < limit)
+        // One walk of the silo serves every shard led here; other shards' (possibly stale) entries are passed over.
+        var scan = ShardScanWire.FromQuery(query, out var problem);
+        if (scan is null)
         {
-            var page = await _silo.ScanEntriesAsync(query.Prefix, after, ScanPageSize, cancellationToken).ConfigureAwait(false);
-            foreach (var entry in page)
-            {
-                after = entry.Key;
-                if (led.Contains(Layout.ShardOf(entry.Key)))
-                {
-                    reply.Keys.Add(entry.Key);
-                    if (reply.Keys.Count == limit)
-                    {
-                        break;
-                    }
-                }
-            }
-            if (page.Count < ScanPageSize)
-            {
-                break;
-            }
+            return new ReadReply { Status = ShardReplyStatus.Invalid, Reason = problem };
         }
+        scan = scan with { Limit = Math.Min(scan.Limit, MaxScanKeys) };
+        var result = await SiloKeyScan.RunAsync(_silo, scan, entry => led.Contains(Layout.ShardOf(entry.Key)), cancellationToken).ConfigureAwait(false);
+        ShardScanWire.ToReply(result, reply);
         return reply;
     }
 

@@ -60,6 +60,19 @@ public sealed class NodeApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_list_prefix_or_marker_longer_than_the_key_limit_is_invalid_argument_with_a_clear_message()
+    {
+        var tooLong = new string('p', 4097); // memo.kvs.max-key-bytes is 4096
+        var prefix = await Assert.ThrowsAsync<GrpcException>(() => _client.ListAsync(tooLong));
+        Assert.Equal(GrpcStatusCode.InvalidArgument, prefix.Status);
+        Assert.Contains("The prefix is 4097 bytes; the limit is 4096", prefix.Message, StringComparison.Ordinal);
+        var marker = await Assert.ThrowsAsync<GrpcException>(() => _client.ListAsync("", tooLong, "/"));
+        Assert.Equal(GrpcStatusCode.InvalidArgument, marker.Status);
+        Assert.Contains("The marker is 4097 bytes", marker.Message, StringComparison.Ordinal);
+        await NodeStillServesAsync();
+    }
+
+    [Fact]
     public async Task Immutable_and_mutable_blocks_round_trip_and_a_stale_update_returns_the_current_block()
     {
         var chb = await _client.InsertImmutableBlockAsync(V("immutable"));

@@ -31,7 +31,7 @@ public sealed class MemoOptionsTests : IDisposable
         var o = Load();
 
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
-        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 1024, TimeSpan.FromSeconds(30)), o.Grpc);
+        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5)), o.Grpc);
         Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536), o.Storage);
         Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5)), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(37, leaves.Count);
+        Assert.Equal(43, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(36, problems.Count);
+        Assert.Equal(42, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -150,6 +150,24 @@ public sealed class MemoOptionsTests : IDisposable
             "memo.network.eviction-delay = 0s: must be between 1s and 30d",
             "memo.raft.election-ticks = 1: must be between 2 and 10000",
             "memo.raft.election-ticks = 1: must be greater than memo.raft.heartbeat-ticks (1)",
+        ], problems);
+    }
+
+    [Fact]
+    public void Resource_limits_are_validated_against_each_other()
+    {
+        var problems = Problems(() => Load(
+            "memo.grpc.request-buffer-budget = 8MiB",
+            "memo.grpc.min-request-data-rate-grace-period = 1s",
+            "memo.grpc.max-connections-per-address = 0",
+            "memo.kvs.max-list-rows = 10000"));
+
+        Assert.Equal(
+        [
+            "memo.grpc.max-connections-per-address = 0: must be between 1 and 1000000",
+            "memo.grpc.request-buffer-budget = 8MiB: must be between 16777221 and 1TiB",
+            "memo.grpc.min-request-data-rate-grace-period = 1s: must be between 2s and 1h",
+            "memo.kvs.max-list-rows = 10000: must be between 10001 and 100000000",
         ], problems);
     }
 

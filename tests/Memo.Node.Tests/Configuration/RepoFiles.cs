@@ -8,16 +8,9 @@ internal static class RepoFiles
 
     public static string Find(string relativePath)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, relativePath);
-            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "Memo.Akka.sln")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException(
-            $"'{relativePath}' not found in any parent of {AppContext.BaseDirectory} that holds Memo.Akka.sln");
+        // The repository root is found from the build output or, when that lives elsewhere (MEMO_ARTIFACTS), from
+        // where the tests were compiled.
+        var candidate = Path.Combine(Memo.Testing.TestPaths.RepositoryRoot, relativePath);
+        return File.Exists(candidate) ? candidate : throw new FileNotFoundException($"'{relativePath}' not found under {Memo.Testing.TestPaths.RepositoryRoot}");
     }
 }

@@ -18,7 +18,7 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
     [Fact]
     public async Task Grpc_js_client_gets_the_expected_answers_and_status_codes_from_a_node()
     {
-        var root = RepositoryRoot();
+        var root = TestPaths.RepositoryRoot; // also when MEMO_ARTIFACTS moves the build output
         var interopDirectory = Path.Combine(root, "tests", "interop");
         var script = Path.Combine(interopDirectory, "interop.js");
         Assert.True(File.Exists(script), $"{script} is missing.");
@@ -100,18 +100,6 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         {
             return (process.ExitCode, [.. lines]);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Memo.Akka.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException($"Memo.Akka.sln not found above {AppContext.BaseDirectory}.");
     }
 
     private static string? FindOnPath(string executable)

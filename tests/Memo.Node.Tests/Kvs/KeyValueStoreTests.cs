@@ -217,6 +217,54 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(expected, seen);
     }
 
+    [Fact]
+    public async Task A_listing_that_spends_its_work_budget_returns_a_truncated_page_whose_next_marker_continues_it()
+    {
+        var store = new KeyValueStore(_router, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100, MaxListRows: 7), NullLogger<KeyValueStore>.Instance);
+        var keys = Enumerable.Range(0, 40).Select(i => $"d{i % 5}/k{i:D2}").Concat(Enumerable.Range(0, 20).Select(i => $"top{i:D2}")).ToList();
+        await Task.WhenAll(keys.Select(k => store.WriteAsync(k, V(k), WriteMode.Upsert)));
+
+        var seen = new List<string>();
+        var marker = "";
+        var pages = 0;
+        while (true)
+        {
+            var page = await store.ListAsync("", marker, "/", 100);
+            pages++;
+            Assert.True(page.Keys.Count + page.Prefixes.Count <= 7, $"page {pages} holds more items than the 7 rows it may read");
+            seen.AddRange(page.Keys.Concat(page.Prefixes).Order(StringComparer.Ordinal));
+            if (!page.Truncated)
+            {
+                Assert.Null(page.NextMarker);
+                break;
+            }
+            Assert.NotNull(page.NextMarker);
+            marker = page.NextMarker;
+            Assert.True(pages < 100, "the listing does not end");
+        }
+        var expected = Enumerable.Range(0, 5).Select(i => $"d{i}/").Concat(Enumerable.Range(0, 20).Select(i => $"top{i:D2}"));
+        Assert.Equal(expected, seen);
+        Assert.True(pages > 2, $"a budget of 7 rows listed 25 items over 60 keys in {pages} pages");
+    }
+
+    [Theory]
+    [InlineData("prefix")]
+    [InlineData("marker")]
+    [InlineData("delimiter")]
+    public async Task A_listing_prefix_marker_or_delimiter_longer_than_the_key_limit_is_invalid(string argument)
+    {
+        var tooLong = new string('x', 65);
+        var listing = argument switch
+        {
+            "prefix" => await _store.ListAsync(tooLong, "", "", 10),
+            "marker" => await _store.ListAsync("", tooLong, "", 10),
+            _ => await _store.ListAsync("", "", tooLong, 10),
+        };
+        Assert.Equal(KvStatus.InvalidArgument, listing.Status);
+        Assert.Equal($"The {argument} is 65 bytes; the limit is 64 (the key limit).", listing.Message);
+        Assert.Equal(KvStatus.Ok, (await _store.ListAsync(new string('x', 64), new string('x', 64), "/", 10)).Status);
+    }
+
     private static KvListing NaiveList(SortedSet<string> keys, string prefix, string marker, string delimiter, int limit)
     {
         var elements = new List<(string Value, bool IsPrefix)>();

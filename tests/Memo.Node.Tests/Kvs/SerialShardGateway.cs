@@ -1,3 +1,4 @@
+using Memo.Node.Shards.Scanning;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Wire;
@@ -85,8 +86,8 @@ internal sealed class SerialShardGateway(ShardLayout layout, ISilo silo) : IShar
     public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default) =>
         silo.ReadBlockAsync(address, cancellationToken);
 
-    public async ValueTask<IReadOnlyList<string>> ScanKeysAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default) =>
-        (await silo.ScanEntriesAsync(prefix, after, limit, cancellationToken)).Select(e => e.Key).ToList();
+    public async ValueTask<KeyScanPage> ScanAsync(KeyScan scan, CancellationToken cancellationToken = default) =>
+        KeyScanMerge.Merge([await SiloKeyScan.RunAsync(silo, scan, _ => true, cancellationToken)], scan.Limit);
 
     public async ValueTask DisposeAsync()
     {
