@@ -11,7 +11,7 @@
 # etcd runs with its defaults (fsync on) on loopback ports with a fresh data directory; the Memo node runs from a
 # Release build with a fresh data directory. Everything started here is killed on exit.
 #
-# MEMO_NODE_ARGS adds options to every Memo node, e.g. MEMO_NODE_ARGS='--set memo.node.peer-transport="akka"'.
+# MEMO_NODE_ARGS adds options to every Memo node, e.g. MEMO_NODE_ARGS='--set memo.raft.tick-interval=50ms'.
 # Needs: dotnet, jq, curl, and etcd (Debian: apt-get install -y etcd-server).
 set -euo pipefail
 
