@@ -42,21 +42,12 @@ public sealed record PeerTransportOptions
     /// <summary>Longest wait between connection attempts. Default 5 s.</summary>
     public TimeSpan ReconnectBackoffMax { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Longest a connection attempt (TCP, HTTP/2, hello exchange) may take. Default 5 s.</summary>
+    /// <summary>Longest a connection attempt (the hello exchange over a new association) may take. Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Longest an accepted stream may take to send its hello before it is refused. Default 10 s.</summary>
-    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Idle time on a link's connection before an HTTP/2 PING checks the peer is alive. Default 10 s.</summary>
-    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How long a keep-alive PING may go unanswered before the connection is dropped. Default 10 s.</summary>
-    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
     /// <summary>
-    /// The largest <c>PeerBatch</c> this transport writes, in bytes. The receiving gRPC server's
-    /// <c>MaxReceiveMessageSize</c> must be at least this, or large batches end the link.
+    /// The largest <c>PeerBatch</c> this transport writes, in bytes: what Akka.Remote's <c>maximum-frame-size</c> must
+    /// hold (with its envelope allowance), see <c>AkkaPeerTransport.CreateConfig</c>.
     /// </summary>
     public int MaxBatchWireBytes =>
         (int)Math.Min(int.MaxValue,
@@ -93,15 +84,6 @@ public sealed record PeerTransportOptions
             errors.Add($"{nameof(ReconnectBackoffMax)} ({ReconnectBackoffMax}) cannot be less than {nameof(ReconnectBackoffMin)} ({ReconnectBackoffMin}).");
         }
         PositiveTime(errors, nameof(ConnectTimeout), ConnectTimeout);
-        PositiveTime(errors, nameof(HelloTimeout), HelloTimeout);
-        if (KeepAlivePingDelay <= TimeSpan.Zero && KeepAlivePingDelay != Timeout.InfiniteTimeSpan)
-        {
-            errors.Add($"{nameof(KeepAlivePingDelay)} must be positive or infinite, not {KeepAlivePingDelay}.");
-        }
-        if (KeepAlivePingTimeout <= TimeSpan.Zero && KeepAlivePingTimeout != Timeout.InfiniteTimeSpan)
-        {
-            errors.Add($"{nameof(KeepAlivePingTimeout)} must be positive or infinite, not {KeepAlivePingTimeout}.");
-        }
         return errors;
     }
 
