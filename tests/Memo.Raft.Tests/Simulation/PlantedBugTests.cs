@@ -26,8 +26,8 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
 
     [Fact]
     public void Simulator_catches_a_replica_that_does_not_persist_its_vote() =>
-        // Rare (about 1.5% of seeds: two candidates must compete in one term around a crash), so one catch suffices.
-        AssertCaughtAndControlPasses(RaftFaults.ForgetVoteOnRestart, new SimulationOptions { Profile = FaultProfile.CrashStorm, Voters = 3, PreVote = false, CheckQuorum = false }, maxSeeds: 1000, requiredCatches: 1);
+        // Two candidates must compete in one term around a voter's crash: five voters without PreVote or CheckQuorum.
+        AssertCaughtAndControlPasses(RaftFaults.ForgetVoteOnRestart, new SimulationOptions { Profile = FaultProfile.CrashStorm, Voters = 5, PreVote = false, CheckQuorum = false }, maxSeeds: 600);
 
     /// <summary>
     /// Figure 8 (Raft §5.4.2). Leaders are cut off young and the moment they advance their commit index
@@ -47,11 +47,11 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
     public void Simulator_catches_a_follower_that_keeps_a_conflicting_suffix_instead_of_truncating_it() =>
         AssertCaughtAndControlPasses(RaftFaults.KeepConflictingSuffix, new SimulationOptions { Profile = FaultProfile.Partitions }, maxSeeds: 300);
 
-    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds, int requiredCatches = RequiredCatches)
+    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds)
     {
         var plan = SimulationRunner.FreshSeeds(maxSeeds);
         output.WriteLine($"{fault}: {plan.Origin}; replay one with MEMO_SIM_SEED=<seed>{plan.ReplayHint}");
-        var required = Math.Min(requiredCatches, plan.Seeds.Count);
+        var required = Math.Min(RequiredCatches, plan.Seeds.Count);
         var run = new List<ulong>();
         var catches = new List<SimulationResult>();
         foreach (var seed in plan.Seeds)

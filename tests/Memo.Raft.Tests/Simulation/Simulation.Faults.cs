@@ -14,10 +14,11 @@ namespace Memo.Raft.Tests.Simulation;
 /// (<see cref="PersistCrashPoint.TornWrite"/>: the snapshot and a prefix of the entries durable, the hard state not)
 /// is outside the contract; it is kept as a margin, since a store that writes entries and hard state as separate
 /// records (a WAL) would produce it.</para>
-/// <para>Leader churn (<see cref="FaultProfile.LeaderChurn"/>) reacts to what replicas do rather than to the clock:
-/// a new leader is cut off within its first round trips (p = 0.7), and a leader is cut off the moment its commit
-/// index advances (p = 0.5 per advance), over a lossy network. Such faults land where a leader's decisions are
-/// freshest, which is where commit-rule bugs (Figure 8) show.</para>
+/// <para>Some faults react to what replicas do rather than to the clock, so they land where a decision is freshest.
+/// Leader churn (<see cref="FaultProfile.LeaderChurn"/>): a new leader is cut off within its first round trips
+/// (p = 0.7), and a leader the moment its commit index advances (p = 0.5 per advance), over a lossy network; this is
+/// where commit-rule bugs (Figure 8) show. Crash storms (<see cref="FaultProfile.CrashStorm"/>): a voter dies right
+/// after sending a granted vote (p = 0.7) and restarts within 20 ms; this is where vote-persistence bugs show.</para>
 /// </remarks>
 public sealed partial class Simulation
 {
@@ -165,6 +166,29 @@ public sealed partial class Simulation
         }
 
         At(_now + _rng.Between(20, 120), FaultStep);
+    }
+
+    /// <summary>
+    /// Under <see cref="FaultProfile.CrashStorm"/>, a replica that just granted a vote may die right after sending it
+    /// and come back at once: whatever it promised must have been durable.
+    /// </summary>
+    private void MaybeCrashAfterVoting(SimNode node, Ready ready)
+    {
+        if (_profile != FaultProfile.CrashStorm || _healed
+            || !ready.MessagesAfterPersistence.Any(m => m.Kind == RaftMessageKind.VoteResponse && !m.Reject) || !_rng.Chance(0.7))
+        {
+            return;
+        }
+
+        var incarnation = node.Incarnation;
+        At(_now, () =>
+        {
+            if (node.Incarnation == incarnation && node.Core is not null && !_healed)
+            {
+                Crash(node);
+                ScheduleRestart(node, _rng.Between(1, 20));
+            }
+        });
     }
 
     // The leader half the time: most interesting faults hit it.

@@ -317,6 +317,8 @@ public sealed partial class Simulation
             SendMessage(m);
         }
 
+        MaybeCrashAfterVoting(node, ready);
+
         if (ready.Snapshot is { } snapshot)
         {
             CheckSnapshotInstall(node, snapshot.Index);

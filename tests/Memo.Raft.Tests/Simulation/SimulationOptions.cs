@@ -78,7 +78,10 @@ public enum FaultProfile
     Crashes,
     LossAndReordering,
     Everything,
-    /// <summary>Frequent crashes with quick restarts and long message delays (vote-persistence bugs).</summary>
+    /// <summary>
+    /// Frequent crashes with quick restarts and long message delays, and voters that die right after granting a vote
+    /// (vote-persistence bugs).
+    /// </summary>
     CrashStorm,
 
     /// <summary>Replicas stop for up to several election timeouts (GC or SIGSTOP) and resume with queued input.</summary>
