@@ -34,6 +34,13 @@ public sealed record SimulationResult(
 /// How many faults of each kind a run (or a batch of runs) applied, so a test can assert that a fault it claims to
 /// inject actually happened.
 /// </summary>
+/// <param name="Crashes">Every crash, including those at a persistence boundary.</param>
+/// <param name="CrashesBeforeWrite">Crashes after a Ready's early messages, before its write.</param>
+/// <param name="TornWrites">Crashes mid-write: snapshot and a prefix of the entries durable, hard state not.</param>
+/// <param name="CrashesAfterWrite">Crashes after a Ready's write, before its messages and apply.</param>
+/// <param name="Pauses">Process pauses.</param>
+/// <param name="Partitions">Partitions and leader isolations.</param>
+/// <param name="SkewedNodes">Replicas whose clock ticks at another period than 10 ms.</param>
 public sealed record FaultCounts(
     int Crashes,
     int CrashesBeforeWrite,

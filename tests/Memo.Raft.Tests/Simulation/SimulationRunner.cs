@@ -122,20 +122,26 @@ public sealed class SimulationBatch(SeedBatch planned)
     private readonly Dictionary<FaultProfile, int> _profiles = [];
     private readonly List<SimulationResult> _failures = [];
 
+    /// <summary>The seeds the test meant to run.</summary>
     public SeedBatch Planned { get; } = planned;
 
+    /// <summary>Runs that completed (each added through <see cref="Add"/>).</summary>
     public int Ran { get; private set; }
 
     public IReadOnlyList<SimulationResult> Failures => _failures;
 
+    /// <summary>Runs per fault profile.</summary>
     public IReadOnlyDictionary<FaultProfile, int> Profiles => _profiles;
 
+    /// <summary>Faults applied, summed over the runs.</summary>
     public FaultCounts Faults { get; private set; } = FaultCounts.None;
 
+    /// <summary>Runs whose linearizability check ran out of budget (each is also a failure).</summary>
     public int LinearizabilityTimeouts { get; private set; }
 
     public TimeSpan Elapsed { get; set; }
 
+    /// <summary>One line for the test output: runs, failures, time, profiles drawn and faults applied.</summary>
     public string Summary =>
         $"{Ran} seeds run of {Planned.Expected} planned, {_failures.Count} failed, {LinearizabilityTimeouts} linearizability checks timed out, {Elapsed.TotalSeconds:F1} s; "
         + $"profiles: {string.Join(", ", _profiles.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))}; faults: {Faults}";
@@ -160,7 +166,7 @@ public sealed class SimulationBatch(SeedBatch planned)
     public void AssertPassed()
     {
         Assert.True(Ran == Planned.Expected, $"{Planned.Origin}: {Ran} seeds ran, {Planned.Expected} expected");
-        Assert.True(_failures.Count == 0, $"{_failures.Count} of {Ran} seeds failed:\n" + string.Join("\n", _failures));
+        Assert.True(_failures.Count == 0, $"{_failures.Count} of {Ran} seeds failed ({Planned.Origin}{Planned.ReplayHint}):\n" + string.Join("\n", _failures));
     }
 
     /// <summary>Every profile of the rotation was drawn at least once (skipped when replaying one seed).</summary>
