@@ -21,4 +21,16 @@ internal enum RaftFaults
 
     /// <summary>Voters grant votes without the up-to-date log check (Raft §5.4.1), breaking leader completeness.</summary>
     GrantVoteIgnoringLog = 1 << 3,
+
+    /// <summary>
+    /// Every message goes out before the Ready's entries and hard state are durable: votes and append
+    /// acknowledgements promise state a crash can still lose.
+    /// </summary>
+    SendBeforePersist = 1 << 4,
+
+    /// <summary>
+    /// A follower keeps a conflicting suffix instead of truncating it (Raft §5.3 step 3): entries whose index it
+    /// already holds are skipped even when their terms differ, yet it acknowledges the leader's whole append.
+    /// </summary>
+    KeepConflictingSuffix = 1 << 5,
 }

@@ -138,9 +138,10 @@ internal sealed class RaftLog
     /// <summary>
     /// Follower side of AppendEntries (Raft §5.3): appends when the entry before matches, truncating a conflicting
     /// suffix. Returns the last index known to match the leader, or null on mismatch. The caller then advances the
-    /// commit index to min(leader commit, returned index).
+    /// commit index to min(leader commit, returned index). <paramref name="truncateConflicts"/> false is the
+    /// TEST-ONLY planted bug <see cref="RaftFaults.KeepConflictingSuffix"/>.
     /// </summary>
-    public LogIndex? MaybeAppend(LogIndex prevIndex, Term prevTerm, IReadOnlyList<RaftEntry> entries, out IReadOnlyList<RaftEntry> appended)
+    public LogIndex? MaybeAppend(LogIndex prevIndex, Term prevTerm, IReadOnlyList<RaftEntry> entries, out IReadOnlyList<RaftEntry> appended, bool truncateConflicts = true)
     {
         appended = [];
         if (!MatchTerm(prevIndex, prevTerm))
@@ -155,6 +156,11 @@ internal sealed class RaftLog
             RaftInvariantException.ThrowIf(e.Index != prevIndex.Plus((ulong)i + 1), "append entries are not contiguous");
             if (!MatchTerm(e.Index, e.Term))
             {
+                if (!truncateConflicts && e.Index <= LastIndex)
+                {
+                    continue;
+                }
+
                 RaftInvariantException.ThrowIf(e.Index <= Committed, $"entry {e.Index} conflicts with committed log (commit {Committed})");
                 appended = entries.Skip(i).ToList();
                 Append(appended);

@@ -126,7 +126,7 @@ public sealed partial class RaftNode
             return;
         }
 
-        var lastNew = _log.MaybeAppend(m.Index, m.LogTerm, m.Entries, out var appended);
+        var lastNew = _log.MaybeAppend(m.Index, m.LogTerm, m.Entries, out var appended, truncateConflicts: !Faults.HasFlag(RaftFaults.KeepConflictingSuffix));
         if (lastNew is { } last)
         {
             OnEntriesAppended(appended);

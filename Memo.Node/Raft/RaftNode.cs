@@ -211,7 +211,7 @@ public sealed partial class RaftNode
         var after = new List<RaftMessage>();
         foreach (var m in _messages)
         {
-            (m.MayPrecedePersistence ? before : after).Add(m);
+            (m.MayPrecedePersistence || Faults.HasFlag(RaftFaults.SendBeforePersist) ? before : after).Add(m);
         }
 
         _messages.Clear();

@@ -14,7 +14,9 @@ public sealed class MembershipSimulationTests(ITestOutputHelper output)
     public void Learners_are_added_promoted_and_voters_removed_under_faults_without_losing_writes()
     {
         var options = new SimulationOptions { Reconfigure = true, Voters = 3, SafetyPhaseMs = 4_000, LivenessPhaseMs = 4_000 };
-        var failures = SimulationRunner.RunAll(SimulationRunner.Seeds(100, defaultSeedBase: SimulationRunner.DefaultSeedBase + 500_000), options, output);
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        var batch = SimulationRunner.RunAll(SimulationRunner.FixedSeeds(100, defaultSeedBase: SimulationRunner.DefaultSeedBase + 500_000), options, output);
+        batch.AssertPassed();
+        batch.AssertEveryDrawnProfileRan();
+        batch.AssertEveryFaultKindHappened();
     }
 }

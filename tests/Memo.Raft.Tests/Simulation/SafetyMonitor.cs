@@ -11,7 +11,10 @@ namespace Memo.Raft.Tests.Simulation;
 /// <item>Election safety: at most one leader per term, ever.</item>
 /// <item>Log matching: an entry with a given index and term always has the same payload and the same predecessor
 /// term, in every log (by induction, logs agree on all earlier entries).</item>
-/// <item>Leader completeness: a new leader's log holds every entry committed anywhere before.</item>
+/// <item>Leader completeness (§5.4): a leader's log holds every entry committed in an earlier term. The term an entry
+/// was committed in is taken as the lowest term of a replica that reported it committed (at least the true one, so
+/// the check never blames a leader wrongly); a leader elected late, by votes delayed across a pause, need not hold
+/// what later terms committed meanwhile.</item>
 /// <item>State-machine safety: every replica applies the same entry at each index; committed entries never change.</item>
 /// </list>
 /// The first violation is kept in <see cref="Violation"/>.
@@ -20,7 +23,7 @@ public sealed class SafetyMonitor
 {
     private readonly Dictionary<Term, NodeId> _leaders = [];
     private readonly Dictionary<(LogIndex, Term), (string Hash, Term PrevTerm)> _entries = [];
-    private readonly Dictionary<LogIndex, (Term Term, string Hash)> _committed = [];
+    private readonly Dictionary<LogIndex, (Term Term, string Hash, Term CommitTerm)> _committed = [];
     private readonly Dictionary<NodeId, LogIndex> _recordedCommit = [];
     private LogIndex _maxCommitted;
 
@@ -135,18 +138,19 @@ public sealed class SafetyMonitor
 
         _leaders[node.Term] = node.Id;
 
-        // Leader completeness (§5.4): every entry committed so far is in the new leader's log.
-        if (_maxCommitted > node.LastIndex)
+        // Leader completeness (§5.4): every entry committed in an earlier term is in the new leader's log.
+        var first = LogIndex.Max(node.FirstIndex, new LogIndex(1));
+        foreach (var (i, c) in _committed.Where(c => c.Value.CommitTerm < node.Term).OrderBy(c => c.Key))
         {
-            Fail($"leader completeness: leader {node.Id.Value} of term {node.Term} has last index {node.LastIndex} < committed {_maxCommitted}");
-            return;
-        }
-
-        for (var i = LogIndex.Max(node.FirstIndex, new LogIndex(1)); i <= _maxCommitted; i = i.Next())
-        {
-            if (_committed.TryGetValue(i, out var c) && (!node.TryGetTerm(i, out var t) || t != c.Term))
+            if (i > node.LastIndex)
             {
-                Fail($"leader completeness: leader {node.Id.Value} of term {node.Term} lacks committed entry {c.Term}/{i}");
+                Fail($"leader completeness: leader {node.Id.Value} of term {node.Term} has last index {node.LastIndex} < {i}, committed in term {c.CommitTerm}");
+                return;
+            }
+
+            if (i >= first && (!node.TryGetTerm(i, out var t) || t != c.Term))
+            {
+                Fail($"leader completeness: leader {node.Id.Value} of term {node.Term} lacks entry {c.Term}/{i}, committed in term {c.CommitTerm}");
                 return;
             }
         }
@@ -160,15 +164,15 @@ public sealed class SafetyMonitor
             {
                 Fail($"state-machine safety: node {node.Id.Value} committed {term}/{index} but {known.Term}/{index} was committed before");
             }
-            else if (hash is not null && known.Hash.Length == 0)
+            else if ((hash is not null && known.Hash.Length == 0) || node.Term < known.CommitTerm)
             {
-                _committed[index] = (term, hash);
+                _committed[index] = (term, known.Hash.Length == 0 ? hash ?? "" : known.Hash, node.Term < known.CommitTerm ? node.Term : known.CommitTerm);
             }
 
             return;
         }
 
-        _committed[index] = (term, hash ?? "");
+        _committed[index] = (term, hash ?? "", node.Term);
     }
 
     private void Fail(string message) => Violation ??= message;

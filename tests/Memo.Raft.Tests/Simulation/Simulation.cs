@@ -12,19 +12,26 @@ namespace Memo.Raft.Tests.Simulation;
 /// options always replay the same run.
 /// </summary>
 /// <remarks>
-/// <para>Model. Time is in simulated milliseconds; every replica ticks every 10 ms. A replica's host takes a Ready,
-/// sends the leader messages the contract allows early, writes the Ready to its durable store after a disk latency,
-/// then sends the rest, applies committed entries and advances. A crash discards the replica and anything not yet
-/// written; a restart rebuilds it from its store. The network delays (1-10 ms, sometimes up to 120 ms, which
-/// reorders), drops, duplicates and partitions (both ways or one way) messages.</para>
+/// <para>Model. Time is in simulated milliseconds; a replica ticks every 10 ms, or at its own skewed period (7-14 ms)
+/// on some seeds. A replica's host takes a Ready, sends the leader messages the contract allows early, writes the
+/// Ready to its durable store after a disk latency, then sends the rest, applies committed entries and advances. A
+/// crash discards the replica and anything not yet written; a restart rebuilds it from its store. A pause stops a
+/// replica's process: its input queues up and it resumes with a burst of ticks, as the replica loop does. The
+/// network delays (1-10 ms, sometimes up to 120 ms, which reorders), drops, duplicates and partitions (both ways or
+/// one way) messages. Fault schedules are in <c>Simulation.Faults.cs</c>.</para>
 /// <para>Phases. In the safety phase the seed's fault profile runs; in the liveness phase every fault is healed
 /// and every crashed replica restarted; after a grace period every operation must complete in time, and each
-/// client must have completed a write. A <see cref="SafetyMonitor"/> checks every Ready; at the end the client
-/// history goes through the linearizability checker.</para>
+/// client must have completed a write. Then clients stop and the group quiesces. A <see cref="SafetyMonitor"/>
+/// checks every Ready; the host checks that each replica applies entries contiguously and that all replicas hold
+/// the same state at the same applied index, and at the end that every replica converged (<c>Simulation.Checks.cs</c>);
+/// finally the client history goes through the linearizability checker, whose timeout fails the run.</para>
 /// </remarks>
-public sealed class Simulation
+public sealed partial class Simulation
 {
     private const long TickMs = 10;
+
+    // The replica loop takes at most this many queued ticks per turn (ShardGroupReplica.MaxTicksPerTurn).
+    private const int MaxTicksPerTurn = 3;
     private readonly SimulationOptions _options;
     private readonly ulong _seed;
     private readonly SimRandom _rng;
@@ -38,6 +45,7 @@ public sealed class Simulation
     private readonly FaultProfile _profile;
     private readonly bool _checkQuorum;
     private readonly bool _preVote;
+    private readonly int _maxEntriesPerAppend;
     private readonly StringBuilder? _trace;
     private long _now;
     private long _seq;
@@ -51,6 +59,8 @@ public sealed class Simulation
     private string? _invariantFailure;
     private string? _livenessFailure;
     private int _succeeded;
+    private bool _clientsStopped;
+    private HostFaults _hostFaultsFired;
 
     public Simulation(ulong seed, SimulationOptions options)
     {
@@ -59,19 +69,29 @@ public sealed class Simulation
         _rng = new SimRandom(seed * 0x9E3779B97F4A7C15UL + 17);
         _profile = options.Profile != FaultProfile.BySeed
             ? options.Profile
-            : (FaultProfile)(1 + (int)(seed % 4));
+            : DrawnProfiles[(int)(seed % (ulong)DrawnProfiles.Count)];
         _trace = options.Trace ? new StringBuilder() : null;
         // Some seeds run without CheckQuorum or PreVote, so the core is exercised in every mode.
         _checkQuorum = options.CheckQuorum && seed % 7 != 3;
-        _preVote = seed % 11 != 5;
+        _preVote = options.PreVote && seed % 11 != 5;
         var voters = options.Voters > 0 ? options.Voters : (seed % 3 == 0 ? 5 : 3);
+        _maxEntriesPerAppend = options.MaxEntriesPerAppend > 0 ? options.MaxEntriesPerAppend : _rng.Chance(0.25) ? 1 : 16;
         var total = voters + (options.Reconfigure ? 2 : 0);
         var membership = RaftMembership.Create(Enumerable.Range(1, voters).Select(i => new NodeId((ulong)i)));
         for (var i = 1; i <= total; i++)
         {
             var id = (ulong)i;
             var store = i <= voters ? MemoryRaftLogStore.Bootstrap(membership) : new MemoryRaftLogStore();
-            _nodes[id] = new SimNode(id, store);
+            // Each replica's clock runs at its own rate on some seeds; the rate survives restarts (it is the machine's).
+            // Not without PreVote: a replica with a stale log and a clock twice as fast then keeps the group leaderless
+            // for good, each of its elections raising the term and restarting the others' election timers before they
+            // can expire (Raft's disruptive server, which PreVote, always on in production, prevents).
+            var tickPeriod = _preVote && _rng.Chance(0.5) ? _rng.Between(7, 14) : TickMs;
+            _nodes[id] = new SimNode(id, store, tickPeriod);
+            if (tickPeriod != TickMs)
+            {
+                _skewedNodes++;
+            }
         }
 
         if (options.Reconfigure)
@@ -84,10 +104,17 @@ public sealed class Simulation
             ]);
         }
 
-        Description = $"{voters} voters{(options.Reconfigure ? " +reconfigure" : "")}{(_checkQuorum ? "" : " no-checkquorum")}{(_preVote ? "" : " no-prevote")}, {_profile}{(options.Faults != RaftFaults.None ? ", planted " + options.Faults : "")}";
+        Description = $"{voters} voters{(options.Reconfigure ? " +reconfigure" : "")}{(_checkQuorum ? "" : " no-checkquorum")}{(_preVote ? "" : " no-prevote")}{(_maxEntriesPerAppend == 1 ? " 1-entry appends" : "")}, {_profile}{(options.Faults != RaftFaults.None ? ", planted " + options.Faults : "")}";
     }
 
+    /// <summary>The profiles <see cref="FaultProfile.BySeed"/> rotates through (seed modulo their count).</summary>
+    public static IReadOnlyList<FaultProfile> DrawnProfiles { get; } =
+        Enum.GetValues<FaultProfile>().Where(p => p != FaultProfile.BySeed).ToArray();
+
     public string Description { get; }
+
+    /// <summary>The fault profile of the safety phase.</summary>
+    public FaultProfile Profile => _profile;
 
     /// <summary>The trace, when enabled.</summary>
     public string Trace => _trace?.ToString() ?? "";
@@ -114,7 +141,9 @@ public sealed class Simulation
 
         var healAt = _options.SafetyPhaseMs;
         At(healAt, Heal);
-        var end = healAt + _options.LivenessPhaseMs;
+        var livenessEnd = healAt + _options.LivenessPhaseMs;
+        At(livenessEnd, () => _clientsStopped = true);
+        var end = livenessEnd + _options.QuiescePhaseMs;
         while (_queue.TryDequeue(out var action, out var key))
         {
             if (key.Time > end || Failed)
@@ -137,16 +166,21 @@ public sealed class Simulation
         if (!Failed)
         {
             CheckLivenessAtEnd();
+            CheckReplicasConverged();
         }
 
-        var safety = _monitor.Violation ?? _invariantFailure;
+        var safety = _monitor.Violation ?? _invariantFailure ?? _replicaFailure;
         string? linearizability = null;
         var timedOut = false;
         if (safety is null)
         {
-            var result = LinearizabilityChecker.Check(_history.Operations, TimeSpan.FromSeconds(20));
+            var result = _options.HistoryChecker(_history.Operations, _options.LinearizabilityBudget);
             timedOut = result.TimedOut;
-            if (!result.IsLinearizable && !result.TimedOut)
+            if (result.TimedOut)
+            {
+                linearizability = $"linearizability check timed out (budget {_options.LinearizabilityBudget.TotalSeconds:F1} s; an unchecked history proves nothing): {result.Explanation}";
+            }
+            else if (!result.IsLinearizable)
             {
                 linearizability = $"history not linearizable (key {result.Key}): {result.Explanation}";
             }
@@ -155,6 +189,7 @@ public sealed class Simulation
         return new SimulationResult(
             _seed,
             Description,
+            _profile,
             safety,
             safety is null && linearizability is null ? _livenessFailure : null,
             linearizability,
@@ -163,10 +198,11 @@ public sealed class Simulation
             _succeeded,
             _nodes.Values.Max(n => n.Store.HardState.Term.Value),
             _monitor.MaxCommitted.Value,
-            _events);
+            _events,
+            _faults with { SkewedNodes = _skewedNodes });
     }
 
-    private bool Failed => _monitor.Violation is not null || _invariantFailure is not null;
+    private bool Failed => _monitor.Violation is not null || _invariantFailure is not null || _replicaFailure is not null;
 
     private void At(long time, Action action) => _queue.Enqueue(action, (time, _seq++));
 
@@ -184,7 +220,7 @@ public sealed class Simulation
             CheckQuorum = _checkQuorum,
             PreVote = _preVote,
             MaxInflightAppends = 8,
-            MaxEntriesPerAppend = _options.MaxEntriesPerAppend,
+            MaxEntriesPerAppend = _maxEntriesPerAppend,
             RandomSeed = _seed * 31 + (ulong)node.Incarnation,
             Faults = _options.Faults,
         };
@@ -192,23 +228,33 @@ public sealed class Simulation
         node.State = KvCommand.Deserialize(node.Store.Snapshot.Data);
         node.Applied = node.Store.Snapshot.Index;
         node.Persisting = false;
+        node.PausedUntil = 0;
+        node.LastTickAt = _now;
         _monitor.OnRestart(config.Id);
+        RecordAppliedState(node);
         var incarnation = node.Incarnation;
-        At(_now + _rng.Between(1, TickMs), () => TickLoop(node, incarnation));
+        At(_now + _rng.Between(1, node.TickPeriodMs), () => TickLoop(node, incarnation));
         Log($"start {node.Id} {node.Core.Status}");
     }
 
     private void TickLoop(SimNode node, int incarnation)
     {
-        if (node.Incarnation != incarnation || node.Core is null)
+        if (node.Incarnation != incarnation || node.Core is null || DeferWhilePaused(node, () => TickLoop(node, incarnation)))
         {
             return;
         }
 
-        node.Core.Tick();
-        _monitor.ObserveLeader(node.Core);
+        // After a pause the timer has queued ticks; the replica loop takes a bounded burst of them at once.
+        var ticks = Math.Clamp((_now - node.LastTickAt) / node.TickPeriodMs, 1, MaxTicksPerTurn);
+        for (var i = 0; i < ticks; i++)
+        {
+            node.Core.Tick();
+        }
+
+        node.LastTickAt = _now;
+        ObserveLeader(node);
         Pump(node);
-        At(_now + TickMs, () => TickLoop(node, incarnation));
+        At(_now + node.TickPeriodMs, () => TickLoop(node, incarnation));
     }
 
     private void Crash(SimNode node)
@@ -219,9 +265,12 @@ public sealed class Simulation
         }
 
         Log($"crash {node.Id}");
+        _faults = _faults with { Crashes = _faults.Crashes + 1 };
         node.Core = null;
         node.Incarnation++;
         node.Persisting = false;
+        node.PausedUntil = 0;
+        node.ArmedCrash = null;
         node.PendingWrites.Clear();
         node.PendingReads.Clear();
         node.ReadsAwaitingApply.Clear();
@@ -254,8 +303,14 @@ public sealed class Simulation
 
     private void CompletePersist(SimNode node, int incarnation, Ready ready)
     {
-        if (node.Incarnation != incarnation || node.Core is not { } core)
+        if (node.Incarnation != incarnation || node.Core is not { } core || DeferWhilePaused(node, () => CompletePersist(node, incarnation, ready)))
         {
+            return;
+        }
+
+        if (ready.MustPersist && node.ArmedCrash is { } point)
+        {
+            CrashMidPersist(node, ready, point);
             return;
         }
 
@@ -265,10 +320,14 @@ public sealed class Simulation
             SendMessage(m);
         }
 
+        MaybeCrashAfterVoting(node, ready);
+
         if (ready.Snapshot is { } snapshot)
         {
+            CheckSnapshotInstall(node, snapshot.Index);
             node.State = KvCommand.Deserialize(snapshot.Data);
             node.Applied = snapshot.Index;
+            RecordAppliedState(node);
             foreach (var index in node.PendingWrites.Keys.Where(i => i <= snapshot.Index).ToList())
             {
                 // The entry's fate is not visible in a snapshot: the operation stays unknown.
@@ -293,17 +352,19 @@ public sealed class Simulation
         ServeReads(node);
         core.Advance(ready);
         node.Persisting = false;
-        _monitor.ObserveLeader(core);
+        ObserveLeader(node);
         MaybeSnapshot(node, core);
         Pump(node);
     }
 
     private void Apply(SimNode node, RaftEntry entry)
     {
+        CheckApplyOrder(node, entry.Index);
         node.Applied = entry.Index;
         var hasPending = node.PendingWrites.Remove(entry.Index, out var pending);
         if (entry.Kind != RaftEntryKind.Normal || entry.Data.Length == 0)
         {
+            RecordAppliedState(node);
             if (hasPending)
             {
                 Complete(pending.Client, pending.OperationId, ok: false);
@@ -313,7 +374,18 @@ public sealed class Simulation
         }
 
         var command = KvCommand.Decode(entry.Data);
+        if (PlantedHostFault(node, HostFaults.MisapplyAWrite, entry.Index.Value >= 3 && command.Value is not null))
+        {
+            command = command with { Value = command.Value + "!" };
+        }
+
         var applied = command.ApplyTo(node.State);
+        RecordAppliedState(node);
+        if (PlantedHostFault(node, HostFaults.ReapplyAnEntry, entry.Index.Value >= 5))
+        {
+            Apply(node, entry);
+        }
+
         if (hasPending)
         {
             if (pending.Term == entry.Term && pending.OperationId == command.OperationId)
@@ -326,6 +398,18 @@ public sealed class Simulation
                 Complete(pending.Client, pending.OperationId, ok: false);
             }
         }
+    }
+
+    // Fires once per run, on replica 2, the first time the condition holds.
+    private bool PlantedHostFault(SimNode node, HostFaults fault, bool when)
+    {
+        if (!_options.HostFaults.HasFlag(fault) || node.Id != 2 || !when || _hostFaultsFired.HasFlag(fault))
+        {
+            return false;
+        }
+
+        _hostFaultsFired |= fault;
+        return true;
     }
 
     private void ServeReads(SimNode node)
@@ -379,124 +463,14 @@ public sealed class Simulation
     private void Deliver(RaftMessage m)
     {
         var node = _nodes[m.To.Value];
-        if (node.Core is not { } core || _cut.Contains((m.From.Value, m.To.Value)))
+        if (node.Core is not { } core || _cut.Contains((m.From.Value, m.To.Value)) || DeferWhilePaused(node, () => Deliver(m)))
         {
             return;
         }
 
         core.Step(m);
-        _monitor.ObserveLeader(core);
+        ObserveLeader(node);
         Pump(node);
-    }
-
-    // ---------------------------------------------------------------- faults
-
-    private void FaultStep()
-    {
-        if (_healed)
-        {
-            return;
-        }
-
-        var up = _nodes.Values.Where(n => n.Core is not null && !n.Decommissioned).ToList();
-        var leader = CurrentLeader();
-        var crashes = _profile is FaultProfile.Crashes or FaultProfile.Everything or FaultProfile.CrashStorm;
-        var partitions = _profile is FaultProfile.Partitions or FaultProfile.Everything;
-        var lossy = _profile is FaultProfile.LossAndReordering or FaultProfile.Everything or FaultProfile.CrashStorm;
-        var roll = _rng.Next(100);
-        if (partitions && roll < 40)
-        {
-            Partition(leader);
-        }
-        else if (partitions && roll < 60)
-        {
-            Log("heal partitions");
-            _cut.Clear();
-        }
-        else if (crashes && roll < (_profile == FaultProfile.CrashStorm ? 90 : 70) && up.Count > 0)
-        {
-            var victim = leader is not null && _rng.Chance(0.5) ? _nodes[leader.Id.Value] : _rng.Pick(up);
-            Crash(victim);
-            var downFor = _profile == FaultProfile.CrashStorm ? _rng.Between(1, 30) : _rng.Between(20, 400);
-            At(_now + downFor, () =>
-            {
-                if (victim.Core is null && !victim.Decommissioned && !_healed)
-                {
-                    Start(victim);
-                }
-            });
-        }
-
-        if (lossy && _rng.Chance(0.3))
-        {
-            _loss = _rng.Pick([0.0, 0.05, 0.15, 0.3]);
-            _duplicate = _rng.Pick([0.0, 0.05, 0.2]);
-            _slow = _rng.Pick([0.0, 0.1, 0.3]);
-            Log($"network loss={_loss} dup={_duplicate} slow={_slow}");
-        }
-
-        var next = _profile == FaultProfile.CrashStorm ? _rng.Between(20, 120) : _rng.Between(100, 400);
-        At(_now + next, FaultStep);
-    }
-
-    private void Partition(RaftNode? leader)
-    {
-        _cut.Clear();
-        var ids = _nodes.Keys.ToList();
-        var side = new HashSet<ulong>();
-        if (leader is not null && _rng.Chance(0.6))
-        {
-            // Isolate the leader, maybe with one companion: the deposed-leader cases.
-            side.Add(leader.Id.Value);
-            if (_rng.Chance(0.3))
-            {
-                side.Add(_rng.Pick(ids));
-            }
-        }
-        else
-        {
-            foreach (var id in ids)
-            {
-                if (_rng.Chance(0.5))
-                {
-                    side.Add(id);
-                }
-            }
-        }
-
-        var oneWay = _rng.Chance(0.25);
-        foreach (var a in side)
-        {
-            foreach (var b in ids.Where(i => !side.Contains(i)))
-            {
-                _cut.Add((a, b));
-                if (!oneWay)
-                {
-                    _cut.Add((b, a));
-                }
-            }
-        }
-
-        Log($"partition {{{string.Join(",", side)}}} {(oneWay ? "one-way" : "both ways")}");
-    }
-
-    private void Heal()
-    {
-        Log("heal: liveness phase");
-        _healed = true;
-        _cut.Clear();
-        _loss = 0;
-        _duplicate = 0;
-        _slow = 0;
-        foreach (var node in _nodes.Values)
-        {
-            if (node.Core is null && !node.Decommissioned)
-            {
-                Start(node);
-            }
-        }
-
-        _strictFrom = _now + _options.LivenessGraceMs;
     }
 
     private RaftNode? CurrentLeader() =>
@@ -570,7 +544,7 @@ public sealed class Simulation
 
     private void ClientNext(SimClient client)
     {
-        if (Failed)
+        if (Failed || _clientsStopped)
         {
             return;
         }
@@ -595,6 +569,24 @@ public sealed class Simulation
         client.Kind = kind;
         client.InvokedAt = _now;
         At(_now + _options.OperationTimeoutMs, () => ClientTimeout(client, operationId, target));
+        Submit(client, target, operationId, kind, key, value);
+    }
+
+    /// <summary>The request reaches the replica (a paused one handles it when it resumes).</summary>
+    private void Submit(SimClient client, SimNode target, int operationId, KvOperationKind kind, string key, string? value)
+    {
+        if (DeferWhilePaused(target, () => Submit(client, target, operationId, kind, key, value)))
+        {
+            return;
+        }
+
+        if (client.Outstanding != operationId)
+        {
+            // The client gave up while the request waited in a paused replica's queue; a real call would have
+            // been cancelled with it.
+            return;
+        }
+
         if (target.Core is not { } core)
         {
             Complete(client.Id, operationId, ok: false);
@@ -723,11 +715,28 @@ public sealed class Simulation
         }
     }
 
-    private sealed class SimNode(ulong id, MemoryRaftLogStore store)
+    private sealed class SimNode(ulong id, MemoryRaftLogStore store, long tickPeriodMs)
     {
         public ulong Id { get; } = id;
 
         public MemoryRaftLogStore Store { get; } = store;
+
+        /// <summary>Simulated milliseconds between this replica's ticks (its clock rate).</summary>
+        public long TickPeriodMs { get; } = tickPeriodMs;
+
+        public long LastTickAt { get; set; }
+
+        /// <summary>The last term this replica was seen leading.</summary>
+        public Term LeaderOf { get; set; }
+
+        /// <summary>The highest commit index this replica was seen holding as a leader.</summary>
+        public LogIndex LeaderCommitSeen { get; set; }
+
+        /// <summary>While later than now, the replica's process is stopped.</summary>
+        public long PausedUntil { get; set; }
+
+        /// <summary>Set: the replica crashes at this point of its next Ready that must be persisted.</summary>
+        public PersistCrashPoint? ArmedCrash { get; set; }
 
         public RaftNode? Core { get; set; }
 
