@@ -18,9 +18,13 @@ public sealed class InProcessCluster : IAsyncDisposable
     private readonly IReadOnlyList<string> _overrides;
     private readonly ILoggerFactory _loggerFactory;
     private readonly string _root;
+    private readonly string _network;
 
     private InProcessCluster(IReadOnlyList<string> overrides, ILoggerFactory loggerFactory)
     {
+        // A network (ActorSystem) name of its own: clusters of tests running at once, or a stopped node's recycled
+        // ephemeral port, must never let one cluster's nodes associate with another's.
+        _network = "t" + Guid.NewGuid().ToString("n")[..12];
         _overrides = overrides;
         _loggerFactory = loggerFactory;
         _root = Path.Combine(Path.GetTempPath(), "memo-cluster-" + Guid.NewGuid().ToString("n"));
@@ -216,6 +220,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             "memo.node.remote = \"127.0.0.1:0\"",
             $"memo.node.data-directory = \"{slot.DataDirectory.Replace("\\", "/", StringComparison.Ordinal)}\"",
             "memo.node.shutdown-grace-period = 1s",
+            $"memo.network.name = \"{_network}\"",
             seed is null ? "memo.node.seeds = []" : $"memo.node.seeds = [\"{seed}\"]",
             .. _overrides,
             .. extra,

@@ -38,6 +38,7 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
             nodes[2] = await NodeProcess.StartAsync(folders[2], [.. OverAkka, "--seed", nodes[0]!.RemoteAddress]);
             await WaitAsync(() => EveryShardHas3VotersAsync(nodes), "every node's 4 replicas in groups of 3 voters, each led", nodes);
             await WaitAsync(() => Task.FromResult(LinksUpOverAkka(nodes)), "peer links up over Akka.Remote between the nodes' remoting endpoints", nodes);
+            await WaitAsync(() => EveryNodeShowsAllUpAsync(nodes), "every node shows the 3 members Up", nodes);
             await AssertRemoteRolesAsync(nodes, "after forming");
 
             // 1,000 keys through node 1, read back through node 3.
@@ -117,6 +118,8 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
                 return leaders.All(l => local.Replicas.Any(r => r.Shard == l.Key && r.Applied >= l.Value));
             }, $"node 2's own replicas applied up to the leaders' indexes {string.Join(",", leaders.Select(l => $"{l.Key}:{l.Value}"))}", nodes);
             await WaitAsync(() => Task.FromResult(LinksUpOverAkka(nodes)), "the restarted node 2's peer links up over Akka.Remote", nodes);
+            // The new incarnation is Joining until the leader sees the old one removed and the cluster converge.
+            await WaitAsync(() => EveryNodeShowsAllUpAsync(nodes), "every node shows the 3 members Up after node 2's restart", nodes);
             await AssertRemoteRolesAsync(nodes, "after node 2's restart");
 
             using var restarted = new MemoClient(nodes[1]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });
@@ -186,6 +189,20 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
     }
 
     // Asked of every node: each member is Up and advertises, as its remote= role, the remoting endpoint its process reported.
+    private static async Task<bool> EveryNodeShowsAllUpAsync(NodeProcess?[] nodes)
+    {
+        foreach (var node in nodes)
+        {
+            using var admin = new MemoClient(node!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
+            var show = await admin.CallAsync(ClusterAdminMethods.Show, new ShowRequest());
+            if (show.Members.Count(m => m.Status == MemberStatus.Up) != nodes.Length)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static async Task AssertRemoteRolesAsync(NodeProcess?[] nodes, string phase)
     {
         foreach (var node in nodes)
