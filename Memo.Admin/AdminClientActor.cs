@@ -168,7 +168,12 @@ internal sealed class AdminClientActor : ReceiveActor, IWithTimers
             inner = inner.InnerException;
         }
         var message = inner.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
-        return message.Length > 0 ? message : inner.GetType().Name;
+        if (message.Length == 0)
+        {
+            return inner.GetType().Name;
+        }
+        // A clause after a colon, as the CLI's other errors read ("connection refused"), unless it starts an acronym.
+        return message.Length > 1 && char.IsUpper(message[0]) && !char.IsUpper(message[1]) ? char.ToLowerInvariant(message[0]) + message[1..] : message;
     }
 
     private sealed record ForgetRequest(ulong CorrelationId);
