@@ -19,7 +19,7 @@ namespace Memo.Cli;
 ///   block get &lt;0xaddress&gt; [--output FILE]
 ///   block update &lt;0xaddress&gt; [data] [--file PATH]
 ///   block delete &lt;0xaddress&gt;
-///   cluster show | shards | join &lt;seed&gt; | leave [&lt;node&gt;] | down &lt;node&gt;
+///   cluster show | shards | join &lt;seed&gt; | leave [&lt;node&gt;] | down &lt;node&gt;  [--remote host:port] [--network NAME]  (Akka remoting)
 ///   bench kv [--target memo|etcd] [--workload put|get|mix] [--concurrency N] [--duration 10s] ...
 /// </code>
 /// Each command is a class holding its options, a <c>Bind(ParseResult)</c> that turns a parse into a settings

@@ -2,7 +2,7 @@
 # A cluster of N real memo node processes on this machine (loopback), for trying the membership by hand.
 #
 #   scripts/cluster.sh up N       build (Release) and start N nodes; node 1 forms the cluster, the others join it
-#   scripts/cluster.sh status     `memo cluster show` against node 1
+#   scripts/cluster.sh status     `memo cluster show` against node 1 (over Akka remoting: --remote of node 1)
 #   scripts/cluster.sh down       stop every node (SIGTERM, then SIGKILL after 15 s)
 #
 # Node i serves gRPC on 127.0.0.1:$((BASE_PORT + i - 1)) and Akka remoting on 127.0.0.1:$((REMOTE_BASE_PORT + i - 1)),
@@ -34,7 +34,7 @@ up() {
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "up needs a node count, e.g. up 3" >&2; exit 1; }
   build
   # Seeds name a member's remoting endpoint (--remote), not its gRPC port.
-  local seed="127.0.0.1:$REMOTE_BASE_PORT" api="127.0.0.1:$BASE_PORT"
+  local seed="127.0.0.1:$REMOTE_BASE_PORT"
   for ((i = 1; i <= n; i++)); do
     local node="$DIR/node$i" port=$((BASE_PORT + i - 1)) remote=$((REMOTE_BASE_PORT + i - 1))
     mkdir -p "$node"
@@ -47,14 +47,15 @@ up() {
       >"$node/log" 2>&1 &
     echo $! >"$node/pid"
     echo "node $i: gRPC 127.0.0.1:$port, remoting 127.0.0.1:$remote, pid $! (log $node/log)"
-    # Each node waits for the previous one to answer, so node 1 has formed the cluster before others ask it.
+    # Each node waits for the previous one's admin actor to answer (over its remoting port), so node 1 has formed the
+    # cluster before others ask it.
     for _ in $(seq 1 100); do
-      if dotnet "$BIN/cli/memo.dll" --node "127.0.0.1:$port" --timeout 1s cluster show >/dev/null 2>&1; then break; fi
+      if dotnet "$BIN/cli/memo.dll" cluster show --remote "127.0.0.1:$remote" --timeout 1s >/dev/null 2>&1; then break; fi
       kill -0 "$(cat "$node/pid")" 2>/dev/null || { echo "node $i exited; see $node/log" >&2; tail -n 20 "$node/log" >&2; exit 1; }
       sleep 0.2
     done
   done
-  echo "memo cluster show: scripts/cluster.sh status (or dotnet $BIN/cli/memo.dll --node $api cluster show)"
+  echo "memo cluster show: scripts/cluster.sh status (or dotnet $BIN/cli/memo.dll cluster show --remote $seed)"
 }
 
 down() {
@@ -74,7 +75,8 @@ down() {
 
 status() {
   [[ -f "$BIN/cli/memo.dll" ]] || { echo "no build in $BIN; run 'up N' first" >&2; exit 1; }
-  dotnet "$BIN/cli/memo.dll" --node "127.0.0.1:$BASE_PORT" cluster show
+  # memo cluster talks to a node's admin actor over Akka remoting, so it names node 1's remoting port, not its gRPC port.
+  dotnet "$BIN/cli/memo.dll" cluster show --remote "127.0.0.1:$REMOTE_BASE_PORT"
 }
 
 case "${1:-}" in

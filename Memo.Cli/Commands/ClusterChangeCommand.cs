@@ -5,21 +5,21 @@ namespace Memo.Cli.Commands;
 /// <summary><c>memo cluster join &lt;seed&gt;</c>, <c>memo cluster leave [&lt;node&gt;]</c>, <c>memo cluster down &lt;node&gt;</c>.</summary>
 internal sealed class ClusterChangeCommand
 {
-    private readonly GlobalOptions _global;
+    private readonly AdminOptions _admin;
     private readonly CliIo _io;
 
-    public ClusterChangeCommand(GlobalOptions global, CliIo io, ClusterChange change)
+    public ClusterChangeCommand(AdminOptions admin, CliIo io, ClusterChange change)
     {
-        _global = global;
+        _admin = admin;
         _io = io;
         Change = change;
         (Target, Command) = change switch
         {
-            ClusterChange.Join => Make("join", "seed", "host:port of a member of the cluster to join", required: true,
-                "Tell the node to join a cluster through a seed (refused when it is already in a multi-node cluster)"),
-            ClusterChange.Leave => Make("leave", "node", "Member id (hex) or address; default: the node itself", required: false,
+            ClusterChange.Join => Make("join", "seed", "A member's remoting endpoint (host:port, its --remote)", required: true,
+                "Tell the node to join a cluster through a seed (refused when it is already a member)"),
+            ClusterChange.Leave => Make("leave", "node", "Member id (hex), API or remoting address; default: the node itself", required: false,
                 "Leave the cluster gracefully: Leaving -> Exiting -> Removed"),
-            _ => Make("down", "node", "Member id (hex) or address", required: true,
+            _ => Make("down", "node", "Member id (hex), API or remoting address", required: true,
                 "Declare a member dead (Down), so the cluster stops waiting for it; exit 3 when there is no such member"),
         };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
@@ -35,7 +35,7 @@ internal sealed class ClusterChangeCommand
     public Argument<string?> Target { get; }
 
     /// <summary>Reads the command's settings from a parse result.</summary>
-    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Target));
+    public Settings Bind(ParseResult result) => new(_admin.Bind(result), result.GetValue(Target));
 
     private static (Argument<string?>, Command) Make(string name, string argument, string description, bool required, string help)
     {
@@ -44,9 +44,8 @@ internal sealed class ClusterChangeCommand
     }
 
     private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
-        CommandGuard.RunAsync(_io, settings.Connection, async _ =>
+        CommandGuard.RunAdminAsync(_io, settings.Connection, async client =>
         {
-            using var client = settings.Connection.ConnectAdmin();
             string id;
             switch (Change)
             {
@@ -78,5 +77,5 @@ internal sealed class ClusterChangeCommand
         }, cancellationToken);
 
     /// <summary>What the command was asked to do.</summary>
-    public sealed record Settings(ConnectionSettings Connection, string? Target);
+    public sealed record Settings(AdminSettings Connection, string? Target);
 }

@@ -1,20 +1,28 @@
 using System.CommandLine;
-using Memo.Protocol.Client;
 
 namespace Memo.Cli.Commands;
 
-/// <summary><c>memo cluster ...</c>: membership administration (<c>memo.cluster.ClusterAdmin</c>).</summary>
+/// <summary><c>memo cluster ...</c>: membership administration, asked of the node's admin actor over Akka remoting
+/// (<c>--remote</c>, <c>--network</c>; see <see cref="AdminOptions"/>).</summary>
 internal sealed class ClusterCommand
 {
     public ClusterCommand(GlobalOptions global, CliIo io)
     {
-        Show = new ClusterShowCommand(global, io);
-        Shards = new ClusterShardsCommand(global, io);
-        Join = new ClusterChangeCommand(global, io, ClusterChange.Join);
-        Leave = new ClusterChangeCommand(global, io, ClusterChange.Leave);
-        Down = new ClusterChangeCommand(global, io, ClusterChange.Down);
-        Command = new Command("cluster", "Show and change the cluster membership") { Show.Command, Shards.Command, Join.Command, Leave.Command, Down.Command };
+        Admin = new AdminOptions(global, io.GetEnvironmentVariable);
+        Show = new ClusterShowCommand(Admin, io);
+        Shards = new ClusterShardsCommand(Admin, io);
+        Join = new ClusterChangeCommand(Admin, io, ClusterChange.Join);
+        Leave = new ClusterChangeCommand(Admin, io, ClusterChange.Leave);
+        Down = new ClusterChangeCommand(Admin, io, ClusterChange.Down);
+        Command = new Command("cluster", "Show and change the cluster membership (over Akka remoting: --remote, --network)")
+        {
+            Show.Command, Shards.Command, Join.Command, Leave.Command, Down.Command,
+        };
+        Admin.AddTo(Command);
     }
+
+    /// <summary><c>--remote</c> and <c>--network</c>.</summary>
+    public AdminOptions Admin { get; }
 
     /// <summary>The <c>cluster</c> command.</summary>
     public Command Command { get; }
@@ -33,5 +41,4 @@ internal sealed class ClusterCommand
 
     /// <summary><c>cluster down</c>.</summary>
     public ClusterChangeCommand Down { get; }
-
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Memo.Protocol.Cluster;
+using Memo.Admin.Wire;
 using Spectre.Console;
 
 namespace Memo.Cli.Commands;
@@ -7,24 +7,23 @@ namespace Memo.Cli.Commands;
 /// <summary><c>memo cluster shards</c>: each shard's replica set, leader, applied index, under-replication.</summary>
 internal sealed class ClusterShardsCommand
 {
-    private readonly GlobalOptions _global;
+    private readonly AdminOptions _admin;
     private readonly CliIo _io;
 
-    public ClusterShardsCommand(GlobalOptions global, CliIo io)
+    public ClusterShardsCommand(AdminOptions admin, CliIo io)
     {
-        _global = global;
+        _admin = admin;
         _io = io;
         Command = new Command("shards", "Show every shard's replica set from the ring placement");
-        Command.SetAction((result, cancellationToken) => ExecuteAsync(_global.Bind(result), cancellationToken));
+        Command.SetAction((result, cancellationToken) => ExecuteAsync(_admin.Bind(result), cancellationToken));
     }
 
     /// <summary>The <c>shards</c> command.</summary>
     public Command Command { get; }
 
-    private Task<int> ExecuteAsync(ConnectionSettings settings, CancellationToken cancellationToken) =>
-        CommandGuard.RunAsync(_io, settings, async _ =>
+    private Task<int> ExecuteAsync(AdminSettings settings, CancellationToken cancellationToken) =>
+        CommandGuard.RunAdminAsync(_io, settings, async client =>
         {
-            using var client = settings.ConnectAdmin();
             var shards = await client.ShardsAsync(cancellationToken).ConfigureAwait(false);
             if (settings.Json)
             {

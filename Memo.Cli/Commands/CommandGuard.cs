@@ -1,3 +1,4 @@
+using Memo.Admin;
 using Memo.Cli.Output;
 
 namespace Memo.Cli.Commands;
@@ -19,6 +20,37 @@ internal static class CommandGuard
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             return reporter.Fail(Errors.FromException(e, settings.Node, settings.Timeout, cancellationToken.IsCancellationRequested));
+        }
+    }
+
+    /// <summary>
+    /// Runs a <c>memo cluster</c> command's <paramref name="body"/> with an <see cref="AdminClient"/> for the node's
+    /// remoting endpoint, and turns what it throws into an exit code and one error line, as <see cref="RunAsync"/> does.
+    /// The client's ActorSystem is terminated before this returns, whatever happened.
+    /// </summary>
+    public static async Task<int> RunAdminAsync(CliIo io, AdminSettings settings, Func<AdminClient, Task<int>> body, CancellationToken cancellationToken)
+    {
+        var reporter = new Reporter(io, settings.Json);
+        if (!settings.TryGetEndpoint(out var endpoint, out var problem))
+        {
+            return reporter.Fail(ExitCodes.Usage, problem!);
+        }
+        AdminClient? client = null;
+        try
+        {
+            client = AdminClient.Start(endpoint!, settings.Timeout);
+            return await body(client).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return reporter.Fail(Errors.FromException(e, settings.Target, settings.Timeout, cancellationToken.IsCancellationRequested));
+        }
+        finally
+        {
+            if (client is not null)
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 }

@@ -19,7 +19,4 @@ internal sealed record ConnectionSettings(string Node, bool Json, TimeSpan Timeo
 
     /// <summary>A client for the node, with <see cref="Timeout"/> as its per-call limit.</summary>
     public MemoClient Connect() => new(Node, new MemoClientOptions { Timeout = Timeout, Channel = ChannelOptions });
-
-    /// <summary>An admin client for the node, with the same transport options as <see cref="Connect"/>.</summary>
-    public ClusterAdminClient ConnectAdmin() => new(Node, ChannelOptions, Timeout);
 }

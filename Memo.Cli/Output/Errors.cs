@@ -1,6 +1,7 @@
 using System.Net.Http;
 using System.Net.Sockets;
 using Grpc.Core;
+using Memo.Admin;
 using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
 
@@ -32,6 +33,16 @@ internal static class Errors
                 GrpcStatusCode.DeadlineExceeded => TimedOut(node, timeout),
                 _ => new Failure(ExitCodes.FromStatus(grpc.Status), Describe(grpc), grpc.Status.ToString()),
             };
+        }
+        // memo cluster: the admin actor's error replies carry the gRPC status numbers the admin service answered with.
+        if (exception is AdminException admin)
+        {
+            var status = (GrpcStatusCode)(int)admin.Code;
+            return new Failure(ExitCodes.FromStatus(status), Describe(admin), status.ToString());
+        }
+        if (exception is AdminUnreachableException unreachable)
+        {
+            return new Failure(ExitCodes.Unreachable, Describe(unreachable), nameof(GrpcStatusCode.Unavailable));
         }
         if (FindConnectionFault(exception) is { } fault)
         {

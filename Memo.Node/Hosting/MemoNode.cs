@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Memo.Admin;
+using Memo.Node.Admin;
 using Memo.Node.Api;
 using Memo.Node.Api.Hosting;
 using Memo.Node.Cluster;
@@ -21,12 +23,14 @@ namespace Memo.Node.Hosting;
 
 /// <summary>
 /// One running Memo node: data folder, node key, silo, ActorSystem (Akka.Cluster member), shard replicas, key-value
-/// store, cluster membership (<see cref="Cluster"/>), peer transport (Akka.Remote), gRPC services. Used by <c>Program</c>
+/// store, cluster membership (<see cref="Cluster"/>), peer transport (Akka.Remote), admin actor (<c>memo cluster</c> over
+/// remoting), public gRPC services. Used by <c>Program</c>
 /// and, in-process, by tests.
 /// </summary>
 /// <remarks>
-/// Start order is bottom-up (storage, cluster record, ActorSystem, peer transport, shard group replicas, services,
-/// listener, joining) and stop order top-down: stop following the membership, stop the shard replicas and the peer
+/// Start order is bottom-up (storage, cluster record, ActorSystem, peer transport, shard group replicas, admin actor,
+/// services, listener, joining) and stop order top-down: stop the admin actor (no membership change can start during
+/// the stop), stop following the membership, stop the shard replicas and the peer
 /// links, stop accepting calls and let in-flight ones finish, terminate the ActorSystem (without leaving the cluster),
 /// then flush and close the silo. Every acknowledged write was durable before it was acknowledged, so a crash at any
 /// point loses nothing acknowledged; the orderly stop only avoids failing in-flight calls. The node also stops by
@@ -47,6 +51,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly IPeerTransport _transport;
     private readonly string _advertised;
     private readonly ClusterMembership _cluster;
+    private readonly Akka.Actor.IActorRef _admin;
     private readonly AkkaPeerTransport _links;
     private readonly Task _inboundPump;
     private readonly ILogger _logger;
@@ -54,8 +59,10 @@ public sealed partial class MemoNode : IAsyncDisposable
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
-        ApiServer server, NodeActorHost actors, IPeerTransport transport, AkkaPeerTransport links, string advertised, ClusterMembership cluster, ILogger logger)
+        ApiServer server, NodeActorHost actors, IPeerTransport transport, AkkaPeerTransport links, string advertised, ClusterMembership cluster,
+        Akka.Actor.IActorRef admin, ILogger logger)
     {
+        _admin = admin;
         _links = links;
         _folder = folder;
         _key = key;
@@ -185,11 +192,15 @@ public sealed partial class MemoNode : IAsyncDisposable
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
+            // `memo cluster ...` asks this actor over Akka remoting; the public port serves no admin service.
+            var admin = actors.System.ActorOf(
+                AdminActor.Props(cluster, shards.LeaderReport, actors.MaxFrameBytes - AkkaPeerTransport.EnvelopeAllowanceBytes, loggerFactory.CreateLogger<AdminActor>()),
+                AdminWire.ActorName);
+
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
                 .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor)
-                .Add(new ShardForwardingService(shards), Memo.Node.Shards.Wire.ShardService.BindService, Memo.Node.Shards.Wire.ShardService.Descriptor)
-                .Add(new ClusterAdminService(cluster, shards), Memo.Protocol.Cluster.ClusterAdmin.BindService, Memo.Protocol.Cluster.ClusterAdmin.Descriptor);
+                .Add(new ShardForwardingService(shards), Memo.Node.Shards.Wire.ShardService.BindService, Memo.Node.Shards.Wire.ShardService.Descriptor);
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
@@ -206,7 +217,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, links, advertised, cluster, logger);
+            node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, links, advertised, cluster, admin, logger);
             AddHandoffTask(actors.System, shards, cluster.Self, options.Shards.HandoffTimeout, logger);
             LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
@@ -322,6 +333,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             // Health answers NOT_SERVING from here on (_stopped), so load balancers and clients move away before the port closes.
             LogStopping(_logger, Address);
+            await StopAdminAsync().ConfigureAwait(false);
             await _cluster.DisposeAsync().ConfigureAwait(false);
             // The replicas stop before the links: what they applied is durable; calls still in flight are retried
             // elsewhere or end when the server's grace period does.
@@ -342,6 +354,18 @@ public sealed partial class MemoNode : IAsyncDisposable
         finally
         {
             _exited.TrySetResult(exit);
+        }
+    }
+
+    private async Task StopAdminAsync()
+    {
+        try
+        {
+            await Akka.Actor.GracefulStopSupport.GracefulStop(_admin, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TaskCanceledException or OperationCanceledException or Akka.Actor.AskTimeoutException)
+        {
+            // The ActorSystem is already terminating (the cluster ended this member): the actor stops with it.
         }
     }
 

@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting.SBR;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Memo.Admin;
 using Memo.Node.Api.Hosting;
 using Memo.Node.Configuration;
 using Memo.Node.Transport;
@@ -71,6 +72,9 @@ public sealed class NodeActorHost : IAsyncDisposable
     /// <summary>The host:port remoting is bound to (the real port when port 0 was configured).</summary>
     public string RemoteAddress { get; }
 
+    /// <summary>The largest frame Akka remoting sends or accepts (<c>akka.remote.dot-netty.tcp.maximum-frame-size</c>).</summary>
+    public long MaxFrameBytes => System.Settings.Config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size", 0) ?? 0;
+
     /// <summary>Starts the ActorSystem with remoting bound and the cluster extension ready (joining is the membership's).</summary>
     /// <param name="options">The node's options: <c>memo.node.remote</c>, <c>memo.shards.handoff-timeout</c> and the
     /// <c>akka</c> section.</param>
@@ -107,7 +111,8 @@ public sealed class NodeActorHost : IAsyncDisposable
                 $"akka.cluster.roles = [{string.Join(", ", roles.Select(ConfigText.Quote))}]\n" +
                 $"akka.cluster.split-brain-resolver.stable-after = {(long)evictionDelay.TotalMilliseconds}ms\n" +
                 $"akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {(long)options.Shards.HandoffTimeout.TotalMilliseconds}ms");
-            akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig), HoconAddMode.Prepend);
+            akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig)
+                .WithFallback(AdminWire.SerializerConfig), HoconAddMode.Prepend);
             akka.WithRemoting(new RemoteOptions { HostName = host, Port = port });
             akka.WithClustering(new ClusterOptions { SplitBrainResolver = new KeepMajorityOption() });
             akka.ConfigureLoggers(loggers =>
@@ -127,6 +132,17 @@ public sealed class NodeActorHost : IAsyncDisposable
             throw;
         }
         var system = app.Services.GetRequiredService<ActorSystem>();
+        try
+        {
+            // An operator's akka section could rebind the admin messages; the CLI would then get no answer it can read.
+            AdminWire.EnsureSerializer(system);
+        }
+        catch
+        {
+            await system.Terminate().ConfigureAwait(false);
+            app.Dispose();
+            throw;
+        }
         var bound = ((ExtendedActorSystem)system).Provider.DefaultAddress;
         var remote = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{bound.Port}" : $"{host}:{bound.Port}";
         return new NodeActorHost(app, system, remote);

@@ -5,7 +5,7 @@ namespace Memo.Protocol.Client;
 
 /// <summary>
 /// Opens the <see cref="GrpcChannel"/> Memo's clients use: one per target, all calls multiplexed over HTTP/2.
-/// <see cref="MemoClient"/> and <see cref="ClusterAdminClient"/> open theirs here; so does <c>memo bench kv</c>,
+/// <see cref="MemoClient"/> opens its channel here; so does <c>memo bench kv</c>,
 /// for the node and for etcd alike, so both are measured through the same client.
 /// </summary>
 public static class MemoChannel

@@ -3,7 +3,7 @@ using System.Net.Security;
 namespace Memo.Protocol.Client;
 
 /// <summary>
-/// Transport settings of the HTTP/2 channel a <see cref="MemoClient"/> (or <see cref="ClusterAdminClient"/>, or
+/// Transport settings of the HTTP/2 channel a <see cref="MemoClient"/> (or
 /// <see cref="MemoChannel.Create"/>) opens to a node; validated when the channel is created.
 /// </summary>
 /// <remarks>

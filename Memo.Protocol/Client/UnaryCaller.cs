@@ -5,7 +5,7 @@ namespace Memo.Protocol.Client;
 
 /// <summary>
 /// Starts unary calls through one <see cref="CallInvoker"/> with a default time limit per call, turned into a gRPC
-/// deadline when the call starts. Shared by <see cref="MemoClient"/> and <see cref="ClusterAdminClient"/>.
+/// deadline when the call starts. Used by <see cref="MemoClient"/>.
 /// </summary>
 internal sealed class UnaryCaller(CallInvoker invoker, TimeSpan? timeout)
 {

@@ -1,7 +1,7 @@
 namespace Memo.Protocol.Grpc;
 
 /// <summary>
-/// A call made through <c>MemoClient</c> or <c>ClusterAdminClient</c> ended with a non-OK status: the client throws it
+/// A call made through <c>MemoClient</c> ended with a non-OK status: the client throws it
 /// for every non-OK status Grpc.Net.Client reports (as <c>RpcException</c>, kept as the inner exception) or that the
 /// client derives itself (a forged block is DATA_LOSS). It stays so code written against earlier versions of
 /// <c>MemoClient</c> keeps compiling; the node itself answers with <c>Grpc.Core.RpcException</c>.

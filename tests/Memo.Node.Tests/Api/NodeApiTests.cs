@@ -187,6 +187,26 @@ public sealed class NodeApiTests : IAsyncLifetime
         await NodeStillServesAsync();
     }
 
+    [Theory]
+    [InlineData("Show")]
+    [InlineData("Shards")]
+    [InlineData("Join")]
+    [InlineData("Leave")]
+    [InlineData("Down")]
+    public async Task The_cluster_admin_service_is_not_served_on_the_public_port(string method)
+    {
+        // memo cluster asks the admin actor over Akka remoting; the gRPC port answers the old service UNIMPLEMENTED.
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress($"http://{_node.Address}");
+        var bytes = global::Grpc.Core.Marshallers.Create<byte[]>(b => b, b => b);
+        var descriptor = new global::Grpc.Core.Method<byte[], byte[]>(global::Grpc.Core.MethodType.Unary, "memo.cluster.ClusterAdmin", method, bytes, bytes);
+
+        var e = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => channel.CreateCallInvoker()
+            .AsyncUnaryCall(descriptor, null, new global::Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), []).ResponseAsync);
+
+        Assert.Equal(global::Grpc.Core.StatusCode.Unimplemented, e.StatusCode);
+        await NodeStillServesAsync();
+    }
+
     [Fact]
     public async Task Health_answers_SERVING_for_the_node_and_its_public_services()
     {
@@ -228,6 +248,7 @@ public sealed class NodeApiTests : IAsyncLifetime
         Assert.Contains("memo.kvs.KeyValueStore", services);
         Assert.Contains("memo.vs.ValueStore", services);
         Assert.Contains("grpc.health.v1.Health", services);
+        Assert.DoesNotContain("memo.cluster.ClusterAdmin", services);
 
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         var file = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto[0]);

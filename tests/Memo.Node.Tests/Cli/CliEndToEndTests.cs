@@ -200,6 +200,23 @@ public class CliEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cluster_show_against_a_remoting_port_nobody_listens_on_exits_2_with_one_line()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var io = new FakeIo();
+        var code = await new MemoCli(io.Io).RunAsync(["cluster", "show", "--remote", $"127.0.0.1:{port}"]);
+
+        Assert.Equal(ExitCodes.Unreachable, code);
+        Assert.Equal($"error: node 127.0.0.1:{port} is not reachable over Akka remoting: connection refused tcp://memo@127.0.0.1:{port}" + Environment.NewLine,
+            io.Err.ToString());
+        Assert.Equal("", io.Out.ToString());
+    }
+
+    [Fact]
     public async Task Bench_kv_against_a_node_that_is_not_listening_exits_2_with_one_line()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -245,6 +245,70 @@ public class CliParsingTests
     }
 
     [Fact]
+    public void Cluster_commands_ask_the_local_remoting_endpoint_of_network_memo_by_default()
+    {
+        var cli = Cli();
+        var result = cli.Parse("cluster", "show");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(new AdminSettings("127.0.0.1:5091", "memo", false, TimeSpan.FromSeconds(30)), cli.Cluster.Admin.Bind(result));
+    }
+
+    [Theory]
+    [InlineData("cluster", "--remote", "10.0.0.7:6001", "--network", "prod", "shards", "--json")]
+    [InlineData("--json", "cluster", "shards", "--remote", "10.0.0.7:6001", "--network", "prod")]
+    public void Remote_and_network_are_taken_before_or_after_the_subcommand(params string[] args)
+    {
+        var cli = Cli();
+        var result = cli.Parse(args);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(new AdminSettings("10.0.0.7:6001", "prod", true, TimeSpan.FromSeconds(30)), cli.Cluster.Admin.Bind(result));
+    }
+
+    [Fact]
+    public void MEMO_REMOTE_and_MEMO_NETWORK_replace_the_defaults_and_the_options_win_over_them()
+    {
+        var io = new FakeIo().WithEnvironment("MEMO_REMOTE", "10.0.0.8:7001").WithEnvironment("MEMO_NETWORK", "staging");
+        var cli = Cli(io);
+
+        Assert.Equal(new AdminSettings("10.0.0.8:7001", "staging", false, TimeSpan.FromSeconds(30)), cli.Cluster.Admin.Bind(cli.Parse("cluster", "show")));
+        Assert.Equal("127.0.0.1:9", cli.Cluster.Admin.Bind(cli.Parse("cluster", "show", "--remote", "127.0.0.1:9")).Remote);
+    }
+
+    [Theory]
+    [InlineData("--remote", "127.0.0.1")]
+    [InlineData("--remote", "127.0.0.1:0")]
+    [InlineData("--remote", "::1:5091")]
+    [InlineData("--network", "-memo")]
+    [InlineData("--network", "me mo")]
+    public void Cluster_commands_refuse_a_malformed_remote_or_network(string option, string value)
+    {
+        var errors = Cli().Parse("cluster", "show", option, value).Errors;
+
+        Assert.Contains(errors, e => e.Message.StartsWith(option + ":", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--node", "127.0.0.1:5090", "cluster", "show")]
+    [InlineData("cluster", "leave", "--node", "127.0.0.1:5090")]
+    public void Cluster_commands_refuse_node_and_point_to_remote(params string[] args)
+    {
+        var errors = Cli().Parse(args).Errors;
+
+        Assert.Contains(errors, e => e.Message.Contains("use --remote host:port", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_node_from_MEMO_NODE_does_not_stop_cluster_commands()
+    {
+        // Only --node written on the command line is refused: a MEMO_NODE set for the kv commands is not.
+        var cli = Cli(new FakeIo().WithEnvironment("MEMO_NODE", "127.0.0.1:5090"));
+
+        Assert.Empty(cli.Parse("cluster", "show").Errors);
+    }
+
+    [Fact]
     public async Task A_parse_error_exits_1_with_one_error_line_on_stderr()
     {
         var io = new FakeIo();

@@ -1,6 +1,8 @@
 using System.Net.Http;
 using System.Net.Sockets;
 using Grpc.Core;
+using Memo.Admin;
+using Memo.Admin.Wire;
 using Memo.Cli;
 using Memo.Cli.Output;
 using Memo.Protocol.Grpc;
@@ -60,6 +62,27 @@ public class ExitCodeTests
         var failure = Errors.FromException(new SocketException((int)SocketError.HostUnreachable), Node, Timeout, cancelledByUser: false);
         Assert.Equal(ExitCodes.Unreachable, failure.ExitCode);
         Assert.StartsWith("node 127.0.0.1:5090 is not reachable: ", failure.Message);
+    }
+
+    [Theory]
+    [InlineData(AdminErrorCode.NotFound, ExitCodes.NotFound, "NotFound")]
+    [InlineData(AdminErrorCode.FailedPrecondition, ExitCodes.Conflict, "FailedPrecondition")]
+    [InlineData(AdminErrorCode.Unavailable, ExitCodes.Unreachable, "Unavailable")]
+    [InlineData(AdminErrorCode.InvalidArgument, ExitCodes.Rejected, "InvalidArgument")]
+    [InlineData(AdminErrorCode.Internal, ExitCodes.Other, "Internal")]
+    public void An_admin_error_reply_maps_like_the_gRPC_status_of_the_same_number(AdminErrorCode code, int exitCode, string status)
+    {
+        var failure = Errors.FromException(new AdminException(code, "No member has id or address 'x'"), Node, Timeout, cancelledByUser: false);
+
+        Assert.Equal(new Failure(exitCode, "no member has id or address 'x'", status), failure);
+    }
+
+    [Fact]
+    public void An_unreachable_admin_endpoint_exits_2_with_its_own_message()
+    {
+        var failure = Errors.FromException(new AdminUnreachableException("node 127.0.0.1:5091 is not reachable over Akka remoting: connection refused"), "127.0.0.1:5091", Timeout, cancelledByUser: false);
+
+        Assert.Equal(new Failure(ExitCodes.Unreachable, "node 127.0.0.1:5091 is not reachable over Akka remoting: connection refused", "Unavailable"), failure);
     }
 
     [Fact]

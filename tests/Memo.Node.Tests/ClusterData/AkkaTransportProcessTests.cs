@@ -5,7 +5,7 @@ using Grpc.Net.Client;
 using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Client;
-using Memo.Protocol.Cluster;
+using Memo.Admin.Wire;
 using Memo.Protocol.Grpc;
 using Memo.Testing;
 using Xunit.Abstractions;
@@ -207,8 +207,8 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
     {
         foreach (var node in nodes)
         {
-            using var admin = new MemoClient(node!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
-            var show = await admin.CallAsync(ClusterAdminMethods.Show, new ShowRequest());
+            await using var admin = TestAdmin.Connect(node!.RemoteAddress, TimeSpan.FromSeconds(5));
+            var show = await admin.ShowAsync();
             Assert.Equal(nodes.Select(n => n!.Address).Order(), show.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address).Order());
             foreach (var member in show.Members)
             {

@@ -2,7 +2,7 @@ using System.Text;
 using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Client;
-using Memo.Protocol.Cluster;
+using Memo.Admin.Wire;
 using Grpc.Net.Client;
 using Memo.Testing;
 using Xunit.Abstractions;
@@ -28,12 +28,14 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
             nodes[0] = await NodeProcess.StartAsync(folders[0], settings);
             nodes[1] = await NodeProcess.StartAsync(folders[1], [.. settings, "--seed", nodes[0]!.RemoteAddress]);
             nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.RemoteAddress]);
-            using var admin = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
-            await ClusterProcessTests.WaitAsync(async () =>
+            await using (var admin = TestAdmin.Connect(nodes[0]!.RemoteAddress, TimeSpan.FromSeconds(5)))
             {
-                var shards = await admin.CallAsync(ClusterAdminMethods.Shards, new ShardsRequest());
-                return shards.Shards.Count == 4 && shards.Shards.All(s => s.Replicas.Count == 3 && s.LeaderId.Length > 0);
-            }, "3 members, every shard placed on 3 and led", nodes);
+                await ClusterProcessTests.WaitAsync(async () =>
+                {
+                    var shards = await admin.ShardsAsync();
+                    return shards.Shards.Count == 4 && shards.Shards.All(s => s.Replicas.Count == 3 && s.LeaderId.Length > 0);
+                }, "3 members, every shard placed on 3 and led", nodes);
+            }
 
             using var node1 = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });
             using var node2 = new MemoClient(nodes[1]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });

@@ -8,7 +8,8 @@ namespace Memo.Node.Tests.ClusterData;
 
 /// <summary>
 /// <c>memo cluster show | shards | leave | down</c> run in-process against three real node processes joined with
-/// <c>--seed</c>; assertions on the commands' JSON output.
+/// <c>--seed</c>, over Akka remoting (<c>--remote</c>, the node's remoting endpoint); assertions on the commands' JSON
+/// output.
 /// </summary>
 public sealed class ClusterCliProcessTests(ITestOutputHelper output)
 {
@@ -32,7 +33,7 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
             nodes[0] = await NodeProcess.StartAsync(Path.Combine(root, "node1"), Settings);
             nodes[1] = await NodeProcess.StartAsync(Path.Combine(root, "node2"), [.. Settings, "--seed", nodes[0]!.RemoteAddress]);
             nodes[2] = await NodeProcess.StartAsync(Path.Combine(root, "node3"), [.. Settings, "--seed", nodes[0]!.RemoteAddress]);
-            var node1 = nodes[0]!.Address;
+            var node1 = nodes[0]!.RemoteAddress;
 
             await WaitAsync(async () =>
             {
@@ -72,10 +73,20 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
                 "node 3 Removed from `cluster show`", nodes);
             await nodes[2]!.WaitForExitAsync(Phase);
 
-            // Node 2 killed with SIGKILL, then downed by address.
+            // Node 2 killed with SIGKILL: its remoting endpoint refuses the admin client (exit 2, JSON error on stderr).
             var node2 = shown.Single(m => m.Address == nodes[1]!.Address).Id;
             await nodes[1]!.KillAsync();
-            var (downCode, down) = await RunAsync(node1, "--json", "cluster", "down", nodes[1]!.Address);
+            var (deadCode, dead) = await RunAsync(nodes[1]!.RemoteAddress, "--json", "cluster", "show");
+            Assert.Equal(ExitCodes.Unreachable, deadCode);
+            Assert.Equal("", dead.Out.ToString());
+            using (var error = JsonDocument.Parse(dead.Err.ToString()))
+            {
+                Assert.Equal("Unavailable", error.RootElement.GetProperty("error").GetProperty("status").GetString());
+                Assert.Contains(nodes[1]!.RemoteAddress, error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+
+            // Then downed, named by its remoting endpoint, through node 1.
+            var (downCode, down) = await RunAsync(node1, "--json", "cluster", "down", nodes[1]!.RemoteAddress);
             Assert.True(downCode == ExitCodes.Ok, down.Err.ToString());
             using (var downed = JsonDocument.Parse(down.Out.ToString()))
             {
@@ -85,7 +96,7 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
                 "node 2 Down or Removed in `cluster show`", nodes);
             var final = await ShowAsync(node1);
             output.WriteLine(string.Join("\n", final));
-            Assert.Equal("up", final.Single(m => m.Address == node1).Status);
+            Assert.Equal("up", final.Single(m => m.Address == nodes[0]!.Address).Status);
         }
         finally
         {
@@ -105,10 +116,10 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
 
     private sealed record Member(string Id, string Address, string Status);
 
-    private static async Task<(int Code, FakeIo Io)> RunAsync(string node, params string[] args)
+    private static async Task<(int Code, FakeIo Io)> RunAsync(string remote, params string[] args)
     {
         var io = new FakeIo();
-        var code = await new MemoCli(io.Io).RunAsync([.. args, "--node", node, "--timeout", "10s"]);
+        var code = await new MemoCli(io.Io).RunAsync([.. args, "--remote", remote, "--timeout", "10s"]);
         return (code, io);
     }
 

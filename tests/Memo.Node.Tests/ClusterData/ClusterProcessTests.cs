@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Memo.Admin;
 using Memo.Protocol.Client;
-using Memo.Protocol.Cluster;
 using Memo.Protocol.Grpc;
 using Memo.Testing;
 using Xunit.Abstractions;
@@ -32,12 +32,14 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
             nodes[0] = await NodeProcess.StartAsync(folders[0], Settings);
             nodes[1] = await NodeProcess.StartAsync(folders[1], [.. Settings, "--seed", nodes[0]!.RemoteAddress]);
             nodes[2] = await NodeProcess.StartAsync(folders[2], [.. Settings, "--seed", nodes[0]!.RemoteAddress]);
-            using var admin = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
-            await WaitAsync(async () =>
+            await using (var admin = TestAdmin.Connect(nodes[0]!.RemoteAddress, TimeSpan.FromSeconds(5)))
             {
-                var shards = await admin.CallAsync(ClusterAdminMethods.Shards, new ShardsRequest());
-                return shards.Shards.Count == 4 && shards.Shards.All(s => s.Replicas.Count == 3 && s.LeaderId.Length > 0);
-            }, "3 members, every shard placed on 3 and led", nodes);
+                await WaitAsync(async () =>
+                {
+                    var shards = await admin.ShardsAsync();
+                    return shards.Shards.Count == 4 && shards.Shards.All(s => s.Replicas.Count == 3 && s.LeaderId.Length > 0);
+                }, "3 members, every shard placed on 3 and led", nodes);
+            }
 
             var acknowledged = new ConcurrentDictionary<int, bool>();
             using var client = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });
@@ -128,9 +130,10 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
                     return;
                 }
             }
-            catch (Exception e) when (e is GrpcException or Grpc.Core.RpcException)
+            catch (Exception e) when (e is GrpcException or Grpc.Core.RpcException or AdminException or TimeoutException)
             {
-                // not serving yet (MemoClient throws GrpcException, generated clients RpcException): poll again
+                // not serving yet (MemoClient throws GrpcException, generated clients RpcException, the admin client
+                // AdminException or TimeoutException): poll again
             }
             if (DateTime.UtcNow > deadline)
             {

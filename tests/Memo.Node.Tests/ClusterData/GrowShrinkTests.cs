@@ -56,9 +56,9 @@ public sealed class GrowShrinkTests(ITestOutputHelper output)
 
         var leaving = new[] { cluster.Nodes[3].View.Self, cluster.Nodes[4].View.Self };
         var survivors = cluster.Nodes.Take(3).ToList();
-        using (var admin = new ClusterAdminClient(cluster.Nodes[0].Address, TimeSpan.FromSeconds(10)))
+        await using (var admin = TestAdmin.Connect(cluster.Nodes[0].RemoteAddress))
         {
-            // One leave through the admin service of another member, one through the leaving node itself.
+            // One leave asked of another member's admin actor, one through the leaving node itself.
             Assert.Equal(leaving[0].ToString(), await admin.LeaveAsync(cluster.Nodes[3].Address));
         }
         await cluster.Nodes[4].Running.Cluster.LeaveAsync(null, CancellationToken.None);

@@ -5,15 +5,15 @@ using Memo.Testing;
 
 namespace Memo.Node.Tests.ClusterRuntime;
 
-/// <summary><c>memo cluster ...</c> run in-process against an in-process cluster.</summary>
+/// <summary><c>memo cluster ...</c> run in-process against an in-process cluster, over Akka remoting (<c>--remote</c>).</summary>
 public sealed class ClusterCliTests
 {
     private static readonly TimeSpan Phase = TimeSpan.FromSeconds(20);
 
-    private static async Task<(int Code, FakeIo Io)> RunAsync(string node, params string[] args)
+    private static async Task<(int Code, FakeIo Io)> RunAsync(string remote, params string[] args)
     {
         var io = new FakeIo();
-        var code = await new MemoCli(io.Io).RunAsync([.. args, "--node", node, "--timeout", "10s"]);
+        var code = await new MemoCli(io.Io).RunAsync([.. args, "--remote", remote, "--timeout", "10s"]);
         return (code, io);
     }
 
@@ -23,7 +23,7 @@ public sealed class ClusterCliTests
         await using var cluster = await InProcessCluster.StartAsync(3, ["memo.network.eviction-delay = 1h"]);
         await cluster.WaitUntilAsync(n => n.All(s => s.View.IsConverged && s.View.Membership.MembersIn(MemberStatus.Up).Count() == 3),
             "3 nodes Up", Phase);
-        var node1 = cluster.Nodes[0].Address;
+        var node1 = cluster.Nodes[0].RemoteAddress;
 
         var (code, io) = await RunAsync(node1, "cluster", "show");
         Assert.Equal(ExitCodes.Ok, code);
@@ -61,7 +61,7 @@ public sealed class ClusterCliTests
         await cluster.WaitUntilAsync(n => n.All(s => s.View.IsConverged && s.View.Membership.MembersIn(MemberStatus.Up).Count() == 2),
             "2 nodes Up", Phase);
 
-        var (code, io) = await RunAsync(cluster.Nodes[0].Address, "cluster", "show", "--json");
+        var (code, io) = await RunAsync(cluster.Nodes[0].RemoteAddress, "cluster", "show", "--json");
 
         Assert.Equal(ExitCodes.Ok, code);
         using var json = System.Text.Json.JsonDocument.Parse(io.Out.ToString());

@@ -1,6 +1,6 @@
+using Memo.Admin;
+using AdminErrorCode = Memo.Admin.Wire.AdminErrorCode;
 using Memo.Node.Cluster;
-using Memo.Protocol.Client;
-using Memo.Protocol.Grpc;
 using Memo.Testing;
 
 namespace Memo.Node.Tests.ClusterRuntime;
@@ -88,13 +88,13 @@ public sealed class ClusterRuntimeTests
         var victim = cluster.Nodes[2].View.Self;
         await cluster.StopAsync(2);
 
-        using var admin = new ClusterAdminClient(cluster.Nodes[0].Address, TimeSpan.FromSeconds(10));
+        await using var admin = TestAdmin.Connect(cluster.Nodes[0].RemoteAddress);
         var shown = await admin.ShowAsync();
         Assert.Equal(3, shown.Members.Count);
         Assert.Equal(cluster.Nodes[0].View.Self.ToString(), shown.SelfId);
 
-        var unknown = await Assert.ThrowsAsync<GrpcException>(() => admin.DownAsync("127.0.0.1:1"));
-        Assert.Equal(GrpcStatusCode.NotFound, unknown.Status);
+        var unknown = await Assert.ThrowsAsync<AdminException>(() => admin.DownAsync("127.0.0.1:1"));
+        Assert.Equal(AdminErrorCode.NotFound, unknown.Code);
 
         Assert.Equal(victim.ToString(), await admin.DownAsync(victim.ToString()));
         await cluster.WaitUntilAsync(n => n.All(s => Gone(s, victim)), "the downed node Removed on the survivors", Phase);

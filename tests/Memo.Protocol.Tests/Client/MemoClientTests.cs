@@ -298,17 +298,6 @@ public sealed class MemoClientTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<ObjectDisposedException>(() => client.FetchAsync("k"));
     }
 
-    [Fact]
-    public async Task Cluster_admin_failures_are_GrpcExceptions_with_the_node_status()
-    {
-        using var admin = new ClusterAdminClient(_server.Target, TimeSpan.FromSeconds(30));
-
-        Assert.Equal("n1", (await admin.ShowAsync()).Members.Single().Id);
-        Assert.Equal(GrpcStatusCode.NotFound, (await Assert.ThrowsAsync<GrpcException>(() => admin.DownAsync("ghost"))).Status);
-        Assert.Equal(GrpcStatusCode.FailedPrecondition, (await Assert.ThrowsAsync<GrpcException>(() => admin.DownAsync("n1"))).Status);
-        Assert.Equal(GrpcStatusCode.Unimplemented, (await Assert.ThrowsAsync<GrpcException>(() => admin.ShardsAsync())).Status);
-    }
-
     private static int ClosedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

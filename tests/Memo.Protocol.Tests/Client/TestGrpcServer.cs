@@ -15,12 +15,11 @@ internal sealed class TestGrpcServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TestGrpcServer(WebApplication app, FakeKeyValueStore keyValueStore, FakeValueStore valueStore, FakeClusterAdmin clusterAdmin)
+    private TestGrpcServer(WebApplication app, FakeKeyValueStore keyValueStore, FakeValueStore valueStore)
     {
         _app = app;
         KeyValueStore = keyValueStore;
         ValueStore = valueStore;
-        ClusterAdmin = clusterAdmin;
         Target = new Uri(app.Urls.Single()).Authority;
     }
 
@@ -31,25 +30,21 @@ internal sealed class TestGrpcServer : IAsyncDisposable
 
     public FakeValueStore ValueStore { get; }
 
-    public FakeClusterAdmin ClusterAdmin { get; }
-
     public static async Task<TestGrpcServer> StartAsync()
     {
         var keyValueStore = new FakeKeyValueStore();
         var valueStore = new FakeValueStore();
-        var clusterAdmin = new FakeClusterAdmin();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
         // Registered instances: Grpc.AspNetCore resolves services from the container, so tests script the very objects that answer.
-        builder.Services.AddSingleton(keyValueStore).AddSingleton(valueStore).AddSingleton(clusterAdmin);
+        builder.Services.AddSingleton(keyValueStore).AddSingleton(valueStore);
         var app = builder.Build();
         app.MapGrpcService<FakeKeyValueStore>();
         app.MapGrpcService<FakeValueStore>();
-        app.MapGrpcService<FakeClusterAdmin>();
         await app.StartAsync();
-        return new TestGrpcServer(app, keyValueStore, valueStore, clusterAdmin);
+        return new TestGrpcServer(app, keyValueStore, valueStore);
     }
 
     public async ValueTask DisposeAsync()
