@@ -175,7 +175,8 @@ start_memo() {
         log "Memo node ready on $ENDPOINT"
         return 0
       fi
-      up="$("${MEMO[@]}" --node "$ENDPOINT" --json cluster show 2>/dev/null | jq '[.members[]? | select(.status == "up")] | length' 2>/dev/null || echo 0)"
+      # memo cluster talks to the admin actor over Akka remoting (--remote), not the gRPC port.
+      up="$("${MEMO[@]}" --json cluster show --remote "127.0.0.1:${remotes[0]}" 2>/dev/null | jq '[.members[]? | select(.status == "up")] | length' 2>/dev/null || echo 0)"
       if [[ "$up" -eq "$NODES" ]]; then
         log "Memo cluster ready: $NODES nodes Up, client $ENDPOINT"
         return 0

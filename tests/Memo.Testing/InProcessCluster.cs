@@ -58,6 +58,9 @@ public sealed class InProcessCluster : IAsyncDisposable
         .. FastAkkaCluster,
     ];
 
+    /// <summary>The network (ActorSystem) name every node of this cluster runs under; unique per cluster.</summary>
+    public string Network => _network;
+
     /// <summary>The nodes, in start order (index 0 is the seed). A stopped node's slot stays, with <see cref="Slot.Node"/> null.</summary>
     public IReadOnlyList<Slot> Nodes => _slots;
 

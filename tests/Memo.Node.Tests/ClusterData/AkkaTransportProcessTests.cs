@@ -193,8 +193,8 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
     {
         foreach (var node in nodes)
         {
-            using var admin = new MemoClient(node!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
-            var show = await admin.CallAsync(ClusterAdminMethods.Show, new ShowRequest());
+            await using var admin = TestAdmin.Connect(node!.RemoteAddress, TimeSpan.FromSeconds(5));
+            var show = await admin.ShowAsync();
             if (show.Members.Count(m => m.Status == MemberStatus.Up) != nodes.Length)
             {
                 return false;

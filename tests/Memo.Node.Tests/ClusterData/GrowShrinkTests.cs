@@ -56,7 +56,7 @@ public sealed class GrowShrinkTests(ITestOutputHelper output)
 
         var leaving = new[] { cluster.Nodes[3].View.Self, cluster.Nodes[4].View.Self };
         var survivors = cluster.Nodes.Take(3).ToList();
-        await using (var admin = TestAdmin.Connect(cluster.Nodes[0].RemoteAddress))
+        await using (var admin = TestAdmin.Connect(cluster.Nodes[0].RemoteAddress, network: cluster.Network))
         {
             // One leave asked of another member's admin actor, one through the leaving node itself.
             Assert.Equal(leaving[0].ToString(), await admin.LeaveAsync(cluster.Nodes[3].Address));

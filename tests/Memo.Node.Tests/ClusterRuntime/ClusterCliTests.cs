@@ -10,10 +10,10 @@ public sealed class ClusterCliTests
 {
     private static readonly TimeSpan Phase = TimeSpan.FromSeconds(20);
 
-    private static async Task<(int Code, FakeIo Io)> RunAsync(string remote, params string[] args)
+    private static async Task<(int Code, FakeIo Io)> RunAsync(InProcessCluster cluster, string remote, params string[] args)
     {
         var io = new FakeIo();
-        var code = await new MemoCli(io.Io).RunAsync([.. args, "--remote", remote, "--timeout", "10s"]);
+        var code = await new MemoCli(io.Io).RunAsync([.. args, "--remote", remote, "--network", cluster.Network, "--timeout", "10s"]);
         return (code, io);
     }
 
@@ -25,7 +25,7 @@ public sealed class ClusterCliTests
             "3 nodes Up", Phase);
         var node1 = cluster.Nodes[0].RemoteAddress;
 
-        var (code, io) = await RunAsync(node1, "cluster", "show");
+        var (code, io) = await RunAsync(cluster, node1, "cluster", "show");
         Assert.Equal(ExitCodes.Ok, code);
         var text = io.Out.ToString();
         foreach (var slot in cluster.Nodes)
@@ -35,21 +35,21 @@ public sealed class ClusterCliTests
         }
         Assert.Equal(3, text.Split('\n').Count(line => line.Contains(" up ", StringComparison.Ordinal)));
 
-        var (jsonCode, json) = await RunAsync(node1, "cluster", "show", "--json");
+        var (jsonCode, json) = await RunAsync(cluster, node1, "cluster", "show", "--json");
         Assert.Equal(ExitCodes.Ok, jsonCode);
         Assert.Contains($"\"leader\":\"{cluster.Nodes[0].View.Leader}\"", json.Out.ToString(), StringComparison.Ordinal);
 
         var victim = cluster.Nodes[2].View.Self;
         await cluster.StopAsync(2);
-        var (downCode, down) = await RunAsync(node1, "cluster", "down", cluster.Nodes[2].Address);
+        var (downCode, down) = await RunAsync(cluster, node1, "cluster", "down", cluster.Nodes[2].Address);
         Assert.Equal(ExitCodes.Ok, downCode);
         Assert.Contains(victim.ToString(), down.Out.ToString(), StringComparison.Ordinal);
         await cluster.WaitUntilAsync(n => n.All(s => s.View.Membership.StatusOf(victim) is null or MemberStatus.Removed), "the downed node Removed", Phase);
 
-        var (missingCode, _) = await RunAsync(node1, "cluster", "down", "0000000000000001");
+        var (missingCode, _) = await RunAsync(cluster, node1, "cluster", "down", "0000000000000001");
         Assert.Equal(ExitCodes.NotFound, missingCode);
 
-        var (shardsCode, shards) = await RunAsync(node1, "cluster", "shards", "--json");
+        var (shardsCode, shards) = await RunAsync(cluster, node1, "cluster", "shards", "--json");
         Assert.Equal(ExitCodes.Ok, shardsCode);
         Assert.Contains("\"shardCount\":4", shards.Out.ToString(), StringComparison.Ordinal);
     }
@@ -61,7 +61,7 @@ public sealed class ClusterCliTests
         await cluster.WaitUntilAsync(n => n.All(s => s.View.IsConverged && s.View.Membership.MembersIn(MemberStatus.Up).Count() == 2),
             "2 nodes Up", Phase);
 
-        var (code, io) = await RunAsync(cluster.Nodes[0].RemoteAddress, "cluster", "show", "--json");
+        var (code, io) = await RunAsync(cluster, cluster.Nodes[0].RemoteAddress, "cluster", "show", "--json");
 
         Assert.Equal(ExitCodes.Ok, code);
         using var json = System.Text.Json.JsonDocument.Parse(io.Out.ToString());

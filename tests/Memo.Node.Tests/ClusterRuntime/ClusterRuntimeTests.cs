@@ -88,7 +88,7 @@ public sealed class ClusterRuntimeTests
         var victim = cluster.Nodes[2].View.Self;
         await cluster.StopAsync(2);
 
-        await using var admin = TestAdmin.Connect(cluster.Nodes[0].RemoteAddress);
+        await using var admin = TestAdmin.Connect(cluster.Nodes[0].RemoteAddress, network: cluster.Network);
         var shown = await admin.ShowAsync();
         Assert.Equal(3, shown.Members.Count);
         Assert.Equal(cluster.Nodes[0].View.Self.ToString(), shown.SelfId);
