@@ -44,7 +44,7 @@ public sealed class Member : IEquatable<Member>
     public static Member Joining(NodeId id, string address, IEnumerable<ulong> tokens, IEnumerable<string>? roles = null) =>
         Create(id, address, MemberStatus.Joining, 0, tokens, roles ?? []);
 
-    /// <summary>Rebuilds a record with any status (for decoding gossip). Validates like <see cref="Joining"/>.</summary>
+    /// <summary>A record with any status (as mapped from Akka.Cluster's member). Validates like <see cref="Joining"/>.</summary>
     public static Member Create(NodeId id, string address, MemberStatus status, int upNumber, IEnumerable<ulong> tokens, IEnumerable<string> roles)
     {
         ArgumentNullException.ThrowIfNull(address);
@@ -119,33 +119,6 @@ public sealed class Member : IEquatable<Member>
 
     /// <summary>True when the member carries <paramref name="role"/>.</summary>
     public bool HasRole(string role) => Roles.Contains(role);
-
-    /// <summary>This record with another status; Removed drops tokens and roles (a tombstone only needs the id).</summary>
-    internal Member WithStatus(MemberStatus status, int upNumber) => status == MemberStatus.Removed
-        ? new Member(Id, Address, status, upNumber, [], ImmutableSortedSet.Create<string>(StringComparer.Ordinal))
-        : new Member(Id, Address, status, upNumber, Tokens, Roles);
-
-    /// <summary>
-    /// The join of two records of one node: the higher status precedence wins (its identity part with it); equal
-    /// precedence with different identity parts (only from a misbehaving joiner) picks the canonically larger one, so
-    /// the result never depends on argument order; the up-number is the maximum.
-    /// </summary>
-    internal static Member Merge(Member a, Member b)
-    {
-        if (a.Id != b.Id)
-        {
-            throw new ArgumentException($"Cannot merge records of different members {a.Id} and {b.Id}.");
-        }
-        if (ReferenceEquals(a, b))
-        {
-            return a;
-        }
-        var winner = a.Status != b.Status
-            ? (a.Status > b.Status ? a : b)
-            : (CompareIdentity(a, b) >= 0 ? a : b);
-        var upNumber = Math.Max(a.UpNumber, b.UpNumber);
-        return winner.UpNumber == upNumber ? winner : new Member(winner.Id, winner.Address, winner.Status, upNumber, winner.Tokens, winner.Roles);
-    }
 
     /// <summary>True when address, tokens and roles are equal (the part fixed at join).</summary>
     internal bool SameIdentity(Member other) => CompareIdentity(this, other) == 0;

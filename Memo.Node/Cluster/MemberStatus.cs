@@ -1,7 +1,7 @@
 namespace Memo.Node.Cluster;
 
-// Lifecycle of a member. Every legal transition moves to a higher precedence (the numbers in brackets),
-// which is what lets concurrent updates of one member merge by "highest precedence wins".
+// Lifecycle of a member, as Akka.Cluster runs it (AkkaMemberMapping maps Akka's statuses onto these; WeaklyUp is
+// Joining here). Every legal transition moves to a higher number (in brackets).
 //
 //   [0] Joining ----(leader, on convergence)----> [1] Up
 //        |   |                                      |
@@ -9,9 +9,9 @@ namespace Memo.Node.Cluster;
 //        |                               v          v
 //        |                            [2] Leaving <-+
 //        |                               |
-//        |                               | (leader, on convergence, once hand-off is done)
+//        |                               | (leader, on convergence)
 //        |                               v
-//        |                            [3] Exiting ----(leader, on convergence)----> [5] Removed
+//        |                            [3] Exiting ----(leader, after the node's hand-off)--> [5] Removed
 //        |                                                                              ^
 //        +----(down; also from Up, Leaving, Exiting)----> [4] Down ---------------------+
 //                                                                (leader, on convergence)
@@ -19,8 +19,8 @@ namespace Memo.Node.Cluster;
 // A NodeId that reached Down or Removed is retired for good: the node must draw a new NodeId to join again.
 
 /// <summary>
-/// Where a member is in its lifecycle (see the diagram above the type). The numeric values are the merge
-/// precedence and are persisted in gossip, so they never change.
+/// Where a member is in its lifecycle (see the diagram above the type). The numeric values are on the admin wire
+/// (<c>memo cluster show</c>), so they never change.
 /// </summary>
 public enum MemberStatus
 {
@@ -33,12 +33,13 @@ public enum MemberStatus
     /// <summary>Asked to leave: out of the ring, handing its shard replicas off.</summary>
     Leaving = 2,
 
-    /// <summary>Hand-off done; the leader removes it on the next convergence.</summary>
+    /// <summary>Leaving as far as Akka is concerned; the node still hands its replicas off, and Akka removes it only
+    /// after that (its coordinated shutdown confirms the exit).</summary>
     Exiting = 3,
 
     /// <summary>Declared dead (by the downing rule or an operator); removed on the next convergence.</summary>
     Down = 4,
 
-    /// <summary>Gone for good; kept as a small tombstone so that stale gossip cannot bring it back.</summary>
+    /// <summary>Gone for good (Akka then forgets the member: a removed NodeId usually has no record at all).</summary>
     Removed = 5,
 }

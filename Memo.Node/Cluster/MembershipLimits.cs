@@ -1,7 +1,7 @@
 namespace Memo.Node.Cluster;
 
 /// <summary>
-/// Hard bounds on what one member record may carry, so that a state received by gossip has a bounded size.
+/// Hard bounds on what one member record may carry (it is read from another member's roles).
 /// Configurable limits (members per cluster, virtual nodes per member) are in <see cref="ClusterOptions"/>.
 /// </summary>
 public static class MembershipLimits
@@ -17,7 +17,4 @@ public static class MembershipLimits
 
     /// <summary>Longest role name: room for <c>remote=</c> and the longest address.</summary>
     public const int MaxRoleLength = 300;
-
-    /// <summary>Most member records (live and tombstones) a state may hold; above any configured member limit.</summary>
-    public const int MaxMemberRecords = 65536;
 }

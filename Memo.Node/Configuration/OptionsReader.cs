@@ -35,11 +35,6 @@ internal sealed class OptionsReader(Config config, Func<string, string?> sourceO
             ? x
             : Bad(path, v, "an integer", 0) : 0;
 
-    public double Double(string path) =>
-        Get(path) is { } v ? TryGetText(v, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x)
-            ? x
-            : Bad(path, v, "a decimal number, e.g. 0.8", 0.0) : 0.0;
-
     public long Bytes(string path) =>
         Get(path) is { } v ? TryGetText(v, out var s) && ConfigUnits.TryParseByteSize(s, out var x)
             ? x

@@ -7,10 +7,10 @@ namespace Memo.Node.Transport;
 /// their Akka remoting endpoint: every message goes to the address the peer advertised in its member role
 /// <c>remote=host:port</c> (<see cref="RoleOf"/>), looked up in the current cluster view at each send.
 /// </summary>
-/// <remarks>A step while membership is still memo's own: once Akka.Cluster owns membership, the member's remoting
-/// address is its cluster address and this goes. A peer that advertised no remoting address cannot be reached over
-/// remoting; its messages are dropped and counted (<see cref="Unaddressed"/>), as the transport drops any message it
-/// cannot deliver (Raft and gossip resend on their own ticks).</remarks>
+/// <remarks>The role is derived from the member's Akka.Cluster address by <c>AkkaMemberMapping</c>, so it is always the
+/// endpoint the member's cluster traffic uses. A peer with no record in the view (not a member yet, or gone) cannot
+/// be reached; its messages are dropped and counted (<see cref="Unaddressed"/>), as the transport drops any message it
+/// cannot deliver (Raft resends on its own ticks).</remarks>
 public sealed class RemoteRoleAddressing(IPeerTransport inner, Func<NodeId, IEnumerable<string>?> rolesOf) : IPeerTransport
 {
     private const string Prefix = "remote=";

@@ -90,9 +90,6 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     /// was the only member): the node that founds the shard groups. Set by <see cref="Start"/>.</summary>
     public bool FormedCluster => Volatile.Read(ref _formed);
 
-    /// <summary>The roles this node joins with (its identity).</summary>
-    public ImmutableArray<string> Roles => _identity.ToRoles();
-
     /// <summary>Raised after every published view, on the membership actor's thread. Handlers must return quickly and
     /// must not call back into this object synchronously; an exception from a handler is logged and ignored.</summary>
     public event Action<ClusterView>? ViewChanged;

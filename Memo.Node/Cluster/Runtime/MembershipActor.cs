@@ -93,31 +93,35 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
     private void Update()
     {
         var now = DateTime.UtcNow;
-        _lingering = _lingering.RemoveRange(_lingering.Where(l => l.Value.Until <= now).Select(l => l.Key));
-        var mapped = Map();
-        if (_last is not null)
+        var lingering = _lingering.RemoveRange(_lingering.Where(l => l.Value.Until <= now).Select(l => l.Key));
+        var mapped = Map(lingering);
+        if (_last is not null && _ringRemovalDelay > TimeSpan.Zero)
         {
             // A node whose Up record went away without leaving lingers on the ring.
             foreach (var previous in _last.Members.Members.Values.Where(m => m.Status == MemberStatus.Up))
             {
                 var status = mapped.Members.StatusOf(previous.Id);
-                if (status is not (MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting) && !_lingering.ContainsKey(previous.Id)
-                    && _ringRemovalDelay > TimeSpan.Zero)
+                if (status is not (MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting) && !lingering.ContainsKey(previous.Id))
                 {
                     _log.Info("Node {0} left the Up members without leaving ({1}); it stays on the ring for {2}", previous.Id,
                         status?.ToString() ?? "removed", _ringRemovalDelay);
-                    _lingering = _lingering.SetItem(previous.Id, (previous, now + _ringRemovalDelay));
+                    lingering = lingering.SetItem(previous.Id, (previous, now + _ringRemovalDelay));
                 }
             }
         }
         // A node Up again (or leaving for real) no longer lingers.
-        _lingering = _lingering.RemoveRange(_lingering.Keys.Where(n => mapped.Members.StatusOf(n) is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting));
-        mapped = Map();
+        lingering = lingering.RemoveRange(lingering.Keys.Where(n => mapped.Members.StatusOf(n) is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting));
+        if (lingering != _lingering)
+        {
+            // Only the ring depends on what lingers: map again only when that changed.
+            _lingering = lingering;
+            mapped = Map(lingering);
+        }
         _last = mapped;
         _publish(mapped);
     }
 
-    private MappedMembers Map()
+    private MappedMembers Map(ImmutableDictionary<NodeId, (Member Record, DateTime Until)> lingering)
     {
         // Akka keeps up-numbers internal; the age order is public, and that is all memo uses them for.
         var age = _members.Where(m => m.Status is AkkaStatus.Up or AkkaStatus.Leaving or AkkaStatus.Exiting)
@@ -131,7 +135,7 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
             m.Roles,
             !_unreachable.Contains(m.UniqueAddress),
             _leader is not null && m.Address.Equals(_leader)));
-        return AkkaMemberMapping.Map(_self, observed, _lingering.ToDictionary(l => l.Key, l => l.Value.Record));
+        return AkkaMemberMapping.Map(_self, observed, lingering.ToDictionary(l => l.Key, l => l.Value.Record));
     }
 
     internal static string HostPort(Address address) =>
