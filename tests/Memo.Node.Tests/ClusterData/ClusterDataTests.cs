@@ -1,3 +1,4 @@
+using Memo.Node.Transport;
 using System.Text;
 using Memo.Node.Cluster;
 using Memo.Node.Hosting;
@@ -46,6 +47,22 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         }
         Assert.Equal(Enumerable.Range(0, 300).Select(i => $"k/{i:D4}"), listed);
         await WaitAsync(cluster, _ => GroupsPlacedOnRing(cluster, 3), "every placed node hosts its replica; each group's one leader has the ring's voters");
+
+        // The Raft traffic went over Akka remoting, to each member's advertised endpoint.
+        foreach (var slot in cluster.Nodes)
+        {
+            var node = slot.Running;
+            // Every member advertises its remoting endpoint.
+            Assert.All(node.Cluster.View.Membership.MembersIn(MemberStatus.Up), m =>
+                Assert.Equal(cluster.Nodes.Single(s => s.Running.NodeId == m.Id).Running.RemoteAddress, RemoteRoleAddressing.RemoteAddressIn(m.Roles)));
+            // (A message or two may go unaddressed while a joiner's record has not reached this node yet.)
+            Assert.IsType<RemoteRoleAddressing>(node.PeerTransport);
+            // Raft runs between each group's leader and its followers, so a node links to the peers it shares a
+            // leadership with (at least one), always at their remoting endpoints.
+            var links = node.PeerTransport.GetLinkStats().Where(l => l.Sent > 0 && l.Received > 0).ToList();
+            Assert.NotEmpty(links);
+            Assert.All(links, l => Assert.Contains(l.Address, cluster.Nodes.Where(s => s != slot).Select(s => s.Running.RemoteAddress)));
+        }
     }
 
     [Fact]
