@@ -12,13 +12,6 @@ namespace Memo.Node.Shards.Hosting;
 /// it for shards led here; <c>memo.shard.ShardService</c> calls it for other nodes).</summary>
 public sealed partial class ShardHost
 {
-    /// <summary>
-    /// The most keys one scan returns, whatever the request asks: the largest page a gateway asks for
-    /// (<c>memo.kvs.max-list-keys</c>, at most 1,000,000, plus one to learn whether more follow). A request for more
-    /// is served this many, so a caller cannot make the node walk and buffer an unbounded number of keys.
-    /// </summary>
-    public const int MaxScanKeys = 1_000_001;
-
     /// <summary>Proposes a command to this node's replica of the shard; NOT_LEADER (with the hint) when it does not lead.</summary>
     public async Task<ProposeReply> ServeProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
     {
@@ -110,7 +103,6 @@ public sealed partial class ShardHost
         {
             return new ReadReply { Status = ShardReplyStatus.Invalid, Reason = problem };
         }
-        scan = scan with { Limit = Math.Min(scan.Limit, MaxScanKeys) };
         var result = await SiloKeyScan.RunAsync(_silo, scan, entry => led.Contains(Layout.ShardOf(entry.Key)), cancellationToken).ConfigureAwait(false);
         ShardScanWire.ToReply(result, reply);
         return reply;

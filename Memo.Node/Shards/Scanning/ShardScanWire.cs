@@ -22,7 +22,15 @@ public static class ShardScanWire
         };
     }
 
-    /// <summary>The scan a query asks for, or null (with the reason) when it is malformed.</summary>
+    /// <summary>
+    /// The most keys one scan returns, whatever the request asks: the largest page a gateway asks for
+    /// (<c>memo.kvs.max-list-keys</c>, at most 1,000,000, plus one to learn whether more follow). A request for more
+    /// is served this many, so a caller cannot make the node walk and buffer an unbounded number of keys.
+    /// </summary>
+    public const int MaxScanKeys = 1_000_001;
+
+    /// <summary>The scan a query asks for (its limit capped at <see cref="MaxScanKeys"/>), or null (with the reason)
+    /// when it is malformed.</summary>
     public static KeyScan? FromQuery(ScanQuery query, out string? problem)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -32,7 +40,7 @@ public static class ShardScanWire
                 ? "the prefix, the position or the delimiter holds a lone surrogate"
             : null;
         return problem is null
-            ? new KeyScan(query.Prefix, query.HasAfter ? new ScanPosition(query.After, query.AfterPastPrefix) : null, query.Delimiter, (int)query.Limit, (int)query.MaxRows)
+            ? new KeyScan(query.Prefix, query.HasAfter ? new ScanPosition(query.After, query.AfterPastPrefix) : null, query.Delimiter, (int)Math.Min(query.Limit, MaxScanKeys), (int)query.MaxRows)
             : null;
     }
 

@@ -17,8 +17,8 @@ public sealed class KeyScanTests(ITestOutputHelper output)
     public void Paging_through_walks_of_several_nodes_lists_every_key_and_prefix_once_for_any_budget_and_page_size(int fixedSeed) =>
         PagingListsEveryItemOnce(fixedSeed);
 
-    [Theory(Skip = "known bug: a common prefix equal to the delimiter is dropped at some page/budget cuts (round 94 of this seed: '[b/]' missing)")]
-    [InlineData(1131488500)]
+    [Theory(Skip = "known bug: a common prefix equal to the delimiter is dropped at some page/budget cuts (seed 13 drops one)")]
+    [InlineData(13)]
     public void Known_failing_seed_of_the_paging_walk(int seed) => PagingListsEveryItemOnce(seed);
 
     private void PagingListsEveryItemOnce(int fixedSeed)
@@ -44,7 +44,8 @@ public sealed class KeyScanTests(ITestOutputHelper output)
             }
             // Each node stores the keys it leads, plus stale rows of shards it does not lead: some real keys, some
             // keys the leader has deleted. Only the leader's rows may be listed.
-            int LeaderOf(string key) => (int)((uint)StringComparer.Ordinal.GetHashCode(key) % (uint)nodes);
+            // A hash of our own: string.GetHashCode is randomized per process, which made a fixed seed replay differently.
+            int LeaderOf(string key) => (int)(key.Aggregate(2166136261u, (h, c) => (h ^ c) * 16777619u) % (uint)nodes);
             var stored = Enumerable.Range(0, nodes).Select(n =>
             {
                 var rows = new SortedDictionary<string, bool>(EntryKeyOrder.Comparer);
