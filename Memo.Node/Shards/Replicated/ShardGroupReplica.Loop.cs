@@ -30,6 +30,7 @@ public sealed partial class ShardGroupReplica
                 {
                     Handle(input);
                 }
+                FlushReads();
                 TakeTicks();
                 if (_raft.HasReady)
                 {
@@ -63,9 +64,12 @@ public sealed partial class ShardGroupReplica
         _proposals.Clear();
         foreach (var read in _reads.Values)
         {
-            read.Completion.TrySetException(reason);
+            read.Fail(reason);
         }
         _reads.Clear();
+        _unsentReads?.ForEach(read => read.TrySetException(reason));
+        _unsentReads = null;
+        _pendingReadCount = 0;
         while (_mailbox.Reader.TryRead(out var input))
         {
             switch (input)
@@ -179,22 +183,37 @@ public sealed partial class ShardGroupReplica
             read.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
             return;
         }
-        if (_reads.Count >= _options.MaxPendingReads)
+        if (_pendingReadCount >= _options.MaxPendingReads)
         {
             read.Completion.TrySetResult(new ShardGroupOutcome.Dropped("too many pending reads"));
             return;
         }
+        _pendingReadCount++;
+        (_unsentReads ??= []).Add(read.Completion);
+    }
+
+    // Every read taken this turn waits on ONE ReadIndex: a read is linearizable if its index is confirmed after it
+    // arrived, so reads that arrived together can share a confirmation (one heartbeat round instead of one each).
+    private void FlushReads()
+    {
+        if (_unsentReads is not { } reads)
+        {
+            return;
+        }
+        _unsentReads = null;
         var id = ++_nextReadId;
         var context = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(context, id);
+        var pending = new PendingRead(reads);
         var result = _raft.ReadIndex(context);
         if (result.IsAccepted)
         {
-            _reads[id] = new PendingRead(read.Completion);
+            _reads[id] = pending;
         }
         else
         {
-            read.Completion.TrySetResult(ShardGroupOutcome.From(result));
+            _pendingReadCount -= reads.Count;
+            pending.Complete(ShardGroupOutcome.From(result));
         }
     }
 
@@ -215,11 +234,11 @@ public sealed partial class ShardGroupReplica
         {
             if (read.Index is null && (read.AgeTicks += ticks) > _options.ReadTimeoutTicks)
             {
-                read.Completion.TrySetResult(new ShardGroupOutcome.Dropped("leadership not confirmed in time for the read"));
+                read.Complete(new ShardGroupOutcome.Dropped("leadership not confirmed in time for the read"));
                 (expired ??= []).Add(id);
             }
         }
-        expired?.ForEach(id => _reads.Remove(id));
+        expired?.ForEach(RemoveRead);
     }
 
     private async Task HandleReadyAsync()
@@ -341,17 +360,25 @@ public sealed partial class ShardGroupReplica
         {
             if (read.Index is { } index && index <= _applied)
             {
-                read.Completion.TrySetResult(new ShardGroupOutcome.ReadReady(index));
+                read.Complete(new ShardGroupOutcome.ReadReady(index));
                 (done ??= []).Add(id);
             }
             else if (read.Index is null && !leader)
             {
                 // The core dropped the unconfirmed read when it stepped down; it will never be confirmed.
-                read.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
+                read.Complete(new ShardGroupOutcome.NotLeader(_raft.Leader));
                 (done ??= []).Add(id);
             }
         }
-        done?.ForEach(id => _reads.Remove(id));
+        done?.ForEach(RemoveRead);
+    }
+
+    private void RemoveRead(ulong id)
+    {
+        if (_reads.Remove(id, out var read))
+        {
+            _pendingReadCount -= read.Completions.Count;
+        }
     }
 
     private void ResolveProposalsCoveredBy(LogIndex snapshotIndex)
