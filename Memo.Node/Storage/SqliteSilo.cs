@@ -174,6 +174,23 @@ public sealed partial class SqliteSilo : ISilo
     {
         SiloArguments.ValidateScan(prefix, after, limit);
         var (lower, exclusive) = SiloArguments.ScanStart(prefix, after);
+        return ScanFrom(prefix, lower, exclusive, limit, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesPastAsync(string prefix, string skipped, int limit, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateScan(prefix, skipped, limit);
+        if (SiloArguments.ScanStartPast(prefix, skipped) is not var (lower, exclusive))
+        {
+            ThrowIfDisposed();
+            return new ValueTask<IReadOnlyList<SiloEntry>>(Array.Empty<SiloEntry>());
+        }
+        return ScanFrom(prefix, lower, exclusive, limit, cancellationToken);
+    }
+
+    private ValueTask<IReadOnlyList<SiloEntry>> ScanFrom(string prefix, string lower, bool exclusive, int limit, CancellationToken cancellationToken)
+    {
         var upper = EntryKeyOrder.PrefixUpperBound(prefix);
         if (limit == 0 || (upper is not null && EntryKeyOrder.Compare(lower, upper) >= 0))
         {
