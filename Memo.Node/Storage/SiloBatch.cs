@@ -19,6 +19,24 @@ public sealed class SiloBatch
     /// <summary>Approximate payload size, for batch limits.</summary>
     public long ApproximateBytes { get; private set; }
 
+    /// <summary>
+    /// Whether the batch may complete once committed and visible, before it is flushed to stable storage (see
+    /// <see cref="DeferFlush"/>). False by default: the batch's task completes only when it survives power loss.
+    /// </summary>
+    public bool FlushDeferred { get; private set; }
+
+    /// <summary>
+    /// Lets the batch complete without waiting for a flush: it becomes durable with the next flushed commit. A power
+    /// loss before that may lose it (and the deferred batches after it), never a batch committed before it; a process
+    /// crash loses nothing that completed. For writes that can be rebuilt after such a loss, such as a Raft replica's
+    /// applied state, which replays from its durable log.
+    /// </summary>
+    public SiloBatch DeferFlush()
+    {
+        FlushDeferred = true;
+        return this;
+    }
+
     /// <summary>Stores (or replaces) a block in a shard.</summary>
     public SiloBatch PutBlock(ShardId shard, BlockAddress address, byte[] data) => Add(new SiloOperation.PutBlock(shard, address, data), data.Length + 40);
 

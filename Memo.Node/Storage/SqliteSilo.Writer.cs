@@ -68,6 +68,17 @@ public sealed partial class SqliteSilo
     /// </summary>
     private void CommitGroup(List<PendingCommit> group)
     {
+        if (_options.Synchronous == SqliteSynchronousMode.Full)
+        {
+            // A group of deferred batches only commits (no flush); any other batch flushes the whole log, which makes
+            // every earlier commit durable too, so "a later batch durable implies an earlier one" still holds.
+            var flush = group.Exists(p => !p.Batch.FlushDeferred);
+            if (flush != _flushingOnCommit)
+            {
+                _writer.SetFlushOnCommit(flush);
+                _flushingOnCommit = flush;
+            }
+        }
         var remaining = group;
         while (remaining.Count > 0)
         {

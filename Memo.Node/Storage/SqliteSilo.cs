@@ -7,6 +7,11 @@
 // with synchronous=FULL) and only then completes the batches' tasks, in queue order. Many shards' Raft appends
 // therefore share each fsync ("group commit"), which is what makes per-batch durability affordable.
 //
+// Deferred flushes. A batch marked DeferFlush (a replica's applied state, which its durable log can rebuild) does not
+// need a flush of its own: a group made only of such batches commits with synchronous=NORMAL (visible, survives a
+// process crash, no fsync) and becomes durable with the next flushed commit, since the WAL is one file written in
+// order. A power loss can therefore only lose a suffix of commits, and only deferred ones.
+//
 // FIFO durability. The queue is FIFO (a full channel also admits waiting writers in order), and a group is
 // a prefix of the queue committed atomically, so if CommitAsync(a) was called before CommitAsync(b), b cannot be
 // durable unless a is: a Raft replica may acknowledge entry n+1 knowing entry n is on disk.
@@ -68,6 +73,8 @@ public sealed partial class SqliteSilo : ISilo
     private readonly Channel<PendingCommit> _queue;
     private readonly Channel<SqliteReadCommands> _readers;
     private readonly SqliteWriteCommands _writer;
+    // Writer thread only: whether the writer connection's commits flush now (PRAGMA synchronous FULL, as opened).
+    private bool _flushingOnCommit = true;
     private readonly Thread _writerThread;
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);

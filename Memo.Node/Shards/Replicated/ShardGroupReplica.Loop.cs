@@ -307,6 +307,7 @@ public sealed partial class ShardGroupReplica
 
         var batch = new SiloBatch();
         var appliedBefore = _applied;
+        var hardStateBefore = _storage.HardState;
         if (ready.Snapshot is { } snapshot)
         {
             batch.ClearShard(Shard);
@@ -342,6 +343,15 @@ public sealed partial class ShardGroupReplica
         if (_applied != appliedBefore)
         {
             batch.PutMeta(AppliedKey(Shard), EncodeApplied(_applied));
+        }
+        // Only new entries, a snapshot, and a new term or vote must survive power loss before anything is sent or
+        // acknowledged. Applied state and a commit index that moved are rebuilt from the durable log after such a loss
+        // (a replica restarts from its last durable applied index and the core re-learns the commit index), so a turn
+        // with nothing else skips the flush (the leader's commit turn on a write's path, a follower's commit catch-up).
+        if (ready.Snapshot is null && ready.Entries.Count == 0
+            && (ready.HardState is not { } state || (state.Term == hardStateBefore.Term && state.Vote == hardStateBefore.Vote)))
+        {
+            batch.DeferFlush();
         }
         // No cancellation: a commit cancelled half-way would leave us unsure what is durable.
         var commit = batch.IsEmpty ? Task.CompletedTask : _silo.CommitAsync(batch, CancellationToken.None);
