@@ -244,34 +244,48 @@ public sealed partial class ShardGroupReplica
     private async Task HandleReadyAsync()
     {
         // A lone voter (no other member to tell) may hand the core its Ready as persisted before the batch is durable:
-        // the core then commits the new entries at once, and their application is staged in a second batch queued
-        // right behind the first. The silo makes batches durable in call order (and usually commits both in one
-        // transaction), and nothing is acknowledged, sent or read until both are durable, so a crash in between loses
-        // only what nobody was told about. This halves the flushes a single-node write waits for.
+        // the core then commits the new entries at once, and their application is staged into the SAME batch, so one
+        // transaction writes the entries, their application and the hard state once. Nothing is acknowledged, sent or
+        // read until the batch is durable, so a crash before that loses only what nobody was told about.
         var soloLeader = _raft.Role == RaftRole.Leader && _raft.Membership.Voters.Length == 1 && _raft.Membership.Learners.IsEmpty;
-        var turns = new List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, Task Commit, bool Advanced)>(2);
-        // One overlay for the whole call: a second batch is decided against the first one's writes, which the silo
+        var turns = new List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool Advanced)>(2);
+        // One overlay for the whole call: the second Ready is decided against the first one's writes, which the silo
         // does not show yet.
         _overlay.Clear();
         _overlayIsWholeShard = false;
+        var batch = new SiloBatch();
+        var flush = false;
+        List<Task>? earlier = null;
         while (true)
         {
             var ready = _raft.GetReady();
-            var (applied, commit) = await StageAndCommitAsync(ready).ConfigureAwait(false);
+            if (ready.Snapshot is not null && !batch.IsEmpty)
+            {
+                // A snapshot clears the shard first: it must not come to delete what the batch already holds.
+                (earlier ??= []).Add(Commit(batch, flush));
+                batch = new SiloBatch();
+                flush = false;
+            }
+            var (applied, mustFlush) = await StageAsync(ready, batch).ConfigureAwait(false);
+            flush |= mustFlush;
             var early = soloLeader && ready.Snapshot is null && turns.Count == 0;
             if (early)
             {
                 _raft.Advance(ready);
             }
-            turns.Add((ready, applied, commit, early));
+            turns.Add((ready, applied, early));
             if (!early || !_raft.HasReady)
             {
                 break;
             }
         }
+        await Commit(batch, flush).ConfigureAwait(false);
+        if (earlier is not null)
+        {
+            await Task.WhenAll(earlier).ConfigureAwait(false);
+        }
 
-        await Task.WhenAll(turns.Select(t => t.Commit)).ConfigureAwait(false);
-        foreach (var (ready, applied, _, advanced) in turns)
+        foreach (var (ready, applied, advanced) in turns)
         {
             Send(ready.MessagesAfterPersistence);
             foreach (var (entry, outcome) in applied)
@@ -299,13 +313,20 @@ public sealed partial class ShardGroupReplica
         await MaybeSnapshotAsync().ConfigureAwait(false);
     }
 
-    // Sends the leader's early messages, stages the Ready's log, hard state and snapshot and the state-machine writes
-    // of its committed entries with the applied index into ONE batch, and queues that batch in the silo.
-    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, Task Commit)> StageAndCommitAsync(Ready ready)
+    // No cancellation: a commit cancelled half-way would leave us unsure what is durable. Only new entries, a snapshot,
+    // and a new term or vote must survive power loss before anything is sent or acknowledged; applied state and a
+    // commit index that moved are rebuilt from the durable log after such a loss (a replica restarts from its last
+    // durable applied index and the core re-learns the commit index), so a batch with nothing else skips the flush
+    // (the leader's commit turn on a write's path, a follower's commit catch-up).
+    private Task Commit(SiloBatch batch, bool flush) =>
+        batch.IsEmpty ? Task.CompletedTask : _silo.CommitAsync(flush ? batch : batch.DeferFlush(), CancellationToken.None);
+
+    // Sends the leader's early messages, then stages into the batch the Ready's log, hard state and snapshot and the
+    // state-machine writes of its committed entries with the applied index. True when the batch must be flushed.
+    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool MustFlush)> StageAsync(Ready ready, SiloBatch batch)
     {
         Send(ready.MessagesBeforePersistence);
 
-        var batch = new SiloBatch();
         var appliedBefore = _applied;
         var hardStateBefore = _storage.HardState;
         if (ready.Snapshot is { } snapshot)
@@ -344,18 +365,9 @@ public sealed partial class ShardGroupReplica
         {
             batch.PutMeta(AppliedKey(Shard), EncodeApplied(_applied));
         }
-        // Only new entries, a snapshot, and a new term or vote must survive power loss before anything is sent or
-        // acknowledged. Applied state and a commit index that moved are rebuilt from the durable log after such a loss
-        // (a replica restarts from its last durable applied index and the core re-learns the commit index), so a turn
-        // with nothing else skips the flush (the leader's commit turn on a write's path, a follower's commit catch-up).
-        if (ready.Snapshot is null && ready.Entries.Count == 0
-            && (ready.HardState is not { } state || (state.Term == hardStateBefore.Term && state.Vote == hardStateBefore.Vote)))
-        {
-            batch.DeferFlush();
-        }
-        // No cancellation: a commit cancelled half-way would leave us unsure what is durable.
-        var commit = batch.IsEmpty ? Task.CompletedTask : _silo.CommitAsync(batch, CancellationToken.None);
-        return (applied, commit);
+        var mustFlush = ready.Snapshot is not null || ready.Entries.Count > 0
+            || (ready.HardState is { } state && (state.Term != hardStateBefore.Term || state.Vote != hardStateBefore.Vote));
+        return (applied, mustFlush);
     }
 
     private void CompleteReads()
