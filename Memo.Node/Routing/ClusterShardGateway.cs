@@ -84,24 +84,27 @@ public sealed partial class ClusterShardGateway : IShardGateway
                     var wait = repeatable
                         ? _options.AttemptTimeout
                         : TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, (_options.RequestTimeout - Stopwatch.GetElapsedTime(started)).Ticks));
+                    // Counted as sent while the call is out: the deadline may end it before its fate is known.
+                    var sentBefore = sent;
+                    sent = true;
                     var call = await _forwarder.ProposeAsync(target, request, wait, deadline.Token).ConfigureAwait(false);
                     switch (call.Fate)
                     {
                         case ForwardedCallFate.Answered:
-                            sent = true;
                             reply = call.Answer!;
                             break;
                         case ForwardedCallFate.NotSent:
+                            sent = sentBefore;
                             LogForwardFailed(shard, target, "not sent (no address, or the link is down)");
                             reply = new ProposeReply { Status = ShardReplyStatus.Dropped };
                             route.Unreachable();
                             break;
                         case ForwardedCallFate.TooLarge:
+                            sent = sentBefore;
                             throw new RpcException(new Status(StatusCode.ResourceExhausted,
                                 $"Shard {shard}: the command of {request.Command.Length} bytes is too large to forward to its leader."));
                         default:
                             // Sent, unanswered: it may have been applied, so only a repeatable command is tried again.
-                            sent = true;
                             if (!repeatable)
                             {
                                 throw OutcomeUnknown(shard, $"node {target} did not answer within the deadline");

@@ -12,6 +12,7 @@ public sealed class PeerFaultInjector
 {
     private readonly ConcurrentDictionary<(NodeId From, NodeId To), byte> _blocked = new();
     private readonly ConcurrentDictionary<(NodeId From, NodeId To, PeerChannelKind Channel), byte> _lost = new();
+    private long _lostCount;
 
     /// <summary>Drops everything sent from <paramref name="from"/> to <paramref name="to"/> (one direction).</summary>
     public void Block(NodeId from, NodeId to) => _blocked[(from, to)] = 0;
@@ -50,6 +51,18 @@ public sealed class PeerFaultInjector
     /// <summary>True when messages from <paramref name="from"/> to <paramref name="to"/> are dropped.</summary>
     public bool IsBlocked(NodeId from, NodeId to) => !_blocked.IsEmpty && _blocked.ContainsKey((from, to));
 
-    /// <summary>True when messages of <paramref name="channel"/> from <paramref name="from"/> to <paramref name="to"/> are lost on arrival (<see cref="Lose"/>).</summary>
-    public bool Loses(NodeId from, NodeId to, PeerChannelKind channel) => !_lost.IsEmpty && _lost.ContainsKey((from, to, channel));
+    /// <summary>Messages lost in flight so far (<see cref="Lose"/>).</summary>
+    public long LostCount => Interlocked.Read(ref _lostCount);
+
+    /// <summary>True (and counted in <see cref="LostCount"/>) when a message of <paramref name="channel"/> from
+    /// <paramref name="from"/> to <paramref name="to"/> is to be lost on arrival (<see cref="Lose"/>).</summary>
+    public bool Loses(NodeId from, NodeId to, PeerChannelKind channel)
+    {
+        if (_lost.IsEmpty || !_lost.ContainsKey((from, to, channel)))
+        {
+            return false;
+        }
+        Interlocked.Increment(ref _lostCount);
+        return true;
+    }
 }
