@@ -261,14 +261,20 @@ public abstract class PeerTransportContract : IAsyncLifetime
         const int count = 2048;
         var payload = new byte[64 * 1024];
 
+        var refused = 0;
         for (int i = 0; i < count; i++)
         {
             var body = new byte[payload.Length];
             BitConverter.TryWriteBytes(body, i);
-            a.Send(b, PeerMessage.Forwarding(body));
+            if (!a.Send(b, PeerMessage.Forwarding(body)))
+            {
+                refused++;
+            }
         }
         var dropped = a.StatsFor(b)!.DroppedQueueFull;
         Assert.True(dropped > 0, $"a full queue should have dropped messages: {a.StatsFor(b)}");
+        // Send said so for every message the full queue dropped: those certainly never left.
+        Assert.Equal(dropped, refused);
 
         // Every message is delivered or counted as dropped: at the sender when its queue was full, or at the receiver
         // when its inbound channel was (a transport that cannot slow a remote sender down). Delivered ones are in order.
@@ -375,13 +381,13 @@ public abstract class PeerTransportContract : IAsyncLifetime
     {
         var a = await StartAsync(1);
         var b = await StartAsync(2);
-        a.Send(b, PeerMessage.Forwarding(Bytes("before")));
+        Assert.True(a.Send(b, PeerMessage.Forwarding(Bytes("before"))));
         await ReceiveAsync(b, "the message before disposal");
 
         await a.DisposeAsync();
 
         await a.Transport.Inbound.Completion.WaitAsync(Patience);
-        a.Send(b, PeerMessage.Forwarding(Bytes("after")));
+        Assert.False(a.Send(b, PeerMessage.Forwarding(Bytes("after"))), "a send after disposal never leaves, and Send says so");
         Assert.False(b.Transport.Inbound.TryRead(out _));
     }
 
