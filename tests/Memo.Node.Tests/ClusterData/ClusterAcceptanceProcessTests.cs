@@ -104,8 +104,8 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
         return applied;
     }
 
-    // The replicas the node at remoteAddress hosts, as its admin actor reports them (memo cluster shards --json has them
-    // too). Throws AdminException or TimeoutException while the node does not answer yet.
+    // The replicas the node at remoteAddress hosts, as its admin actor reports them (ShardsResponse.local_replicas).
+    // Throws AdminException or TimeoutException while the node does not answer yet.
     internal static async Task<IReadOnlyList<LocalReplicaInfo>> LocalReplicasAsync(string remoteAddress)
     {
         await using var admin = TestAdmin.Connect(remoteAddress, TimeSpan.FromSeconds(5));
