@@ -157,27 +157,14 @@ public sealed partial class ShardForwarder : IAsyncDisposable
             LogMalformed(message.From, e.Message);
             return;
         }
-        switch (envelope.BodyCase)
+        try
         {
-            case ForwardingEnvelope.BodyOneofCase.ProposeReply:
-            case ForwardingEnvelope.BodyOneofCase.ReadReply:
-            case ForwardingEnvelope.BodyOneofCase.StatusReply:
-            case ForwardingEnvelope.BodyOneofCase.Error:
-                Complete(message.From, envelope);
-                break;
-            case ForwardingEnvelope.BodyOneofCase.Propose:
-            case ForwardingEnvelope.BodyOneofCase.Read:
-            case ForwardingEnvelope.BodyOneofCase.Status:
-                if (envelope.Format != Format)
-                {
-                    Refuse(message.From, envelope.Call, $"unsupported forwarding format {envelope.Format}; this node speaks {Format}");
-                    break;
-                }
-                Serve(message.From, envelope);
-                break;
-            default:
-                Refuse(message.From, envelope.Call, "the envelope carries no request");
-                break;
+            Dispatch(message.From, envelope);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug here must not end the node's inbound pump (and with it every Raft message): log it, go on.
+            LogServeFailed(e, message.From, envelope.BodyCase.ToString());
         }
     }
 
@@ -199,6 +186,32 @@ public sealed partial class ShardForwarder : IAsyncDisposable
             await _drained.Task.ConfigureAwait(false);
         }
         _stopping.Dispose();
+    }
+
+    private void Dispatch(NodeId from, ForwardingEnvelope envelope)
+    {
+        switch (envelope.BodyCase)
+        {
+            case ForwardingEnvelope.BodyOneofCase.ProposeReply:
+            case ForwardingEnvelope.BodyOneofCase.ReadReply:
+            case ForwardingEnvelope.BodyOneofCase.StatusReply:
+            case ForwardingEnvelope.BodyOneofCase.Error:
+                Complete(from, envelope);
+                break;
+            case ForwardingEnvelope.BodyOneofCase.Propose:
+            case ForwardingEnvelope.BodyOneofCase.Read:
+            case ForwardingEnvelope.BodyOneofCase.Status:
+                if (envelope.Format != Format)
+                {
+                    Refuse(from, envelope.Call, $"unsupported forwarding format {envelope.Format}; this node speaks {Format}");
+                    break;
+                }
+                Serve(from, envelope);
+                break;
+            default:
+                Refuse(from, envelope.Call, "the envelope carries no request");
+                break;
+        }
     }
 
     private async Task<(ForwardedCallFate Fate, ForwardingEnvelope? Answer)> CallAsync(
