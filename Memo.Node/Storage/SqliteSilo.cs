@@ -20,7 +20,9 @@
 // instance a value over SQLite's length limit, which Microsoft.Data.Sqlite silently binds as NULL into a NOT NULL
 // column; an I/O fault; a fault injected by a test), only that batch fails. Each batch runs inside
 // SAVEPOINT ... RELEASE; on failure ROLLBACK TO undoes exactly that batch's partial writes and the rest of the
-// group still commits, so batches stay atomic without one transaction per batch. Some errors (I/O, disk full)
+// group still commits, so batches stay atomic without one transaction per batch. Failures are rare, so the writer
+// first applies a group with no savepoint at all and falls back to the savepoint path only when a write fails
+// (rolling the attempt back whole): savepoints were a third of the statements of a Raft write. Some errors (I/O, disk full)
 // make SQLite abort the whole transaction; the writer then notices the transaction is gone and re-applies the
 // group's other batches in a new one. A failing COMMIT fails every batch of its group with that exception; the
 // silo keeps serving as long as SQLite does.
