@@ -146,6 +146,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 QueueCapacity = options.Storage.QueueCapacity,
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
 
+            NodeActorHost.CheckEvictionDelay(options, options.Network.EvictionDelay);
             var shardCount = await FixShardCountAsync(silo, options.Shards.Count, logger, cancellationToken).ConfigureAwait(false);
             var listen = ResolveListen(options.Node.Listen);
             var advertised = options.Node.Advertise.Length > 0 ? options.Node.Advertise : AdvertisedFrom(listen);
