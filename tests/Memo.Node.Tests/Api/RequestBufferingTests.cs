@@ -88,12 +88,13 @@ public sealed class RequestBufferingTests
         await pipe.Writer.WriteAsync(Message(10, 10).Concat(Message(10, 10)).Concat(Message(50, 3)).ToArray());
         var three = await reader.ReadAsync();
         Assert.Equal(0, budget.Reserved);
-        reader.AdvanceTo(three.Buffer.GetPosition(30), three.Buffer.End); // a consumer taking the two whole ones at once
-        var third = await reader.ReadAsync();
+        var afterTwo = three.Buffer.GetPosition(30);
+        reader.AdvanceTo(afterTwo, afterTwo); // a consumer taking the two whole ones at once
+        var third = await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(55, budget.Reserved); // the third message's prefix now starts the unread data
         await pipe.Writer.WriteAsync(new byte[47]);
         reader.AdvanceTo(third.Buffer.Start, third.Buffer.End);
-        var thirdWhole = await reader.ReadAsync();
+        var thirdWhole = await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(55, thirdWhole.Buffer.Length);
         reader.AdvanceTo(thirdWhole.Buffer.End);
         Assert.Equal(0, budget.Reserved);
@@ -120,7 +121,7 @@ public sealed class RequestBufferingTests
         Assert.Equal(0, small.Held);
         small.AdvanceTo(read.Buffer.End);
 
-        var largePipe = new Pipe();
+        var largePipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0)); // the whole message in, unread
         var large = new BudgetedRequestReader(largePipe.Reader, Limits(budget, TimeSpan.FromMilliseconds(50)));
         var declared = BudgetedRequestReader.WholeMessageThreshold; // with its prefix, one byte over the threshold
         await largePipe.Writer.WriteAsync(Message(declared, declared));
