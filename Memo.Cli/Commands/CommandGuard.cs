@@ -38,7 +38,12 @@ internal static class CommandGuard
         AdminClient? client = null;
         try
         {
-            client = AdminClient.Start(endpoint!, settings.Timeout);
+            var tls = settings.LoadTls(out problem);
+            if (problem is not null)
+            {
+                return reporter.Fail(ExitCodes.Usage, problem);
+            }
+            client = AdminClient.Start(endpoint!, settings.Timeout, tls);
             return await body(client).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -3,6 +3,7 @@ using Memo.Admin;
 using Memo.Admin.Wire;
 using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
+using Memo.Node.Security;
 using Memo.Node.Shards.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -28,13 +29,18 @@ public sealed partial class AdminActor : ReceiveActor
     private readonly Func<ShardId, ReplicaReport?>? _leaderOf;
     private readonly long _maxReplyBytes;
     private readonly ILogger _logger;
+    private readonly PeerCertificates? _certificates;
 
     /// <summary>Creates the actor.</summary>
     /// <param name="cluster">The node's membership: its view and the changes.</param>
     /// <param name="leaderOf">A shard's best leader report (the shard host's); null when the node hosts no shards.</param>
     /// <param name="maxReplyBytes">The largest reply that fits one remoting frame.</param>
     /// <param name="logger">Where failures are logged.</param>
-    public AdminActor(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger)
+    /// <param name="certificates">With mutual TLS on remoting: what each dialled address presented; a request is
+    /// answered only when its sender's address presented an administrator certificate. Null: plaintext remoting, where
+    /// whoever reaches the port is trusted.</param>
+    public AdminActor(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
+        PeerCertificates? certificates = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(logger);
@@ -43,17 +49,40 @@ public sealed partial class AdminActor : ReceiveActor
         _leaderOf = leaderOf;
         _maxReplyBytes = maxReplyBytes;
         _logger = logger;
+        _certificates = certificates;
         Receive<AdminRequest>(Answer);
     }
 
     /// <summary>Props for <see cref="AdminActor"/>; create it as <see cref="AdminWire.ActorName"/> under <c>/user</c>.</summary>
-    public static Props Props(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger) =>
-        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger));
+    public static Props Props(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
+        PeerCertificates? certificates = null) =>
+        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger, certificates));
+
+    // The reply travels over a connection this node dials to the sender's address (Akka.NET keeps inbound connections
+    // read-only), and the client resolved this actor first (an Identify answered the same way), so the certificate
+    // the sender's address presented is on record before its first request arrives.
+    private string? RefusalOf(IActorRef sender)
+    {
+        var address = sender.Path.Address;
+        var hostPort = address.Host is { } host && host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{address.Port}" : $"{address.Host}:{address.Port}";
+        return _certificates!.PresentedAt(hostPort) switch
+        {
+            { Role: Memo.Protocol.Security.CertificateRole.Admin } => null,
+            { } other => $"memo cluster needs an administrator certificate (memo admin certify); the caller presented {other}",
+            null => "memo cluster needs an administrator certificate from the network CA (memo admin certify); the caller presented none this node could check",
+        };
+    }
 
     private void Answer(AdminRequest request)
     {
         var id = request.CorrelationId;
         var sender = Sender;
+        if (_certificates is not null && RefusalOf(sender) is { } refusal)
+        {
+            LogRefused(_logger, sender.Path.Address.ToString(), request.RequestCase.ToString(), refusal);
+            Reply(sender, Error(id, AdminErrorCode.PermissionDenied, refusal));
+            return;
+        }
         try
         {
             switch (request.RequestCase)

@@ -82,9 +82,11 @@ public sealed class NodeActorHost : IAsyncDisposable
     /// <param name="roles">The member roles (the node's identity).</param>
     /// <param name="evictionDelay">The split brain resolver's stable-after.</param>
     /// <param name="loggerFactory">Where Akka's log events go.</param>
+    /// <param name="tls">Mutual TLS on remoting: this node's certificate (with its key) and the handshake check; null
+    /// for plaintext remoting.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<NodeActorHost> StartAsync(MemoOptions options, string networkName, IEnumerable<string> roles, TimeSpan evictionDelay,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        ILoggerFactory loggerFactory, RemotingTls? tls, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -113,7 +115,24 @@ public sealed class NodeActorHost : IAsyncDisposable
                 $"akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {(long)options.Shards.HandoffTimeout.TotalMilliseconds}ms");
             akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig)
                 .WithFallback(AdminWire.SerializerConfig), HoconAddMode.Prepend);
-            akka.WithRemoting(new RemoteOptions { HostName = host, Port = port });
+            // With TLS the transport scheme becomes akka.ssl.tcp; every member and admin client must use it too.
+            akka.WithRemoting(tls is null
+                ? new RemoteOptions { HostName = host, Port = port }
+                : new RemoteOptions
+                {
+                    HostName = host,
+                    Port = port,
+                    EnableSsl = true,
+                    Ssl = new SslOptions
+                    {
+                        X509Certificate = tls.Certificate,
+                        SuppressValidation = false,
+                        RequireMutualAuthentication = true,
+                        // Peers are named by the CA's subject, not by host name (IP-addressed members, one CA).
+                        ValidateCertificateHostname = false,
+                        CustomValidator = tls.Validator,
+                    },
+                });
             akka.WithClustering(new ClusterOptions { SplitBrainResolver = new KeepMajorityOption() });
             akka.ConfigureLoggers(loggers =>
             {
