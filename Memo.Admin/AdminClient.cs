@@ -82,10 +82,13 @@ public sealed class AdminClient : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         // Named after the network, like the node's system: the node's peer transport takes an association from a system of
         // another name for a node of another network (it logs a warning and sends that system its hello).
+        // With TLS the node answers over a connection it dials to this client's address (it checks the certificate there),
+        // so the client listens on the interface it reaches the node through, not on loopback alone.
         var system = tls is null
             ? ActorSystem.Create(endpoint.Network, ClientConfig)
             : ActorSystem.Create(endpoint.Network, ActorSystemSetup.Create(
-                BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = on").WithFallback(ClientConfig)),
+                BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(
+                    $"akka.remote.dot-netty.tcp.enable-ssl = on\nakka.remote.dot-netty.tcp.hostname = \"{LocalAddressTowards(endpoint)}\"").WithFallback(ClientConfig)),
                 new DotNettySslSetup(tls.Certificate, suppressValidation: false, requireMutualAuthentication: true, validateCertificateHostname: false, tls.Validator)));
         try
         {
@@ -96,6 +99,27 @@ public sealed class AdminClient : IAsyncDisposable
         {
             system.Terminate().Wait(TimeSpan.FromSeconds(5));
             throw;
+        }
+    }
+
+    // The local address the operating system would use to reach the node (a UDP connect sends nothing); loopback when
+    // the node is local or the route cannot be found.
+    private static string LocalAddressTowards(AdminEndpoint endpoint)
+    {
+        try
+        {
+            var addresses = System.Net.Dns.GetHostAddresses(endpoint.Host);
+            if (addresses.Length == 0 || addresses.Any(System.Net.IPAddress.IsLoopback))
+            {
+                return "127.0.0.1";
+            }
+            using var probe = new System.Net.Sockets.Socket(addresses[0].AddressFamily, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            probe.Connect(addresses[0], endpoint.Port);
+            return probe.LocalEndPoint is System.Net.IPEndPoint local ? local.Address.ToString() : "127.0.0.1";
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return "127.0.0.1";
         }
     }
 

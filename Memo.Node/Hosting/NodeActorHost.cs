@@ -113,7 +113,11 @@ public sealed class NodeActorHost : IAsyncDisposable
                 $"akka.cluster.roles = [{string.Join(", ", roles.Select(ConfigText.Quote))}]\n" +
                 $"akka.cluster.split-brain-resolver.stable-after = {(long)evictionDelay.TotalMilliseconds}ms\n" +
                 $"akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {(long)options.Shards.HandoffTimeout.TotalMilliseconds}ms");
-            akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig)
+            // With TLS, a node writes to every peer over a connection it dialled and checked itself (passive connections
+            // off): the certificate that answers at a member's address is then that member's (Security/PeerCertificates).
+            // An operator's akka section cannot turn this back on.
+            var forced = tls is null ? Config.Empty : ConfigurationFactory.ParseString("akka.remote.use-passive-connections = off");
+            akka.AddHocon(forced.WithFallback(options.Config).WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig)
                 .WithFallback(AdminWire.SerializerConfig), HoconAddMode.Prepend);
             // With TLS the transport scheme becomes akka.ssl.tcp; every member and admin client must use it too.
             akka.WithRemoting(tls is null
