@@ -7,10 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace Memo.Node.Security;
 
 /// <summary>
-/// Holds every cluster member to its certificate: records the NodeId each member address claims (role
-/// <c>memo-id</c>) in <see cref="PeerCertificates"/>, so a handshake with that address must present that node's
-/// certificate, and downs a member whose address presented another node's certificate, or an administrator's, before
-/// its claim was known (a join races the first handshake). Every member runs one; downing is idempotent.
+/// Holds every cluster member to its certificate: compares the NodeId each member address claims (role
+/// <c>memo-id</c>) with the certificate that answered when this node dialled that address
+/// (<see cref="PeerCertificates.PresentedAt"/>), whichever of the two it learns first, and downs a member whose address
+/// presented another node's certificate or an administrator's, or that carries no memo identity. Every member runs
+/// one; downing is idempotent.
 /// </summary>
 public sealed partial class MemberCertificateGuard : ReceiveActor
 {
@@ -32,11 +33,7 @@ public sealed partial class MemberCertificateGuard : ReceiveActor
                 Track(member);
             }
         });
-        Receive<ClusterEvent.MemberRemoved>(e =>
-        {
-            _claims.Remove(e.Member.Address);
-            _certificates.Unclaim(HostPort(e.Member.Address));
-        });
+        Receive<ClusterEvent.MemberRemoved>(e => _claims.Remove(e.Member.Address));
         Receive<ClusterEvent.IMemberEvent>(e => Track(e.Member));
         Receive<PresentedCertificate>(p => Recheck(p.HostPort, p.Identity));
     }
@@ -69,7 +66,6 @@ public sealed partial class MemberCertificateGuard : ReceiveActor
             return;
         }
         _claims[member.Address] = identity.Node.Value;
-        _certificates.Claim(hostPort, identity.Node.Value);
         if (_certificates.PresentedAt(hostPort) is { } presented)
         {
             Recheck(hostPort, presented);

@@ -14,16 +14,18 @@ namespace Memo.Node.Security;
 // never see certificates. Passive connections are off in Akka.NET (akka.remote.use-passive-connections), so a node
 // writes to every address over a connection it dialled itself, and the outbound callback sees which certificate
 // answers at each Akka address. That is the anchor for binding NodeIds: the membership (MemberCertificateGuard) knows
-// which NodeId each member address claims (role memo-id); this table records which certificate answered there. A
-// claim the certificate contradicts is refused at the handshake when the claim is already known, and downed when the
-// claim arrives later. Inbound connections are checked for the CA and the role only (node or admin): the callback
-// cannot tell which Akka address an inbound connection will claim.
+// which NodeId each member address claims (role memo-id); this table records which certificate answered there, and
+// the guard downs a member whose certificate contradicts its claim. An outbound handshake is refused only for a
+// certificate the network CA did not issue: Akka.NET 1.5.75 (DotNetty TcpClientHandler) runs coordinated shutdown of
+// the whole node when an outbound handshake fails, so refusing a member's handshake for a contradicted claim would let
+// an impostor stop every node that dials it. Inbound connections are checked for the CA and the role only (node or
+// admin): the callback cannot tell which Akka address an inbound connection will claim.
 
 /// <summary>
 /// The node's side of mutual TLS on Akka remoting: the certificate check every handshake runs
-/// (<see cref="Validator"/>: issued by the network CA, a node or admin certificate, and at an address a member claims,
-/// that member's NodeId), and what each dialled address presented (<see cref="PresentedAt"/>), for the membership
-/// guard and the admin actor.
+/// (<see cref="Validator"/>: issued by the network CA, a node or admin certificate), and what each dialled address
+/// presented (<see cref="PresentedAt"/>), which the membership guard holds against the NodeId the member there claims
+/// and the admin actor against the administrator role.
 /// </summary>
 /// <remarks>Thread safety: the validator runs on transport threads, the lookups on actors; every member is safe to call
 /// from any thread.</remarks>
@@ -31,7 +33,6 @@ public sealed class PeerCertificates : IDisposable
 {
     private readonly NetworkTrust _trust;
     private readonly ConcurrentDictionary<string, MemoCertificateIdentity> _presented = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, ulong> _claimed = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Creates the table for a network whose CA is <paramref name="trust"/> (owned from now on).</summary>
     public PeerCertificates(NetworkTrust trust)
@@ -51,15 +52,6 @@ public sealed class PeerCertificates : IDisposable
 
     /// <summary>The identity of the certificate that answered when this node dialled <paramref name="hostPort"/>, if any.</summary>
     public MemoCertificateIdentity? PresentedAt(string hostPort) => _presented.TryGetValue(hostPort, out var identity) ? identity : null;
-
-    /// <summary>Records that the member at <paramref name="hostPort"/> claims <paramref name="nodeId"/> (its memo-id role).</summary>
-    public void Claim(string hostPort, ulong nodeId) => _claimed[hostPort] = nodeId;
-
-    /// <summary>Forgets the claim at <paramref name="hostPort"/> (the member is gone).</summary>
-    public void Unclaim(string hostPort) => _claimed.TryRemove(hostPort, out _);
-
-    /// <summary>The NodeId a member at <paramref name="hostPort"/> claims, or 0.</summary>
-    public ulong ClaimAt(string hostPort) => _claimed.TryGetValue(hostPort, out var id) ? id : 0;
 
     /// <summary>The handshake check, for <c>DotNettySslSetup</c>'s custom validator (both directions).</summary>
     public CertificateValidationCallback Validator => Validate;
@@ -82,18 +74,9 @@ public sealed class PeerCertificates : IDisposable
             // Inbound: the CA's word and the role are all the handshake can check (see the design note).
             return true;
         }
-        var claimed = ClaimAt(hostPort);
-        if (claimed != 0)
-        {
-            if (identity.Role != CertificateRole.Node)
-            {
-                return Refuse(peer, $"the member at {hostPort} claims node {claimed:x16} but presented {identity}");
-            }
-            if (identity.NodeId != claimed)
-            {
-                return Refuse(peer, $"the member at {hostPort} claims node {claimed:x16} but its certificate names node {identity.Name}");
-            }
-        }
+        // A certificate that contradicts the member's claim is not refused here: Akka.NET 1.5.75 runs coordinated
+        // shutdown of the whole node when an outbound handshake fails, so an impostor could stop every node that dials
+        // it. The connection is allowed, recorded, and the guard downs the member at once (MemberCertificateGuard).
         _presented[hostPort] = identity;
         Presented?.Invoke(hostPort, identity);
         return true;

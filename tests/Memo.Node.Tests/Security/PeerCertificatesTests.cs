@@ -21,30 +21,34 @@ public sealed class PeerCertificatesTests : IDisposable
     }
 
     [Fact]
-    public void A_dialled_member_must_present_the_certificate_of_the_node_it_claims()
+    public void What_a_dialled_address_presents_is_recorded_for_the_guard_and_the_admin_actor()
     {
         using var node7 = Node(7);
-        _peers.Claim("127.0.0.1:6001", 8);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var admin = _authority.IssueAdmin(key, "ops", Year);
+        var presented = new List<string>();
+        _peers.Presented += (hostPort, identity) => presented.Add($"{hostPort} {identity.Role} {identity.Name}");
 
-        Assert.False(Validate(node7, "akka.ssl.tcp://memo@127.0.0.1:6001"));
-        Assert.Null(_peers.PresentedAt("127.0.0.1:6001"));
-        Assert.Contains("claims node 0000000000000008 but its certificate names node 0000000000000007", Assert.Single(_refusals), StringComparison.Ordinal);
-
-        _peers.Claim("127.0.0.1:6001", 7);
         Assert.True(Validate(node7, "akka.ssl.tcp://memo@127.0.0.1:6001"));
+        Assert.True(Validate(admin, "akka.ssl.tcp://memo@127.0.0.1:40000/user/admin-client"));
+
         Assert.Equal(7UL, _peers.PresentedAt("127.0.0.1:6001")?.NodeId);
+        Assert.Equal(CertificateRole.Admin, _peers.PresentedAt("127.0.0.1:40000")?.Role);
+        Assert.Null(_peers.PresentedAt("127.0.0.1:6002"));
+        Assert.Equal(["127.0.0.1:6001 Node 0000000000000007", "127.0.0.1:40000 Admin ops"], presented);
+        Assert.Empty(_refusals);
     }
 
     [Fact]
-    public void An_admin_certificate_is_refused_at_a_member_address_and_recorded_elsewhere()
+    public void A_dialled_address_presenting_a_certificate_of_another_CA_is_refused_and_not_recorded()
     {
+        using var foreign = NetworkAuthority.Create("memo", Year);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var admin = _authority.IssueAdmin(key, "ops", Year);
-        _peers.Claim("127.0.0.1:6001", 7);
+        using var forged = foreign.IssueNode(key, 7, [], Year);
 
-        Assert.False(Validate(admin, "akka.ssl.tcp://memo@127.0.0.1:6001"));
-        Assert.True(Validate(admin, "akka.ssl.tcp://memo@127.0.0.1:40000"));
-        Assert.Equal(CertificateRole.Admin, _peers.PresentedAt("127.0.0.1:40000")?.Role);
+        Assert.False(Validate(forged, "akka.ssl.tcp://memo@127.0.0.1:6001"));
+        Assert.Null(_peers.PresentedAt("127.0.0.1:6001"));
+        Assert.Contains("not valid under the network CA", Assert.Single(_refusals), StringComparison.Ordinal);
     }
 
     [Fact]
