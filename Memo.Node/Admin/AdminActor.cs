@@ -63,9 +63,7 @@ public sealed partial class AdminActor : ReceiveActor
     // the sender's address presented is on record before its first request arrives.
     private string? RefusalOf(IActorRef sender)
     {
-        var address = sender.Path.Address;
-        var hostPort = address.Host is { } host && host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{address.Port}" : $"{address.Host}:{address.Port}";
-        return _certificates!.PresentedAt(hostPort) switch
+        return _certificates!.PresentedAt(PeerCertificates.HostPortOf(sender.Path.Address)) switch
         {
             { Role: Memo.Protocol.Security.CertificateRole.Admin } => null,
             { } other => $"memo cluster needs an administrator certificate (memo admin certify); the caller presented {other}",

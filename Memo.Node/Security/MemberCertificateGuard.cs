@@ -19,6 +19,7 @@ public sealed partial class MemberCertificateGuard : ReceiveActor
     private readonly ILogger _logger;
     private readonly Akka.Cluster.Cluster _cluster;
     private readonly Dictionary<Address, ulong> _claims = [];
+    private Action<string, MemoCertificateIdentity>? _onPresented;
 
     /// <summary>Creates the guard.</summary>
     public MemberCertificateGuard(PeerCertificates certificates, ILogger logger)
@@ -47,11 +48,16 @@ public sealed partial class MemberCertificateGuard : ReceiveActor
     {
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
         var self = Self;
-        _certificates.Presented += (hostPort, identity) => self.Tell(new PresentedCertificate(hostPort, identity));
+        _onPresented = (hostPort, identity) => self.Tell(new PresentedCertificate(hostPort, identity));
+        _certificates.Presented += _onPresented;
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => _cluster.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        _certificates.Presented -= _onPresented;
+        _cluster.Unsubscribe(Self);
+    }
 
     private void Track(Akka.Cluster.Member member)
     {
@@ -59,7 +65,7 @@ public sealed partial class MemberCertificateGuard : ReceiveActor
         {
             return;
         }
-        var hostPort = HostPort(member.Address);
+        var hostPort = PeerCertificates.HostPortOf(member.Address);
         if (!MemberIdentity.TryParse(member.Roles, out var identity, out var problem))
         {
             Down(member.Address, $"it carries no memo identity ({problem})");
@@ -74,7 +80,7 @@ public sealed partial class MemberCertificateGuard : ReceiveActor
 
     private void Recheck(string hostPort, MemoCertificateIdentity presented)
     {
-        var entry = _claims.FirstOrDefault(c => HostPort(c.Key).Equals(hostPort, StringComparison.OrdinalIgnoreCase));
+        var entry = _claims.FirstOrDefault(c => PeerCertificates.HostPortOf(c.Key).Equals(hostPort, StringComparison.OrdinalIgnoreCase));
         if (entry.Key is null)
         {
             return;
@@ -98,9 +104,6 @@ public sealed partial class MemberCertificateGuard : ReceiveActor
         LogImpostorDowned(_logger, address.ToString(), reason);
         _cluster.Down(address);
     }
-
-    private static string HostPort(Address address) =>
-        address.Host is { } host && host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{address.Port}" : $"{address.Host}:{address.Port}";
 
     private sealed record PresentedCertificate(string HostPort, MemoCertificateIdentity Identity);
 

@@ -82,6 +82,13 @@ public sealed class PeerCertificates : IDisposable
         return true;
     }
 
+    /// <summary>The host:port of a remote Akka address (IPv6 in brackets): the key <see cref="PresentedAt"/> takes.</summary>
+    public static string HostPortOf(Akka.Actor.Address address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        return address.Host is { } host && host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{address.Port}" : $"{address.Host}:{address.Port}";
+    }
+
     /// <summary>The host:port of an Akka address (<c>akka.ssl.tcp://system@host:port</c>); false for a bare TCP
     /// endpoint (an inbound connection).</summary>
     internal static bool TryHostPort(string peer, out string hostPort)
