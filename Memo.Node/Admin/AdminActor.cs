@@ -27,6 +27,7 @@ public sealed partial class AdminActor : ReceiveActor
 {
     private readonly ClusterMembership _cluster;
     private readonly Func<ShardId, ReplicaReport?>? _leaderOf;
+    private readonly Func<IReadOnlyList<ReplicaReport>>? _localReplicas;
     private readonly long _maxReplyBytes;
     private readonly ILogger _logger;
     private readonly PeerCertificates? _certificates;
@@ -36,17 +37,19 @@ public sealed partial class AdminActor : ReceiveActor
     /// <param name="leaderOf">A shard's best leader report (the shard host's); null when the node hosts no shards.</param>
     /// <param name="maxReplyBytes">The largest reply that fits one remoting frame.</param>
     /// <param name="logger">Where failures are logged.</param>
+    /// <param name="localReplicas">The replicas this node hosts, now (the shard host's); null when it hosts none.</param>
     /// <param name="certificates">With mutual TLS on remoting: what each dialled address presented; a request is
     /// answered only when its sender's address presented an administrator certificate. Null: plaintext remoting, where
     /// whoever reaches the port is trusted.</param>
     public AdminActor(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
-        PeerCertificates? certificates = null)
+        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null, PeerCertificates? certificates = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(maxReplyBytes, 0);
         _cluster = cluster;
         _leaderOf = leaderOf;
+        _localReplicas = localReplicas;
         _maxReplyBytes = maxReplyBytes;
         _logger = logger;
         _certificates = certificates;
@@ -55,8 +58,8 @@ public sealed partial class AdminActor : ReceiveActor
 
     /// <summary>Props for <see cref="AdminActor"/>; create it as <see cref="AdminWire.ActorName"/> under <c>/user</c>.</summary>
     public static Props Props(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
-        PeerCertificates? certificates = null) =>
-        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger, certificates));
+        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null, PeerCertificates? certificates = null) =>
+        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger, localReplicas, certificates));
 
     // The reply travels over a connection this node dials to the sender's address (Akka.NET keeps inbound connections
     // read-only), and the client resolved this actor first (an Identify answered the same way), so the certificate
@@ -89,7 +92,7 @@ public sealed partial class AdminActor : ReceiveActor
                     Reply(sender, new AdminReply { CorrelationId = id, Show = AdminAnswers.Show(_cluster.View) });
                     break;
                 case AdminRequest.RequestOneofCase.Shards:
-                    Reply(sender, new AdminReply { CorrelationId = id, Shards = AdminAnswers.Shards(_cluster.View, _leaderOf) });
+                    Reply(sender, new AdminReply { CorrelationId = id, Shards = AdminAnswers.Shards(_cluster.View, _leaderOf, _localReplicas?.Invoke()) });
                     break;
                 case AdminRequest.RequestOneofCase.Join:
                     var seed = request.Join.Seed;

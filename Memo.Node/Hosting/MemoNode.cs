@@ -13,7 +13,6 @@ using Memo.Node.Kvs;
 using Memo.Node.Routing;
 using Memo.Node.Security;
 using Memo.Node.Raft;
-using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Hosting;
 using Memo.Node.Shards.Replicated;
 using Memo.Node.Storage;
@@ -46,7 +45,6 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly ISilo _silo;
     private readonly ShardHost _shards;
     private readonly TimerShardTickSource _ticks;
-    private readonly PeerChannels _channels;
     private readonly ApiServer _server;
     private readonly NodeActorHost _actors;
     private readonly IPeerTransport _transport;
@@ -61,7 +59,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private long _refusedInbound;
     private int _stopped;
 
-    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
+    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks,
         ApiServer server, NodeActorHost actors, IPeerTransport transport, AkkaPeerTransport links, string advertised, ClusterMembership cluster,
         Akka.Actor.IActorRef admin, ILogger logger)
     {
@@ -72,7 +70,6 @@ public sealed partial class MemoNode : IAsyncDisposable
         _silo = silo;
         _shards = shards;
         _ticks = ticks;
-        _channels = channels;
         _server = server;
         _actors = actors;
         _transport = transport;
@@ -137,7 +134,6 @@ public sealed partial class MemoNode : IAsyncDisposable
         ClusterMembership? cluster = null;
         ShardHost? shards = null;
         TimerShardTickSource? ticks = null;
-        PeerChannels? channels = null;
         ApiServer? server = null;
         NodeActorHost? actors = null;
         NodeCertificates? certificates = null;
@@ -179,7 +175,6 @@ public sealed partial class MemoNode : IAsyncDisposable
                 options.Shards.RingRemovalDelay, clusterStore, loggerFactory);
 
             // Every shard is one Raft group; this node hosts the replicas the ring places on it.
-            channels = new PeerChannels((int)Math.Max(options.Grpc.MaxReceiveMessageSize, options.Grpc.MaxSendMessageSize));
             ticks = new TimerShardTickSource(TimeProvider.System, options.Raft.TickInterval);
             var raftConfig = new RaftConfig
             {
@@ -197,8 +192,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                 SnapshotThresholdEntries = options.Raft.SnapshotThreshold,
             };
             shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
-                new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, channels, loggerFactory, cancellationToken).ConfigureAwait(false);
-            var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
+                new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, loggerFactory, cancellationToken).ConfigureAwait(false);
+            var gateway = new ClusterShardGateway(shards, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows),
                 loggerFactory.CreateLogger<KeyValueStore>());
@@ -206,13 +201,12 @@ public sealed partial class MemoNode : IAsyncDisposable
             // `memo cluster ...` asks this actor over Akka remoting; the public port serves no admin service.
             var admin = actors.System.ActorOf(
                 AdminActor.Props(cluster, shards.LeaderReport, actors.MaxFrameBytes - AkkaPeerTransport.EnvelopeAllowanceBytes, loggerFactory.CreateLogger<AdminActor>(),
-                    certificates.Peers),
+                    shards.LocalReports, certificates.Peers),
                 AdminWire.ActorName);
 
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
-                .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor)
-                .Add(new ShardForwardingService(shards), Memo.Node.Shards.Wire.ShardService.BindService, Memo.Node.Shards.Wire.ShardService.Descriptor);
+                .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor);
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
@@ -230,7 +224,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 Certificate = certificates.Api,
             }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, links, advertised, cluster, admin, logger)
+            node = new MemoNode(folder, key, silo, shards, ticks, server, actors, transport, links, advertised, cluster, admin, logger)
             {
                 _certificates = certificates,
             };
@@ -253,7 +247,6 @@ public sealed partial class MemoNode : IAsyncDisposable
             if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);
             if (actors is not null) await actors.DisposeAsync().ConfigureAwait(false);
             ticks?.Dispose();
-            channels?.Dispose();
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
             key?.Dispose();
             certificates?.Dispose();
@@ -327,12 +320,13 @@ public sealed partial class MemoNode : IAsyncDisposable
         return listen;
     }
 
-    // One reader of the transport's inbound channel hands each message to its owner by channel kind.
+    // One reader of the transport's inbound channel hands each message to its owner by channel kind. Neither owner
+    // waits here: Raft messages go to the replicas' mailboxes, forwarded requests start and are answered later.
     private async Task PumpInboundAsync()
     {
         await foreach (var message in _transport.Inbound.ReadAllAsync().ConfigureAwait(false))
         {
-            // Raft inputs only from current members: a process that is not (or no longer) one cannot vote or append.
+            // Peer inputs only from current members: a process that is not (or no longer) one cannot vote, append or forward.
             if (!_cluster.View.Membership.TryGetMember(message.From, out var sender) || !sender.Status.IsLive())
             {
                 if (Interlocked.Increment(ref _refusedInbound) % 1000 == 1)
@@ -341,9 +335,14 @@ public sealed partial class MemoNode : IAsyncDisposable
                 }
                 continue;
             }
-            if (message.Message.Channel == PeerChannelKind.Raft)
+            switch (message.Message.Channel)
             {
-                _shards.Dispatcher.Dispatch(message);
+                case PeerChannelKind.Raft:
+                    _shards.Dispatcher.Dispatch(message);
+                    break;
+                case PeerChannelKind.Forwarding:
+                    _shards.Forwarder.Receive(message);
+                    break;
             }
         }
     }
@@ -375,7 +374,6 @@ public sealed partial class MemoNode : IAsyncDisposable
             await _server.DisposeAsync().ConfigureAwait(false);
             // Nothing runs on the ActorSystem any more: terminate it (without leaving) before the silo closes.
             await _actors.DisposeAsync().ConfigureAwait(false);
-            _channels.Dispose();
             await _silo.DisposeAsync().ConfigureAwait(false);
             _key.Dispose();
             _certificates?.Dispose();

@@ -16,8 +16,8 @@ using Xunit.Abstractions;
 namespace Memo.Node.Tests.Security;
 
 /// <summary>
-/// Mutual TLS on Akka remoting against real node processes, attacked on the wire: three nodes with certificates from
-/// one network CA form a cluster and serve; a fourth process with a certificate from a CA of its own is refused at the
+/// Mutual TLS on Akka remoting (and TLS on the API) against real node processes, attacked on the wire: three nodes
+/// with certificates from one network CA form a cluster and serve through every node; a fourth process with a certificate from a CA of its own is refused at the
 /// handshake; a process with a valid node certificate that claims another node's NodeId is refused or downed, and
 /// logged; <c>memo cluster</c> without an administrator certificate is refused and with one it works.
 /// </summary>
@@ -61,8 +61,9 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
             await WaitAsync(async () => (await ShowAsync(node1, adminArgs)) is { Count: 3 } members && members.All(m => m.Status == "up"),
                 "3 members Up in `cluster show` with the admin certificate", nodes);
             var members = await ShowAsync(node1, adminArgs) ?? throw new InvalidOperationException("cluster show failed");
-            await WaitAsync(async () => (await RunAsync("kv", "put", "k", "v1", "--node", nodes[1]!.Address)).Code == ExitCodes.Ok, "a write through node 2", nodes);
-            Assert.Equal("v1", await GetAsync(nodes[2]!.Address, "k"));
+            await WaitAsync(async () => (await RunAsync("kv", "put", "k", "v1", "--node", nodes[1]!.Address, "--ca", caFile)).Code == ExitCodes.Ok, "a write through node 2", nodes);
+            Assert.Equal("v1", await GetAsync(nodes[2]!.Address, "k", caFile));
+            Assert.Equal("v1", await GetAsync(nodes[0]!.Address, "k", caFile));
 
             // Phase 2: admin without certificates (a plaintext client), and with a node's certificate instead of an admin's.
             var (plainCode, plain) = await RunAsync("cluster", "show", "--remote", node1, "--timeout", "10s");
@@ -101,7 +102,7 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
             }
             var after = await ShowAsync(node1, adminArgs) ?? throw new InvalidOperationException("cluster show failed");
             Assert.Equal(members.Select(m => (m.Id, m.Address)).Order(), after.Select(m => (m.Id, m.Address)).Order());
-            Assert.Equal("v1", await GetAsync(nodes[1]!.Address, "k"));
+            Assert.Equal("v1", await GetAsync(nodes[1]!.Address, "k", caFile));
 
             // Phase 5: `memo cluster down` with the administrator certificate works: node 3 is downed and exits 4.
             var (downCode, down) = await RunAsync(["cluster", "down", nodes[2]!.RemoteAddress, "--remote", node1, "--timeout", "10s", .. adminArgs]);
@@ -122,12 +123,13 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
         }
     }
 
-    // Remoting over mutual TLS with the network CA; the API stays cleartext on loopback (node-internal forwarding still
-    // uses the API port).
+    // Remoting over mutual TLS with the network CA, and TLS on the API with the same node certificate.
     private static string[] Secure(string caFile, string data) =>
     [
         "--set", $"memo.network.ca=\"{caFile}\"",
         "--set", $"memo.node.certificate=\"{Path.Combine(data, "node.crt")}\"",
+        "--set", $"memo.api.tls.certificate=\"{Path.Combine(data, "node.crt")}\"",
+        "--set", $"memo.api.tls.key=\"{Path.Combine(data, "node.key")}\"",
     ];
 
     // An attacker's own cluster member: a valid node certificate from the network CA for a node of its own, with the
@@ -163,9 +165,9 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
     }
 
     // `memo kv get`: the value, written to standard output as bytes.
-    private static async Task<string> GetAsync(string node, string key)
+    private static async Task<string> GetAsync(string node, string key, string caFile)
     {
-        var (code, io) = await RunAsync("kv", "get", key, "--node", node);
+        var (code, io) = await RunAsync("kv", "get", key, "--node", node, "--ca", caFile);
         Assert.True(code == ExitCodes.Ok, io.Err.ToString());
         return System.Text.Encoding.UTF8.GetString(io.Stdout.ToArray());
     }
