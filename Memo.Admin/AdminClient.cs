@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
+using Akka.Remote.Transport.DotNetty;
 using Memo.Admin.Wire;
 
 namespace Memo.Admin;
@@ -54,12 +56,14 @@ public sealed class AdminClient : IAsyncDisposable
     private long _nextCorrelationId;
     private int _disposed;
 
-    private AdminClient(AdminEndpoint endpoint, TimeSpan timeout, ActorSystem system)
+    private AdminClient(AdminEndpoint endpoint, TimeSpan timeout, ActorSystem system, bool secure)
     {
         Endpoint = endpoint;
         Timeout = timeout;
         _system = system;
-        _actor = system.ActorOf(AdminClientActor.Props(endpoint.ActorPath, timeout), "admin-client");
+        // With TLS the node's addresses use the akka.ssl.tcp scheme; a path with akka.tcp would name no transport.
+        var path = secure ? endpoint.ActorPath.Replace("akka.tcp://", "akka.ssl.tcp://", StringComparison.Ordinal) : endpoint.ActorPath;
+        _actor = system.ActorOf(AdminClientActor.Props(path, timeout), "admin-client");
     }
 
     /// <summary>The node asked.</summary>
@@ -71,22 +75,51 @@ public sealed class AdminClient : IAsyncDisposable
     /// <summary>Starts the client's ActorSystem (a few hundred milliseconds); nothing is sent until the first call.</summary>
     /// <param name="endpoint">The node's remoting endpoint and network name.</param>
     /// <param name="timeout">The time limit of each call.</param>
-    public static AdminClient Start(AdminEndpoint endpoint, TimeSpan timeout)
+    /// <param name="tls">Mutual TLS (a node whose remoting uses the network CA needs it); null for plaintext remoting.</param>
+    public static AdminClient Start(AdminEndpoint endpoint, TimeSpan timeout, AdminTls? tls = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         // Named after the network, like the node's system: the node's peer transport takes an association from a system of
         // another name for a node of another network (it logs a warning and sends that system its hello).
-        var system = ActorSystem.Create(endpoint.Network, ClientConfig);
+        // With TLS the node answers over a connection it dials to this client's address (it checks the certificate there),
+        // so the client listens on the interface it reaches the node through, not on loopback alone.
+        var system = tls is null
+            ? ActorSystem.Create(endpoint.Network, ClientConfig)
+            : ActorSystem.Create(endpoint.Network, ActorSystemSetup.Create(
+                BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(
+                    $"akka.remote.dot-netty.tcp.enable-ssl = on\nakka.remote.dot-netty.tcp.hostname = \"{LocalAddressTowards(endpoint)}\"").WithFallback(ClientConfig)),
+                new DotNettySslSetup(tls.Certificate, suppressValidation: false, requireMutualAuthentication: true, validateCertificateHostname: false, tls.Validator)));
         try
         {
             AdminWire.EnsureSerializer(system);
-            return new AdminClient(endpoint, timeout, system);
+            return new AdminClient(endpoint, timeout, system, tls is not null);
         }
         catch
         {
             system.Terminate().Wait(TimeSpan.FromSeconds(5));
             throw;
+        }
+    }
+
+    // The local address the operating system would use to reach the node (a UDP connect sends nothing); loopback when
+    // the node is local or the route cannot be found.
+    private static string LocalAddressTowards(AdminEndpoint endpoint)
+    {
+        try
+        {
+            var addresses = System.Net.Dns.GetHostAddresses(endpoint.Host);
+            if (addresses.Length == 0 || addresses.Any(System.Net.IPAddress.IsLoopback))
+            {
+                return "127.0.0.1";
+            }
+            using var probe = new System.Net.Sockets.Socket(addresses[0].AddressFamily, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            probe.Connect(addresses[0], endpoint.Port);
+            return probe.LocalEndPoint is System.Net.IPEndPoint local ? local.Address.ToString() : "127.0.0.1";
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return "127.0.0.1";
         }
     }
 
@@ -132,7 +165,8 @@ public sealed class AdminClient : IAsyncDisposable
         {
             throw new AdminUnreachableException(
                 $"no admin actor answered at {Endpoint.ActorPath} within {Timeout.TotalSeconds:0.###}s: is a node of network '{Endpoint.Network}' " +
-                $"listening for Akka remoting at {Endpoint.HostPort}, with that host written exactly as its --remote says (a node drops messages addressed to another network name or host name)?", e);
+                $"listening for Akka remoting at {Endpoint.HostPort}, with that host written exactly as its --remote says (a node drops messages addressed to another network name or host name)? " +
+                "A node whose remoting uses TLS answers only a client with --ca, --cert and --key (an administrator certificate from its network CA)", e);
         }
         if (resolved is AdminClientFailure failure)
         {

@@ -20,6 +20,9 @@ namespace Memo.Cli;
 ///   block update &lt;0xaddress&gt; [data] [--file PATH]
 ///   block delete &lt;0xaddress&gt;
 ///   cluster show | shards | join &lt;seed&gt; | leave [&lt;node&gt;] | down &lt;node&gt;  [--remote host:port] [--network NAME]  (Akka remoting)
+///   network create --dir DIR [--name NAME]                      (files only: the network CA)
+///   node certify --ca-dir DIR --data DIR [--id HEX] [--host H]   (a node certificate)
+///   admin certify --ca-dir DIR --out DIR [--name NAME]          (an administrator certificate)
 ///   bench kv [--target memo|etcd] [--workload put|get|mix] [--concurrency N] [--duration 10s] ...
 /// </code>
 /// Each command is a class holding its options, a <c>Bind(ParseResult)</c> that turns a parse into a settings
@@ -37,9 +40,10 @@ internal sealed class MemoCli
         Block = new BlockCommand(Global, io);
         Bench = new BenchCommand(Global, io);
         Cluster = new ClusterCommand(Global, io);
+        Certificates = new CertificateCommands(Global, io);
         Root = new RootCommand("memo: the command-line client of a Memo node (key-value store, value store, cluster, benchmarks)")
         {
-            Kv.Command, Block.Command, Cluster.Command, Bench.Command,
+            Kv.Command, Block.Command, Cluster.Command, Bench.Command, Certificates.Network, Certificates.Node, Certificates.Admin,
         };
         Global.AddTo(Root);
         foreach (var option in Root.Options)
@@ -65,6 +69,9 @@ internal sealed class MemoCli
 
     /// <summary><c>memo cluster</c>.</summary>
     public ClusterCommand Cluster { get; }
+
+    /// <summary><c>memo network create</c>, <c>memo node certify</c>, <c>memo admin certify</c>.</summary>
+    public CertificateCommands Certificates { get; }
 
     /// <summary><c>memo bench</c>.</summary>
     public BenchCommand Bench { get; }

@@ -26,6 +26,13 @@ public sealed record MemoClientActorSettings(string Target)
     public MemoChannelOptions? Channel { get; init; }
 
     /// <summary>
+    /// The network's CA certificate (PEM file, from <c>memo network create</c>): the actor's client speaks TLS 1.3 to the
+    /// node (a <c>host:port</c> target means <c>https://</c>) and accepts only a node certificate that CA issued for the
+    /// host dialled. Null: cleartext for <c>host:port</c>.
+    /// </summary>
+    public string? CaCertificateFile { get; init; }
+
+    /// <summary>
     /// Most calls the actor keeps open at once; a request beyond it is answered at once with <see cref="MemoFailure"/>
     /// ResourceExhausted. Default <see cref="DefaultMaxInFlight"/>.
     /// </summary>
@@ -37,7 +44,7 @@ public sealed record MemoClientActorSettings(string Target)
         var errors = new List<string>();
         try
         {
-            MemoChannel.ParseTarget(Target);
+            MemoChannel.ParseTarget(Target, secure: CaCertificateFile is not null);
         }
         catch (ArgumentException e)
         {
@@ -55,9 +62,13 @@ public sealed record MemoClientActorSettings(string Target)
         {
             errors.AddRange(Channel.Validate());
         }
+        if (CaCertificateFile is not null && !File.Exists(CaCertificateFile))
+        {
+            errors.Add($"{nameof(CaCertificateFile)} '{CaCertificateFile}' does not exist.");
+        }
         return errors;
     }
 
     /// <summary>The options of the <see cref="MemoClient"/> the actor owns.</summary>
-    internal MemoClientOptions ClientOptions() => new() { Timeout = Timeout, Channel = Channel };
+    internal MemoClientOptions ClientOptions() => new() { Timeout = Timeout, Channel = Channel, CaCertificateFile = CaCertificateFile };
 }

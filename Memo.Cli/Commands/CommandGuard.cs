@@ -36,10 +36,23 @@ internal static class CommandGuard
             return reporter.Fail(ExitCodes.Usage, problem!);
         }
         AdminClient? client = null;
+        Memo.Admin.AdminTls? tls = null;
         try
         {
-            client = AdminClient.Start(endpoint!, settings.Timeout);
+            tls = settings.LoadTls(out problem);
+            if (problem is not null)
+            {
+                return reporter.Fail(ExitCodes.Usage, problem);
+            }
+            client = AdminClient.Start(endpoint!, settings.Timeout, tls);
             return await body(client).ConfigureAwait(false);
+        }
+        catch (AdminUnreachableException e) when (tls is null && e.Message.Contains("disassociated", StringComparison.Ordinal))
+        {
+            // A plaintext client at a node whose remoting speaks TLS sees only a closed association.
+            return reporter.Fail(Errors.FromException(new AdminUnreachableException(
+                e.Message.TrimEnd('.', '?') + " (a node whose remoting uses TLS needs --ca, --cert and --key: an administrator certificate from its network CA)", e),
+                settings.Target, settings.Timeout, cancellationToken.IsCancellationRequested));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

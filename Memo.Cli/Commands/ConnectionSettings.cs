@@ -4,7 +4,7 @@ using Memo.Protocol.Client;
 namespace Memo.Cli.Commands;
 
 /// <summary>The global options of one invocation.</summary>
-internal sealed record ConnectionSettings(string Node, bool Json, TimeSpan Timeout)
+internal sealed record ConnectionSettings(string Node, bool Json, TimeSpan Timeout, string? Ca = null)
 {
     /// <summary>
     /// The channel settings of every connection the CLI opens (commands and both <c>bench kv</c> targets). Message
@@ -18,5 +18,5 @@ internal sealed record ConnectionSettings(string Node, bool Json, TimeSpan Timeo
     };
 
     /// <summary>A client for the node, with <see cref="Timeout"/> as its per-call limit.</summary>
-    public MemoClient Connect() => new(Node, new MemoClientOptions { Timeout = Timeout, Channel = ChannelOptions });
+    public MemoClient Connect() => new(Node, new MemoClientOptions { Timeout = Timeout, Channel = ChannelOptions, CaCertificateFile = Ca });
 }

@@ -15,6 +15,9 @@ internal sealed class GlobalOptions
     /// <summary>The environment variable that replaces <see cref="DefaultNode"/>.</summary>
     public const string NodeVariable = "MEMO_NODE";
 
+    /// <summary>The environment variable that gives <c>--ca</c>.</summary>
+    public const string CaVariable = "MEMO_CA";
+
     /// <summary>The per-call time limit unless <c>--timeout</c> says otherwise.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
@@ -40,12 +43,22 @@ internal sealed class GlobalOptions
             Description = "Machine output: one JSON object per result, errors as JSON on standard error",
             Recursive = true,
         };
+        Ca = new Option<string?>("--ca")
+        {
+            Description = $"The network CA certificate (PEM): talk TLS to the node and trust only certificates it issued; ${CaVariable} replaces the default (none)",
+            HelpName = "file",
+            Recursive = true,
+            DefaultValueFactory = _ => getEnvironmentVariable(CaVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null,
+        };
         Timeout = DurationOption("--timeout", DefaultTimeout, "Time limit of each call to the node (e.g. 500ms, 30s, 2m)");
         Timeout.Recursive = true;
     }
 
     /// <summary><c>--node host:port</c>.</summary>
     public Option<string> Node { get; }
+
+    /// <summary><c>--ca FILE</c>: the network CA certificate; null for cleartext.</summary>
+    public Option<string?> Ca { get; }
 
     /// <summary><c>--json</c>.</summary>
     public Option<bool> Json { get; }
@@ -58,12 +71,13 @@ internal sealed class GlobalOptions
     {
         root.Add(Node);
         root.Add(Json);
+        root.Add(Ca);
         root.Add(Timeout);
     }
 
     /// <summary>The connection settings of a parsed command line.</summary>
     public ConnectionSettings Bind(ParseResult result) =>
-        new(result.GetValue(Node)!, result.GetValue(Json), result.GetValue(Timeout) ?? DefaultTimeout);
+        new(result.GetValue(Node)!, result.GetValue(Json), result.GetValue(Timeout) ?? DefaultTimeout, result.GetValue(Ca));
 
     /// <summary>True when <c>--node</c> was written on the command line (not defaulted).</summary>
     public bool NodeGiven(ParseResult result) => result.GetResult(Node) is { Implicit: false };

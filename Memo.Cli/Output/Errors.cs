@@ -20,6 +20,11 @@ internal static class Errors
         {
             return new Failure(ExitCodes.Other, "cancelled", nameof(GrpcStatusCode.Cancelled));
         }
+        // A CA, certificate or key file named by --ca, --cert or --key that cannot be used.
+        if (exception is Memo.Protocol.Security.CertificateFileException certificate)
+        {
+            return new Failure(ExitCodes.Usage, Describe(certificate), null);
+        }
         // The bench targets call through generated clients, which throw RpcException; classify it as MemoClient would.
         if (exception is RpcException rpc)
         {

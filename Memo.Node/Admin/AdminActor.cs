@@ -3,6 +3,7 @@ using Memo.Admin;
 using Memo.Admin.Wire;
 using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
+using Memo.Node.Security;
 using Memo.Node.Shards.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -29,6 +30,7 @@ public sealed partial class AdminActor : ReceiveActor
     private readonly Func<IReadOnlyList<ReplicaReport>>? _localReplicas;
     private readonly long _maxReplyBytes;
     private readonly ILogger _logger;
+    private readonly PeerCertificates? _certificates;
 
     /// <summary>Creates the actor.</summary>
     /// <param name="cluster">The node's membership: its view and the changes.</param>
@@ -36,8 +38,11 @@ public sealed partial class AdminActor : ReceiveActor
     /// <param name="maxReplyBytes">The largest reply that fits one remoting frame.</param>
     /// <param name="logger">Where failures are logged.</param>
     /// <param name="localReplicas">The replicas this node hosts, now (the shard host's); null when it hosts none.</param>
+    /// <param name="certificates">With mutual TLS on remoting: what each dialled address presented; a request is
+    /// answered only when its sender's address presented an administrator certificate. Null: plaintext remoting, where
+    /// whoever reaches the port is trusted.</param>
     public AdminActor(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
-        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null)
+        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null, PeerCertificates? certificates = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(logger);
@@ -47,18 +52,38 @@ public sealed partial class AdminActor : ReceiveActor
         _localReplicas = localReplicas;
         _maxReplyBytes = maxReplyBytes;
         _logger = logger;
+        _certificates = certificates;
         Receive<AdminRequest>(Answer);
     }
 
     /// <summary>Props for <see cref="AdminActor"/>; create it as <see cref="AdminWire.ActorName"/> under <c>/user</c>.</summary>
     public static Props Props(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
-        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null) =>
-        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger, localReplicas));
+        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null, PeerCertificates? certificates = null) =>
+        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger, localReplicas, certificates));
+
+    // The reply travels over a connection this node dials to the sender's address (Akka.NET keeps inbound connections
+    // read-only), and the client resolved this actor first (an Identify answered the same way), so the certificate
+    // the sender's address presented is on record before its first request arrives.
+    private string? RefusalOf(IActorRef sender)
+    {
+        return _certificates!.PresentedAt(PeerCertificates.HostPortOf(sender.Path.Address)) switch
+        {
+            { Role: Memo.Protocol.Security.CertificateRole.Admin } => null,
+            { } other => $"memo cluster needs an administrator certificate (memo admin certify); the caller presented {other}",
+            null => "memo cluster needs an administrator certificate from the network CA (memo admin certify); the caller presented none this node could check",
+        };
+    }
 
     private void Answer(AdminRequest request)
     {
         var id = request.CorrelationId;
         var sender = Sender;
+        if (_certificates is not null && RefusalOf(sender) is { } refusal)
+        {
+            LogRefused(_logger, sender.Path.Address.ToString(), request.RequestCase.ToString(), refusal);
+            Reply(sender, Error(id, AdminErrorCode.PermissionDenied, refusal));
+            return;
+        }
         try
         {
             switch (request.RequestCase)

@@ -24,6 +24,7 @@ namespace Memo.Node.Configuration;
 /// <param name="Network">Per-network policies used by the cluster.</param>
 /// <param name="Raft">Raft timing and flow control.</param>
 /// <param name="Cluster">Membership: gossip, failure detection, ring tokens (<c>memo.cluster</c>).</param>
+/// <param name="Api">The public API's TLS (<c>memo.api</c>).</param>
 public sealed record MemoOptions(
     NodeOptions Node,
     GrpcOptions Grpc,
@@ -32,7 +33,8 @@ public sealed record MemoOptions(
     KvsOptions Kvs,
     NetworkOptions Network,
     RaftOptions Raft,
-    Memo.Node.Cluster.ClusterOptions Cluster)
+    Memo.Node.Cluster.ClusterOptions Cluster,
+    ApiOptions Api)
 {
     /// <summary>Names the built-in defaults in problems.</summary>
     public const string ReferenceSource = "defaults (hocon/memo.conf)";
@@ -142,7 +144,7 @@ public sealed record MemoOptions(
     public bool Equals(MemoOptions? other) =>
         other is not null && Node.Equals(other.Node) && Grpc.Equals(other.Grpc) && Storage.Equals(other.Storage) &&
         Shards.Equals(other.Shards) && Kvs.Equals(other.Kvs) && Network.Equals(other.Network) && Raft.Equals(other.Raft) &&
-        Cluster.Equals(other.Cluster);
+        Cluster.Equals(other.Cluster) && Api.Equals(other.Api);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Node, Grpc, Storage, Shards, Kvs, Network, Raft, Cluster);
@@ -160,6 +162,16 @@ public sealed record MemoOptions(
         Network.Validate(v);
         Raft.Validate(v);
         Cluster.Validate(v);
+        Api.Validate(v);
+        // A cleartext API on an address others can reach hands every key to whoever listens on the network.
+        if (NodeOptions.TryParseHostPort(Node.Listen, out var listenHost, out _))
+        {
+            v.Require(Api.Tls || Api.Insecure || ApiOptions.IsLoopback(listenHost), $"{NodeOptions.Path}.listen", ConfigText.Quote(Node.Listen),
+                $"is not a loopback address, so the API needs TLS ({ApiOptions.Path}.tls.certificate and key); to serve cleartext anyway, pass --insecure ({ApiOptions.Path}.insecure = on)");
+        }
+        // Node certificates and the CA that issued them go together: one without the other is a half-secured node.
+        v.Require(Node.Certificate.Length > 0 == Network.Ca.Length > 0, $"{NodeOptions.Path}.certificate",
+            ConfigText.Quote(Node.Certificate), $"and {NetworkOptions.Path}.ca ({ConfigText.Quote(Network.Ca)}) must be set together (mutual TLS between nodes) or both left empty");
 
         // A value travels in one request and one response, with its key and some framing.
         var message = Math.Min(Grpc.MaxReceiveMessageSize, Grpc.MaxSendMessageSize);
@@ -186,7 +198,8 @@ public sealed record MemoOptions(
         KvsOptions.Read(reader),
         NetworkOptions.Read(reader),
         RaftOptions.Read(reader),
-        Memo.Node.Cluster.ClusterOptions.Read(reader));
+        Memo.Node.Cluster.ClusterOptions.Read(reader),
+        ApiOptions.Read(reader));
 
     /// <summary>The last layer that sets <paramref name="path"/>, or the defaults.</summary>
     private static string SourceOf(string path, IReadOnlyList<ConfigLayer> layers)

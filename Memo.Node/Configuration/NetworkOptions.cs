@@ -6,14 +6,17 @@ namespace Memo.Node.Configuration;
 /// re-replicated.</param>
 /// <param name="Name">The network's name: peer links between nodes of different names are refused, and a node only
 /// joins a cluster of its own name.</param>
-public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo")
+/// <param name="Ca">PEM file of the network CA's certificate (<c>memo network create</c>): with
+/// <c>memo.node.certificate</c>, remoting speaks mutual TLS and accepts only certificates this CA issued. Empty for none.</param>
+public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "")
 {
     internal const string Path = "memo.network";
 
     internal static NetworkOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.replication-factor"),
         r.Duration($"{Path}.eviction-delay"),
-        r.String($"{Path}.name"));
+        r.String($"{Path}.name"),
+        r.String($"{Path}.ca"));
 
     internal void Validate(OptionsValidator v)
     {

@@ -24,6 +24,7 @@ public static class NodeCommandLine
         new("--replication-factor", "N", "Replicas per shard for a new network (memo.network.replication-factor)."),
         new("--eviction-delay", "DURATION", "How long an unreachable node may stay before it is evicted, e.g. 10m\n(memo.network.eviction-delay)."),
         new("--shards", "N", "Shard count for a new network, a power of two (memo.shards.count)."),
+        new("--insecure", null, "Serve the gRPC API in cleartext on a non-loopback address (memo.api.insecure);\nthe node warns at every start. Without it such a node needs memo.api.tls."),
         new("--help", null, "Show this help and exit."),
         new("--version", null, "Show the version and exit."),
     ];
@@ -54,6 +55,17 @@ public static class NodeCommandLine
             if (arg == "--version")
             {
                 return new NodeCommand.Version(VersionText());
+            }
+
+            if (arg == "--insecure")
+            {
+                if (!seen.Add(arg))
+                {
+                    error = "option '--insecure' given more than once";
+                    break;
+                }
+                overrides.Add("memo.api.insecure = on");
+                continue;
             }
 
             var equals = arg.IndexOf('=', StringComparison.Ordinal);

@@ -12,13 +12,16 @@ namespace Memo.Node.Configuration;
 /// <param name="Advertise">The <c>host:port</c> peers reach this node at; empty means the listen address (with the
 /// bound port when listening on port 0).</param>
 /// <param name="Remote">Address Akka remoting listens on, <c>host:port</c>; port 0 asks for an ephemeral port.</param>
+/// <param name="Certificate">PEM file of this node's certificate from the network CA (<c>memo node certify</c>), presented
+/// with <c>node.key</c> on Akka remoting (mutual TLS); empty for plaintext remoting.</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
     ImmutableArray<string> Seeds,
     TimeSpan ShutdownGracePeriod,
     string Advertise = "",
-    string Remote = "127.0.0.1:5091")
+    string Remote = "127.0.0.1:5091",
+    string Certificate = "")
 {
     internal const string Path = "memo.node";
 
@@ -67,7 +70,7 @@ public sealed record NodeOptions(
     public bool Equals(NodeOptions? other) =>
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
         Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise
-        && Remote == other.Remote;
+        && Remote == other.Remote && Certificate == other.Certificate;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -78,7 +81,8 @@ public sealed record NodeOptions(
         r.StringList($"{Path}.seeds"),
         r.Duration($"{Path}.shutdown-grace-period"),
         r.String($"{Path}.advertise"),
-        r.String($"{Path}.remote"));
+        r.String($"{Path}.remote"),
+        r.String($"{Path}.certificate"));
 
     internal void Validate(OptionsValidator v)
     {

@@ -36,4 +36,13 @@ public sealed partial class MemoNode
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "Node {NodeId} leaves before every shard group handed it off ({Timeout} passed); the groups re-replicate without it")]
     private static partial void LogHandoffTimedOut(ILogger logger, NodeId nodeId, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "TLS handshake with {Peer} refused: {Reason}")]
+    private static partial void LogHandshakeRefused(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "The gRPC API at {Address} serves cleartext on a non-loopback address (--insecure): anyone on the network can read and change every key; configure memo.api.tls")]
+    private static partial void LogInsecureApi(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Dropped a peer message from {NodeId}, which is not a live cluster member ({Count} dropped so far)")]
+    private static partial void LogInboundFromNonMember(ILogger logger, NodeId nodeId, long count);
 }

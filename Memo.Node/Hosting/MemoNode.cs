@@ -11,6 +11,7 @@ using Memo.Node.Configuration;
 using Memo.Node.Transport;
 using Memo.Node.Kvs;
 using Memo.Node.Routing;
+using Memo.Node.Security;
 using Memo.Node.Raft;
 using Memo.Node.Shards.Hosting;
 using Memo.Node.Shards.Replicated;
@@ -54,6 +55,8 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly Task _inboundPump;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<MemoNodeExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private NodeCertificates? _certificates;
+    private long _refusedInbound;
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks,
@@ -133,9 +136,11 @@ public sealed partial class MemoNode : IAsyncDisposable
         TimerShardTickSource? ticks = null;
         ApiServer? server = null;
         NodeActorHost? actors = null;
+        NodeCertificates? certificates = null;
         try
         {
             key = NodeIdentity.LoadOrCreate(folder);
+            certificates = NodeCertificates.Load(options, folder);
             silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions
             {
                 DataDirectory = folder.Path,
@@ -152,11 +157,17 @@ public sealed partial class MemoNode : IAsyncDisposable
             var advertised = options.Node.Advertise.Length > 0 ? options.Node.Advertise : AdvertisedFrom(listen);
             var clusterStore = await SiloClusterStore.OpenAsync(silo,
                 new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay),
-                options.Cluster.VirtualNodesPerMember, cancellationToken).ConfigureAwait(false);
+                options.Cluster.VirtualNodesPerMember, certificates.CertifiedNode, cancellationToken).ConfigureAwait(false);
+            certificates.CheckNode(clusterStore.Node, folder.Path, options.Node.Certificate);
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
             var identity = MemberIdentity.Of(clusterStore.Node, advertised, clusterStore.Tokens, network);
-            actors = await NodeActorHost.StartAsync(options, network.Name, identity.ToRoles(), network.EvictionDelay, loggerFactory, cancellationToken).ConfigureAwait(false);
+            actors = await NodeActorHost.StartAsync(options, network.Name, identity.ToRoles(), network.EvictionDelay, loggerFactory, certificates.RemotingTls, cancellationToken).ConfigureAwait(false);
+            if (certificates.Peers is { } peers)
+            {
+                peers.Refused += (peer, reason) => LogHandshakeRefused(logger, peer, reason);
+                actors.System.ActorOf(MemberCertificateGuard.Props(peers, loggerFactory.CreateLogger<MemberCertificateGuard>()), "memo-certificate-guard");
+            }
             // Raft knows peers by NodeId and API address; the links reach them at the remoting address of their member.
             links = new AkkaPeerTransport(actors.System, clusterStore.Node, new PeerTransportOptions(), loggerFactory);
             transport = new RemoteRoleAddressing(links,
@@ -191,7 +202,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             // `memo cluster ...` asks this actor over Akka remoting; the public port serves no admin service.
             var admin = actors.System.ActorOf(
                 AdminActor.Props(cluster, shards.LeaderReport, actors.MaxFrameBytes - AkkaPeerTransport.EnvelopeAllowanceBytes, loggerFactory.CreateLogger<AdminActor>(),
-                    shards.LocalReports),
+                    shards.LocalReports, certificates.Peers),
                 AdminWire.ActorName);
 
             var services = new ApiServices()
@@ -211,9 +222,17 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MinRequestDataRate = options.Grpc.MinRequestDataRate,
                 MinRequestDataRateGracePeriod = options.Grpc.MinRequestDataRateGracePeriod,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
+                Certificate = certificates.Api,
             }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            node = new MemoNode(folder, key, silo, shards, ticks, server, actors, transport, links, advertised, cluster, admin, logger);
+            node = new MemoNode(folder, key, silo, shards, ticks, server, actors, transport, links, advertised, cluster, admin, logger)
+            {
+                _certificates = certificates,
+            };
+            if (certificates.Api is null && NodeOptions.TryParseHostPort(listen, out var listenHost, out _) && !ApiOptions.IsLoopback(listenHost))
+            {
+                LogInsecureApi(logger, node.Address);
+            }
             AddHandoffTask(actors.System, shards, cluster.Self, options.Shards.HandoffTimeout, logger);
             LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
@@ -231,6 +250,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             ticks?.Dispose();
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
             key?.Dispose();
+            certificates?.Dispose();
             folder.Dispose();
             throw;
         }
@@ -307,6 +327,15 @@ public sealed partial class MemoNode : IAsyncDisposable
     {
         await foreach (var message in _transport.Inbound.ReadAllAsync().ConfigureAwait(false))
         {
+            // Peer inputs only from current members: a process that is not (or no longer) one cannot vote, append or forward.
+            if (!_cluster.View.Membership.TryGetMember(message.From, out var sender) || !sender.Status.IsLive())
+            {
+                if (Interlocked.Increment(ref _refusedInbound) % 1000 == 1)
+                {
+                    LogInboundFromNonMember(_logger, message.From, Interlocked.Read(ref _refusedInbound));
+                }
+                continue;
+            }
             switch (message.Message.Channel)
             {
                 case PeerChannelKind.Raft:
@@ -348,6 +377,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             await _actors.DisposeAsync().ConfigureAwait(false);
             await _silo.DisposeAsync().ConfigureAwait(false);
             _key.Dispose();
+            _certificates?.Dispose();
             _folder.Dispose();
             LogStopped(_logger);
         }

@@ -83,9 +83,11 @@ public sealed class NodeActorHost : IAsyncDisposable
     /// <param name="roles">The member roles (the node's identity).</param>
     /// <param name="evictionDelay">The split brain resolver's stable-after.</param>
     /// <param name="loggerFactory">Where Akka's log events go.</param>
+    /// <param name="tls">Mutual TLS on remoting: this node's certificate (with its key) and the handshake check; null
+    /// for plaintext remoting.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<NodeActorHost> StartAsync(MemoOptions options, string networkName, IEnumerable<string> roles, TimeSpan evictionDelay,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        ILoggerFactory loggerFactory, RemotingTls? tls, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -113,9 +115,30 @@ public sealed class NodeActorHost : IAsyncDisposable
                 $"akka.cluster.roles = [{string.Join(", ", roles.Select(ConfigText.Quote))}]\n" +
                 $"akka.cluster.split-brain-resolver.stable-after = {(long)evictionDelay.TotalMilliseconds}ms\n" +
                 $"akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {(long)options.Shards.HandoffTimeout.TotalMilliseconds}ms");
-            akka.AddHocon(options.Config.WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig)
+            // With TLS, a node writes to every peer over a connection it dialled and checked itself (passive connections
+            // off): the certificate that answers at a member's address is then that member's (Security/PeerCertificates).
+            // An operator's akka section cannot turn this back on.
+            var forced = tls is null ? Config.Empty : ConfigurationFactory.ParseString("akka.remote.use-passive-connections = off");
+            akka.AddHocon(forced.WithFallback(options.Config).WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig)
                 .WithFallback(AdminWire.SerializerConfig), HoconAddMode.Prepend);
-            akka.WithRemoting(new RemoteOptions { HostName = host, Port = port });
+            // With TLS the transport scheme becomes akka.ssl.tcp; every member and admin client must use it too.
+            akka.WithRemoting(tls is null
+                ? new RemoteOptions { HostName = host, Port = port }
+                : new RemoteOptions
+                {
+                    HostName = host,
+                    Port = port,
+                    EnableSsl = true,
+                    Ssl = new SslOptions
+                    {
+                        X509Certificate = tls.Certificate,
+                        SuppressValidation = false,
+                        RequireMutualAuthentication = true,
+                        // Peers are named by the CA's subject, not by host name (IP-addressed members, one CA).
+                        ValidateCertificateHostname = false,
+                        CustomValidator = tls.Validator,
+                    },
+                });
             akka.WithClustering(new ClusterOptions { SplitBrainResolver = new KeepMajorityOption() });
             akka.ConfigureLoggers(loggers =>
             {

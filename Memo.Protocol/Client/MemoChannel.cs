@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using Memo.Protocol.Security;
 using Grpc.Net.Client;
 
 namespace Memo.Protocol.Client;
@@ -14,14 +17,32 @@ public static class MemoChannel
     /// <param name="target"><c>host:port</c> or <c>http://host:port</c> (cleartext HTTP/2, h2c), or <c>https://host:port</c> (TLS).</param>
     /// <param name="options">Limits and connection settings; defaults when null.</param>
     /// <exception cref="ArgumentException">The target or the options are invalid (all problems listed).</exception>
+    /// <exception cref="CertificateFileException">The CA file (<see cref="MemoChannelOptions.CaCertificateFile"/>) is unreadable.</exception>
     public static GrpcChannel Create(string target, MemoChannelOptions? options = null)
     {
-        var address = ParseTarget(target);
         options ??= new MemoChannelOptions();
         var errors = options.Validate();
         if (errors.Count > 0)
         {
             throw new ArgumentException("Invalid channel options: " + string.Join(" ", errors), nameof(options));
+        }
+        var address = ParseTarget(target, secure: options.CaCertificateFile is not null);
+        if (options.CaCertificateFile is not null)
+        {
+            if (address.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new ArgumentException($"Invalid target '{target}': a CA file means TLS, so the target cannot be http://.", nameof(target));
+            }
+            // The trust lives as long as the handler's callback: the channel's lifetime.
+            var trust = NetworkTrust.Load(options.CaCertificateFile);
+            options = options with
+            {
+                SslOptions = new SslClientAuthenticationOptions
+                {
+                    EnabledSslProtocols = SslProtocols.Tls13,
+                    RemoteCertificateValidationCallback = trust.ServerValidator(),
+                },
+            };
         }
         var handler = options.HttpMessageHandler ?? CreateHandler(options);
         // An HttpClient rather than a bare handler: given a SocketsHttpHandler, Grpc.Net.Client routes every call
@@ -45,10 +66,15 @@ public static class MemoChannel
 
     /// <summary>The address a target means: <c>host:port</c> is <c>http://host:port</c>.</summary>
     /// <exception cref="ArgumentException">Not <c>host:port</c>, <c>http://host:port</c> or <c>https://host:port</c>.</exception>
-    public static Uri ParseTarget(string target)
+    public static Uri ParseTarget(string target) => ParseTarget(target, secure: false);
+
+    /// <summary>The address a target means: <c>host:port</c> is <c>https://host:port</c> when <paramref name="secure"/>,
+    /// else <c>http://host:port</c>.</summary>
+    /// <exception cref="ArgumentException">Not <c>host:port</c>, <c>http://host:port</c> or <c>https://host:port</c>.</exception>
+    public static Uri ParseTarget(string target, bool secure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(target);
-        var text = target.Contains("://", StringComparison.Ordinal) ? target : "http://" + target;
+        var text = target.Contains("://", StringComparison.Ordinal) ? target : (secure ? "https://" : "http://") + target;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
             || uri.AbsolutePath != "/" || uri.Query.Length > 0 || string.IsNullOrEmpty(uri.Host))

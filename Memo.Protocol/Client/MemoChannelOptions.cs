@@ -42,6 +42,13 @@ public sealed record MemoChannelOptions
     public SslClientAuthenticationOptions? SslOptions { get; init; }
 
     /// <summary>
+    /// The network's CA certificate (PEM file): TLS 1.3 to the node, whose certificate must be a node certificate that
+    /// CA issued with the dialled host among its names; a <c>host:port</c> target then means <c>https://</c>. Null for
+    /// none (then <see cref="SslOptions"/> or the system's trust store decide for <c>https://</c> targets).
+    /// </summary>
+    public string? CaCertificateFile { get; init; }
+
+    /// <summary>
     /// Replaces the default <see cref="SocketsHttpHandler"/> (tests, custom transports); the connection settings
     /// above (connect timeout, keep-alive, TLS) then do not apply. The channel disposes it only when
     /// <see cref="DisposeHttpMessageHandler"/> is set.
@@ -62,6 +69,10 @@ public sealed record MemoChannelOptions
         if (MaxSendMessageSize <= 0)
         {
             errors.Add($"{nameof(MaxSendMessageSize)} must be positive, not {MaxSendMessageSize}.");
+        }
+        if (CaCertificateFile is not null && SslOptions is not null)
+        {
+            errors.Add($"{nameof(CaCertificateFile)} and {nameof(SslOptions)} cannot both be set: the CA file makes the TLS options.");
         }
         CheckPositiveOrInfinite(errors, nameof(ConnectTimeout), ConnectTimeout);
         CheckPositiveOrInfinite(errors, nameof(KeepAlivePingDelay), KeepAlivePingDelay);

@@ -44,7 +44,7 @@ public sealed class MemoClient : IDisposable
     /// <summary>Connects to a node at <c>host:port</c> (or <c>http://host:port</c>, or <c>https://host:port</c> for TLS).</summary>
     /// <exception cref="ArgumentException">The target or the channel options are invalid.</exception>
     public MemoClient(string target, MemoClientOptions? options = null)
-        : this(MemoChannel.Create(target, options?.Channel), ownsChannel: true, options?.Timeout)
+        : this(MemoChannel.Create(target, options?.EffectiveChannel), ownsChannel: true, options?.Timeout)
     {
     }
 

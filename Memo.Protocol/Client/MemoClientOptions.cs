@@ -15,4 +15,16 @@ public sealed record MemoClientOptions
     /// the type changed.
     /// </summary>
     public MemoChannelOptions? Channel { get; init; }
+
+    /// <summary>
+    /// The network's CA certificate (PEM file, from <c>memo network create</c>): the client then speaks TLS to the node
+    /// (a <c>host:port</c> target means <c>https://</c>) and accepts only a node certificate that CA issued for the
+    /// host it dialled. Null: <see cref="Channel"/> decides (h2c for <c>host:port</c>). Wins over
+    /// <see cref="MemoChannelOptions.CaCertificateFile"/>.
+    /// </summary>
+    public string? CaCertificateFile { get; init; }
+
+    /// <summary>The channel options with <see cref="CaCertificateFile"/> applied.</summary>
+    internal MemoChannelOptions? EffectiveChannel =>
+        CaCertificateFile is null ? Channel : (Channel ?? new MemoChannelOptions()) with { CaCertificateFile = CaCertificateFile };
 }

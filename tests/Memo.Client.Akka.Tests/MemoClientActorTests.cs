@@ -310,6 +310,30 @@ public sealed class MemoClientActorTests : global::Akka.TestKit.Xunit2.TestKit, 
         Assert.Empty(new MemoClientActorSettings("127.0.0.1:5090").Validate());
     }
 
+    [Fact]
+    public async Task A_CA_file_makes_the_actor_speak_TLS_and_a_cleartext_node_answers_it_with_a_failure()
+    {
+        Assert.Contains("does not exist", Assert.Single(new MemoClientActorSettings("127.0.0.1:5090") { CaCertificateFile = "/nonexistent/ca.crt" }.Validate()),
+            StringComparison.Ordinal);
+        var folder = Path.Combine(Path.GetTempPath(), "memo-actor-ca-" + Guid.NewGuid().ToString("n"));
+        try
+        {
+            using (var authority = Memo.Protocol.Security.NetworkAuthority.Create("memo", TimeSpan.FromDays(1)))
+            {
+                authority.Save(folder);
+            }
+            // The fixture's node serves cleartext: a TLS client cannot even start a call there.
+            var client = Client(new MemoClientActorSettings(_node.Address) { CaCertificateFile = Path.Combine(folder, "ca.crt"), Timeout = TimeSpan.FromSeconds(10) });
+            client.Tell(new Get(_prefix + "tls"), TestActor);
+            var failure = await ExpectMsgAsync<MemoFailure>(TimeSpan.FromSeconds(15), "a failure from a TLS client at a cleartext port");
+            Assert.NotEqual(Memo.Protocol.Grpc.GrpcStatusCode.OK, failure.Status);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private MemoClientActorSettings Gated(GatedHandler gate) => new(_node.Address)
     {
         Channel = new MemoChannelOptions { HttpMessageHandler = gate, DisposeHttpMessageHandler = true },

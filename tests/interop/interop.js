@@ -4,7 +4,8 @@
 // code), so anything the .NET side gets subtly wrong on the wire (framing, trailers, status codes,
 // proto3 field presence) shows up here.
 //
-// Usage: node interop.js <host:port>
+// Usage: node interop.js <host:port> [ca.crt]
+// With a CA file (the network CA from `memo network create`) the client speaks TLS and trusts only that CA.
 // Prints one line per check ("ok <name>" / "FAIL <name>: <why>"), then "interop: N passed, M failed".
 // Exit code 0 only when every check passed.
 'use strict';
@@ -20,8 +21,9 @@ const LIST_KEYS = 1000;
 const LIST_CONCURRENCY = 32;
 
 const target = process.argv[2];
+const caFile = process.argv[3];
 if (!target || !/^[^:\s]+:\d+$/.test(target)) {
-  console.error('usage: node interop.js <host:port>');
+  console.error('usage: node interop.js <host:port> [ca.crt]');
   process.exit(2);
 }
 
@@ -45,7 +47,9 @@ const standard = grpc.loadPackageDefinition(protoLoader.loadSync(['health.proto'
   oneofs: true,
   includeDirs: [path.join(__dirname, 'protos')],
 }));
-const credentials = grpc.credentials.createInsecure();
+const credentials = caFile
+  ? grpc.credentials.createSsl(require('fs').readFileSync(caFile))
+  : grpc.credentials.createInsecure();
 const kvs = new loaded.memo.kvs.KeyValueStore(target, credentials);
 const vs = new loaded.memo.vs.ValueStore(target, credentials);
 
@@ -507,7 +511,7 @@ async function main() {
   }, OVERALL_TIMEOUT_MS);
   overall.unref();
 
-  console.log(`interop: target ${target}, run prefix ${run}, grpc-js ${require('@grpc/grpc-js/package.json').version}`);
+  console.log(`interop: target ${target} (${caFile ? 'TLS, trusting ' + caFile : 'cleartext h2c'}), run prefix ${run}, grpc-js ${require('@grpc/grpc-js/package.json').version}`);
   await check('connect', async () => {
     await new Promise((resolve, reject) => {
       kvs.waitForReady(new Date(Date.now() + 15_000), (e) => (e ? reject(new CheckFailure(`cannot reach ${target}: ${e.message}`)) : resolve()));

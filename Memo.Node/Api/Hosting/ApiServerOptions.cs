@@ -30,7 +30,7 @@ public sealed class ApiServerOptions
     /// </summary>
     public TimeSpan DefaultDeadline { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>When set, every endpoint uses TLS (1.2+) with ALPN <c>h2</c> and this certificate (with private key); otherwise h2c.</summary>
+    /// <summary>When set, every endpoint uses TLS 1.3 with ALPN <c>h2</c> and this certificate (with private key); otherwise h2c.</summary>
     public X509Certificate2? Certificate { get; init; }
 
     /// <summary>HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default 100; clients open another connection beyond it.</summary>

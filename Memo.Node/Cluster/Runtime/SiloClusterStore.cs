@@ -42,13 +42,25 @@ public sealed class SiloClusterStore : IClusterStore
     /// <summary>The remoting endpoints of the members recorded last; empty when the node never was Up in a cluster.</summary>
     public ImmutableArray<string> KnownMembers { get; }
 
+    /// <summary>Opens the record as <see cref="OpenAsync(ISilo, NetworkParameters, int, NodeId, CancellationToken)"/>
+    /// does, drawing the NodeId of a new record.</summary>
+    public static Task<SiloClusterStore> OpenAsync(ISilo silo, NetworkParameters configured, int virtualNodes, CancellationToken cancellationToken) =>
+        OpenAsync(silo, configured, virtualNodes, NodeId.None, cancellationToken);
+
     /// <summary>
     /// Opens the record, creating it on the first start with a fresh NodeId, <paramref name="virtualNodes"/> ring
     /// tokens and <paramref name="configured"/> as the parameters. A record that exists keeps its id, tokens and
     /// parameters (the configured ones only matter for a new network).
     /// </summary>
+    /// <param name="silo">The silo holding the record.</param>
+    /// <param name="configured">The network parameters for a new record.</param>
+    /// <param name="virtualNodes">Ring tokens to draw for a new record.</param>
+    /// <param name="presetNode">The NodeId a new record takes instead of a drawn one (the NodeId of the node's
+    /// certificate, issued before its first start); <see cref="NodeId.None"/> to draw one.</param>
+    /// <param name="cancellationToken">Cancels the read or write.</param>
     /// <exception cref="InvalidDataException">The record is unreadable: the data folder is damaged.</exception>
-    public static async Task<SiloClusterStore> OpenAsync(ISilo silo, NetworkParameters configured, int virtualNodes, CancellationToken cancellationToken)
+    public static async Task<SiloClusterStore> OpenAsync(ISilo silo, NetworkParameters configured, int virtualNodes, NodeId presetNode,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(configured);
@@ -73,7 +85,7 @@ public sealed class SiloClusterStore : IClusterStore
             return new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
         }
 
-        var node = NewNodeId();
+        var node = presetNode.IsNone ? NewNodeId() : presetNode;
         var tokens = RingTokens.Draw(new DeterministicRandom(NewNodeId().Value), virtualNodes);
         var store = new SiloClusterStore(silo, node, tokens, configured, []);
         await store.WriteAsync([], cancellationToken).ConfigureAwait(false);

@@ -35,7 +35,49 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         await using var node = await TestNode.StartAsync(loggerFactory: loggerFactory);
         output.WriteLine($"node listening on {node.Address}, data in {node.DataDirectory}");
 
-        var (exitCode, lines) = await RunScriptAsync(nodeExecutable!, script, node.Address, interopDirectory);
+        await RunAndCheckAsync(nodeExecutable!, script, node.Address, null, interopDirectory);
+    }
+
+    [Fact]
+    public async Task Grpc_js_client_gets_the_same_answers_over_TLS_trusting_the_network_CA_file()
+    {
+        var root = TestPaths.RepositoryRoot;
+        var interopDirectory = Path.Combine(root, "tests", "interop");
+        var script = Path.Combine(interopDirectory, "interop.js");
+        var nodeExecutable = FindOnPath(OperatingSystem.IsWindows() ? "node.exe" : "node");
+        Assert.True(nodeExecutable is not null && Directory.Exists(Path.Combine(interopDirectory, "node_modules", "@grpc", "grpc-js")),
+            "Node.js and @grpc/grpc-js are needed: install Node.js 18 or later, then run `npm install` in tests/interop.");
+
+        var certificates = Path.Combine(Path.GetTempPath(), "memo-interop-tls-" + Guid.NewGuid().ToString("n"));
+        try
+        {
+            using (var authority = Memo.Protocol.Security.NetworkAuthority.Create("memo", TimeSpan.FromDays(1)))
+            using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+            {
+                authority.Save(certificates);
+                using var certificate = authority.IssueNode(key, 1, ["127.0.0.1", "localhost"], TimeSpan.FromDays(1));
+                Memo.Protocol.Security.PemFiles.WriteCertificate(Path.Combine(certificates, "api.crt"), certificate);
+                Memo.Protocol.Security.PemFiles.WriteKey(Path.Combine(certificates, "api.key"), key);
+            }
+            using var loggerFactory = LoggerFactory.Create(builder => builder
+                .SetMinimumLevel(LogLevel.Warning)
+                .AddProvider(new TestOutputLoggerProvider(output)));
+            await using var node = await TestNode.StartAsync(
+                [$"memo.api.tls.certificate = \"{Path.Combine(certificates, "api.crt")}\"", $"memo.api.tls.key = \"{Path.Combine(certificates, "api.key")}\""],
+                loggerFactory: loggerFactory);
+            output.WriteLine($"node listening with TLS on {node.Address}, data in {node.DataDirectory}");
+
+            await RunAndCheckAsync(nodeExecutable!, script, node.Address, Path.Combine(certificates, "ca.crt"), interopDirectory);
+        }
+        finally
+        {
+            Directory.Delete(certificates, recursive: true);
+        }
+    }
+
+    private async Task RunAndCheckAsync(string nodeExecutable, string script, string address, string? caFile, string interopDirectory)
+    {
+        var (exitCode, lines) = await RunScriptAsync(nodeExecutable, script, address, caFile, interopDirectory);
 
         var failures = lines.Where(l => l.StartsWith("FAIL ", StringComparison.Ordinal)).ToList();
         var summary = lines.Select(l => SummaryLine().Match(l)).LastOrDefault(m => m.Success);
@@ -48,7 +90,7 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         Assert.Equal(0, exitCode);
     }
 
-    private async Task<(int ExitCode, List<string> Lines)> RunScriptAsync(string nodeExecutable, string script, string address, string workingDirectory)
+    private async Task<(int ExitCode, List<string> Lines)> RunScriptAsync(string nodeExecutable, string script, string address, string? caFile, string workingDirectory)
     {
         var start = new ProcessStartInfo(nodeExecutable)
         {
@@ -59,6 +101,10 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         };
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(address);
+        if (caFile is not null)
+        {
+            start.ArgumentList.Add(caFile);
+        }
 
         var lines = new List<string>();
         void OnLine(string? line, string stream)
