@@ -79,7 +79,9 @@ public sealed class ClusterLinearizabilityTests(ITestOutputHelper output)
         await using var cluster = await InProcessCluster.StartAsync(3, overrides, powerLossDisks: true);
         await cluster.WaitUntilAsync(nodes => nodes.Count == 3 && nodes.All(n => n.View.Membership.MembersIn(MemberStatus.Up).Count() == 3),
             "3 members Up on every node", Phase);
-        await cluster.WaitUntilAsync(nodes => EveryGroupHasALeader(cluster), "every shard group has a leader", Phase);
+        // Three voters in every group before any fault: a group still adding its third replica as a learner has two
+        // voters, and isolating one of them leaves it without a majority (no fault schedule could pass then).
+        await cluster.WaitUntilAsync(nodes => ClusterData.ClusterDataTests.GroupsMatchRing(nodes, 3, 3), "every shard's group = its 3 ring replicas", Phase);
         var faults = new PeerFaultInjector();
         void Install()
         {
@@ -230,10 +232,32 @@ public sealed class ClusterLinearizabilityTests(ITestOutputHelper output)
         cluster.Nodes.Select((n, i) => (Index: i, Led: n.Node is null ? -1 : LedShards(n).Count)).MaxBy(p => p.Led).Index;
 
     // The fault has bitten when every group the victim led has a leader on another node.
-    private static Task WaitForNewLeadersAsync(InProcessCluster cluster, int victim, List<ShardId> led, string fault) =>
-        cluster.WaitUntilAsync(_ => led.All(shard => cluster.Nodes.Where((n, i) => i != victim && n.Node is not null)
-                .Any(n => n.Running.Shards.TryGetReplica(shard, out var r) && r.Status.IsLeader)),
-            $"{fault}: groups led by node {victim} elect a leader elsewhere", Phase);
+    private static async Task WaitForNewLeadersAsync(InProcessCluster cluster, int victim, List<ShardId> led, string fault)
+    {
+        try
+        {
+            await cluster.WaitUntilAsync(_ => led.All(shard => cluster.Nodes.Where((n, i) => i != victim && n.Node is not null)
+                    .Any(n => n.Running.Shards.TryGetReplica(shard, out var r) && r.Status.IsLeader)),
+                $"{fault}: groups led by node {victim} elect a leader elsewhere", Phase);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(e.Message + "\n" + Replicas(cluster), e);
+        }
+    }
+
+    private static string Replicas(InProcessCluster cluster)
+    {
+        var text = new StringBuilder();
+        foreach (var slot in cluster.Running)
+        {
+            foreach (var replica in slot.Running.Shards.Replicas.OrderBy(r => r.Shard))
+            {
+                text.Append("  node ").Append(slot.Index).Append(": ").AppendLine(replica.Status.ToString());
+            }
+        }
+        return text.ToString();
+    }
 
     private static async Task WaitServingAsync(InProcessCluster cluster, string phase)
     {
