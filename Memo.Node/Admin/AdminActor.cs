@@ -26,6 +26,7 @@ public sealed partial class AdminActor : ReceiveActor
 {
     private readonly ClusterMembership _cluster;
     private readonly Func<ShardId, ReplicaReport?>? _leaderOf;
+    private readonly Func<IReadOnlyList<ReplicaReport>>? _localReplicas;
     private readonly long _maxReplyBytes;
     private readonly ILogger _logger;
 
@@ -34,21 +35,25 @@ public sealed partial class AdminActor : ReceiveActor
     /// <param name="leaderOf">A shard's best leader report (the shard host's); null when the node hosts no shards.</param>
     /// <param name="maxReplyBytes">The largest reply that fits one remoting frame.</param>
     /// <param name="logger">Where failures are logged.</param>
-    public AdminActor(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger)
+    /// <param name="localReplicas">The replicas this node hosts, now (the shard host's); null when it hosts none.</param>
+    public AdminActor(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
+        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(maxReplyBytes, 0);
         _cluster = cluster;
         _leaderOf = leaderOf;
+        _localReplicas = localReplicas;
         _maxReplyBytes = maxReplyBytes;
         _logger = logger;
         Receive<AdminRequest>(Answer);
     }
 
     /// <summary>Props for <see cref="AdminActor"/>; create it as <see cref="AdminWire.ActorName"/> under <c>/user</c>.</summary>
-    public static Props Props(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger) =>
-        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger));
+    public static Props Props(ClusterMembership cluster, Func<ShardId, ReplicaReport?>? leaderOf, long maxReplyBytes, ILogger logger,
+        Func<IReadOnlyList<ReplicaReport>>? localReplicas = null) =>
+        Akka.Actor.Props.Create(() => new AdminActor(cluster, leaderOf, maxReplyBytes, logger, localReplicas));
 
     private void Answer(AdminRequest request)
     {
@@ -62,7 +67,7 @@ public sealed partial class AdminActor : ReceiveActor
                     Reply(sender, new AdminReply { CorrelationId = id, Show = AdminAnswers.Show(_cluster.View) });
                     break;
                 case AdminRequest.RequestOneofCase.Shards:
-                    Reply(sender, new AdminReply { CorrelationId = id, Shards = AdminAnswers.Shards(_cluster.View, _leaderOf) });
+                    Reply(sender, new AdminReply { CorrelationId = id, Shards = AdminAnswers.Shards(_cluster.View, _leaderOf, _localReplicas?.Invoke()) });
                     break;
                 case AdminRequest.RequestOneofCase.Join:
                     var seed = request.Join.Seed;

@@ -48,8 +48,9 @@ public static class AdminAnswers
         return response;
     }
 
-    /// <summary>The Shards answer for a view; <paramref name="leaderOf"/> gives a shard's best leader report, if any.</summary>
-    public static ShardsResponse Shards(ClusterView view, Func<ShardId, ReplicaReport?>? leaderOf = null)
+    /// <summary>The Shards answer for a view; <paramref name="leaderOf"/> gives a shard's best leader report, if any, and
+    /// <paramref name="localReplicas"/> the replicas this node hosts.</summary>
+    public static ShardsResponse Shards(ClusterView view, Func<ShardId, ReplicaReport?>? leaderOf = null, IEnumerable<ReplicaReport>? localReplicas = null)
     {
         ArgumentNullException.ThrowIfNull(view);
         var placement = view.Placement;
@@ -74,6 +75,19 @@ public static class AdminAnswers
                 info.AppliedIndex = leader.Applied.Value;
             }
             response.Shards.Add(info);
+        }
+        foreach (var report in localReplicas ?? [])
+        {
+            var local = new LocalReplicaInfo
+            {
+                Shard = report.Shard.Value,
+                IsLeader = report.IsLeader,
+                LeaderId = report.Leader.IsNone ? "" : report.Leader.ToString(),
+                AppliedIndex = report.Applied.Value,
+            };
+            local.Voters.AddRange(report.Membership.Voters.Select(v => v.ToString()));
+            local.Learners.AddRange(report.Membership.Learners.Select(l => l.ToString()));
+            response.LocalReplicas.Add(local);
         }
         return response;
     }

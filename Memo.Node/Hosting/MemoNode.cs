@@ -12,7 +12,6 @@ using Memo.Node.Transport;
 using Memo.Node.Kvs;
 using Memo.Node.Routing;
 using Memo.Node.Raft;
-using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Hosting;
 using Memo.Node.Shards.Replicated;
 using Memo.Node.Storage;
@@ -45,7 +44,6 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly ISilo _silo;
     private readonly ShardHost _shards;
     private readonly TimerShardTickSource _ticks;
-    private readonly PeerChannels _channels;
     private readonly ApiServer _server;
     private readonly NodeActorHost _actors;
     private readonly IPeerTransport _transport;
@@ -58,7 +56,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly TaskCompletionSource<MemoNodeExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _stopped;
 
-    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks, PeerChannels channels,
+    private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks,
         ApiServer server, NodeActorHost actors, IPeerTransport transport, AkkaPeerTransport links, string advertised, ClusterMembership cluster,
         Akka.Actor.IActorRef admin, ILogger logger)
     {
@@ -69,7 +67,6 @@ public sealed partial class MemoNode : IAsyncDisposable
         _silo = silo;
         _shards = shards;
         _ticks = ticks;
-        _channels = channels;
         _server = server;
         _actors = actors;
         _transport = transport;
@@ -134,7 +131,6 @@ public sealed partial class MemoNode : IAsyncDisposable
         ClusterMembership? cluster = null;
         ShardHost? shards = null;
         TimerShardTickSource? ticks = null;
-        PeerChannels? channels = null;
         ApiServer? server = null;
         NodeActorHost? actors = null;
         try
@@ -150,6 +146,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 QueueCapacity = options.Storage.QueueCapacity,
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
 
+            NodeActorHost.CheckEvictionDelay(options, options.Network.EvictionDelay);
             var shardCount = await FixShardCountAsync(silo, options.Shards.Count, logger, cancellationToken).ConfigureAwait(false);
             var listen = ResolveListen(options.Node.Listen);
             var advertised = options.Node.Advertise.Length > 0 ? options.Node.Advertise : AdvertisedFrom(listen);
@@ -168,7 +165,6 @@ public sealed partial class MemoNode : IAsyncDisposable
                 options.Shards.RingRemovalDelay, clusterStore, loggerFactory);
 
             // Every shard is one Raft group; this node hosts the replicas the ring places on it.
-            channels = new PeerChannels((int)Math.Max(options.Grpc.MaxReceiveMessageSize, options.Grpc.MaxSendMessageSize));
             ticks = new TimerShardTickSource(TimeProvider.System, options.Raft.TickInterval);
             var raftConfig = new RaftConfig
             {
@@ -190,21 +186,21 @@ public sealed partial class MemoNode : IAsyncDisposable
                 SnapshotThresholdEntries = options.Raft.SnapshotThreshold,
             };
             shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
-                new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, channels, loggerFactory, cancellationToken).ConfigureAwait(false);
-            var gateway = new ClusterShardGateway(shards, channels, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
+                new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, loggerFactory, cancellationToken).ConfigureAwait(false);
+            var gateway = new ClusterShardGateway(shards, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
             // `memo cluster ...` asks this actor over Akka remoting; the public port serves no admin service.
             var admin = actors.System.ActorOf(
-                AdminActor.Props(cluster, shards.LeaderReport, actors.MaxFrameBytes - AkkaPeerTransport.EnvelopeAllowanceBytes, loggerFactory.CreateLogger<AdminActor>()),
+                AdminActor.Props(cluster, shards.LeaderReport, actors.MaxFrameBytes - AkkaPeerTransport.EnvelopeAllowanceBytes, loggerFactory.CreateLogger<AdminActor>(),
+                    shards.LocalReports),
                 AdminWire.ActorName);
 
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
-                .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor)
-                .Add(new ShardForwardingService(shards), Memo.Node.Shards.Wire.ShardService.BindService, Memo.Node.Shards.Wire.ShardService.Descriptor);
+                .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor);
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
@@ -221,7 +217,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
             }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            node = new MemoNode(folder, key, silo, shards, ticks, channels, server, actors, transport, links, advertised, cluster, admin, logger);
+            node = new MemoNode(folder, key, silo, shards, ticks, server, actors, transport, links, advertised, cluster, admin, logger);
             AddHandoffTask(actors.System, shards, cluster.Self, options.Shards.HandoffTimeout, logger);
             LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
@@ -237,7 +233,6 @@ public sealed partial class MemoNode : IAsyncDisposable
             if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);
             if (actors is not null) await actors.DisposeAsync().ConfigureAwait(false);
             ticks?.Dispose();
-            channels?.Dispose();
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
             key?.Dispose();
             folder.Dispose();
@@ -310,14 +305,20 @@ public sealed partial class MemoNode : IAsyncDisposable
         return listen;
     }
 
-    // One reader of the transport's inbound channel hands each message to its owner by channel kind.
+    // One reader of the transport's inbound channel hands each message to its owner by channel kind. Neither owner
+    // waits here: Raft messages go to the replicas' mailboxes, forwarded requests start and are answered later.
     private async Task PumpInboundAsync()
     {
         await foreach (var message in _transport.Inbound.ReadAllAsync().ConfigureAwait(false))
         {
-            if (message.Message.Channel == PeerChannelKind.Raft)
+            switch (message.Message.Channel)
             {
-                _shards.Dispatcher.Dispatch(message);
+                case PeerChannelKind.Raft:
+                    _shards.Dispatcher.Dispatch(message);
+                    break;
+                case PeerChannelKind.Forwarding:
+                    _shards.Forwarder.Receive(message);
+                    break;
             }
         }
     }
@@ -349,7 +350,6 @@ public sealed partial class MemoNode : IAsyncDisposable
             await _server.DisposeAsync().ConfigureAwait(false);
             // Nothing runs on the ActorSystem any more: terminate it (without leaving) before the silo closes.
             await _actors.DisposeAsync().ConfigureAwait(false);
-            _channels.Dispose();
             await _silo.DisposeAsync().ConfigureAwait(false);
             _key.Dispose();
             _folder.Dispose();

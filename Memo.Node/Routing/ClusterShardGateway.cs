@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Google.Protobuf;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Forwarding;
@@ -13,7 +14,7 @@ namespace Memo.Node.Routing;
 
 /// <summary>
 /// Routes the stores' commands and reads to each shard's Raft group: to this node's replica when it leads the shard,
-/// otherwise to the leader's node over <c>memo.shard.ShardService</c>.
+/// otherwise to the leader's node over the peer links (<see cref="ShardForwarder"/>).
 /// </summary>
 /// <remarks>
 /// <para>Design note (docs/ARCHITECTURE.md, "Routing"). The first target is the local replica if it leads, else its
@@ -21,23 +22,31 @@ namespace Memo.Node.Routing;
 /// moves to its hint (or, without one, to the next candidate after a back-off); DROPPED and SUPERSEDED mean "not
 /// done" and are retried after a back-off. Attempts are bounded in number and by the earlier of the caller's
 /// deadline and <see cref="ClusterShardGatewayOptions.RequestTimeout"/>.</para>
-/// <para>Never claim success that did not happen: an UNKNOWN outcome, or a forwarded call that failed after it may have
-/// reached the peer, ends the request with UNAVAILABLE "outcome unknown", except for commands that are safe to
-/// repeat (storing an immutable block, reclaiming one), which are retried. A forwarded call that could not connect was
-/// never delivered and is retried elsewhere.</para>
+/// <para>Never claim success that did not happen. The links are lossy, so a forwarded request is in one of three
+/// states: answered; certainly not sent (no address, link known down or refused, forwarder stopped), which is retried
+/// at the next candidate; or sent without an answer. Reads change nothing, so each read attempt waits at most
+/// <see cref="ClusterShardGatewayOptions.AttemptTimeout"/> and then tries again; so do commands that are safe to
+/// repeat (storing an immutable block, reclaiming one). Any other command waits for its answer until the deadline
+/// and then ends with UNAVAILABLE "outcome unknown", as does an UNKNOWN answer.</para>
 /// </remarks>
 public sealed partial class ClusterShardGateway : IShardGateway
 {
     private readonly ShardHost _host;
-    private readonly PeerChannels _channels;
+    private readonly ShardForwarder _forwarder;
     private readonly ClusterShardGatewayOptions _options;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the gateway over this node's shard host.</summary>
-    public ClusterShardGateway(ShardHost host, PeerChannels channels, ClusterShardGatewayOptions options, ILogger<ClusterShardGateway> logger)
+    /// <summary>Creates the gateway over this node's shard host (and its <see cref="ShardHost.Forwarder"/>).</summary>
+    public ClusterShardGateway(ShardHost host, ClusterShardGatewayOptions options, ILogger<ClusterShardGateway> logger)
     {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("Invalid gateway options: " + string.Join("; ", problems), nameof(options));
+        }
         _host = host;
-        _channels = channels;
+        _forwarder = host.Forwarder;
         _options = options;
         _logger = logger;
     }
@@ -51,7 +60,9 @@ public sealed partial class ClusterShardGateway : IShardGateway
         ArgumentNullException.ThrowIfNull(command);
         ShardStateMachine.TargetOf(command); // a caller bug must not travel
         var repeatable = IsRepeatable(command);
+        // Encoded once; every forwarded attempt wraps the same bytes.
         var request = new ProposeRequest { Format = 1, Shard = (uint)shard.Value, Command = command.ToByteString() };
+        var started = Stopwatch.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.RequestTimeout);
         var route = new Route(this, shard);
@@ -67,26 +78,41 @@ public sealed partial class ClusterShardGateway : IShardGateway
                     sent = true;
                     reply = await _host.ServeProposeAsync(shard, command, deadline.Token).ConfigureAwait(false);
                 }
-                else if (_host.Cluster.View.AddressOf(target) is not { } address)
-                {
-                    reply = new ProposeReply { Status = ShardReplyStatus.NotLeader };
-                }
                 else
                 {
-                    try
+                    // A command that must not be repeated waits for its answer as long as the request may take.
+                    var wait = repeatable
+                        ? _options.AttemptTimeout
+                        : TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, (_options.RequestTimeout - Stopwatch.GetElapsedTime(started)).Ticks));
+                    // Counted as sent while the call is out: the deadline may end it before its fate is known.
+                    var sentBefore = sent;
+                    sent = true;
+                    var call = await _forwarder.ProposeAsync(target, request, wait, deadline.Token).ConfigureAwait(false);
+                    switch (call.Fate)
                     {
-                        sent = true;
-                        reply = await _channels.Get(address).ProposeAsync(request, cancellationToken: deadline.Token).ResponseAsync.ConfigureAwait(false);
-                    }
-                    catch (RpcException e) when (PeerChannels.NotSent(e) || repeatable)
-                    {
-                        LogForwardFailed(shard, target, e.Status.Detail);
-                        reply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = e.Status.Detail };
-                        route.Unreachable();
-                    }
-                    catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        throw OutcomeUnknown(shard, $"the call to {address} failed after it was sent: {e.Status.Detail}");
+                        case ForwardedCallFate.Answered:
+                            reply = call.Answer!;
+                            break;
+                        case ForwardedCallFate.NotSent:
+                            sent = sentBefore;
+                            LogForwardFailed(shard, target, "not sent (no address, or the link is down)");
+                            reply = new ProposeReply { Status = ShardReplyStatus.Dropped };
+                            route.Unreachable();
+                            break;
+                        case ForwardedCallFate.TooLarge:
+                            sent = sentBefore;
+                            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                                $"Shard {shard}: the command of {request.Command.Length} bytes is too large to forward to its leader."));
+                        default:
+                            // Sent, unanswered: it may have been applied, so only a repeatable command is tried again.
+                            if (!repeatable)
+                            {
+                                throw OutcomeUnknown(shard, $"node {target} did not answer within the deadline");
+                            }
+                            LogForwardFailed(shard, target, "no answer");
+                            reply = new ProposeReply { Status = ShardReplyStatus.Dropped };
+                            route.Unreachable();
+                            break;
                     }
                 }
                 switch (reply.Status)
@@ -172,7 +198,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
                     await Task.Delay(backoff, deadline.Token).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (e is OperationCanceledException or RpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 throw new RpcException(new Status(StatusCode.Unavailable, $"Listing: no leader answered for shards {string.Join(",", remaining)} within {_options.RequestTimeout.TotalSeconds:F0} s."));
             }
@@ -203,21 +229,16 @@ public sealed partial class ClusterShardGateway : IShardGateway
         {
             reply = await _host.ServeReadAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        else if (_host.Cluster.View.AddressOf(node) is { } address)
-        {
-            try
-            {
-                reply = await _channels.Get(address).ReadAsync(request, cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
-            }
-            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                LogForwardFailed(shards[0], node, e.Status.Detail);
-                return ([], null);
-            }
-        }
         else
         {
-            return ([], null);
+            var call = await _forwarder.ReadAsync(node, request, _options.AttemptTimeout, cancellationToken).ConfigureAwait(false);
+            if (call.Answer is null)
+            {
+                // Not sent or unanswered: these shards are asked again in the next round.
+                LogForwardFailed(shards[0], node, call.Fate.ToString());
+                return ([], null);
+            }
+            reply = call.Answer;
         }
         if (reply.Status != ShardReplyStatus.ReadDone)
         {
@@ -245,20 +266,17 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 {
                     reply = await _host.ServeReadAsync(request, deadline.Token).ConfigureAwait(false);
                 }
-                else if (_host.Cluster.View.AddressOf(target) is not { } address)
-                {
-                    reply = new ReadReply { Status = ShardReplyStatus.NotLeader };
-                }
                 else
                 {
-                    try
+                    var call = await _forwarder.ReadAsync(target, request, _options.AttemptTimeout, deadline.Token).ConfigureAwait(false);
+                    if (call.Answer is { } answer)
                     {
-                        reply = await _channels.Get(address).ReadAsync(request, cancellationToken: deadline.Token).ResponseAsync.ConfigureAwait(false);
+                        reply = answer;
                     }
-                    catch (RpcException e) when (!deadline.IsCancellationRequested)
+                    else
                     {
-                        // Reads change nothing: any failure may be retried.
-                        LogForwardFailed(shard, target, e.Status.Detail);
+                        // Not sent, or lost on the way there or back: reads change nothing, so any of them is retried.
+                        LogForwardFailed(shard, target, call.Fate.ToString());
                         reply = new ReadReply { Status = ShardReplyStatus.Dropped };
                         route.Unreachable();
                     }
@@ -275,9 +293,9 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 await Task.Delay(route.NextBackoff(), deadline.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or RpcException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            // Our own time limit, not the caller's: a forwarded call cut off by it surfaces as Cancelled.
+            // Our own time limit, not the caller's.
         }
         throw new RpcException(new Status(StatusCode.Unavailable, $"Shard {shard}: no leader confirmed the read within {_options.RequestTimeout.TotalSeconds:F0} s."));
     }

@@ -43,6 +43,13 @@ public interface ISilo : IAsyncDisposable
     ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Up to <paramref name="limit"/> entries whose keys start with <paramref name="prefix"/> and sort after every key
+    /// that starts with <paramref name="skipped"/>, in ascending order: a listing resumes here after it rolled the keys
+    /// under <paramref name="skipped"/> up into one common prefix, without reading them.
+    /// </summary>
+    ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesPastAsync(string prefix, string skipped, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Up to <paramref name="limit"/> records of <paramref name="shard"/> strictly after <paramref name="after"/>
     /// (null: from the first): its blocks in address byte order, then its key-value entries in ordinal key order.
     /// Page with the last record's <see cref="SiloShardRecord.Position"/>. Used to snapshot a shard's state.

@@ -91,8 +91,25 @@ public sealed class MemorySilo : ISilo
     public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default)
     {
         SiloArguments.ValidateScan(prefix, after, limit);
-        var entries = Read(cancellationToken).Entries;
         var (lower, exclusive) = SiloArguments.ScanStart(prefix, after);
+        return ScanFrom(prefix, lower, exclusive, limit, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesPastAsync(string prefix, string skipped, int limit, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateScan(prefix, skipped, limit);
+        if (SiloArguments.ScanStartPast(prefix, skipped) is not var (lower, exclusive))
+        {
+            Read(cancellationToken);
+            return new([]);
+        }
+        return ScanFrom(prefix, lower, exclusive, limit, cancellationToken);
+    }
+
+    private ValueTask<IReadOnlyList<SiloEntry>> ScanFrom(string prefix, string lower, bool exclusive, int limit, CancellationToken cancellationToken)
+    {
+        var entries = Read(cancellationToken).Entries;
         var i = entries.IndexOf(Probe(lower));
         i = i >= 0 ? (exclusive ? i + 1 : i) : ~i;
         var result = new List<SiloEntry>();

@@ -73,6 +73,19 @@ internal static class SiloArguments
     public static (string Key, bool Exclusive) ScanStart(string prefix, string? after) =>
         after is not null && EntryKeyOrder.Compare(after, prefix) >= 0 ? (after, true) : (prefix, false);
 
+    /// <summary>
+    /// The lower bound of a scan past every key starting with <paramref name="skipped"/>: from the first string above
+    /// them all (inclusive), or from the prefix when that is later; null when no string sorts above them.
+    /// </summary>
+    public static (string Key, bool Exclusive)? ScanStartPast(string prefix, string skipped)
+    {
+        if (EntryKeyOrder.PrefixUpperBound(skipped) is not { } above)
+        {
+            return null;
+        }
+        return EntryKeyOrder.Compare(above, prefix) >= 0 ? (above, false) : (prefix, false);
+    }
+
     /// <summary>A log index or term clamped into the stored range, for bounds that may be "infinite".</summary>
     public static long Clamp(ulong value) => value > MaxLogValue ? long.MaxValue : (long)value;
 

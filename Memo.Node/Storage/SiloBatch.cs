@@ -19,6 +19,24 @@ public sealed class SiloBatch
     /// <summary>Approximate payload size, for batch limits.</summary>
     public long ApproximateBytes { get; private set; }
 
+    /// <summary>
+    /// Whether the batch may complete once committed and visible, before it is flushed to stable storage (see
+    /// <see cref="DeferFlush"/>). False by default: the batch's task completes only when it survives power loss.
+    /// </summary>
+    public bool FlushDeferred { get; private set; }
+
+    /// <summary>
+    /// Lets the batch complete without waiting for a flush: it becomes durable with the next flushed commit. A power
+    /// loss before that may lose it (and the deferred batches after it), never a batch committed before it; a process
+    /// crash loses nothing that completed. For writes that can be rebuilt after such a loss, such as a Raft replica's
+    /// applied state, which replays from its durable log.
+    /// </summary>
+    public SiloBatch DeferFlush()
+    {
+        FlushDeferred = true;
+        return this;
+    }
+
     /// <summary>Stores (or replaces) a block in a shard.</summary>
     public SiloBatch PutBlock(ShardId shard, BlockAddress address, byte[] data) => Add(new SiloOperation.PutBlock(shard, address, data), data.Length + 40);
 
@@ -31,11 +49,23 @@ public sealed class SiloBatch
     /// <summary>Removes a key-value entry; no effect when absent.</summary>
     public SiloBatch DeleteEntry(string key) => Add(new SiloOperation.DeleteEntry(key), key.Length + 8);
 
-    /// <summary>Stores (or replaces) a named metadata value.</summary>
-    public SiloBatch PutMeta(string name, byte[] value) => Add(new SiloOperation.PutMeta(name, value), name.Length + value.Length);
+    /// <summary>Stores (or replaces) a named metadata value; a second value for the same name in the batch replaces the first.</summary>
+    public SiloBatch PutMeta(string name, byte[] value)
+    {
+        var operation = new SiloOperation.PutMeta(name, value);
+        return Replace(o => o is SiloOperation.PutMeta earlier && earlier.Name == name, operation, name.Length + value.Length)
+            ? this
+            : Add(operation, name.Length + value.Length);
+    }
 
-    /// <summary>Stores (or replaces) the Raft hard state of a shard.</summary>
-    public SiloBatch PutRaftState(ShardId shard, byte[] state) => Add(new SiloOperation.PutRaftState(shard, state), state.Length + 8);
+    /// <summary>Stores (or replaces) the Raft hard state of a shard; a second state for the shard in the batch replaces the first.</summary>
+    public SiloBatch PutRaftState(ShardId shard, byte[] state)
+    {
+        var operation = new SiloOperation.PutRaftState(shard, state);
+        return Replace(o => o is SiloOperation.PutRaftState earlier && earlier.Shard == shard, operation, state.Length + 8)
+            ? this
+            : Add(operation, state.Length + 8);
+    }
 
     /// <summary>Appends (or overwrites) a Raft log entry of a shard.</summary>
     public SiloBatch AppendLog(ShardId shard, LogIndex index, Term term, byte[] data) => Add(new SiloOperation.AppendLog(shard, index, term, data), data.Length + 24);
@@ -48,6 +78,33 @@ public sealed class SiloBatch
 
     /// <summary>Removes every block, entry, log entry and the Raft state of a shard (before installing a snapshot, or when a replica leaves).</summary>
     public SiloBatch ClearShard(ShardId shard) => Add(new SiloOperation.ClearShard(shard), 8);
+
+    // The batch applies atomically, so of two writes of one record only the last one matters: a replica that stages two
+    // Readies in one batch writes its hard state and applied index once. Not past a ClearShard, which must not
+    // come to delete what was written after it.
+    private bool Replace(Predicate<SiloOperation> sameRecord, SiloOperation operation, long bytes)
+    {
+        for (var i = _operations.Count - 1; i >= 0; i--)
+        {
+            var earlier = _operations[i];
+            if (earlier is SiloOperation.ClearShard)
+            {
+                return false;
+            }
+            if (sameRecord(earlier))
+            {
+                _operations[i] = operation;
+                ApproximateBytes += bytes - (earlier switch
+                {
+                    SiloOperation.PutMeta m => m.Name.Length + m.Value.Length,
+                    SiloOperation.PutRaftState r => r.State.Length + 8,
+                    _ => 0,
+                });
+                return true;
+            }
+        }
+        return false;
+    }
 
     private SiloBatch Add(SiloOperation operation, long bytes)
     {

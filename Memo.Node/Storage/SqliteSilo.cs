@@ -7,6 +7,11 @@
 // with synchronous=FULL) and only then completes the batches' tasks, in queue order. Many shards' Raft appends
 // therefore share each fsync ("group commit"), which is what makes per-batch durability affordable.
 //
+// Deferred flushes. A batch marked DeferFlush (a replica's applied state, which its durable log can rebuild) does not
+// need a flush of its own: a group made only of such batches commits with synchronous=NORMAL (visible, survives a
+// process crash, no fsync) and becomes durable with the next flushed commit, since the WAL is one file written in
+// order. A power loss can therefore only lose a suffix of commits, and only deferred ones.
+//
 // FIFO durability. The queue is FIFO (a full channel also admits waiting writers in order), and a group is
 // a prefix of the queue committed atomically, so if CommitAsync(a) was called before CommitAsync(b), b cannot be
 // durable unless a is: a Raft replica may acknowledge entry n+1 knowing entry n is on disk.
@@ -15,7 +20,9 @@
 // instance a value over SQLite's length limit, which Microsoft.Data.Sqlite silently binds as NULL into a NOT NULL
 // column; an I/O fault; a fault injected by a test), only that batch fails. Each batch runs inside
 // SAVEPOINT ... RELEASE; on failure ROLLBACK TO undoes exactly that batch's partial writes and the rest of the
-// group still commits, so batches stay atomic without one transaction per batch. Some errors (I/O, disk full)
+// group still commits, so batches stay atomic without one transaction per batch. Failures are rare, so the writer
+// first applies a group with no savepoint at all and falls back to the savepoint path only when a write fails
+// (rolling the attempt back whole): savepoints were a third of the statements of a Raft write. Some errors (I/O, disk full)
 // make SQLite abort the whole transaction; the writer then notices the transaction is gone and re-applies the
 // group's other batches in a new one. A failing COMMIT fails every batch of its group with that exception; the
 // silo keeps serving as long as SQLite does.
@@ -68,10 +75,14 @@ public sealed partial class SqliteSilo : ISilo
     private readonly Channel<PendingCommit> _queue;
     private readonly Channel<SqliteReadCommands> _readers;
     private readonly SqliteWriteCommands _writer;
+    // Writer thread only: whether the writer connection's commits flush now (PRAGMA synchronous FULL, as opened).
+    private bool _flushingOnCommit = true;
     private readonly Thread _writerThread;
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private static readonly AsyncLocal<SiloFaults> _plantedFaults = new();
+    private static readonly AsyncLocal<SiloFaults> _ambientPlantedFaults = new();
+    // Read once, when the silo opens (in the opener's asynchronous flow): the writer thread does not share that flow.
+    private readonly SiloFaults _plantedFaults = PlantedFaults;
     private Func<SiloOperation, Exception?>? _faultInjector;
     private long _transactions;
     private int _disposeStarted;
@@ -122,8 +133,8 @@ public sealed partial class SqliteSilo : ISilo
     /// </summary>
     internal static SiloFaults PlantedFaults
     {
-        get => _plantedFaults.Value;
-        set => _plantedFaults.Value = value;
+        get => _ambientPlantedFaults.Value;
+        set => _ambientPlantedFaults.Value = value;
     }
 
     /// <summary>
@@ -186,6 +197,23 @@ public sealed partial class SqliteSilo : ISilo
     {
         SiloArguments.ValidateScan(prefix, after, limit);
         var (lower, exclusive) = SiloArguments.ScanStart(prefix, after);
+        return ScanFrom(prefix, lower, exclusive, limit, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesPastAsync(string prefix, string skipped, int limit, CancellationToken cancellationToken = default)
+    {
+        SiloArguments.ValidateScan(prefix, skipped, limit);
+        if (SiloArguments.ScanStartPast(prefix, skipped) is not var (lower, exclusive))
+        {
+            ThrowIfDisposed();
+            return new ValueTask<IReadOnlyList<SiloEntry>>(Array.Empty<SiloEntry>());
+        }
+        return ScanFrom(prefix, lower, exclusive, limit, cancellationToken);
+    }
+
+    private ValueTask<IReadOnlyList<SiloEntry>> ScanFrom(string prefix, string lower, bool exclusive, int limit, CancellationToken cancellationToken)
+    {
         var upper = EntryKeyOrder.PrefixUpperBound(prefix);
         if (limit == 0 || (upper is not null && EntryKeyOrder.Compare(lower, upper) >= 0))
         {

@@ -13,6 +13,8 @@ internal sealed class SqliteWriteCommands : IDisposable
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _commands = [];
     private readonly byte[] _address = new byte[BlockAddress.Length];
+    private readonly SqliteCommand _synchronousFull;
+    private readonly SqliteCommand _synchronousNormal;
     private readonly SqliteCommand _begin;
     private readonly SqliteCommand _commit;
     private readonly SqliteCommand _rollback;
@@ -38,6 +40,8 @@ internal sealed class SqliteWriteCommands : IDisposable
     {
         _connection = connection;
         // IMMEDIATE takes the write lock at BEGIN, so a lock conflict (another process) shows up before any work.
+        _synchronousFull = Prepare("PRAGMA synchronous = FULL");
+        _synchronousNormal = Prepare("PRAGMA synchronous = NORMAL");
         _begin = Prepare("BEGIN IMMEDIATE");
         _commit = Prepare("COMMIT");
         _rollback = Prepare("ROLLBACK");
@@ -79,6 +83,9 @@ internal sealed class SqliteWriteCommands : IDisposable
     public bool InTransaction => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0;
 
     public void SetLimit(int limitId, int value) => SQLitePCL.raw.sqlite3_limit(_connection.Handle, limitId, value);
+
+    /// <summary>Sets whether the next commits flush the log (FULL) or leave it to a later flush (NORMAL); outside a transaction.</summary>
+    public void SetFlushOnCommit(bool flush) => (flush ? _synchronousFull : _synchronousNormal).ExecuteNonQuery();
 
     public void Begin() => _begin.ExecuteNonQuery();
 

@@ -38,9 +38,9 @@ internal sealed class AkkaPeerLink
 
     /// <summary>
     /// Queues a message and wakes the actor if no wake-up is pending; never waits. A full queue, or a peer that
-    /// the last attempt could not reach, drops the message and counts it.
+    /// the last attempt could not reach, drops the message and counts it (and returns false).
     /// </summary>
-    public void Send(string address, in PeerMessage message)
+    public bool Send(string address, in PeerMessage message)
     {
         if (!string.Equals(_address, address, StringComparison.Ordinal))
         {
@@ -51,12 +51,12 @@ internal sealed class AkkaPeerLink
         if (Counters.State == PeerLinkState.Unreachable)
         {
             Counters.AddDroppedUnreachable(1);
-            return;
+            return false;
         }
         if (!Queue.TryEnqueue(message))
         {
             Counters.AddDroppedQueueFull(1);
-            return;
+            return false;
         }
         // One Wake per burst: senders that find one pending leave their message to the drain it triggers. The
         // actor clears the flag before it drains, so a message queued after the drain always sends a new Wake.
@@ -64,6 +64,7 @@ internal sealed class AkkaPeerLink
         {
             Actor!.Tell(PeerLinkActor.Wake.Instance);
         }
+        return true;
     }
 
     /// <summary>Called by the actor before it looks at the queue (see <see cref="Send"/>).</summary>

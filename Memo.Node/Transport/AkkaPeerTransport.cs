@@ -149,14 +149,14 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     internal TimeSpan AssociationGate { get; }
 
     /// <inheritdoc />
-    public void Send(NodeId to, string address, PeerMessage message)
+    public bool Send(NodeId to, string address, PeerMessage message)
     {
         PeerSendArguments.Check(LocalNode, to, address, message, Options);
         if (Volatile.Read(ref _disposed) != 0 || FaultInjector?.IsBlocked(LocalNode, to) == true)
         {
-            return;
+            return false;
         }
-        GetOrAddSendingLink(to)?.Send(address, message);
+        return GetOrAddSendingLink(to)?.Send(address, message) ?? false;
     }
 
     /// <summary>Test seam: links this injector blocks drop their messages, on the sending and on the receiving side
@@ -250,6 +250,10 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
             if (!PeerWire.TryFromFrame(frame, Options.MaxMessageBytes, out var message))
             {
                 malformed++;
+            }
+            else if (FaultInjector?.Loses(from, LocalNode, message.Channel) == true)
+            {
+                // Lost in flight (test seam): the sender counted it as sent.
             }
             else if (_inbound.Writer.TryWrite(new InboundPeerMessage(from, message)))
             {

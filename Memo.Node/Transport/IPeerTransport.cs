@@ -32,11 +32,14 @@ public interface IPeerTransport : IAsyncDisposable
     /// throws for network reasons: a message that cannot be queued (queue full) or delivered (peer unreachable,
     /// link refused) is dropped and counted in <see cref="GetLinkStats(NodeId)"/>. After disposal, messages are ignored.
     /// </summary>
+    /// <returns>False when the message certainly never left this node (dropped at once: the link is known to be down
+    /// or refused, the queue is full, the peer has no address, the transport is disposed), so whoever sent it may
+    /// act as if it was never sent. True when it was handed on: it may still be lost on the way.</returns>
     /// <param name="to">The peer; not <see cref="NodeId.None"/> and not <see cref="LocalNode"/>.</param>
     /// <param name="address">Where the peer listens (<c>host:port</c>); a changed address moves the link there.</param>
     /// <param name="message">The message; its body must not be modified afterwards.</param>
     /// <exception cref="ArgumentException">A caller bug: no peer, this node itself, an empty address, or a body over <see cref="PeerTransportOptions.MaxMessageBytes"/>.</exception>
-    void Send(NodeId to, string address, PeerMessage message);
+    bool Send(NodeId to, string address, PeerMessage message);
 
     /// <summary>A snapshot of every peer this node has sent to or heard from, ordered by node id.</summary>
     IReadOnlyList<PeerLinkStats> GetLinkStats();

@@ -29,8 +29,9 @@ internal sealed class InMemoryPeerLink : IAsyncDisposable
 
     public PeerLinkCounters Counters { get; }
 
-    /// <summary>Lets the network decide the message's fate, then queues it if it may go now.</summary>
-    public void Send(string address, in PeerMessage message)
+    /// <summary>Lets the network decide the message's fate, then queues it if it may go now; false when it was
+    /// dropped at once (cut, queue full), true when it left (lost and held messages left as far as the sender knows).</summary>
+    public bool Send(string address, in PeerMessage message)
     {
         if (!string.Equals(_address, address, StringComparison.Ordinal))
         {
@@ -41,26 +42,30 @@ internal sealed class InMemoryPeerLink : IAsyncDisposable
         {
             case SendFate.Cut:
                 Unreachable(error!, 1);
-                break;
+                return false;
             case SendFate.Lost:
                 // Gone on the wire: the sender believes it sent it.
                 Counters.AddSent(1);
-                break;
+                return true;
             case SendFate.Held:
-                break;
+                return true;
             default:
-                Enqueue(message);
-                break;
+                return Enqueue(message);
         }
     }
 
-    /// <summary>Queues a message for the pump; counts it as dropped when the queue is full.</summary>
-    public void Enqueue(in PeerMessage message)
+    /// <summary>Queues a message for the pump; counts it as dropped when the queue is full (false).</summary>
+    public bool Enqueue(in PeerMessage message)
     {
-        if (!_queue.TryEnqueue(message) && !_owner.IsDisposed)
+        if (_queue.TryEnqueue(message))
+        {
+            return true;
+        }
+        if (!_owner.IsDisposed)
         {
             Counters.AddDroppedQueueFull(1);
         }
+        return false;
     }
 
     public PeerLinkStats Snapshot() => Counters.Snapshot(_queue.Count, _queue.Bytes);

@@ -59,14 +59,14 @@ public sealed class InMemoryPeerTransport : IPeerTransport
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <inheritdoc />
-    public void Send(NodeId to, string address, PeerMessage message)
+    public bool Send(NodeId to, string address, PeerMessage message)
     {
         PeerSendArguments.Check(LocalNode, to, address, message, Options);
         if (Volatile.Read(ref _disposed) != 0 || GetOrAddLink(to, address) is not { } link)
         {
-            return;
+            return false;
         }
-        link.Send(address, new PeerMessage(message.Channel, message.Shard, message.Body.ToArray()));
+        return link.Send(address, new PeerMessage(message.Channel, message.Shard, message.Body.ToArray()));
     }
 
     /// <inheritdoc />

@@ -1,7 +1,7 @@
 namespace Memo.Node.Transport;
 
 /// <summary>
-/// One message between nodes. The transport never looks inside <see cref="Body"/>: gossip and Raft encode
+/// One message between nodes. The transport never looks inside <see cref="Body"/>: Raft and forwarding encode
 /// their own messages and only need the channel (and, for Raft, the shard) to route the bytes on arrival.
 /// </summary>
 /// <remarks>
@@ -31,20 +31,17 @@ public readonly struct PeerMessage
     /// <summary>The subsystem the message belongs to.</summary>
     public PeerChannelKind Channel { get; }
 
-    /// <summary>The shard the message concerns; null for node-wide messages (gossip, admin).</summary>
+    /// <summary>The shard the message concerns; null for node-wide messages (forwarding).</summary>
     public ShardId? Shard { get; }
 
     /// <summary>The bytes the channel's owner encoded; may be empty.</summary>
     public ReadOnlyMemory<byte> Body { get; }
 
-    /// <summary>A membership gossip message.</summary>
-    public static PeerMessage Gossip(ReadOnlyMemory<byte> body) => new(PeerChannelKind.Gossip, null, body);
-
     /// <summary>A Raft message for the group of <paramref name="shard"/>.</summary>
     public static PeerMessage Raft(ShardId shard, ReadOnlyMemory<byte> body) => new(PeerChannelKind.Raft, shard, body);
 
-    /// <summary>An administration message.</summary>
-    public static PeerMessage Admin(ReadOnlyMemory<byte> body) => new(PeerChannelKind.Admin, null, body);
+    /// <summary>A forwarded request or its reply (a <c>memo.shard.ForwardingEnvelope</c>).</summary>
+    public static PeerMessage Forwarding(ReadOnlyMemory<byte> body) => new(PeerChannelKind.Forwarding, null, body);
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -111,7 +111,7 @@ internal static class PeerWire
     public static bool TryFromFrame(PeerFrame frame, int maxBodyBytes, out PeerMessage message)
     {
         message = default;
-        if (frame.Kind is < (uint)PeerChannelKind.Gossip or > (uint)PeerChannelKind.Admin
+        if (frame.Kind is not ((uint)PeerChannelKind.Raft or (uint)PeerChannelKind.Forwarding)
             || (frame.HasShard && frame.Shard < 0)
             || frame.Body.Length > maxBodyBytes)
         {

@@ -33,16 +33,14 @@ public sealed class RemoteRoleAddressing(IPeerTransport inner, Func<NodeId, IEnu
     public ChannelReader<InboundPeerMessage> Inbound => inner.Inbound;
 
     /// <inheritdoc />
-    public void Send(NodeId to, string address, PeerMessage message)
+    public bool Send(NodeId to, string address, PeerMessage message)
     {
         if (RemoteAddressIn(rolesOf(to)) is { } remote)
         {
-            inner.Send(to, remote, message);
+            return inner.Send(to, remote, message);
         }
-        else
-        {
-            Interlocked.Increment(ref _unaddressed);
-        }
+        Interlocked.Increment(ref _unaddressed);
+        return false;
     }
 
     /// <inheritdoc />

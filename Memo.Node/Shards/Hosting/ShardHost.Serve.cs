@@ -8,8 +8,8 @@ using Memo.Protocol.Blocks;
 
 namespace Memo.Node.Shards.Hosting;
 
-/// <summary>Serving proposals and reads with this node's replicas: the local half of forwarding (the gateway calls
-/// it for shards led here; <c>memo.shard.ShardService</c> calls it for other nodes).</summary>
+/// <summary>Serving proposals, reads and status with this node's replicas: the local half of forwarding (the gateway
+/// calls it for shards led here; <see cref="ShardForwarder"/> calls it for other nodes).</summary>
 public sealed partial class ShardHost
 {
     /// <summary>Proposes a command to this node's replica of the shard; NOT_LEADER (with the hint) when it does not lead.</summary>
@@ -45,6 +45,27 @@ public sealed partial class ShardHost
             ShardGroupOutcome.Invalid invalid => new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = invalid.Reason },
             _ => new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"unexpected outcome {outcome}" },
         };
+    }
+
+    /// <summary>The status of every replica hosted here, as peers poll it (<see cref="LocalReports"/> on the wire).</summary>
+    public ReplicaStatusReply ServeStatus()
+    {
+        var reply = new ReplicaStatusReply { Node = _self.Value };
+        foreach (var report in LocalReports())
+        {
+            var message = new ReplicaStatusMessage
+            {
+                Shard = (uint)report.Shard.Value,
+                IsLeader = report.IsLeader,
+                Leader = report.Leader.Value,
+                Term = report.Term.Value,
+                Applied = report.Applied.Value,
+            };
+            message.Voters.AddRange(report.Membership.Voters.Select(v => v.Value));
+            message.Learners.AddRange(report.Membership.Learners.Select(l => l.Value));
+            reply.Replicas.Add(message);
+        }
+        return reply;
     }
 
     /// <summary>

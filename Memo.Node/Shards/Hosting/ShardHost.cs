@@ -5,6 +5,7 @@ using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Raft;
 using Memo.Node.Routing;
+using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Replicated;
 using Memo.Node.Storage;
 using Memo.Node.Transport;
@@ -36,7 +37,7 @@ namespace Memo.Node.Shards.Hosting;
 /// feeds routing hints, <c>memo cluster shards</c> and the graceful-leave check (<see cref="HandedOff"/>).</item>
 /// </list>
 /// </remarks>
-public sealed partial class ShardHost : IAsyncDisposable
+public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
 {
     private const string FoundedMeta = "shard-groups/founded";
 
@@ -48,7 +49,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     private readonly ShardGroupOptions _groupOptions;
     private readonly ShardHostOptions _options;
     private readonly IShardTickSource _ticks;
-    private readonly Forwarding.PeerChannels _channels;
+    private readonly ShardForwarder _forwarder;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ConcurrentDictionary<ShardId, ShardGroupReplica> _replicas = new();
@@ -62,7 +63,7 @@ public sealed partial class ShardHost : IAsyncDisposable
     private Task? _poll;
 
     private ShardHost(NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout, RaftConfig raftConfig,
-        ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, Forwarding.PeerChannels channels, ILoggerFactory loggerFactory)
+        ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, ILoggerFactory loggerFactory)
     {
         _self = self;
         _silo = silo;
@@ -73,13 +74,18 @@ public sealed partial class ShardHost : IAsyncDisposable
         _groupOptions = groupOptions with { BootstrapWithSnapshot = true };
         _options = options;
         _ticks = ticks;
-        _channels = channels;
+        _forwarder = new ShardForwarder(transport, node => cluster.View.AddressOf(node),
+            options.Forwarding with { MaxMessageBytes = groupOptions.MaxMessageBytes }, loggerFactory.CreateLogger<ShardForwarder>());
         _logger = loggerFactory.CreateLogger<ShardHost>();
         _loggerFactory = loggerFactory;
     }
 
     /// <summary>Routes inbound Raft messages to this node's replicas; the node's inbound pump calls <see cref="RaftMessageDispatcher.Dispatch"/>.</summary>
     public RaftMessageDispatcher Dispatcher { get; } = new();
+
+    /// <summary>Forwards this node's requests to other nodes and serves theirs with this host over the peer links; the
+    /// node's inbound pump hands it every <see cref="PeerChannelKind.Forwarding"/> message.</summary>
+    public ShardForwarder Forwarder => _forwarder;
 
     /// <summary>The network's shard layout.</summary>
     public ShardLayout Layout { get; }
@@ -106,11 +112,10 @@ public sealed partial class ShardHost : IAsyncDisposable
     /// <param name="groupOptions">Per-replica limits.</param>
     /// <param name="options">Hosting and rebalancing options.</param>
     /// <param name="ticks">Logical time for every replica.</param>
-    /// <param name="channels">Peer channels for status calls.</param>
     /// <param name="loggerFactory">Logging.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
     public static async Task<ShardHost> StartAsync(NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout,
-        RaftConfig raftConfig, ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, Forwarding.PeerChannels channels,
+        RaftConfig raftConfig, ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks,
         ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -118,7 +123,7 @@ public sealed partial class ShardHost : IAsyncDisposable
         {
             throw new ArgumentException("Invalid shard host options: " + string.Join("; ", problems), nameof(options));
         }
-        var host = new ShardHost(self, silo, transport, cluster, layout, raftConfig, groupOptions, options, ticks, channels, loggerFactory);
+        var host = new ShardHost(self, silo, transport, cluster, layout, raftConfig, groupOptions, options, ticks, loggerFactory);
         try
         {
             host._founded = await silo.ReadMetaAsync(FoundedMeta, cancellationToken).ConfigureAwait(false) is { Length: > 0 };
@@ -135,6 +140,7 @@ public sealed partial class ShardHost : IAsyncDisposable
             await host.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+        host._forwarder.ServeWith(host);
         cluster.ViewChanged += host.OnViewChanged;
         host.OnViewChanged(cluster.View);
         host._loop = Task.Run(host.RunAsync);
@@ -195,6 +201,8 @@ public sealed partial class ShardHost : IAsyncDisposable
     {
         _cluster.ViewChanged -= OnViewChanged;
         await _stopping.CancelAsync().ConfigureAwait(false);
+        // Forwarded requests in progress end first (unanswered: their callers' waits end), then nobody else calls the replicas.
+        await _forwarder.DisposeAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -430,19 +438,10 @@ public sealed partial class ShardHost : IAsyncDisposable
         var peers = view.Membership.Members.Values
             .Where(m => m.Id != _self && m.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Joining or MemberStatus.Exiting)
             .ToList();
+        // Over the peer links, like forwarded requests: a peer that does not answer within PeerCallTimeout keeps its last reports.
         var answers = await Task.WhenAll(peers.Select(async member =>
-        {
-            try
-            {
-                var reply = await _channels.Get(member.Address).StatusAsync(new Wire.ReplicaStatusRequest { Format = 1 },
-                    deadline: DateTime.UtcNow + _options.PeerCallTimeout, cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
-                return (member.Id, Reply: reply);
-            }
-            catch (Grpc.Core.RpcException)
-            {
-                return (member.Id, Reply: (Wire.ReplicaStatusReply?)null);
-            }
-        })).ConfigureAwait(false);
+            (member.Id, Reply: await _forwarder.StatusAsync(member.Id, _options.PeerCallTimeout, cancellationToken).ConfigureAwait(false))))
+            .ConfigureAwait(false);
         var now = DateTime.UtcNow;
         var reports = _reports.ToBuilder();
         foreach (var key in reports.Keys.Where(k => !view.Membership.Members.ContainsKey(k.Item2) || k.Item2 == _self).ToList())

@@ -1,3 +1,5 @@
+using Memo.Node.Shards.Forwarding;
+
 namespace Memo.Node.Shards.Hosting;
 
 /// <summary>Timing and limits of a node's shard hosting and rebalancing (<see cref="ShardHost"/>).</summary>
@@ -15,11 +17,15 @@ public sealed record ShardHostOptions
     /// <summary>How often the host asks every member for its replicas' status (leaders, applied indexes, configurations).</summary>
     public TimeSpan StatusPollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Deadline of one node-internal status call.</summary>
+    /// <summary>Longest wait for a peer's answer to one status call (over the peer links; a lost answer is not retried
+    /// until the next poll).</summary>
     public TimeSpan PeerCallTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>A status report older than this is not trusted (graceful-leave readiness, retiring stale replicas).</summary>
     public TimeSpan ReportFreshness { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Limits of forwarding over the peer links (the message limit is the replicas' <c>MaxMessageBytes</c>).</summary>
+    public ShardForwarderOptions Forwarding { get; init; } = new();
 
     /// <summary>Every problem with these options; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -37,6 +43,7 @@ public sealed record ShardHostOptions
         {
             problems.Add("the status poll interval and peer call timeout are positive, and reports stay fresh longer than the poll interval");
         }
+        problems.AddRange(Forwarding.Validate());
         return problems;
     }
 }

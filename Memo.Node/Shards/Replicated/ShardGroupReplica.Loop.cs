@@ -30,6 +30,7 @@ public sealed partial class ShardGroupReplica
                 {
                     Handle(input);
                 }
+                FlushReads();
                 TakeTicks();
                 if (_raft.HasReady)
                 {
@@ -63,9 +64,12 @@ public sealed partial class ShardGroupReplica
         _proposals.Clear();
         foreach (var read in _reads.Values)
         {
-            read.Completion.TrySetException(reason);
+            read.Fail(reason);
         }
         _reads.Clear();
+        _unsentReads?.ForEach(read => read.TrySetException(reason));
+        _unsentReads = null;
+        _pendingReadCount = 0;
         while (_mailbox.Reader.TryRead(out var input))
         {
             switch (input)
@@ -179,22 +183,37 @@ public sealed partial class ShardGroupReplica
             read.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
             return;
         }
-        if (_reads.Count >= _options.MaxPendingReads)
+        if (_pendingReadCount >= _options.MaxPendingReads)
         {
             read.Completion.TrySetResult(new ShardGroupOutcome.Dropped("too many pending reads"));
             return;
         }
+        _pendingReadCount++;
+        (_unsentReads ??= []).Add(read.Completion);
+    }
+
+    // Every read taken this turn waits on ONE ReadIndex: a read is linearizable if its index is confirmed after it
+    // arrived, so reads that arrived together can share a confirmation (one heartbeat round instead of one each).
+    private void FlushReads()
+    {
+        if (_unsentReads is not { } reads)
+        {
+            return;
+        }
+        _unsentReads = null;
         var id = ++_nextReadId;
         var context = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(context, id);
+        var pending = new PendingRead(reads);
         var result = _raft.ReadIndex(context);
         if (result.IsAccepted)
         {
-            _reads[id] = new PendingRead(read.Completion);
+            _reads[id] = pending;
         }
         else
         {
-            read.Completion.TrySetResult(ShardGroupOutcome.From(result));
+            _pendingReadCount -= reads.Count;
+            pending.Complete(ShardGroupOutcome.From(result));
         }
     }
 
@@ -215,44 +234,58 @@ public sealed partial class ShardGroupReplica
         {
             if (read.Index is null && (read.AgeTicks += ticks) > _options.ReadTimeoutTicks)
             {
-                read.Completion.TrySetResult(new ShardGroupOutcome.Dropped("leadership not confirmed in time for the read"));
+                read.Complete(new ShardGroupOutcome.Dropped("leadership not confirmed in time for the read"));
                 (expired ??= []).Add(id);
             }
         }
-        expired?.ForEach(id => _reads.Remove(id));
+        expired?.ForEach(RemoveRead);
     }
 
     private async Task HandleReadyAsync()
     {
         // A lone voter (no other member to tell) may hand the core its Ready as persisted before the batch is durable:
-        // the core then commits the new entries at once, and their application is staged in a second batch queued
-        // right behind the first. The silo makes batches durable in call order (and usually commits both in one
-        // transaction), and nothing is acknowledged, sent or read until both are durable, so a crash in between loses
-        // only what nobody was told about. This halves the flushes a single-node write waits for.
+        // the core then commits the new entries at once, and their application is staged into the SAME batch, so one
+        // transaction writes the entries, their application and the hard state once. Nothing is acknowledged, sent or
+        // read until the batch is durable, so a crash before that loses only what nobody was told about.
         var soloLeader = _raft.Role == RaftRole.Leader && _raft.Membership.Voters.Length == 1 && _raft.Membership.Learners.IsEmpty;
-        var turns = new List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, Task Commit, bool Advanced)>(2);
-        // One overlay for the whole call: a second batch is decided against the first one's writes, which the silo
+        var turns = new List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool Advanced)>(2);
+        // One overlay for the whole call: the second Ready is decided against the first one's writes, which the silo
         // does not show yet.
         _overlay.Clear();
         _overlayIsWholeShard = false;
+        var batch = new SiloBatch();
+        var flush = false;
+        List<Task>? earlier = null;
         while (true)
         {
             var ready = _raft.GetReady();
-            var (applied, commit) = await StageAndCommitAsync(ready).ConfigureAwait(false);
+            if (ready.Snapshot is not null && !batch.IsEmpty)
+            {
+                // A snapshot clears the shard first: it must not come to delete what the batch already holds.
+                (earlier ??= []).Add(Commit(batch, flush));
+                batch = new SiloBatch();
+                flush = false;
+            }
+            var (applied, mustFlush) = await StageAsync(ready, batch).ConfigureAwait(false);
+            flush |= mustFlush;
             var early = soloLeader && ready.Snapshot is null && turns.Count == 0;
             if (early)
             {
                 _raft.Advance(ready);
             }
-            turns.Add((ready, applied, commit, early));
+            turns.Add((ready, applied, early));
             if (!early || !_raft.HasReady)
             {
                 break;
             }
         }
+        await Commit(batch, flush).ConfigureAwait(false);
+        if (earlier is not null)
+        {
+            await Task.WhenAll(earlier).ConfigureAwait(false);
+        }
 
-        await Task.WhenAll(turns.Select(t => t.Commit)).ConfigureAwait(false);
-        foreach (var (ready, applied, _, advanced) in turns)
+        foreach (var (ready, applied, advanced) in turns)
         {
             Send(ready.MessagesAfterPersistence);
             foreach (var (entry, outcome) in applied)
@@ -280,14 +313,22 @@ public sealed partial class ShardGroupReplica
         await MaybeSnapshotAsync().ConfigureAwait(false);
     }
 
-    // Sends the leader's early messages, stages the Ready's log, hard state and snapshot and the state-machine writes
-    // of its committed entries with the applied index into ONE batch, and queues that batch in the silo.
-    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, Task Commit)> StageAndCommitAsync(Ready ready)
+    // No cancellation: a commit cancelled half-way would leave us unsure what is durable. Only new entries, a snapshot,
+    // and a new term or vote must survive power loss before anything is sent or acknowledged; applied state and a
+    // commit index that moved are rebuilt from the durable log after such a loss (a replica restarts from its last
+    // durable applied index and the core re-learns the commit index), so a batch with nothing else skips the flush
+    // (the leader's commit turn on a write's path, a follower's commit catch-up).
+    private Task Commit(SiloBatch batch, bool flush) =>
+        batch.IsEmpty ? Task.CompletedTask : _silo.CommitAsync(flush ? batch : batch.DeferFlush(), CancellationToken.None);
+
+    // Sends the leader's early messages, then stages into the batch the Ready's log, hard state and snapshot and the
+    // state-machine writes of its committed entries with the applied index. True when the batch must be flushed.
+    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool MustFlush)> StageAsync(Ready ready, SiloBatch batch)
     {
         Send(ready.MessagesBeforePersistence);
 
-        var batch = new SiloBatch();
         var appliedBefore = _applied;
+        var hardStateBefore = _storage.HardState;
         if (ready.Snapshot is { } snapshot)
         {
             batch.ClearShard(Shard);
@@ -324,9 +365,9 @@ public sealed partial class ShardGroupReplica
         {
             batch.PutMeta(AppliedKey(Shard), EncodeApplied(_applied));
         }
-        // No cancellation: a commit cancelled half-way would leave us unsure what is durable.
-        var commit = batch.IsEmpty ? Task.CompletedTask : _silo.CommitAsync(batch, CancellationToken.None);
-        return (applied, commit);
+        var mustFlush = ready.Snapshot is not null || ready.Entries.Count > 0
+            || (ready.HardState is { } state && (state.Term != hardStateBefore.Term || state.Vote != hardStateBefore.Vote));
+        return (applied, mustFlush);
     }
 
     private void CompleteReads()
@@ -341,17 +382,25 @@ public sealed partial class ShardGroupReplica
         {
             if (read.Index is { } index && index <= _applied)
             {
-                read.Completion.TrySetResult(new ShardGroupOutcome.ReadReady(index));
+                read.Complete(new ShardGroupOutcome.ReadReady(index));
                 (done ??= []).Add(id);
             }
             else if (read.Index is null && !leader)
             {
                 // The core dropped the unconfirmed read when it stepped down; it will never be confirmed.
-                read.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
+                read.Complete(new ShardGroupOutcome.NotLeader(_raft.Leader));
                 (done ??= []).Add(id);
             }
         }
-        done?.ForEach(id => _reads.Remove(id));
+        done?.ForEach(RemoveRead);
+    }
+
+    private void RemoveRead(ulong id)
+    {
+        if (_reads.Remove(id, out var read))
+        {
+            _pendingReadCount -= read.Completions.Count;
+        }
     }
 
     private void ResolveProposalsCoveredBy(LogIndex snapshotIndex)

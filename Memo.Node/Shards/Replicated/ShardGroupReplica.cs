@@ -60,6 +60,9 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     private bool _overlayIsWholeShard;
     private LogIndex _applied;
     private ulong _nextReadId;
+    // Reads taken this turn, waiting for one shared ReadIndex at the end of the turn (FlushReads).
+    private List<TaskCompletionSource<ShardGroupOutcome>>? _unsentReads;
+    private int _pendingReadCount;
     private LogIndex _snapshotRefusedAt;
 
     private ShardGroupReplica(
@@ -396,10 +399,27 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
 
     private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion);
 
-    private sealed class PendingRead(TaskCompletionSource<ShardGroupOutcome> completion)
+    // One ReadIndex confirmation shared by every read that arrived in the same turn.
+    private sealed class PendingRead(List<TaskCompletionSource<ShardGroupOutcome>> completions)
     {
-        public TaskCompletionSource<ShardGroupOutcome> Completion { get; } = completion;
+        public List<TaskCompletionSource<ShardGroupOutcome>> Completions { get; } = completions;
         public int AgeTicks { get; set; }
         public LogIndex? Index { get; set; }
+
+        public void Complete(ShardGroupOutcome outcome)
+        {
+            foreach (var completion in Completions)
+            {
+                completion.TrySetResult(outcome);
+            }
+        }
+
+        public void Fail(Exception reason)
+        {
+            foreach (var completion in Completions)
+            {
+                completion.TrySetException(reason);
+            }
+        }
     }
 }

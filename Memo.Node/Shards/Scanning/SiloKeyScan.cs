@@ -14,7 +14,9 @@ public static class SiloKeyScan
         while (!walk.IsDone)
         {
             var asked = walk.NextPageRows;
-            var page = await silo.ScanEntriesAsync(scan.Prefix, walk.Position?.Bound, asked, cancellationToken).ConfigureAwait(false);
+            var page = walk.Position is { } position
+                ? await position.ScanAfterAsync(silo, scan.Prefix, asked, cancellationToken).ConfigureAwait(false)
+                : await silo.ScanEntriesAsync(scan.Prefix, null, asked, cancellationToken).ConfigureAwait(false);
             foreach (var entry in page)
             {
                 if (!walk.Offer(entry.Key, listed(entry)))

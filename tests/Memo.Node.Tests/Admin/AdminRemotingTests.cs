@@ -44,6 +44,15 @@ public sealed class AdminRemotingTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(4, shards.Shards.Count);
         Assert.All(shards.Shards, s => Assert.Equal([self], s.Replicas));
         Assert.Single(_node.Node.Cluster.View.Membership.Members);
+
+        // The node's own replicas (what catch-up checks read): once founded, one per shard, each its group's only voter.
+        for (var attempt = 0; shards.LocalReplicas.Count < 4 && attempt < 100; attempt++)
+        {
+            await Task.Delay(100);
+            shards = await admin.ShardsAsync();
+        }
+        Assert.Equal([0, 1, 2, 3], shards.LocalReplicas.Select(r => r.Shard));
+        Assert.All(shards.LocalReplicas, r => Assert.Equal([self], r.Voters));
     }
 
     [Fact]

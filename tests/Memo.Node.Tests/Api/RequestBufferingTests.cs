@@ -66,14 +66,14 @@ public sealed class RequestBufferingTests
         var pipe = new Pipe();
         var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget, TimeSpan.FromSeconds(30)));
 
-        await pipe.Writer.WriteAsync(Message(1000, 1000));
+        await pipe.Writer.WriteAsync(Message(1000, 500));
         var read = reader.ReadAsync().AsTask();
         await Task.Delay(50);
         Assert.False(read.IsCompleted, "the read went ahead without budget");
         budget.Release(1500);
 
         var result = await read.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(1005, result.Buffer.Length);
+        Assert.Equal(505, result.Buffer.Length);
         Assert.Equal(1005, budget.Reserved);
     }
 
@@ -84,10 +84,18 @@ public sealed class RequestBufferingTests
         var pipe = new Pipe();
         var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget));
 
-        await pipe.Writer.WriteAsync(Message(10, 10).Concat(Message(10, 10)).Concat(Message(10, 10)).ToArray());
+        // Two whole messages and the start of a third: the whole ones need no budget, the framing follows them.
+        await pipe.Writer.WriteAsync(Message(10, 10).Concat(Message(10, 10)).Concat(Message(50, 3)).ToArray());
         var three = await reader.ReadAsync();
-        Assert.Equal(15, budget.Reserved); // the first message only
-        reader.AdvanceTo(three.Buffer.End); // a consumer taking all three at once
+        Assert.Equal(0, budget.Reserved);
+        reader.AdvanceTo(three.Buffer.GetPosition(30), three.Buffer.End); // a consumer taking the two whole ones at once
+        var third = await reader.ReadAsync();
+        Assert.Equal(55, budget.Reserved); // the third message's prefix now starts the unread data
+        await pipe.Writer.WriteAsync(new byte[47]);
+        reader.AdvanceTo(third.Buffer.Start, third.Buffer.End);
+        var thirdWhole = await reader.ReadAsync();
+        Assert.Equal(55, thirdWhole.Buffer.Length);
+        reader.AdvanceTo(thirdWhole.Buffer.End);
         Assert.Equal(0, budget.Reserved);
 
         await pipe.Writer.WriteAsync(Message(100, 3));
@@ -96,6 +104,29 @@ public sealed class RequestBufferingTests
         reader.AdvanceTo(next.Buffer.Start, next.Buffer.End);
         reader.ReleaseHeld(); // the call ends with the message unfinished
         Assert.Equal(0, budget.Reserved);
+    }
+
+    [Fact]
+    public async Task A_small_message_that_arrived_whole_goes_ahead_without_budget_but_a_large_one_still_waits_for_it()
+    {
+        var budget = new RequestBufferBudget(1 << 20);
+        Assert.True(await budget.TryReserveAsync(1 << 20, TimeSpan.Zero, CancellationToken.None)); // no room at all
+
+        var smallPipe = new Pipe();
+        var small = new BudgetedRequestReader(smallPipe.Reader, Limits(budget, TimeSpan.FromMilliseconds(50)));
+        await smallPipe.Writer.WriteAsync(Message(1000, 1000));
+        var read = await small.ReadAsync();
+        Assert.Equal(1005, read.Buffer.Length);
+        Assert.Equal(0, small.Held);
+        small.AdvanceTo(read.Buffer.End);
+
+        var largePipe = new Pipe();
+        var large = new BudgetedRequestReader(largePipe.Reader, Limits(budget, TimeSpan.FromMilliseconds(50)));
+        var declared = BudgetedRequestReader.WholeMessageThreshold; // with its prefix, one byte over the threshold
+        await largePipe.Writer.WriteAsync(Message(declared, declared));
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await large.ReadAsync());
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Equal(1 << 20, budget.Reserved);
     }
 
     [Fact]

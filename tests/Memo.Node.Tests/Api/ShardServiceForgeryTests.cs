@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Net.Client;
 using Memo.Node.Blocks;
+using Memo.Node.Hosting;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Forwarding;
@@ -8,43 +9,64 @@ using Memo.Node.Shards.Wire;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
-using Memo.Protocol.Kvs;
-using Memo.Protocol.ValueStore;
 using Memo.Testing;
 using Xunit.Abstractions;
 
 namespace Memo.Node.Tests.Api;
 
 /// <summary>
-/// The attacks of issue 9 that went through the node-internal shard service on the public port, by an anonymous
-/// client of a real in-process node: each is refused by the shard's state machine, nothing stored changes and the
-/// node keeps serving.
+/// The attacks of issue 9 that once went through the node-internal shard service on the public port. That service is
+/// gone: an anonymous client of the public port gets UNIMPLEMENTED for each of them. Forwarding now runs over the peer
+/// links, so the same forged commands are sent the only way left, through another member's forwarder, and each is
+/// still refused by the shard's state machine; nothing stored changes and the nodes keep serving.
 /// </summary>
 public sealed class ShardServiceForgeryTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly ShardLayout Layout = new(8);
-    private TestNode _node = null!;
+    private static readonly ShardLayout Layout = new(4);
+    private InProcessCluster _cluster = null!;
     private MemoClient _client = null!;
-    private GrpcChannel _channel = null!;
-    private ShardService.ShardServiceClient _shards = null!;
 
     public async Task InitializeAsync()
     {
-        _node = await TestNode.StartAsync(["memo.shards.count = 8"]);
-        _client = _node.Client();
-        _channel = GrpcChannel.ForAddress("http://" + _node.Address);
-        _shards = new ShardService.ShardServiceClient(_channel);
+        _cluster = await InProcessCluster.StartAsync(2);
+        await _cluster.WaitUntilAsync(nodes => nodes.Count == 2 && nodes.All(n => n.View.Membership.Members.Values.Count(m => m.Status == Memo.Node.Cluster.MemberStatus.Up) == 2),
+            "both nodes see two Up members", TimeSpan.FromSeconds(60));
+        _client = new MemoClient(_cluster.Nodes[0].Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) });
     }
 
     public async Task DisposeAsync()
     {
-        _channel.Dispose();
         _client.Dispose();
-        await _node.DisposeAsync();
+        await _cluster.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("Propose")]
+    [InlineData("Read")]
+    [InlineData("Status")]
+    public async Task The_old_shard_service_is_unimplemented_on_the_public_port(string method)
+    {
+        // What the attacks sent then: a well-formed request of the old service, here a reclaim without its key.
+        var reclaim = new ShardCommand { Format = 1, ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(new byte[32]) } };
+        var request = method switch
+        {
+            "Propose" => new ProposeRequest { Format = 1, Shard = 0, Command = reclaim.ToByteString() }.ToByteArray(),
+            "Read" => new ReadRequest { Format = 1, Shard = 0, EntryKey = "victim" }.ToByteArray(),
+            _ => new ReplicaStatusRequest { Format = 1 }.ToByteArray(),
+        };
+        using var channel = GrpcChannel.ForAddress("http://" + _cluster.Nodes[0].Address);
+        var bytes = global::Grpc.Core.Marshallers.Create<byte[]>(b => b, b => b);
+        var descriptor = new global::Grpc.Core.Method<byte[], byte[]>(global::Grpc.Core.MethodType.Unary, "memo.shard.ShardService", method, bytes, bytes);
+
+        var e = await Assert.ThrowsAsync<global::Grpc.Core.RpcException>(() => channel.CreateCallInvoker()
+            .AsyncUnaryCall(descriptor, null, new global::Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), request).ResponseAsync);
+
+        Assert.Equal(global::Grpc.Core.StatusCode.Unimplemented, e.StatusCode);
+        await _client.UpsertAsync("still-serving", "yes"u8.ToArray());
     }
 
     [Fact]
-    public async Task Deleting_a_keys_value_block_or_forging_a_mutable_block_through_the_shard_service_is_refused()
+    public async Task Deleting_a_keys_value_block_or_forging_a_mutable_block_through_a_peers_forwarder_is_refused()
     {
         var value = new byte[64 * 1024]; // over the inline limit: the value block lives in its own shard
         Random.Shared.NextBytes(value);
@@ -53,12 +75,13 @@ public sealed class ShardServiceForgeryTests(ITestOutputHelper output) : IAsyncL
         var okb = BlockFactory.MakeMutable(owner, "v0"u8);
         await _client.InsertBlockAsync(okb);
 
-        // The attacker reads the entry: it names the value block, but not the key that unlocks its reclaim.
-        var read = await _shards.ReadAsync(new ReadRequest { Format = 1, Shard = (uint)Layout.ShardOf("victim").Value, EntryKey = "victim" });
+        // A member reads the entry: it names the value block, but not the key that unlocks its reclaim.
+        var read = await ThroughPeerAsync(Layout.ShardOf("victim"), (forwarder, leader) =>
+            Answer(forwarder.ReadAsync(leader, new ReadRequest { Format = 1, Shard = (uint)Layout.ShardOf("victim").Value, EntryKey = "victim" }, Wait, default)),
+            r => r.Status);
         Assert.True(read.Found);
         var entry = KvEntry.Parser.ParseFrom(read.Data);
         Assert.True(entry.ReclaimKey.IsEmpty);
-        var valueAddress = BlockAddress.FromBytes(entry.ValueAddress.Span);
 
         var forgedOkb = BlockFactory.NextVersion(okb, "forged"u8, owner);
         forgedOkb.Data = ByteString.CopyFromUtf8("not what the owner signed");
@@ -70,8 +93,8 @@ public sealed class ShardServiceForgeryTests(ITestOutputHelper output) : IAsyncL
         };
         foreach (var (what, command) in attacks)
         {
-            var shard = ShardStateMachine.TargetOf(command).Address;
-            var reply = await ProposeAsync(Layout.ShardOf(shard), command);
+            var shard = Layout.ShardOf(ShardStateMachine.TargetOf(command).Address);
+            var reply = await ProposeThroughPeerAsync(shard, command);
             Assert.Equal(ShardReplyStatus.Applied, reply.Status);
             var refused = Assert.IsType<ShardResult.Refused>(ShardResultCodec.Decode(reply.Result));
             Assert.Equal(BlockRejection.PermissionDenied, refused.Kind);
@@ -80,13 +103,8 @@ public sealed class ShardServiceForgeryTests(ITestOutputHelper output) : IAsyncL
 
         // A command sent to a shard its record does not belong to never enters that shard's log.
         var stray = BlockFactory.MakeImmutable("stray"u8, null);
-        var wrongShard = (Layout.ShardOf(stray.GetAddress()).Value + 1) % Layout.ShardCount;
-        var misdirected = await _shards.ProposeAsync(new ProposeRequest
-        {
-            Format = 1,
-            Shard = (uint)wrongShard,
-            Command = new ShardCommand { Format = 1, InsertBlock = new InsertBlock { Block = stray } }.ToByteString(),
-        });
+        var wrongShard = new ShardId((Layout.ShardOf(stray.GetAddress()).Value + 1) % Layout.ShardCount);
+        var misdirected = await ProposeThroughPeerAsync(wrongShard, new ShardCommand { Format = 1, InsertBlock = new InsertBlock { Block = stray } });
         Assert.Equal(ShardReplyStatus.Invalid, misdirected.Status);
         output.WriteLine($"misdirected insert: {misdirected.Reason}");
         Assert.Null(await _client.FetchBlockAsync(stray.GetAddress()));
@@ -98,11 +116,11 @@ public sealed class ShardServiceForgeryTests(ITestOutputHelper output) : IAsyncL
     [Fact]
     public async Task A_key_whose_value_block_is_missing_is_failed_precondition_not_an_internal_error()
     {
-        // Entries carry no access control yet, so anyone may point a key at a block that is not stored; a reader then
+        // Entries carry no access control yet, so a member may point a key at a block that is not stored; a reader then
         // gets a clear status, and overwriting the key repairs it.
         var missing = BlockFactory.MakeImmutable("never stored"u8, null);
         var command = new ShardCommand { Format = 1, WriteEntry = new WriteEntry { Key = "dangling", ValueAddress = missing.Address } };
-        var reply = await ProposeAsync(Layout.ShardOf("dangling"), command);
+        var reply = await ProposeThroughPeerAsync(Layout.ShardOf("dangling"), command);
         Assert.IsType<ShardResult.EntryWritten>(ShardResultCodec.Decode(reply.Result));
 
         var fetch = await Assert.ThrowsAsync<GrpcException>(() => _client.FetchAsync("dangling"));
@@ -114,17 +132,42 @@ public sealed class ShardServiceForgeryTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal("repaired"u8.ToArray(), await _client.FetchAsync("dangling"));
     }
 
-    // The shard service answers NOT_LEADER until the node's new groups have elected themselves; a real forwarder
-    // retries the same way.
-    private async Task<ProposeReply> ProposeAsync(ShardId shard, ShardCommand command)
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private Task<ProposeReply> ProposeThroughPeerAsync(ShardId shard, ShardCommand command)
     {
         var request = new ProposeRequest { Format = 1, Shard = (uint)shard.Value, Command = command.ToByteString() };
+        return ThroughPeerAsync(shard, (forwarder, leader) => Answer(forwarder.ProposeAsync(leader, request, Wait, default)), r => r.Status);
+    }
+
+    private static async Task<T> Answer<T>(Task<ForwardedCall<T>> call)
+        where T : class
+    {
+        var result = await call;
+        Assert.True(result.Fate == ForwardedCallFate.Answered, $"the forwarded call ended {result.Fate}");
+        return result.Answer!;
+    }
+
+    // Sends from the member that does not lead the shard to the one that does, as a gateway would; retries while the
+    // shard has no leader yet or it moved (NOT_LEADER, DROPPED), like a real forwarder.
+    private async Task<T> ThroughPeerAsync<T>(ShardId shard, Func<ShardForwarder, NodeId, Task<T>> call, Func<T, ShardReplyStatus> status)
+    {
         for (var attempt = 0; ; attempt++)
         {
-            var reply = await _shards.ProposeAsync(request);
-            if (reply.Status is not (ShardReplyStatus.NotLeader or ShardReplyStatus.Dropped) || attempt == 200)
+            var nodes = _cluster.Running.Select(s => s.Running).ToList();
+            var leader = nodes.FirstOrDefault(n => n.Shards.TryGetReplica(shard, out var r) && r.Status.IsLeader);
+            if (leader is not null)
             {
-                return reply;
+                MemoNode peer = nodes.First(n => n != leader);
+                var answer = await call(peer.Shards.Forwarder, leader.NodeId);
+                if (status(answer) is not (ShardReplyStatus.NotLeader or ShardReplyStatus.Dropped) || attempt >= 200)
+                {
+                    return answer;
+                }
+            }
+            else if (attempt >= 200)
+            {
+                throw new TimeoutException($"shard {shard} has no leader:\n{_cluster.Describe()}");
             }
             await Task.Delay(50);
         }

@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Grpc.Core;
-using Grpc.Net.Client;
-using Memo.Node.Shards.Forwarding;
-using Memo.Node.Shards.Wire;
 using Memo.Protocol.Client;
 using Memo.Admin.Wire;
 using Memo.Protocol.Grpc;
@@ -95,27 +91,17 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
             await PhaseAsync(Task.WhenAll(writers), "the writers stopped", nodes);
 
             // Node 2 back on its folder and on the same API and remoting ports: roles were fixed at join.
-            var leaders = await LeaderAppliedAsync([nodes[0]!.Address, nodes[2]!.Address]);
+            var leaders = await LeaderAppliedAsync([nodes[0]!.RemoteAddress, nodes[2]!.RemoteAddress]);
             nodes[1] = await NodeProcess.StartAsync(folders[1],
             [
                 .. OverAkka, "--seed", nodes[0]!.RemoteAddress,
                 "--set", $"memo.node.listen=\"{api2}\"", "--set", $"memo.node.remote=\"{remote2}\"",
             ]);
             Assert.Equal((api2, remote2), (nodes[1]!.Address, nodes[1]!.RemoteAddress));
-            using var channel = GrpcChannel.ForAddress("http://" + nodes[1]!.Address);
-            var shardService = new ShardService.ShardServiceClient(channel);
             await WaitAsync(async () =>
             {
-                ReplicaStatusReply local;
-                try
-                {
-                    local = await shardService.StatusAsync(new ReplicaStatusRequest { Format = 1 }, deadline: DateTime.UtcNow.AddSeconds(5));
-                }
-                catch (RpcException)
-                {
-                    return false; // not serving yet
-                }
-                return leaders.All(l => local.Replicas.Any(r => r.Shard == l.Key && r.Applied >= l.Value));
+                var local = await LocalReplicasAsync(nodes[1]!.RemoteAddress);
+                return leaders.All(l => local.Any(r => r.Shard == l.Key && r.AppliedIndex >= l.Value));
             }, $"node 2's own replicas applied up to the leaders' indexes {string.Join(",", leaders.Select(l => $"{l.Key}:{l.Value}"))}", nodes);
             await WaitAsync(() => Task.FromResult(LinksUpOverAkka(nodes)), "the restarted node 2's peer links up over Akka.Remote", nodes);
             // The new incarnation is Joining until the leader sees the old one removed and the cluster converge.
@@ -159,18 +145,8 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
     {
         foreach (var node in nodes)
         {
-            using var channel = GrpcChannel.ForAddress("http://" + node!.Address);
-            ReplicaStatusReply status;
-            try
-            {
-                status = await new ShardService.ShardServiceClient(channel).StatusAsync(
-                    new ReplicaStatusRequest { Format = 1 }, deadline: DateTime.UtcNow.AddSeconds(5));
-            }
-            catch (RpcException)
-            {
-                return false; // not serving yet
-            }
-            if (status.Replicas.Count != 4 || !status.Replicas.All(r => r.Voters.Count == 3 && r.Leader != 0))
+            var local = await LocalReplicasAsync(node!.RemoteAddress);
+            if (local.Count != 4 || !local.All(r => r.Voters.Count == 3 && r.LeaderId.Length > 0))
             {
                 return false;
             }

@@ -1,9 +1,7 @@
 using System.Text;
-using Memo.Node.Shards.Forwarding;
-using Memo.Node.Shards.Wire;
+using Memo.Admin;
 using Memo.Protocol.Client;
 using Memo.Admin.Wire;
-using Grpc.Net.Client;
 using Memo.Testing;
 using Xunit.Abstractions;
 
@@ -54,14 +52,12 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
             await ForEachAsync(Enumerable.Range(1000, 300), i => (i % 2 == 0 ? node1 : node2).UpsertAsync(Key(i), Value(i)));
             await ForEachAsync(Enumerable.Range(0, 1300).Where(i => i % 7 == 0), async i => Assert.Equal(Value(i), await node2.FetchAsync(Key(i))));
 
-            var leaders = await LeaderAppliedAsync([nodes[0]!.Address, nodes[1]!.Address]);
+            var leaders = await LeaderAppliedAsync([nodes[0]!.RemoteAddress, nodes[1]!.RemoteAddress]);
             nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.RemoteAddress, "--set", $"memo.node.listen=\"{port}\"", "--set", $"memo.node.remote=\"{remotePort}\""]);
-            using var channel = GrpcChannel.ForAddress("http://" + nodes[2]!.Address);
-            var shardService = new ShardService.ShardServiceClient(channel);
             await ClusterProcessTests.WaitAsync(async () =>
             {
-                var local = await shardService.StatusAsync(new ReplicaStatusRequest { Format = 1 });
-                return leaders.All(l => local.Replicas.Any(r => r.Shard == l.Key && r.Applied >= l.Value));
+                var local = await LocalReplicasAsync(nodes[2]!.RemoteAddress);
+                return leaders.All(l => local.Any(r => r.Shard == l.Key && r.AppliedIndex >= l.Value));
             }, $"node 3's own replicas applied up to the leaders' indexes {string.Join(",", leaders.Select(l => $"{l.Key}:{l.Value}"))}", nodes);
 
             using var restarted = new MemoClient(nodes[2]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });
@@ -93,21 +89,34 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
         }
     }
 
-    // The applied index of each shard's leader, as reported by the nodes that are up.
-    internal static async Task<Dictionary<uint, ulong>> LeaderAppliedAsync(string[] addresses)
+    // The applied index of each shard's leader, as the nodes that are up report their own replicas (admin over remoting).
+    internal static async Task<Dictionary<int, ulong>> LeaderAppliedAsync(string[] remoteAddresses)
     {
-        var applied = new Dictionary<uint, ulong>();
-        foreach (var address in addresses)
+        var applied = new Dictionary<int, ulong>();
+        foreach (var address in remoteAddresses)
         {
-            using var channel = GrpcChannel.ForAddress("http://" + address);
-            var reply = await new ShardService.ShardServiceClient(channel).StatusAsync(new ReplicaStatusRequest { Format = 1 });
-            foreach (var replica in reply.Replicas.Where(r => r.IsLeader))
+            foreach (var replica in (await LocalReplicasAsync(address)).Where(r => r.IsLeader))
             {
-                applied[replica.Shard] = Math.Max(applied.GetValueOrDefault(replica.Shard), replica.Applied);
+                applied[replica.Shard] = Math.Max(applied.GetValueOrDefault(replica.Shard), replica.AppliedIndex);
             }
         }
         Assert.Equal(4, applied.Count);
         return applied;
+    }
+
+    // The replicas the node at remoteAddress hosts, as its admin actor reports them (ShardsResponse.local_replicas).
+    // Throws AdminException or TimeoutException while the node does not answer yet.
+    internal static async Task<IReadOnlyList<LocalReplicaInfo>> LocalReplicasAsync(string remoteAddress)
+    {
+        await using var admin = TestAdmin.Connect(remoteAddress, TimeSpan.FromSeconds(5));
+        try
+        {
+            return (await admin.ShardsAsync()).LocalReplicas;
+        }
+        catch (AdminUnreachableException e)
+        {
+            throw new TimeoutException(e.Message, e);
+        }
     }
 
     internal static Task ForEachAsync(IEnumerable<int> items, Func<int, Task> action) =>

@@ -261,6 +261,31 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Reads_that_arrive_together_share_one_leadership_confirmation()
+    {
+        await using var cluster = new ShardGroupTestCluster(output, seed: 717);
+        foreach (var id in Three)
+        {
+            await cluster.StartAsync(id, Three);
+        }
+        await cluster.WriteAsync(Upsert("x", 1), "write x=1");
+        var leader = await cluster.LeaderAsync("leader");
+        var follower = Three.Select(N).First(n => n != leader.Node);
+        var transport = cluster.Nodes[leader.Node].Transport!;
+        var sentBefore = transport.GetLinkStats(follower)!.Sent;
+
+        const int Reads = 200;
+        var reads = Enumerable.Range(0, Reads).Select(_ => leader.ReadIndexAsync()).ToList();
+        var outcomes = await cluster.DriveAsync(Task.WhenAll(reads), "concurrent reads at the leader");
+
+        Assert.All(outcomes, o => Assert.IsType<ShardGroupOutcome.ReadReady>(o));
+        // One ReadIndex per read would send the follower at least one heartbeat per read.
+        var sent = transport.GetLinkStats(follower)!.Sent - sentBefore;
+        output.WriteLine($"{Reads} reads: {sent} messages to follower {follower.Value}");
+        Assert.True(sent < Reads / 2, $"{sent} messages for {Reads} reads: reads were not batched");
+    }
+
+    [Fact]
     public async Task A_learner_joins_by_snapshot_is_promoted_and_an_old_voter_is_removed_while_writes_continue()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 808, SmallSnapshots);

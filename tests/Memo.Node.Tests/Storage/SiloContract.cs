@@ -524,6 +524,23 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
     // ---- scans ----
 
     [Fact]
+    public async Task A_scan_past_a_prefix_skips_every_key_under_it_even_those_continuing_with_the_largest_code_point()
+    {
+        var silo = await NewSiloAsync();
+        string[] keys = ["a", "b/", "b/x", "b/􏿿", "b/􏿿􏿿z", "b0", "b􏿿", "c/􏿿", "d"];
+        await CommitAsync(silo, b => Array.ForEach(keys, k => b.PutEntry(S0, k, Bytes(k))));
+
+        Assert.Equal(["b0", "b􏿿", "c/􏿿", "d"], (await silo.ScanEntriesPastAsync("", "b/", 10)).Select(e => e.Key));
+        Assert.Equal(["b0"], (await silo.ScanEntriesPastAsync("b", "b/", 1)).Select(e => e.Key));
+        // Past "b\U0010FFFF": the next string above all its keys is "c", not a string the prefix "b" allows.
+        Assert.Empty(await silo.ScanEntriesPastAsync("b", "b\U0010FFFF", 10));
+        // A skipped prefix below the listing prefix starts at the listing prefix.
+        Assert.Equal(["c/\U0010FFFF"], (await silo.ScanEntriesPastAsync("c", "a", 10)).Select(e => e.Key));
+        // Nothing sorts above every string starting with U+10FFFF.
+        Assert.Empty(await silo.ScanEntriesPastAsync("", "\U0010FFFF", 10));
+    }
+
+    [Fact]
     public async Task Scan_returns_the_keys_with_the_prefix_in_utf8_byte_order()
     {
         var silo = await NewSiloAsync();

@@ -49,8 +49,8 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
         _adapters = "\"trttl\"";
         var a = await StartAsync(1);
         var b = await StartAsync(2);
-        a.Send(b, PeerMessage.Gossip(Bytes("before")));
-        b.Send(a, PeerMessage.Gossip(Bytes("before")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("before")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("before")));
         Assert.Equal("before", Text(await ReceiveAsync(b, "a's message before the blackhole")));
         Assert.Equal("before", Text(await ReceiveAsync(a, "b's message before the blackhole")));
         var toB = new Address("akka.trttl.tcp", b.NetworkId, IPEndPoint.Parse(b.Address).Address.ToString(), IPEndPoint.Parse(b.Address).Port);
@@ -61,15 +61,15 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
         // Blackholed at both ends: a throttle set on one system alone races messages the other had already written.
         Assert.True(await transportOfA.ManagementCommand(new SetThrottle(toB, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)));
         Assert.True(await transportOfB.ManagementCommand(new SetThrottle(toA, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)));
-        a.Send(b, PeerMessage.Gossip(Bytes("into the blackhole")));
-        b.Send(a, PeerMessage.Gossip(Bytes("out of the blackhole")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("into the blackhole")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("out of the blackhole")));
         await EventuallyAsync(
             () => a.StatsFor(b) is { Sent: 2 } && b.StatsFor(a) is { Sent: 2 },
             () => $"both links to hand their message to Akka: {a.StatsFor(b)} / {b.StatsFor(a)}");
         Assert.True(await transportOfA.ManagementCommand(new SetThrottle(toB, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)));
         Assert.True(await transportOfB.ManagementCommand(new SetThrottle(toA, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)));
-        a.Send(b, PeerMessage.Gossip(Bytes("after a->b")));
-        b.Send(a, PeerMessage.Gossip(Bytes("after b->a")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("after a->b")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("after b->a")));
 
         // Per-link order holds, so the first message after the blackhole is the one sent after lifting it.
         Assert.Equal("after a->b", Text(await ReceiveAsync(b, "the first message after the blackhole")));

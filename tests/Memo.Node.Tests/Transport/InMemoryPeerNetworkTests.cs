@@ -29,10 +29,10 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         var (a, b, c) = (Start(network, 1), Start(network, 2), Start(network, 3));
 
         network.Partition(a.Node, b.Node);
-        a.Send(b, PeerMessage.Gossip(Bytes("a to b, cut")));
-        b.Send(a, PeerMessage.Gossip(Bytes("b to a, cut")));
-        c.Send(a, PeerMessage.Gossip(Bytes("c to a")));
-        c.Send(b, PeerMessage.Gossip(Bytes("c to b")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("a to b, cut")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("b to a, cut")));
+        c.Send(a, PeerMessage.Forwarding(Bytes("c to a")));
+        c.Send(b, PeerMessage.Forwarding(Bytes("c to b")));
 
         Assert.Equal(1, a.StatsFor(b)!.DroppedUnreachable);
         Assert.Equal(1, b.StatsFor(a)!.DroppedUnreachable);
@@ -42,8 +42,8 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal("c to b", Text(await ReceiveAsync(b, "c's message across no partition")));
 
         network.Heal(a.Node, b.Node);
-        a.Send(b, PeerMessage.Gossip(Bytes("a to b, healed")));
-        b.Send(a, PeerMessage.Gossip(Bytes("b to a, healed")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("a to b, healed")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("b to a, healed")));
 
         Assert.Equal("a to b, healed", Text(await ReceiveAsync(b, "a's message after the heal")));
         Assert.Equal("b to a, healed", Text(await ReceiveAsync(a, "b's message after the heal")));
@@ -56,8 +56,8 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         var (a, b) = (Start(network, 1), Start(network, 2));
 
         network.Block(a.Node, b.Node);
-        a.Send(b, PeerMessage.Gossip(Bytes("blocked")));
-        b.Send(a, PeerMessage.Gossip(Bytes("open")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("blocked")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("open")));
 
         Assert.Equal(1, a.StatsFor(b)!.DroppedUnreachable);
         Assert.Equal("open", Text(await ReceiveAsync(a, "b's message the other way")));
@@ -76,7 +76,7 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         {
             foreach (var to in nodes.Where(n => n != from))
             {
-                from.Send(to, PeerMessage.Gossip(Bytes($"{from.Node}->{to.Node}")));
+                from.Send(to, PeerMessage.Forwarding(Bytes($"{from.Node}->{to.Node}")));
             }
         }
 
@@ -103,16 +103,16 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         var (a, b, c) = (Start(network, 1), Start(network, 2), Start(network, 3));
 
         network.Isolate(a.Node);
-        a.Send(b, PeerMessage.Gossip(Bytes("from the island")));
-        b.Send(a, PeerMessage.Gossip(Bytes("to the island")));
-        b.Send(c, PeerMessage.Gossip(Bytes("b to c")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("from the island")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("to the island")));
+        b.Send(c, PeerMessage.Forwarding(Bytes("b to c")));
 
         Assert.Equal(1, a.StatsFor(b)!.DroppedUnreachable);
         Assert.Equal(1, b.StatsFor(a)!.DroppedUnreachable);
         Assert.Equal("b to c", Text(await ReceiveAsync(c, "b's message, unaffected by a's isolation")));
 
         network.Rejoin(a.Node);
-        a.Send(b, PeerMessage.Gossip(Bytes("back")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("back")));
         Assert.Equal("back", Text(await ReceiveAsync(b, "a's message after it rejoined")));
     }
 
@@ -128,7 +128,7 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
 
         for (int i = 0; i < count; i++)
         {
-            a.Send(b, PeerMessage.Gossip(BitConverter.GetBytes(i)));
+            a.Send(b, PeerMessage.Forwarding(BitConverter.GetBytes(i)));
         }
         long lost = network.LostMessages;
         var received = await ReceiveManyAsync(b, count - (int)lost, $"the {count - lost} messages not lost (seed {seed})");
@@ -163,7 +163,7 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
 
         for (int i = 0; i < 3; i++)
         {
-            a.Send(b, PeerMessage.Gossip(BitConverter.GetBytes(i)));
+            a.Send(b, PeerMessage.Forwarding(BitConverter.GetBytes(i)));
         }
         Assert.Equal(3, network.HeldMessages);
         clock.Advance(TimeSpan.FromMilliseconds(99));
@@ -184,9 +184,9 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         var (a, b) = (Start(network, 1), Start(network, 2));
         network.SetDelay(TimeSpan.FromMilliseconds(100));
 
-        a.Send(b, PeerMessage.Gossip(Bytes("first")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("first")));
         clock.Advance(TimeSpan.FromMilliseconds(50));
-        a.Send(b, PeerMessage.Gossip(Bytes("second")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("second")));
         clock.Advance(TimeSpan.FromMilliseconds(50));
 
         Assert.Equal(1, network.HeldMessages);
@@ -204,7 +204,7 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         var (a, b) = (Start(network, 1), Start(network, 2));
         network.SetDelay(a.Node, b.Node, TimeSpan.FromSeconds(1));
 
-        a.Send(b, PeerMessage.Gossip(Bytes("in flight")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("in flight")));
         network.Partition(a.Node, b.Node);
         clock.Advance(TimeSpan.FromSeconds(1));
 
@@ -225,9 +225,9 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         network.SetDelay(TimeSpan.FromHours(1));
 
         network.HealAll();
-        a.Send(b, PeerMessage.Gossip(Bytes("a to b")));
-        c.Send(a, PeerMessage.Gossip(Bytes("c to a")));
-        b.Send(c, PeerMessage.Gossip(Bytes("b to c")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("a to b")));
+        c.Send(a, PeerMessage.Forwarding(Bytes("c to a")));
+        b.Send(c, PeerMessage.Forwarding(Bytes("b to c")));
 
         Assert.Equal("a to b", Text(await ReceiveAsync(b, "a's message after HealAll")));
         Assert.Equal("c to a", Text(await ReceiveAsync(a, "c's message after HealAll")));
@@ -268,7 +268,7 @@ public sealed class InMemoryPeerNetworkTests(ITestOutputHelper output) : IAsyncL
         const int count = 200;
         for (int i = 0; i < count; i++)
         {
-            a.Send(b, PeerMessage.Gossip(BitConverter.GetBytes(i)));
+            a.Send(b, PeerMessage.Forwarding(BitConverter.GetBytes(i)));
         }
         var received = await ReceiveManyAsync(b, count - (int)network.LostMessages, $"the messages not lost (seed {seed})");
         return [.. received.Select(m => BitConverter.ToInt32(m.Message.Body.Span))];

@@ -74,7 +74,7 @@ public sealed class PeerInboxActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start();
         var batch = Batch(Peer, 2);
         batch.Frames.Insert(1, new PeerFrame { Kind = 9, Body = ByteString.CopyFromUtf8("from a newer peer") });
-        batch.Frames.Insert(2, new PeerFrame { Kind = 1, Shard = -1 });
+        batch.Frames.Insert(2, new PeerFrame { Kind = 4, Shard = -1 });
 
         PeerLink.Send(Inbox(), batch);
 
@@ -131,7 +131,7 @@ public sealed class PeerInboxActorTests : Akka.TestKit.Xunit2.TestKit
     {
         // A long backoff keeps the link Unreachable while the test looks.
         var transport = Start(AkkaTestSystem.Options with { ReconnectBackoffMin = TimeSpan.FromMinutes(1), ReconnectBackoffMax = TimeSpan.FromMinutes(1) });
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("to a node that turns out foreign")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("to a node that turns out foreign")));
         PeerInbox.ExpectMsg<PeerBatch>(b => b.Hello is not null, Wait, "the link's hello");
 
         PeerLink.Send(Inbox(), PeerWire.Hello(Peer, PeerAddress, "other-network"));
@@ -163,7 +163,7 @@ public sealed class PeerInboxActorTests : Akka.TestKit.Xunit2.TestKit
         var batch = new PeerBatch { Format = PeerWire.Format, FromNode = from.Value };
         for (int i = 0; i < frames; i++)
         {
-            batch.Frames.Add(PeerWire.ToFrame(PeerMessage.Gossip(BitConverter.GetBytes(i))));
+            batch.Frames.Add(PeerWire.ToFrame(PeerMessage.Forwarding(BitConverter.GetBytes(i))));
         }
         return batch;
     }

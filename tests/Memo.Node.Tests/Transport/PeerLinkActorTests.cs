@@ -60,7 +60,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start(AkkaTestSystem.Options with { MaxBatchMessages = 10 });
         for (int i = 0; i < 25; i++)
         {
-            transport.Send(Peer, PeerAddress, PeerMessage.Gossip(BitConverter.GetBytes(i)));
+            transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(BitConverter.GetBytes(i)));
         }
         ExpectHello();
         AnswerHello(Peer);
@@ -81,7 +81,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         int[] sizes = [400, 400, 400, 1500, 100];
         foreach (var size in sizes)
         {
-            transport.Send(Peer, PeerAddress, PeerMessage.Gossip(new byte[size]));
+            transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(new byte[size]));
         }
         ExpectHello();
         AnswerHello(Peer);
@@ -100,7 +100,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start(AkkaTestSystem.Options with { QueueCapacity = 8 });
         for (int i = 0; i < 20; i++)
         {
-            transport.Send(Peer, PeerAddress, PeerMessage.Gossip(BitConverter.GetBytes(i)));
+            transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(BitConverter.GetBytes(i)));
         }
 
         // Send counts a refusal before it returns.
@@ -116,9 +116,9 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void A_queue_at_its_byte_limit_drops_and_counts()
     {
         var transport = Start(AkkaTestSystem.Options with { MaxQueuedBytes = 1000, MaxMessageBytes = 1000 });
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(new byte[400]));
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(new byte[400]));
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(new byte[400]));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(new byte[400]));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(new byte[400]));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(new byte[400]));
 
         var stats = transport.GetLinkStats(Peer)!;
         Assert.Equal((1L, 2, 800L), (stats.DroppedQueueFull, stats.Queued, stats.QueuedBytes));
@@ -130,7 +130,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start();
         for (int i = 0; i < 5; i++)
         {
-            transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("for node 2")));
+            transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("for node 2")));
         }
         ExpectHello();
         AnswerHello(new NodeId(99));
@@ -146,7 +146,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, transport.GetLinkStats(Peer)!.Sent);
         // After the backoff (10–50 ms) the next message says hello again: nothing was sent to the wrong node meanwhile.
         AwaitAssert(() => Assert.Equal(PeerLinkState.Idle, transport.GetLinkStats(Peer)!.State), Wait);
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("again")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("again")));
         ExpectHello();
     }
 
@@ -154,7 +154,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void An_unanswered_hello_fails_the_attempt_after_the_connect_timeout()
     {
         var transport = Start(AkkaTestSystem.Options with { ConnectTimeout = TimeSpan.FromMilliseconds(200) });
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("unanswered")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("unanswered")));
         ExpectHello();
 
         AwaitAssert(
@@ -172,7 +172,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     {
         // A day-long connect timeout: only Akka's event can end the attempt. A long backoff keeps the link Unreachable.
         var transport = Start(AkkaTestSystem.Options with { ConnectTimeout = TimeSpan.FromDays(1), ReconnectBackoffMin = TimeSpan.FromMinutes(1), ReconnectBackoffMax = TimeSpan.FromMinutes(1) });
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("refused")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("refused")));
         ExpectHello();
 
         Sys.EventStream.Publish(new AssociationErrorEvent(
@@ -192,14 +192,14 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void A_quarantine_of_the_peer_sends_the_link_back_to_hello_before_its_next_batch()
     {
         var transport = Start();
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("first")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
         ExpectHello();
         AnswerHello(Peer);
         Assert.Equal("first", PeerTestKit.Text(ExpectBatch("the first message").Frames[0].Body.Memory));
 
         Sys.EventStream.Publish(new QuarantinedEvent(AkkaTestSystem.AddressOf(Sys, PeerAddress), 12345));
         AwaitAssert(() => Assert.Equal(PeerLinkState.Idle, transport.GetLinkStats(Peer)!.State), Wait);
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("second")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("second")));
 
         ExpectHello();
         AnswerHello(Peer);
@@ -211,7 +211,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void Lifecycle_events_of_other_addresses_leave_the_link_alone()
     {
         var transport = Start();
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("first")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
         ExpectHello();
         AnswerHello(Peer);
         ExpectBatch("the first message");
@@ -219,7 +219,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var elsewhere = AkkaTestSystem.AddressOf(Sys, "127.0.0.1:45600");
         Sys.EventStream.Publish(new DisassociatedEvent(Own, elsewhere, inbound: false));
         Sys.EventStream.Publish(new QuarantinedEvent(elsewhere, 1));
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("second")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("second")));
 
         // The events were handled before the Wake of "second": a link sent back to Idle would say hello first.
         Assert.Equal("second", PeerTestKit.Text(ExpectBatch("the second message, without a new hello").Frames[0].Body.Memory));
@@ -229,14 +229,14 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void A_disassociation_from_the_peer_sends_the_link_back_to_hello()
     {
         var transport = Start();
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("first")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
         ExpectHello();
         AnswerHello(Peer);
         ExpectBatch("the first message");
 
         Sys.EventStream.Publish(new DisassociatedEvent(Own, AkkaTestSystem.AddressOf(Sys, PeerAddress), inbound: false));
         AwaitAssert(() => Assert.Equal(PeerLinkState.Idle, transport.GetLinkStats(Peer)!.State), Wait);
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("second")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("second")));
 
         ExpectHello();
     }
@@ -254,12 +254,12 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
             }
             return Inbox.Ref;
         });
-        transport.Send(Peer, PeerAddress, PeerMessage.Gossip(Bytes("first")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
         ExpectHello();
         AnswerHello(Peer);
         ExpectBatch("the first message");
 
-        transport.Send(Peer, moved, PeerMessage.Gossip(Bytes("moved")));
+        transport.Send(Peer, moved, PeerMessage.Forwarding(Bytes("moved")));
 
         ExpectHello();
         AnswerHello(Peer);

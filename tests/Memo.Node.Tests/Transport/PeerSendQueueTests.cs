@@ -36,8 +36,8 @@ public sealed class PeerSendQueueTests
     public void A_message_larger_than_the_byte_limit_travels_alone()
     {
         var queue = new PeerSendQueue(capacity: 10, maxBytes: 10_000);
-        queue.TryEnqueue(PeerMessage.Gossip(new byte[500]));
-        queue.TryEnqueue(PeerMessage.Gossip(new byte[1]));
+        queue.TryEnqueue(PeerMessage.Forwarding(new byte[500]));
+        queue.TryEnqueue(PeerMessage.Forwarding(new byte[1]));
         var batch = new List<PeerMessage>();
 
         queue.DrainInto(batch, maxMessages: 10, maxBytes: 100);
@@ -49,15 +49,15 @@ public sealed class PeerSendQueueTests
     public void The_queue_refuses_messages_past_its_count_or_byte_limit()
     {
         var byCount = new PeerSendQueue(capacity: 2, maxBytes: 1000);
-        Assert.True(byCount.TryEnqueue(PeerMessage.Gossip(new byte[1])));
-        Assert.True(byCount.TryEnqueue(PeerMessage.Gossip(new byte[1])));
-        Assert.False(byCount.TryEnqueue(PeerMessage.Gossip(new byte[1])));
+        Assert.True(byCount.TryEnqueue(PeerMessage.Forwarding(new byte[1])));
+        Assert.True(byCount.TryEnqueue(PeerMessage.Forwarding(new byte[1])));
+        Assert.False(byCount.TryEnqueue(PeerMessage.Forwarding(new byte[1])));
         Assert.Equal(2, byCount.Bytes);
 
         var byBytes = new PeerSendQueue(capacity: 100, maxBytes: 100);
-        Assert.True(byBytes.TryEnqueue(PeerMessage.Gossip(new byte[60])));
-        Assert.False(byBytes.TryEnqueue(PeerMessage.Gossip(new byte[41])));
-        Assert.True(byBytes.TryEnqueue(PeerMessage.Gossip(new byte[40])));
+        Assert.True(byBytes.TryEnqueue(PeerMessage.Forwarding(new byte[60])));
+        Assert.False(byBytes.TryEnqueue(PeerMessage.Forwarding(new byte[41])));
+        Assert.True(byBytes.TryEnqueue(PeerMessage.Forwarding(new byte[40])));
         Assert.Equal(100, byBytes.Bytes);
         Assert.Equal(2, byBytes.Clear());
         Assert.Equal(0, byBytes.Bytes);
@@ -69,7 +69,7 @@ public sealed class PeerSendQueueTests
         var queue = new PeerSendQueue(capacity: 10, maxBytes: 1000);
         queue.Complete();
 
-        Assert.False(queue.TryEnqueue(PeerMessage.Gossip(new byte[1])));
+        Assert.False(queue.TryEnqueue(PeerMessage.Forwarding(new byte[1])));
         Assert.Equal(0, queue.Bytes);
     }
 
@@ -80,7 +80,7 @@ public sealed class PeerSendQueueTests
         {
             var body = new byte[bodySize];
             body[0] = (byte)i;
-            Assert.True(queue.TryEnqueue(PeerMessage.Gossip(body)));
+            Assert.True(queue.TryEnqueue(PeerMessage.Forwarding(body)));
         }
         return queue;
     }

@@ -76,7 +76,7 @@ public static class PeerTestKit
         int sent = 0;
         while (!cts.IsCancellationRequested)
         {
-            from.Send(to, PeerMessage.Admin(Bytes(ProbePrefix + sent++)));
+            from.Send(to, PeerMessage.Forwarding(Bytes(ProbePrefix + sent++)));
             using var round = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
             round.CancelAfter(TimeSpan.FromMilliseconds(100));
             try
@@ -119,5 +119,5 @@ public static class PeerTestKit
         string.Join("; ", transport.GetLinkStats().Select(static s => s.ToString()));
 
     private static bool IsProbe(InboundPeerMessage message) =>
-        message.Message.Channel == PeerChannelKind.Admin && Text(message.Message.Body).StartsWith(ProbePrefix, StringComparison.Ordinal);
+        message.Message.Channel == PeerChannelKind.Forwarding && Text(message.Message.Body).StartsWith(ProbePrefix, StringComparison.Ordinal);
 }

@@ -46,8 +46,8 @@ public abstract class PeerTransportContract : IAsyncLifetime
         var a = await StartAsync(1);
         var b = await StartAsync(2);
 
-        a.Send(b, PeerMessage.Gossip(Bytes("a to b")));
-        b.Send(a, PeerMessage.Gossip(Bytes("b to a")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("a to b")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("b to a")));
 
         var atB = await ReceiveAsync(b, "a's gossip");
         Assert.Equal(a.Node, atB.From);
@@ -66,7 +66,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
         {
             foreach (var to in nodes.Where(n => n != from))
             {
-                from.Send(to, PeerMessage.Gossip(Bytes($"{from.Node}->{to.Node}")));
+                from.Send(to, PeerMessage.Forwarding(Bytes($"{from.Node}->{to.Node}")));
             }
         }
 
@@ -85,11 +85,11 @@ public abstract class PeerTransportContract : IAsyncLifetime
         var b = await StartAsync(2);
         PeerMessage[] sent =
         [
-            PeerMessage.Gossip(ReadOnlyMemory<byte>.Empty),
+            PeerMessage.Forwarding(ReadOnlyMemory<byte>.Empty),
             PeerMessage.Raft(new ShardId(0), Bytes("shard zero is a shard")),
             PeerMessage.Raft(new ShardId(63), new byte[] { 0, 255, 1, 254 }),
-            PeerMessage.Admin(Bytes("leave")),
-            new PeerMessage(PeerChannelKind.Gossip, new ShardId(5), Bytes("gossip may name a shard")),
+            PeerMessage.Forwarding(Bytes("a forwarded call")),
+            new PeerMessage(PeerChannelKind.Forwarding, new ShardId(5), Bytes("a node-wide kind may name a shard")),
         ];
 
         foreach (var message in sent)
@@ -120,7 +120,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
             // Mixed kinds and sizes, so batches hold different numbers of frames.
             var body = new byte[4 + random.Next(0, 2000)];
             BitConverter.TryWriteBytes(body, i);
-            a.Send(b, i % 3 == 0 ? PeerMessage.Raft(new ShardId(i % 64), body) : PeerMessage.Gossip(body));
+            a.Send(b, i % 3 == 0 ? PeerMessage.Raft(new ShardId(i % 64), body) : PeerMessage.Forwarding(body));
         }
         var received = await ReceiveManyAsync(b, count, "all messages from a");
 
@@ -174,7 +174,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
         var a = await StartAsync(1, options);
         var b = await StartAsync(2, options);
 
-        var ex = Assert.Throws<ArgumentException>(() => a.Send(b, PeerMessage.Gossip(new byte[1001])));
+        var ex = Assert.Throws<ArgumentException>(() => a.Send(b, PeerMessage.Forwarding(new byte[1001])));
 
         Assert.Contains("1001", ex.Message);
         Assert.Contains("1000", ex.Message);
@@ -185,7 +185,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
     {
         var a = await StartAsync(1);
         var b = await StartAsync(2);
-        var message = PeerMessage.Gossip(Bytes("x"));
+        var message = PeerMessage.Forwarding(Bytes("x"));
 
         Assert.Throws<ArgumentException>(() => a.Transport.Send(NodeId.None, b.Address, message));
         Assert.Throws<ArgumentException>(() => a.Transport.Send(a.Node, a.Address, message));
@@ -203,7 +203,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
 
         for (int i = 0; i < count; i++)
         {
-            a.Transport.Send(absent, nowhere, PeerMessage.Gossip(Bytes($"lost {i}")));
+            a.Transport.Send(absent, nowhere, PeerMessage.Forwarding(Bytes($"lost {i}")));
         }
 
         await EventuallyAsync(
@@ -222,12 +222,12 @@ public abstract class PeerTransportContract : IAsyncLifetime
         var a = await StartAsync(1);
         var address = ReserveAddress();
         var bNode = new NodeId(2);
-        a.Transport.Send(bNode, address, PeerMessage.Gossip(Bytes("too early")));
+        a.Transport.Send(bNode, address, PeerMessage.Forwarding(Bytes("too early")));
         await EventuallyAsync(() => a.Transport.GetLinkStats(bNode) is { DroppedUnreachable: 1 }, () => $"the early message to be dropped: {a.Transport.GetLinkStats(bNode)}");
 
         var b = await StartAtAsync(bNode, address);
         await SendUntilReceivedAsync(a, b, "after b came up");
-        a.Send(b, PeerMessage.Gossip(Bytes("on time")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("on time")));
 
         Assert.Equal("on time", Text(await ReceiveAsync(b, "the message sent once the link was up")));
         Assert.True(a.StatsFor(b)!.Connected, $"a's link to b should be connected: {a.StatsFor(b)}");
@@ -238,15 +238,15 @@ public abstract class PeerTransportContract : IAsyncLifetime
     {
         var a = await StartAsync(1);
         var b = await StartAsync(2);
-        a.Send(b, PeerMessage.Gossip(Bytes("before restart")));
+        a.Send(b, PeerMessage.Forwarding(Bytes("before restart")));
         Assert.Equal("before restart", Text(await ReceiveAsync(b, "the first message")));
-        b.Send(a, PeerMessage.Gossip(Bytes("hello a")));
+        b.Send(a, PeerMessage.Forwarding(Bytes("hello a")));
         Assert.Equal("hello a", Text(await ReceiveAsync(a, "b's first message")));
 
         var restarted = await RestartAsync(b);
         await SendUntilReceivedAsync(a, restarted, "a to b after b restarted");
         await SendUntilReceivedAsync(restarted, a, "b to a after b restarted");
-        a.Send(restarted, PeerMessage.Gossip(Bytes("after restart")));
+        a.Send(restarted, PeerMessage.Forwarding(Bytes("after restart")));
 
         Assert.Equal("after restart", Text(await ReceiveAsync(restarted, "the message after the restart")));
     }
@@ -261,14 +261,20 @@ public abstract class PeerTransportContract : IAsyncLifetime
         const int count = 2048;
         var payload = new byte[64 * 1024];
 
+        var refused = 0;
         for (int i = 0; i < count; i++)
         {
             var body = new byte[payload.Length];
             BitConverter.TryWriteBytes(body, i);
-            a.Send(b, PeerMessage.Gossip(body));
+            if (!a.Send(b, PeerMessage.Forwarding(body)))
+            {
+                refused++;
+            }
         }
         var dropped = a.StatsFor(b)!.DroppedQueueFull;
         Assert.True(dropped > 0, $"a full queue should have dropped messages: {a.StatsFor(b)}");
+        // Send said so for every message the full queue dropped: those certainly never left.
+        Assert.Equal(dropped, refused);
 
         // Every message is delivered or counted as dropped: at the sender when its queue was full, or at the receiver
         // when its inbound channel was (a transport that cannot slow a remote sender down). Delivered ones are in order.
@@ -317,7 +323,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
         await EventuallyAsync(
             () =>
             {
-                a.Send(b, PeerMessage.Gossip(Bytes("across networks")));
+                a.Send(b, PeerMessage.Forwarding(Bytes("across networks")));
                 return a.StatsFor(b)?.LastError?.Contains("network id mismatch", StringComparison.Ordinal) == true;
             },
             () => $"a's link to b to report the network id mismatch: {a.StatsFor(b)}");
@@ -339,7 +345,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
         await EventuallyAsync(
             () =>
             {
-                a.Transport.Send(expected, b.Address, PeerMessage.Gossip(Bytes("for node 99")));
+                a.Transport.Send(expected, b.Address, PeerMessage.Forwarding(Bytes("for node 99")));
                 return a.Transport.GetLinkStats(expected)?.LastError?.Contains("not the expected node", StringComparison.Ordinal) == true;
             },
             () => $"a's link to node 99 to report that b answered: {a.Transport.GetLinkStats(expected)}");
@@ -375,13 +381,13 @@ public abstract class PeerTransportContract : IAsyncLifetime
     {
         var a = await StartAsync(1);
         var b = await StartAsync(2);
-        a.Send(b, PeerMessage.Gossip(Bytes("before")));
+        Assert.True(a.Send(b, PeerMessage.Forwarding(Bytes("before"))));
         await ReceiveAsync(b, "the message before disposal");
 
         await a.DisposeAsync();
 
         await a.Transport.Inbound.Completion.WaitAsync(Patience);
-        a.Send(b, PeerMessage.Gossip(Bytes("after")));
+        Assert.False(a.Send(b, PeerMessage.Forwarding(Bytes("after"))), "a send after disposal never leaves, and Send says so");
         Assert.False(b.Transport.Inbound.TryRead(out _));
     }
 
@@ -406,7 +412,7 @@ public abstract class PeerTransportContract : IAsyncLifetime
     {
         for (int i = 0; i < count; i++)
         {
-            from.Send(to, PeerMessage.Gossip(BitConverter.GetBytes(i)));
+            from.Send(to, PeerMessage.Forwarding(BitConverter.GetBytes(i)));
         }
     }
 }

@@ -24,9 +24,9 @@ public sealed class PeerWireSerializerTests(ITestOutputHelper output) : Akka.Tes
             FromNode = ulong.MaxValue,
             Frames =
             {
-                new PeerFrame { Kind = 1, Body = ByteString.CopyFromUtf8("gossip") },
+                new PeerFrame { Kind = 4, Body = ByteString.CopyFromUtf8("forwarded") },
                 new PeerFrame { Kind = 2, Shard = 0, Body = ByteString.CopyFrom(0, 255, 1) },
-                new PeerFrame { Kind = 3 },
+                new PeerFrame { Kind = 4 },
             },
         },
         PeerWire.Hello(new NodeId(42), "127.0.0.1:4000", "network-a"),

@@ -12,7 +12,7 @@ public sealed class RemoteRoleAddressingTests
         var roles = new Dictionary<NodeId, string[]> { [new NodeId(2)] = ["dc=a", RemoteRoleAddressing.RoleOf("10.0.0.2:5091")] };
         var addressing = new RemoteRoleAddressing(inner, peer => roles.GetValueOrDefault(peer));
 
-        addressing.Send(new NodeId(2), "10.0.0.2:5090", PeerMessage.Gossip(new byte[] { 1 }));
+        Assert.True(addressing.Send(new NodeId(2), "10.0.0.2:5090", PeerMessage.Forwarding(new byte[] { 1 })));
 
         var sent = Assert.Single(inner.Sent);
         Assert.Equal((new NodeId(2), "10.0.0.2:5091"), (sent.To, sent.Address));
@@ -20,13 +20,13 @@ public sealed class RemoteRoleAddressingTests
     }
 
     [Fact]
-    public void A_peer_without_a_remoting_role_is_dropped_and_counted()
+    public void A_peer_without_a_remoting_role_is_dropped_counted_and_reported_as_not_sent()
     {
         var inner = new RecordingTransport();
         var addressing = new RemoteRoleAddressing(inner, peer => peer == new NodeId(3) ? ["dc=b"] : null);
 
-        addressing.Send(new NodeId(2), "10.0.0.2:5090", PeerMessage.Gossip(new byte[] { 1 }));
-        addressing.Send(new NodeId(3), "10.0.0.3:5090", PeerMessage.Gossip(new byte[] { 1 }));
+        Assert.False(addressing.Send(new NodeId(2), "10.0.0.2:5090", PeerMessage.Forwarding(new byte[] { 1 })));
+        Assert.False(addressing.Send(new NodeId(3), "10.0.0.3:5090", PeerMessage.Forwarding(new byte[] { 1 })));
 
         Assert.Empty(inner.Sent);
         Assert.Equal(2, addressing.Unaddressed);
@@ -50,7 +50,11 @@ public sealed class RemoteRoleAddressingTests
 
         public ChannelReader<InboundPeerMessage> Inbound => _inbound.Reader;
 
-        public void Send(NodeId to, string address, PeerMessage message) => Sent.Add((to, address));
+        public bool Send(NodeId to, string address, PeerMessage message)
+        {
+            Sent.Add((to, address));
+            return true;
+        }
 
         public IReadOnlyList<PeerLinkStats> GetLinkStats() => [];
 

@@ -18,7 +18,7 @@ public sealed class TestPeer(IPeerTransport transport, string address, PeerTrans
     public string NetworkId { get; } = networkId;
 
     /// <summary>Sends to <paramref name="to"/> at its address.</summary>
-    public void Send(TestPeer to, PeerMessage message) => Transport.Send(to.Node, to.Address, message);
+    public bool Send(TestPeer to, PeerMessage message) => Transport.Send(to.Node, to.Address, message);
 
     public PeerLinkStats? StatsFor(TestPeer peer) => Transport.GetLinkStats(peer.Node);
 

@@ -1,0 +1,151 @@
+using Google.Protobuf;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Transport;
+
+namespace Memo.Node.Shards.Forwarding;
+
+/// <summary>The serving half: requests other nodes forward to this one.</summary>
+public sealed partial class ShardForwarder
+{
+    private void Serve(NodeId from, ForwardingEnvelope request)
+    {
+        var handler = Volatile.Read(ref _handler);
+        if (handler is null || Volatile.Read(ref _disposed) != 0)
+        {
+            Answer(from, request.Call, Dropped(request, handler is null ? "the node is starting" : "the node is stopping"));
+            return;
+        }
+        if (request.BodyCase == ForwardingEnvelope.BodyOneofCase.Status)
+        {
+            Answer(from, request.Call, new ForwardingEnvelope { StatusReply = handler.ServeStatus() });
+            return;
+        }
+        // Counted before the check of _disposed (DisposeAsync does the reverse), so a request either sees the
+        // forwarder stopping or is awaited by it.
+        if (Interlocked.Increment(ref _serving) > _options.MaxServedConcurrently || Volatile.Read(ref _disposed) != 0)
+        {
+            var stopping = Volatile.Read(ref _disposed) != 0;
+            Finished();
+            if (!stopping)
+            {
+                Interlocked.Increment(ref _refused);
+            }
+            Answer(from, request.Call, Dropped(request, stopping
+                ? "the node is stopping"
+                : $"node {Self} is serving {_options.MaxServedConcurrently} forwarded requests already"));
+            return;
+        }
+        _ = ServeAsync(from, request, handler);
+    }
+
+    private async Task ServeAsync(NodeId from, ForwardingEnvelope request, IForwardedCallHandler handler)
+    {
+        try
+        {
+            // The caller stops waiting after timeout_ms; serving longer would only hold a slot.
+            var limit = request.TimeoutMs == 0
+                ? _options.MaxServeTime
+                : TimeSpan.FromMilliseconds(Math.Min(request.TimeoutMs, _options.MaxServeTime.TotalMilliseconds));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            timeout.CancelAfter(limit);
+            ForwardingEnvelope answer;
+            try
+            {
+                answer = request.BodyCase == ForwardingEnvelope.BodyOneofCase.Propose
+                    ? new ForwardingEnvelope { ProposeReply = await ServeProposeAsync(handler, request.Propose, timeout.Token).ConfigureAwait(false) }
+                    : new ForwardingEnvelope { ReadReply = await handler.ServeReadAsync(request.Read, timeout.Token).ConfigureAwait(false) };
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                return; // the caller has stopped waiting, or this node stops: nobody to answer
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogServeFailed(e, from, request.BodyCase.ToString());
+                // A proposal that failed here may have been appended before it did: its outcome is unknown.
+                answer = request.BodyCase == ForwardingEnvelope.BodyOneofCase.Propose
+                    ? new ForwardingEnvelope { ProposeReply = new ProposeReply { Status = ShardReplyStatus.Unknown, Reason = $"node {Self} failed serving it" } }
+                    : new ForwardingEnvelope { ReadReply = new ReadReply { Status = ShardReplyStatus.Dropped, Reason = $"node {Self} failed serving it" } };
+            }
+            Answer(from, request.Call, answer);
+        }
+        finally
+        {
+            Finished();
+        }
+    }
+
+    private static async Task<ProposeReply> ServeProposeAsync(IForwardedCallHandler handler, ProposeRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Shard >= (uint)handler.Layout.ShardCount)
+        {
+            return new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"there is no shard {request.Shard}" };
+        }
+        ShardCommand command;
+        try
+        {
+            command = ShardCommand.Parser.ParseFrom(request.Command);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"the command does not parse: {e.Message}" };
+        }
+        return await handler.ServeProposeAsync(new ShardId((int)request.Shard), command, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Finished()
+    {
+        if (Interlocked.Decrement(ref _serving) == 0 && Volatile.Read(ref _disposed) != 0)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    private void Refuse(NodeId from, ulong call, string why)
+    {
+        Interlocked.Increment(ref _malformed);
+        LogMalformed(from, why);
+        if (call != 0)
+        {
+            Answer(from, call, new ForwardingEnvelope { Error = new ForwardingError { Code = ForwardingErrorCode.Invalid, Message = why } });
+        }
+    }
+
+    // Nothing done: the caller retries after a back-off.
+    private static ForwardingEnvelope Dropped(ForwardingEnvelope request, string why) => request.BodyCase switch
+    {
+        ForwardingEnvelope.BodyOneofCase.Propose => new ForwardingEnvelope { ProposeReply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = why } },
+        ForwardingEnvelope.BodyOneofCase.Read => new ForwardingEnvelope { ReadReply = new ReadReply { Status = ShardReplyStatus.Dropped, Reason = why } },
+        _ => new ForwardingEnvelope { Error = new ForwardingError { Code = ForwardingErrorCode.Unspecified, Message = why } },
+    };
+
+    private void Answer(NodeId from, ulong call, ForwardingEnvelope answer)
+    {
+        answer.Format = Format;
+        answer.Call = call;
+        if (_addressOf(from) is not { Length: > 0 } address)
+        {
+            Interlocked.Increment(ref _unanswerable);
+            return;
+        }
+        var body = answer.ToByteArray();
+        if (body.Length > _options.MaxMessageBytes)
+        {
+            var why = $"the answer of {body.Length} bytes exceeds the peer message limit of {_options.MaxMessageBytes} bytes";
+            var replacement = answer.BodyCase switch
+            {
+                ForwardingEnvelope.BodyOneofCase.ReadReply => new ForwardingEnvelope { ReadReply = new ReadReply { Status = ShardReplyStatus.Invalid, Reason = why } },
+                // A proposal was applied, but its result does not fit: the caller cannot know it.
+                ForwardingEnvelope.BodyOneofCase.ProposeReply => new ForwardingEnvelope { ProposeReply = new ProposeReply { Status = ShardReplyStatus.Unknown, Reason = why } },
+                _ => new ForwardingEnvelope { Error = new ForwardingError { Code = ForwardingErrorCode.Invalid, Message = why } },
+            };
+            replacement.Format = Format;
+            replacement.Call = call;
+            body = replacement.ToByteArray();
+        }
+        if (!_transport.Send(from, address, PeerMessage.Forwarding(body)))
+        {
+            Interlocked.Increment(ref _unanswerable);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Memo.Node.Shards.Wire;
+using Memo.Node.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Shards.Forwarding;
+
+/// <summary>
+/// Node-to-node calls over the peer links: forwards proposals, reads and status requests to another node and matches
+/// its answers to the callers by correlation id; serves the requests other nodes forward here with the node's
+/// <see cref="IForwardedCallHandler"/>.
+/// </summary>
+/// <remarks>
+/// <para>Design note (docs/ARCHITECTURE.md, "Routing"). Each call is one <see cref="ForwardingEnvelope"/> told to the
+/// node over <see cref="IPeerTransport"/> (<see cref="PeerChannelKind.Forwarding"/>, the same batched link as its Raft
+/// traffic), and the answer is another envelope told back with the same <c>call</c> id. No Akka Ask (a temporary
+/// actor per call, measured at twice gRPC's tail latency) and no second connection. The caller keeps one
+/// <see cref="TaskCompletionSource{TResult}"/> per call in flight, removed when the answer comes, when the caller's
+/// wait ends or it cancels, and when the forwarder stops; an answer that finds no pending call (late, or from another
+/// node than the one asked) is dropped and counted.</para>
+/// <para>The links are lossy and never say what they lost, except at the send: <see cref="IPeerTransport.Send"/>
+/// returning false means the request never left (<see cref="ForwardedCallFate.NotSent"/>, safe to retry anywhere);
+/// after that only an answer says anything, and its absence by the end of the wait is
+/// <see cref="ForwardedCallFate.NoAnswer"/> (the caller decides what that means for its request).</para>
+/// <para>Serving never blocks the node's inbound pump: <see cref="Receive"/> starts the work and returns; the answer is
+/// sent when the work completes. At most <see cref="ShardForwarderOptions.MaxServedConcurrently"/> requests are served at
+/// once (beyond it DROPPED, which callers retry), each for at most the time its caller still waits. Malformed input
+/// is counted and dropped, or answered INVALID when it carries a call id; nothing a peer sends throws out of
+/// <see cref="Receive"/>.</para>
+/// </remarks>
+public sealed partial class ShardForwarder : IAsyncDisposable
+{
+    private const uint Format = 1;
+
+    private readonly IPeerTransport _transport;
+    private readonly Func<NodeId, string?> _addressOf;
+    private readonly ShardForwarderOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<ulong, PendingCall> _pending = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IForwardedCallHandler? _handler;
+    private long _nextCall;
+    private int _serving;
+    private int _disposed;
+    private long _malformed;
+    private long _unmatched;
+    private long _refused;
+    private long _unanswerable;
+
+    /// <summary>Creates the forwarder; it serves nothing until <see cref="ServeWith"/> names the handler.</summary>
+    /// <param name="transport">The node's peer transport (the caller feeds its <see cref="PeerChannelKind.Forwarding"/>
+    /// messages to <see cref="Receive"/>).</param>
+    /// <param name="addressOf">A node's address as the transport takes it (null when the node has none).</param>
+    /// <param name="options">Limits.</param>
+    /// <param name="logger">Where malformed input and serving failures are logged.</param>
+    public ShardForwarder(IPeerTransport transport, Func<NodeId, string?> addressOf, ShardForwarderOptions options, ILogger<ShardForwarder> logger)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(addressOf);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("Invalid forwarding options: " + string.Join("; ", problems), nameof(options));
+        }
+        _transport = transport;
+        _addressOf = addressOf;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>This node.</summary>
+    public NodeId Self => _transport.LocalNode;
+
+    /// <summary>Calls waiting for an answer now.</summary>
+    public int PendingCalls => _pending.Count;
+
+    /// <summary>Forwarded requests being served here now.</summary>
+    public int ServingNow => Math.Max(0, Volatile.Read(ref _serving));
+
+    /// <summary>Received envelopes dropped or answered INVALID because they were malformed (did not parse, no body,
+    /// unknown format).</summary>
+    public long MalformedReceived => Interlocked.Read(ref _malformed);
+
+    /// <summary>Answers that matched no call in flight (it had ended, or another node answered it) and were dropped.</summary>
+    public long UnmatchedAnswers => Interlocked.Read(ref _unmatched);
+
+    /// <summary>Requests answered DROPPED because <see cref="ShardForwarderOptions.MaxServedConcurrently"/> were being served.</summary>
+    public long RefusedOverLimit => Interlocked.Read(ref _refused);
+
+    /// <summary>Answers that could not be sent back (the asking node has no address in this node's view, the link refused).</summary>
+    public long UnanswerableRequests => Interlocked.Read(ref _unanswerable);
+
+    /// <summary>Starts serving forwarded requests with <paramref name="handler"/> (until then they are answered DROPPED).</summary>
+    public void ServeWith(IForwardedCallHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (Interlocked.CompareExchange(ref _handler, handler, null) is not null)
+        {
+            throw new InvalidOperationException("The forwarder already serves with a handler.");
+        }
+    }
+
+    /// <summary>Forwards a proposal to <paramref name="node"/> and waits at most <paramref name="wait"/> for its answer.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the call is forgotten).</exception>
+    public async Task<ForwardedCall<ProposeReply>> ProposeAsync(NodeId node, ProposeRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { Propose = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase switch
+        {
+            null => new(fate, null),
+            ForwardingEnvelope.BodyOneofCase.ProposeReply => new(fate, answer.ProposeReply),
+            ForwardingEnvelope.BodyOneofCase.Error => new(fate, new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"node {node} refused the call: {answer.Error.Message}" }),
+            _ => new(fate, new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"node {node} answered a proposal with {answer.BodyCase}" }),
+        };
+    }
+
+    /// <summary>Forwards a read to <paramref name="node"/> and waits at most <paramref name="wait"/> for its answer.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the call is forgotten).</exception>
+    public async Task<ForwardedCall<ReadReply>> ReadAsync(NodeId node, ReadRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { Read = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase switch
+        {
+            null => new(fate, null),
+            ForwardingEnvelope.BodyOneofCase.ReadReply => new(fate, answer.ReadReply),
+            ForwardingEnvelope.BodyOneofCase.Error => new(fate, new ReadReply { Status = ShardReplyStatus.Invalid, Reason = $"node {node} refused the call: {answer.Error.Message}" }),
+            _ => new(fate, new ReadReply { Status = ShardReplyStatus.Invalid, Reason = $"node {node} answered a read with {answer.BodyCase}" }),
+        };
+    }
+
+    /// <summary>Asks <paramref name="node"/> for its replicas' status; null unless it answered within <paramref name="wait"/>.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ReplicaStatusReply?> StatusAsync(NodeId node, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var (_, answer) = await CallAsync(node, new ForwardingEnvelope { Status = new ReplicaStatusRequest { Format = 1 } }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.StatusReply ? answer.StatusReply : null;
+    }
+
+    /// <summary>
+    /// Takes one <see cref="PeerChannelKind.Forwarding"/> message from the inbound pump: completes the call an answer
+    /// belongs to, or starts serving a request. Returns at once and never throws for anything the peer sent.
+    /// </summary>
+    public void Receive(in InboundPeerMessage message)
+    {
+        ForwardingEnvelope envelope;
+        try
+        {
+            envelope = ForwardingEnvelope.Parser.ParseFrom(message.Message.Body.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            Interlocked.Increment(ref _malformed);
+            LogMalformed(message.From, e.Message);
+            return;
+        }
+        try
+        {
+            Dispatch(message.From, envelope);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug here must not end the node's inbound pump (and with it every Raft message): log it, go on.
+            LogServeFailed(e, message.From, envelope.BodyCase.ToString());
+        }
+    }
+
+    /// <summary>Stops serving (requests in progress are cancelled and awaited, unanswered) and ends every call in
+    /// flight with <see cref="ForwardedCallFate.NoAnswer"/>. Later calls are <see cref="ForwardedCallFate.NotSent"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var call in _pending.Values)
+        {
+            call.TrySetResult(null);
+        }
+        if (Volatile.Read(ref _serving) > 0)
+        {
+            await _drained.Task.ConfigureAwait(false);
+        }
+        _stopping.Dispose();
+    }
+
+    private void Dispatch(NodeId from, ForwardingEnvelope envelope)
+    {
+        switch (envelope.BodyCase)
+        {
+            case ForwardingEnvelope.BodyOneofCase.ProposeReply:
+            case ForwardingEnvelope.BodyOneofCase.ReadReply:
+            case ForwardingEnvelope.BodyOneofCase.StatusReply:
+            case ForwardingEnvelope.BodyOneofCase.Error:
+                Complete(from, envelope);
+                break;
+            case ForwardingEnvelope.BodyOneofCase.Propose:
+            case ForwardingEnvelope.BodyOneofCase.Read:
+            case ForwardingEnvelope.BodyOneofCase.Status:
+                if (envelope.Format != Format)
+                {
+                    Refuse(from, envelope.Call, $"unsupported forwarding format {envelope.Format}; this node speaks {Format}");
+                    break;
+                }
+                Serve(from, envelope);
+                break;
+            default:
+                Refuse(from, envelope.Call, "the envelope carries no request");
+                break;
+        }
+    }
+
+    private async Task<(ForwardedCallFate Fate, ForwardingEnvelope? Answer)> CallAsync(
+        NodeId node, ForwardingEnvelope request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (wait <= TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(wait), wait, "A forwarded call waits a positive time (or infinitely).");
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Volatile.Read(ref _disposed) != 0 || node.IsNone || node == Self || _addressOf(node) is not { Length: > 0 } address)
+        {
+            return (ForwardedCallFate.NotSent, null);
+        }
+        var call = (ulong)Interlocked.Increment(ref _nextCall);
+        request.Format = Format;
+        request.Call = call;
+        request.TimeoutMs = MillisecondsOf(wait);
+        var body = request.ToByteArray();
+        if (body.Length > _options.MaxMessageBytes)
+        {
+            return (ForwardedCallFate.TooLarge, null);
+        }
+        var pending = new PendingCall(node);
+        _pending[call] = pending;
+        try
+        {
+            if (Volatile.Read(ref _disposed) != 0 || !_transport.Send(node, address, PeerMessage.Forwarding(body)))
+            {
+                return (ForwardedCallFate.NotSent, null);
+            }
+            try
+            {
+                var answer = await pending.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+                return answer is null ? (ForwardedCallFate.NoAnswer, null) : (ForwardedCallFate.Answered, answer);
+            }
+            catch (TimeoutException)
+            {
+                return (ForwardedCallFate.NoAnswer, null);
+            }
+        }
+        finally
+        {
+            _pending.TryRemove(call, out _);
+        }
+    }
+
+    private void Complete(NodeId from, ForwardingEnvelope answer)
+    {
+        // Only the node asked may answer: another peer cannot complete (forge) a call it was never sent.
+        if (_pending.TryGetValue(answer.Call, out var pending) && pending.Node == from)
+        {
+            pending.TrySetResult(answer);
+        }
+        else
+        {
+            Interlocked.Increment(ref _unmatched);
+        }
+    }
+
+    // 0 (the server's cap) for an infinite wait.
+    private static uint MillisecondsOf(TimeSpan wait) =>
+        wait == Timeout.InfiniteTimeSpan ? 0 : wait <= TimeSpan.Zero ? 1 : (uint)Math.Min(uint.MaxValue, Math.Ceiling(wait.TotalMilliseconds));
+
+    // One call in flight: the node asked and the answer to come (null: the forwarder stopped).
+    private sealed class PendingCall(NodeId node) : TaskCompletionSource<ForwardingEnvelope?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public NodeId Node { get; } = node;
+    }
+}
