@@ -129,7 +129,7 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
         Normalize(block);
         if (block.Type != "OKB")
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Only mutable (OKB) blocks can be updated, not {(block.Type.Length == 0 ? "an untyped block" : block.Type)}."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Only mutable (OKB) blocks can be updated, not {(block.Type.Length == 0 ? "an untyped block" : block.Type.Length <= 16 ? block.Type : "a block of an unknown type")}."));
         }
         SealIfOwned(block);
         Validate(block);
@@ -234,6 +234,12 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
         if (name.IsEmpty)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "The named block's name (key) is empty."));
+        }
+        // Found by the API fuzzer: a longer name reached BlockFactory.MakeNamed, whose ArgumentException came back
+        // as UNKNOWN. No named block can have such a name, so asking for its address is the same mistake.
+        if (name.Length > BlockLimits.MaxNameBytes)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"A named block's name (key) is 1 to {BlockLimits.MaxNameBytes} bytes, not {name.Length}."));
         }
     }
 

@@ -184,6 +184,10 @@ public sealed partial class MemoNode : IAsyncDisposable
                 HeartbeatTicks = options.Raft.HeartbeatTicks,
                 MaxInflightAppends = options.Raft.MaxInflightAppends,
                 MaxAppendBytes = options.Raft.MaxAppendBytes,
+                // Found by the API fuzzer: with the core's 4 MiB default, a value between 4 and 8 MiB (the default
+                // memo.kvs.max-value-bytes) passed the API's checks and was refused by Raft, answering INTERNAL. An
+                // entry carries at most one value with its key, block header and command framing (well under 64 KiB).
+                MaxEntryBytes = Math.Max(4L << 20, options.Kvs.MaxValueBytes + options.Kvs.MaxKeyBytes + (64 << 10)),
                 RandomSeed = clusterStore.Node.Value ^ (ulong)Environment.TickCount64,
             };
             var groupOptions = new ShardGroupOptions

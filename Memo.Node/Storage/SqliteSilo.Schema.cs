@@ -188,6 +188,11 @@ public sealed partial class SqliteSilo
             throw new IOException($"Silo file '{path}' could not switch to WAL mode (journal mode is '{journalMode}').");
         }
         Execute(connection, $"PRAGMA synchronous = {(int)options.Synchronous}");
+        if ((PlantedFaults & SiloFaults.AcknowledgeBeforeFsync) != 0)
+        {
+            // The planted bug: commits return (and are acknowledged) without any fsync.
+            Execute(connection, "PRAGMA synchronous = OFF");
+        }
         Execute(connection, "PRAGMA foreign_keys = OFF");
 
         if (!isNew)

@@ -68,7 +68,8 @@ public sealed partial class SqliteSilo
     /// </summary>
     private void CommitGroup(List<PendingCommit> group)
     {
-        if (_options.Synchronous == SqliteSynchronousMode.Full)
+        // The planted bug keeps the writer at synchronous=OFF (set at open) whatever the group asks for.
+        if (_options.Synchronous == SqliteSynchronousMode.Full && (_plantedFaults & SiloFaults.AcknowledgeBeforeFsync) == 0)
         {
             // A group of deferred batches only commits (no flush); any other batch flushes the whole log, which makes
             // every earlier commit durable too, so "a later batch durable implies an earlier one" still holds.

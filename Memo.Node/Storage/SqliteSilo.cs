@@ -80,6 +80,9 @@ public sealed partial class SqliteSilo : ISilo
     private readonly Thread _writerThread;
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static readonly AsyncLocal<SiloFaults> _ambientPlantedFaults = new();
+    // Read once, when the silo opens (in the opener's asynchronous flow): the writer thread does not share that flow.
+    private readonly SiloFaults _plantedFaults = PlantedFaults;
     private Func<SiloOperation, Exception?>? _faultInjector;
     private long _transactions;
     private int _disposeStarted;
@@ -121,6 +124,17 @@ public sealed partial class SqliteSilo : ISilo
     {
         get => Volatile.Read(ref _faultInjector);
         set => Volatile.Write(ref _faultInjector, value);
+    }
+
+    /// <summary>
+    /// Test seam: planted bugs for the silos opened from this asynchronous flow from now on. An
+    /// <see cref="AsyncLocal{T}"/>, so a test can reach the silo a node opens inside itself while tests running in
+    /// parallel keep correct silos.
+    /// </summary>
+    internal static SiloFaults PlantedFaults
+    {
+        get => _ambientPlantedFaults.Value;
+        set => _ambientPlantedFaults.Value = value;
     }
 
     /// <summary>

@@ -13,8 +13,6 @@ internal sealed class SqliteWriteCommands : IDisposable
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _commands = [];
     private readonly byte[] _address = new byte[BlockAddress.Length];
-    private readonly SqliteCommand _synchronousFull;
-    private readonly SqliteCommand _synchronousNormal;
     private readonly SqliteCommand _begin;
     private readonly SqliteCommand _commit;
     private readonly SqliteCommand _rollback;
@@ -40,8 +38,6 @@ internal sealed class SqliteWriteCommands : IDisposable
     {
         _connection = connection;
         // IMMEDIATE takes the write lock at BEGIN, so a lock conflict (another process) shows up before any work.
-        _synchronousFull = Prepare("PRAGMA synchronous = FULL");
-        _synchronousNormal = Prepare("PRAGMA synchronous = NORMAL");
         _begin = Prepare("BEGIN IMMEDIATE");
         _commit = Prepare("COMMIT");
         _rollback = Prepare("ROLLBACK");
@@ -85,7 +81,20 @@ internal sealed class SqliteWriteCommands : IDisposable
     public void SetLimit(int limitId, int value) => SQLitePCL.raw.sqlite3_limit(_connection.Handle, limitId, value);
 
     /// <summary>Sets whether the next commits flush the log (FULL) or leave it to a later flush (NORMAL); outside a transaction.</summary>
-    public void SetFlushOnCommit(bool flush) => (flush ? _synchronousFull : _synchronousNormal).ExecuteNonQuery();
+    /// <remarks>
+    /// Not a prepared statement: SQLite applies <c>PRAGMA synchronous</c> when it compiles the statement, not when it
+    /// runs it. Preparing both settings once left the connection at NORMAL from the start (the last one compiled) and
+    /// running them later changed nothing, so no commit was fsynced; the power-loss tests found it (acknowledged
+    /// writes lost at a power cut).
+    /// </remarks>
+    public void SetFlushOnCommit(bool flush)
+    {
+        var result = SQLitePCL.raw.sqlite3_exec(_connection.Handle, flush ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+        if (result != SQLitePCL.raw.SQLITE_OK)
+        {
+            throw new SqliteException($"PRAGMA synchronous failed: {SQLitePCL.raw.sqlite3_errmsg(_connection.Handle).utf8_to_string()}", result);
+        }
+    }
 
     public void Begin() => _begin.ExecuteNonQuery();
 

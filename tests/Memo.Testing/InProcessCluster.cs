@@ -2,6 +2,7 @@ using System.Text;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
 using Memo.Node.Hosting;
+using Memo.Testing.PowerLoss;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -19,9 +20,11 @@ public sealed class InProcessCluster : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly string _root;
     private readonly string _network;
+    private readonly bool _powerLossDisks;
 
-    private InProcessCluster(IReadOnlyList<string> overrides, ILoggerFactory loggerFactory)
+    private InProcessCluster(IReadOnlyList<string> overrides, ILoggerFactory loggerFactory, bool powerLossDisks)
     {
+        _powerLossDisks = powerLossDisks;
         // A network (ActorSystem) name of its own: clusters of tests running at once, or a stopped node's recycled
         // ephemeral port, must never let one cluster's nodes associate with another's.
         _network = "t" + Guid.NewGuid().ToString("n")[..12];
@@ -89,6 +92,9 @@ public sealed class InProcessCluster : IAsyncDisposable
         /// <summary>The running node; throws when stopped.</summary>
         public MemoNode Running => Node ?? throw new InvalidOperationException($"node {Index} is stopped");
 
+        /// <summary>The node's power-loss disk (see <see cref="CutPowerAsync"/>), or null when the cluster has none.</summary>
+        public PowerLossDisk? Disk { get; internal set; }
+
         /// <summary>The node's latest view.</summary>
         public ClusterView View => Running.Cluster.View;
 
@@ -99,10 +105,14 @@ public sealed class InProcessCluster : IAsyncDisposable
         public string RemoteAddress => $"127.0.0.1:{RemotePort}";
     }
 
-    /// <summary>Starts <paramref name="count"/> nodes (the first forms the cluster; the others join through it).</summary>
-    public static async Task<InProcessCluster> StartAsync(int count, IEnumerable<string>? overrides = null, ILoggerFactory? loggerFactory = null)
+    /// <summary>
+    /// Starts <paramref name="count"/> nodes (the first forms the cluster; the others join through it). With
+    /// <paramref name="powerLossDisks"/> every node's data folder sits on a <see cref="PowerLossDisk"/>, so
+    /// <see cref="CutPowerAsync"/> can take back what it had not fsynced.
+    /// </summary>
+    public static async Task<InProcessCluster> StartAsync(int count, IEnumerable<string>? overrides = null, ILoggerFactory? loggerFactory = null, bool powerLossDisks = false)
     {
-        var cluster = new InProcessCluster([.. FastSettings, .. overrides ?? []], loggerFactory ?? NullLoggerFactory.Instance);
+        var cluster = new InProcessCluster([.. FastSettings, .. overrides ?? []], loggerFactory ?? NullLoggerFactory.Instance, powerLossDisks);
         try
         {
             for (var i = 0; i < count; i++)
@@ -122,6 +132,7 @@ public sealed class InProcessCluster : IAsyncDisposable
     public async Task<Slot> AddNodeAsync(int seedIndex = 0, IEnumerable<string>? overrides = null)
     {
         var slot = new Slot(_slots.Count, Path.Combine(_root, $"node{_slots.Count + 1}"));
+        slot.Disk = _powerLossDisks ? PowerLossDisk.Attach(slot.DataDirectory) : null;
         var seed = _slots.Count == 0 ? null : _slots[seedIndex].RemoteAddress;
         slot.Node = await MemoNode.StartAsync(Options(slot, seed, overrides ?? []), _loggerFactory).ConfigureAwait(false);
         slot.Port = slot.Node.Endpoint.Port;
@@ -144,6 +155,29 @@ public sealed class InProcessCluster : IAsyncDisposable
 
     /// <summary>Kills node <paramref name="index"/>: in-process this is a stop without leave; its data stays.</summary>
     public Task KillAsync(int index) => StopAsync(index);
+
+    /// <summary>
+    /// Power loss on node <paramref name="index"/> (the cluster must have power-loss disks): its disk dies before one
+    /// of its next 1-100 writes or fsyncs (the count drawn from <paramref name="random"/>, so the cut lands inside a
+    /// commit; at once if the node writes nothing for a second), nothing written after that reaches it, the node
+    /// stops (its writes fail, so the stop flushes nothing), and the disk comes back holding only what had been
+    /// fsynced (<paramref name="mode"/>). Restart it with <see cref="RestartAsync"/>. Returns what the cut took back.
+    /// </summary>
+    public async Task<string> CutPowerAsync(int index, PowerLossMode mode, Random random)
+    {
+        var slot = _slots[index];
+        var disk = slot.Disk ?? throw new InvalidOperationException("this cluster was started without power-loss disks");
+        disk.CutPowerBefore(random.Next(1, 101));
+        var deadline = DateTime.UtcNow.AddSeconds(1);
+        while (!disk.PowerIsCut && DateTime.UtcNow < deadline)
+        {
+            // Polling pause, not synchronisation: the cut is re-checked each time.
+            await Task.Delay(5).ConfigureAwait(false);
+        }
+        disk.CutPower();
+        await StopAsync(index).ConfigureAwait(false);
+        return disk.RestoreAfterCut(mode, random);
+    }
 
     /// <summary>Starts a stopped node again on the same folder and port; it resumes its recorded membership.</summary>
     public async Task RestartAsync(int index)
@@ -207,6 +241,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             {
                 await node.StopAsync().ConfigureAwait(false);
             }
+            slot.Disk?.Dispose();
         }
         try
         {

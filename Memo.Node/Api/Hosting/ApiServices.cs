@@ -107,10 +107,29 @@ internal sealed class BoundServiceMethods<TService>(TService instance, Action<Se
         return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, marshaller, method.ResponseMarshaller);
     }
 
+    // The status message travels in the trailers, and clients refuse response headers over 64 KiB (Grpc.Net.Client
+    // then aborts the whole HTTP/2 connection, failing every call on it). The API fuzzer found a handler echoing a
+    // 70,000-character request field; this clips any such message, whichever handler it comes from.
+    internal const int MaxStatusDetailChars = 4096;
+
+    private static async Task<TResponse> ClipStatusDetail<TRequest, TResponse>(UnaryServerMethod<TRequest, TResponse> handler, TRequest request, ServerCallContext call)
+        where TRequest : class
+        where TResponse : class
+    {
+        try
+        {
+            return await handler(request, call).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.Status.Detail.Length > MaxStatusDetailChars)
+        {
+            throw new RpcException(new Status(e.StatusCode, e.Status.Detail[..MaxStatusDetailChars] + "... (clipped)"), e.Trailers);
+        }
+    }
+
     private sealed class Binder(ServiceMethodProviderContext<BoundService<TService>> context) : ServiceBinderBase
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
-            context.AddUnaryMethod(ParseStrictly(method), [], (_, request, call) => handler!(request, call));
+            context.AddUnaryMethod(ParseStrictly(method), [], (_, request, call) => ClipStatusDetail(handler!, request, call));
 
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
             context.AddServerStreamingMethod(ParseStrictly(method), [], (_, request, responses, call) => handler!(request, responses, call));
