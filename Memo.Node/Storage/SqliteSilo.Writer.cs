@@ -94,13 +94,7 @@ public sealed partial class SqliteSilo
             }
             catch (Exception ex)
             {
-                var error = Translate(ex);
-                Log.CommitFailed(_logger, FilePath, remaining.Count, error);
-                _writer.TryRollback();
-                foreach (var pending in remaining)
-                {
-                    pending.Error = error;
-                }
+                Fail(remaining, ex);
                 break;
             }
 
@@ -128,21 +122,7 @@ public sealed partial class SqliteSilo
                 continue;
             }
 
-            try
-            {
-                _writer.Commit();
-                Interlocked.Increment(ref _transactions);
-            }
-            catch (Exception ex)
-            {
-                var error = Translate(ex);
-                Log.CommitFailed(_logger, FilePath, applied.Count, error);
-                _writer.TryRollback();
-                foreach (var pending in applied)
-                {
-                    pending.Error = error;
-                }
-            }
+            CommitOrFail(applied);
             break;
         }
 
@@ -176,17 +156,9 @@ public sealed partial class SqliteSilo
         try
         {
             _writer.Begin();
-            var injector = FaultInjector;
             foreach (var pending in group)
             {
-                foreach (var operation in pending.Batch.Operations)
-                {
-                    if (injector?.Invoke(operation) is { } fault)
-                    {
-                        throw fault;
-                    }
-                    _writer.Apply(operation);
-                }
+                ApplyOperations(pending.Batch);
             }
         }
         catch (Exception)
@@ -194,6 +166,13 @@ public sealed partial class SqliteSilo
             _writer.TryRollback();
             return false;
         }
+        CommitOrFail(group);
+        return true;
+    }
+
+    // Commits the open transaction; when COMMIT itself fails, every batch in it fails with that error.
+    private void CommitOrFail(List<PendingCommit> applied)
+    {
         try
         {
             _writer.Commit();
@@ -201,16 +180,33 @@ public sealed partial class SqliteSilo
         }
         catch (Exception ex)
         {
-            // The commit itself failed: every batch of the group fails with it, as on the savepoint path.
-            var error = Translate(ex);
-            Log.CommitFailed(_logger, FilePath, group.Count, error);
-            _writer.TryRollback();
-            foreach (var pending in group)
-            {
-                pending.Error = error;
-            }
+            Fail(applied, ex);
         }
-        return true;
+    }
+
+    private void Fail(List<PendingCommit> batches, Exception exception)
+    {
+        var error = Translate(exception);
+        Log.CommitFailed(_logger, FilePath, batches.Count, error);
+        _writer.TryRollback();
+        foreach (var pending in batches)
+        {
+            pending.Error = error;
+        }
+    }
+
+    // Every write of one batch, each after the test seam's fault check.
+    private void ApplyOperations(SiloBatch batch)
+    {
+        var injector = FaultInjector;
+        foreach (var operation in batch.Operations)
+        {
+            if (injector?.Invoke(operation) is { } fault)
+            {
+                throw fault;
+            }
+            _writer.Apply(operation);
+        }
     }
 
     /// <summary>Applies one batch inside a savepoint; false (with the error recorded) when it failed.</summary>
@@ -224,15 +220,7 @@ public sealed partial class SqliteSilo
         try
         {
             _writer.Savepoint();
-            var injector = FaultInjector;
-            foreach (var operation in operations)
-            {
-                if (injector?.Invoke(operation) is { } fault)
-                {
-                    throw fault;
-                }
-                _writer.Apply(operation);
-            }
+            ApplyOperations(pending.Batch);
             _writer.ReleaseSavepoint();
             return true;
         }
