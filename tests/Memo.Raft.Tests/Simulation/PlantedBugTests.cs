@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Memo.Node.Raft;
 using Xunit.Abstractions;
 
@@ -47,10 +48,11 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
     public void Simulator_catches_a_follower_that_keeps_a_conflicting_suffix_instead_of_truncating_it() =>
         AssertCaughtAndControlPasses(RaftFaults.KeepConflictingSuffix, new SimulationOptions { Profile = FaultProfile.Partitions }, maxSeeds: 300);
 
-    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds)
+    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds, [CallerMemberName] string test = "")
     {
+        var replayTest = SimulationRunner.TestName<PlantedBugTests>(test);
         var plan = SimulationRunner.FreshSeeds(maxSeeds);
-        output.WriteLine($"{fault}: {plan.Origin}; replay one with MEMO_SIM_SEED=<seed>{plan.ReplayHint}");
+        output.WriteLine($"{fault}: {plan.Origin}; replay one with {SimulationRunner.ReplayCommand("<seed>", replayTest)}{plan.ReplayHint}");
         var required = Math.Min(RequiredCatches, plan.Seeds.Count);
         var run = new List<ulong>();
         var catches = new List<SimulationResult>();
@@ -78,7 +80,7 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
         output.WriteLine($"{fault} caught by {catches.Count} of {run.Count} fresh seeds");
         Assert.True(catches.Count >= required, $"planted bug {fault} caught by {catches.Count} of {run.Count} fresh seeds ({required} required); {plan.Origin}{plan.ReplayHint}");
 
-        var control = SimulationRunner.RunAll(new SeedBatch(run, run.Count, $"control: the same {run.Count} seeds without {fault}", ""), options, output);
+        var control = SimulationRunner.RunAll(new SeedBatch(run, run.Count, $"control: the same {run.Count} seeds without {fault}", ""), options, output, replayTest);
         control.AssertPassed();
     }
 }

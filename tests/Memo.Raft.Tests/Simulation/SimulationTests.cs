@@ -16,10 +16,18 @@ public sealed class SimulationTests(ITestOutputHelper output)
 
     public const int FreshRuns = 1000;
 
+    /// <summary>The test that replays a seed of the fixed batch (MEMO_SIM_SEED runs in the first shard only).</summary>
+    public static string FixedReplayTest { get; } =
+        SimulationRunner.TestName<SimulationTests>(nameof(Simulated_group_stays_safe_live_and_linearizable_under_faults_part_one));
+
+    /// <summary>The test that replays a seed of the fresh batch (MEMO_SIM_SEED runs in the first shard only).</summary>
+    public static string FreshReplayTest { get; } =
+        SimulationRunner.TestName<FreshSeedSimulationTests>(nameof(FreshSeedSimulationTests.Simulated_group_stays_safe_live_and_linearizable_on_fresh_seeds_part_one));
+
     [Fact]
     public void Simulated_group_stays_safe_live_and_linearizable_under_faults_part_one()
     {
-        var batch = SimulationRunner.RunAll(SimulationRunner.FixedSeeds(FixedRuns, 0, 2), new SimulationOptions(), output);
+        var batch = SimulationRunner.RunAll(SimulationRunner.FixedSeeds(FixedRuns, 0, 2), new SimulationOptions(), output, FixedReplayTest);
         batch.AssertPassed();
         batch.AssertEveryDrawnProfileRan();
         batch.AssertEveryFaultKindHappened();
@@ -32,7 +40,7 @@ public sealed class SimulationTestsPartTwo(ITestOutputHelper output)
     [Fact]
     public void Simulated_group_stays_safe_live_and_linearizable_under_faults_part_two()
     {
-        var batch = SimulationRunner.RunAll(SimulationRunner.FixedSeeds(SimulationTests.FixedRuns, 1, 2), new SimulationOptions(), output);
+        var batch = SimulationRunner.RunAll(SimulationRunner.FixedSeeds(SimulationTests.FixedRuns, 1, 2), new SimulationOptions(), output, SimulationTests.FixedReplayTest);
         batch.AssertPassed();
         batch.AssertEveryDrawnProfileRan();
         batch.AssertEveryFaultKindHappened();
@@ -48,7 +56,7 @@ public sealed class FreshSeedSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Simulated_group_stays_safe_live_and_linearizable_on_fresh_seeds_part_one()
     {
-        var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(SimulationTests.FreshRuns, 0, 2), new SimulationOptions(), output);
+        var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(SimulationTests.FreshRuns, 0, 2), new SimulationOptions(), output, SimulationTests.FreshReplayTest);
         batch.AssertPassed();
         batch.AssertEveryDrawnProfileRan();
         batch.AssertEveryFaultKindHappened();
@@ -61,7 +69,7 @@ public sealed class FreshSeedSimulationTestsPartTwo(ITestOutputHelper output)
     [Fact]
     public void Simulated_group_stays_safe_live_and_linearizable_on_fresh_seeds_part_two()
     {
-        var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(SimulationTests.FreshRuns, 1, 2), new SimulationOptions(), output);
+        var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(SimulationTests.FreshRuns, 1, 2), new SimulationOptions(), output, SimulationTests.FreshReplayTest);
         batch.AssertPassed();
         batch.AssertEveryDrawnProfileRan();
         batch.AssertEveryFaultKindHappened();
