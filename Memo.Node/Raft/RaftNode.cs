@@ -252,10 +252,7 @@ public sealed partial class RaftNode
             _log.AppliedTo(snapshot.Index);
         }
 
-        if (ready.Entries.Count > 0)
-        {
-            _log.StableTo(ready.Entries[^1].Index, ready.Entries[^1].Term);
-        }
+        _log.StableTo(ready.Entries);
 
         if (ready.CommittedEntries.Count > 0)
         {
