@@ -468,6 +468,14 @@ public sealed partial class Simulation
             return;
         }
 
+        // The host's input filter (ShardGroupReplica does the same): the simulator has no placement, so only the
+        // replica's own knowledge decides, which is what a replica with a stale configuration must survive on.
+        if (core.Admit(m) == RaftAdmission.Refused)
+        {
+            Log($"{node.Id} refused {m}");
+            return;
+        }
+
         core.Step(m);
         ObserveLeader(node);
         Pump(node);
