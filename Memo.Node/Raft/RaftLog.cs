@@ -219,22 +219,45 @@ internal sealed class RaftLog
         Committed = index;
     }
 
-    /// <summary>Stale acknowledgement of an in-flight Ready whose entries were replaced since: ignored.</summary>
-    public void StableTo(LogIndex index, Term term)
+    /// <summary>
+    /// The host has made <paramref name="persisted"/> (a Ready's entries) durable: the longest prefix of the unstable
+    /// tail that those entries still match leaves the tail. Appends handled while the Ready was being written may
+    /// have replaced part of it (a newer leader's conflicting suffix, possibly shorter than what it replaced); the
+    /// entries before the replaced part are durable all the same and must leave the tail, or the tail would keep
+    /// starting below what the host may compact once it has applied them (the tail's first index then has an
+    /// unknown predecessor, and the next Ready rewrites entries the store has already compacted away). An entry is
+    /// identified by its index and term (Raft's log matching), so matching terms mean the same entry.
+    /// </summary>
+    public void StableTo(IReadOnlyList<RaftEntry> persisted)
     {
-        if (_unstable.Count == 0 || index < _unstableOffset || index > _unstable[^1].Index)
+        if (persisted.Count == 0 || _unstable.Count == 0 || _unstableSnapshot is not null)
         {
+            // A snapshot received meanwhile replaces the whole stored log when written: nothing after it is durable yet.
             return;
         }
 
-        if (_unstable[(int)(index.Value - _unstableOffset.Value)].Term != term)
+        var first = persisted[0].Index;
+        if (_unstableOffset < first || _unstableOffset > persisted[^1].Index)
         {
+            // The tail was replaced from below what the Ready wrote (its head is not durable), or the Ready's entries
+            // have all left the tail already: nothing more to mark.
             return;
         }
 
-        var n = (int)(index.Value - _unstableOffset.Value + 1);
-        _unstable.RemoveRange(0, n);
-        _unstableOffset = index.Next();
+        var end = LogIndex.Min(persisted[^1].Index, _unstable[^1].Index);
+        var stable = 0;
+        for (var i = _unstableOffset; i <= end; i = i.Next())
+        {
+            if (_unstable[(int)(i.Value - _unstableOffset.Value)].Term != persisted[(int)(i.Value - first.Value)].Term)
+            {
+                break;
+            }
+
+            stable++;
+        }
+
+        _unstable.RemoveRange(0, stable);
+        _unstableOffset = _unstableOffset.Plus((ulong)stable);
     }
 
     public void StableSnapshotTo(LogIndex index)

@@ -19,6 +19,19 @@ public sealed partial class RaftNode
     /// <summary>Test hook: a configuration entry in the log is not yet committed.</summary>
     internal bool HasPendingConfigChange => LatestConfigIndex > _log.Committed;
 
+    private static readonly Func<NodeId, bool> NeverPlaced = _ => false;
+
+    /// <summary>A replica that has heard no leader it knows for this many ticks admits strangers' leader traffic and vote requests.</summary>
+    private int LeaderlessTicks => 3 * _config.ElectionTicks;
+
+    /// <summary>
+    /// A member of a configuration in the log that may be in force: the one at the commit index or a later one
+    /// (uncommitted entries can still be truncated, and until a removal commits the removed leader still leads).
+    /// </summary>
+    private bool IsKnownMember(NodeId node) =>
+        MembershipAt(LogIndex.Max(_log.Committed, _baseMembershipIndex)).Contains(node)
+        || _configHistory.Any(c => c.Index > _log.Committed && c.Membership.Contains(node));
+
     private LogIndex LatestConfigIndex => _configHistory.Count > 0 ? _configHistory[^1].Index : _baseMembershipIndex;
 
     /// <summary>

@@ -36,6 +36,10 @@ public sealed partial class RaftNode
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
 
+    // Ticks since a leader that is a known member was last heard (see RaftInputAdmission). Not reset by Reset: a
+    // replica that keeps campaigning without winning has heard no leader all the same.
+    private int _ticksWithoutMemberLeader;
+
     /// <summary>
     /// Starts (or restarts) a replica from what <paramref name="store"/> holds. A new group's store is bootstrapped
     /// with its initial configuration; a replica joining an existing group starts from an empty store and learns
@@ -95,12 +99,27 @@ public sealed partial class RaftNode
         CountStartupTick();
         if (Role == RaftRole.Leader)
         {
+            _ticksWithoutMemberLeader = 0;
             TickLeader();
         }
         else
         {
+            _ticksWithoutMemberLeader = _ticksWithoutMemberLeader < int.MaxValue ? _ticksWithoutMemberLeader + 1 : int.MaxValue;
             TickElection();
         }
+    }
+
+    /// <summary>
+    /// Whether the host should hand <paramref name="message"/>, received from a peer, to <see cref="Step"/>: only
+    /// messages from members of the group, with the exceptions that keep a replica with a stale configuration live
+    /// (<see cref="RaftInputAdmission"/>). <paramref name="isPlaced"/> tells whether a node is one of the replicas the
+    /// cluster's placement assigns to the group, when the host has a placement. A query: nothing changes.
+    /// </summary>
+    public RaftAdmission Admit(RaftMessage message, Func<NodeId, bool>? isPlaced = null)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var view = new RaftAdmissionView(IsKnownMember, isPlaced ?? NeverPlaced, IsUninitialized, _ticksWithoutMemberLeader, LeaderlessTicks);
+        return RaftInputAdmission.Decide(message.Kind, message.From, view);
     }
 
     /// <summary>
@@ -253,10 +272,7 @@ public sealed partial class RaftNode
             _log.AppliedTo(snapshot.Index);
         }
 
-        if (ready.Entries.Count > 0)
-        {
-            _log.StableTo(ready.Entries[^1].Index, ready.Entries[^1].Term);
-        }
+        _log.StableTo(ready.Entries);
 
         if (ready.CommittedEntries.Count > 0)
         {

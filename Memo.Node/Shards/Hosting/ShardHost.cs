@@ -317,7 +317,8 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             ? new Dictionary<NodeId, string> { [_self] = _cluster.View.SelfAddress }
             : new Dictionary<NodeId, string>();
         var replica = await ShardGroupReplica.StartAsync(shard, Layout, _self, voters, _silo, _transport, _raftConfig, _ticks, _groupOptions,
-            _loggerFactory.CreateLogger<ShardGroupReplica>(), node => _cluster.View.AddressOf(node), cancellationToken).ConfigureAwait(false);
+            _loggerFactory.CreateLogger<ShardGroupReplica>(), node => _cluster.View.AddressOf(node), node => _cluster.View.ReplicasOf(shard).Nodes.Contains(node),
+            cancellationToken).ConfigureAwait(false);
         _replicas[shard] = replica;
         Dispatcher.Register(replica);
         LogReplicaStarted(shard, bootstrap);

@@ -126,6 +126,15 @@ public sealed partial class ShardGroupReplica
             LogBadMessage(Shard, from.Value, $"addressed from {message.From.Value} to {message.To.Value}");
             return;
         }
+        if (_raft.Admit(message, _isPlaced) == RaftAdmission.Refused)
+        {
+            // Issue 9 item 2; a removed member's late heartbeats land here too, so only every 1000th is logged.
+            if (++_refusedMessages % 1000 == 1)
+            {
+                LogBadMessage(Shard, from.Value, $"{message.Kind} from a node that is not a member of the group ({_refusedMessages} refused)");
+            }
+            return;
+        }
         AdvanceClock();
         _raft.Step(message);
     }

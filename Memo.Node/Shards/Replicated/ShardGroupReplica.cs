@@ -42,6 +42,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     private readonly ShardGroupOptions _options;
     private readonly ILogger _logger;
     private readonly Func<NodeId, string?>? _resolveAddress;
+    private readonly Func<NodeId, bool>? _isPlaced;
     private readonly CancellationTokenSource _stopping = new();
     private readonly IDisposable _tickSubscription;
     private readonly Task _loop;
@@ -65,10 +66,11 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     private int _pendingReadCount;
     private LogIndex _snapshotRefusedAt;
     private readonly long _clockOrigin;
+    private long _refusedMessages;
 
     private ShardGroupReplica(
         ShardId shard, ShardLayout layout, NodeId node, ISilo silo, IPeerTransport transport, RaftNode raft, SiloRaftStorage storage, LogIndex applied,
-        Dictionary<NodeId, string> peers, Func<NodeId, string?>? resolveAddress, IShardTickSource ticks, ShardGroupOptions options, ILogger logger)
+        Dictionary<NodeId, string> peers, Func<NodeId, string?>? resolveAddress, Func<NodeId, bool>? isPlaced, IShardTickSource ticks, ShardGroupOptions options, ILogger logger)
     {
         Shard = shard;
         _layout = layout;
@@ -80,6 +82,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         _applied = applied;
         _peers = peers;
         _resolveAddress = resolveAddress;
+        _isPlaced = isPlaced;
         _options = options;
         _logger = logger;
         _clockOrigin = options.Time.GetTimestamp();
@@ -126,6 +129,8 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// <param name="options">The replica's limits.</param>
     /// <param name="logger">Where to log.</param>
     /// <param name="resolveAddress">Finds a member's address when the address book lacks it (the membership view); may be null.</param>
+    /// <param name="isPlaced">Whether a node is one of the replicas the ring places the shard on (the membership view); may be null.
+    /// Raft messages are admitted from such nodes besides the group's members (<see cref="RaftInputAdmission"/>).</param>
     /// <param name="cancellationToken">Cancels loading.</param>
     /// <exception cref="ArgumentException">Invalid options, or the node is not the Raft config's id.</exception>
     public static async Task<ShardGroupReplica> StartAsync(
@@ -140,6 +145,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         ShardGroupOptions options,
         ILogger logger,
         Func<NodeId, string?>? resolveAddress = null,
+        Func<NodeId, bool>? isPlaced = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(layout);
@@ -193,7 +199,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
             raft.Campaign();
         }
         var peers = initialVoters.Where(p => p.Key != node).ToDictionary(p => p.Key, p => p.Value);
-        return new ShardGroupReplica(shard, layout, node, silo, transport, raft, storage, applied, peers, resolveAddress, ticks, options, logger);
+        return new ShardGroupReplica(shard, layout, node, silo, transport, raft, storage, applied, peers, resolveAddress, isPlaced, ticks, options, logger);
     }
 
     /// <summary>

@@ -102,4 +102,81 @@ public sealed class RaftNodeTests
         Assert.NotEmpty(first);
         Assert.Equal(first, Run());
     }
+
+    // Regression (fresh seed 726086517918477, 5 voters, Pauses): a follower's Ready was being written when a newer
+    // leader replaced a suffix of its entries with a shorter one; the acknowledgement of the whole Ready was then
+    // ignored, so the entries it had made durable stayed in the unstable tail. Once the host had applied and compacted
+    // them, the tail started below the store's first index: the next Ready rewrote compacted entries whose
+    // predecessor's term was no longer known ("term of 39 unknown while appending 40").
+    [Fact]
+    public void Entries_written_while_a_newer_leader_replaced_their_suffix_become_stable()
+    {
+        var store = MemoryRaftLogStore.Bootstrap(Three);
+        var node = new RaftNode(new RaftConfig { Id = new NodeId(2) }, store);
+        node.Step(Append(from: 1, term: 1, prevIndex: 0, prevTerm: 0, commit: 3, Entries(1, 5, term: 1)));
+        var inFlight = node.GetReady();
+        Assert.Equal(5, inFlight.Entries.Count);
+        Assert.Equal(3, inFlight.CommittedEntries.Count);
+
+        // Before the host has finished writing: leader 3 of term 2 keeps 1-3 and replaces 4-5 by one entry.
+        node.Step(Append(from: 3, term: 2, prevIndex: 3, prevTerm: 1, commit: 3, Entries(4, 4, term: 2)));
+        store.Save(inFlight);
+        node.Advance(inFlight);
+        Assert.Equal(new LogIndex(3), node.AppliedIndex);
+
+        // The host snapshots what it applied and compacts the log through it, as it may.
+        var metadata = Assert.IsType<SnapshotMetadata>(node.SnapshotMetadataAt(new LogIndex(3)));
+        store.CreateSnapshot(new RaftSnapshot(metadata, []), new LogIndex(3));
+
+        var next = node.GetReady();
+        var rewritten = Assert.Single(next.Entries);
+        Assert.Equal((new LogIndex(4), new Term(2)), (rewritten.Index, rewritten.Term));
+        Assert.True(node.TryGetTerm(new LogIndex(3), out var before) && before == new Term(1));
+        store.Save(next);
+        node.Advance(next);
+        Assert.Equal(new LogIndex(4), store.LastIndex);
+        Assert.True(store.TryGetTerm(new LogIndex(4), out var stored) && stored == new Term(2));
+        Assert.False(node.HasReady);
+    }
+
+    [Fact]
+    public void Entries_written_while_a_newer_leader_replaced_them_from_below_stay_unstable()
+    {
+        var store = MemoryRaftLogStore.Bootstrap(Three);
+        var node = new RaftNode(new RaftConfig { Id = new NodeId(2) }, store);
+        node.Step(Append(from: 1, term: 1, prevIndex: 0, prevTerm: 0, commit: 1, Entries(1, 2, term: 1)));
+        var first = node.GetReady();
+        store.Save(first);
+        node.Advance(first);
+        node.Step(Append(from: 1, term: 1, prevIndex: 2, prevTerm: 1, commit: 1, Entries(3, 4, term: 1)));
+        var inFlight = node.GetReady();
+
+        // Leader 3 of term 2 replaces 2-4 while 3-4 are being written: none of what the Ready wrote is in the log now.
+        node.Step(Append(from: 3, term: 2, prevIndex: 1, prevTerm: 1, commit: 1, Entries(2, 2, term: 2)));
+        store.Save(inFlight);
+        node.Advance(inFlight);
+
+        var next = node.GetReady();
+        var replacement = Assert.Single(next.Entries);
+        Assert.Equal((new LogIndex(2), new Term(2)), (replacement.Index, replacement.Term));
+        store.Save(next);
+        node.Advance(next);
+        Assert.Equal(new LogIndex(2), store.LastIndex);
+        Assert.True(store.TryGetTerm(new LogIndex(2), out var stored) && stored == new Term(2));
+    }
+
+    private static RaftMessage Append(ulong from, ulong term, ulong prevIndex, ulong prevTerm, ulong commit, IReadOnlyList<RaftEntry> entries) => new()
+    {
+        Kind = RaftMessageKind.Append,
+        From = new NodeId(from),
+        To = new NodeId(2),
+        Term = new Term(term),
+        Index = new LogIndex(prevIndex),
+        LogTerm = new Term(prevTerm),
+        Commit = new LogIndex(commit),
+        Entries = entries,
+    };
+
+    private static RaftEntry[] Entries(ulong first, ulong last, ulong term) =>
+        Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => new RaftEntry(new LogIndex((ulong)i), new Term(term), RaftEntryKind.Normal, [(byte)i])).ToArray();
 }

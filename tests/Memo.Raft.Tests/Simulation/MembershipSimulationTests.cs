@@ -14,7 +14,7 @@ public sealed class MembershipSimulationTests(ITestOutputHelper output)
     public void Learners_are_added_promoted_and_voters_removed_under_faults_without_losing_writes()
     {
         var options = new SimulationOptions { Reconfigure = true, Voters = 3, SafetyPhaseMs = 4_000, LivenessPhaseMs = 4_000 };
-        var batch = SimulationRunner.RunAll(SimulationRunner.FixedSeeds(100, defaultSeedBase: SimulationRunner.DefaultSeedBase + 500_000), options, output);
+        var batch = SimulationRunner.RunAll(SimulationRunner.FixedSeeds(100, defaultSeedBase: SimulationRunner.DefaultSeedBase + 500_000), options, output, SimulationRunner.TestName<MembershipSimulationTests>(nameof(Learners_are_added_promoted_and_voters_removed_under_faults_without_losing_writes)));
         batch.AssertPassed();
         batch.AssertEveryDrawnProfileRan();
         batch.AssertEveryFaultKindHappened();

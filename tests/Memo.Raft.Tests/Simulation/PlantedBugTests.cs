@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Memo.Node.Raft;
 using Xunit.Abstractions;
 
@@ -56,10 +57,11 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
     public void Simulator_catches_a_leader_lease_timed_by_ticks_instead_of_the_clock() =>
         AssertCaughtAndControlPasses(RaftFaults.LeaseTimedByTicks, new SimulationOptions { Profile = FaultProfile.PausedIsolatedLeader, LeaseReads = true }, maxSeeds: 300);
 
-    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds)
+    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds, [CallerMemberName] string test = "")
     {
+        var replayTest = SimulationRunner.TestName<PlantedBugTests>(test);
         var plan = SimulationRunner.FreshSeeds(maxSeeds);
-        output.WriteLine($"{fault}: {plan.Origin}; replay one with MEMO_SIM_SEED=<seed>{plan.ReplayHint}");
+        output.WriteLine($"{fault}: {plan.Origin}; replay one with {SimulationRunner.ReplayCommand("<seed>", replayTest)}{plan.ReplayHint}");
         var required = Math.Min(RequiredCatches, plan.Seeds.Count);
         var run = new List<ulong>();
         var catches = new List<SimulationResult>();
@@ -87,7 +89,7 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
         output.WriteLine($"{fault} caught by {catches.Count} of {run.Count} fresh seeds");
         Assert.True(catches.Count >= required, $"planted bug {fault} caught by {catches.Count} of {run.Count} fresh seeds ({required} required); {plan.Origin}{plan.ReplayHint}");
 
-        var control = SimulationRunner.RunAll(new SeedBatch(run, run.Count, $"control: the same {run.Count} seeds without {fault}", ""), options, output);
+        var control = SimulationRunner.RunAll(new SeedBatch(run, run.Count, $"control: the same {run.Count} seeds without {fault}", ""), options, output, replayTest);
         control.AssertPassed();
     }
 }

@@ -483,6 +483,14 @@ public sealed partial class Simulation
             return;
         }
 
+        // The host's input filter (ShardGroupReplica does the same): the simulator has no placement, so only the
+        // replica's own knowledge decides, which is what a replica with a stale configuration must survive on.
+        if (core.Admit(m) == RaftAdmission.Refused)
+        {
+            Log($"{node.Id} refused {m}");
+            return;
+        }
+
         AdvanceClock(core);
         core.Step(m);
         ObserveLeader(node);

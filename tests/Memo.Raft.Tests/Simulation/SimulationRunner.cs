@@ -57,11 +57,16 @@ public static class SimulationRunner
         return Shard($"fresh seeds from {seedBase}", seedBase, runs, shard, shards, $"; the whole batch again: MEMO_SIM_FRESH_BASE={seedBase}");
     }
 
-    /// <summary>Runs the seeds and gathers their results; the caller asserts on the batch.</summary>
-    public static SimulationBatch RunAll(SeedBatch seeds, SimulationOptions options, ITestOutputHelper output)
+    /// <summary>
+    /// Runs the seeds and gathers their results; the caller asserts on the batch. <paramref name="replayTest"/> is the
+    /// fully qualified name of the test that replays one of these seeds under MEMO_SIM_SEED with the same options:
+    /// the first shard's test of a sharded batch (a replay runs only there), and it goes into every replay command
+    /// printed, so copying one replays the seed.
+    /// </summary>
+    public static SimulationBatch RunAll(SeedBatch seeds, SimulationOptions options, ITestOutputHelper output, string replayTest)
     {
-        output.WriteLine($"{seeds.Origin}: {seeds.Expected} seed(s) planned; replay one with MEMO_SIM_SEED=<seed> dotnet test tests/Memo.Raft.Tests -c Release --filter <this test>{seeds.ReplayHint}");
-        var batch = new SimulationBatch(seeds);
+        output.WriteLine($"{seeds.Origin}: {seeds.Expected} seed(s) planned; replay one with {ReplayCommand("<seed>", replayTest)}{seeds.ReplayHint}");
+        var batch = new SimulationBatch(seeds, replayTest);
         var stopwatch = Stopwatch.StartNew();
         foreach (var seed in seeds.Seeds)
         {
@@ -76,7 +81,7 @@ public static class SimulationRunner
 
             if (result.Failed)
             {
-                output.WriteLine(result.ToString());
+                output.WriteLine($"{result}\n  replay: {ReplayCommand(seed.ToString(CultureInfo.InvariantCulture), replayTest)}");
             }
         }
 
@@ -84,6 +89,13 @@ public static class SimulationRunner
         output.WriteLine(batch.Summary);
         return batch;
     }
+
+    /// <summary>The fully qualified name of a test method, as <c>dotnet test --filter FullyQualifiedName=</c> takes it.</summary>
+    public static string TestName<TTest>(string method) => $"{typeof(TTest).FullName}.{method}";
+
+    /// <summary>The shell command that replays <paramref name="seed"/> with a trace in exactly <paramref name="replayTest"/>.</summary>
+    public static string ReplayCommand(string seed, string replayTest) =>
+        $"MEMO_SIM_SEED={seed} dotnet test tests/Memo.Raft.Tests -c Release --filter \"FullyQualifiedName={replayTest}\" --logger \"console;verbosity=detailed\"";
 
     private static SeedBatch? ReplayBatch(int shard) =>
         Environment.GetEnvironmentVariable("MEMO_SIM_SEED") is { Length: > 0 } one
@@ -117,7 +129,8 @@ public static class SimulationRunner
 public sealed record SeedBatch(IReadOnlyList<ulong> Seeds, int Expected, string Origin, string ReplayHint);
 
 /// <summary>The results of a batch of runs, with the assertions every simulation test makes on them.</summary>
-public sealed class SimulationBatch(SeedBatch planned)
+/// <param name="replayTest">The test that replays one of the seeds (see <see cref="SimulationRunner.RunAll"/>).</param>
+public sealed class SimulationBatch(SeedBatch planned, string replayTest)
 {
     private readonly Dictionary<FaultProfile, int> _profiles = [];
     private readonly List<SimulationResult> _failures = [];
@@ -166,7 +179,10 @@ public sealed class SimulationBatch(SeedBatch planned)
     public void AssertPassed()
     {
         Assert.True(Ran == Planned.Expected, $"{Planned.Origin}: {Ran} seeds ran, {Planned.Expected} expected");
-        Assert.True(_failures.Count == 0, $"{_failures.Count} of {Ran} seeds failed ({Planned.Origin}{Planned.ReplayHint}):\n" + string.Join("\n", _failures));
+        Assert.True(
+            _failures.Count == 0,
+            $"{_failures.Count} of {Ran} seeds failed ({Planned.Origin}{Planned.ReplayHint}):\n"
+            + string.Join("\n", _failures.Select(f => $"{f}\n  replay: {SimulationRunner.ReplayCommand(f.Seed.ToString(CultureInfo.InvariantCulture), replayTest)}")));
     }
 
     /// <summary>Every profile of the rotation was drawn at least once (skipped when replaying one seed).</summary>

@@ -28,7 +28,7 @@ public sealed class SimulatorSelfCheckTests(ITestOutputHelper output)
         Assert.True(result.Failed);
         Assert.StartsWith("linearizability check timed out", result.Failure, StringComparison.Ordinal);
 
-        var batch = SimulationRunner.RunAll(new SeedBatch([Seed, Seed + 1], 2, "two seeds whose checks time out", ""), options, output);
+        var batch = SimulationRunner.RunAll(new SeedBatch([Seed, Seed + 1], 2, "two seeds whose checks time out", ""), options, output, SimulationRunner.TestName<SimulatorSelfCheckTests>(nameof(A_linearizability_check_that_times_out_fails_the_run)));
         Assert.Equal(2, batch.LinearizabilityTimeouts);
         var failure = Assert.Throws<TrueException>(batch.AssertPassed);
         Assert.Contains("2 of 2 seeds failed", failure.Message, StringComparison.Ordinal);
@@ -58,7 +58,7 @@ public sealed class SimulatorSelfCheckTests(ITestOutputHelper output)
     [Fact]
     public void A_batch_that_ran_fewer_seeds_than_planned_fails()
     {
-        var batch = SimulationRunner.RunAll(new SeedBatch([Seed, Seed + 1], 3, "two seeds of a plan of three", ""), new SimulationOptions(), output);
+        var batch = SimulationRunner.RunAll(new SeedBatch([Seed, Seed + 1], 3, "two seeds of a plan of three", ""), new SimulationOptions(), output, SimulationRunner.TestName<SimulatorSelfCheckTests>(nameof(A_batch_that_ran_fewer_seeds_than_planned_fails)));
 
         var failure = Assert.Throws<TrueException>(batch.AssertPassed);
         Assert.Contains("2 seeds ran, 3 expected", failure.Message, StringComparison.Ordinal);
@@ -110,7 +110,7 @@ public sealed class SimulatorSelfCheckTests(ITestOutputHelper output)
             return;
         }
 
-        var batch = SimulationRunner.RunAll(new SeedBatch([Seed], 1, "one seed, one profile", ""), new SimulationOptions { Profile = FaultProfile.Crashes }, output);
+        var batch = SimulationRunner.RunAll(new SeedBatch([Seed], 1, "one seed, one profile", ""), new SimulationOptions { Profile = FaultProfile.Crashes }, output, SimulationRunner.TestName<SimulatorSelfCheckTests>(nameof(A_batch_that_never_drew_a_profile_fails)));
         batch.AssertPassed();
 
         var failure = Assert.Throws<TrueException>(batch.AssertEveryDrawnProfileRan);
