@@ -26,12 +26,16 @@ public sealed record NemesisOptions(int Seed, int Nodes, TimeSpan Duration, stri
     public static readonly TimeSpan ElectionTimeout = Tick * 20;
 
     /// <summary>Reads the options from the environment: <c>MEMO_NEMESIS_SEED</c>, <c>MEMO_NEMESIS_SECONDS</c>,
-    /// <c>MEMO_NEMESIS_NODES</c>, with the given defaults (a fresh seed when unset).</summary>
+    /// <c>MEMO_NEMESIS_NODES</c>, <c>MEMO_NEMESIS_FAULTS</c> (kinds, comma-separated), with the given defaults (a fresh
+    /// seed when unset, every kind).</summary>
     public static NemesisOptions FromEnvironment(string root, int defaultNodes, TimeSpan defaultDuration)
     {
         static int? Read(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } text ? int.Parse(text, CultureInfo.InvariantCulture) : null;
+        var faults = Environment.GetEnvironmentVariable("MEMO_NEMESIS_FAULTS") is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(Enum.Parse<NemesisFault>).ToList()
+            : null;
         return new NemesisOptions(Read("MEMO_NEMESIS_SEED") ?? Random.Shared.Next(1, 1_000_000), Read("MEMO_NEMESIS_NODES") ?? defaultNodes,
-            Read("MEMO_NEMESIS_SECONDS") is { } seconds ? TimeSpan.FromSeconds(seconds) : defaultDuration, root);
+            Read("MEMO_NEMESIS_SECONDS") is { } seconds ? TimeSpan.FromSeconds(seconds) : defaultDuration, root, Faults: faults);
     }
 }
 
@@ -85,11 +89,14 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
     /// <summary>Runs the nemesis and checks the history.</summary>
     public async Task<NemesisReport> RunAsync()
     {
-        var rounds = Math.Max(1, (int)Math.Ceiling(options.Duration.TotalSeconds / 60));
-        var steps = NemesisSchedule.Plan(options.Seed, options.Nodes, rounds, NemesisOptions.ElectionTimeout, options.Faults);
+        // Planned generously (a step takes more than 2 s: its hold, then the recovery); steps stop with the time.
+        var kinds = options.Faults ?? NemesisSchedule.AllFaults;
+        var rounds = Math.Max(1, (int)Math.Ceiling(options.Duration.TotalSeconds / (2.0 * kinds.Count)));
+        var steps = NemesisSchedule.Plan(options.Seed, options.Nodes, rounds, NemesisOptions.ElectionTimeout, kinds);
+        var shown = steps.Take(2 * kinds.Count).ToList();
         log($"process nemesis: seed {options.Seed} (MEMO_NEMESIS_SEED={options.Seed} replays the schedule; thread timing still varies), " +
             $"{options.Nodes} nodes, {options.Duration.TotalSeconds:0} s{(options.StaleReads ? ", STALE READS" : "")}; schedule (steps start until the time is up, the first round always runs):\n" +
-            NemesisSchedule.Describe(steps));
+            NemesisSchedule.Describe(shown) + (steps.Count > shown.Count ? $"  ... {steps.Count} steps planned; each is printed as it starts\n" : ""));
         var wall = Stopwatch.StartNew();
         await using var cluster = await NemesisCluster.StartAsync(options.Root, options.Nodes, NodeSettings(options.StaleReads), options.Seed, Recovery).ConfigureAwait(false);
         log($"{wall.Elapsed.TotalSeconds:0.0} s: {options.Nodes} nodes Up");
@@ -107,7 +114,7 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
             var faultTime = Stopwatch.StartNew();
             try
             {
-                for (var i = 0; i < steps.Count && (i < (options.Faults ?? NemesisSchedule.AllFaults).Count || faultTime.Elapsed < options.Duration); i++)
+                for (var i = 0; i < steps.Count && (i < kinds.Count || faultTime.Elapsed < options.Duration); i++)
                 {
                     log($"{wall.Elapsed.TotalSeconds:0.0} s: step {i + 1}: {steps[i]}");
                     await ApplyAsync(cluster, steps[i], new Random(options.Seed + i)).ConfigureAwait(false);
