@@ -11,6 +11,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
+    private int _disposed;
     private readonly TaskCompletionSource<(string Api, string Remote)> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private NodeProcess(Process process) => _process = process;
@@ -158,6 +159,10 @@ public sealed partial class NodeProcess : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await KillAsync().ConfigureAwait(false);
         _process.Dispose();
     }

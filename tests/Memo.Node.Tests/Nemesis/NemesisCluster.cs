@@ -85,6 +85,8 @@ public sealed class NemesisCluster : IAsyncDisposable
         }
         if (_nodes[node] is { } old)
         {
+            // Forgotten before the start, so a start that fails leaves no disposed process behind.
+            _nodes[node] = null;
             await old.DisposeAsync().ConfigureAwait(false);
         }
         string[] arguments =
@@ -96,7 +98,8 @@ public sealed class NemesisCluster : IAsyncDisposable
             .. _settings,
             .. node == 0 ? Array.Empty<string>() : ["--seed", _proxies[0].Address],
         ];
-        _nodes[node] = await NodeProcess.StartAsync(Path.Combine(_root, $"node{node}"), arguments).ConfigureAwait(false);
+        // A loaded 2-core machine starting several nodes at once (a majority, or all) can take well over the default minute.
+        _nodes[node] = await NodeProcess.StartAsync(Path.Combine(_root, $"node{node}"), arguments, TimeSpan.FromMinutes(3)).ConfigureAwait(false);
     }
 
     /// <summary>SIGKILL of node <paramref name="node"/>.</summary>
@@ -239,7 +242,14 @@ public sealed class NemesisCluster : IAsyncDisposable
         {
             if (_nodes[i] is { } node)
             {
-                await node.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    await node.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    // Already gone; every other node must still be killed, and the run's own failure must not be hidden.
+                }
                 if (!string.IsNullOrEmpty(logs))
                 {
                     Directory.CreateDirectory(logs);

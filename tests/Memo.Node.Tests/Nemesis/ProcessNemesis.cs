@@ -65,7 +65,7 @@ public sealed record NemesisReport(LinearizabilityResult Check, TimeSpan Checker
 /// </summary>
 public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
 {
-    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(180);
     private static readonly TimeSpan Effect = TimeSpan.FromSeconds(20);
 
     private readonly Dictionary<NemesisFault, int> _applied = [];
