@@ -48,9 +48,10 @@ public sealed record NemesisOptions(int Seed, int Nodes, TimeSpan Duration, stri
 /// <param name="Applied">Faults applied, by kind.</param>
 /// <param name="UnreadableKeys">Keys a node could not read after the final heal.</param>
 /// <param name="LostWrites">Acknowledged writes missing at the end.</param>
+/// <param name="RecoveryFailure">Why the cluster did not serve again after a step (the schedule stopped there), or null.</param>
 /// <param name="Summary">Figures for the test output.</param>
 public sealed record NemesisReport(LinearizabilityResult Check, TimeSpan CheckerTime, int Operations, int Ok, int Unknown,
-    IReadOnlyDictionary<NemesisFault, int> Applied, IReadOnlyList<string> UnreadableKeys, IReadOnlyList<string> LostWrites, string Summary)
+    IReadOnlyDictionary<NemesisFault, int> Applied, IReadOnlyList<string> UnreadableKeys, IReadOnlyList<string> LostWrites, string? RecoveryFailure, string Summary)
 {
     /// <summary>Share of client operations that completed with a known result.</summary>
     public double SuccessShare => Operations == 0 ? 0 : (double)Ok / Operations;
@@ -112,6 +113,7 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
                 .Select(c => Task.Run(() => workload.RunClientAsync(c, (options.Seed * 31) + c, stop.Token)))
                 .ToList();
             var faultTime = Stopwatch.StartNew();
+            string? recovery = null;
             try
             {
                 for (var i = 0; i < steps.Count && (i < kinds.Count || faultTime.Elapsed < options.Duration); i++)
@@ -119,7 +121,18 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
                     log($"{wall.Elapsed.TotalSeconds:0.0} s: step {i + 1}: {steps[i]}");
                     await ApplyAsync(cluster, steps[i], new Random(options.Seed + i)).ConfigureAwait(false);
                     _applied[steps[i].Fault] = _applied.GetValueOrDefault(steps[i].Fault) + 1;
-                    await cluster.WaitMembersUpAsync(Recovery).ConfigureAwait(false);
+                    try
+                    {
+                        await cluster.WaitMembersUpAsync(Recovery).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException e)
+                    {
+                        // The schedule stops here, but the history recorded so far is still read out and checked:
+                        // a cluster that cannot re-converge must not hide what it did to the data meanwhile.
+                        recovery = $"after step {i + 1} ({steps[i]}): {e.Message}";
+                        log($"{wall.Elapsed.TotalSeconds:0.0} s: NO RECOVERY {recovery}");
+                        break;
+                    }
                     // The clients run on a healed cluster for a moment between faults.
                     await Task.Delay(1000).ConfigureAwait(false);
                 }
@@ -132,7 +145,17 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
                     cluster.Resume(node);
                 }
             }
-            await cluster.WaitMembersUpAsync(Recovery).ConfigureAwait(false);
+            if (recovery is null)
+            {
+                try
+                {
+                    await cluster.WaitMembersUpAsync(Recovery).ConfigureAwait(false);
+                }
+                catch (TimeoutException e)
+                {
+                    recovery = $"after the final heal: {e.Message}";
+                }
+            }
             await stop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(workers).ConfigureAwait(false);
             log($"{wall.Elapsed.TotalSeconds:0.0} s: schedule done, healed, clients stopped; reading every key through every node");
@@ -140,13 +163,17 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
             // Every key through every node, after healing and with the clients stopped.
             var unreadable = new List<string>();
             var keys = workload.Keys;
+            var failing = new HashSet<int>();
             foreach (var key in keys)
             {
                 for (var node = 0; node < cluster.Count; node++)
                 {
-                    if (!await workload.FinalReadAsync(1000 + node, key, node, TimeSpan.FromSeconds(60)).ConfigureAwait(false))
+                    // A node that could not serve one final read within a minute gets 5 s for each other key.
+                    var bound = failing.Contains(node) ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(60);
+                    if (!await workload.FinalReadAsync(1000 + node, key, node, bound).ConfigureAwait(false))
                     {
                         unreadable.Add($"{key} through node {node}");
+                        failing.Add(node);
                     }
                 }
             }
@@ -176,9 +203,10 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
                 $"checker: {checkerTime.TotalMilliseconds:0} ms, {(check.IsLinearizable ? "linearizable" : check.TimedOut ? "TIMED OUT" : "NOT LINEARIZABLE")}; " +
                 $"unreadable keys {unreadable.Count}, lost writes {lost.Count}",
                 .. _notes,
+                .. recovery is null ? Array.Empty<string>() : [$"NO RECOVERY {recovery.Split('\n')[0]}"],
             ];
             var summary = string.Join("\n", lines);
-            return new NemesisReport(check, checkerTime, ofClients.Count, ok, unknown, _applied, unreadable, lost, summary);
+            return new NemesisReport(check, checkerTime, ofClients.Count, ok, unknown, _applied, unreadable, lost, recovery, summary);
         }
         catch (Exception e) when (e is not TimeoutException)
         {

@@ -27,6 +27,7 @@ public sealed class ProcessNemesisTests(ITestOutputHelper output) : IDisposable
         var report = await new ProcessNemesis(options, output.WriteLine).RunAsync();
         output.WriteLine(report.Summary);
         var replay = $"seed {options.Seed} (MEMO_NEMESIS_SEED={options.Seed})";
+        Assert.True(report.RecoveryFailure is null, $"{replay}: the cluster did not recover {report.RecoveryFailure}");
         Assert.False(report.Check.TimedOut, $"{replay}: the checker ran out of time, so nothing was proven: {report.Check.Explanation}");
         Assert.True(report.Check.IsLinearizable, $"{replay}: {report.Check.Explanation}");
         Assert.True(report.SuccessShare >= MinimumSuccessShare, $"{replay}: only {report.SuccessShare:P0} of operations succeeded (floor {MinimumSuccessShare:P0})\n{report.Summary}");

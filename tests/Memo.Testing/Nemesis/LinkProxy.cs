@@ -151,6 +151,10 @@ public sealed class LinkProxy : IAsyncDisposable
                 }
                 queue.Writer.TryComplete();
             }
+            catch (ChannelClosedException)
+            {
+                // The writer gave up on this direction first.
+            }
             catch (Exception e)
             {
                 queue.Writer.TryComplete(e);
@@ -192,9 +196,11 @@ public sealed class LinkProxy : IAsyncDisposable
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or ChannelClosedException)
         {
-            // Either side went away (a kill, a reset, the proxy stopping): end both directions.
+            // Either side went away (a kill, a reset, the proxy stopping): end both directions, and release a reader
+            // waiting for room in the queue nobody will drain now.
             Abort(from);
             Abort(to);
+            queue.Writer.TryComplete();
         }
         try
         {
