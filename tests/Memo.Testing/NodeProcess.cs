@@ -11,6 +11,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
+    private int _disposed;
     private readonly TaskCompletionSource<(string Api, string Remote)> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private NodeProcess(Process process) => _process = process;
@@ -111,6 +112,23 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Stops the process with SIGSTOP (a pause: it keeps its sockets and state, and runs nothing).</summary>
+    public void Pause() => Signal(19);
+
+    /// <summary>Resumes a paused process with SIGCONT.</summary>
+    public void Resume() => Signal(18);
+
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    private void Signal(int signal)
+    {
+        if (!_process.HasExited && Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     /// <summary>Waits for the process to exit by itself (it left, or was downed); returns the exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -118,7 +136,7 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
     /// <summary>Path of Memo.Node.dll: next to the test assembly (project reference) when it can run from there.</summary>
@@ -141,6 +159,10 @@ public sealed partial class NodeProcess : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await KillAsync().ConfigureAwait(false);
         _process.Dispose();
     }

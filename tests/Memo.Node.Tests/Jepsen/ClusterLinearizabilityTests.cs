@@ -139,7 +139,7 @@ public sealed class ClusterLinearizabilityTests(ITestOutputHelper output)
                 $"({(clientOperations.Count == 0 ? 0 : (double)ok / clientOperations.Count):P0}), " +
                 $"{clientOperations.Count(o => o.Outcome == HistoryOutcome.Unknown)} unknown; checker {timer.ElapsedMilliseconds} ms; " +
                 $"faults: {string.Join("; ", schedule)}";
-            return new JepsenRun(check, clientOperations.Count == 0 ? 0 : (double)ok / clientOperations.Count, unreadable, LostWrites(operations), summary);
+            return new JepsenRun(check, clientOperations.Count == 0 ? 0 : (double)ok / clientOperations.Count, unreadable, AcknowledgedWrites.Lost(operations, Keys, o => o.ClientId >= 100), summary);
         }
         finally
         {
@@ -264,36 +264,6 @@ public sealed class ClusterLinearizabilityTests(ITestOutputHelper output)
         await cluster.WaitUntilAsync(nodes => nodes.Count == cluster.Nodes.Count && nodes.All(n => n.View.Membership.MembersIn(MemberStatus.Up).Count() == cluster.Nodes.Count),
             $"{phase}: every member Up on every node", Phase);
         await cluster.WaitUntilAsync(_ => EveryGroupHasALeader(cluster), $"{phase}: every shard group has a leader", Phase);
-    }
-
-    /// <summary>
-    /// Acknowledged writes that vanished: a key's final value must come from a write (of any outcome, "init"
-    /// included) that no acknowledged write of the key was invoked after it returned. Reads through every node
-    /// must agree.
-    /// </summary>
-    private static List<string> LostWrites(IReadOnlyList<HistoryOperation> operations)
-    {
-        var lost = new List<string>();
-        foreach (var key in Keys)
-        {
-            var ofKey = operations.Where(o => o.Key == key).ToList();
-            var finals = ofKey.Where(o => o.ClientId >= 100 && o.Outcome == HistoryOutcome.Ok).Select(o => o.Output).Distinct().ToList();
-            if (finals.Count != 1)
-            {
-                lost.Add($"{key}: the nodes' final reads disagree or failed ({string.Join(", ", finals.Select(f => f ?? "<absent>"))})");
-                continue;
-            }
-            var final = finals[0];
-            var writes = ofKey.Where(o => o.Kind != KvOperationKind.Read && o.Outcome != HistoryOutcome.Failed && !(o.Outcome == HistoryOutcome.Ok && !o.Applied)).ToList();
-            var acknowledged = writes.Where(o => o.Outcome == HistoryOutcome.Ok).ToList();
-            var sources = writes.Where(w => (w.Kind == KvOperationKind.Delete ? null : w.Input) == final);
-            var possible = sources.Any(w => w.Outcome != HistoryOutcome.Ok || !acknowledged.Any(a => a.InvokedAt > w.ReturnedAt));
-            if (!possible)
-            {
-                lost.Add($"{key}: final value {final ?? "<absent>"} is not the effect of any write still current; acknowledged writes were lost");
-            }
-        }
-        return lost;
     }
 
     private static async Task ClientAsync(int clientId, Random random, MemoClient[] clients, HistoryRecorder history, CancellationToken stop)
