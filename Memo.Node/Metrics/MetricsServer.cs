@@ -1,5 +1,4 @@
 using System.Net;
-using System.Reflection;
 using Memo.Node.Api.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -175,7 +174,5 @@ public sealed partial class MetricsServer : IAsyncDisposable
         _state.Dispose();
     }
 
-    internal static string NodeVersion() =>
-        typeof(MetricsServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-        ?? typeof(MetricsServer).Assembly.GetName().Version?.ToString() ?? "unknown";
+    internal static string NodeVersion() => Admin.AdminAnswers.NodeVersion;
 }
