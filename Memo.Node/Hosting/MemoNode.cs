@@ -11,6 +11,7 @@ using Memo.Node.Configuration;
 using Memo.Node.Transport;
 using Memo.Node.Kvs;
 using Memo.Node.Metrics;
+using OpenTelemetry.Trace;
 using Memo.Node.Routing;
 using Memo.Node.Security;
 using Memo.Node.Raft;
@@ -58,6 +59,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly TaskCompletionSource<MemoNodeExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private NodeCertificates? _certificates;
     private MetricsServer? _metrics;
+    private OpenTelemetry.Trace.TracerProvider? _tracing;
     private long _refusedInbound;
     private int _stopped;
 
@@ -143,9 +145,20 @@ public sealed partial class MemoNode : IAsyncDisposable
         NodeActorHost? actors = null;
         NodeCertificates? certificates = null;
         MetricsServer? metrics = null;
+        OpenTelemetry.Trace.TracerProvider? tracing = null;
         var calls = new ApiCallCounts();
         try
         {
+            // Traces only when a collector is configured: spans for each gRPC request (ASP.NET Core, continuing a
+            // client's traceparent) and each hop of a forwarded request (NodeTracing), pushed with OTLP.
+            if (options.Metrics.OtlpEndpoint.Length > 0)
+            {
+                tracing = OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+                    .AddSource(NodeTracing.SourceName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddOtlpExporter(o => o.Endpoint = new Uri(options.Metrics.OtlpEndpoint))
+                    .Build();
+            }
             key = NodeIdentity.LoadOrCreate(folder);
             certificates = NodeCertificates.Load(options, folder);
             silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions
@@ -252,6 +265,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             {
                 _certificates = certificates,
                 _metrics = metrics,
+                _tracing = tracing,
             };
             if (certificates.Api is null && NodeOptions.TryParseHostPort(listen, out var listenHost, out _) && !ApiOptions.IsLoopback(listenHost))
             {
@@ -267,6 +281,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             // Stop listening first: a start that failed late must not leave the port bound.
             if (metrics is not null) await metrics.DisposeAsync().ConfigureAwait(false);
+            tracing?.Dispose();
             if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             if (shards is not null) await shards.DisposeAsync().ConfigureAwait(false);
@@ -408,6 +423,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             _key.Dispose();
             _certificates?.Dispose();
             _folder.Dispose();
+            _tracing?.Dispose();
             LogStopped(_logger);
         }
         finally
