@@ -74,6 +74,10 @@ internal sealed class ProgressDisplay
         while (true)
         {
             var finished = running.IsCompleted;
+            if (finished && !running.IsCompletedSuccessfully)
+            {
+                return await running.ConfigureAwait(false); // the error is the command's to report, not a progress line
+            }
             var done = Done;
             var tenth = Math.Min(10, done * 10 / total);
             if (tenth > reportedTenth)
