@@ -3,6 +3,8 @@
 # same client (`memo bench kv`, one gRPC channel, 256-byte values, 10000 keys, linearizable gets on both).
 #
 #   scripts/bench-etcd.sh [--duration 10s] [--warmup 2s] [--quick] [--only memo|etcd] [--nodes 1|3] [--keep]
+#                         [--node-build DIR] [--value-size BYTES] [--keys N] [--concurrency 1,64] [--workloads put,get]
+#                         [--large]
 #
 # Runs puts and gets at concurrency 1 and 64 on each store, one store at a time (the other is stopped, so they do
 # not compete for the CPU), and prints ops/s, p50 and p99 for both with the Memo/etcd throughput ratio.
@@ -12,6 +14,10 @@
 # Release build with a fresh data directory. Everything started here is killed on exit.
 #
 # MEMO_NODE_ARGS adds options to every Memo node, e.g. MEMO_NODE_ARGS='--set memo.raft.tick-interval=50ms'.
+# --large is 1 MiB puts over 200 keys at 8 callers (throughput also in MB/s). After each store's runs the script
+# prints its servers' peak resident memory (VmHWM, summed) and the size of their data folders.
+# --node-build DIR runs the Memo.Node.dll already built in DIR (e.g. an older commit's) instead of building this
+# tree's, so two node builds are compared through one client.
 # Needs: dotnet, jq, curl, and etcd (Debian: apt-get install -y etcd-server).
 set -euo pipefail
 
@@ -20,6 +26,7 @@ WARMUP=2s
 ONLY=""
 KEEP=0
 NODES=1
+NODE_BUILD=""
 VALUE_SIZE=256
 KEYS=10000
 WORKLOADS=(put get)
@@ -41,6 +48,13 @@ while [[ $# -gt 0 ]]; do
     --keep) KEEP=1; shift ;;
     --nodes) NODES="$2"; shift 2 ;;
     --nodes=*) NODES="${1#*=}"; shift ;;
+    --node-build) NODE_BUILD="$2"; shift 2 ;;
+    --node-build=*) NODE_BUILD="${1#*=}"; shift ;;
+    --value-size) VALUE_SIZE="$2"; shift 2 ;;
+    --keys) KEYS="$2"; shift 2 ;;
+    --concurrency) IFS=, read -r -a CONCURRENCIES <<<"$2"; shift 2 ;;
+    --workloads) IFS=, read -r -a WORKLOADS <<<"$2"; shift 2 ;;
+    --large) VALUE_SIZE=1048576; KEYS=200; CONCURRENCIES=(8); WORKLOADS=(put); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-etcd: unknown option '$1'" >&2; usage >&2; exit 1 ;;
   esac
@@ -113,7 +127,11 @@ log "building memo CLI (Release)"
 dotnet build -c Release -nologo -v q "$ROOT/Memo.Cli/Memo.Cli.csproj" -o "$WORK/cli" >"$WORK/build-cli.log" 2>&1 \
   || { cat "$WORK/build-cli.log" >&2; exit 1; }
 MEMO=(dotnet "$WORK/cli/memo.dll")
-if [[ " ${TARGETS[*]} " == *" memo "* ]]; then
+if [[ -n "$NODE_BUILD" ]]; then
+  [[ -f "$NODE_BUILD/Memo.Node.dll" ]] || { echo "bench-etcd: no Memo.Node.dll in '$NODE_BUILD'" >&2; exit 1; }
+  ln -s "$(cd "$NODE_BUILD" && pwd)" "$WORK/node"
+  log "Memo.Node from $NODE_BUILD"
+elif [[ " ${TARGETS[*]} " == *" memo "* ]]; then
   log "building Memo.Node (Release)"
   dotnet build -c Release -nologo -v q "$ROOT/Memo.Node/Memo.Node.csproj" -o "$WORK/node" >"$WORK/build-node.log" 2>&1 \
     || { cat "$WORK/build-node.log" >&2; exit 1; }
@@ -175,6 +193,12 @@ start_memo() {
         log "Memo node ready on $ENDPOINT"
         return 0
       fi
+      if [[ "$seed" == "127.0.0.1:${ports[0]}" ]]; then
+        # A build from before admin over remoting: this client cannot ask it, so give the joins time instead.
+        sleep 20
+        log "Memo cluster (older build) assumed ready after 20 s: client $ENDPOINT"
+        return 0
+      fi
       # memo cluster talks to the admin actor over Akka remoting (--remote), not the gRPC port.
       up="$("${MEMO[@]}" --json cluster show --remote "127.0.0.1:${remotes[0]}" 2>/dev/null | jq '[.members[]? | select(.status == "up")] | length' 2>/dev/null || echo 0)"
       if [[ "$up" -eq "$NODES" ]]; then
@@ -203,7 +227,20 @@ run_target() {
       fi
     done
   done
+  record_resources "$target"
   stop_server
+}
+
+# Peak resident memory of the target's servers (MB, summed) and the bytes its data folders hold now.
+record_resources() {
+  local target="$1" pid rss=0 hwm
+  for pid in "${SERVER_PIDS[@]}"; do
+    hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)"
+    rss=$((rss + ${hwm:-0}))
+  done
+  local bytes
+  bytes="$(du -sb "$WORK/$target"-data-* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')"
+  echo "$((rss / 1024)) $((bytes / 1048576))" >"$WORK/$target-resources.txt"
 }
 
 for target in "${TARGETS[@]}"; do
@@ -235,4 +272,21 @@ for workload in "${WORKLOADS[@]}"; do
       "$e_ops" "$(field "$e" .latencyUs.p50)" "$(field "$e" .latencyUs.p99)" "$(field "$e" .errors)" \
       "$ratio"
   done
+done
+if [[ "$VALUE_SIZE" -ge 65536 ]]; then
+  echo
+  for workload in "${WORKLOADS[@]}"; do
+    for concurrency in "${CONCURRENCIES[@]}"; do
+      printf '%-8s %5s | MB/s: memo %s, etcd %s\n' "$workload" "$concurrency" \
+        "$(field "$WORK/memo-$workload-$concurrency.json" ".opsPerSecond * $VALUE_SIZE / 1048576 | floor")" \
+        "$(field "$WORK/etcd-$workload-$concurrency.json" ".opsPerSecond * $VALUE_SIZE / 1048576 | floor")"
+    done
+  done
+fi
+echo
+for target in "${TARGETS[@]}"; do
+  if [[ -s "$WORK/$target-resources.txt" ]]; then
+    read -r rss mb <"$WORK/$target-resources.txt"
+    echo "$target: peak RSS ${rss} MB (all servers), data folders ${mb} MB after the runs"
+  fi
 done

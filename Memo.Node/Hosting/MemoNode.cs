@@ -202,6 +202,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 Id = clusterStore.Node,
                 ElectionTicks = options.Raft.ElectionTicks,
                 HeartbeatTicks = options.Raft.HeartbeatTicks,
+                LeaseReads = options.Raft.LeaseReads,
                 MaxInflightAppends = options.Raft.MaxInflightAppends,
                 MaxAppendBytes = options.Raft.MaxAppendBytes,
                 // Found by the API fuzzer: with the core's 4 MiB default, a value between 4 and 8 MiB (the default
@@ -215,6 +216,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MailboxCapacity = options.Shards.MailboxCapacity,
                 MaxInputsPerTurn = options.Shards.MaxCommandsPerTurn,
                 SnapshotThresholdEntries = options.Raft.SnapshotThreshold,
+                TickInterval = options.Raft.TickInterval,
             };
             shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
                 new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, loggerFactory, cancellationToken).ConfigureAwait(false);

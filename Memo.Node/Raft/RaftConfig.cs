@@ -21,6 +21,20 @@ public sealed record RaftConfig
     /// <summary>A leader that has not heard from a quorum for an election timeout steps down; followers ignore votes while they hear from a leader.</summary>
     public bool CheckQuorum { get; init; } = true;
 
+    /// <summary>
+    /// Leader leases for reads (see <see cref="RaftNode.HoldsReadLease"/>): ReadIndex is answered without a
+    /// heartbeat round while a quorum acknowledged one less than <see cref="LeaseTicks"/> ago. Needs
+    /// <see cref="CheckQuorum"/>, a host that calls <see cref="RaftNode.AdvanceClock"/>, and clocks whose rates
+    /// differ by less than the margin; every replica of a group must agree on it.
+    /// </summary>
+    public bool LeaseReads { get; init; }
+
+    /// <summary>
+    /// How long a lease lasts from the heartbeat that earned it: the election timeout less a margin of two ticks
+    /// (a follower's first tick may come right after it heard the leader) and a tenth for clock-rate drift.
+    /// </summary>
+    public double LeaseTicks => ElectionTicks - 2 - (ElectionTicks / 10.0);
+
     /// <summary>Append messages in flight to one follower before waiting for acknowledgements.</summary>
     public int MaxInflightAppends { get; init; } = 64;
 
@@ -70,6 +84,16 @@ public sealed record RaftConfig
         if (ElectionTicks > 1_000_000)
         {
             errors.Add($"ElectionTicks must be <= 1000000 (was {ElectionTicks})");
+        }
+
+        if (LeaseReads && !CheckQuorum)
+        {
+            errors.Add("LeaseReads needs CheckQuorum: without it voters do not honour a live leader's lease");
+        }
+
+        if (LeaseReads && ElectionTicks < 4)
+        {
+            errors.Add($"LeaseReads needs ElectionTicks >= 4 to leave a lease after its margin (was {ElectionTicks})");
         }
 
         Positive(MaxInflightAppends, nameof(MaxInflightAppends));

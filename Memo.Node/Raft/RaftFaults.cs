@@ -33,4 +33,10 @@ internal enum RaftFaults
     /// already holds are skipped even when their terms differ, yet it acknowledges the leader's whole append.
     /// </summary>
     KeepConflictingSuffix = 1 << 5,
+
+    /// <summary>
+    /// Leader leases are timed by counting ticks instead of by the host's clock: a leader paused past its lease
+    /// loses those ticks and keeps serving reads while another leader commits writes.
+    /// </summary>
+    LeaseTimedByTicks = 1 << 6,
 }

@@ -35,6 +35,7 @@ public sealed partial class RaftNode
         }
 
         _leadTransferee = target;
+        GiveUpLease();
         _electionElapsed = 0;
         var progress = _progress[target];
         if (progress.Match == _log.LastIndex)
@@ -82,7 +83,7 @@ public sealed partial class RaftNode
         if (_heartbeatElapsed >= _config.HeartbeatTicks)
         {
             _heartbeatElapsed = 0;
-            BroadcastHeartbeat(LatestReadContext());
+            BroadcastHeartbeat(HeartbeatContext());
         }
     }
 

@@ -139,6 +139,7 @@ public sealed partial class RaftNode
 
     private void OnMembershipChanged()
     {
+        ForgetLeaseOnMembershipChange();
         if (Role != RaftRole.Leader)
         {
             return;

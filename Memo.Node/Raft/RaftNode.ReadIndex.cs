@@ -38,7 +38,7 @@ public sealed partial class RaftNode
 
     private ProposeResult HandleReadIndexRequest(NodeId from, byte[] context)
     {
-        if (Faults.HasFlag(RaftFaults.ReadWithoutQuorumCheck) || IsSoleVoter)
+        if (Faults.HasFlag(RaftFaults.ReadWithoutQuorumCheck) || IsSoleVoter || HoldsReadLease)
         {
             RespondToRead(from, _log.Committed, context);
             return ProposeResult.Accepted(_log.Committed, Term);
@@ -61,7 +61,7 @@ public sealed partial class RaftNode
             return ProposeResult.Dropped(_reads.Count >= _config.MaxPendingReads ? "too many pending reads" : "duplicate read context");
         }
 
-        var read = new PendingRead(from, context, key, _log.Committed);
+        var read = new PendingRead(from, context, key, _log.Committed, _now, _membershipEpoch, isLease: false);
         if (Membership.IsVoter(Id))
         {
             read.Acks.Add(Id);
@@ -90,11 +90,15 @@ public sealed partial class RaftNode
 
         // The acknowledgement confirms leadership as of every earlier request too (they were made before it).
         var position = _reads.IndexOf(read);
+        ExtendLease(read);
         for (var i = 0; i <= position; i++)
         {
             var done = _reads[i];
             _readsByContext.Remove(done.Key);
-            RespondToRead(done.From, done.Index, done.Context);
+            if (!done.IsLease)
+            {
+                RespondToRead(done.From, done.Index, done.Context);
+            }
         }
 
         _reads.RemoveRange(0, position + 1);
@@ -121,18 +125,24 @@ public sealed partial class RaftNode
         }
     }
 
-    /// <summary>The newest unconfirmed read's context, attached to periodic heartbeats so a lost round is retried.</summary>
-    private byte[]? LatestReadContext() => _reads.Count > 0 ? _reads[^1].Context : null;
-
     private void ResetReads()
     {
         _reads.Clear();
         _readsByContext.Clear();
         _readsWaitingForCommit.Clear();
+        ResetLease();
     }
 
-    private sealed class PendingRead(NodeId from, byte[] context, string key, LogIndex index)
+    // SentAt: the host clock when the round began (its heartbeats leave later, so a lease counted from it is
+    // conservative). Epoch: the configuration it was gathered under. A lease round answers nobody.
+    private sealed class PendingRead(NodeId from, byte[] context, string key, LogIndex index, double sentAt, int epoch, bool isLease)
     {
+        public double SentAt { get; } = sentAt;
+
+        public int Epoch { get; } = epoch;
+
+        public bool IsLease { get; } = isLease;
+
         public NodeId From { get; } = from;
 
         public byte[] Context { get; } = context;

@@ -92,6 +92,7 @@ public sealed partial class RaftNode
     /// <summary>Advances logical time by one tick: elections for followers and candidates, heartbeats and quorum checks for leaders.</summary>
     public void Tick()
     {
+        CountStartupTick();
         if (Role == RaftRole.Leader)
         {
             TickLeader();
@@ -119,7 +120,7 @@ public sealed partial class RaftNode
             {
                 var force = message.Context is { } context && context.AsSpan().SequenceEqual(RaftMessage.TransferContext);
                 var leaseApplies = message.Kind == RaftMessageKind.PreVote ? _config.PreVote || _config.CheckQuorum : _config.CheckQuorum;
-                var inLease = leaseApplies && !Leader.IsNone && _electionElapsed < _config.ElectionTicks;
+                var inLease = leaseApplies && ((!Leader.IsNone && _electionElapsed < _config.ElectionTicks) || InStartupLease);
                 if (!force && inLease)
                 {
                     // Thesis §4.2.3/§9.6: a replica that hears from a live leader ignores would-be candidates.

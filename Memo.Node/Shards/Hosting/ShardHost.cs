@@ -54,6 +54,8 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ConcurrentDictionary<ShardId, ShardGroupReplica> _replicas = new();
     private readonly Dictionary<ShardId, Task> _moves = [];
+    // Replicas that stopped on a failure: how many restarts so far, when the next may run, when the last one ran.
+    private readonly Dictionary<ShardId, RestartState> _restarts = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
     private volatile ImmutableDictionary<(ShardId, NodeId), ReplicaReport> _reports = ImmutableDictionary<(ShardId, NodeId), ReplicaReport>.Empty;
@@ -274,9 +276,10 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         {
             await FoundAsync(view, cancellationToken).ConfigureAwait(false);
             var placed = view.ShardsOf(_self).ToHashSet();
+            await RestartStoppedAsync(placed, cancellationToken).ConfigureAwait(false);
             foreach (var shard in placed)
             {
-                if (!_replicas.ContainsKey(shard))
+                if (!_replicas.ContainsKey(shard) && !_restarts.ContainsKey(shard))
                 {
                     await StartReplicaAsync(shard, bootstrap: false, cancellationToken).ConfigureAwait(false);
                 }
@@ -323,6 +326,68 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         Dispatcher.Register(replica);
         LogReplicaStarted(shard, bootstrap);
     }
+
+    /// <summary>
+    /// The supervision of replicas (a backoff supervisor's rule): a replica placed here that stopped on a failure is
+    /// started again from what the silo holds durably (its in-memory log may have been ahead of the disk), after a
+    /// wait that doubles with each restart that fails again. A replica that then runs for
+    /// <see cref="ShardHostOptions.MaxRestartBackoff"/> is forgiven its earlier failures.
+    /// </summary>
+    private async Task RestartStoppedAsync(HashSet<ShardId> placed, CancellationToken cancellationToken)
+    {
+        var now = DateTime.UtcNow;
+        foreach (var (shard, state) in _restarts.ToList())
+        {
+            if (!placed.Contains(shard) || (_replicas.TryGetValue(shard, out var running) && running.Status.StopReason is null
+                && now - state.StartedUtc >= _options.MaxRestartBackoff))
+            {
+                _restarts.Remove(shard);
+            }
+        }
+        foreach (var shard in placed)
+        {
+            var stopped = _replicas.TryGetValue(shard, out var replica) && replica.Status.StopReason is not null;
+            var pending = _restarts.TryGetValue(shard, out var state);
+            if (stopped && (!pending || state!.StartedUtc > state.NotBeforeUtc))
+            {
+                // Newly stopped (or stopped again after its last restart): schedule the next restart.
+                var attempt = pending ? state!.Attempt + 1 : 1;
+                var delay = RestartDelay(attempt);
+                _restarts[shard] = state = new RestartState(attempt, now + delay, DateTime.MinValue);
+                LogReplicaRestartScheduled(shard, replica!.Status.StopReason!, delay, attempt);
+                continue;
+            }
+            if (!pending || now < state!.NotBeforeUtc || state.StartedUtc > state.NotBeforeUtc || (!stopped && replica is not null))
+            {
+                continue;
+            }
+            if (replica is not null)
+            {
+                _replicas.TryRemove(shard, out _);
+                Dispatcher.Unregister(replica);
+                await replica.DisposeAsync().ConfigureAwait(false);
+            }
+            try
+            {
+                await StartReplicaAsync(shard, bootstrap: false, cancellationToken).ConfigureAwait(false);
+                _restarts[shard] = state with { StartedUtc = DateTime.UtcNow };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var delay = RestartDelay(state.Attempt + 1);
+                _restarts[shard] = new RestartState(state.Attempt + 1, DateTime.UtcNow + delay, DateTime.MinValue);
+                LogReplicaRestartFailed(e, shard, delay);
+            }
+        }
+    }
+
+    private TimeSpan RestartDelay(int attempt)
+    {
+        var delay = _options.MinRestartBackoff * Math.Pow(2, Math.Min(attempt - 1, 30));
+        return delay < _options.MaxRestartBackoff ? delay : _options.MaxRestartBackoff;
+    }
+
+    private sealed record RestartState(int Attempt, DateTime NotBeforeUtc, DateTime StartedUtc);
 
     private async Task RetireAsync(HashSet<ShardId> placed, CancellationToken cancellationToken)
     {

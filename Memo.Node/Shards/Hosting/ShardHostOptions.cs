@@ -24,6 +24,15 @@ public sealed record ShardHostOptions
     /// <summary>A status report older than this is not trusted (graceful-leave readiness, retiring stale replicas).</summary>
     public TimeSpan ReportFreshness { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// First wait before a replica that stopped on a failure (a failed commit, a broken invariant) is started again from
+    /// the silo; it doubles after each restart that fails again, up to <see cref="MaxRestartBackoff"/>.
+    /// </summary>
+    public TimeSpan MinRestartBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between restarts of a failing replica; one that then runs this long starts over from the minimum.</summary>
+    public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Limits of forwarding over the peer links (the message limit is the replicas' <c>MaxMessageBytes</c>).</summary>
     public ShardForwarderOptions Forwarding { get; init; } = new();
 
@@ -42,6 +51,10 @@ public sealed record ShardHostOptions
         if (StatusPollInterval < TimeSpan.FromMilliseconds(1) || PeerCallTimeout < TimeSpan.FromMilliseconds(1) || ReportFreshness <= StatusPollInterval)
         {
             problems.Add("the status poll interval and peer call timeout are positive, and reports stay fresh longer than the poll interval");
+        }
+        if (MinRestartBackoff <= TimeSpan.Zero || MaxRestartBackoff < MinRestartBackoff)
+        {
+            problems.Add("the restart backoff is positive and its maximum at least its minimum");
         }
         problems.AddRange(Forwarding.Validate());
         return problems;

@@ -39,6 +39,15 @@ public sealed record ShardGroupOptions
     /// <summary>The transport's largest message body (<c>PeerTransportOptions.MaxMessageBytes</c>); larger Raft messages are dropped and logged.</summary>
     public int MaxMessageBytes { get; init; } = 4 << 20;
 
+    /// <summary>
+    /// The tick source's interval: the replica gives its Raft core the monotonic clock in these units, which
+    /// times leader leases (<see cref="Raft.RaftConfig.LeaseReads"/>).
+    /// </summary>
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The monotonic clock read for <see cref="TickInterval"/>-based time (tests substitute a fake).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Every problem with these options; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -48,6 +57,10 @@ public sealed record ShardGroupOptions
         Positive(MaxPendingProposals, nameof(MaxPendingProposals));
         Positive(MaxPendingReads, nameof(MaxPendingReads));
         Positive(ReadTimeoutTicks, nameof(ReadTimeoutTicks));
+        if (TickInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"TickInterval must be positive (was {TickInterval})");
+        }
         Positive(SnapshotThresholdEntries, nameof(SnapshotThresholdEntries));
         Positive(MaxSnapshotBytes, nameof(MaxSnapshotBytes));
         Positive(MaxMessageBytes, nameof(MaxMessageBytes));

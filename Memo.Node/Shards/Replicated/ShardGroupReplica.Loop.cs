@@ -127,6 +127,7 @@ public sealed partial class ShardGroupReplica
             LogBadMessage(Shard, from.Value, $"addressed from {message.From.Value} to {message.To.Value}");
             return;
         }
+        AdvanceClock();
         _raft.Step(message);
     }
 
@@ -209,6 +210,8 @@ public sealed partial class ShardGroupReplica
         var context = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(context, id);
         var pending = new PendingRead(reads);
+        // Read right before the lease check: a clock read earlier in the turn would make the lease look longer.
+        AdvanceClock();
         var result = _raft.ReadIndex(context);
         if (result.IsAccepted)
         {
@@ -229,6 +232,7 @@ public sealed partial class ShardGroupReplica
         {
             return;
         }
+        AdvanceClock();
         for (var i = 0; i < ticks; i++)
         {
             _raft.Tick();
@@ -244,6 +248,10 @@ public sealed partial class ShardGroupReplica
         }
         expired?.ForEach(RemoveRead);
     }
+
+    // The core times leader leases with the host's monotonic clock in tick units (RaftNode.AdvanceClock).
+    private void AdvanceClock() =>
+        _raft.AdvanceClock(_options.Time.GetElapsedTime(_clockOrigin).Ticks / (double)_options.TickInterval.Ticks);
 
     private async Task HandleReadyAsync()
     {

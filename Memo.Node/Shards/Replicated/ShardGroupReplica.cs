@@ -64,6 +64,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     private List<TaskCompletionSource<ShardGroupOutcome>>? _unsentReads;
     private int _pendingReadCount;
     private LogIndex _snapshotRefusedAt;
+    private readonly long _clockOrigin;
 
     private ShardGroupReplica(
         ShardId shard, ShardLayout layout, NodeId node, ISilo silo, IPeerTransport transport, RaftNode raft, SiloRaftStorage storage, LogIndex applied,
@@ -81,6 +82,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         _resolveAddress = resolveAddress;
         _options = options;
         _logger = logger;
+        _clockOrigin = options.Time.GetTimestamp();
         _mailbox = Channel.CreateBounded<Input>(new BoundedChannelOptions(options.MailboxCapacity)
         {
             SingleReader = true,

@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(50, leaves.Count);
+        Assert.Equal(51, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(49, problems.Count);
+        Assert.Equal(50, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -151,6 +151,7 @@ public sealed class MemoOptionsTests : IDisposable
             "memo.network.eviction-delay = 0s: must be between 1s and 30d",
             "memo.raft.election-ticks = 1: must be between 2 and 10000",
             "memo.raft.election-ticks = 1: must be greater than memo.raft.heartbeat-ticks (1)",
+            "memo.raft.election-ticks = 1: must be at least 4 with memo.raft.lease-reads = on (the lease is the election timeout less a margin)",
         ], problems);
     }
 

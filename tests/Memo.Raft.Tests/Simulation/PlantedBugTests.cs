@@ -47,6 +47,15 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
     public void Simulator_catches_a_follower_that_keeps_a_conflicting_suffix_instead_of_truncating_it() =>
         AssertCaughtAndControlPasses(RaftFaults.KeepConflictingSuffix, new SimulationOptions { Profile = FaultProfile.Partitions }, maxSeeds: 300);
 
+    /// <summary>
+    /// A leader lease timed by the leader's tick count: a paused leader loses ticks, so after the pause it still
+    /// believes in a lease the others stopped honouring long ago, and serves reads a new leader's writes made stale.
+    /// The control runs the same seeds with correct (clock-timed) leases.
+    /// </summary>
+    [Fact]
+    public void Simulator_catches_a_leader_lease_timed_by_ticks_instead_of_the_clock() =>
+        AssertCaughtAndControlPasses(RaftFaults.LeaseTimedByTicks, new SimulationOptions { Profile = FaultProfile.PausedIsolatedLeader, LeaseReads = true }, maxSeeds: 300);
+
     private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds)
     {
         var plan = SimulationRunner.FreshSeeds(maxSeeds);

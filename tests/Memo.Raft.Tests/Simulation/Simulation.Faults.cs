@@ -46,6 +46,12 @@ public sealed partial class Simulation
             return;
         }
 
+        if (_profile == FaultProfile.PausedIsolatedLeader)
+        {
+            PausedIsolatedLeaderStep(leader, roll);
+            return;
+        }
+
         if (partitions && roll < 40)
         {
             Partition(leader);
@@ -141,6 +147,25 @@ public sealed partial class Simulation
 
         _faults = _faults with { Partitions = _faults.Partitions + 1 };
         Log($"isolate {id}");
+    }
+
+    private void PausedIsolatedLeaderStep(RaftNode? leader, int roll)
+    {
+        var next = _rng.Between(100, 300);
+        if (leader is not null && roll < 60 && _nodes[leader.Id.Value] is { } victim && victim.PausedUntil <= _now)
+        {
+            Isolate(victim.Id);
+            Pause(victim);
+            // Still cut off for a while after it resumes, so only its own clock can tell it the lease is gone.
+            next = victim.PausedUntil - _now + _rng.Between(50, 200);
+        }
+        else
+        {
+            Log("heal partitions");
+            _cut.Clear();
+        }
+
+        At(_now + next, FaultStep);
     }
 
     private void LeaderChurnStep(RaftNode? leader, int roll)

@@ -55,6 +55,9 @@ public sealed record SimulationOptions
     /// <summary>TEST-ONLY planted bugs for the core.</summary>
     internal RaftFaults Faults { get; init; }
 
+    /// <summary>Leader leases for reads: null lets the seed decide (some seeds, never with a planted bug); needs CheckQuorum.</summary>
+    public bool? LeaseReads { get; init; }
+
     /// <summary>TEST-ONLY host bugs, to prove the host-side apply checks catch what they claim to.</summary>
     internal HostFaults HostFaults { get; init; }
 
@@ -98,6 +101,12 @@ public enum FaultProfile
     /// so logs diverge in uncommitted tails of several terms (the Figure 8 situations, Raft §5.4.2).
     /// </summary>
     LeaderChurn,
+
+    /// <summary>
+    /// The leader is paused (a long GC or SIGSTOP) and cut off at once, and stays cut off for a while after it
+    /// resumes: the situation a leader lease must survive. Chosen explicitly, never drawn.
+    /// </summary>
+    PausedIsolatedLeader,
 }
 
 /// <summary>Where an armed replica crashes while handling a Ready that must be persisted.</summary>

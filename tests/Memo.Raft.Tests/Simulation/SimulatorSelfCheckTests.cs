@@ -98,7 +98,8 @@ public sealed class SimulatorSelfCheckTests(ITestOutputHelper output)
             .ToHashSet();
 
         Assert.Contains(FaultProfile.CrashStorm, drawn);
-        Assert.Equal(Enum.GetValues<FaultProfile>().Where(p => p != FaultProfile.BySeed).ToHashSet(), drawn);
+        // Every profile but the one built for leader leases, which its own tests choose explicitly.
+        Assert.Equal(Enum.GetValues<FaultProfile>().Where(p => p is not (FaultProfile.BySeed or FaultProfile.PausedIsolatedLeader)).ToHashSet(), drawn);
     }
 
     [Fact]
