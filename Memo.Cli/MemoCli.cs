@@ -23,6 +23,10 @@ namespace Memo.Cli;
 ///   network create --dir DIR [--name NAME]                      (files only: the network CA)
 ///   node certify --ca-dir DIR --data DIR [--id HEX] [--host H]   (a node certificate)
 ///   admin certify --ca-dir DIR --out DIR [--name NAME]          (an administrator certificate)
+///   kv import &lt;folder&gt; [--prefix P] [--concurrency N] [--mode upsert|insert]   (progress, then a summary)
+///   kv export &lt;folder&gt; [--prefix P] [--concurrency N]
+///   doctor [--node host:port] [--remote host:port] [--network NAME]   (checks, each with what to fix)
+///   completion bash|zsh|fish                                    (a shell completion script)
 ///   bench kv [--target memo|etcd] [--workload put|get|mix] [--concurrency N] [--duration 10s] ...
 /// </code>
 /// Each command is a class holding its options, a <c>Bind(ParseResult)</c> that turns a parse into a settings
@@ -41,9 +45,12 @@ internal sealed class MemoCli
         Bench = new BenchCommand(Global, io);
         Cluster = new ClusterCommand(Global, io);
         Certificates = new CertificateCommands(Global, io);
+        Doctor = new DoctorCommand(Global, io);
+        Completion = new CompletionCommand(io);
         Root = new RootCommand("memo: the command-line client of a Memo node (key-value store, value store, cluster, benchmarks)")
         {
             Kv.Command, Block.Command, Cluster.Command, Bench.Command, Certificates.Network, Certificates.Node, Certificates.Admin,
+            Doctor.Command, Completion.Command,
         };
         Global.AddTo(Root);
         foreach (var option in Root.Options)
@@ -72,6 +79,12 @@ internal sealed class MemoCli
 
     /// <summary><c>memo network create</c>, <c>memo node certify</c>, <c>memo admin certify</c>.</summary>
     public CertificateCommands Certificates { get; }
+
+    /// <summary><c>memo doctor</c>.</summary>
+    public DoctorCommand Doctor { get; }
+
+    /// <summary><c>memo completion</c>.</summary>
+    public CompletionCommand Completion { get; }
 
     /// <summary><c>memo bench</c>.</summary>
     public BenchCommand Bench { get; }

@@ -80,15 +80,21 @@ public static class Program
         return await node.Exited.ConfigureAwait(false) == MemoNodeExit.Downed ? DownedExitCode : 0;
     }
 
-    // Human-readable single-line logs by default; MEMO_LOG_FORMAT=json gives structured JSON lines.
+    // Human-readable single-line logs by default; MEMO_LOG_FORMAT=json gives structured JSON lines. A line logged
+    // inside a traced request carries its trace and span ids (a scope), so logs and traces join on the trace id.
     private static ILoggerFactory CreateLoggerFactory() => LoggerFactory.Create(builder =>
     {
+        builder.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
         var level = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("MEMO_LOG_LEVEL"), ignoreCase: true, out var parsed) ? parsed : LogLevel.Information;
         builder.SetMinimumLevel(level);
         builder.AddFilter("Microsoft", LogLevel.Warning);
         if (string.Equals(Environment.GetEnvironmentVariable("MEMO_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase))
         {
-            builder.AddJsonConsole(o => o.TimestampFormat = "O");
+            builder.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "O";
+                o.IncludeScopes = true;
+            });
         }
         else
         {
@@ -96,6 +102,7 @@ public static class Program
             {
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
+                o.IncludeScopes = true;
             });
         }
     });

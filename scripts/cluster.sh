@@ -12,7 +12,7 @@
 # Node i serves gRPC on 127.0.0.1:$((BASE_PORT + i - 1)) and Akka remoting on 127.0.0.1:$((REMOTE_BASE_PORT + i - 1)),
 # with its data in $MEMO_CLUSTER_DIR/node<i> (data, log, pid).
 # Environment: MEMO_CLUSTER_DIR (default ./cluster-data), MEMO_BASE_PORT (default 5090), MEMO_REMOTE_BASE_PORT
-# (default MEMO_BASE_PORT + 100),
+# (default MEMO_BASE_PORT + 100), MEMO_METRICS_BASE_PORT (default 9464: node i serves /metrics and /ui on 9464 + i - 1),
 # MEMO_NODE_ARGS (extra node options for every node, e.g. "--set memo.cluster.gossip-interval=200ms").
 set -euo pipefail
 
@@ -20,6 +20,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${MEMO_CLUSTER_DIR:-$PWD/cluster-data}"
 BASE_PORT="${MEMO_BASE_PORT:-5090}"
 REMOTE_BASE_PORT="${MEMO_REMOTE_BASE_PORT:-$((BASE_PORT + 100))}"
+METRICS_BASE_PORT="${MEMO_METRICS_BASE_PORT:-9464}"
 BIN="$DIR/bin"
 
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -67,7 +68,7 @@ up() {
   # Seeds name a member's remoting endpoint (--remote), not its gRPC port.
   local seed="127.0.0.1:$REMOTE_BASE_PORT"
   for ((i = 1; i <= n; i++)); do
-    local node="$DIR/node$i" port=$((BASE_PORT + i - 1)) remote=$((REMOTE_BASE_PORT + i - 1))
+    local node="$DIR/node$i" port=$((BASE_PORT + i - 1)) remote=$((REMOTE_BASE_PORT + i - 1)) metrics=$((METRICS_BASE_PORT + i - 1))
     mkdir -p "$node"
     if [[ -f "$node/pid" ]] && kill -0 "$(cat "$node/pid")" 2>/dev/null; then
       echo "node $i already running (pid $(cat "$node/pid"))" >&2
@@ -76,10 +77,10 @@ up() {
     local tls=""
     [[ -n "$secure" ]] && tls="$(secure_args "$i")"
     # eval: MEMO_NODE_ARGS and the TLS options are lists of options with quoted values; exec: the pid is the node's.
-    eval exec dotnet "\"$BIN/node/Memo.Node.dll\"" --listen "127.0.0.1:$port" --remote "127.0.0.1:$remote" --data "\"$node/data\"" --seed "$seed" $tls ${MEMO_NODE_ARGS:-} \
+    eval exec dotnet "\"$BIN/node/Memo.Node.dll\"" --listen "127.0.0.1:$port" --remote "127.0.0.1:$remote" --data "\"$node/data\"" --seed "$seed" --metrics "127.0.0.1:$metrics" $tls ${MEMO_NODE_ARGS:-} \
       >"$node/log" 2>&1 &
     echo $! >"$node/pid"
-    echo "node $i: gRPC 127.0.0.1:$port, remoting 127.0.0.1:$remote, pid $! (log $node/log)"
+    echo "node $i: gRPC 127.0.0.1:$port, remoting 127.0.0.1:$remote, dashboard http://127.0.0.1:$metrics/ui, pid $! (log $node/log)"
     # Each node waits for the previous one's admin actor to answer (over its remoting port), so node 1 has formed the
     # cluster before others ask it.
     for _ in $(seq 1 100); do

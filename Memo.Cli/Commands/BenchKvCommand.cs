@@ -123,7 +123,23 @@ internal sealed class BenchKvCommand
                 IKvBenchTarget target = settings.Target == BenchTargetKind.Etcd
                     ? new EtcdKvTarget(channel, settings.Timeout, settings.Keys, value)
                     : new MemoKvTarget(channel, settings.Timeout, settings.Keys, value);
-                result = await KvBench.RunAsync(settings, target, cancellationToken).ConfigureAwait(false);
+                // Progress over time (warm-up and measurement, whole seconds), ticked beside the run.
+                var seconds = (long)Math.Ceiling((settings.Warmup + settings.Duration).TotalSeconds);
+                var progress = new ProgressDisplay(_io, connection.Json, "bench", "s");
+                result = await progress.RunAsync(seconds, async () =>
+                {
+                    var run = KvBench.RunAsync(settings, target, cancellationToken);
+                    while (await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false) != run)
+                    {
+                        if (progress.Done < seconds)
+                        {
+                            progress.Advance();
+                        }
+                    }
+                    var finished = await run.ConfigureAwait(false);
+                    progress.Advance(seconds - progress.Done);
+                    return finished;
+                }).ConfigureAwait(false);
             }
             var firstError = result.FirstError is null ? null : Errors.FromException(result.FirstError, settings.Endpoint, settings.Timeout, cancelledByUser: false);
             if (connection.Json)

@@ -11,7 +11,12 @@ internal sealed class KvCommand
         Get = new KvGetCommand(global, io);
         Delete = new KvDeleteCommand(global, io);
         List = new KvListCommand(global, io);
-        Command = new Command("kv", "Read and write the key-value store") { Put.Command, Get.Command, Delete.Command, List.Command };
+        Import = new KvImportCommand(global, io);
+        Export = new KvExportCommand(global, io);
+        Command = new Command("kv", "Read and write the key-value store")
+        {
+            Put.Command, Get.Command, Delete.Command, List.Command, Import.Command, Export.Command,
+        };
     }
 
     /// <summary>The <c>kv</c> command.</summary>
@@ -28,6 +33,12 @@ internal sealed class KvCommand
 
     /// <summary><c>kv list</c>.</summary>
     public KvListCommand List { get; }
+
+    /// <summary><c>kv import</c>.</summary>
+    public KvImportCommand Import { get; }
+
+    /// <summary><c>kv export</c>.</summary>
+    public KvExportCommand Export { get; }
 
     /// <summary>The <c>&lt;key&gt;</c> argument shared by the kv commands: any non-empty text.</summary>
     public static Argument<string> KeyArgument()

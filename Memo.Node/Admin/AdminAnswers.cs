@@ -13,6 +13,11 @@ namespace Memo.Node.Admin;
 /// </summary>
 public static class AdminAnswers
 {
+    /// <summary>This node's version, as <c>memo doctor</c> and the dashboard show it.</summary>
+    public static string NodeVersion { get; } =
+        System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(typeof(AdminAnswers).Assembly)?.InformationalVersion
+        ?? typeof(AdminAnswers).Assembly.GetName().Version?.ToString() ?? "unknown";
+
     /// <summary>The Show answer for a view.</summary>
     public static ShowResponse Show(ClusterView view)
     {
@@ -31,6 +36,7 @@ public static class AdminAnswers
             NetworkName = view.Network.Name,
             EvictionDelayMs = (long)view.Network.EvictionDelay.TotalMilliseconds,
             ViewVersion = (ulong)view.Version,
+            NodeVersion = NodeVersion,
         };
         foreach (var member in state.Members.Values)
         {

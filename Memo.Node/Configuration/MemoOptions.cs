@@ -25,6 +25,7 @@ namespace Memo.Node.Configuration;
 /// <param name="Raft">Raft timing and flow control.</param>
 /// <param name="Cluster">Membership: gossip, failure detection, ring tokens (<c>memo.cluster</c>).</param>
 /// <param name="Api">The public API's TLS (<c>memo.api</c>).</param>
+/// <param name="Metrics">The metrics port and OTLP export (<c>memo.metrics</c>).</param>
 public sealed record MemoOptions(
     NodeOptions Node,
     GrpcOptions Grpc,
@@ -34,7 +35,8 @@ public sealed record MemoOptions(
     NetworkOptions Network,
     RaftOptions Raft,
     Memo.Node.Cluster.ClusterOptions Cluster,
-    ApiOptions Api)
+    ApiOptions Api,
+    MetricsOptions Metrics)
 {
     /// <summary>Names the built-in defaults in problems.</summary>
     public const string ReferenceSource = "defaults (hocon/memo.conf)";
@@ -144,7 +146,7 @@ public sealed record MemoOptions(
     public bool Equals(MemoOptions? other) =>
         other is not null && Node.Equals(other.Node) && Grpc.Equals(other.Grpc) && Storage.Equals(other.Storage) &&
         Shards.Equals(other.Shards) && Kvs.Equals(other.Kvs) && Network.Equals(other.Network) && Raft.Equals(other.Raft) &&
-        Cluster.Equals(other.Cluster) && Api.Equals(other.Api);
+        Cluster.Equals(other.Cluster) && Api.Equals(other.Api) && Metrics.Equals(other.Metrics);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Node, Grpc, Storage, Shards, Kvs, Network, Raft, Cluster);
@@ -163,6 +165,7 @@ public sealed record MemoOptions(
         Raft.Validate(v);
         Cluster.Validate(v);
         Api.Validate(v);
+        Metrics.Validate(v);
         // A cleartext API on an address others can reach hands every key to whoever listens on the network.
         if (NodeOptions.TryParseHostPort(Node.Listen, out var listenHost, out _))
         {
@@ -199,7 +202,8 @@ public sealed record MemoOptions(
         NetworkOptions.Read(reader),
         RaftOptions.Read(reader),
         Memo.Node.Cluster.ClusterOptions.Read(reader),
-        ApiOptions.Read(reader));
+        ApiOptions.Read(reader),
+        MetricsOptions.Read(reader));
 
     /// <summary>The last layer that sets <paramref name="path"/>, or the defaults.</summary>
     private static string SourceOf(string path, IReadOnlyList<ConfigLayer> layers)

@@ -24,6 +24,7 @@ public static class NodeCommandLine
         new("--replication-factor", "N", "Replicas per shard for a new network (memo.network.replication-factor)."),
         new("--eviction-delay", "DURATION", "How long an unreachable node may stay before it is evicted, e.g. 10m\n(memo.network.eviction-delay)."),
         new("--shards", "N", "Shard count for a new network, a power of two (memo.shards.count)."),
+        new("--metrics", "HOST:PORT", "Serve /metrics, /healthz, /readyz and the dashboard (/ui) on this address\n(memo.metrics.listen; off by default)."),
         new("--insecure", null, "Serve the gRPC API in cleartext on a non-loopback address (memo.api.insecure);\nthe node warns at every start. Without it such a node needs memo.api.tls."),
         new("--help", null, "Show this help and exit."),
         new("--version", null, "Show the version and exit."),
@@ -131,6 +132,9 @@ public static class NodeCommandLine
                     break;
                 case "--remote":
                     overrides.Add(Assign("memo.node.remote", value));
+                    break;
+                case "--metrics":
+                    overrides.Add(Assign("memo.metrics.listen", value));
                     break;
                 case "--data":
                     overrides.Add(Assign("memo.node.data-directory", value));

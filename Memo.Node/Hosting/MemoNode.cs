@@ -10,6 +10,8 @@ using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
 using Memo.Node.Transport;
 using Memo.Node.Kvs;
+using Memo.Node.Metrics;
+using OpenTelemetry.Trace;
 using Memo.Node.Routing;
 using Memo.Node.Security;
 using Memo.Node.Raft;
@@ -56,6 +58,8 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<MemoNodeExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private NodeCertificates? _certificates;
+    private MetricsServer? _metrics;
+    private OpenTelemetry.Trace.TracerProvider? _tracing;
     private long _refusedInbound;
     private int _stopped;
 
@@ -113,6 +117,9 @@ public sealed partial class MemoNode : IAsyncDisposable
     /// <summary>The address clients connect to, as host:port (the real port when 0 was configured).</summary>
     public string Address => Endpoint.ToString();
 
+    /// <summary>The metrics port's base URL (<c>http://host:port</c>), or null when <c>memo.metrics.listen</c> is empty.</summary>
+    public string? MetricsUrl => _metrics?.Url;
+
     /// <summary>The bound listen endpoint.</summary>
     public IPEndPoint Endpoint => _server.BoundEndpoints[0];
 
@@ -137,8 +144,21 @@ public sealed partial class MemoNode : IAsyncDisposable
         ApiServer? server = null;
         NodeActorHost? actors = null;
         NodeCertificates? certificates = null;
+        MetricsServer? metrics = null;
+        OpenTelemetry.Trace.TracerProvider? tracing = null;
+        var calls = new ApiCallCounts();
         try
         {
+            // Traces only when a collector is configured: spans for each gRPC request (ASP.NET Core, continuing a
+            // client's traceparent) and each hop of a forwarded request (NodeTracing), pushed with OTLP.
+            if (options.Metrics.OtlpEndpoint.Length > 0)
+            {
+                tracing = OpenTelemetry.Sdk.CreateTracerProviderBuilder()
+                    .AddSource(NodeTracing.SourceName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddOtlpExporter(o => o.Endpoint = new Uri(options.Metrics.OtlpEndpoint))
+                    .Build();
+            }
             key = NodeIdentity.LoadOrCreate(folder);
             certificates = NodeCertificates.Load(options, folder);
             silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions
@@ -229,11 +249,25 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MinRequestDataRateGracePeriod = options.Grpc.MinRequestDataRateGracePeriod,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
                 Certificate = certificates.Api,
+                CallCounts = calls,
             }, services, () => node is null ? "the node is starting" : node.NotServingReason(), PublicServices, loggerFactory, cancellationToken).ConfigureAwait(false);
 
+            if (options.Metrics.Enabled)
+            {
+                var (membership, shardHost) = (cluster, shards);
+                metrics = await MetricsServer.StartAsync(options.Metrics.Listen, new NodeStateMetrics(membership, shardHost),
+                    () => node is null ? "the node is starting" : node.NotServingReason(),
+                    () => new DashboardState.Snapshot(AdminAnswers.Show(membership.View),
+                        AdminAnswers.Shards(membership.View, shardHost.LeaderReport, shardHost.LocalReports()),
+                        calls.Calls, calls.Failures, shardHost.MovesInFlight, MetricsServer.NodeVersion()),
+                    options.Metrics.OtlpEndpoint.Length > 0 ? new Uri(options.Metrics.OtlpEndpoint) : null,
+                    loggerFactory, cancellationToken).ConfigureAwait(false);
+            }
             node = new MemoNode(folder, key, silo, shards, ticks, server, actors, transport, links, advertised, cluster, admin, logger)
             {
                 _certificates = certificates,
+                _metrics = metrics,
+                _tracing = tracing,
             };
             if (certificates.Api is null && NodeOptions.TryParseHostPort(listen, out var listenHost, out _) && !ApiOptions.IsLoopback(listenHost))
             {
@@ -248,6 +282,8 @@ public sealed partial class MemoNode : IAsyncDisposable
         catch
         {
             // Stop listening first: a start that failed late must not leave the port bound.
+            if (metrics is not null) await metrics.DisposeAsync().ConfigureAwait(false);
+            tracing?.Dispose();
             if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             if (shards is not null) await shards.DisposeAsync().ConfigureAwait(false);
@@ -369,6 +405,10 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             // Health answers NOT_SERVING from here on (_stopped), so load balancers and clients move away before the port closes.
             LogStopping(_logger, Address);
+            if (_metrics is not null)
+            {
+                await _metrics.DisposeAsync().ConfigureAwait(false);
+            }
             await StopAdminAsync().ConfigureAwait(false);
             await _cluster.DisposeAsync().ConfigureAwait(false);
             // The replicas stop before the links: what they applied is durable; calls still in flight are retried
@@ -385,6 +425,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             _key.Dispose();
             _certificates?.Dispose();
             _folder.Dispose();
+            _tracing?.Dispose();
             LogStopped(_logger);
         }
         finally

@@ -1,3 +1,5 @@
+using Memo.Node.Metrics;
+
 namespace Memo.Node.Storage;
 
 /// <summary>The writer thread: drains the queue in groups and commits each group in one transaction.</summary>
@@ -67,6 +69,26 @@ public sealed partial class SqliteSilo
     /// its own savepoint), then completes every batch's task in queue order.
     /// </summary>
     private void CommitGroup(List<PendingCommit> group)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            CommitGroupInOrder(group);
+        }
+        finally
+        {
+            long operations = 0;
+            long bytes = 0;
+            foreach (var pending in group)
+            {
+                operations += pending.Operations;
+                bytes += pending.Bytes;
+            }
+            NodeMetrics.RecordCommit(operations, bytes, _options.Synchronous == SqliteSynchronousMode.Full && _flushingOnCommit, started);
+        }
+    }
+
+    private void CommitGroupInOrder(List<PendingCommit> group)
     {
         // The planted bug keeps the writer at synchronous=OFF (set at open) whatever the group asks for.
         if (_options.Synchronous == SqliteSynchronousMode.Full && (_plantedFaults & SiloFaults.AcknowledgeBeforeFsync) == 0)
@@ -188,6 +210,7 @@ public sealed partial class SqliteSilo
     {
         var error = Translate(exception);
         Log.CommitFailed(_logger, FilePath, batches.Count, error);
+        NodeMetrics.RecordCommitFailures(batches.Count);
         _writer.TryRollback();
         foreach (var pending in batches)
         {

@@ -22,6 +22,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>host:port the node's Akka remoting listens on.</summary>
     public string RemoteAddress { get; private set; } = "";
 
+    /// <summary>The metrics port's base URL (<c>http://host:port</c>) when the node was started with <c>--metrics</c>, else null.</summary>
+    public string? MetricsUrl { get; private set; }
+
     /// <summary>The process id.</summary>
     public int ProcessId => _process.Id;
 
@@ -83,6 +86,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
         lock (_output)
         {
             _output.Add(line);
+        }
+        var metrics = MetricsLine().Match(line);
+        if (metrics.Success)
+        {
+            MetricsUrl = metrics.Groups[1].Value;
         }
         var match = ListeningLine().Match(line);
         if (match.Success)
@@ -155,6 +163,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     [GeneratedRegex(@"listening on (\S+) \(gRPC\) and (\S+) \(Akka remoting\)")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"Metrics, health and dashboard on (http://\S+)")]
+    private static partial Regex MetricsLine();
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

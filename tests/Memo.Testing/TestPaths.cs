@@ -23,4 +23,9 @@ public static class TestPaths
 
     /// <summary>The repository root (the folder holding Memo.Akka.sln).</summary>
     public static string RepositoryRoot => Root.Value;
+
+    /// <summary>Where tests leave files for people (screenshots): <c>$MEMO_ARTIFACTS</c> when set, else the repository's
+    /// <c>artifacts/</c> folder.</summary>
+    public static string Artifacts =>
+        Environment.GetEnvironmentVariable("MEMO_ARTIFACTS") is { Length: > 0 } root ? root : Path.Combine(RepositoryRoot, "artifacts");
 }

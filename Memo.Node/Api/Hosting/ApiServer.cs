@@ -132,6 +132,7 @@ public sealed partial class ApiServer : IAsyncDisposable
 
         var app = builder.Build();
         app.UseRouting();
+        app.Use(new RpcMetrics(options.CallCounts).ApplyAsync);
         app.Use(new DefaultDeadline(options.DefaultDeadline).ApplyAsync);
         app.Use(new RequestBuffering(new RequestBufferLimits(new RequestBufferBudget(options.RequestBufferBudget), options.RequestBufferWait,
             options.MinRequestDataRate, options.MinRequestDataRateGracePeriod, TimeProvider.System)).ApplyAsync);

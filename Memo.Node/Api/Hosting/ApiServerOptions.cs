@@ -33,6 +33,9 @@ public sealed class ApiServerOptions
     /// <summary>When set, every endpoint uses TLS 1.3 with ALPN <c>h2</c> and this certificate (with private key); otherwise h2c.</summary>
     public X509Certificate2? Certificate { get; init; }
 
+    /// <summary>Where the server counts finished calls (the dashboard's request rate); a fresh tally by default.</summary>
+    public Memo.Node.Metrics.ApiCallCounts CallCounts { get; init; } = new();
+
     /// <summary>HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default 100; clients open another connection beyond it.</summary>
     public int MaxConcurrentStreamsPerConnection { get; init; } = 100;
 

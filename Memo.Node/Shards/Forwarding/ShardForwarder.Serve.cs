@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Memo.Node.Metrics;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Transport;
 
@@ -40,6 +41,8 @@ public sealed partial class ShardForwarder
 
     private async Task ServeAsync(NodeId from, ForwardingEnvelope request, IForwardedCallHandler handler)
     {
+        System.Diagnostics.ActivityContext.TryParse(request.Traceparent, null, out var caller);
+        using var span = NodeTracing.StartForward(request.BodyCase, System.Diagnostics.ActivityKind.Server, caller);
         try
         {
             // The caller stops waiting after timeout_ms; serving longer would only hold a slot.

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
+using Memo.Node.Metrics;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Transport;
 using Microsoft.Extensions.Logging;
@@ -227,6 +228,10 @@ public sealed partial class ShardForwarder : IAsyncDisposable
             return (ForwardedCallFate.NotSent, null);
         }
         var call = (ulong)Interlocked.Increment(ref _nextCall);
+        // A span for the hop when someone traces (null otherwise, at the cost of one check); its context travels in
+        // the envelope so the leader's span joins the caller's trace.
+        using var span = NodeTracing.StartForward(request.BodyCase, System.Diagnostics.ActivityKind.Client, default);
+        request.Traceparent = (span ?? System.Diagnostics.Activity.Current)?.Id ?? "";
         request.Format = Format;
         request.Call = call;
         request.TimeoutMs = MillisecondsOf(wait);

@@ -149,6 +149,10 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         return host;
     }
 
+    /// <summary>Shard moves (replica set changes this node leads) running now, for metrics and the dashboard. Read from
+    /// other threads without a lock: a gauge may be one move off while the loop changes the set.</summary>
+    public int MovesInFlight => _moves.Count;
+
     /// <summary>This node's replica of <paramref name="shard"/>, when it hosts one.</summary>
     public bool TryGetReplica(ShardId shard, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ShardGroupReplica? replica) =>
         _replicas.TryGetValue(shard, out replica);

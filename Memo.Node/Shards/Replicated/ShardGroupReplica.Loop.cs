@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
+using Memo.Node.Metrics;
 using Memo.Node.Raft;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
@@ -143,15 +144,18 @@ public sealed partial class ShardGroupReplica
     {
         if (_raft.Role != RaftRole.Leader)
         {
+            NodeMetrics.RecordProposal(accepted: false);
             propose.Completion.TrySetResult(new ShardGroupOutcome.NotLeader(_raft.Leader));
             return;
         }
         if (_proposals.Count >= _options.MaxPendingProposals)
         {
+            NodeMetrics.RecordProposal(accepted: false);
             propose.Completion.TrySetResult(new ShardGroupOutcome.Dropped("too many pending proposals"));
             return;
         }
         var result = _raft.Propose(propose.Data);
+        NodeMetrics.RecordProposal(result.IsAccepted);
         if (result.IsAccepted)
         {
             _proposals[result.Index] = new PendingProposal(result.Term, propose.Completion);
@@ -296,7 +300,12 @@ public sealed partial class ShardGroupReplica
                 break;
             }
         }
+        var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
         await Commit(batch, flush).ConfigureAwait(false);
+        if (!batch.IsEmpty)
+        {
+            NodeMetrics.RecordAppend(persisting);
+        }
         if (earlier is not null)
         {
             await Task.WhenAll(earlier).ConfigureAwait(false);
@@ -348,6 +357,7 @@ public sealed partial class ShardGroupReplica
         var hardStateBefore = _storage.HardState;
         if (ready.Snapshot is { } snapshot)
         {
+            NodeMetrics.RecordSnapshotReceived();
             batch.ClearShard(Shard);
             _storage.Stage(ready, batch);
             foreach (var (key, value) in ShardSnapshotCodec.Decode(snapshot.Data))
@@ -545,6 +555,10 @@ public sealed partial class ShardGroupReplica
             {
                 LogMessageTooLarge(Shard, message.To.Value, message.Kind, body.Length);
                 continue;
+            }
+            if (message.Kind == RaftMessageKind.Snapshot)
+            {
+                NodeMetrics.RecordSnapshotSent(body.Length);
             }
             _transport.Send(message.To, address, PeerMessage.Raft(Shard, body));
         }

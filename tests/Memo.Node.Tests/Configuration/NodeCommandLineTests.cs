@@ -106,7 +106,7 @@ public sealed class NodeCommandLineTests
 
         Assert.Equal(
             "unknown option '--port'. Valid options: --listen, --remote, --data, --seed, --config, --set, --replication-factor, " +
-            "--eviction-delay, --shards, --insecure, --help, --version",
+            "--eviction-delay, --shards, --metrics, --insecure, --help, --version",
             message);
         var error = Assert.IsType<NodeCommand.UsageError>(NodeCommandLine.Parse(["--port=5"]));
         Assert.Contains(NodeCommandLine.Usage, error.Text, StringComparison.Ordinal);
