@@ -101,26 +101,3 @@ public sealed class LeaseSimulationTests(ITestOutputHelper output)
         batch.AssertPassed();
     }
 }
-
-/// <summary>
-/// Seeds that once failed, pinned so they run in every CI build whatever the fresh draws give. A seed replays the
-/// same run only while the simulator draws its randomness in the same order, so each bug found this way also has a
-/// unit or scripted regression test that does not depend on the simulator.
-/// </summary>
-public sealed class PinnedSeedSimulationTests(ITestOutputHelper output)
-{
-    [Theory]
-    // 5 voters, Pauses: a follower's Ready acknowledgement was ignored because a newer leader had shortened its tail
-    // meanwhile; after compaction its next Ready rewrote compacted entries ("term of 39 unknown while appending 40").
-    // Unit regression: RaftNodeTests.Entries_written_while_a_newer_leader_replaced_their_suffix_become_stable.
-    [InlineData(726086517918477UL)]
-    public void Seed_that_once_failed_passes(ulong seed)
-    {
-        var batch = SimulationRunner.RunAll(
-            new SeedBatch([seed], 1, $"pinned seed {seed}", ""),
-            new SimulationOptions(),
-            output,
-            SimulationRunner.TestName<PinnedSeedSimulationTests>(nameof(Seed_that_once_failed_passes)));
-        batch.AssertPassed();
-    }
-}
