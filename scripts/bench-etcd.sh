@@ -171,9 +171,12 @@ start_memo() {
   for i in $(seq "$NODES"); do ports+=("$(free_port)"); remotes+=("$(free_port)"); done
   # Seeds name a member's remoting endpoint. (An older build that joined through the API port takes the API port.)
   seed="127.0.0.1:${remotes[0]}"
-  if ! grep -q "remoting endpoint" <(dotnet "$WORK/node/Memo.Node.dll" --help 2>/dev/null); then seed="127.0.0.1:${ports[0]}"; fi
+  local remoting=1
+  if ! grep -q "remoting endpoint" <(dotnet "$WORK/node/Memo.Node.dll" --help 2>/dev/null); then seed="127.0.0.1:${ports[0]}"; remoting=0; fi
   for i in $(seq 0 $((NODES - 1))); do
-    local args=(--listen "127.0.0.1:${ports[$i]}" --remote "127.0.0.1:${remotes[$i]}" --data "$WORK/memo-data-$i")
+    local args=(--listen "127.0.0.1:${ports[$i]}" --data "$WORK/memo-data-$i")
+    # A build from before Akka remoting has no --remote.
+    [[ "$remoting" == 1 ]] && args+=(--remote "127.0.0.1:${remotes[$i]}")
     # The first node forms the cluster; the others join through it.
     [[ "$i" -gt 0 ]] && args+=(--seed "$seed")
     # shellcheck disable=SC2206 # a list of options on purpose
