@@ -403,12 +403,9 @@ public sealed partial class MemoNode : IAsyncDisposable
         }
         try
         {
-            // Health answers NOT_SERVING from here on (_stopped), so load balancers and clients move away before the port closes.
+            // Health and readiness answer NOT_SERVING / 503 from here on (_stopped), so load balancers and clients move
+            // away before the ports close; the metrics port closes last of the network endpoints for that reason.
             LogStopping(_logger, Address);
-            if (_metrics is not null)
-            {
-                await _metrics.DisposeAsync().ConfigureAwait(false);
-            }
             await StopAdminAsync().ConfigureAwait(false);
             await _cluster.DisposeAsync().ConfigureAwait(false);
             // The replicas stop before the links: what they applied is durable; calls still in flight are retried
@@ -421,6 +418,10 @@ public sealed partial class MemoNode : IAsyncDisposable
             await _server.DisposeAsync().ConfigureAwait(false);
             // Nothing runs on the ActorSystem any more: terminate it (without leaving) before the silo closes.
             await _actors.DisposeAsync().ConfigureAwait(false);
+            if (_metrics is not null)
+            {
+                await _metrics.DisposeAsync().ConfigureAwait(false);
+            }
             await _silo.DisposeAsync().ConfigureAwait(false);
             _key.Dispose();
             _certificates?.Dispose();

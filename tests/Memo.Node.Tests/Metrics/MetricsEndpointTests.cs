@@ -80,6 +80,40 @@ public sealed partial class MetricsEndpointTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Readiness_turns_false_when_a_serving_node_starts_to_stop_and_before_its_ports_close()
+    {
+        await using var node = await TestNode.StartAsync(["memo.metrics.listen = \"127.0.0.1:0\"", "memo.shards.count = 4"]);
+        var url = node.Node.MetricsUrl!;
+        await node.Node.Cluster.WaitForViewAsync(v => v.IsServing, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(url + "/readyz")).Status);
+
+        var stopping = node.Node.StopAsync();
+        string? notReady = null;
+        var answers = 0;
+        using var quick = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        while (notReady is null && !stopping.IsCompleted)
+        {
+            try
+            {
+                using var response = await quick.GetAsync(url + "/readyz");
+                answers++;
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    notReady = await response.Content.ReadAsStringAsync();
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                break; // the port closed
+            }
+        }
+        await stopping;
+        output.WriteLine($"{answers} readiness answers while stopping; the 503 said: {notReady}");
+        Assert.NotNull(notReady);
+        Assert.Contains("stopping", notReady, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Dashboard_state_is_the_admin_view_as_json()
     {
         await using var node = await TestNode.StartAsync(["memo.metrics.listen = \"127.0.0.1:0\"", "memo.shards.count = 4"]);
