@@ -137,7 +137,7 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
             }
         });
 
-        await cluster.AddNodeAsync();
+        await cluster.AddNodeAsync(overrides: FastRaft); // same Raft timing as the others (leases assume it)
         await WaitAsync(cluster, n => n.Count == 4 && n.All(s => s.View.Membership.MembersIn(MemberStatus.Up).Count() == 4), "4 nodes Up");
         await WaitAsync(cluster, n => GroupsMatchRing(n, 4, 3), "every shard's group = its 3 ring replicas on 4 nodes");
         await WaitAsync(cluster, n => n.All(HostsExactlyItsPlacement), "replicas of groups that removed a node retired on that node");

@@ -14,6 +14,8 @@ namespace Memo.Node.Tests.ClusterData;
 /// </summary>
 public sealed class GrowShrinkTests(ITestOutputHelper output)
 {
+    private static readonly string[] FastRaft = ["memo.raft.tick-interval = 20ms"];
+
     private static readonly TimeSpan Phase = TimeSpan.FromSeconds(30);
 
     private static byte[] V(string s) => Encoding.UTF8.GetBytes(s);
@@ -23,7 +25,7 @@ public sealed class GrowShrinkTests(ITestOutputHelper output)
     [Fact]
     public async Task Growing_3_to_5_and_leaving_back_to_3_under_writes_keeps_groups_on_the_ring_and_loses_nothing()
     {
-        await using var cluster = await InProcessCluster.StartAsync(3, ["memo.raft.tick-interval = 20ms"]);
+        await using var cluster = await InProcessCluster.StartAsync(3, FastRaft);
         await cluster.WaitUntilAsync(n => GroupsMatchRing(n, 3), "every shard's voters = its 3 ring replicas on 3 nodes", Phase);
 
         var acknowledged = new ConcurrentQueue<int>();
@@ -48,8 +50,9 @@ public sealed class GrowShrinkTests(ITestOutputHelper output)
             }
         });
 
-        await cluster.AddNodeAsync();
-        await cluster.AddNodeAsync();
+        // The same Raft timing as the first three: a group's leases assume every member times elections alike.
+        await cluster.AddNodeAsync(overrides: FastRaft);
+        await cluster.AddNodeAsync(overrides: FastRaft);
         await cluster.WaitUntilAsync(n => GroupsMatchRing(n, 5), "every shard's voters = its 3 ring replicas on 5 nodes", Phase);
         var atFive = acknowledged.Count;
         Assert.True(atFive > 0, "no write was acknowledged while the cluster grew");
