@@ -80,14 +80,7 @@ public sealed partial class RaftNode
         var context = new byte[9];
         context[0] = LeaseContextMarker;
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(context.AsSpan(1), ++_leaseRounds);
-        var round = new PendingRead(Id, context, Convert.ToBase64String(context), _log.Committed, _now, _membershipEpoch, isLease: true);
-        if (Membership.IsVoter(Id))
-        {
-            round.Acks.Add(Id);
-        }
-
-        _reads.Add(round);
-        _readsByContext.Add(round.Key, round);
+        StartRound(Id, context, Convert.ToBase64String(context), isLease: true);
         return context;
     }
 

@@ -61,7 +61,15 @@ public sealed partial class RaftNode
             return ProposeResult.Dropped(_reads.Count >= _config.MaxPendingReads ? "too many pending reads" : "duplicate read context");
         }
 
-        var read = new PendingRead(from, context, key, _log.Committed, _now, _membershipEpoch, isLease: false);
+        var read = StartRound(from, context, key, isLease: false);
+        BroadcastHeartbeat(context);
+        return ProposeResult.Accepted(read.Index, Term);
+    }
+
+    // A confirmation round: the leader's own acknowledgement counts at once; heartbeats carrying the context gather the rest.
+    private PendingRead StartRound(NodeId from, byte[] context, string key, bool isLease)
+    {
+        var read = new PendingRead(from, context, key, _log.Committed, _now, _membershipEpoch, isLease);
         if (Membership.IsVoter(Id))
         {
             read.Acks.Add(Id);
@@ -69,8 +77,7 @@ public sealed partial class RaftNode
 
         _reads.Add(read);
         _readsByContext.Add(key, read);
-        BroadcastHeartbeat(context);
-        return ProposeResult.Accepted(read.Index, Term);
+        return read;
     }
 
     private bool IsSoleVoter => Membership.Voters.Length == 1 && Membership.Voters[0] == Id;

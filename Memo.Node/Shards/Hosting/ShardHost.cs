@@ -340,7 +340,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         foreach (var (shard, state) in _restarts.ToList())
         {
             if (!placed.Contains(shard) || (_replicas.TryGetValue(shard, out var running) && running.Status.StopReason is null
-                && now - state.StartedUtc >= _options.MaxRestartBackoff))
+                && state.StartedUtc is { } started && now - started >= _options.MaxRestartBackoff))
             {
                 _restarts.Remove(shard);
             }
@@ -349,16 +349,16 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         {
             var stopped = _replicas.TryGetValue(shard, out var replica) && replica.Status.StopReason is not null;
             var pending = _restarts.TryGetValue(shard, out var state);
-            if (stopped && (!pending || state!.StartedUtc > state.NotBeforeUtc))
+            if (stopped && (!pending || state!.StartedUtc is not null))
             {
                 // Newly stopped (or stopped again after its last restart): schedule the next restart.
                 var attempt = pending ? state!.Attempt + 1 : 1;
                 var delay = RestartDelay(attempt);
-                _restarts[shard] = state = new RestartState(attempt, now + delay, DateTime.MinValue);
+                _restarts[shard] = new RestartState(attempt, now + delay, StartedUtc: null);
                 LogReplicaRestartScheduled(shard, replica!.Status.StopReason!, delay, attempt);
                 continue;
             }
-            if (!pending || now < state!.NotBeforeUtc || state.StartedUtc > state.NotBeforeUtc || (!stopped && replica is not null))
+            if (!pending || now < state!.NotBeforeUtc || state.StartedUtc is not null || (!stopped && replica is not null))
             {
                 continue;
             }
@@ -376,7 +376,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 var delay = RestartDelay(state.Attempt + 1);
-                _restarts[shard] = new RestartState(state.Attempt + 1, DateTime.UtcNow + delay, DateTime.MinValue);
+                _restarts[shard] = new RestartState(state.Attempt + 1, DateTime.UtcNow + delay, StartedUtc: null);
                 LogReplicaRestartFailed(e, shard, delay);
             }
         }
@@ -388,7 +388,8 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         return delay < _options.MaxRestartBackoff ? delay : _options.MaxRestartBackoff;
     }
 
-    private sealed record RestartState(int Attempt, DateTime NotBeforeUtc, DateTime StartedUtc);
+    // StartedUtc: when the restart ran; null while it is still due.
+    private sealed record RestartState(int Attempt, DateTime NotBeforeUtc, DateTime? StartedUtc);
 
     private async Task RetireAsync(HashSet<ShardId> placed, CancellationToken cancellationToken)
     {
