@@ -10,6 +10,9 @@ public sealed partial class MemoNode
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "This data folder was created with {Stored} shards; the configured {Configured} is ignored (the shard count is fixed when a network is created)")]
     private static partial void LogShardCountFixed(ILogger logger, int stored, int configured);
 
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "The data folder records the network's Raft timing ({Recorded}); the configuration's ({Configured}) is ignored: the timing is fixed when the network is created")]
+    private static partial void LogTimingFixed(ILogger logger, string recorded, string configured);
+
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Stopping node {Address}")]
     private static partial void LogStopping(ILogger logger, string address);
 

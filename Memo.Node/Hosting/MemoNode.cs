@@ -176,11 +176,13 @@ public sealed partial class MemoNode : IAsyncDisposable
             var listen = ResolveListen(options.Node.Listen);
             var advertised = options.Node.Advertise.Length > 0 ? options.Node.Advertise : AdvertisedFrom(listen);
             var clusterStore = await SiloClusterStore.OpenAsync(silo,
-                new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay),
+                new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay,
+                    new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads)),
                 options.Cluster.VirtualNodesPerMember, certificates.CertifiedNode, cancellationToken).ConfigureAwait(false);
             certificates.CheckNode(clusterStore.Node, folder.Path, options.Node.Certificate);
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
+            var timing = CheckRecordedTiming(network.Timing, options, logger);
             var identity = MemberIdentity.Of(clusterStore.Node, advertised, clusterStore.Tokens, network);
             actors = await NodeActorHost.StartAsync(options, network.Name, identity.ToRoles(), network.EvictionDelay, loggerFactory, certificates.RemotingTls, cancellationToken).ConfigureAwait(false);
             if (certificates.Peers is { } peers)
@@ -196,13 +198,13 @@ public sealed partial class MemoNode : IAsyncDisposable
                 options.Shards.RingRemovalDelay, clusterStore, loggerFactory);
 
             // Every shard is one Raft group; this node hosts the replicas the ring places on it.
-            ticks = new TimerShardTickSource(TimeProvider.System, options.Raft.TickInterval);
+            ticks = new TimerShardTickSource(TimeProvider.System, timing.TickInterval);
             var raftConfig = new RaftConfig
             {
                 Id = clusterStore.Node,
-                ElectionTicks = options.Raft.ElectionTicks,
+                ElectionTicks = timing.ElectionTicks,
                 HeartbeatTicks = options.Raft.HeartbeatTicks,
-                LeaseReads = options.Raft.LeaseReads,
+                LeaseReads = timing.LeaseReads,
                 MaxInflightAppends = options.Raft.MaxInflightAppends,
                 MaxAppendBytes = options.Raft.MaxAppendBytes,
                 // Found by the API fuzzer: with the core's 4 MiB default, a value between 4 and 8 MiB (the default
@@ -216,7 +218,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MailboxCapacity = options.Shards.MailboxCapacity,
                 MaxInputsPerTurn = options.Shards.MaxCommandsPerTurn,
                 SnapshotThresholdEntries = options.Raft.SnapshotThreshold,
-                TickInterval = options.Raft.TickInterval,
+                TickInterval = timing.TickInterval,
             };
             shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
                 new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, loggerFactory, cancellationToken).ConfigureAwait(false);
@@ -318,6 +320,23 @@ public sealed partial class MemoNode : IAsyncDisposable
 
     // The shard count is a property of the data, not of this start: the first start records it, later
     // starts use the recorded value even if the configuration changed.
+    // The data folder's timing is the network's and wins over the configuration, which only matters for a new network;
+    // an operator who edited it is told, not silently ignored.
+    private static RaftTiming CheckRecordedTiming(RaftTiming recorded, MemoOptions options, ILogger logger)
+    {
+        var configured = new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads);
+        if (configured != recorded)
+        {
+            LogTimingFixed(logger, recorded.ToString(), configured.ToString());
+        }
+        if (options.Raft.HeartbeatTicks >= recorded.ElectionTicks)
+        {
+            throw new MemoConfigurationException([
+                $"memo.raft.heartbeat-ticks: {options.Raft.HeartbeatTicks} must be below the network's election-ticks ({recorded.ElectionTicks}, recorded in the data folder)"]);
+        }
+        return recorded;
+    }
+
     private static async Task<int> FixShardCountAsync(ISilo silo, int configured, ILogger logger, CancellationToken cancellationToken)
     {
         var stored = await silo.ReadMetaAsync(ShardCountMeta, cancellationToken).ConfigureAwait(false);

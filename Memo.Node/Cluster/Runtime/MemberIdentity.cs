@@ -16,7 +16,9 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="ShardCount">Shards of the network the node's data folder belongs to.</param>
 /// <param name="ReplicationFactor">Replicas per shard the node was configured or recorded with.</param>
 /// <param name="EvictionDelay">The node's eviction delay (Akka's split brain resolver <c>stable-after</c>).</param>
-public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay)
+/// <param name="Timing">The node's Raft timing; null for a member whose roles predate it (it then matches any).</param>
+public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay,
+    RaftTiming? Timing)
 {
     private const string IdPrefix = "memo-id:";
     private const string ApiPrefix = "memo-api:";
@@ -27,16 +29,18 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     public static MemberIdentity Of(NodeId node, string apiAddress, ImmutableArray<ulong> tokens, NetworkParameters network)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay);
+        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing);
     }
 
     /// <summary>True when this node and <paramref name="other"/> were made for the same network parameters.</summary>
     public bool SameNetworkAs(MemberIdentity other) =>
-        ShardCount == other.ShardCount && ReplicationFactor == other.ReplicationFactor && EvictionDelay == other.EvictionDelay;
+        ShardCount == other.ShardCount && ReplicationFactor == other.ReplicationFactor && EvictionDelay == other.EvictionDelay
+        && (Timing is null || other.Timing is null || Timing == other.Timing);
 
     /// <summary>The network parameters as text, for error messages.</summary>
     public string DescribeNetwork() =>
-        $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}";
+        $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}"
+        + (Timing is null ? "" : $", {Timing}");
 
     /// <summary>The roles that carry this identity.</summary>
     public ImmutableArray<string> ToRoles()
@@ -51,7 +55,9 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             IdPrefix + Node.Value.ToString("x16", CultureInfo.InvariantCulture),
             ApiPrefix + ApiAddress,
             TokensPrefix + Convert.ToBase64String(tokenBytes),
-            NetworkPrefix + string.Create(CultureInfo.InvariantCulture, $"{ShardCount}/{ReplicationFactor}/{(long)EvictionDelay.TotalMilliseconds}"),
+            NetworkPrefix + string.Create(CultureInfo.InvariantCulture, $"{ShardCount}/{ReplicationFactor}/{(long)EvictionDelay.TotalMilliseconds}")
+                + (Timing is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $"/{Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond}/{Timing.ElectionTicks}/{(Timing.LeaseReads ? 1 : 0)}")),
         ];
     }
 
@@ -105,11 +111,14 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             problem = $"ring tokens take {tokenBytes.Length} bytes";
             return false;
         }
+        // shards/rf/eviction-ms, then (since the Raft timing became a network parameter) /tick-us/election-ticks/lease.
         var parts = network.Split('/');
-        if (parts.Length != 3
+        RaftTiming? timing = null;
+        if (parts.Length is not (3 or 6)
             || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var shards) || shards < 1
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rf) || rf < 1
-            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var evictionMs))
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var evictionMs)
+            || (parts.Length == 6 && !TryParseTiming(parts.AsSpan(3), out timing)))
         {
             problem = $"bad network parameters '{network}'";
             return false;
@@ -119,8 +128,21 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         {
             values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
         }
-        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs));
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing);
         problem = null;
+        return true;
+    }
+
+    private static bool TryParseTiming(ReadOnlySpan<string> parts, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RaftTiming? timing)
+    {
+        timing = null;
+        if (!long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var tickUs) || tickUs < 1 || tickUs > TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerMicrosecond
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var electionTicks) || electionTicks < 1
+            || parts[2] is not ("0" or "1"))
+        {
+            return false;
+        }
+        timing = new RaftTiming(TimeSpan.FromTicks(tickUs * TimeSpan.TicksPerMicrosecond), electionTicks, parts[2] == "1");
         return true;
     }
 }

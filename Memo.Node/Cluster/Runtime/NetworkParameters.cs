@@ -9,4 +9,5 @@ namespace Memo.Node.Cluster.Runtime;
 /// cannot join.</param>
 /// <param name="ReplicationFactor">Requested replicas per shard; placement clamps it to the Up members.</param>
 /// <param name="EvictionDelay">How long a member may stay unreachable before the downing rule downs it.</param>
-public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay);
+/// <param name="Timing">The Raft timing every replica shares (see <see cref="RaftTiming"/> for why it must be one).</param>
+public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing);

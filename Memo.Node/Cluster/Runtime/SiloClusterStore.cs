@@ -50,7 +50,8 @@ public sealed class SiloClusterStore : IClusterStore
     /// <summary>
     /// Opens the record, creating it on the first start with a fresh NodeId, <paramref name="virtualNodes"/> ring
     /// tokens and <paramref name="configured"/> as the parameters. A record that exists keeps its id, tokens and
-    /// parameters (the configured ones only matter for a new network).
+    /// parameters (the configured ones only matter for a new network); a record written before the Raft timing was
+    /// recorded takes the configured timing and is rewritten with it.
     /// </summary>
     /// <param name="silo">The silo holding the record.</param>
     /// <param name="configured">The network parameters for a new record.</param>
@@ -80,9 +81,19 @@ public sealed class SiloClusterStore : IClusterStore
             {
                 throw new InvalidDataException($"The cluster record ({MetaKey}) has format {record.Format} and node {record.Node}; this node reads format {Format}.");
             }
+            // A folder from before the timing was recorded adopts the configured timing, once: the network it belongs
+            // to ran with whatever its nodes were configured with, and from now on that value is fixed.
+            var timing = record.TickIntervalUs > 0 && record.ElectionTicks > 0 && record.LeaseReads is 1 or 2
+                ? new RaftTiming(TimeSpan.FromTicks(record.TickIntervalUs * TimeSpan.TicksPerMicrosecond), record.ElectionTicks, record.LeaseReads == 2)
+                : null;
             var network = new NetworkParameters(record.NetworkName, record.ShardCount, record.ReplicationFactor,
-                TimeSpan.FromMilliseconds(record.EvictionDelayMs));
-            return new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
+                TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing);
+            var opened = new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
+            if (timing is null)
+            {
+                await opened.WriteAsync(opened.KnownMembers, cancellationToken).ConfigureAwait(false);
+            }
+            return opened;
         }
 
         var node = presetNode.IsNone ? NewNodeId() : presetNode;
@@ -107,6 +118,9 @@ public sealed class SiloClusterStore : IClusterStore
             ReplicationFactor = network.ReplicationFactor,
             EvictionDelayMs = (long)network.EvictionDelay.TotalMilliseconds,
             NetworkName = network.Name,
+            TickIntervalUs = network.Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond,
+            ElectionTicks = network.Timing.ElectionTicks,
+            LeaseReads = network.Timing.LeaseReads ? 2 : 1,
         };
         record.KnownMembers.AddRange(knownMembers);
         foreach (var token in Tokens)

@@ -31,7 +31,7 @@ public sealed class AdminActorTests : Akka.TestKit.Xunit2.TestKit
     public AdminActorTests(ITestOutputHelper output)
         : base(SystemConfig, "memo", output)
     {
-        var network = new NetworkParameters("memo", 4, 3, TimeSpan.FromSeconds(30));
+        var network = new NetworkParameters("memo", 4, 3, TimeSpan.FromSeconds(30), new RaftTiming(TimeSpan.FromMilliseconds(100), 10, true));
         var identity = MemberIdentity.Of(new NodeId(0xabc), "127.0.0.1:5090", [1UL, 1UL << 62], network);
         _cluster = new ClusterMembership(Sys, identity, "127.0.0.1:5091", network, [], [], TimeSpan.FromSeconds(1), store: null, NullLoggerFactory.Instance);
     }

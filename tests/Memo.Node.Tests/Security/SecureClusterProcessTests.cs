@@ -141,7 +141,7 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
         using var issued = authority.IssueNode(key, 0x4444_4444_4444_4444, ["127.0.0.1"], TimeSpan.FromDays(1));
         var certificate = issued.CopyWithPrivateKey(key);
         var roles = MemberIdentity.Of(new NodeId(ulong.Parse(claimedId, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture)),
-            "127.0.0.1:1", [1UL, 2UL], new NetworkParameters("memo", 4, 3, TimeSpan.FromHours(1))).ToRoles();
+            "127.0.0.1:1", [1UL, 2UL], new NetworkParameters("memo", 4, 3, TimeSpan.FromHours(1), new RaftTiming(TimeSpan.FromMilliseconds(100), 10, true))).ToRoles();
         var config = ConfigurationFactory.ParseString($$"""
             akka.actor.provider = cluster
             akka.loglevel = WARNING
