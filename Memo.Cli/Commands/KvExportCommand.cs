@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Threading.Channels;
 using Memo.Cli.Output;
 
 namespace Memo.Cli.Commands;
@@ -60,73 +59,28 @@ internal sealed class KvExportCommand
             long bytes = 0;
             long unsafeKeys = 0;
             long vanished = 0;
-            Exception? fault = null;
-            string? faultKey = null;
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var queue = Channel.CreateBounded<string>(settings.Concurrency * 4);
-
-            async Task ReaderAsync()
+            var fault = await ParallelTransfer.RunAsync(keys, settings.Concurrency, progress, key => key, async (key, token) =>
             {
-                await foreach (var key in queue.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
+                var path = KvTransfer.FileOf(settings.Folder, key, settings.Prefix);
+                if (path is null)
                 {
-                    try
-                    {
-                        var path = KvTransfer.FileOf(settings.Folder, key, settings.Prefix);
-                        if (path is null)
-                        {
-                            Interlocked.Increment(ref unsafeKeys);
-                        }
-                        else if (await client.FetchAsync(key, stop.Token).ConfigureAwait(false) is { } value)
-                        {
-                            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                            await File.WriteAllBytesAsync(path, value, stop.Token).ConfigureAwait(false);
-                            Interlocked.Add(ref bytes, value.Length);
-                        }
-                        else
-                        {
-                            Interlocked.Increment(ref vanished);
-                        }
-                        progress.Advance();
-                    }
-                    catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && stop.IsCancellationRequested))
-                    {
-                        if (Interlocked.CompareExchange(ref fault, e, null) is null)
-                        {
-                            faultKey = key;
-                        }
-                        await stop.CancelAsync().ConfigureAwait(false);
-                        return;
-                    }
+                    Interlocked.Increment(ref unsafeKeys);
                 }
-            }
-
-            await progress.RunAsync(keys.Count, async () =>
-            {
-                var readers = Enumerable.Range(0, settings.Concurrency).Select(_ => Task.Run(ReaderAsync, CancellationToken.None)).ToList();
-                try
+                else if (await client.FetchAsync(key, token).ConfigureAwait(false) is { } value)
                 {
-                    foreach (var key in keys)
-                    {
-                        await queue.Writer.WriteAsync(key, stop.Token).ConfigureAwait(false);
-                    }
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    await File.WriteAllBytesAsync(path, value, token).ConfigureAwait(false);
+                    Interlocked.Add(ref bytes, value.Length);
                 }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                else
                 {
+                    Interlocked.Increment(ref vanished);
                 }
-                queue.Writer.TryComplete();
-                try
-                {
-                    await Task.WhenAll(readers).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                }
-                return 0;
-            }).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
 
             var seconds = watch.Elapsed.TotalSeconds;
             var written = progress.Done - Interlocked.Read(ref unsafeKeys) - Interlocked.Read(ref vanished);
-            var failure = fault is null ? null : Errors.FromException(fault, settings.Connection.Node, settings.Connection.Timeout, cancellationToken.IsCancellationRequested);
+            var failure = fault is null ? null : Errors.FromException(fault.Error, settings.Connection.Node, settings.Connection.Timeout, cancellationToken.IsCancellationRequested);
             if (settings.Connection.Json)
             {
                 _io.WriteLine(Json.Write(w =>
@@ -148,7 +102,7 @@ internal sealed class KvExportCommand
                 _io.WriteLine($"exported {written:N0} of {keys.Count:N0} keys ({KvTransfer.Bytes(Interlocked.Read(ref bytes))}) to {settings.Folder} " +
                               $"in {seconds:F1} s ({written / Math.Max(seconds, 0.001):N0} keys/s){skipped}");
             }
-            return failure is null ? ExitCodes.Ok : reporter.Fail(failure with { Message = $"stopped at key '{faultKey}': {failure.Message}" });
+            return failure is null ? ExitCodes.Ok : reporter.Fail(failure with { Message = $"stopped at key '{fault!.Key}': {failure.Message}" });
         }, cancellationToken);
 
     /// <summary>What <c>kv export</c> was asked to do.</summary>

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Threading.Channels;
 using Memo.Cli.Output;
 
 namespace Memo.Cli.Commands;
@@ -67,74 +66,29 @@ internal sealed class KvImportCommand
             var watch = Stopwatch.StartNew();
             long bytes = 0;
             long skipped = 0;
-            Exception? fault = null;
-            string? faultKey = null;
             using var client = settings.Connection.Connect();
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var queue = Channel.CreateBounded<string>(settings.Concurrency * 4);
-
-            async Task WriterAsync()
-            {
-                await foreach (var file in queue.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            var fault = await ParallelTransfer.RunAsync(files, settings.Concurrency, progress, file => KvTransfer.KeyOf(settings.Folder, file, settings.Prefix),
+                async (file, token) =>
                 {
                     var key = KvTransfer.KeyOf(settings.Folder, file, settings.Prefix);
-                    try
+                    var value = await File.ReadAllBytesAsync(file, token).ConfigureAwait(false);
+                    if (settings.Mode == PutMode.Insert)
                     {
-                        var value = await File.ReadAllBytesAsync(file, stop.Token).ConfigureAwait(false);
-                        if (settings.Mode == PutMode.Insert)
+                        if (!await client.InsertAsync(key, value, token).ConfigureAwait(false))
                         {
-                            if (!await client.InsertAsync(key, value, stop.Token).ConfigureAwait(false))
-                            {
-                                Interlocked.Increment(ref skipped);
-                            }
+                            Interlocked.Increment(ref skipped);
                         }
-                        else
-                        {
-                            await client.UpsertAsync(key, value, stop.Token).ConfigureAwait(false);
-                        }
-                        Interlocked.Add(ref bytes, value.Length);
-                        progress.Advance();
                     }
-                    catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && stop.IsCancellationRequested))
+                    else
                     {
-                        if (Interlocked.CompareExchange(ref fault, e, null) is null)
-                        {
-                            faultKey = key;
-                        }
-                        await stop.CancelAsync().ConfigureAwait(false);
-                        return;
+                        await client.UpsertAsync(key, value, token).ConfigureAwait(false);
                     }
-                }
-            }
-
-            await progress.RunAsync(files.Count, async () =>
-            {
-                var writers = Enumerable.Range(0, settings.Concurrency).Select(_ => Task.Run(WriterAsync, CancellationToken.None)).ToList();
-                try
-                {
-                    foreach (var file in files)
-                    {
-                        await queue.Writer.WriteAsync(file, stop.Token).ConfigureAwait(false);
-                    }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    // A writer failed (or the user cancelled): stop queueing.
-                }
-                queue.Writer.TryComplete();
-                try
-                {
-                    await Task.WhenAll(writers).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                }
-                return 0;
-            }).ConfigureAwait(false);
+                    Interlocked.Add(ref bytes, value.Length);
+                }, cancellationToken).ConfigureAwait(false);
 
             var seconds = watch.Elapsed.TotalSeconds;
             var imported = progress.Done - Interlocked.Read(ref skipped);
-            var failure = fault is null ? null : Errors.FromException(fault, settings.Connection.Node, settings.Connection.Timeout, cancellationToken.IsCancellationRequested);
+            var failure = fault is null ? null : Errors.FromException(fault.Error, settings.Connection.Node, settings.Connection.Timeout, cancellationToken.IsCancellationRequested);
             if (settings.Connection.Json)
             {
                 _io.WriteLine(Json.Write(w =>
@@ -147,7 +101,7 @@ internal sealed class KvImportCommand
                     w.WriteNumber("seconds", Math.Round(seconds, 3));
                     if (failure is not null)
                     {
-                        w.WriteString("stoppedAt", faultKey);
+                        w.WriteString("stoppedAt", fault!.Key);
                     }
                 }));
             }
@@ -157,7 +111,7 @@ internal sealed class KvImportCommand
                 _io.WriteLine($"imported {imported:N0} of {files.Count:N0} files ({KvTransfer.Bytes(Interlocked.Read(ref bytes))}) from {settings.Folder} " +
                               $"in {seconds:F1} s ({imported / Math.Max(seconds, 0.001):N0} keys/s){skippedText}");
             }
-            return failure is null ? ExitCodes.Ok : reporter.Fail(failure with { Message = $"stopped at key '{faultKey}': {failure.Message}" });
+            return failure is null ? ExitCodes.Ok : reporter.Fail(failure with { Message = $"stopped at key '{fault!.Key}': {failure.Message}" });
         }, cancellationToken);
 
     /// <summary>What <c>kv import</c> was asked to do.</summary>

@@ -89,6 +89,24 @@ public sealed class KvImportExportTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Import_stops_at_the_first_refused_key_and_names_it()
+    {
+        var source = Path.Combine(_root, "refused");
+        Directory.CreateDirectory(source);
+        await File.WriteAllTextAsync(Path.Combine(source, "v"), "refused");
+        // The prefix alone is as long as memo.kvs.max-key-bytes (4096), so the file's key is over the limit.
+        var prefix = new string('k', 4096);
+
+        var (code, io) = await RunAsync("kv", "import", source, "--prefix", prefix, "--json");
+
+        Assert.NotEqual(ExitCodes.Ok, code);
+        using var json = System.Text.Json.JsonDocument.Parse(io.Out.ToString());
+        Assert.Equal(0, json.RootElement.GetProperty("imported").GetInt64());
+        Assert.Equal(prefix + "v", json.RootElement.GetProperty("stoppedAt").GetString());
+        Assert.Contains($"stopped at key '{prefix}v'", io.Err.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Export_skips_keys_that_would_leave_the_folder()
     {
         using (var client = _node.Client())
