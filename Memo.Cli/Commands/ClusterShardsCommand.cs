@@ -46,16 +46,7 @@ internal sealed class ClusterShardsCommand
             foreach (var shard in shards.Shards)
             {
                 w.WriteStartObject();
-                w.WriteNumber("shard", shard.Shard);
-                w.WriteStartArray("replicas");
-                foreach (var replica in shard.Replicas)
-                {
-                    w.WriteStringValue(replica);
-                }
-                w.WriteEndArray();
-                w.WriteString("leader", shard.LeaderId);
-                w.WriteNumber("applied", shard.AppliedIndex);
-                w.WriteBoolean("underReplicated", shard.UnderReplicated);
+                Memo.Admin.AdminJson.WriteShardFields(w, shard);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

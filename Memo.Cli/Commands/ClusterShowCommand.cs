@@ -51,21 +51,7 @@ internal sealed class ClusterShowCommand
             w.WriteStartArray("members");
             foreach (var member in show.Members)
             {
-                w.WriteStartObject();
-                w.WriteString("id", member.Id);
-                w.WriteString("address", member.Address);
-                w.WriteString("status", member.Status.ToString().ToLowerInvariant());
-                w.WriteBoolean("reachable", member.Reachable);
-                w.WriteNumber("upNumber", member.UpNumber);
-                w.WriteBoolean("leader", member.Id == show.LeaderId);
-                // Roles carry, e.g., the member's Akka remoting address ("remote=host:port").
-                w.WriteStartArray("roles");
-                foreach (var role in member.Roles)
-                {
-                    w.WriteStringValue(role);
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
+                Memo.Admin.AdminJson.WriteMember(w, member, show);
             }
             w.WriteEndArray();
         }));

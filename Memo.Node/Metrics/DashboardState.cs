@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Memo.Admin;
 using Memo.Admin.Wire;
 
 namespace Memo.Node.Metrics;
@@ -52,13 +53,7 @@ public static class DashboardState
             json.WriteStartArray("members");
             foreach (var member in show.Members.OrderBy(m => m.Address, StringComparer.Ordinal))
             {
-                json.WriteStartObject();
-                json.WriteString("id", member.Id);
-                json.WriteString("address", member.Address);
-                json.WriteString("status", member.Status.ToString().ToLowerInvariant());
-                json.WriteBoolean("reachable", member.Reachable);
-                json.WriteBoolean("self", member.Id == show.SelfId);
-                json.WriteEndObject();
+                AdminJson.WriteMember(json, member, show);
             }
             json.WriteEndArray();
 
@@ -69,16 +64,7 @@ public static class DashboardState
             {
                 underReplicated += shard.UnderReplicated ? 1 : 0;
                 json.WriteStartObject();
-                json.WriteNumber("shard", shard.Shard);
-                json.WriteStartArray("replicas");
-                foreach (var replica in shard.Replicas)
-                {
-                    json.WriteStringValue(replica);
-                }
-                json.WriteEndArray();
-                json.WriteString("leader", shard.LeaderId);
-                json.WriteNumber("applied", shard.AppliedIndex);
-                json.WriteBoolean("underReplicated", shard.UnderReplicated);
+                AdminJson.WriteShardFields(json, shard);
                 if (local.TryGetValue(shard.Shard, out var mine))
                 {
                     json.WriteStartObject("local");
@@ -86,18 +72,8 @@ public static class DashboardState
                     json.WriteNumber("applied", mine.AppliedIndex);
                     // How far this replica's state machine trails the best-known leader's (0 when it leads).
                     json.WriteNumber("lag", shard.AppliedIndex > mine.AppliedIndex ? shard.AppliedIndex - mine.AppliedIndex : 0UL);
-                    json.WriteStartArray("voters");
-                    foreach (var voter in mine.Voters)
-                    {
-                        json.WriteStringValue(voter);
-                    }
-                    json.WriteEndArray();
-                    json.WriteStartArray("learners");
-                    foreach (var learner in mine.Learners)
-                    {
-                        json.WriteStringValue(learner);
-                    }
-                    json.WriteEndArray();
+                    AdminJson.WriteStrings(json, "voters", mine.Voters);
+                    AdminJson.WriteStrings(json, "learners", mine.Learners);
                     json.WriteEndObject();
                 }
                 json.WriteEndObject();
