@@ -8,12 +8,14 @@ namespace Memo.Node.Configuration;
 /// <param name="MaxBatchBytes">Most bytes in one group commit.</param>
 /// <param name="ReadConnections">Read-only connections beside the single writer.</param>
 /// <param name="QueueCapacity">Capacity of the writer's bounded queue.</param>
+/// <param name="EntryCacheBytes">Memory for entries kept after a read (<see cref="Storage.EntryCacheSilo"/>); 0 turns it off.</param>
 public sealed record StorageOptions(
     StorageSynchronous Synchronous,
     int MaxBatchOperations,
     long MaxBatchBytes,
     int ReadConnections,
-    int QueueCapacity)
+    int QueueCapacity,
+    long EntryCacheBytes)
 {
     internal const string Path = "memo.storage";
 
@@ -29,7 +31,8 @@ public sealed record StorageOptions(
         r.Int32($"{Path}.max-batch-operations"),
         r.Bytes($"{Path}.max-batch-bytes"),
         r.Int32($"{Path}.read-connections"),
-        r.Int32($"{Path}.queue-capacity"));
+        r.Int32($"{Path}.queue-capacity"),
+        r.Bytes($"{Path}.entry-cache-bytes"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -37,5 +40,6 @@ public sealed record StorageOptions(
         v.SizeRange($"{Path}.max-batch-bytes", MaxBatchBytes, 4096, 1L << 30);
         v.Range($"{Path}.read-connections", ReadConnections, 1, 64);
         v.Range($"{Path}.queue-capacity", QueueCapacity, 1, 1 << 24);
+        v.SizeRange($"{Path}.entry-cache-bytes", EntryCacheBytes, 0, 1L << 40);
     }
 }

@@ -170,6 +170,10 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ReadConnections = options.Storage.ReadConnections,
                 QueueCapacity = options.Storage.QueueCapacity,
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
+            if (options.Storage.EntryCacheBytes > 0)
+            {
+                silo = new EntryCacheSilo(silo, options.Storage.EntryCacheBytes);
+            }
 
             NodeActorHost.CheckEvictionDelay(options, options.Network.EvictionDelay);
             var shardCount = await FixShardCountAsync(silo, options.Shards.Count, logger, cancellationToken).ConfigureAwait(false);
