@@ -200,6 +200,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                 peer => cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? member.Roles : null);
             cluster = new ClusterMembership(actors.System, identity, actors.RemoteAddress, network, clusterStore.KnownMembers, options.Node.Seeds,
                 options.Shards.RingRemovalDelay, clusterStore, loggerFactory);
+            links.MemberAddressOf = peer =>
+                cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? RemoteRoleAddressing.RemoteAddressIn(member.Roles) : null;
 
             // Every shard is one Raft group; this node hosts the replicas the ring places on it.
             ticks = new TimerShardTickSource(TimeProvider.System, timing.TickInterval);

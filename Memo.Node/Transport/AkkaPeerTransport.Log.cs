@@ -28,6 +28,9 @@ public sealed partial class AkkaPeerTransport
     [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Dropped a peer batch from {Sender}: format {Format}, from node {From}")]
     internal static partial void LogBatchRefused(ILogger logger, string sender, uint format, NodeId from);
 
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "Dropped a peer batch from {Sender} naming node {From}, whose member is at {Expected} ({Count} dropped so far): a process may not speak for another node")]
+    internal static partial void LogMisattributedBatch(ILogger logger, string sender, NodeId from, string expected, long count);
+
     [LoggerMessage(EventId = 4109, Level = LogLevel.Warning, Message = "Ignored a peer hello from {Sender}: {Error}")]
     internal static partial void LogHelloRefused(ILogger logger, string sender, string error);
 

@@ -51,6 +51,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     private readonly IActorRef _inbox;
     private int _disposed;
     private int _peerLimitLogged;
+    private long _misattributed;
     private long _inboundFullLoggedAt = long.MinValue;
 
     /// <summary>Creates the transport and its inbox actor on <paramref name="system"/>; no link is made until the first <see cref="Send"/>.</summary>
@@ -157,6 +158,37 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
             return false;
         }
         return GetOrAddSendingLink(to)?.Send(address, message) ?? false;
+    }
+
+    /// <summary>
+    /// The remoting endpoint (host:port) of the cluster member a NodeId belongs to, or null when it is not a member; set
+    /// by the node once its membership runs. A batch names its sender's NodeId itself, so without this any process
+    /// the network admits could speak for another node: a batch whose NodeId does not belong to the member at the
+    /// address it came from is dropped. Null (tests of the transport alone) checks nothing.
+    /// </summary>
+    public Func<NodeId, string?>? MemberAddressOf { get; set; }
+
+    /// <summary>Batches dropped because their NodeId belongs to another member than the one that sent them.</summary>
+    public long MisattributedBatches => Interlocked.Read(ref _misattributed);
+
+    /// <summary>True when a batch claiming <paramref name="from"/> may come from <paramref name="senderHostPort"/>;
+    /// counts and logs (rate-limited) the ones that may not.</summary>
+    internal bool SenderMatches(NodeId from, string? senderHostPort)
+    {
+        if (MemberAddressOf is not { } addressOf)
+        {
+            return true;
+        }
+        var expected = addressOf(from);
+        if (expected is not null && senderHostPort is not null && string.Equals(expected, senderHostPort, StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+        if (Interlocked.Increment(ref _misattributed) % 1000 == 1)
+        {
+            LogMisattributedBatch(Logger, senderHostPort ?? "(local)", from, expected ?? "(not a member)", Interlocked.Read(ref _misattributed));
+        }
+        return false;
     }
 
     /// <summary>Test seam: links this injector blocks drop their messages, on the sending and on the receiving side

@@ -65,7 +65,12 @@ internal sealed class PeerInboxActor : ReceiveActor
             AkkaPeerTransport.LogBatchRefused(_transport.Logger, Sender.Path.Address.ToString(), batch.Format, from);
             return;
         }
-        var link = _transport.GetOrAddHeardLink(from, AkkaPeerTransport.HostPort(Sender.Path.Address));
+        var senderHostPort = AkkaPeerTransport.HostPort(Sender.Path.Address);
+        if (!_transport.SenderMatches(from, senderHostPort))
+        {
+            return;
+        }
+        var link = _transport.GetOrAddHeardLink(from, senderHostPort);
         if (link is null)
         {
             return;

@@ -43,6 +43,30 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
     protected override string ReserveAddress() => _ports.Reserve();
 
     [Fact]
+    public async Task A_batch_that_names_another_members_node_id_is_dropped_and_the_genuine_one_delivered()
+    {
+        var a = await StartAsync(1);
+        var b = await StartAsync(2);
+        // A process the network admits (same system name) whose batches name node 2, b's id, as their sender.
+        var impostor = await StartAtAsync(b.Node, ReserveAddress());
+        var receiver = (AkkaPeerTransport)a.Transport;
+        receiver.MemberAddressOf = id => id == b.Node ? b.Address : null;
+
+        impostor.Send(a, PeerMessage.Forwarding(Bytes("forged")));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (receiver.MisattributedBatches == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(1, receiver.MisattributedBatches);
+
+        b.Send(a, PeerMessage.Forwarding(Bytes("genuine")));
+        var received = await ReceiveAsync(a, "b's own message");
+        Assert.Equal((b.Node, "genuine"), (received.From, Text(received)));
+        Assert.False(a.Transport.Inbound.TryRead(out _), "nothing else reached a");
+    }
+
+    [Fact]
     public async Task A_blackholed_association_loses_messages_until_the_throttle_is_lifted()
     {
         // Akka.Remote's own fault injection: the throttler adapter under every association of these systems.
