@@ -82,15 +82,11 @@ public sealed partial class KeyValueStore
         }
         else
         {
-            var address = BlockAddress.FromBytes(block.Address.Span);
-            var stored = await _shards.ProposeAsync(_shards.Layout.ShardOf(address),
-                new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
-            if (stored is not (ShardResult.BlockStored or ShardResult.BlockAlreadyStored))
-            {
-                throw new InvalidOperationException($"Storing a fresh value block {address} failed unexpectedly: {stored}.");
-            }
+            // The block is self-certifying: it goes straight to its replica set and returns at a majority of durable
+            // copies (no consensus); only the entry below goes through Raft.
+            await _shards.StoreImmutableBlockAsync(block, cancellationToken).ConfigureAwait(false);
 
-            // The block is committed in its shard's group, so the entry may point at it. From here the entry write must
+            // The block is durable on a majority of its replicas, so the entry may point at it. From here the entry write must
             // not be abandoned by a cancelled caller (the gateway bounds it), or the block would leak with no owner.
             written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
             {
@@ -236,6 +232,12 @@ public sealed partial class KeyValueStore
     // (lagging) or holds a bad copy is passed over for the leader's copy, which has every committed block.
     private async Task<Block?> ReadValueBlockAsync(BlockAddress address, CancellationToken cancellationToken)
     {
+        // Blocks written straight to their replica set: any replica's checked copy. Blocks stored through their shard
+        // (older data, or a gateway without the direct path) are found below.
+        if (await _shards.ReadImmutableBlockAsync(address, cancellationToken).ConfigureAwait(false) is { } copy)
+        {
+            return copy;
+        }
         var nearby = await _shards.ReadBlockAsync(address, linearizable: false, cancellationToken).ConfigureAwait(false);
         if (nearby is not null)
         {

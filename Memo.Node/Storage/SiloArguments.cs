@@ -94,6 +94,8 @@ internal static class SiloArguments
         null => "the operation is null",
         SiloOperation.PutBlock p => p.Data is null ? "data is null" : null,
         SiloOperation.DeleteBlock => null,
+        SiloOperation.PutBlockCopy p => p.Data is null ? "data is null" : null,
+        SiloOperation.DeleteBlockCopy => null,
         SiloOperation.PutEntry p => KeyProblem(p.Key) ?? (p.Value is null ? "value is null" : null),
         SiloOperation.DeleteEntry p => KeyProblem(p.Key),
         SiloOperation.PutMeta p => KeyProblem(p.Name) ?? (p.Value is null ? "value is null" : null),
