@@ -209,7 +209,7 @@ public sealed partial class SqliteSilo
         {
             if (version < SchemaVersion)
             {
-                Migrate(connection, version);
+                Migrate(connection);
             }
             return false;
         }
@@ -228,7 +228,7 @@ public sealed partial class SqliteSilo
     }
 
     // Steps an older file up one version at a time, each step in its own transaction.
-    private static void Migrate(SqliteConnection connection, long version)
+    private static void Migrate(SqliteConnection connection)
     {
         using var transaction = connection.BeginTransaction();
         // Another process may have migrated while this one waited for the write lock.
@@ -239,7 +239,6 @@ public sealed partial class SqliteSilo
         }
         Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
         transaction.Commit();
-        _ = version;
     }
 
     private static void CheckIntegrity(SqliteConnection connection, string path)
