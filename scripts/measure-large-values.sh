@@ -65,6 +65,9 @@ if [[ "$NODES" -gt 1 ]]; then
   done
   sleep 5 # the groups add their new voters
 fi
+for i in $(seq 0 $((NODES - 1))); do
+  kill -0 "${PIDS[$i]}" 2>/dev/null || { tail -20 "$WORK/node-$i.log" >&2; log "node $i exited"; exit 1; }
+done
 idle=$(awk '/VmRSS/ {print $2}' "/proc/${PIDS[0]}/status")
 
 # Peak resident set of every node while the bench runs (VmHWM after it is the kernel's own peak).
