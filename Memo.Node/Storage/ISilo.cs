@@ -37,6 +37,10 @@ public interface ISilo : IAsyncDisposable
     /// <paramref name="shard"/> after <paramref name="after"/> (null: from the first), in ascending byte order.</summary>
     ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>True when a <see cref="SiloBatch.DeleteBlock"/> removed the block here (a reclaim or delete through its
+    /// shard) and <see cref="SiloBatch.ForgetRemovedBlocks"/> has not forgotten it yet: a copy of it is stale.</summary>
+    ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default);
+
     /// <summary>The stored bytes of a key-value entry, or null.</summary>
     ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default);
 

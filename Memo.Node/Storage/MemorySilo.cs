@@ -80,6 +80,10 @@ public sealed class MemorySilo : ISilo
     }
 
     /// <inheritdoc />
+    public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        new(Read(cancellationToken).Removed.ContainsKey(address));
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
@@ -251,7 +255,8 @@ public sealed class MemorySilo : ISilo
         ImmutableDictionary<string, byte[]> Meta,
         ImmutableDictionary<ShardId, byte[]> RaftStates,
         ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>> Logs,
-        ImmutableDictionary<BlockAddress, StoredBlock> Copies)
+        ImmutableDictionary<BlockAddress, StoredBlock> Copies,
+        ImmutableDictionary<BlockAddress, DateTimeOffset> Removed)
     {
         public static Snapshot Empty { get; } = new(
             ImmutableDictionary<BlockAddress, StoredBlock>.Empty,
@@ -259,12 +264,19 @@ public sealed class MemorySilo : ISilo
             ImmutableDictionary.Create<string, byte[]>(StringComparer.Ordinal),
             ImmutableDictionary<ShardId, byte[]>.Empty,
             ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>>.Empty,
-            ImmutableDictionary<BlockAddress, StoredBlock>.Empty);
+            ImmutableDictionary<BlockAddress, StoredBlock>.Empty,
+            ImmutableDictionary<BlockAddress, DateTimeOffset>.Empty);
 
         public Snapshot Apply(SiloOperation operation) => operation switch
         {
             SiloOperation.PutBlock op => this with { Blocks = Blocks.SetItem(op.Address, new StoredBlock(op.Shard, Copy(op.Data))) },
-            SiloOperation.DeleteBlock op => this with { Blocks = Blocks.Remove(op.Address), Copies = Copies.Remove(op.Address) },
+            SiloOperation.DeleteBlock op => this with
+            {
+                Blocks = Blocks.Remove(op.Address),
+                Copies = Copies.Remove(op.Address),
+                Removed = Removed.SetItem(op.Address, DateTimeOffset.UtcNow),
+            },
+            SiloOperation.ForgetRemovedBlocks op => this with { Removed = Removed.RemoveRange(Removed.Where(r => r.Value < op.RemovedBefore).Select(r => r.Key)) },
             SiloOperation.PutBlockCopy op => this with { Copies = Copies.SetItem(op.Address, new StoredBlock(op.Shard, Copy(op.Data))) },
             SiloOperation.DeleteBlockCopy op => this with { Copies = Copies.Remove(op.Address) },
             // Remove first: a sorted set keeps the existing element when an equal one is added.
@@ -281,7 +293,8 @@ public sealed class MemorySilo : ISilo
                 Meta,
                 RaftStates.Remove(op.Shard),
                 Logs.Remove(op.Shard),
-                Copies),
+                Copies,
+                Removed),
             _ => throw new InvalidOperationException($"Unknown silo operation {operation.GetType().Name} passed validation."),
         };
 

@@ -96,6 +96,7 @@ internal static class SiloArguments
         SiloOperation.DeleteBlock => null,
         SiloOperation.PutBlockCopy p => p.Data is null ? "data is null" : null,
         SiloOperation.DeleteBlockCopy => null,
+        SiloOperation.ForgetRemovedBlocks => null,
         SiloOperation.PutEntry p => KeyProblem(p.Key) ?? (p.Value is null ? "value is null" : null),
         SiloOperation.DeleteEntry p => KeyProblem(p.Key),
         SiloOperation.PutMeta p => KeyProblem(p.Name) ?? (p.Value is null ? "value is null" : null),

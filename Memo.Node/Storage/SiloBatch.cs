@@ -49,7 +49,11 @@ public sealed class SiloBatch
     /// <summary>Removes a block copy; no effect when absent.</summary>
     public SiloBatch DeleteBlockCopy(BlockAddress address) => Add(new SiloOperation.DeleteBlockCopy(address), 40);
 
-    /// <summary>Removes a block, whether stored through its shard or as a copy; no effect when absent.</summary>
+    /// <summary>Forgets the removals (<see cref="DeleteBlock"/>) recorded before <paramref name="removedBefore"/>.</summary>
+    public SiloBatch ForgetRemovedBlocks(DateTimeOffset removedBefore) => Add(new SiloOperation.ForgetRemovedBlocks(removedBefore), 16);
+
+    /// <summary>Removes a block, whether stored through its shard or as a copy, and records that it was removed
+    /// (<see cref="ISilo.IsBlockRemovedAsync"/>); no effect on the block when absent.</summary>
     public SiloBatch DeleteBlock(BlockAddress address) => Add(new SiloOperation.DeleteBlock(address), 40);
 
     /// <summary>Stores (or replaces) a key-value entry in a shard.</summary>
@@ -136,6 +140,8 @@ public abstract record SiloOperation
     public sealed record PutBlockCopy(ShardId Shard, BlockAddress Address, byte[] Data) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.DeleteBlockCopy"/>.</summary>
     public sealed record DeleteBlockCopy(BlockAddress Address) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.ForgetRemovedBlocks"/>.</summary>
+    public sealed record ForgetRemovedBlocks(DateTimeOffset RemovedBefore) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.PutEntry"/>.</summary>
     public sealed record PutEntry(ShardId Shard, string Key, byte[] Value) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.DeleteEntry"/>.</summary>

@@ -28,6 +28,7 @@ internal sealed class SqliteReadCommands : IDisposable
     private readonly SqliteCommand _shardBlocks;
     private readonly SqliteCommand _readBlockCopy;
     private readonly SqliteCommand _shardBlockCopies;
+    private readonly SqliteCommand _isRemoved;
     private readonly SqliteCommand _shardEntriesFrom;
     private readonly SqliteCommand _shardEntriesAfter;
 
@@ -40,6 +41,7 @@ internal sealed class SqliteReadCommands : IDisposable
         _shardBlockCopies = Prepare(
             "SELECT address FROM block_copies WHERE shard = $shard AND address > $after ORDER BY address LIMIT $limit",
             ("$shard", SqliteType.Integer), ("$after", SqliteType.Blob), ("$limit", SqliteType.Integer));
+        _isRemoved = Prepare("SELECT 1 FROM removed_blocks WHERE address = $address", ("$address", SqliteType.Blob));
         _readEntry = Prepare("SELECT value FROM entries WHERE key = $key", ("$key", SqliteType.Text));
         _readMeta = Prepare("SELECT value FROM meta WHERE name = $name", ("$name", SqliteType.Text));
         _readRaftState = Prepare("SELECT data FROM raft_state WHERE shard = $shard", ("$shard", SqliteType.Integer));
@@ -117,6 +119,14 @@ internal sealed class SqliteReadCommands : IDisposable
         }
         _readBlockCopy.Parameters[0].Value = _address;
         return ReadBytes(_readBlockCopy);
+    }
+
+    public bool IsRemoved(BlockAddress address)
+    {
+        address.WriteTo(_address);
+        _isRemoved.Parameters[0].Value = _address;
+        using var reader = _isRemoved.ExecuteReader();
+        return reader.Read();
     }
 
     /// <summary>Addresses of the shard's block copies after <paramref name="after"/>, ascending.</summary>

@@ -41,6 +41,10 @@ public sealed partial class SqliteSilo
             shard INTEGER NOT NULL,
             data BLOB NOT NULL);
         CREATE INDEX block_copies_by_shard ON block_copies (shard, address);
+        CREATE TABLE removed_blocks (
+            address BLOB NOT NULL PRIMARY KEY,
+            removed_at INTEGER NOT NULL);
+        CREATE INDEX removed_blocks_by_time ON removed_blocks (removed_at);
         """;
 
     private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;

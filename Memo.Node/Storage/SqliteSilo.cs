@@ -193,6 +193,10 @@ public sealed partial class SqliteSilo : ISilo
     }
 
     /// <inheritdoc />
+    public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        ReadAsync(address, static (reader, a) => reader.IsRemoved(a), cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
     {
         SiloArguments.ValidateKey(key, nameof(key));

@@ -19,6 +19,9 @@ public sealed record BlockCopyOptions
     /// <summary>The rate limit: at most this many copies sent or dropped per pass, across all shards.</summary>
     public int AntiEntropyMaxCopiesPerPass { get; init; } = 256;
 
+    /// <summary>How long a node remembers a block removed through its shard, refusing stale copies of it meanwhile.</summary>
+    public TimeSpan RemovalMemory { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>The problems with these options; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -86,6 +86,7 @@ public sealed partial class BlockCopyStore
                 continue;
             }
             var wrapped = block.ToByteString();
+            var stale = 0;
             var sends = group.Select(async push =>
             {
                 var call = await _forwarder.StoreCopyAsync(push.Target, new StoreCopyRequest { Shard = (uint)shard.Value, Block = wrapped },
@@ -94,12 +95,22 @@ public sealed partial class BlockCopyStore
                 {
                     Interlocked.Increment(ref _copiesSent);
                 }
+                else if (call.Answer is { Status: CopyStatus.Removed })
+                {
+                    Interlocked.Exchange(ref stale, 1);
+                }
                 else
                 {
                     LogRepairFailed(group.Key.ToString(), push.Target, call.Answer?.Reason ?? call.Fate.ToString());
                 }
             });
             await Task.WhenAll(sends).ConfigureAwait(false);
+            if (stale != 0)
+            {
+                // Another replica applied a reclaim of this block: so will this one, but until then it must not spread it.
+                await _silo.CommitAsync(new SiloBatch().DeleteBlock(group.Key), cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _staleCopiesRemoved);
+            }
         }
         if (plan.Drops.Length > 0)
         {
@@ -122,6 +133,8 @@ public sealed partial class BlockCopyStore
             {
                 await Task.Delay(_options.AntiEntropyInterval, token).ConfigureAwait(false);
                 await RunAntiEntropyPassAsync(token).ConfigureAwait(false);
+                // A removal is remembered long enough for every replica to apply the same reclaim or to be replaced.
+                await _silo.CommitAsync(new SiloBatch().ForgetRemovedBlocks(DateTimeOffset.UtcNow - _options.RemovalMemory), token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {

@@ -39,6 +39,12 @@ public sealed partial class BlockCopyStore
         {
             return Refused($"block {address} fails validation: {check.Reason}");
         }
+        // A copy of a block this node saw reclaimed is stale (its sender has not applied the reclaim yet, or was away):
+        // taking it back would bring garbage back to life on every replica.
+        if (await _silo.IsBlockRemovedAsync(address, cancellationToken).ConfigureAwait(false))
+        {
+            return new StoreCopyReply { Status = CopyStatus.Removed, Reason = $"block {address} was removed here" };
+        }
         try
         {
             await _silo.CommitAsync(new SiloBatch().PutBlockCopy(shard, address, request.Block.ToByteArray()), cancellationToken).ConfigureAwait(false);

@@ -44,6 +44,7 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
     private long _copiesSent;
     private long _copiesDropped;
     private long _badCopiesFound;
+    private long _staleCopiesRemoved;
 
     /// <summary>Creates the store; <see cref="Start"/> starts its anti-entropy.</summary>
     /// <param name="self">This node.</param>
@@ -78,6 +79,9 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
 
     /// <summary>Copies found here that failed their address check, and were dropped.</summary>
     public long BadCopiesFound => Interlocked.Read(ref _badCopiesFound);
+
+    /// <summary>Copies removed here because another replica had seen their block reclaimed.</summary>
+    public long StaleCopiesRemoved => Interlocked.Read(ref _staleCopiesRemoved);
 
     /// <summary>
     /// Stores <paramref name="block"/> (immutable, already validated) on its shard's replica set and completes once a

@@ -127,6 +127,34 @@ public sealed class BlockCopyClusterTests(ITestOutputHelper output)
         Assert.True(BlockValidator.ValidateAt(repaired, address).IsValid);
     }
 
+    [Fact]
+    public async Task A_stale_copy_of_a_reclaimed_block_is_not_taken_back_by_the_replicas_and_is_removed_where_it_was()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3, Settings);
+        await ClusterDataTests.WaitAsync(cluster, n => ClusterDataTests.GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
+        var first = await WriteAsync(cluster, "stale", 1);
+        await RepairUntilAsync(cluster, first, "the first value's block on its 3 replicas");
+        var old = first[0];
+        var holder = cluster.Nodes[2];
+        var oldBytes = await holder.Running.Shards.Silo.ReadBlockAsync(old) ?? throw new InvalidOperationException("no copy on node 2");
+
+        // Overwriting the key reclaims the old block on every replica of its group.
+        using (var writer = ClientOf(cluster.Nodes[0]))
+        {
+            await writer.UpsertAsync("stale/0", ValueOf(1));
+        }
+        await ClusterDataTests.WaitForAsync(async () => (await HoldersAsync(cluster, old)).Count == 0, cluster, "the old block reclaimed on every replica");
+
+        // Node 2 gets its old copy back, as a replica that missed the reclaim (or was away) would still hold it.
+        await holder.Running.Shards.Silo.CommitAsync(new SiloBatch().PutBlockCopy(holder.Running.Shards.Layout.ShardOf(old), old, oldBytes));
+        await holder.Running.Shards.Copies.RunAntiEntropyPassAsync();
+
+        Assert.Empty(await HoldersAsync(cluster, old));
+        Assert.Equal(1, holder.Running.Shards.Copies.StaleCopiesRemoved);
+        using var reader = ClientOf(holder);
+        Assert.Equal(ValueOf(1), await reader.FetchAsync("stale/0"));
+    }
+
     private static bool PlacedOn(InProcessCluster cluster, BlockAddress address, NodeId node) =>
         cluster.Nodes[0].View.ReplicasOf(cluster.Nodes[0].Running.Shards.Layout.ShardOf(address)).Contains(node);
 

@@ -148,6 +148,21 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task A_block_delete_is_remembered_until_removals_before_a_time_are_forgotten()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b => b.PutBlockCopy(S0, Address(1), Bytes("copy")).PutBlockCopy(S0, Address(2), Bytes("other")));
+        await CommitAsync(silo, b => b.DeleteBlock(Address(1)).DeleteBlockCopy(Address(2)));
+
+        Assert.True(await silo.IsBlockRemovedAsync(Address(1)));
+        Assert.False(await silo.IsBlockRemovedAsync(Address(2))); // a copy dropped is not a block removed
+        await CommitAsync(silo, b => b.ForgetRemovedBlocks(DateTimeOffset.UtcNow - TimeSpan.FromHours(1)));
+        Assert.True(await silo.IsBlockRemovedAsync(Address(1)));
+        await CommitAsync(silo, b => b.ForgetRemovedBlocks(DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1)));
+        Assert.False(await silo.IsBlockRemovedAsync(Address(1)));
+    }
+
+    [Fact]
     public async Task Copies_are_outside_a_shards_raft_state_neither_scanned_nor_cleared_with_it()
     {
         var silo = await NewSiloAsync();

@@ -80,7 +80,7 @@ public sealed class SqliteSiloTests : IAsyncLifetime
                 names.Add(reader.GetString(0));
             }
         }
-        Assert.Equal(["block_copies", "blocks", "entries", "meta", "raft_log", "raft_state"], names);
+        Assert.Equal(["block_copies", "blocks", "entries", "meta", "raft_log", "raft_state", "removed_blocks"], names);
     }
 
     [Fact]
@@ -170,6 +170,7 @@ public sealed class SqliteSiloTests : IAsyncLifetime
         using (var raw = RawConnection(DatabasePath))
         {
             Scalar(raw, "DROP TABLE block_copies");
+            Scalar(raw, "DROP TABLE removed_blocks");
             Scalar(raw, "PRAGMA user_version = 1");
         }
 
