@@ -14,13 +14,24 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
 {
     internal const string Path = "memo.shards";
 
+    /// <summary>How often each node compares its immutable block copies with the other replicas of their shards and
+    /// repairs the difference (anti-entropy of the direct block path); zero turns it off.</summary>
+    public TimeSpan AntiEntropyInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The anti-entropy's rate limit: most block copies one pass sends or drops.</summary>
+    public int AntiEntropyMaxCopies { get; init; } = 256;
+
     internal static ShardOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.count"),
         r.Int32($"{Path}.mailbox-capacity"),
         r.Int32($"{Path}.max-commands-per-turn"),
         r.Int32($"{Path}.max-concurrent-moves"),
         r.Duration($"{Path}.ring-removal-delay"),
-        r.Duration($"{Path}.handoff-timeout"));
+        r.Duration($"{Path}.handoff-timeout"))
+    {
+        AntiEntropyInterval = r.Duration($"{Path}.anti-entropy-interval"),
+        AntiEntropyMaxCopies = r.Int32($"{Path}.anti-entropy-max-copies"),
+    };
 
     internal void Validate(OptionsValidator v)
     {
@@ -33,5 +44,7 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         v.Range($"{Path}.max-concurrent-moves", MaxConcurrentMoves, 1, 1024);
         v.DurationRange($"{Path}.ring-removal-delay", RingRemovalDelay, TimeSpan.Zero, TimeSpan.FromDays(1));
         v.DurationRange($"{Path}.handoff-timeout", HandoffTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        v.DurationRange($"{Path}.anti-entropy-interval", AntiEntropyInterval, TimeSpan.Zero, TimeSpan.FromDays(1));
+        v.Range($"{Path}.anti-entropy-max-copies", AntiEntropyMaxCopies, 1, 1_000_000);
     }
 }

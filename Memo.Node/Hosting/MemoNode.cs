@@ -5,6 +5,7 @@ using Memo.Admin;
 using Memo.Node.Admin;
 using Memo.Node.Api;
 using Memo.Node.Api.Hosting;
+using Memo.Node.Blocks.Copies;
 using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
@@ -227,7 +228,15 @@ public sealed partial class MemoNode : IAsyncDisposable
                 TickInterval = timing.TickInterval,
             };
             shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
-                new ShardHostOptions { MaxConcurrentMoves = options.Shards.MaxConcurrentMoves }, ticks, loggerFactory, cancellationToken).ConfigureAwait(false);
+                new ShardHostOptions
+                {
+                    MaxConcurrentMoves = options.Shards.MaxConcurrentMoves,
+                    Copies = new BlockCopyOptions
+                    {
+                        AntiEntropyInterval = options.Shards.AntiEntropyInterval,
+                        AntiEntropyMaxCopiesPerPass = options.Shards.AntiEntropyMaxCopies,
+                    },
+                }, ticks, loggerFactory, cancellationToken).ConfigureAwait(false);
             var gateway = new ClusterShardGateway(shards, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows),

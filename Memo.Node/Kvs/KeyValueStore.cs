@@ -17,11 +17,12 @@ namespace Memo.Node.Kvs;
 /// and each key maps to its current value block through a <see cref="KvEntry"/> kept in the key's shard.
 /// </summary>
 /// <remarks>
-/// A write is two commands: (1) store the value block in the block's shard, (2) point the entry at it in the
-/// key's shard. Step 2 is one atomic command in one shard, so concurrent writers of a key are serialised there
-/// and Insert/Update preconditions hold. Step 2 is proposed only once step 1 is <em>committed</em> (durable on a
-/// majority of the block shard's replicas): the two shards are different Raft groups, so nothing but that order
-/// keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed.
+/// A write of a value over the inline limit is two steps: (1) store the value block on its shard's replica set
+/// (<see cref="IShardGateway.StoreImmutableBlockAsync"/>: the node writes it straight to the ring's replicas as checked
+/// copies, no consensus, since the block is self-certifying), (2) point the entry at it in the key's shard. Step 2 is
+/// one atomic Raft command in one shard, so concurrent writers of a key are serialised there and Insert/Update
+/// preconditions hold. Step 2 is proposed only once step 1 is durable on a majority of the block's replicas: nothing
+/// but that order keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed.
 /// The replaced (or, when a precondition failed, the new) value block is then reclaimed through its shard, with
 /// the reclaim key that only its entry held (<see cref="ReclaimKeys"/>): whoever replaced an entry reclaims exactly
 /// the block it replaced, so each block is removed once, and nobody else can reclaim a block still referenced.
@@ -29,7 +30,8 @@ namespace Memo.Node.Kvs;
 /// an unreferenced block (garbage, not a dangling entry).
 ///
 /// Reads are linearizable: the entry is read at its shard's leader (ReadIndex), then the block from any replica
-/// that has it (a value block is immutable and checked against its address), else from its shard's leader. If
+/// that has a valid copy (a value block is immutable and checked against its address), else from its shard's leader
+/// (blocks stored through Raft before the direct path). If
 /// the block vanished between the two reads the entry was replaced concurrently; the read retries on the new entry.
 /// </remarks>
 public sealed partial class KeyValueStore
@@ -82,15 +84,11 @@ public sealed partial class KeyValueStore
         }
         else
         {
-            var address = BlockAddress.FromBytes(block.Address.Span);
-            var stored = await _shards.ProposeAsync(_shards.Layout.ShardOf(address),
-                new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
-            if (stored is not (ShardResult.BlockStored or ShardResult.BlockAlreadyStored))
-            {
-                throw new InvalidOperationException($"Storing a fresh value block {address} failed unexpectedly: {stored}.");
-            }
+            // The block is self-certifying: it goes straight to its replica set and returns at a majority of durable
+            // copies (no consensus); only the entry below goes through Raft.
+            await _shards.StoreImmutableBlockAsync(block, cancellationToken).ConfigureAwait(false);
 
-            // The block is committed in its shard's group, so the entry may point at it. From here the entry write must
+            // The block is durable on a majority of its replicas, so the entry may point at it. From here the entry write must
             // not be abandoned by a cancelled caller (the gateway bounds it), or the block would leak with no owner.
             written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
             {
@@ -236,6 +234,12 @@ public sealed partial class KeyValueStore
     // (lagging) or holds a bad copy is passed over for the leader's copy, which has every committed block.
     private async Task<Block?> ReadValueBlockAsync(BlockAddress address, CancellationToken cancellationToken)
     {
+        // Blocks written straight to their replica set: any replica's checked copy. Blocks stored through their shard
+        // (older data, or a gateway without the direct path) are found below.
+        if (await _shards.ReadImmutableBlockAsync(address, cancellationToken).ConfigureAwait(false) is { } copy)
+        {
+            return copy;
+        }
         var nearby = await _shards.ReadBlockAsync(address, linearizable: false, cancellationToken).ConfigureAwait(false);
         if (nearby is not null)
         {

@@ -174,6 +174,14 @@ public sealed partial class ClusterShardGateway : IShardGateway
     }
 
     /// <inheritdoc />
+    public Task StoreImmutableBlockAsync(Memo.Protocol.ValueStore.Block block, CancellationToken cancellationToken = default) =>
+        _host.Copies.StoreAsync(block, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<Memo.Protocol.ValueStore.Block?> ReadImmutableBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        _host.Copies.ReadAsync(address, cancellationToken);
+
+    /// <inheritdoc />
     public async ValueTask<KeyScanPage> ScanAsync(KeyScan scan, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scan);

@@ -2,6 +2,7 @@ using Memo.Node.Shards;
 using Memo.Node.Shards.Scanning;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Blocks;
+using Memo.Protocol.ValueStore;
 
 namespace Memo.Node.Routing;
 
@@ -39,6 +40,28 @@ public interface IShardGateway
     /// validates the block against its address).
     /// </summary>
     ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores an immutable, validated <paramref name="block"/> durably on a majority of its shard's replicas. The node's
+    /// gateway writes it straight to the ring's replica set (no consensus: the block is self-certifying); this default
+    /// proposes it to the block's shard.
+    /// </summary>
+    async Task StoreImmutableBlockAsync(Block block, CancellationToken cancellationToken = default)
+    {
+        var address = BlockAddress.FromBytes(block.Address.Span);
+        var stored = await ProposeAsync(Layout.ShardOf(address),
+            new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
+        if (stored is not (ShardResult.BlockStored or ShardResult.BlockAlreadyStored))
+        {
+            throw new InvalidOperationException($"Storing immutable block {address} failed unexpectedly: {stored}.");
+        }
+    }
+
+    /// <summary>
+    /// A valid copy of the immutable block at <paramref name="address"/> from any replica that holds one, checked
+    /// against the address; null when none does (the caller then asks the shard's leader). This default finds none.
+    /// </summary>
+    ValueTask<Block?> ReadImmutableBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) => ValueTask.FromResult<Block?>(null);
 
     /// <summary>
     /// One page of a listing across every shard, read linearizably: each node that leads shards walks its keys once

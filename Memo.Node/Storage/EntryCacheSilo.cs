@@ -133,6 +133,14 @@ public sealed class EntryCacheSilo : ISilo
         Inner.ReadBlockAsync(address, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
+        Inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        Inner.IsBlockRemovedAsync(address, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default) =>
         Inner.ScanEntriesAsync(prefix, after, limit, cancellationToken);
 

@@ -30,8 +30,16 @@ public interface ISilo : IAsyncDisposable
     /// <summary>Applies the batch atomically and durably; completes when durable.</summary>
     Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default);
 
-    /// <summary>The stored bytes of a block, or null.</summary>
+    /// <summary>The stored bytes of a block (stored through its shard, else a copy), or null.</summary>
     ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> addresses of the block copies (<see cref="SiloBatch.PutBlockCopy"/>) of
+    /// <paramref name="shard"/> after <paramref name="after"/> (null: from the first), in ascending byte order.</summary>
+    ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>True when a <see cref="SiloBatch.DeleteBlock"/> removed the block here (a reclaim or delete through its
+    /// shard) and <see cref="SiloBatch.ForgetRemovedBlocks"/> has not forgotten it yet: a copy of it is stale.</summary>
+    ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default);
 
     /// <summary>The stored bytes of a key-value entry, or null.</summary>
     ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default);

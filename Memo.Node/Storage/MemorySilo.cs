@@ -76,7 +76,25 @@ public sealed class MemorySilo : ISilo
     public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default)
     {
         var snapshot = Read(cancellationToken);
-        return new(snapshot.Blocks.TryGetValue(address, out var block) ? Copy(block.Data) : null);
+        return new(snapshot.Blocks.TryGetValue(address, out var block) || snapshot.Copies.TryGetValue(address, out block) ? Copy(block.Data) : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        new(Read(cancellationToken).Removed.ContainsKey(address));
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var snapshot = Read(cancellationToken);
+        IReadOnlyList<BlockAddress> addresses = snapshot.Copies
+            .Where(c => c.Value.Shard == shard && (after is null || c.Key.CompareTo(after.Value) > 0))
+            .Select(c => c.Key)
+            .Order()
+            .Take(limit)
+            .ToList();
+        return new(addresses);
     }
 
     /// <inheritdoc />
@@ -236,19 +254,31 @@ public sealed class MemorySilo : ISilo
         ImmutableSortedSet<SiloEntry> Entries,
         ImmutableDictionary<string, byte[]> Meta,
         ImmutableDictionary<ShardId, byte[]> RaftStates,
-        ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>> Logs)
+        ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>> Logs,
+        ImmutableDictionary<BlockAddress, StoredBlock> Copies,
+        ImmutableDictionary<BlockAddress, DateTimeOffset> Removed)
     {
         public static Snapshot Empty { get; } = new(
             ImmutableDictionary<BlockAddress, StoredBlock>.Empty,
             ImmutableSortedSet.Create(_entryOrder),
             ImmutableDictionary.Create<string, byte[]>(StringComparer.Ordinal),
             ImmutableDictionary<ShardId, byte[]>.Empty,
-            ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>>.Empty);
+            ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>>.Empty,
+            ImmutableDictionary<BlockAddress, StoredBlock>.Empty,
+            ImmutableDictionary<BlockAddress, DateTimeOffset>.Empty);
 
         public Snapshot Apply(SiloOperation operation) => operation switch
         {
             SiloOperation.PutBlock op => this with { Blocks = Blocks.SetItem(op.Address, new StoredBlock(op.Shard, Copy(op.Data))) },
-            SiloOperation.DeleteBlock op => this with { Blocks = Blocks.Remove(op.Address) },
+            SiloOperation.DeleteBlock op => this with
+            {
+                Blocks = Blocks.Remove(op.Address),
+                Copies = Copies.Remove(op.Address),
+                Removed = Removed.SetItem(op.Address, DateTimeOffset.UtcNow),
+            },
+            SiloOperation.ForgetRemovedBlocks op => this with { Removed = Removed.RemoveRange(Removed.Where(r => r.Value < op.RemovedBefore).Select(r => r.Key)) },
+            SiloOperation.PutBlockCopy op => this with { Copies = Copies.SetItem(op.Address, new StoredBlock(op.Shard, Copy(op.Data))) },
+            SiloOperation.DeleteBlockCopy op => this with { Copies = Copies.Remove(op.Address) },
             // Remove first: a sorted set keeps the existing element when an equal one is added.
             SiloOperation.PutEntry op => this with { Entries = Entries.Remove(Probe(op.Key)).Add(new SiloEntry(op.Key, op.Shard, Copy(op.Value))) },
             SiloOperation.DeleteEntry op => this with { Entries = Entries.Remove(Probe(op.Key)) },
@@ -262,7 +292,9 @@ public sealed class MemorySilo : ISilo
                 Entries.Except(Entries.Where(e => e.Shard == op.Shard)),
                 Meta,
                 RaftStates.Remove(op.Shard),
-                Logs.Remove(op.Shard)),
+                Logs.Remove(op.Shard),
+                Copies,
+                Removed),
             _ => throw new InvalidOperationException($"Unknown silo operation {operation.GetType().Name} passed validation."),
         };
 

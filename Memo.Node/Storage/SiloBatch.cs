@@ -40,7 +40,20 @@ public sealed class SiloBatch
     /// <summary>Stores (or replaces) a block in a shard.</summary>
     public SiloBatch PutBlock(ShardId shard, BlockAddress address, byte[] data) => Add(new SiloOperation.PutBlock(shard, address, data), data.Length + 40);
 
-    /// <summary>Removes a block; no effect when absent.</summary>
+    /// <summary>
+    /// Stores (or replaces) a copy of an immutable block written straight to its replica set (outside the shard's Raft
+    /// state: <see cref="ClearShard"/> and shard snapshots leave copies alone). <see cref="ISilo.ReadBlockAsync"/> finds it.
+    /// </summary>
+    public SiloBatch PutBlockCopy(ShardId shard, BlockAddress address, byte[] data) => Add(new SiloOperation.PutBlockCopy(shard, address, data), data.Length + 40);
+
+    /// <summary>Removes a block copy; no effect when absent.</summary>
+    public SiloBatch DeleteBlockCopy(BlockAddress address) => Add(new SiloOperation.DeleteBlockCopy(address), 40);
+
+    /// <summary>Forgets the removals (<see cref="DeleteBlock"/>) recorded before <paramref name="removedBefore"/>.</summary>
+    public SiloBatch ForgetRemovedBlocks(DateTimeOffset removedBefore) => Add(new SiloOperation.ForgetRemovedBlocks(removedBefore), 16);
+
+    /// <summary>Removes a block, whether stored through its shard or as a copy, and records that it was removed
+    /// (<see cref="ISilo.IsBlockRemovedAsync"/>); no effect on the block when absent.</summary>
     public SiloBatch DeleteBlock(BlockAddress address) => Add(new SiloOperation.DeleteBlock(address), 40);
 
     /// <summary>Stores (or replaces) a key-value entry in a shard.</summary>
@@ -123,6 +136,12 @@ public abstract record SiloOperation
     public sealed record PutBlock(ShardId Shard, BlockAddress Address, byte[] Data) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.DeleteBlock"/>.</summary>
     public sealed record DeleteBlock(BlockAddress Address) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.PutBlockCopy"/>.</summary>
+    public sealed record PutBlockCopy(ShardId Shard, BlockAddress Address, byte[] Data) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.DeleteBlockCopy"/>.</summary>
+    public sealed record DeleteBlockCopy(BlockAddress Address) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.ForgetRemovedBlocks"/>.</summary>
+    public sealed record ForgetRemovedBlocks(DateTimeOffset RemovedBefore) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.PutEntry"/>.</summary>
     public sealed record PutEntry(ShardId Shard, string Key, byte[] Value) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.DeleteEntry"/>.</summary>

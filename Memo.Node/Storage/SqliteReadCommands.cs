@@ -26,6 +26,9 @@ internal sealed class SqliteReadCommands : IDisposable
     private readonly SqliteCommand _scanAfter;
     private readonly SqliteCommand _scanAfterTo;
     private readonly SqliteCommand _shardBlocks;
+    private readonly SqliteCommand _readBlockCopy;
+    private readonly SqliteCommand _shardBlockCopies;
+    private readonly SqliteCommand _isRemoved;
     private readonly SqliteCommand _shardEntriesFrom;
     private readonly SqliteCommand _shardEntriesAfter;
 
@@ -34,6 +37,11 @@ internal sealed class SqliteReadCommands : IDisposable
     {
         _connection = connection;
         _readBlock = Prepare("SELECT data FROM blocks WHERE address = $address", ("$address", SqliteType.Blob));
+        _readBlockCopy = Prepare("SELECT data FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
+        _shardBlockCopies = Prepare(
+            "SELECT address FROM block_copies WHERE shard = $shard AND address > $after ORDER BY address LIMIT $limit",
+            ("$shard", SqliteType.Integer), ("$after", SqliteType.Blob), ("$limit", SqliteType.Integer));
+        _isRemoved = Prepare("SELECT 1 FROM removed_blocks WHERE address = $address", ("$address", SqliteType.Blob));
         _readEntry = Prepare("SELECT value FROM entries WHERE key = $key", ("$key", SqliteType.Text));
         _readMeta = Prepare("SELECT value FROM meta WHERE name = $name", ("$name", SqliteType.Text));
         _readRaftState = Prepare("SELECT data FROM raft_state WHERE shard = $shard", ("$shard", SqliteType.Integer));
@@ -105,7 +113,39 @@ internal sealed class SqliteReadCommands : IDisposable
     {
         address.WriteTo(_address);
         _readBlock.Parameters[0].Value = _address;
-        return ReadBytes(_readBlock);
+        if (ReadBytes(_readBlock) is { } block)
+        {
+            return block;
+        }
+        _readBlockCopy.Parameters[0].Value = _address;
+        return ReadBytes(_readBlockCopy);
+    }
+
+    public bool IsRemoved(BlockAddress address)
+    {
+        address.WriteTo(_address);
+        _isRemoved.Parameters[0].Value = _address;
+        using var reader = _isRemoved.ExecuteReader();
+        return reader.Read();
+    }
+
+    /// <summary>Addresses of the shard's block copies after <paramref name="after"/>, ascending.</summary>
+    public IReadOnlyList<BlockAddress> ListBlockCopies(ShardId shard, BlockAddress? after, int limit)
+    {
+        var addresses = new List<BlockAddress>(Math.Min(limit, 1024));
+        if (limit == 0)
+        {
+            return addresses;
+        }
+        _shardBlockCopies.Parameters[0].Value = shard.Value;
+        _shardBlockCopies.Parameters[1].Value = after is { } a ? a.ToArray() : Array.Empty<byte>();
+        _shardBlockCopies.Parameters[2].Value = limit;
+        using var reader = _shardBlockCopies.ExecuteReader();
+        while (reader.Read())
+        {
+            addresses.Add(BlockAddress.FromBytes(reader.GetFieldValue<byte[]>(0)));
+        }
+        return addresses;
     }
 
     public byte[]? ReadEntry(string key)

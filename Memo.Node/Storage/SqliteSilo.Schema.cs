@@ -33,6 +33,20 @@ public sealed partial class SqliteSilo
             value BLOB NOT NULL);
         """;
 
+    // Version 2: copies of immutable blocks written straight to their replica set (Memo.Node/Blocks/Copies), outside
+    // every shard's Raft state: a snapshot neither carries nor clears them.
+    private const string SchemaV2 = """
+        CREATE TABLE block_copies (
+            address BLOB NOT NULL PRIMARY KEY,
+            shard INTEGER NOT NULL,
+            data BLOB NOT NULL);
+        CREATE INDEX block_copies_by_shard ON block_copies (shard, address);
+        CREATE TABLE removed_blocks (
+            address BLOB NOT NULL PRIMARY KEY,
+            removed_at INTEGER NOT NULL);
+        CREATE INDEX removed_blocks_by_time ON removed_blocks (removed_at);
+        """;
+
     private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private static SqliteSilo Open(SqliteSiloOptions options, ILogger logger, CancellationToken cancellationToken)
@@ -197,6 +211,10 @@ public sealed partial class SqliteSilo
 
         if (!isNew)
         {
+            if (version < SchemaVersion)
+            {
+                Migrate(connection);
+            }
             return false;
         }
         using var transaction = connection.BeginTransaction();
@@ -206,10 +224,25 @@ public sealed partial class SqliteSilo
             return false;
         }
         Execute(connection, SchemaV1, transaction);
+        Execute(connection, SchemaV2, transaction);
         Execute(connection, $"PRAGMA application_id = {ApplicationId}", transaction);
         Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
         transaction.Commit();
         return true;
+    }
+
+    // Steps an older file up one version at a time, each step in its own transaction.
+    private static void Migrate(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction();
+        // Another process may have migrated while this one waited for the write lock.
+        var current = Scalar<long>(connection, "PRAGMA user_version", transaction);
+        if (current == 1)
+        {
+            Execute(connection, SchemaV2, transaction);
+        }
+        Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
+        transaction.Commit();
     }
 
     private static void CheckIntegrity(SqliteConnection connection, string path)

@@ -57,7 +57,7 @@ namespace Memo.Node.Storage;
 public sealed partial class SqliteSilo : ISilo
 {
     /// <summary>The schema version this build creates, reads and writes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>Written to <c>PRAGMA application_id</c>: ASCII "MEMO".</summary>
     internal const int ApplicationId = 0x4D454D4F;
@@ -184,6 +184,17 @@ public sealed partial class SqliteSilo : ISilo
     /// <inheritdoc />
     public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
         ReadAsync(address, static (reader, a) => reader.ReadBlock(a), cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return ReadAsync((shard, after, limit), static (reader, s) => reader.ListBlockCopies(s.shard, s.after, s.limit), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        ReadAsync(address, static (reader, a) => reader.IsRemoved(a), cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)

@@ -21,6 +21,10 @@ internal sealed class SqliteWriteCommands : IDisposable
     private readonly SqliteCommand _rollbackToSavepoint;
     private readonly SqliteCommand _putBlock;
     private readonly SqliteCommand _deleteBlock;
+    private readonly SqliteCommand _putBlockCopy;
+    private readonly SqliteCommand _deleteBlockCopy;
+    private readonly SqliteCommand _markRemoved;
+    private readonly SqliteCommand _forgetRemoved;
     private readonly SqliteCommand _putEntry;
     private readonly SqliteCommand _deleteEntry;
     private readonly SqliteCommand _putMeta;
@@ -49,6 +53,16 @@ internal sealed class SqliteWriteCommands : IDisposable
             "ON CONFLICT (address) DO UPDATE SET shard = excluded.shard, data = excluded.data",
             ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
         _deleteBlock = Prepare("DELETE FROM blocks WHERE address = $address", ("$address", SqliteType.Blob));
+        _putBlockCopy = Prepare(
+            "INSERT INTO block_copies (address, shard, data) VALUES ($address, $shard, $data) " +
+            "ON CONFLICT (address) DO UPDATE SET shard = excluded.shard, data = excluded.data",
+            ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
+        _deleteBlockCopy = Prepare("DELETE FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
+        _markRemoved = Prepare(
+            "INSERT INTO removed_blocks (address, removed_at) VALUES ($address, unixepoch()) " +
+            "ON CONFLICT (address) DO UPDATE SET removed_at = excluded.removed_at",
+            ("$address", SqliteType.Blob));
+        _forgetRemoved = Prepare("DELETE FROM removed_blocks WHERE removed_at < $before", ("$before", SqliteType.Integer));
         _putEntry = Prepare(
             "INSERT INTO entries (key, shard, value) VALUES ($key, $shard, $value) " +
             "ON CONFLICT (key) DO UPDATE SET shard = excluded.shard, value = excluded.value",
@@ -151,6 +165,21 @@ internal sealed class SqliteWriteCommands : IDisposable
             case SiloOperation.DeleteBlock op:
                 op.Address.WriteTo(_address);
                 Execute(_deleteBlock, _address);
+                // A block removed through its shard (reclaimed, deleted) goes whichever way it was stored, and is
+                // remembered as removed so that no replica's stale copy is taken back (ISilo.IsBlockRemovedAsync).
+                Execute(_deleteBlockCopy, _address);
+                Execute(_markRemoved, _address);
+                break;
+            case SiloOperation.ForgetRemovedBlocks op:
+                Execute(_forgetRemoved, op.RemovedBefore.ToUnixTimeSeconds());
+                break;
+            case SiloOperation.PutBlockCopy op:
+                op.Address.WriteTo(_address);
+                Execute(_putBlockCopy, _address, op.Shard.Value, op.Data);
+                break;
+            case SiloOperation.DeleteBlockCopy op:
+                op.Address.WriteTo(_address);
+                Execute(_deleteBlockCopy, _address);
                 break;
             case SiloOperation.PutEntry op:
                 Execute(_putEntry, op.Key, op.Shard.Value, op.Value);

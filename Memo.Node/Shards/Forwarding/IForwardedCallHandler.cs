@@ -17,4 +17,17 @@ public interface IForwardedCallHandler
 
     /// <summary>The status of every replica hosted here, now; cheap and synchronous.</summary>
     ReplicaStatusReply ServeStatus();
+
+    /// <summary>Stores a copy of an immutable block durably after checking its address (the direct block path).
+    /// A handler that keeps no copies answers DROPPED.</summary>
+    Task<StoreCopyReply> ServeStoreCopyAsync(StoreCopyRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult(new StoreCopyReply { Status = CopyStatus.Dropped, Reason = "this node keeps no block copies" });
+
+    /// <summary>This node's own valid copy of a block, if it holds one.</summary>
+    Task<ReadCopyReply> ServeReadCopyAsync(ReadCopyRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult(new ReadCopyReply { Found = false });
+
+    /// <summary>The addresses of this node's block copies of a shard in a range (anti-entropy).</summary>
+    Task<ListCopiesReply> ServeListCopiesAsync(ListCopiesRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult(new ListCopiesReply { Complete = true });
 }

@@ -54,9 +54,18 @@ public sealed partial class ShardForwarder
             ForwardingEnvelope answer;
             try
             {
-                answer = request.BodyCase == ForwardingEnvelope.BodyOneofCase.Propose
-                    ? new ForwardingEnvelope { ProposeReply = await ServeProposeAsync(handler, request.Propose, timeout.Token).ConfigureAwait(false) }
-                    : new ForwardingEnvelope { ReadReply = await handler.ServeReadAsync(request.Read, timeout.Token).ConfigureAwait(false) };
+                answer = request.BodyCase switch
+                {
+                    ForwardingEnvelope.BodyOneofCase.Propose =>
+                        new ForwardingEnvelope { ProposeReply = await ServeProposeAsync(handler, request.Propose, timeout.Token).ConfigureAwait(false) },
+                    ForwardingEnvelope.BodyOneofCase.StoreCopy =>
+                        new ForwardingEnvelope { StoreCopyReply = await handler.ServeStoreCopyAsync(request.StoreCopy, timeout.Token).ConfigureAwait(false) },
+                    ForwardingEnvelope.BodyOneofCase.ReadCopy =>
+                        new ForwardingEnvelope { ReadCopyReply = await handler.ServeReadCopyAsync(request.ReadCopy, timeout.Token).ConfigureAwait(false) },
+                    ForwardingEnvelope.BodyOneofCase.ListCopies =>
+                        new ForwardingEnvelope { ListCopiesReply = await handler.ServeListCopiesAsync(request.ListCopies, timeout.Token).ConfigureAwait(false) },
+                    _ => new ForwardingEnvelope { ReadReply = await handler.ServeReadAsync(request.Read, timeout.Token).ConfigureAwait(false) },
+                };
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested)
             {
@@ -68,7 +77,7 @@ public sealed partial class ShardForwarder
                 // A proposal that failed here may have been appended before it did: its outcome is unknown.
                 answer = request.BodyCase == ForwardingEnvelope.BodyOneofCase.Propose
                     ? new ForwardingEnvelope { ProposeReply = new ProposeReply { Status = ShardReplyStatus.Unknown, Reason = $"node {Self} failed serving it" } }
-                    : new ForwardingEnvelope { ReadReply = new ReadReply { Status = ShardReplyStatus.Dropped, Reason = $"node {Self} failed serving it" } };
+                    : Dropped(request, $"node {Self} failed serving it");
             }
             Answer(from, request.Call, answer);
         }
@@ -119,6 +128,10 @@ public sealed partial class ShardForwarder
     {
         ForwardingEnvelope.BodyOneofCase.Propose => new ForwardingEnvelope { ProposeReply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = why } },
         ForwardingEnvelope.BodyOneofCase.Read => new ForwardingEnvelope { ReadReply = new ReadReply { Status = ShardReplyStatus.Dropped, Reason = why } },
+        ForwardingEnvelope.BodyOneofCase.StoreCopy => new ForwardingEnvelope { StoreCopyReply = new StoreCopyReply { Status = CopyStatus.Dropped, Reason = why } },
+        // No answer a reader could mistake for "not there": the caller tries the next replica on no answer.
+        ForwardingEnvelope.BodyOneofCase.ReadCopy or ForwardingEnvelope.BodyOneofCase.ListCopies =>
+            new ForwardingEnvelope { Error = new ForwardingError { Code = ForwardingErrorCode.Unspecified, Message = why } },
         _ => new ForwardingEnvelope { Error = new ForwardingError { Code = ForwardingErrorCode.Unspecified, Message = why } },
     };
 

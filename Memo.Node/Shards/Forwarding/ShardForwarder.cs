@@ -141,6 +141,38 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.StatusReply ? answer.StatusReply : null;
     }
 
+    /// <summary>Sends a block copy to <paramref name="node"/> to store durably; null unless it answered within <paramref name="wait"/>.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ForwardedCall<StoreCopyReply>> StoreCopyAsync(NodeId node, StoreCopyRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { StoreCopy = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase switch
+        {
+            null => new(fate, null),
+            ForwardingEnvelope.BodyOneofCase.StoreCopyReply => new(fate, answer.StoreCopyReply),
+            _ => new(fate, new StoreCopyReply { Status = CopyStatus.Dropped, Reason = $"node {node} answered a copy with {answer.BodyCase}" }),
+        };
+    }
+
+    /// <summary>Asks <paramref name="node"/> for its own copy of a block; null unless it answered within <paramref name="wait"/>.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ReadCopyReply?> ReadCopyAsync(NodeId node, ReadCopyRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (_, answer) = await CallAsync(node, new ForwardingEnvelope { ReadCopy = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.ReadCopyReply ? answer.ReadCopyReply : null;
+    }
+
+    /// <summary>Asks <paramref name="node"/> which block copies of a shard it holds in a range; null unless it answered within <paramref name="wait"/>.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ListCopiesReply?> ListCopiesAsync(NodeId node, ListCopiesRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (_, answer) = await CallAsync(node, new ForwardingEnvelope { ListCopies = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.ListCopiesReply ? answer.ListCopiesReply : null;
+    }
+
     /// <summary>
     /// Takes one <see cref="PeerChannelKind.Forwarding"/> message from the inbound pump: completes the call an answer
     /// belongs to, or starts serving a request. Returns at once and never throws for anything the peer sent.
@@ -197,11 +229,17 @@ public sealed partial class ShardForwarder : IAsyncDisposable
             case ForwardingEnvelope.BodyOneofCase.ReadReply:
             case ForwardingEnvelope.BodyOneofCase.StatusReply:
             case ForwardingEnvelope.BodyOneofCase.Error:
+            case ForwardingEnvelope.BodyOneofCase.StoreCopyReply:
+            case ForwardingEnvelope.BodyOneofCase.ReadCopyReply:
+            case ForwardingEnvelope.BodyOneofCase.ListCopiesReply:
                 Complete(from, envelope);
                 break;
             case ForwardingEnvelope.BodyOneofCase.Propose:
             case ForwardingEnvelope.BodyOneofCase.Read:
             case ForwardingEnvelope.BodyOneofCase.Status:
+            case ForwardingEnvelope.BodyOneofCase.StoreCopy:
+            case ForwardingEnvelope.BodyOneofCase.ReadCopy:
+            case ForwardingEnvelope.BodyOneofCase.ListCopies:
                 if (envelope.Format != Format)
                 {
                     Refuse(from, envelope.Call, $"unsupported forwarding format {envelope.Format}; this node speaks {Format}");

@@ -80,6 +80,8 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             options.Forwarding with { MaxMessageBytes = groupOptions.MaxMessageBytes }, loggerFactory.CreateLogger<ShardForwarder>());
         _logger = loggerFactory.CreateLogger<ShardHost>();
         _loggerFactory = loggerFactory;
+        Copies = new Memo.Node.Blocks.Copies.BlockCopyStore(self, silo, _forwarder, () => cluster.View, layout, options.Copies,
+            loggerFactory.CreateLogger<Memo.Node.Blocks.Copies.BlockCopyStore>());
     }
 
     /// <summary>Routes inbound Raft messages to this node's replicas; the node's inbound pump calls <see cref="RaftMessageDispatcher.Dispatch"/>.</summary>
@@ -143,6 +145,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             throw;
         }
         host._forwarder.ServeWith(host);
+        host.Copies.Start();
         cluster.ViewChanged += host.OnViewChanged;
         host.OnViewChanged(cluster.View);
         host._loop = Task.Run(host.RunAsync);
@@ -209,6 +212,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         // Forwarded requests in progress end first (unanswered: their callers' waits end), then nobody else calls the replicas.
         await _forwarder.DisposeAsync().ConfigureAwait(false);
+        await Copies.DisposeAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

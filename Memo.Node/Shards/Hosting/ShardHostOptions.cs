@@ -36,6 +36,9 @@ public sealed record ShardHostOptions
     /// <summary>Limits of forwarding over the peer links (the message limit is the replicas' <c>MaxMessageBytes</c>).</summary>
     public ShardForwarderOptions Forwarding { get; init; } = new();
 
+    /// <summary>The direct block path and its anti-entropy.</summary>
+    public Memo.Node.Blocks.Copies.BlockCopyOptions Copies { get; init; } = new();
+
     /// <summary>Every problem with these options; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -57,6 +60,7 @@ public sealed record ShardHostOptions
             problems.Add("the restart backoff is positive and its maximum at least its minimum");
         }
         problems.AddRange(Forwarding.Validate());
+        problems.AddRange(Copies.Validate());
         return problems;
     }
 }

@@ -61,6 +61,28 @@ public sealed class NodePowerLossTests(ITestOutputHelper output)
         Assert.True(outcome.Lost > 0 || outcome.RestartFailure is not null, $"seed {seed}: the planted bug lost nothing acknowledged: {outcome}");
     }
 
+    // Values over the inline limit (4 KiB) take the direct block path: copies on the replica set, only the entry in Raft.
+    private const int LargeValueBytes = 16 * 1024;
+
+    [Fact]
+    public async Task Every_acknowledged_large_value_written_as_block_copies_survives_a_power_cut_of_the_whole_cluster()
+    {
+        var seed = Seed();
+        var outcome = await WholeClusterAsync(seed, SiloFaults.None, LargeValueBytes);
+        output.WriteLine($"passes without the bug: {outcome}");
+        Assert.True(outcome.Acknowledged >= 20, $"seed {seed}: too few upserts acknowledged to prove anything: {outcome}");
+        Assert.True(outcome.Lost == 0 && outcome.RestartFailure is null, $"seed {seed} (MEMO_POWER_SEED={seed}): {outcome}");
+    }
+
+    [Fact]
+    public async Task Block_copies_acknowledged_before_fsync_lose_acknowledged_large_values_when_every_node_loses_power()
+    {
+        var seed = Seed();
+        var outcome = await WholeClusterAsync(seed, SiloFaults.AcknowledgeBeforeFsync, LargeValueBytes);
+        output.WriteLine($"fails with the bug (AcknowledgeBeforeFsync): {outcome}");
+        Assert.True(outcome.Lost > 0 || outcome.RestartFailure is not null, $"seed {seed}: the planted bug lost nothing acknowledged: {outcome}");
+    }
+
     private int Seed()
     {
         var seed = Environment.GetEnvironmentVariable("MEMO_POWER_SEED") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next(1, 1_000_000);
@@ -114,7 +136,7 @@ public sealed class NodePowerLossTests(ITestOutputHelper output)
         return outcome;
     }
 
-    private async Task<Outcome> WholeClusterAsync(int seed, SiloFaults faults)
+    private async Task<Outcome> WholeClusterAsync(int seed, SiloFaults faults, int valueBytes = 0)
     {
         var random = new Random(seed);
         SqliteSilo.PlantedFaults = faults;
@@ -129,7 +151,7 @@ public sealed class NodePowerLossTests(ITestOutputHelper output)
             var operations = random.Next(200, 2000);
             var trigger = cluster.Nodes[random.Next(3)].Disk!;
             trigger.CutPowerBefore(operations);
-            var written = await WriteUntilPowerFailsAsync(cluster.Nodes[0].Address, "all", trigger, acknowledged, then: () =>
+            var written = await WriteUntilPowerFailsAsync(cluster.Nodes[0].Address, "all", trigger, acknowledged, valueBytes, then: () =>
             {
                 foreach (var slot in cluster.Nodes)
                 {
@@ -178,7 +200,8 @@ public sealed class NodePowerLossTests(ITestOutputHelper output)
     /// Eight clients upsert distinct keys until the power of <paramref name="disk"/> goes (then <paramref name="then"/>
     /// runs) and every client has stopped; returns how many were acknowledged.
     /// </summary>
-    private static async Task<int> WriteUntilPowerFailsAsync(string address, string prefix, PowerLossDisk disk, ConcurrentDictionary<string, string> acknowledged, Action? then = null)
+    private static async Task<int> WriteUntilPowerFailsAsync(string address, string prefix, PowerLossDisk disk, ConcurrentDictionary<string, string> acknowledged,
+        int valueBytes = 0, Action? then = null)
     {
         using var client = new MemoClient(address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(3) });
         using var stop = new CancellationTokenSource();
@@ -190,7 +213,7 @@ public sealed class NodePowerLossTests(ITestOutputHelper output)
             {
                 var i = Interlocked.Increment(ref next);
                 var key = $"{prefix}/{i}";
-                var value = $"v{i}-{prefix}";
+                var value = $"v{i}-{prefix}".PadRight(valueBytes, '.');
                 try
                 {
                     await client.UpsertAsync(key, Encoding.UTF8.GetBytes(value));

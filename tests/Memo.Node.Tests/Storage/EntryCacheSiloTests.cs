@@ -134,6 +134,11 @@ public sealed class EntryCacheSiloTests
 
         public Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default) => inner.CommitAsync(batch, cancellationToken);
         public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) => inner.ReadBlockAsync(address, cancellationToken);
+
+        public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
+            inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
+
+        public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) => inner.IsBlockRemovedAsync(address, cancellationToken);
         public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default) => inner.ScanEntriesAsync(prefix, after, limit, cancellationToken);
         public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesPastAsync(string prefix, string skipped, int limit, CancellationToken cancellationToken = default) => inner.ScanEntriesPastAsync(prefix, skipped, limit, cancellationToken);
         public ValueTask<IReadOnlyList<SiloShardRecord>> ScanShardAsync(ShardId shard, SiloShardPosition? after, int limit, CancellationToken cancellationToken = default) => inner.ScanShardAsync(shard, after, limit, cancellationToken);

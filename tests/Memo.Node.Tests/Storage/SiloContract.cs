@@ -127,6 +127,55 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task Block_copies_read_as_blocks_list_per_shard_in_address_order_and_go_with_a_block_delete()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b => b.PutBlockCopy(S0, Address(3), Bytes("three")).PutBlockCopy(S0, Address(1), Bytes("one"))
+            .PutBlockCopy(S1, Address(2), Bytes("two")).PutBlock(S0, Address(4), Bytes("raft")));
+
+        Assert.Equal(Bytes("one"), await silo.ReadBlockAsync(Address(1)));
+        Assert.Equal([Address(1), Address(3)], await silo.ListBlockCopiesAsync(S0, null, 10));
+        Assert.Equal([Address(3)], await silo.ListBlockCopiesAsync(S0, Address(1), 10));
+        Assert.Equal([Address(1)], await silo.ListBlockCopiesAsync(S0, null, 1));
+        Assert.Equal([Address(2)], await silo.ListBlockCopiesAsync(S1, null, 10));
+
+        // A removal through the shard (reclaim, delete) removes a copy too; a copy delete leaves shard blocks alone.
+        await CommitAsync(silo, b => b.DeleteBlock(Address(1)).DeleteBlockCopy(Address(4)).DeleteBlockCopy(Address(2)));
+        Assert.Null(await silo.ReadBlockAsync(Address(1)));
+        Assert.Null(await silo.ReadBlockAsync(Address(2)));
+        Assert.Equal(Bytes("raft"), await silo.ReadBlockAsync(Address(4)));
+        Assert.Equal([Address(3)], await silo.ListBlockCopiesAsync(S0, null, 10));
+    }
+
+    [Fact]
+    public async Task A_block_delete_is_remembered_until_removals_before_a_time_are_forgotten()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b => b.PutBlockCopy(S0, Address(1), Bytes("copy")).PutBlockCopy(S0, Address(2), Bytes("other")));
+        await CommitAsync(silo, b => b.DeleteBlock(Address(1)).DeleteBlockCopy(Address(2)));
+
+        Assert.True(await silo.IsBlockRemovedAsync(Address(1)));
+        Assert.False(await silo.IsBlockRemovedAsync(Address(2))); // a copy dropped is not a block removed
+        await CommitAsync(silo, b => b.ForgetRemovedBlocks(DateTimeOffset.UtcNow - TimeSpan.FromHours(1)));
+        Assert.True(await silo.IsBlockRemovedAsync(Address(1)));
+        await CommitAsync(silo, b => b.ForgetRemovedBlocks(DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1)));
+        Assert.False(await silo.IsBlockRemovedAsync(Address(1)));
+    }
+
+    [Fact]
+    public async Task Copies_are_outside_a_shards_raft_state_neither_scanned_nor_cleared_with_it()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b => b.PutBlockCopy(S1, Address(1), Bytes("copy")).PutBlock(S1, Address(2), Bytes("raft")));
+
+        var records = await silo.ScanShardAsync(S1, null, 10);
+        Assert.Equal([Address(2)], records.Select(r => r.Block!.Value));
+        await CommitAsync(silo, b => b.ClearShard(S1));
+        Assert.Equal(Bytes("copy"), await silo.ReadBlockAsync(Address(1)));
+        Assert.Null(await silo.ReadBlockAsync(Address(2)));
+    }
+
+    [Fact]
     public async Task A_put_entry_reads_back_is_replaced_by_a_second_put_and_is_gone_after_delete()
     {
         var silo = await NewSiloAsync();

@@ -1,3 +1,4 @@
+using Memo.Protocol.Blocks;
 using System.Text;
 using Memo.Node.Storage;
 using Microsoft.Data.Sqlite;
@@ -79,7 +80,7 @@ public sealed class SqliteSiloTests : IAsyncLifetime
                 names.Add(reader.GetString(0));
             }
         }
-        Assert.Equal(["blocks", "entries", "meta", "raft_log", "raft_state"], names);
+        Assert.Equal(["block_copies", "blocks", "entries", "meta", "raft_log", "raft_state", "removed_blocks"], names);
     }
 
     [Fact]
@@ -157,6 +158,29 @@ public sealed class SqliteSiloTests : IAsyncLifetime
         file.Position = 4096;
         var damage = Enumerable.Repeat((byte)0x5A, (int)file.Length - 8192).ToArray();
         await file.WriteAsync(damage);
+    }
+
+    [Fact]
+    public async Task Opening_a_version_1_database_adds_the_copies_table_and_keeps_its_data()
+    {
+        var address = BlockAddress.FromBytes(Enumerable.Repeat((byte)7, BlockAddress.Length).ToArray());
+        var silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions { DataDirectory = _directory.Path });
+        await silo.CommitAsync(new SiloBatch().PutBlock(new ShardId(0), address, [1, 2, 3]));
+        await silo.DisposeAsync();
+        using (var raw = RawConnection(DatabasePath))
+        {
+            Scalar(raw, "DROP TABLE block_copies");
+            Scalar(raw, "DROP TABLE removed_blocks");
+            Scalar(raw, "PRAGMA user_version = 1");
+        }
+
+        await using var reopened = await SqliteSilo.OpenAsync(new SqliteSiloOptions { DataDirectory = _directory.Path });
+
+        Assert.Equal([1, 2, 3], await reopened.ReadBlockAsync(address));
+        await reopened.CommitAsync(new SiloBatch().PutBlockCopy(new ShardId(0), address, [4]));
+        Assert.Equal([address], await reopened.ListBlockCopiesAsync(new ShardId(0), null, 10));
+        using var check = RawConnection(DatabasePath);
+        Assert.Equal((long)SqliteSilo.SchemaVersion, Scalar(check, "PRAGMA user_version"));
     }
 
     [Fact]
