@@ -25,6 +25,8 @@ public sealed class EntryCacheSilo : ISilo
 
     private readonly ConcurrentDictionary<string, byte[]> _entries = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
+    private readonly Lock _commitOrder = new();
+    private Task _lastCommit = Task.CompletedTask;
     private readonly long _budgetBytes;
     private long _generation;
     private long _cachedBytes;
@@ -53,17 +55,31 @@ public sealed class EntryCacheSilo : ISilo
     public long CachedBytes => Interlocked.Read(ref _cachedBytes);
 
     /// <inheritdoc />
-    public async Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default)
+    public Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        // The contract promises completions in call order, and each commit's eviction runs in a continuation of its
+        // own, which the thread pool may run in any order: so each commit also waits for the one called before it.
+        // Under one lock, so the inner silo sees the calls in the order of the chain.
+        lock (_commitOrder)
+        {
+            var committed = CommitThenEvictAsync(Inner.CommitAsync(batch, cancellationToken), batch, _lastCommit);
+            _lastCommit = committed;
+            return committed;
+        }
+    }
+
+    private async Task CommitThenEvictAsync(Task inner, SiloBatch batch, Task previous)
+    {
         try
         {
-            await Inner.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+            await inner.ConfigureAwait(false);
         }
         finally
         {
             // Also after a failure or a cancellation: the batch may have landed all the same.
             Evict(batch);
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
