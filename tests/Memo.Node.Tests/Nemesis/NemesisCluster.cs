@@ -151,14 +151,6 @@ public sealed class NemesisCluster : IAsyncDisposable
             .ToDictionary(s => s.GetProperty("shard").GetInt32(), s => Array.IndexOf(_ids, s.GetProperty("leader").GetString()));
     }
 
-    /// <summary>The operator's re-formation after a whole-cluster restart: <c>memo cluster join</c> of node
-    /// <paramref name="node"/> to its own remoting endpoint (the others rejoin it by themselves).</summary>
-    public async Task<string> JoinSelfAsync(int node)
-    {
-        var (code, output) = await CliAsync("cluster", "join", _proxies[node].Address, "--remote", _proxies[node].Address, "--timeout", "5s").ConfigureAwait(false);
-        return $"exit {code}: {output.Trim()}";
-    }
-
     /// <summary>Waits until every node runs and reports every member Up and reachable.</summary>
     public async Task WaitMembersUpAsync(TimeSpan timeout)
     {
