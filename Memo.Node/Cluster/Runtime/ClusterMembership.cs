@@ -95,7 +95,8 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     public NodeId Self => _identity.Node;
 
     /// <summary>True when this start formed a new cluster (no seeds, or this node first, and no recorded members; or it
-    /// was the only member): the node that founds the shard groups. Set by <see cref="Start"/>.</summary>
+    /// was the only member): the node that founds the shard groups. Set by <see cref="Start"/>; never by a re-formation
+    /// after a whole-cluster restart (<see cref="RestartFormation"/>), whose shard groups exist already.</summary>
     public bool FormedCluster => Volatile.Read(ref _formed);
 
     /// <summary>Raised after every published view, on the membership actor's thread. Handlers must return quickly and
@@ -150,10 +151,11 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     }
 
     // The formation rule decided this restarting node forms the cluster: as the operator's `memo cluster join` of the
-    // node to itself would. Runs on the formation actor, once.
+    // node to itself would. Runs on the formation actor, once. It does not set FormedCluster: the shard groups exist
+    // already, and a node that founded them again would start a new one-voter group of every shard it does not host
+    // beside the real one (the 5-node soak found exactly that: reads of values overwritten long before).
     private void FormAfterRestart(FormationDecision decision)
     {
-        Volatile.Write(ref _formed, true);
         LogFormingAfterRestart(_logger, Self, decision.Reason);
         _cluster.JoinSeedNodes([_cluster.SelfAddress]);
     }

@@ -172,6 +172,9 @@ public sealed class NemesisCluster : IAsyncDisposable
     private static string Describe((string Self, IReadOnlyList<Member> Members)? show) =>
         show is not { } s ? "no answer" : string.Join(", ", s.Members.Select(m => $"{m.Id} {m.Status}{(m.Reachable ? "" : " unreachable")}"));
 
+    /// <summary>Everything node <paramref name="node"/>'s current process printed (empty before its first start).</summary>
+    public string Output(int node) => _nodes[node]?.Output ?? "";
+
     /// <summary>The last lines every node printed, for failure messages.</summary>
     public string Outputs(int lines = 60) => string.Join("\n", Enumerable.Range(0, Count).Select(i =>
         $"--- node {i} ({(IsRunning(i) ? "running" : "down")}):\n" + string.Join("\n", (_nodes[i]?.Output ?? "").Split('\n').TakeLast(lines))));

@@ -25,19 +25,44 @@ public sealed class WholeClusterRestartTests(ITestOutputHelper output) : IDispos
         for (var round = 1; round <= 2; round++)
         {
             await Task.WhenAll(Enumerable.Range(0, 3).Select(cluster.KillAsync));
-            // One at a time, in a random order, a second or two apart: the first restarted must not form alone
-            // before a majority answers, and the late ones must find the cluster the others formed.
-            var order = Enumerable.Range(0, 3).OrderBy(_ => random.Next()).ToList();
+            // Round 1 keeps node 0, which founded the shard groups, down until the others have re-formed the cluster:
+            // the node that forms it again is then never the founder. Round 2: every node, in a random order, a second
+            // or two apart; the first restarted must not form alone before a majority answers, and the late ones must
+            // find the cluster the others formed.
+            var order = round == 1 ? [1, 2] : Enumerable.Range(0, 3).OrderBy(_ => random.Next()).ToList();
             var clock = Stopwatch.StartNew();
             foreach (var node in order)
             {
                 await cluster.RestartAsync(node);
                 await Task.Delay(random.Next(500, 2500));
             }
+            if (round == 1)
+            {
+                await WaitForAnUpMemberAsync(cluster, 1);
+                await cluster.RestartAsync(0);
+                order.Add(0);
+            }
             await cluster.WaitMembersUpAsync(Bound);
             output.WriteLine($"round {round}: restarted in the order {string.Join(", ", order)}; every member Up on every node {clock.Elapsed.TotalSeconds:0.0} s after the first restart");
             // The same three members (same node ids): one cluster, not a new one per node.
             Assert.Equal(before, await IdsAsync(cluster));
+            // Re-forming is not founding: a node that founded the groups again would run a new one-voter group of
+            // every shard beside the real one.
+            for (var node = 0; node < 3; node++)
+            {
+                Assert.DoesNotContain("Founded the network's shard groups", cluster.Output(node), StringComparison.Ordinal);
+                Assert.DoesNotContain("(bootstrap: True)", cluster.Output(node), StringComparison.Ordinal);
+            }
+        }
+    }
+
+    private static async Task WaitForAnUpMemberAsync(NemesisCluster cluster, int node)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!(await cluster.ShowAsync(node) is { } show && show.Members.Any(m => m.Status == "up")))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"node {node} saw no member Up within {Bound} of the restart\n{cluster.Outputs()}");
+            await Task.Delay(250);
         }
     }
 
