@@ -115,10 +115,20 @@ public sealed class NodeActorHost : IAsyncDisposable
                 $"akka.cluster.roles = [{string.Join(", ", roles.Select(ConfigText.Quote))}]\n" +
                 $"akka.cluster.split-brain-resolver.stable-after = {(long)evictionDelay.TotalMilliseconds}ms\n" +
                 $"akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = {(long)options.Shards.HandoffTimeout.TotalMilliseconds}ms");
-            // With TLS, a node writes to every peer over a connection it dialled and checked itself (passive connections
-            // off): the certificate that answers at a member's address is then that member's (Security/PeerCertificates).
-            // An operator's akka section cannot turn this back on.
-            var forced = tls is null ? Config.Empty : ConfigurationFactory.ParseString("akka.remote.use-passive-connections = off");
+            // A node writes to every peer only over a connection it dialled itself (passive connections off), for two
+            // reasons an operator's akka section cannot override:
+            // - With passive connections Akka also writes over a connection the peer dialled, and a pair whose
+            //   connections were reset on both sides can then lose one direction for good: a accepts b's redial, tells
+            //   the reader of the connection a dialled to stop (b's is to take over), b's redial fails mid-handshake
+            //   (a reset), and b, its own attempt gone, writes to a over a's connection, which a no longer reads. b's
+            //   messages (heartbeat answers, gossip answers, Raft) are dropped unread while a's still reach b, and the
+            //   pair stays unreachable on a healthy network until a connection breaks again (docs/testing.md,
+            //   PairResetTests). With each side writing only on its own connection, a stopped reader there carries
+            //   nothing but acknowledgements, which Akka still reads.
+            // - With TLS, the certificate that answers at a member's address is then that member's
+            //   (Security/PeerCertificates).
+            // Cost: two TCP connections per pair of nodes instead of one.
+            var forced = ConfigurationFactory.ParseString("akka.remote.use-passive-connections = off");
             akka.AddHocon(forced.WithFallback(options.Config).WithFallback(NodeDefaults).WithFallback(derived).WithFallback(AkkaPeerTransport.DefaultConfig)
                 .WithFallback(AdminWire.SerializerConfig), HoconAddMode.Prepend);
             // With TLS the transport scheme becomes akka.ssl.tcp; every member and admin client must use it too.

@@ -26,10 +26,18 @@ public sealed class PeerWireSerializer : SerializerWithStringManifest
     /// <summary>Manifest of <see cref="PeerBatch"/>: every batch of frames, and the hellos (a batch with only a hello).</summary>
     internal const string BatchManifest = "B";
 
+    /// <summary>Manifest of <see cref="ClusterProbe"/>: a restarting node asks whether a recorded member is in a cluster.</summary>
+    internal const string ProbeManifest = "P";
+
+    /// <summary>Manifest of <see cref="ClusterProbeAnswer"/>.</summary>
+    internal const string ProbeAnswerManifest = "Q";
+
     /// <summary>Every type that crosses the wire, with its manifest; the HOCON bindings are generated from this list.</summary>
     internal static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
     {
         [typeof(PeerBatch)] = BatchManifest,
+        [typeof(ClusterProbe)] = ProbeManifest,
+        [typeof(ClusterProbeAnswer)] = ProbeAnswerManifest,
     };
 
     /// <summary>Called by Akka's serialization extension, once per actor system.</summary>
@@ -45,6 +53,8 @@ public sealed class PeerWireSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj) => obj switch
     {
         PeerBatch batch => batch.ToByteArray(),
+        ClusterProbe probe => probe.ToByteArray(),
+        ClusterProbeAnswer answer => answer.ToByteArray(),
         _ => throw new SerializationException($"{nameof(PeerWireSerializer)} cannot serialize {obj?.GetType().FullName ?? "null"}."),
     };
 
@@ -52,6 +62,8 @@ public sealed class PeerWireSerializer : SerializerWithStringManifest
     public override object FromBinary(byte[] bytes, string manifest) => manifest switch
     {
         BatchManifest => PeerBatch.Parser.ParseFrom(bytes),
+        ProbeManifest => ClusterProbe.Parser.ParseFrom(bytes),
+        ProbeAnswerManifest => ClusterProbeAnswer.Parser.ParseFrom(bytes),
         _ => throw new SerializationException($"Unknown {nameof(PeerWireSerializer)} manifest '{manifest}' (a newer peer?)."),
     };
 
@@ -59,6 +71,8 @@ public sealed class PeerWireSerializer : SerializerWithStringManifest
     public override string Manifest(object o) => o switch
     {
         PeerBatch => BatchManifest,
+        ClusterProbe => ProbeManifest,
+        ClusterProbeAnswer => ProbeAnswerManifest,
         _ => throw new SerializationException($"{nameof(PeerWireSerializer)} has no manifest for {o?.GetType().FullName ?? "null"}."),
     };
 }

@@ -13,6 +13,12 @@ public sealed partial class ClusterMembership
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} was a member before; it rejoins through {Members} (never alone)")]
     private static partial void LogRejoining(ILogger logger, NodeId node, string members);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} forms the cluster again after a restart: {Reason}")]
+    private static partial void LogFormingAfterRestart(ILogger logger, NodeId node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} keeps rejoining: {Reason}")]
+    private static partial void LogFormationWait(ILogger logger, NodeId node, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Member {Node} at {Address} is asked to leave")]
     private static partial void LogLeave(ILogger logger, NodeId node, string address);
 

@@ -18,7 +18,10 @@ namespace Memo.Node.Cluster.Runtime;
 //
 // Joining: a node with a fresh data folder joins through its seeds (remoting endpoints), or forms a cluster when it has
 // none or is the first of them. A node that was a member before joins through the members it recorded plus its seeds,
-// never by forming alone (a restarted seed must not make an island); only a node that was alone forms again.
+// never by forming alone at once (a restarted seed must not make an island); only a node that was alone forms again
+// at once. Meanwhile it asks the recorded members whether they are in a cluster, and forms only when RestartFormation's
+// rule says so: a majority of them answered that they are in none, and it has the lowest address of those that
+// answered (a whole-cluster restart re-forms by itself; a lone restart joins the running majority).
 
 /// <summary>
 /// This node's membership on Akka.Cluster: publishes a <see cref="ClusterView"/> after every membership event and
@@ -35,6 +38,7 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     private readonly ImmutableArray<string> _known;
     private readonly ImmutableArray<string> _seeds;
     private readonly TimeSpan _ringRemovalDelay;
+    private readonly FormationTiming _formationTiming;
     private readonly IClusterStore? _store;
     private readonly ILogger _logger;
     private readonly Lock _publishLock = new();
@@ -59,8 +63,11 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     /// <param name="ringRemovalDelay">How long a node whose Up record went away stays on the ring.</param>
     /// <param name="store">Where the members' endpoints are recorded; null keeps nothing.</param>
     /// <param name="loggerFactory">Logging.</param>
+    /// <param name="formationTiming">The timing of the whole-cluster restart rule (<see cref="RestartFormation"/>);
+    /// null: <see cref="FormationTiming.Default"/>.</param>
     public ClusterMembership(ActorSystem system, MemberIdentity identity, string remoteAddress, NetworkParameters network,
-        ImmutableArray<string> known, ImmutableArray<string> seeds, TimeSpan ringRemovalDelay, IClusterStore? store, ILoggerFactory loggerFactory)
+        ImmutableArray<string> known, ImmutableArray<string> seeds, TimeSpan ringRemovalDelay, IClusterStore? store, ILoggerFactory loggerFactory,
+        FormationTiming? formationTiming = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(identity);
@@ -74,6 +81,7 @@ public sealed partial class ClusterMembership : IAsyncDisposable
         _known = known.IsDefault ? [] : known;
         _seeds = seeds.IsDefault ? [] : seeds;
         _ringRemovalDelay = ringRemovalDelay;
+        _formationTiming = formationTiming ?? FormationTiming.Default;
         _store = store;
         _logger = loggerFactory.CreateLogger<ClusterMembership>();
         _recorded = [.. _known];
@@ -87,7 +95,8 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     public NodeId Self => _identity.Node;
 
     /// <summary>True when this start formed a new cluster (no seeds, or this node first, and no recorded members; or it
-    /// was the only member): the node that founds the shard groups. Set by <see cref="Start"/>.</summary>
+    /// was the only member): the node that founds the shard groups. Set by <see cref="Start"/>; never by a re-formation
+    /// after a whole-cluster restart (<see cref="RestartFormation"/>), whose shard groups exist already.</summary>
     public bool FormedCluster => Volatile.Read(ref _formed);
 
     /// <summary>Raised after every published view, on the membership actor's thread. Handlers must return quickly and
@@ -104,6 +113,14 @@ public sealed partial class ClusterMembership : IAsyncDisposable
         _actor = _system.ActorOf(Props.Create(() => new MembershipActor(_identity, _ringRemovalDelay, OnMembers)), "memo-membership");
         var self = _cluster.SelfAddress;
         var seeds = _seeds.Select(ToAddress).ToList();
+        var recorded = _known.Select(ToAddress).Distinct().ToList();
+        // Every node answers other nodes' "are you in a cluster?"; a node rejoining with other members recorded also asks
+        // them, and forms the cluster again itself when RestartFormation says so (a whole-cluster restart).
+        var probing = recorded.Any(a => !a.Equals(self))
+            ? new FormationActor.Probing(MembershipActor.HostPort(self), [.. recorded.Select(a => (MembershipActor.HostPort(a), a))], _formationTiming,
+                _formationTiming.ProbeInterval, FormAfterRestart, decision => LogFormationWait(_logger, Self, decision.Reason))
+            : null;
+        _system.ActorOf(FormationActor.Props(() => _view.IsMember, probing), FormationActor.Name);
         if (_known.IsEmpty)
         {
             if (seeds.Count == 0 || seeds[0].Equals(self))
@@ -131,6 +148,16 @@ public sealed partial class ClusterMembership : IAsyncDisposable
             LogRejoining(_logger, Self, string.Join(", ", others.Select(MembershipActor.HostPort)));
             _cluster.JoinSeedNodes(others);
         }
+    }
+
+    // The formation rule decided this restarting node forms the cluster: as the operator's `memo cluster join` of the
+    // node to itself would. Runs on the formation actor, once. It does not set FormedCluster: the shard groups exist
+    // already, and a node that founded them again would start a new one-voter group of every shard it does not host
+    // beside the real one (the 5-node soak found exactly that: reads of values overwritten long before).
+    private void FormAfterRestart(FormationDecision decision)
+    {
+        LogFormingAfterRestart(_logger, Self, decision.Reason);
+        _cluster.JoinSeedNodes([_cluster.SelfAddress]);
     }
 
     /// <summary>Moves a member (by hex id, API or remoting address; null or empty: this node) to Leaving. It hands its

@@ -151,14 +151,6 @@ public sealed class NemesisCluster : IAsyncDisposable
             .ToDictionary(s => s.GetProperty("shard").GetInt32(), s => Array.IndexOf(_ids, s.GetProperty("leader").GetString()));
     }
 
-    /// <summary>The operator's re-formation after a whole-cluster restart: <c>memo cluster join</c> of node
-    /// <paramref name="node"/> to its own remoting endpoint (the others rejoin it by themselves).</summary>
-    public async Task<string> JoinSelfAsync(int node)
-    {
-        var (code, output) = await CliAsync("cluster", "join", _proxies[node].Address, "--remote", _proxies[node].Address, "--timeout", "5s").ConfigureAwait(false);
-        return $"exit {code}: {output.Trim()}";
-    }
-
     /// <summary>Waits until every node runs and reports every member Up and reachable.</summary>
     public async Task WaitMembersUpAsync(TimeSpan timeout)
     {
@@ -179,6 +171,9 @@ public sealed class NemesisCluster : IAsyncDisposable
 
     private static string Describe((string Self, IReadOnlyList<Member> Members)? show) =>
         show is not { } s ? "no answer" : string.Join(", ", s.Members.Select(m => $"{m.Id} {m.Status}{(m.Reachable ? "" : " unreachable")}"));
+
+    /// <summary>Everything node <paramref name="node"/>'s current process printed (empty before its first start).</summary>
+    public string Output(int node) => _nodes[node]?.Output ?? "";
 
     /// <summary>The last lines every node printed, for failure messages.</summary>
     public string Outputs(int lines = 60) => string.Join("\n", Enumerable.Range(0, Count).Select(i =>

@@ -30,6 +30,8 @@ public sealed class PeerWireSerializerTests(ITestOutputHelper output) : Akka.Tes
             },
         },
         PeerWire.Hello(new NodeId(42), "127.0.0.1:4000", "network-a"),
+        new ClusterProbe(),
+        new ClusterProbeAnswer { InCluster = true },
     ];
 
     [Fact]

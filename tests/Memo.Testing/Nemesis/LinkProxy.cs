@@ -27,6 +27,7 @@ public sealed class LinkProxy : IAsyncDisposable
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<Connection, byte> _connections = new();
+    private readonly ConcurrentDictionary<int, (TimeSpan Hold, bool Reset)> _handshakeTraps = new();
     private readonly Task _accepting;
     private long _accepted;
     private long _unattributed;
@@ -77,6 +78,18 @@ public sealed class LinkProxy : IAsyncDisposable
         return count;
     }
 
+    /// <summary>
+    /// Arms a one-shot trap for the next connection <paramref name="dialler"/> opens to this node: its first bytes (an
+    /// Akka association request) are held for <paramref name="holdFirst"/>, then delivered; with
+    /// <paramref name="resetOnAnswer"/>, the connection is reset the moment this node's first answer comes back, which
+    /// the dialler never sees. This node has then accepted an association the dialler saw fail mid-handshake: the race
+    /// a reset of both sides of a pair can land in by chance.
+    /// </summary>
+    public void ArmHandshakeTrap(int dialler, TimeSpan holdFirst, bool resetOnAnswer) => _handshakeTraps[dialler] = (holdFirst, resetOnAnswer);
+
+    /// <summary>True while a trap armed by <see cref="ArmHandshakeTrap"/> waits for its connection.</summary>
+    public bool HandshakeTrapArmed(int dialler) => _handshakeTraps.ContainsKey(dialler);
+
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -119,9 +132,13 @@ public sealed class LinkProxy : IAsyncDisposable
         }
         var connection = new Connection(dialler, client, server);
         _connections[connection] = 0;
+        (TimeSpan Hold, bool Reset) trap = default;
+        var trapped = dialler >= 0 && _handshakeTraps.TryRemove(dialler, out trap);
         try
         {
-            await Task.WhenAll(PumpAsync(client, server, dialler, _node), PumpAsync(server, client, _node, dialler)).ConfigureAwait(false);
+            await Task.WhenAll(
+                PumpAsync(client, server, dialler, _node, trapped ? trap.Hold : null),
+                PumpAsync(server, client, _node, dialler, trapped && trap.Reset ? TimeSpan.MinValue : null)).ConfigureAwait(false);
         }
         finally
         {
@@ -132,7 +149,9 @@ public sealed class LinkProxy : IAsyncDisposable
 
     // One direction: a reader keeps taking chunks (so the sender is not slowed by our delays) into a bounded queue,
     // and a writer delivers each at its time, in order, holding them while the link is cut.
-    private async Task PumpAsync(Socket from, Socket to, int sender, int receiver)
+    // trap (see ArmHandshakeTrap): on the dialler's direction, how long its first chunk is held; on the answering
+    // direction, TimeSpan.MinValue: the first chunk resets the connection instead of being delivered.
+    private async Task PumpAsync(Socket from, Socket to, int sender, int receiver, TimeSpan? trap = null)
     {
         var queue = Channel.CreateBounded<(byte[] Chunk, long Arrived)>(new BoundedChannelOptions(256) { SingleReader = true, SingleWriter = true });
         var reading = Task.Run(async () =>
@@ -173,6 +192,16 @@ public sealed class LinkProxy : IAsyncDisposable
                     fault = _faults.Get(sender, receiver);
                 }
                 var delay = fault.Delay;
+                if (trap == TimeSpan.MinValue)
+                {
+                    Interlocked.Increment(ref _resets);
+                    throw new SocketException((int)SocketError.ConnectionReset);
+                }
+                if (trap is { } holdFirst)
+                {
+                    delay += holdFirst;
+                    trap = null;
+                }
                 lock (_random)
                 {
                     delay += fault.Jitter * _random.NextDouble();
