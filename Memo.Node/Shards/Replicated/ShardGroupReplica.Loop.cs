@@ -27,12 +27,15 @@ public sealed partial class ShardGroupReplica
                 {
                     break;
                 }
+                // Ticks first: they elapsed before this turn's inputs were read. Counted after a leader's heartbeat in
+                // the same turn, up to MaxTicksPerTurn ticks that passed before it would shorten this voter's election
+                // timeout after it, eating into the leader's lease margin (2 + 10% of election-ticks) after a stall.
+                TakeTicks();
                 for (var taken = 0; taken < _options.MaxInputsPerTurn && reader.TryRead(out var input); taken++)
                 {
                     Handle(input);
                 }
                 FlushReads();
-                TakeTicks();
                 if (_raft.HasReady)
                 {
                     await HandleReadyAsync().ConfigureAwait(false);
