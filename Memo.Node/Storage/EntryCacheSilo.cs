@@ -60,7 +60,8 @@ public sealed class EntryCacheSilo : ISilo
         ArgumentNullException.ThrowIfNull(batch);
         // The contract promises completions in call order, and each commit's eviction runs in a continuation of its
         // own, which the thread pool may run in any order: so each commit also waits for the one called before it.
-        // Under one lock, so the inner silo sees the calls in the order of the chain.
+        // Under one lock, so the inner silo sees the calls in the order of the chain. This needs an inner CommitAsync
+        // that only queues (SqliteSilo's writer queue, MemorySilo): one that blocked would hold every committer here.
         lock (_commitOrder)
         {
             var committed = CommitThenEvictAsync(Inner.CommitAsync(batch, cancellationToken), batch, _lastCommit);
