@@ -47,9 +47,21 @@ if [ "$failed" -gt 0 ]; then status=1; fi
 # Figures that tests log for people (not assertions): e.g. the 100,000-key test's throughput per tenth.
 grep -h -o -E '(inserted [0-9]+ keys[^<]*|inserts/s per tenth:[^<]*|last tenth / first tenth[^<]*|acknowledged [0-9]+ upserts[^<]*)' "$results"/*.trx 2>/dev/null | sed 's/^/  figure: /'
 
-# Name every failed test next to the summary, so a CI log that keeps only its tail still says what broke.
-grep -h -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$results"/*.trx 2>/dev/null \
-  | sed -n 's/.*testName="\([^"]*\)".*/  failed: \1/p'
+# Name every failed test next to the summary, with the first lines of its message, so a CI log that keeps only its
+# tail still says what broke and why.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  awk '
+    /<UnitTestResult / && /outcome="Failed"/ { failed = 1; match($0, /testName="[^"]*"/); print "  failed: " substr($0, RSTART + 10, RLENGTH - 11) }
+    failed && /<Message>/ { inmsg = 1; shown = 0; sub(/.*<Message>/, "") }
+    inmsg {
+      done = sub(/<\/Message>.*/, "")
+      gsub(/&lt;/, "<"); gsub(/&gt;/, ">"); gsub(/&quot;/, "\""); gsub(/&apos;/, "\047"); gsub(/&amp;/, "\\&")
+      if (shown < 12) { print "    " $0; shown++ }
+      if (done) { inmsg = 0; failed = 0 }
+    }
+  ' "$trx"
+done
 
 line="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"

@@ -77,6 +77,9 @@ public sealed class InProcessCluster : IAsyncDisposable
         /// <summary>Position in start order, from 0.</summary>
         public int Index { get; }
 
+        /// <summary>The node's file log when <c>MEMO_TEST_LOGS</c> is set (kept across restarts).</summary>
+        internal ILoggerFactory? FileLogs { get; set; }
+
         /// <summary>The node's data folder (kept across restarts).</summary>
         public string DataDirectory { get; }
 
@@ -134,11 +137,22 @@ public sealed class InProcessCluster : IAsyncDisposable
         var slot = new Slot(_slots.Count, Path.Combine(_root, $"node{_slots.Count + 1}"));
         slot.Disk = _powerLossDisks ? PowerLossDisk.Attach(slot.DataDirectory) : null;
         var seed = _slots.Count == 0 ? null : _slots[seedIndex].RemoteAddress;
-        slot.Node = await MemoNode.StartAsync(Options(slot, seed, overrides ?? []), _loggerFactory).ConfigureAwait(false);
+        slot.Node = await MemoNode.StartAsync(Options(slot, seed, overrides ?? []), LoggerFactoryOf(slot)).ConfigureAwait(false);
         slot.Port = slot.Node.Endpoint.Port;
         slot.RemotePort = int.Parse(slot.Node.RemoteAddress[(slot.Node.RemoteAddress.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         _slots.Add(slot);
         return slot;
+    }
+
+    // MEMO_TEST_LOGS=<folder>: each node logs to <folder>/<network>-node<index>.log (the caller's factory is then unused).
+    private ILoggerFactory LoggerFactoryOf(Slot slot)
+    {
+        if (Environment.GetEnvironmentVariable("MEMO_TEST_LOGS") is not { Length: > 0 } folder)
+        {
+            return _loggerFactory;
+        }
+        slot.FileLogs ??= FileLoggerProvider.CreateFactory(Path.Combine(folder, $"{_network}-node{slot.Index}.log"));
+        return slot.FileLogs;
     }
 
     /// <summary>Stops node <paramref name="index"/> without leaving (the others see it go silent).</summary>
@@ -189,7 +203,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         }
         var seed = index == 0 ? null : _slots[0].RemoteAddress;
         slot.Node = await MemoNode.StartAsync(Options(slot, seed,
-            [$"memo.node.listen = \"127.0.0.1:{slot.Port}\"", $"memo.node.remote = \"127.0.0.1:{slot.RemotePort}\""]), _loggerFactory).ConfigureAwait(false);
+            [$"memo.node.listen = \"127.0.0.1:{slot.Port}\"", $"memo.node.remote = \"127.0.0.1:{slot.RemotePort}\""]), LoggerFactoryOf(slot)).ConfigureAwait(false);
     }
 
     /// <summary>The running nodes.</summary>
@@ -218,6 +232,23 @@ public sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Polls until <paramref name="unmet"/> returns null for the running nodes; on timeout fails with the phase, the last
+    /// reason it gave and every node's view (a bare "not reached" says nothing about which shard or member held it up).
+    /// </summary>
+    public async Task WaitUntilAsync(Func<IReadOnlyList<Slot>, string?> unmet, string phase, TimeSpan timeout)
+    {
+        string? reason = null;
+        try
+        {
+            await WaitUntilAsync(nodes => (reason = unmet(nodes)) is null, phase, timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"phase '{phase}' not reached within {timeout}: {reason}\n{Describe()}", e);
+        }
+    }
+
     /// <summary>Every node's view, for failure messages.</summary>
     public string Describe()
     {
@@ -242,6 +273,7 @@ public sealed class InProcessCluster : IAsyncDisposable
                 await node.StopAsync().ConfigureAwait(false);
             }
             slot.Disk?.Dispose();
+            slot.FileLogs?.Dispose();
         }
         try
         {
