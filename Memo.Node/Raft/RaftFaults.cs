@@ -39,4 +39,11 @@ internal enum RaftFaults
     /// loses those ticks and keeps serving reads while another leader commits writes.
     /// </summary>
     LeaseTimedByTicks = 1 << 6,
+
+    /// <summary>
+    /// The leader sends its latest snapshot even when its configuration names the receiver a voter that the group has
+    /// since removed: a member removed, cleared and added again as a learner under the same id believes the old
+    /// configuration, and the group's founder finds itself the only voter of the bootstrap one.
+    /// </summary>
+    SendStaleConfigurationSnapshots = 1 << 7,
 }

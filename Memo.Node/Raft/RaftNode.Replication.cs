@@ -202,7 +202,11 @@ public sealed partial class RaftNode
         }
 
         var wasPaused = progress.IsPaused;
-        if (!progress.MaybeUpdate(m.Index))
+        // A probe answered at the index already matched also ends probing: a follower caught up by a snapshot of the
+        // leader's last entry acknowledges the first probe at that index, and with no new entry to send it would stay
+        // in probe (and a learner would never count as caught up to be promoted).
+        var probeConfirmed = progress.State == ProgressState.Probe && m.Index == progress.Match && progress.Match > LogIndex.Zero;
+        if (!progress.MaybeUpdate(m.Index) && !probeConfirmed)
         {
             return;
         }

@@ -36,10 +36,35 @@ public sealed partial class RaftNode
         RaftInvariantException.ThrowIf(
             snapshot.Index.Next() < _log.FirstIndex,
             $"log compacted to {_log.FirstIndex} beyond snapshot {snapshot.Index}");
+        if (SnapshotWouldEnfranchise(snapshot.Metadata.Membership, to))
+        {
+            return false;
+        }
         Send(new RaftMessage { Kind = RaftMessageKind.Snapshot, From = Id, To = to, Term = Term, Snapshot = snapshot });
         progress.BecomeSnapshot(snapshot.Index);
         return true;
     }
+
+    /// <summary>
+    /// Whether sending a snapshot of <paramref name="snapshotMembership"/> to <paramref name="to"/> would make it a voter
+    /// of a configuration the group has left behind. A replica's store is cleared when the group removes it, and the
+    /// node may be placed in the group again later as a new learner under the same id; a snapshot older than its
+    /// removal names it a voter of a configuration from before. It believes that configuration until the entries after
+    /// the snapshot reach it, and the group's founder then finds itself the only voter of the bootstrap configuration:
+    /// it elects itself and commits alone, a second group beside the real one. So the leader withholds such a snapshot
+    /// until the host made a newer one (<see cref="SnapshotIsBehindConfiguration"/>); the follower stays in probe meanwhile.
+    /// </summary>
+    private bool SnapshotWouldEnfranchise(RaftMembership snapshotMembership, NodeId to) =>
+        snapshotMembership.IsVoter(to) && !Membership.IsVoter(to) && !Faults.HasFlag(RaftFaults.SendStaleConfigurationSnapshots);
+
+    /// <summary>
+    /// True when the configuration in force at the applied index differs from the store's snapshot's: the host should
+    /// make a snapshot at the applied index, so that what the leader sends a new member names the configuration that
+    /// admitted it (see <see cref="SnapshotWouldEnfranchise"/>). Configuration changes are rare, so are these snapshots.
+    /// </summary>
+    public bool SnapshotIsBehindConfiguration =>
+        _log.Applied > _log.Snapshot.Index && _log.Applied >= _baseMembershipIndex
+        && !MembershipAt(_log.Applied).Equals(_log.Snapshot.Metadata.Membership);
 
     /// <summary>A snapshot not acknowledged within two election timeouts is presumed lost and is sent again.</summary>
     private void TickSnapshots()

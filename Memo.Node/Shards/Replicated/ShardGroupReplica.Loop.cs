@@ -514,14 +514,17 @@ public sealed partial class ShardGroupReplica
         target.IsEntry ? _silo.ReadEntryAsync(target.Key!) : _silo.ReadBlockAsync(target.Address);
 
     /// <summary>
-    /// Snapshots the shard once enough entries were applied since the last snapshot, and compacts the log. Runs
-    /// between turns, when the silo holds exactly the state through <see cref="_applied"/> (this loop is the
+    /// Snapshots the shard once enough entries were applied since the last snapshot, or once the configuration in force
+    /// differs from the snapshot's (a leader does not send a snapshot that names a re-added member a voter of a
+    /// configuration from before its removal: <see cref="RaftNode.SnapshotIsBehindConfiguration"/>), and compacts the
+    /// log. Runs between turns, when the silo holds exactly the state through <see cref="_applied"/> (this loop is the
     /// shard's only writer and its last batch is durable).
     /// </summary>
     private async Task MaybeSnapshotAsync()
     {
         var since = LogIndex.Max(_storage.Snapshot.Index, _snapshotRefusedAt);
-        if (_applied.Value - Math.Min(since.Value, _applied.Value) < (ulong)_options.SnapshotThresholdEntries)
+        var configurationBehind = _raft.SnapshotIsBehindConfiguration && _snapshotRefusedAt <= _storage.Snapshot.Index;
+        if (!configurationBehind && _applied.Value - Math.Min(since.Value, _applied.Value) < (ulong)_options.SnapshotThresholdEntries)
         {
             return;
         }

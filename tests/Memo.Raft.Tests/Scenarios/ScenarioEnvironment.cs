@@ -42,6 +42,7 @@ internal sealed class ScenarioEnvironment
             case "heal": _cut.Clear(); break;
             case "crash": Crash(args); break;
             case "restart": Restart(args); break;
+            case "wipe": Wipe(args); break;
             case "compact": Compact(args); break;
             case "status": foreach (var id in Ids(args)) { Line(_replicas[id].Core.Status.ToString()); } break;
             case "progress": Line(Node(args[0]).Core.DescribeProgress()); break;
@@ -288,6 +289,23 @@ internal sealed class ScenarioEnvironment
             r.Crashed = false;
             r.Core = new RaftNode(r.Config, r.Store);
             RestoreApplied(r, r.Store.Snapshot);
+            _monitor.OnRestart(r.Core.Id);
+            Line(r.Core.Status.ToString());
+        }
+    }
+
+    /// <summary>
+    /// The replica's store is cleared and it starts again empty under the same id, as a node's host does when the group
+    /// removed the replica and the placement later assigns the shard to the node again.
+    /// </summary>
+    private void Wipe(IReadOnlyList<string> args)
+    {
+        foreach (var id in Ids(args))
+        {
+            var old = _replicas[id];
+            var r = new Replica(id, old.Config, new MemoryRaftLogStore());
+            _replicas[id] = r;
+            _network.RemoveAll(m => m.To.Value == id);
             _monitor.OnRestart(r.Core.Id);
             Line(r.Core.Status.ToString());
         }

@@ -442,7 +442,9 @@ public sealed partial class Simulation
 
     private void MaybeSnapshot(SimNode node, RaftNode core)
     {
-        if (node.Applied.Value < node.Store.Snapshot.Index.Value + (ulong)_options.SnapshotEvery || node.Applied > core.AppliedIndex)
+        // As the node's host does: also when the configuration moved past the snapshot's, so leaders can send new members a snapshot.
+        if ((node.Applied.Value < node.Store.Snapshot.Index.Value + (ulong)_options.SnapshotEvery && !core.SnapshotIsBehindConfiguration)
+            || node.Applied > core.AppliedIndex)
         {
             return;
         }
