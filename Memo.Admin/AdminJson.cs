@@ -30,7 +30,8 @@ public static class AdminJson
     }
 
     /// <summary>Writes the fields of <paramref name="shard"/> into the object the caller opened: shard, replicas, leader,
-    /// applied, underReplicated (the caller may add its own fields before closing it).</summary>
+    /// applied, underReplicated, and keys and bytes when the leader's count is known (the caller may add its own fields
+    /// before closing it).</summary>
     public static void WriteShardFields(Utf8JsonWriter json, ShardInfo shard)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -40,6 +41,14 @@ public static class AdminJson
         json.WriteString("leader", shard.LeaderId);
         json.WriteNumber("applied", shard.AppliedIndex);
         json.WriteBoolean("underReplicated", shard.UnderReplicated);
+        if (shard.HasKeys)
+        {
+            json.WriteNumber("keys", shard.Keys);
+        }
+        if (shard.HasBytes)
+        {
+            json.WriteNumber("bytes", shard.Bytes);
+        }
     }
 
     /// <summary>Writes a named array of strings.</summary>

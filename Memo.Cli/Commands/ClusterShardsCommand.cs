@@ -4,7 +4,8 @@ using Spectre.Console;
 
 namespace Memo.Cli.Commands;
 
-/// <summary><c>memo cluster shards</c>: each shard's replica set, leader, applied index, under-replication.</summary>
+/// <summary><c>memo cluster shards</c>: each shard's replica set, leader, applied index, keys and bytes (the leader's last
+/// count), under-replication.</summary>
 internal sealed class ClusterShardsCommand
 {
     private readonly AdminOptions _admin;
@@ -55,7 +56,8 @@ internal sealed class ClusterShardsCommand
     private void WriteTable(ShardsResponse shards)
     {
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("shard").AddColumn("replicas").AddColumn("leader").AddColumn("applied").AddColumn("under-replicated");
+            .AddColumn("shard").AddColumn("replicas").AddColumn("leader").AddColumn("applied")
+            .AddColumn(new TableColumn("keys").RightAligned()).AddColumn(new TableColumn("bytes").RightAligned()).AddColumn("under-replicated");
         foreach (var shard in shards.Shards)
         {
             table.AddRow(
@@ -63,6 +65,8 @@ internal sealed class ClusterShardsCommand
                 new Text(string.Join(", ", shard.Replicas)),
                 new Text(shard.LeaderId.Length > 0 ? shard.LeaderId : "-"),
                 new Text(shard.AppliedIndex > 0 ? shard.AppliedIndex.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"),
+                new Text(shard.HasKeys ? shard.Keys.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"),
+                new Text(shard.HasBytes ? KvTransfer.Bytes((long)shard.Bytes) : "-"),
                 new Text(shard.UnderReplicated ? "YES" : ""));
         }
         _io.Console.Write(table);

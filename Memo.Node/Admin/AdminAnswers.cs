@@ -79,6 +79,11 @@ public static class AdminAnswers
             {
                 info.LeaderId = leader.Node.ToString();
                 info.AppliedIndex = leader.Applied.Value;
+                if (leader.Usage is { } usage)
+                {
+                    info.Keys = (ulong)usage.Entries;
+                    info.Bytes = (ulong)usage.TotalBytes;
+                }
             }
             response.Shards.Add(info);
         }
@@ -91,6 +96,11 @@ public static class AdminAnswers
                 LeaderId = report.Leader.IsNone ? "" : report.Leader.ToString(),
                 AppliedIndex = report.Applied.Value,
             };
+            if (report.Usage is { } usage)
+            {
+                local.Keys = (ulong)usage.Entries;
+                local.Bytes = (ulong)usage.TotalBytes;
+            }
             local.Voters.AddRange(report.Membership.Voters.Select(v => v.ToString()));
             local.Learners.AddRange(report.Membership.Learners.Select(l => l.ToString()));
             response.LocalReplicas.Add(local);

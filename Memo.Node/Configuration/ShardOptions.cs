@@ -21,6 +21,9 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
     /// <summary>The anti-entropy's rate limit: most block copies one pass sends or drops.</summary>
     public int AntiEntropyMaxCopies { get; init; } = 256;
 
+    /// <summary>How often each node counts the rows and bytes of the shards it hosts (<c>memo cluster shards</c>).</summary>
+    public TimeSpan UsageInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     internal static ShardOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.count"),
         r.Int32($"{Path}.mailbox-capacity"),
@@ -31,6 +34,7 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
     {
         AntiEntropyInterval = r.Duration($"{Path}.anti-entropy-interval"),
         AntiEntropyMaxCopies = r.Int32($"{Path}.anti-entropy-max-copies"),
+        UsageInterval = r.Duration($"{Path}.usage-interval"),
     };
 
     internal void Validate(OptionsValidator v)
@@ -46,5 +50,6 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         v.DurationRange($"{Path}.handoff-timeout", HandoffTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         v.DurationRange($"{Path}.anti-entropy-interval", AntiEntropyInterval, TimeSpan.Zero, TimeSpan.FromDays(1));
         v.Range($"{Path}.anti-entropy-max-copies", AntiEntropyMaxCopies, 1, 1_000_000);
+        v.DurationRange($"{Path}.usage-interval", UsageInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
     }
 }

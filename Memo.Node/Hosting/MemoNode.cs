@@ -231,6 +231,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 new ShardHostOptions
                 {
                     MaxConcurrentMoves = options.Shards.MaxConcurrentMoves,
+                    UsageInterval = options.Shards.UsageInterval,
                     Copies = new BlockCopyOptions
                     {
                         AntiEntropyInterval = options.Shards.AntiEntropyInterval,

@@ -184,5 +184,9 @@ public sealed class EntryCacheSilo : ISilo
         Inner.ReadLogBoundsAsync(shard, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<SiloShardUsage> MeasureShardAsync(ShardId shard, CancellationToken cancellationToken = default) =>
+        Inner.MeasureShardAsync(shard, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask DisposeAsync() => Inner.DisposeAsync();
 }

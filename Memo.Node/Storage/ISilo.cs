@@ -75,6 +75,12 @@ public interface ISilo : IAsyncDisposable
 
     /// <summary>The first and last stored log index of a shard; both <see cref="LogIndex.Zero"/> when empty.</summary>
     ValueTask<SiloLogBounds> ReadLogBoundsAsync(ShardId shard, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Counts what <paramref name="shard"/> holds (rows and bytes of entries, Raft-state blocks, block copies, log
+    /// entries). Reads every row of the shard: for operators' views refreshed now and then, not for a request path.
+    /// </summary>
+    ValueTask<SiloShardUsage> MeasureShardAsync(ShardId shard, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A key-value entry as stored: its key, its shard and the entry's opaque bytes.</summary>

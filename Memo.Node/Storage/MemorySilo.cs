@@ -221,6 +221,21 @@ public sealed class MemorySilo : ISilo
             : new SiloLogBounds(LogIndex.Zero, LogIndex.Zero));
     }
 
+    /// <inheritdoc />
+    public ValueTask<SiloShardUsage> MeasureShardAsync(ShardId shard, CancellationToken cancellationToken = default)
+    {
+        var snapshot = Read(cancellationToken);
+        var entries = snapshot.Entries.Where(e => e.Shard == shard).ToList();
+        var blocks = snapshot.Blocks.Where(b => b.Value.Shard == shard).ToList();
+        var copies = snapshot.Copies.Where(c => c.Value.Shard == shard).ToList();
+        var log = snapshot.Logs.TryGetValue(shard, out var l) ? l : [];
+        return new(new SiloShardUsage(
+            entries.Count, entries.Sum(e => (long)System.Text.Encoding.UTF8.GetByteCount(e.Key) + e.Value.Length),
+            blocks.Count, blocks.Sum(b => (long)BlockAddress.Length + b.Value.Data.Length),
+            copies.Count, copies.Sum(c => (long)BlockAddress.Length + c.Value.Data.Length),
+            log.Count, log.Sum(e => (long)e.Data.Length)));
+    }
+
     /// <summary>Stops accepting commits and reads (both throw <see cref="ObjectDisposedException"/> afterwards); the content goes with the instance.</summary>
     public ValueTask DisposeAsync()
     {

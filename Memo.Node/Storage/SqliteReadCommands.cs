@@ -31,6 +31,7 @@ internal sealed class SqliteReadCommands : IDisposable
     private readonly SqliteCommand _isRemoved;
     private readonly SqliteCommand _shardEntriesFrom;
     private readonly SqliteCommand _shardEntriesAfter;
+    private readonly SqliteCommand _measureShard;
 
     /// <summary>Prepares every statement; throws when the schema does not match.</summary>
     public SqliteReadCommands(SqliteConnection connection)
@@ -70,6 +71,18 @@ internal sealed class SqliteReadCommands : IDisposable
         _shardEntriesAfter = Prepare(
             "SELECT key, value FROM entries WHERE shard = $shard AND key > $after ORDER BY key LIMIT $limit",
             ("$shard", SqliteType.Integer), ("$limit", SqliteType.Integer), ("$after", SqliteType.Text));
+        // length() of a TEXT is in characters; CAST to BLOB counts the UTF-8 bytes. SQLite reads a BLOB's length from
+        // its record header, without loading overflow pages.
+        _measureShard = Prepare(
+            "SELECT (SELECT count(*) FROM entries WHERE shard = $shard), " +
+            "(SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(value)), 0) FROM entries WHERE shard = $shard), " +
+            "(SELECT count(*) FROM blocks WHERE shard = $shard), " +
+            "(SELECT coalesce(sum(length(address) + length(data)), 0) FROM blocks WHERE shard = $shard), " +
+            "(SELECT count(*) FROM block_copies WHERE shard = $shard), " +
+            "(SELECT coalesce(sum(length(address) + length(data)), 0) FROM block_copies WHERE shard = $shard), " +
+            "(SELECT count(*) FROM raft_log WHERE shard = $shard), " +
+            "(SELECT coalesce(sum(length(data)), 0) FROM raft_log WHERE shard = $shard)",
+            ("$shard", SqliteType.Integer));
     }
 
     /// <summary>A page of a shard's records: blocks after the position, then entries (see <see cref="ISilo.ScanShardAsync"/>).</summary>
@@ -215,6 +228,16 @@ internal sealed class SqliteReadCommands : IDisposable
             return new SiloLogBounds(LogIndex.Zero, LogIndex.Zero);
         }
         return new SiloLogBounds(new LogIndex(checked((ulong)reader.GetInt64(0))), new LogIndex(checked((ulong)reader.GetInt64(1))));
+    }
+
+    /// <summary>See <see cref="ISilo.MeasureShardAsync"/>.</summary>
+    public SiloShardUsage MeasureShard(ShardId shard)
+    {
+        _measureShard.Parameters[0].Value = shard.Value;
+        using var reader = _measureShard.ExecuteReader();
+        reader.Read();
+        return new SiloShardUsage(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+            reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7));
     }
 
     public void Dispose()

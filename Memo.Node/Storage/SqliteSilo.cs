@@ -269,6 +269,10 @@ public sealed partial class SqliteSilo : ISilo
     public ValueTask<SiloLogBounds> ReadLogBoundsAsync(ShardId shard, CancellationToken cancellationToken = default) =>
         ReadAsync(shard, static (reader, s) => reader.ReadLogBounds(s), cancellationToken);
 
+    /// <inheritdoc />
+    public ValueTask<SiloShardUsage> MeasureShardAsync(ShardId shard, CancellationToken cancellationToken = default) =>
+        ReadAsync(shard, static (reader, s) => reader.MeasureShard(s), cancellationToken);
+
     /// <summary>
     /// Stops accepting commits, commits every batch already queued, then closes the connections. Batches still
     /// waiting for room in a full queue fail with <see cref="ObjectDisposedException"/>.

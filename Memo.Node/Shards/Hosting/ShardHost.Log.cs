@@ -27,4 +27,7 @@ public sealed partial class ShardHost
 
     [LoggerMessage(EventId = 6008, Level = LogLevel.Error, Message = "Restarting the replica of shard {Shard} failed; retrying in {Delay}")]
     private partial void LogReplicaRestartFailed(Exception exception, ShardId shard, TimeSpan delay);
+
+    [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Counting what shard {Shard} holds failed; the last count stays")]
+    private partial void LogUsageFailed(Exception exception, ShardId shard);
 }

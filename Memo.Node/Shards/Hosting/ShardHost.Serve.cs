@@ -63,6 +63,14 @@ public sealed partial class ShardHost
             };
             message.Voters.AddRange(report.Membership.Voters.Select(v => v.Value));
             message.Learners.AddRange(report.Membership.Learners.Select(l => l.Value));
+            if (report.Usage is { } usage)
+            {
+                message.Usage = new ReplicaUsageMessage
+                {
+                    Entries = (ulong)usage.Entries, EntryBytes = (ulong)usage.EntryBytes, Blocks = (ulong)usage.Blocks, BlockBytes = (ulong)usage.BlockBytes,
+                    Copies = (ulong)usage.Copies, CopyBytes = (ulong)usage.CopyBytes, LogEntries = (ulong)usage.LogEntries, LogBytes = (ulong)usage.LogBytes,
+                };
+            }
             reply.Replicas.Add(message);
         }
         return reply;

@@ -61,8 +61,12 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     private volatile ImmutableDictionary<(ShardId, NodeId), ReplicaReport> _reports = ImmutableDictionary<(ShardId, NodeId), ReplicaReport>.Empty;
     private bool _founded;
     private DateTime _nextPoll;
+    private DateTime _nextUsage;
     private Task? _loop;
     private Task? _poll;
+    private Task? _usage;
+    // The last count of what each hosted replica holds (UsageOf); written by the counting task, read by any thread.
+    private readonly ConcurrentDictionary<ShardId, SiloShardUsage> _usages = new();
 
     private ShardHost(NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout, RaftConfig raftConfig,
         ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, ILoggerFactory loggerFactory)
@@ -168,7 +172,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     {
         if (_replicas.TryGetValue(shard, out var local) && local.Status.IsLeader)
         {
-            return ReportOf(local.Status, DateTime.UtcNow);
+            return ReportOf(local.Status, DateTime.UtcNow, UsageOf(shard));
         }
         var freshAfter = DateTime.UtcNow - _options.ReportFreshness;
         ReplicaReport? best = null;
@@ -186,7 +190,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     public IReadOnlyList<ReplicaReport> LocalReports()
     {
         var now = DateTime.UtcNow;
-        return _replicas.Values.Select(r => ReportOf(r.Status, now)).OrderBy(r => r.Shard).ToList();
+        return _replicas.Values.Select(r => ReportOf(r.Status, now, UsageOf(r.Shard))).OrderBy(r => r.Shard).ToList();
     }
 
     /// <summary>
@@ -290,6 +294,12 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             }
             await RetireAsync(placed, cancellationToken).ConfigureAwait(false);
             Rebalance(view);
+        }
+        // Counting reads every row of a shard: beside the turns, so a big shard holds nothing up.
+        if (DateTime.UtcNow >= _nextUsage && (_usage is null || _usage.IsCompleted))
+        {
+            _nextUsage = DateTime.UtcNow + _options.UsageInterval;
+            _usage = MeasureUsageAsync(cancellationToken);
         }
         // Polling runs beside the turns: a silent peer must not hold rebalancing up for the call's deadline.
         if (DateTime.UtcNow >= _nextPoll && (_poll is null || _poll.IsCompleted))
@@ -539,13 +549,42 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
                 {
                     var shard = new ShardId((int)r.Shard);
                     reports[(shard, node)] = new ReplicaReport(shard, node, r.IsLeader, new NodeId(r.Leader), new Term(r.Term), new LogIndex(r.Applied),
-                        RaftMembership.Create(r.Voters.Select(v => new NodeId(v)), r.Learners.Select(l => new NodeId(l))), now);
+                        RaftMembership.Create(r.Voters.Select(v => new NodeId(v)), r.Learners.Select(l => new NodeId(l))), now, UsageFrom(r.Usage));
                 }
             }
         }
         _reports = reports.ToImmutable();
     }
 
-    private static ReplicaReport ReportOf(ShardGroupStatus status, DateTime now) =>
-        new(status.Shard, status.Node, status.IsLeader, status.Leader, status.Term, status.Applied, status.Membership, now);
+    /// <summary>This node's last count of what its replica of <paramref name="shard"/> holds; null before the first count or
+    /// when it hosts none.</summary>
+    public SiloShardUsage? UsageOf(ShardId shard) =>
+        _replicas.ContainsKey(shard) && _usages.TryGetValue(shard, out var usage) ? usage : null;
+
+    private async Task MeasureUsageAsync(CancellationToken cancellationToken)
+    {
+        foreach (var shard in _replicas.Keys.ToList())
+        {
+            try
+            {
+                _usages[shard] = await _silo.MeasureShardAsync(shard, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A view for operators: a failed count keeps the last one and is tried again next time.
+                LogUsageFailed(e, shard);
+            }
+        }
+        foreach (var gone in _usages.Keys.Where(s => !_replicas.ContainsKey(s)).ToList())
+        {
+            _usages.TryRemove(gone, out _);
+        }
+    }
+
+    private static ReplicaReport ReportOf(ShardGroupStatus status, DateTime now, SiloShardUsage? usage = null) =>
+        new(status.Shard, status.Node, status.IsLeader, status.Leader, status.Term, status.Applied, status.Membership, now, usage);
+
+    private static SiloShardUsage? UsageFrom(Wire.ReplicaUsageMessage? message) => message is null ? null : new SiloShardUsage(
+        (long)message.Entries, (long)message.EntryBytes, (long)message.Blocks, (long)message.BlockBytes,
+        (long)message.Copies, (long)message.CopyBytes, (long)message.LogEntries, (long)message.LogBytes);
 }

@@ -33,6 +33,9 @@ public sealed record ShardHostOptions
     /// <summary>Longest wait between restarts of a failing replica; one that then runs this long starts over from the minimum.</summary>
     public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How often the host counts what each hosted replica holds in the silo (<see cref="ShardHost.UsageOf"/>).</summary>
+    public TimeSpan UsageInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Limits of forwarding over the peer links (the message limit is the replicas' <c>MaxMessageBytes</c>).</summary>
     public ShardForwarderOptions Forwarding { get; init; } = new();
 
@@ -54,6 +57,10 @@ public sealed record ShardHostOptions
         if (StatusPollInterval < TimeSpan.FromMilliseconds(1) || PeerCallTimeout < TimeSpan.FromMilliseconds(1) || ReportFreshness <= StatusPollInterval)
         {
             problems.Add("the status poll interval and peer call timeout are positive, and reports stay fresh longer than the poll interval");
+        }
+        if (UsageInterval < TimeSpan.FromMilliseconds(1))
+        {
+            problems.Add("the usage interval is positive");
         }
         if (MinRestartBackoff <= TimeSpan.Zero || MaxRestartBackoff < MinRestartBackoff)
         {

@@ -19,7 +19,7 @@ public sealed class AdminRemotingTests(ITestOutputHelper output) : IAsyncLifetim
 
     public async Task InitializeAsync()
     {
-        _node = await TestNode.StartAsync(["memo.shards.count = 4"]);
+        _node = await TestNode.StartAsync(["memo.shards.count = 4", "memo.shards.usage-interval = 200ms"]);
         using var serving = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _node.Node.Cluster.WaitForViewAsync(v => v.IsServing, serving.Token);
     }
@@ -53,6 +53,43 @@ public sealed class AdminRemotingTests(ITestOutputHelper output) : IAsyncLifetim
         }
         Assert.Equal([0, 1, 2, 3], shards.LocalReplicas.Select(r => r.Shard));
         Assert.All(shards.LocalReplicas, r => Assert.Equal([self], r.Voters));
+    }
+
+    [Fact]
+    public async Task Shards_show_each_shards_keys_and_bytes_as_its_leader_last_counted_them()
+    {
+        await using var admin = TestAdmin.Connect(_node.Node.RemoteAddress);
+        using var client = _node.Client();
+        for (var i = 0; i < 40; i++)
+        {
+            await client.UpsertAsync($"usage/{i:D2}", new byte[100]);
+        }
+
+        var shards = await WaitForKeysAsync(admin, 40);
+        Assert.All(shards.Shards, s => Assert.True(s.HasKeys && s.HasBytes, $"shard {s.Shard} has no count"));
+        // Each entry holds its key and a value block of at least the 100 bytes written.
+        Assert.True(shards.Shards.Sum(s => (long)s.Bytes) >= 40 * (100 + "usage/00".Length));
+        Assert.Equal(40UL, shards.LocalReplicas.Aggregate(0UL, (sum, r) => sum + r.Keys));
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(await client.DeleteAsync($"usage/{i:D2}"));
+        }
+        var after = await WaitForKeysAsync(admin, 30);
+        Assert.True(after.Shards.Sum(s => (long)s.Bytes) < shards.Shards.Sum(s => (long)s.Bytes));
+    }
+
+    // Polls until the shards' key counts add up to `expected` (the counts refresh every usage-interval).
+    private static async Task<ShardsResponse> WaitForKeysAsync(AdminClient admin, ulong expected)
+    {
+        var shards = await admin.ShardsAsync();
+        for (var attempt = 0; shards.Shards.Aggregate(0UL, (sum, s) => sum + s.Keys) != expected && attempt < 150; attempt++)
+        {
+            await Task.Delay(100);
+            shards = await admin.ShardsAsync();
+        }
+        Assert.Equal(expected, shards.Shards.Aggregate(0UL, (sum, s) => sum + s.Keys));
+        return shards;
     }
 
     [Fact]

@@ -146,6 +146,7 @@ public sealed class EntryCacheSiloTests
         public ValueTask<byte[]?> ReadRaftStateAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.ReadRaftStateAsync(shard, cancellationToken);
         public ValueTask<IReadOnlyList<SiloLogEntry>> ReadLogAsync(ShardId shard, LogIndex from, LogIndex toExclusive, CancellationToken cancellationToken = default) => inner.ReadLogAsync(shard, from, toExclusive, cancellationToken);
         public ValueTask<SiloLogBounds> ReadLogBoundsAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.ReadLogBoundsAsync(shard, cancellationToken);
+        public ValueTask<SiloShardUsage> MeasureShardAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.MeasureShardAsync(shard, cancellationToken);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -280,6 +280,32 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task A_shards_usage_counts_its_own_rows_and_bytes_and_follows_deletes_compaction_and_clearing()
+    {
+        var silo = await NewSiloAsync();
+        Assert.Equal(SiloShardUsage.Empty, await silo.MeasureShardAsync(S0));
+        await CommitAsync(silo, b => b
+            .PutEntry(S0, "a", new byte[10]).PutEntry(S0, "é", new byte[20]).PutEntry(S1, "other", new byte[1000])
+            .PutBlock(S0, Address(1), new byte[100]).PutBlockCopy(S0, Address(2), new byte[300]).PutBlockCopy(S1, Address(3), new byte[5]));
+        await AppendRangeAsync(silo, S0, 1, 4);
+        var logBytes = Enumerable.Range(1, 4).Sum(i => Bytes($"0/{i}/1").Length);
+
+        // "é" is two bytes in UTF-8: keys count in the bytes they are stored as, not in characters.
+        Assert.Equal(new SiloShardUsage(2, 1 + 10 + 2 + 20, 1, BlockAddress.Length + 100, 1, BlockAddress.Length + 300, 4, logBytes),
+            await silo.MeasureShardAsync(S0));
+        Assert.Equal(new SiloShardUsage(1, 5 + 1000, 0, 0, 1, BlockAddress.Length + 5, 0, 0), await silo.MeasureShardAsync(S1));
+
+        await CommitAsync(silo, b => b.DeleteEntry("a").CompactLogThrough(S0, Index(2)));
+        var after = await silo.MeasureShardAsync(S0);
+        Assert.Equal((1L, 2L + 20), (after.Entries, after.EntryBytes));
+        Assert.Equal(2, after.LogEntries);
+
+        await CommitAsync(silo, b => b.ClearShard(S0));
+        // Clearing a shard leaves its block copies: they live outside its Raft state.
+        Assert.Equal(new SiloShardUsage(0, 0, 0, 0, 1, BlockAddress.Length + 300, 0, 0), await silo.MeasureShardAsync(S0));
+    }
+
+    [Fact]
     public async Task Log_bounds_follow_appends_truncation_and_compaction()
     {
         var silo = await NewSiloAsync();
