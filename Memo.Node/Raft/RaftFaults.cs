@@ -39,4 +39,10 @@ internal enum RaftFaults
     /// loses those ticks and keeps serving reads while another leader commits writes.
     /// </summary>
     LeaseTimedByTicks = 1 << 6,
+
+    /// <summary>
+    /// A voter's side of the lease is timed by its ticks alone, not also by its clock: safe only with a host that
+    /// steps ticks in the order they passed (the planted host bug <c>InputsBeforeTicks</c> of the simulator is not).
+    /// </summary>
+    VoterLeaseTimedByTicksOnly = 1 << 7,
 }

@@ -138,8 +138,7 @@ public sealed partial class RaftNode
             if (message.Kind is RaftMessageKind.Vote or RaftMessageKind.PreVote)
             {
                 var force = message.Context is { } context && context.AsSpan().SequenceEqual(RaftMessage.TransferContext);
-                var leaseApplies = message.Kind == RaftMessageKind.PreVote ? _config.PreVote || _config.CheckQuorum : _config.CheckQuorum;
-                var inLease = leaseApplies && ((!Leader.IsNone && _electionElapsed < _config.ElectionTicks) || InStartupLease);
+                var inLease = LeaseApplies(message.Kind) && ((!Leader.IsNone && _electionElapsed < _config.ElectionTicks) || InStartupLease || InVoterLease);
                 if (!force && inLease)
                 {
                     // Thesis §4.2.3/§9.6: a replica that hears from a live leader ignores would-be candidates.
