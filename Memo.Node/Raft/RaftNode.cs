@@ -316,6 +316,12 @@ public sealed partial class RaftNode
 
     private void Send(RaftMessage message) => _messages.Add(message);
 
+    /// <summary>
+    /// The messages produced since the last <see cref="GetReady"/>, in order. The simulator's lease promise check reads
+    /// the answer a step produced right after the step, since a Ready may gather the answers of several steps.
+    /// </summary>
+    internal IReadOnlyList<RaftMessage> Outbox => _messages;
+
     private void Reset(Term term)
     {
         RaftInvariantException.ThrowIf(term < Term, $"term would go back from {Term} to {term}");

@@ -75,7 +75,7 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
     {
         var options = new SimulationOptions { Profile = FaultProfile.PausedFollower, LeaseReads = true, Voters = 3 };
         var seeds = AssertCaughtAndControlPasses(nameof(HostFaults.InputsBeforeTicks),
-            options with { HostFaults = HostFaults.InputsBeforeTicks, Faults = RaftFaults.VoterLeaseTimedByTicksOnly }, options, maxSeeds: 300);
+            options with { HostFaults = HostFaults.InputsBeforeTicks, Faults = RaftFaults.VoterLeaseTimedByTicksOnly }, options, maxSeeds: 600);
         var clockHeld = SimulationRunner.RunAll(
             new SeedBatch(seeds, seeds.Count, $"the same {seeds.Count} seeds with the host bug, the voters' clock on", ""),
             options with { HostFaults = HostFaults.InputsBeforeTicks }, output,

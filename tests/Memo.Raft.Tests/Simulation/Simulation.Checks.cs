@@ -88,12 +88,19 @@ public sealed partial class Simulation
 
     private static string Describe(Dictionary<string, string> state) => Encoding.UTF8.GetString(KvCommand.Serialize(state));
 
-    // Before the replica steps m: a vote request it would grant now breaks the promise of the last heartbeat it acknowledged.
-    private void NoteVoteRequest(SimNode node, RaftMessage m)
+    // Before the replica steps m: true when m is a vote request (not a transfer's) that it must not grant now.
+    private bool VoteRequestInPromise(SimNode node, RaftMessage m) =>
+        _leaseReads && m.Kind is RaftMessageKind.Vote or RaftMessageKind.PreVote && !IsTransfer(m) && InPromise(node, m.Term);
+
+    // After it stepped such a request: the answers that step produced (a Ready may gather those of several steps).
+    private void CheckGrant(SimNode node, RaftNode core, int outboxBefore, RaftMessage request)
     {
-        if (_leaseReads && m.Kind is RaftMessageKind.Vote or RaftMessageKind.PreVote && !IsTransfer(m))
+        for (var i = outboxBefore; i < core.Outbox.Count; i++)
         {
-            node.VoteRequestsInPromise[(m.From, m.Term)] = InPromise(node, m.Term);
+            if (core.Outbox[i] is { Kind: RaftMessageKind.VoteResponse or RaftMessageKind.PreVoteResponse, Reject: false } answer && answer.To == request.From)
+            {
+                BreakPromise(node, $"granted {answer}");
+            }
         }
     }
 
@@ -117,19 +124,6 @@ public sealed partial class Simulation
             if (InPromise(node, term))
             {
                 BreakPromise(node, $"started campaigning ({core.Role}) for term {term}");
-            }
-        }
-    }
-
-    // At its Ready: a (pre-)vote it granted to a request that came inside the promise.
-    private void CheckLeasePromise(SimNode node, Ready ready)
-    {
-        foreach (var m in ready.MessagesBeforePersistence.Concat(ready.MessagesAfterPersistence))
-        {
-            if (m.Kind is RaftMessageKind.VoteResponse or RaftMessageKind.PreVoteResponse && !m.Reject
-                && node.VoteRequestsInPromise.TryGetValue((m.To, m.Term), out var inPromise) && inPromise)
-            {
-                BreakPromise(node, $"granted {m}");
             }
         }
     }

@@ -326,7 +326,6 @@ public sealed partial class Simulation
 
         var ready = core.GetReady();
         _monitor.OnReady(core, ready);
-        CheckLeasePromise(node, ready);
         if (_trace is not null && ready.HardState is { } hardState && hardState.Term != node.Store.HardState.Term)
         {
             Log($"{node.Id} {ready.Role} {hardState}");
@@ -519,13 +518,19 @@ public sealed partial class Simulation
         }
 
         AdvanceClock(core);
-        NoteVoteRequest(node, m);
+        var inPromise = VoteRequestInPromise(node, m);
+        var outboxBefore = core.Outbox.Count;
         if (_trace is not null && m.Kind is RaftMessageKind.Vote or RaftMessageKind.PreVote or RaftMessageKind.TimeoutNow)
         {
             Log($"{node.Id} steps {m} as {core.Role} of leader {core.Leader.Value}");
         }
 
         core.Step(m);
+        if (inPromise)
+        {
+            CheckGrant(node, core, outboxBefore, m);
+        }
+
         NoteHeartbeat(node, core, m, sentAt);
         ObserveLeader(node);
         Pump(node);
@@ -791,9 +796,6 @@ public sealed partial class Simulation
 
         /// <summary>The latest heartbeat this replica acknowledged as a follower: its leader's term and when it was sent.</summary>
         public (Term Term, long SentAt)? AcknowledgedHeartbeat { get; set; }
-
-        /// <summary>Vote requests it stepped (not transfers), by candidate and term: true when one came inside the promise of its last acknowledged heartbeat.</summary>
-        public Dictionary<(NodeId Candidate, Term Term), bool> VoteRequestsInPromise { get; } = [];
 
         /// <summary>Under <see cref="FaultProfile.PausedFollower"/>: when the pause ends, this leader's messages stop reaching it.</summary>
         public ulong? CutFromOnResume { get; set; }
