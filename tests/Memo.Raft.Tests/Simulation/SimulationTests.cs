@@ -106,7 +106,7 @@ public sealed class LeaseSimulationTests(ITestOutputHelper output)
     [Fact]
     public void Groups_with_leader_leases_stay_safe_when_a_follower_stalls_then_stops_hearing_the_leader()
     {
-        var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(100), new SimulationOptions { LeaseReads = true, Voters = 3, Profile = FaultProfile.PausedFollower }, output,
+        var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(50), new SimulationOptions { LeaseReads = true, Voters = 3, Profile = FaultProfile.PausedFollower }, output,
             SimulationRunner.TestName<LeaseSimulationTests>(nameof(Groups_with_leader_leases_stay_safe_when_a_follower_stalls_then_stops_hearing_the_leader)));
         batch.AssertPassed();
     }
