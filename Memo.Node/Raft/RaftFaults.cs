@@ -46,4 +46,10 @@ internal enum RaftFaults
     /// configuration, and the group's founder finds itself the only voter of the bootstrap one.
     /// </summary>
     SendStaleConfigurationSnapshots = 1 << 7,
+
+    /// <summary>
+    /// A voter's side of the lease is timed by its ticks alone, not also by its clock: safe only with a host that
+    /// steps ticks in the order they passed (the planted host bug <c>InputsBeforeTicks</c> of the simulator is not).
+    /// </summary>
+    VoterLeaseTimedByTicksOnly = 1 << 8,
 }

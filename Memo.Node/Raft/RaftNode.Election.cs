@@ -56,7 +56,7 @@ public sealed partial class RaftNode
     private void TickElection()
     {
         _electionElapsed++;
-        if (Promotable && _electionElapsed >= _randomizedElectionTimeout)
+        if (Promotable && _electionElapsed >= _randomizedElectionTimeout && !InVoterLease)
         {
             _electionElapsed = 0;
             Hup(transfer: false);
@@ -171,6 +171,13 @@ public sealed partial class RaftNode
     private void HandleVoteRequest(RaftMessage m)
     {
         var isPreVote = m.Kind == RaftMessageKind.PreVote;
+        if (InVoterLease && Vote != m.From && LeaseApplies(m.Kind) && !m.Context.AsSpan().SequenceEqual(RaftMessage.TransferContext))
+        {
+            // In the asked term already (a higher-term answer moved us there, not the leader's death): the lease
+            // this replica acknowledged still binds it (RaftNode.Lease.cs, InVoterLease).
+            return;
+        }
+
         var responseKind = isPreVote ? RaftMessageKind.PreVoteResponse : RaftMessageKind.VoteResponse;
         var canVote = Vote == m.From
             || (Vote.IsNone && Leader.IsNone)

@@ -22,6 +22,8 @@ public sealed partial class RaftNode
     private int _membershipEpoch;
     private ulong _leaseRounds;
     private int _ticksSinceStart;
+    private int _ticksSinceLeaderHeard = int.MaxValue;
+    private double _leaderHeardAt = double.NegativeInfinity;
 
     /// <summary>
     /// The host's monotonic clock, in ticks (elapsed time divided by the tick interval). Hosts that enable
@@ -61,6 +63,42 @@ public sealed partial class RaftNode
         {
             _ticksSinceStart++;
         }
+
+        if (_ticksSinceLeaderHeard < _config.ElectionTicks)
+        {
+            _ticksSinceLeaderHeard++;
+        }
+    }
+
+    // The voter's side of a lease. A replica that heard a leader (and so may have acknowledged one of its lease
+    // rounds, sent no later than that) neither grants a vote or pre-vote nor campaigns, in any term, until BOTH an
+    // election timeout of its own ticks AND an election timeout of its own clock have passed since then:
+    // - Any term: the check on vote requests of a higher term (Step) does not cover a replica that a higher-term
+    //   answer (a candidate's rejection of its pre-vote) moved into the candidate's term right after it acknowledged
+    //   the leader; it would then grant that candidate's vote in the same term at once (found by the simulator's
+    //   lease promise check, seed 187963230962970 of PausedFollower).
+    // - Its clock: the ticks count only if the host steps them in the order they passed. A host that steps ticks
+    //   queued during a stall after a heartbeat that arrived after them (the replica loop before 311b774) counts up
+    //   to its per-turn cap of them after the heartbeat; the clock, read before each Step and Tick, cannot be
+    //   reordered that way. The leader's lease is ElectionTicks - 2 - ElectionTicks/10 of ITS clock from the
+    //   heartbeat's send, which is no later than when this replica heard it, so a voter whose clock runs at most 10%
+    //   fast keeps its promise by the clock alone, whatever order the host steps ticks and messages in.
+    // - The ticks as well: a host that never advances the clock (no leases) still gets the tick rule; and a replica
+    //   whose clock stalls behind its ticks is held by the ticks.
+    // Transfers are exempt (the leader gave its lease up), and the rule only binds with LeaseReads (the clock is
+    // only promised then); without it the CheckQuorum rule (a known leader, an election timeout of ticks) stays.
+    private bool InVoterLease =>
+        _config.LeaseReads
+        && (_ticksSinceLeaderHeard < _config.ElectionTicks
+            || (!Faults.HasFlag(RaftFaults.VoterLeaseTimedByTicksOnly) && _now < _leaderHeardAt + _config.ElectionTicks));
+
+    private bool LeaseApplies(RaftMessageKind kind) =>
+        kind == RaftMessageKind.PreVote ? _config.PreVote || _config.CheckQuorum : _config.CheckQuorum;
+
+    private void HeardLeader()
+    {
+        _ticksSinceLeaderHeard = 0;
+        _leaderHeardAt = _now;
     }
 
     // Periodic heartbeats carry a lease round when no read round is pending, so a busy leader's lease is renewed

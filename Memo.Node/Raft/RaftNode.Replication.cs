@@ -86,6 +86,7 @@ public sealed partial class RaftNode
                     !Leader.IsNone && Leader != m.From,
                     $"two leaders in term {Term}: {Leader.Value} and {m.From.Value}");
                 _electionElapsed = 0;
+                HeardLeader();
                 if (IsKnownMember(m.From))
                 {
                     _ticksWithoutMemberLeader = 0;

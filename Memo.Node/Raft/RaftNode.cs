@@ -138,8 +138,7 @@ public sealed partial class RaftNode
             if (message.Kind is RaftMessageKind.Vote or RaftMessageKind.PreVote)
             {
                 var force = message.Context is { } context && context.AsSpan().SequenceEqual(RaftMessage.TransferContext);
-                var leaseApplies = message.Kind == RaftMessageKind.PreVote ? _config.PreVote || _config.CheckQuorum : _config.CheckQuorum;
-                var inLease = leaseApplies && ((!Leader.IsNone && _electionElapsed < _config.ElectionTicks) || InStartupLease);
+                var inLease = LeaseApplies(message.Kind) && ((!Leader.IsNone && _electionElapsed < _config.ElectionTicks) || InStartupLease || InVoterLease);
                 if (!force && inLease)
                 {
                     // Thesis §4.2.3/§9.6: a replica that hears from a live leader ignores would-be candidates.
@@ -316,6 +315,12 @@ public sealed partial class RaftNode
         new(Term, Faults.HasFlag(RaftFaults.ForgetVoteOnRestart) ? NodeId.None : Vote, _log.Committed);
 
     private void Send(RaftMessage message) => _messages.Add(message);
+
+    /// <summary>
+    /// The messages produced since the last <see cref="GetReady"/>, in order. The simulator's lease promise check reads
+    /// the answer a step produced right after the step, since a Ready may gather the answers of several steps.
+    /// </summary>
+    internal IReadOnlyList<RaftMessage> Outbox => _messages;
 
     private void Reset(Term term)
     {

@@ -249,6 +249,7 @@ public sealed partial class ShardGroupReplica
         {
             _raft.Tick();
         }
+        Interlocked.Add(ref _ticksTaken, ticks);
         List<ulong>? expired = null;
         foreach (var (id, read) in _reads)
         {

@@ -47,6 +47,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     private readonly IDisposable _tickSubscription;
     private readonly Task _loop;
     private int _pendingTicks;
+    private long _ticksTaken;
     private int _wakePosted;
     private volatile ShardGroupStatus _status;
     private volatile ShardGroupStoppedException? _stopped;
@@ -105,6 +106,12 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
 
     /// <summary>The replica's state as of its last turn (safe from any thread).</summary>
     public ShardGroupStatus Status => _status;
+
+    /// <summary>
+    /// Ticks the core has stepped so far. Tests wait on it to know a turn took the ticks queued before it, since
+    /// the order of ticks and inputs within a turn is what they check.
+    /// </summary>
+    internal long TicksTaken => Interlocked.Read(ref _ticksTaken);
 
     /// <summary>Completes when the loop has ended (after disposal, or after the replica stopped on a fault).</summary>
     public Task Completion => _loop;

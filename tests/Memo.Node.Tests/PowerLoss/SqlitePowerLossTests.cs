@@ -20,6 +20,10 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
     private const int Writers = 4;
     private const int Rounds = 8;
 
+    // Seeds measured to catch the planted bug (PlantedBugSeeds; rates in docs/testing.md, "The planted bug").
+    private static readonly int[] BugSeeds = [11, 29];
+    private const string BugRate = "2 of 2 runs of these seeds caught it, losing 291 and 442 acknowledged batches";
+
     [Fact]
     public async Task Every_acknowledged_batch_survives_power_cuts_that_drop_or_tear_unsynced_writes()
     {
@@ -36,10 +40,10 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
     [Fact]
     public async Task A_silo_that_acknowledges_before_fsync_loses_acknowledged_batches_at_a_power_cut()
     {
-        var seed = Seed();
-        var result = await RunAsync(seed, SiloFaults.AcknowledgeBeforeFsync);
+        var (seed, result) = await PlantedBugSeeds.FirstCatchAsync(output, BugSeeds, BugRate,
+            s => RunAsync(s, SiloFaults.AcknowledgeBeforeFsync), r => r.LostAcknowledged > 0 || r.Corrupt is not null);
         output.WriteLine($"fails with the bug (AcknowledgeBeforeFsync): {result}; first: {result.FirstLoss}");
-        Assert.True(result.LostAcknowledged > 0 || result.Corrupt is not null, $"seed {seed}: the planted bug lost nothing acknowledged, the power-loss check has no teeth: {result}");
+        Assert.True(result.LostAcknowledged > 0 || result.Corrupt is not null, $"seed {seed}, the last of {BugSeeds.Length} fixed seeds: the planted bug lost nothing acknowledged, the power-loss check has no teeth: {result}");
     }
 
     private int Seed()

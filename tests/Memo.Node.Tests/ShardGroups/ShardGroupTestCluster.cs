@@ -30,10 +30,15 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
     private readonly ManualShardTickSource _ticks = new();
     private readonly Dictionary<Term, NodeId> _leaderOfTerm = [];
     private readonly HashSet<NodeId> _isolated = [];
+    private readonly Func<RaftConfig, RaftConfig> _configure;
+    // Nodes started with a tick source of their own: ticked with the others until the test detaches them.
+    private readonly Dictionary<NodeId, (ManualShardTickSource Ticks, bool Detached)> _ownTicks = [];
 
-    public ShardGroupTestCluster(ITestOutputHelper output, int seed, ShardGroupOptions? options = null, ShardLayout? layout = null)
+    public ShardGroupTestCluster(ITestOutputHelper output, int seed, ShardGroupOptions? options = null, ShardLayout? layout = null,
+        Func<RaftConfig, RaftConfig>? configure = null)
     {
         _output = output;
+        _configure = configure ?? (c => c);
         Seed = seed;
         Layout = layout ?? new ShardLayout(1);
         Network = new InMemoryPeerNetwork(seed);
@@ -58,8 +63,12 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
 
     public ShardGroupReplica Replica(int i) => Nodes[N(i)].Replica!;
 
-    /// <summary>Starts (or restarts) a node's replica on its silo (a new MemorySilo when the node has none yet).</summary>
-    public async Task<ShardGroupReplica> StartAsync(int id, IEnumerable<int> initialVoters, ISilo? silo = null)
+    /// <summary>
+    /// Starts (or restarts) a node's replica on its silo (a new MemorySilo when the node has none yet). With
+    /// <paramref name="ownTicks"/> the node has a tick source of its own, ticked with the others until
+    /// <see cref="DetachTicks"/> hands it to the test.
+    /// </summary>
+    public async Task<ShardGroupReplica> StartAsync(int id, IEnumerable<int> initialVoters, ISilo? silo = null, ManualShardTickSource? ownTicks = null)
     {
         var node = N(id);
         if (!Nodes.TryGetValue(node, out var state))
@@ -76,10 +85,14 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
             throw new InvalidOperationException($"node {id} is running");
         }
         state.Transport = Network.CreateTransport(node, AddressOf(node));
-        var raft = new RaftConfig { Id = node, ElectionTicks = 10, HeartbeatTicks = 1, RandomSeed = (ulong)Seed };
+        var raft = _configure(new RaftConfig { Id = node, ElectionTicks = 10, HeartbeatTicks = 1, RandomSeed = (ulong)Seed });
         var voters = initialVoters.ToDictionary(N, v => AddressOf(N(v)));
+        if (ownTicks is not null)
+        {
+            _ownTicks[node] = (ownTicks, false);
+        }
         state.Replica = await ShardGroupReplica.StartAsync(
-            Shard, Layout, node, voters, state.Silo, state.Transport, raft, _ticks, Options, NullLogger.Instance,
+            Shard, Layout, node, voters, state.Silo, state.Transport, raft, ownTicks ?? (IShardTickSource)_ticks, Options, NullLogger.Instance,
             resolveAddress: n => AddressOf(n));
         state.Dispatcher = new RaftMessageDispatcher();
         state.Dispatcher.Register(state.Replica);
@@ -110,8 +123,28 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
 
     public void Tick()
     {
-        _ticks.Tick();
+        TickAttached();
         CheckOneLeaderPerTerm();
+    }
+
+    /// <summary>From now on the node's own tick source (see <see cref="StartAsync"/>) ticks only when the test ticks it.</summary>
+    public ManualShardTickSource DetachTicks(int id)
+    {
+        var ticks = _ownTicks[N(id)].Ticks;
+        _ownTicks[N(id)] = (ticks, true);
+        return ticks;
+    }
+
+    private void TickAttached()
+    {
+        _ticks.Tick();
+        foreach (var (ticks, detached) in _ownTicks.Values)
+        {
+            if (!detached)
+            {
+                ticks.Tick();
+            }
+        }
     }
 
     /// <summary>Ticks until <paramref name="condition"/> holds; fails with the phase and every replica's state after <paramref name="maxTicks"/>.</summary>
@@ -124,7 +157,7 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
             {
                 return;
             }
-            _ticks.Tick();
+            TickAttached();
             await Task.Delay(TickPause);
         }
         CheckOneLeaderPerTerm();

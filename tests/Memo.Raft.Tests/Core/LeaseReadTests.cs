@@ -160,6 +160,82 @@ public sealed class LeaseReadTests
         Assert.Contains(errors, e => e.Contains("ElectionTicks >= 4"));
     }
 
+    [Fact]
+    public void A_voter_moved_into_a_candidates_term_right_after_hearing_the_leader_still_refuses_that_candidate()
+    {
+        var (node, _) = FollowerPastItsStartup();
+
+        // Right after the leader's heartbeat, the candidate's answer to a pre-vote this replica sent earlier carries
+        // the candidate's term: the replica moves into it, with no leader, and the candidate asks for its vote there.
+        node.Step(new RaftMessage { Kind = RaftMessageKind.PreVoteResponse, From = N3, To = N2, Term = new Term(2), Reject = true });
+        node.Step(new RaftMessage { Kind = RaftMessageKind.Vote, From = N3, To = N2, Term = new Term(2), Index = node.LastIndex, LogTerm = new Term(1) });
+
+        Assert.Equal(new Term(2), node.Term);
+        Assert.NotEqual(N3, node.Vote);
+        Assert.DoesNotContain(Drain(node), m => m.Kind == RaftMessageKind.VoteResponse && !m.Reject);
+    }
+
+    [Fact]
+    public void A_voter_counts_its_side_of_the_lease_by_its_clock_too_whatever_order_the_host_steps_ticks_in()
+    {
+        foreach (var ticksOnly in new[] { false, true })
+        {
+            var (node, now) = FollowerPastItsStartup(ticksOnly ? RaftFaults.VoterLeaseTimedByTicksOnly : RaftFaults.None);
+
+            // A stalled host steps, after the heartbeat, three ticks that passed before it, then seven more at
+            // +0.5 ... +6.5: ten ticks since the heartbeat by count, 6.5 by the clock (the lease lasts 7 from its send).
+            for (var i = 0; i < 3; i++)
+            {
+                node.Tick();
+            }
+
+            for (var i = 0; i < 7; i++)
+            {
+                node.AdvanceClock(now + 0.5 + i);
+                node.Tick();
+            }
+
+            node.Step(new RaftMessage { Kind = RaftMessageKind.PreVote, From = N3, To = N2, Term = new Term(2), Index = node.LastIndex, LogTerm = new Term(1) });
+            node.Step(new RaftMessage { Kind = RaftMessageKind.Vote, From = N3, To = N2, Term = new Term(2), Index = node.LastIndex, LogTerm = new Term(1) });
+            var granted = Drain(node).Any(m => m.Kind is RaftMessageKind.VoteResponse or RaftMessageKind.PreVoteResponse && !m.Reject && m.From == N2 && m.To == N3);
+
+            // With the clock the voter neither grants nor campaigns; by its ticks alone it is free already.
+            Assert.Equal(ticksOnly, granted || node.Role != RaftRole.Follower);
+        }
+    }
+
+    // A follower of N1 (term 1) with leases on, past its startup lease, that has just heard N1 at the returned time.
+    private static (RaftNode Node, double Now) FollowerPastItsStartup(RaftFaults faults = RaftFaults.None)
+    {
+        var config = new RaftConfig { Id = N2, LeaseReads = true, CheckQuorum = true, PreVote = true, Faults = faults };
+        var node = new RaftNode(config, MemoryRaftLogStore.Bootstrap(RaftMembership.Create([N1, N2, N3])));
+        var now = 0.0;
+        for (var i = 0; i <= config.ElectionTicks; i++)
+        {
+            now += 1;
+            node.AdvanceClock(now);
+            node.Tick();
+            node.Step(new RaftMessage { Kind = RaftMessageKind.Heartbeat, From = N1, To = N2, Term = new Term(1) });
+            Drain(node);
+        }
+
+        Assert.Equal(N1, node.Leader);
+        return (node, now);
+    }
+
+    private static List<RaftMessage> Drain(RaftNode node)
+    {
+        var messages = new List<RaftMessage>();
+        while (node.HasReady)
+        {
+            var ready = node.GetReady();
+            messages.AddRange(ready.AllMessages);
+            node.Advance(ready);
+        }
+
+        return messages;
+    }
+
     /// <summary>Three replicas in memory with a shared clock, in-order delivery and per-node isolation.</summary>
     private sealed class LeaseGroup
     {

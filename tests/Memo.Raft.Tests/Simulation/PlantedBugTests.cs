@@ -57,7 +57,37 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
     public void Simulator_catches_a_leader_lease_timed_by_ticks_instead_of_the_clock() =>
         AssertCaughtAndControlPasses(RaftFaults.LeaseTimedByTicks, new SimulationOptions { Profile = FaultProfile.PausedIsolatedLeader, LeaseReads = true }, maxSeeds: 300);
 
-    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds, [CallerMemberName] string test = "")
+    /// <summary>
+    /// The replica loop's order before 311b774: the turn that resumes a stalled replica steps its queued input (a
+    /// leader's heartbeat) before the ticks that passed before it, shortening the voter's election timeout into the
+    /// leader's lease margin (soak 4's stale read). A follower stalls, then stops hearing the leader while the other
+    /// followers campaign (<see cref="FaultProfile.PausedFollower"/>); caught by the lease promise check (a vote
+    /// granted inside the lease of a heartbeat the voter acknowledged) or by linearizability.
+    /// </summary>
+    /// <remarks>
+    /// The core's voters also time their side of the lease by their clock (RaftNode.InVoterLease), which makes the
+    /// host's order harmless; the bug run turns that off (<see cref="RaftFaults.VoterLeaseTimedByTicksOnly"/>) to
+    /// show the host bug itself is caught, and a third run shows the same seeds pass with the host bug and the
+    /// core's clock on.
+    /// </remarks>
+    [Fact]
+    public void Simulator_catches_a_host_that_counts_the_ticks_queued_during_a_pause_after_the_heartbeat_it_found()
+    {
+        var options = new SimulationOptions { Profile = FaultProfile.PausedFollower, LeaseReads = true, Voters = 3 };
+        var seeds = AssertCaughtAndControlPasses(nameof(HostFaults.InputsBeforeTicks),
+            options with { HostFaults = HostFaults.InputsBeforeTicks, Faults = RaftFaults.VoterLeaseTimedByTicksOnly }, options, maxSeeds: 600);
+        var clockHeld = SimulationRunner.RunAll(
+            new SeedBatch(seeds, seeds.Count, $"the same {seeds.Count} seeds with the host bug, the voters' clock on", ""),
+            options with { HostFaults = HostFaults.InputsBeforeTicks }, output,
+            SimulationRunner.TestName<PlantedBugTests>(nameof(Simulator_catches_a_host_that_counts_the_ticks_queued_during_a_pause_after_the_heartbeat_it_found)));
+        clockHeld.AssertPassed();
+    }
+
+    private void AssertCaughtAndControlPasses(RaftFaults fault, SimulationOptions options, int maxSeeds, [CallerMemberName] string test = "") =>
+        AssertCaughtAndControlPasses(fault.ToString(), options with { Faults = fault }, options, maxSeeds, test);
+
+    // Returns the seeds run (up to the last catch).
+    private List<ulong> AssertCaughtAndControlPasses(string fault, SimulationOptions faulty, SimulationOptions options, int maxSeeds, [CallerMemberName] string test = "")
     {
         var replayTest = SimulationRunner.TestName<PlantedBugTests>(test);
         var plan = SimulationRunner.FreshSeeds(maxSeeds);
@@ -68,7 +98,7 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
         foreach (var seed in plan.Seeds)
         {
             run.Add(seed);
-            var simulation = new Simulation(seed, options with { Faults = fault, Trace = SimulationRunner.Replaying });
+            var simulation = new Simulation(seed, faulty with { Trace = SimulationRunner.Replaying });
             var result = simulation.Run();
             if (SimulationRunner.Replaying)
             {
@@ -91,5 +121,6 @@ public sealed class PlantedBugTests(ITestOutputHelper output)
 
         var control = SimulationRunner.RunAll(new SeedBatch(run, run.Count, $"control: the same {run.Count} seeds without {fault}", ""), options, output, replayTest);
         control.AssertPassed();
+        return run;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Memo.Node;
+using Memo.Node.Raft;
 
 namespace Memo.Raft.Tests.Simulation;
 
@@ -12,10 +13,18 @@ namespace Memo.Raft.Tests.Simulation;
 /// restart) records its state machine contents there; every other replica reaching that index must hold the same.</item>
 /// <item>Convergence: after the quiet phase every replica still in the group is up, has applied the highest commit
 /// index, and holds the same contents.</item>
+/// <item>Lease promise (leader leases on): a voter that acknowledged a heartbeat sent at time s neither grants a vote
+/// or pre-vote nor campaigns for a later term before s + <see cref="RaftConfig.LeaseTicks"/>, except for a leadership
+/// transfer (the leader gave its lease up). A leader serves reads alone until then on the strength of that promise,
+/// so breaking it is a stale read waiting for a client; its own rule (an election timeout of its own ticks after it
+/// heard the leader) keeps it two ticks and a tenth beyond.</item>
 /// </list>
 /// </summary>
 public sealed partial class Simulation
 {
+    // The lease every replica's configuration gives (ElectionTicks 10), in simulated milliseconds.
+    private static readonly double LeaseMs = new RaftConfig { Id = new NodeId(1), ElectionTicks = 10 }.LeaseTicks * TickMs;
+
     private readonly Dictionary<LogIndex, (ulong Node, string State)> _appliedStates = [];
     private string? _replicaFailure;
 
@@ -78,4 +87,56 @@ public sealed partial class Simulation
     }
 
     private static string Describe(Dictionary<string, string> state) => Encoding.UTF8.GetString(KvCommand.Serialize(state));
+
+    // Before the replica steps m: true when m is a vote request (not a transfer's) that it must not grant now.
+    private bool VoteRequestInPromise(SimNode node, RaftMessage m) =>
+        _leaseReads && m.Kind is RaftMessageKind.Vote or RaftMessageKind.PreVote && !IsTransfer(m) && InPromise(node, m.Term);
+
+    // After it stepped such a request: the answers that step produced (a Ready may gather those of several steps).
+    private void CheckGrant(SimNode node, RaftNode core, int outboxBefore, RaftMessage request)
+    {
+        for (var i = outboxBefore; i < core.Outbox.Count; i++)
+        {
+            if (core.Outbox[i] is { Kind: RaftMessageKind.VoteResponse or RaftMessageKind.PreVoteResponse, Reject: false } answer && answer.To == request.From)
+            {
+                BreakPromise(node, $"granted {answer}");
+            }
+        }
+    }
+
+    // After the replica stepped m: the heartbeats it acknowledged, with their send times.
+    private void NoteHeartbeat(SimNode node, RaftNode core, RaftMessage m, long sentAt)
+    {
+        if (_leaseReads && m.Kind == RaftMessageKind.Heartbeat && core.Role == RaftRole.Follower && core.Leader == m.From && core.Term == m.Term)
+        {
+            node.AcknowledgedHeartbeat = node.AcknowledgedHeartbeat is { } known && known.Term == m.Term
+                ? (m.Term, Math.Max(known.SentAt, sentAt))
+                : (m.Term, sentAt);
+        }
+    }
+
+    // After its ticks: a replica that started campaigning votes for itself.
+    private void CheckCampaign(SimNode node, RaftNode core, RaftRole roleBefore, Term termBefore)
+    {
+        if (core.Role is RaftRole.PreCandidate or RaftRole.Candidate && (core.Role != roleBefore || core.Term != termBefore))
+        {
+            var term = core.Role == RaftRole.PreCandidate ? core.Term.Next() : core.Term;
+            if (InPromise(node, term))
+            {
+                BreakPromise(node, $"started campaigning ({core.Role}) for term {term}");
+            }
+        }
+    }
+
+    private bool InPromise(SimNode node, Term term) =>
+        _leaseReads && node.AcknowledgedHeartbeat is { } acknowledged && term > acknowledged.Term && _now < acknowledged.SentAt + LeaseMs;
+
+    private void BreakPromise(SimNode node, string what)
+    {
+        var acknowledged = node.AcknowledgedHeartbeat!.Value;
+        _replicaFailure ??= $"lease promise: at {_now} ms node {node.Id} {what}, {_now - acknowledged.SentAt} ms after the term-{acknowledged.Term} "
+            + $"heartbeat it acknowledged was sent (a leader may serve reads alone for {LeaseMs} ms after it)";
+    }
+
+    private static bool IsTransfer(RaftMessage m) => m.Context is { } context && context.AsSpan().SequenceEqual(RaftMessage.TransferContext);
 }

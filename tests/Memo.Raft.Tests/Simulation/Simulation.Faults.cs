@@ -52,6 +52,12 @@ public sealed partial class Simulation
             return;
         }
 
+        if (_profile == FaultProfile.PausedFollower)
+        {
+            PausedFollowerStep(leader, up);
+            return;
+        }
+
         if (partitions && roll < 40)
         {
             Partition(leader);
@@ -244,8 +250,8 @@ public sealed partial class Simulation
     }
 
     /// <summary>
-    /// True when the replica is paused: <paramref name="action"/> (input for it, or its own work) then runs when it
-    /// resumes, in the order it arrived.
+    /// True when the replica is paused: <paramref name="action"/> (input for it, or its own work) then runs in the
+    /// turn that resumes it, in the order it arrived.
     /// </summary>
     private bool DeferWhilePaused(SimNode node, Action action)
     {
@@ -254,8 +260,95 @@ public sealed partial class Simulation
             return false;
         }
 
-        At(node.PausedUntil, action);
+        EnsureResumeTurn(node);
+        node.PausedInputs!.Add(action);
         return true;
+    }
+
+    private void EnsureResumeTurn(SimNode node)
+    {
+        if (node.PausedInputs is not null)
+        {
+            return;
+        }
+
+        var inputs = node.PausedInputs = [];
+        At(node.PausedUntil, () => ResumeTurn(node, inputs));
+    }
+
+    /// <summary>
+    /// The replica loop's first turn after a pause (ShardGroupReplica.RunAsync): it takes the ticks its timer queued
+    /// meanwhile, then its queued input. Ticks first: they passed before that input was read, so a leader's heartbeat
+    /// found in the queue must not be followed by ticks that passed before it, which would shorten the voter's
+    /// election timeout into the leader's lease margin. <see cref="HostFaults.InputsBeforeTicks"/> plants the other order.
+    /// </summary>
+    private void ResumeTurn(SimNode node, List<Action> inputs)
+    {
+        if (!ReferenceEquals(node.PausedInputs, inputs))
+        {
+            return; // crashed meanwhile: what it had queued died with it
+        }
+
+        node.PausedInputs = null;
+        var inputsFirst = _options.HostFaults.HasFlag(HostFaults.InputsBeforeTicks);
+        if (!inputsFirst)
+        {
+            TakeTicks(node);
+        }
+
+        foreach (var input in inputs)
+        {
+            input();
+        }
+
+        if (inputsFirst)
+        {
+            TakeTicks(node);
+        }
+
+        if (node.CutFromOnResume is { } leader && !_healed)
+        {
+            // The leader's messages stop reaching it from now on (its acknowledgements still reach the leader).
+            node.CutFromOnResume = null;
+            _cut.Add((leader, node.Id));
+            Log($"cut {leader} -> {node.Id}");
+        }
+    }
+
+    /// <summary>
+    /// Under <see cref="FaultProfile.PausedFollower"/>: the other followers are cut off from the leader (they campaign),
+    /// one follower stalls for 30-90 ms while heartbeats and ticks queue up, and from the moment it resumes the leader's
+    /// messages no longer reach it. The leader's lease then rests on that follower's acknowledgement of the heartbeats
+    /// it found when it resumed, and on its election timer counted from them.
+    /// </summary>
+    private void PausedFollowerStep(RaftNode? leader, List<SimNode> up)
+    {
+        var next = _rng.Between(150, 300);
+        var followers = leader is null ? [] : up.Where(n => n.Id != leader.Id.Value && n.PausedUntil <= _now).ToList();
+        if (leader is not null && followers.Count > 0 && _rng.Chance(0.8))
+        {
+            _cut.Clear();
+            var victim = _rng.Pick(followers);
+            foreach (var other in up.Where(n => n.Id != leader.Id.Value && n.Id != victim.Id))
+            {
+                _cut.Add((leader.Id.Value, other.Id));
+                _cut.Add((other.Id, leader.Id.Value));
+            }
+
+            var pauseFor = _rng.Between(30, 90);
+            victim.PausedUntil = _now + pauseFor;
+            victim.CutFromOnResume = leader.Id.Value;
+            _faults = _faults with { Pauses = _faults.Pauses + 1, Partitions = _faults.Partitions + 1 };
+            Log($"cut {leader.Id.Value} from every follower but {victim.Id}; pause {victim.Id} for {pauseFor} ms");
+            next = pauseFor + _rng.Between(100, 250);
+        }
+        else
+        {
+            Log("heal partitions");
+            _cut.Clear();
+        }
+
+        At(_now + next, FaultStep);
     }
 
     /// <summary>The armed replica dies at <paramref name="point"/> of persisting <paramref name="ready"/>.</summary>

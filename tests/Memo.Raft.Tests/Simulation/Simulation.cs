@@ -119,7 +119,7 @@ public sealed partial class Simulation
 
     /// <summary>The profiles <see cref="FaultProfile.BySeed"/> rotates through (seed modulo their count).</summary>
     public static IReadOnlyList<FaultProfile> DrawnProfiles { get; } =
-        Enum.GetValues<FaultProfile>().Where(p => p is not (FaultProfile.BySeed or FaultProfile.PausedIsolatedLeader)).ToArray();
+        Enum.GetValues<FaultProfile>().Where(p => p is not (FaultProfile.BySeed or FaultProfile.PausedIsolatedLeader or FaultProfile.PausedFollower)).ToArray();
 
     public string Description { get; }
 
@@ -240,7 +240,8 @@ public sealed partial class Simulation
         node.Applied = node.Store.Snapshot.Index;
         node.Persisting = false;
         node.PausedUntil = 0;
-        node.LastTickAt = _now;
+        node.QueuedTicks = 0;
+        node.PausedInputs = null;
         _monitor.OnRestart(config.Id);
         RecordAppliedState(node);
         var incarnation = node.Incarnation;
@@ -251,25 +252,47 @@ public sealed partial class Simulation
     // Every replica reads the same true time, in nominal ticks (the host's monotonic clock over its tick interval).
     private void AdvanceClock(RaftNode core) => core.AdvanceClock(_now / (double)TickMs);
 
+    // The host's timer fires on its own phase whatever the replica loop is doing; a tick that fires while the
+    // replica is paused is queued for the turn that resumes it (ResumeTurn), as ShardGroupReplica's pending ticks are.
     private void TickLoop(SimNode node, int incarnation)
     {
-        if (node.Incarnation != incarnation || node.Core is null || DeferWhilePaused(node, () => TickLoop(node, incarnation)))
+        if (node.Incarnation != incarnation || node.Core is null)
         {
             return;
         }
 
-        // After a pause the timer has queued ticks; the replica loop takes a bounded burst of them at once.
-        var ticks = Math.Clamp((_now - node.LastTickAt) / node.TickPeriodMs, 1, MaxTicksPerTurn);
-        AdvanceClock(node.Core);
-        for (var i = 0; i < ticks; i++)
+        At(_now + node.TickPeriodMs, () => TickLoop(node, incarnation));
+        node.QueuedTicks++;
+        if (node.PausedUntil > _now)
         {
-            node.Core.Tick();
+            EnsureResumeTurn(node);
+            return;
         }
 
-        node.LastTickAt = _now;
+        TakeTicks(node);
+    }
+
+    // The replica loop takes at most MaxTicksPerTurn queued ticks at once (a stall must not look like a long silence).
+    private void TakeTicks(SimNode node)
+    {
+        if (node.Core is not { } core || node.QueuedTicks == 0)
+        {
+            return;
+        }
+
+        var ticks = Math.Min(node.QueuedTicks, MaxTicksPerTurn);
+        node.QueuedTicks = 0;
+        var (roleBefore, termBefore) = (core.Role, core.Term);
+        AdvanceClock(core);
+        for (var i = 0; i < ticks; i++)
+        {
+            core.Tick();
+        }
+
+        CheckCampaign(node, core, roleBefore, termBefore);
+
         ObserveLeader(node);
         Pump(node);
-        At(_now + node.TickPeriodMs, () => TickLoop(node, incarnation));
     }
 
     private void Crash(SimNode node)
@@ -285,6 +308,8 @@ public sealed partial class Simulation
         node.Incarnation++;
         node.Persisting = false;
         node.PausedUntil = 0;
+        node.QueuedTicks = 0;
+        node.PausedInputs = null;
         node.ArmedCrash = null;
         node.PendingWrites.Clear();
         node.PendingReads.Clear();
@@ -473,14 +498,15 @@ public sealed partial class Simulation
         for (var i = 0; i < copies; i++)
         {
             var delay = _rng.Chance(_slow) ? _rng.Between(20, 120) : _rng.Between(1, 10);
-            At(_now + delay, () => Deliver(m));
+            var sentAt = _now;
+            At(_now + delay, () => Deliver(m, sentAt));
         }
     }
 
-    private void Deliver(RaftMessage m)
+    private void Deliver(RaftMessage m, long sentAt)
     {
         var node = _nodes[m.To.Value];
-        if (node.Core is not { } core || _cut.Contains((m.From.Value, m.To.Value)) || DeferWhilePaused(node, () => Deliver(m)))
+        if (node.Core is not { } core || _cut.Contains((m.From.Value, m.To.Value)) || DeferWhilePaused(node, () => Deliver(m, sentAt)))
         {
             return;
         }
@@ -494,7 +520,20 @@ public sealed partial class Simulation
         }
 
         AdvanceClock(core);
+        var inPromise = VoteRequestInPromise(node, m);
+        var outboxBefore = core.Outbox.Count;
+        if (_trace is not null && m.Kind is RaftMessageKind.Vote or RaftMessageKind.PreVote or RaftMessageKind.TimeoutNow)
+        {
+            Log($"{node.Id} steps {m} as {core.Role} of leader {core.Leader.Value}");
+        }
+
         core.Step(m);
+        if (inPromise)
+        {
+            CheckGrant(node, core, outboxBefore, m);
+        }
+
+        NoteHeartbeat(node, core, m, sentAt);
         ObserveLeader(node);
         Pump(node);
     }
@@ -751,7 +790,17 @@ public sealed partial class Simulation
         /// <summary>Simulated milliseconds between this replica's ticks (its clock rate).</summary>
         public long TickPeriodMs { get; } = tickPeriodMs;
 
-        public long LastTickAt { get; set; }
+        /// <summary>Ticks the timer fired that the replica has not taken yet (while it is paused).</summary>
+        public int QueuedTicks { get; set; }
+
+        /// <summary>While paused: its input (messages, requests, its own persistence), in arrival order, for the turn that resumes it.</summary>
+        public List<Action>? PausedInputs { get; set; }
+
+        /// <summary>The latest heartbeat this replica acknowledged as a follower: its leader's term and when it was sent.</summary>
+        public (Term Term, long SentAt)? AcknowledgedHeartbeat { get; set; }
+
+        /// <summary>Under <see cref="FaultProfile.PausedFollower"/>: when the pause ends, this leader's messages stop reaching it.</summary>
+        public ulong? CutFromOnResume { get; set; }
 
         /// <summary>The last term this replica was seen leading.</summary>
         public Term LeaderOf { get; set; }

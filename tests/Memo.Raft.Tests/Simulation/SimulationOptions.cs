@@ -107,6 +107,13 @@ public enum FaultProfile
     /// resumes: the situation a leader lease must survive. Chosen explicitly, never drawn.
     /// </summary>
     PausedIsolatedLeader,
+
+    /// <summary>
+    /// A follower stalls while the leader's heartbeats and its own ticks queue up, the leader's messages stop reaching
+    /// it when it resumes, and the other followers, cut off from the leader, campaign: the leader's lease rests on the
+    /// stalled follower's election timer counted from the heartbeats it found. Chosen explicitly, never drawn.
+    /// </summary>
+    PausedFollower,
 }
 
 /// <summary>Where an armed replica crashes while handling a Ready that must be persisted.</summary>
@@ -139,4 +146,11 @@ internal enum HostFaults
 
     /// <summary>Gains a key no entry wrote, after its last apply (only the end-of-run comparison can see it).</summary>
     CorruptStateAtEnd = 1 << 2,
+
+    /// <summary>
+    /// On every replica (not only replica 2): the turn that resumes a paused replica steps its queued input before the
+    /// ticks its timer queued meanwhile, so ticks that passed before a leader's heartbeat are counted after it (the
+    /// replica loop's order before 311b774).
+    /// </summary>
+    InputsBeforeTicks = 1 << 3,
 }

@@ -80,7 +80,9 @@ public sealed class FreshSeedSimulationTestsPartTwo(ITestOutputHelper output)
 /// Leader leases on every run (the main batches turn them on for a fifth of their seeds): fresh seeds across every
 /// drawn profile, and fresh seeds of the one profile built against leases, a leader paused and cut off at once that
 /// stays cut off after it resumes (where a lease timed by anything but the clock serves stale reads; see
-/// <see cref="PlantedBugTests"/>).
+/// <see cref="PlantedBugTests"/>), and of the profile built against the host's turn order, a follower that stalls and
+/// then stops hearing the leader while the others campaign (where counting ticks after the heartbeat they preceded
+/// breaks the lease).
 /// </summary>
 public sealed class LeaseSimulationTests(ITestOutputHelper output)
 {
@@ -98,6 +100,14 @@ public sealed class LeaseSimulationTests(ITestOutputHelper output)
     {
         var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(200), new SimulationOptions { LeaseReads = true, Profile = FaultProfile.PausedIsolatedLeader }, output,
             SimulationRunner.TestName<LeaseSimulationTests>(nameof(Groups_with_leader_leases_stay_linearizable_when_the_leader_is_paused_and_cut_off)));
+        batch.AssertPassed();
+    }
+
+    [Fact]
+    public void Groups_with_leader_leases_stay_safe_when_a_follower_stalls_then_stops_hearing_the_leader()
+    {
+        var batch = SimulationRunner.RunAll(SimulationRunner.FreshSeeds(50), new SimulationOptions { LeaseReads = true, Voters = 3, Profile = FaultProfile.PausedFollower }, output,
+            SimulationRunner.TestName<LeaseSimulationTests>(nameof(Groups_with_leader_leases_stay_safe_when_a_follower_stalls_then_stops_hearing_the_leader)));
         batch.AssertPassed();
     }
 }
