@@ -10,21 +10,13 @@ namespace Memo.Node.Storage;
 /// holds its value up to <c>memo.kvs.inline-value-bytes</c>).
 /// </summary>
 /// <remarks>
-/// <para>Coherence: every write goes through <see cref="CommitAsync"/>, which, once the inner commit completed and
-/// before it returns, puts the entries its batch wrote into the cache and drops those it deleted (all of them for a
-/// cleared shard), so the contract's "reads see every batch whose commit has completed" holds. Writing through
-/// matters for writes as much as for reads: a shard applies a put by reading the key's current entry (the mode's
-/// precondition, the replaced block), and with eviction every put of a key already written missed, a SQLite read
-/// inside the replica's turn, about a tenth of a 1-node put's CPU in a profile at 64 callers. Commits complete in
-/// call order, and each one updates the cache only after the one called before it did, so two batches whose inner
-/// commits complete out of order cannot leave the older value behind. A commit that failed or was cancelled may have
-/// landed all the same: its keys are dropped, not written. A read that missed fills the cache only if no commit
-/// changed it since the read began (a generation counter), so a value read just before a commit landed is never
-/// cached after it.</para>
-/// <para>Budget: once the cached bytes reach it, misses are served and written entries stored but not kept (a written
-/// key that was cached is dropped) until deletes free room. The cache keeps its own copy of what it is given, and
-/// every read hands out its own array, as the silo contract wants (a copy of a few hundred bytes costs far less than
-/// the read).</para>
+/// <para>Coherence: every write goes through <see cref="CommitAsync"/>, which evicts the entries its batch touches (all of
+/// them for a cleared shard) once the inner commit completed and before it returns, so the contract's "reads see
+/// every batch whose commit has completed" holds. Eviction rather than update, so two batches that complete out of
+/// order cannot leave the older value behind. A read that missed fills the cache only if no commit evicted anything
+/// since the read began (a generation counter), so a value read just before a commit landed is never cached after it.</para>
+/// <para>Budget: once the cached bytes reach it, misses are served but not kept until evictions free room. Every read
+/// hands out its own array, as the silo contract wants (a copy of a few hundred bytes costs far less than the read).</para>
 /// </remarks>
 public sealed class EntryCacheSilo : ISilo
 {
@@ -40,7 +32,6 @@ public sealed class EntryCacheSilo : ISilo
     private long _cachedBytes;
     private long _hits;
     private long _misses;
-    private volatile bool _disposed;
 
     /// <summary>Wraps <paramref name="inner"/> (owned from now on) with a cache of at most <paramref name="budgetBytes"/>.</summary>
     public EntryCacheSilo(ISilo inner, long budgetBytes)
@@ -67,41 +58,35 @@ public sealed class EntryCacheSilo : ISilo
     public Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        // The contract promises completions in call order, and each commit's cache update runs in a continuation of its
-        // own, which the thread pool may run in any order: so each commit also waits for the one called before it, and
-        // updates the cache only then. Under one lock, so the inner silo sees the calls in the order of the chain. This
-        // needs an inner CommitAsync that only queues (SqliteSilo's writer queue, MemorySilo): one that blocked would
-        // hold every committer here.
+        // The contract promises completions in call order, and each commit's eviction runs in a continuation of its
+        // own, which the thread pool may run in any order: so each commit also waits for the one called before it.
+        // Under one lock, so the inner silo sees the calls in the order of the chain. This needs an inner CommitAsync
+        // that only queues (SqliteSilo's writer queue, MemorySilo): one that blocked would hold every committer here.
         lock (_commitOrder)
         {
-            var committed = CommitThenUpdateAsync(Inner.CommitAsync(batch, cancellationToken), batch, _lastCommit);
+            var committed = CommitThenEvictAsync(Inner.CommitAsync(batch, cancellationToken), batch, _lastCommit);
             _lastCommit = committed;
             return committed;
         }
     }
 
-    private async Task CommitThenUpdateAsync(Task inner, SiloBatch batch, Task previous)
+    private async Task CommitThenEvictAsync(Task inner, SiloBatch batch, Task previous)
     {
-        var landed = false;
         try
         {
             await inner.ConfigureAwait(false);
-            landed = true;
         }
         finally
         {
-            // After the previous commit's update, so the cache follows the order the batches were committed in.
+            // Also after a failure or a cancellation: the batch may have landed all the same.
+            Evict(batch);
             await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            // Also after a failure or a cancellation: the batch may have landed all the same, so its keys are dropped.
-            Update(batch, landed);
         }
     }
 
     /// <inheritdoc />
     public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
     {
-        // A disposed silo answers no read, not even one memory could (the contract; the inner silo checks its own).
-        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_entries.TryGetValue(key, out var cached))
         {
             Interlocked.Increment(ref _hits);
@@ -125,7 +110,7 @@ public sealed class EntryCacheSilo : ISilo
         return value;
     }
 
-    private void Update(SiloBatch batch, bool landed)
+    private void Evict(SiloBatch batch)
     {
         lock (_sync)
         {
@@ -134,9 +119,6 @@ public sealed class EntryCacheSilo : ISilo
             {
                 switch (operation)
                 {
-                    case SiloOperation.PutEntry put when landed:
-                        Store(put.Key, put.Value);
-                        break;
                     case SiloOperation.PutEntry put:
                         Remove(put.Key);
                         break;
@@ -150,19 +132,6 @@ public sealed class EntryCacheSilo : ISilo
                         break;
                 }
             }
-        }
-    }
-
-    // Under _sync. The value replaces whatever was cached (a read that missed may have cached the value this batch
-    // replaced); a value that does not fit drops the key instead, so no older value stays behind.
-    private void Store(string key, byte[] value)
-    {
-        Remove(key);
-        var size = Size(key, value);
-        if (_budgetBytes > 0 && _cachedBytes + size <= _budgetBytes)
-        {
-            _entries[key] = value.AsSpan().ToArray();
-            _cachedBytes += size;
         }
     }
 
@@ -215,9 +184,5 @@ public sealed class EntryCacheSilo : ISilo
         Inner.ReadLogBoundsAsync(shard, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
-    {
-        _disposed = true;
-        return Inner.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => Inner.DisposeAsync();
 }
