@@ -44,7 +44,7 @@ while [[ $# -gt 0 ]]; do
     --node-env) NODE_ENV+=("$2"); shift 2 ;;
     --strace) STRACE=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "measure-put-cpu: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
