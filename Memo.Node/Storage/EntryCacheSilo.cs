@@ -32,6 +32,7 @@ public sealed class EntryCacheSilo : ISilo
     private long _cachedBytes;
     private long _hits;
     private long _misses;
+    private volatile bool _disposed;
 
     /// <summary>Wraps <paramref name="inner"/> (owned from now on) with a cache of at most <paramref name="budgetBytes"/>.</summary>
     public EntryCacheSilo(ISilo inner, long budgetBytes)
@@ -87,6 +88,8 @@ public sealed class EntryCacheSilo : ISilo
     /// <inheritdoc />
     public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
     {
+        // A disposed silo answers no read, not even one memory could (the contract; the inner silo checks its own).
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_entries.TryGetValue(key, out var cached))
         {
             Interlocked.Increment(ref _hits);
@@ -188,5 +191,9 @@ public sealed class EntryCacheSilo : ISilo
         Inner.MeasureShardAsync(shard, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync() => Inner.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        return Inner.DisposeAsync();
+    }
 }

@@ -90,6 +90,20 @@ public sealed class EntryCacheSiloTests
     }
 
     [Fact]
+    public async Task A_disposed_cache_answers_no_read_not_even_one_it_holds()
+    {
+        var silo = new EntryCacheSilo(new MemorySilo(), 1 << 20);
+        await silo.CommitAsync(new SiloBatch().PutEntry(S0, "k", [1]));
+        Assert.Equal([1], await silo.ReadEntryAsync("k"));
+        Assert.Equal([1], await silo.ReadEntryAsync("k"));
+        Assert.Equal(1, silo.Hits);
+
+        await silo.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await silo.ReadEntryAsync("k"));
+    }
+
+    [Fact]
     public async Task A_read_that_began_before_a_commit_does_not_cache_the_old_value_after_it()
     {
         var inner = new PausedReadSilo(new MemorySilo());
