@@ -1,3 +1,4 @@
+using Memo.Testing;
 using Memo.Node.Raft;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Replicated;
@@ -139,7 +140,7 @@ public sealed class StalledFollowerLeaseTests(ITestOutputHelper output)
     }
 
     /// <summary>A silo whose next commit, once armed, waits until released: the replica loop's stall.</summary>
-    private sealed class StallableSilo(ISilo inner) : ISilo
+    private sealed class StallableSilo(ISilo inner) : DelegatingSilo(inner)
     {
         private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -151,31 +152,15 @@ public sealed class StalledFollowerLeaseTests(ITestOutputHelper output)
 
         public void Release() => _released.TrySetResult();
 
-        public async Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default)
+        public override async Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default)
         {
             if (Interlocked.Exchange(ref _armed, 0) == 1)
             {
                 _stalled.TrySetResult();
                 await _released.Task;
             }
-            await inner.CommitAsync(batch, cancellationToken);
+            await Inner.CommitAsync(batch, cancellationToken);
         }
 
-        public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default) => inner.ReadEntryAsync(key, cancellationToken);
-        public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) => inner.ReadBlockAsync(address, cancellationToken);
-
-        public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
-            inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
-
-        public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) => inner.IsBlockRemovedAsync(address, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default) => inner.ScanEntriesAsync(prefix, after, limit, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesPastAsync(string prefix, string skipped, int limit, CancellationToken cancellationToken = default) => inner.ScanEntriesPastAsync(prefix, skipped, limit, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloShardRecord>> ScanShardAsync(ShardId shard, SiloShardPosition? after, int limit, CancellationToken cancellationToken = default) => inner.ScanShardAsync(shard, after, limit, cancellationToken);
-        public ValueTask<byte[]?> ReadMetaAsync(string name, CancellationToken cancellationToken = default) => inner.ReadMetaAsync(name, cancellationToken);
-        public ValueTask<byte[]?> ReadRaftStateAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.ReadRaftStateAsync(shard, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloLogEntry>> ReadLogAsync(ShardId shard, LogIndex from, LogIndex toExclusive, CancellationToken cancellationToken = default) => inner.ReadLogAsync(shard, from, toExclusive, cancellationToken);
-        public ValueTask<SiloLogBounds> ReadLogBoundsAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.ReadLogBoundsAsync(shard, cancellationToken);
-        public ValueTask<SiloShardUsage> MeasureShardAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.MeasureShardAsync(shard, cancellationToken);
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

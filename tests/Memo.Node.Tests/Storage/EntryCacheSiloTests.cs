@@ -1,3 +1,4 @@
+using Memo.Testing;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
 using Xunit.Abstractions;
@@ -123,7 +124,7 @@ public sealed class EntryCacheSiloTests
     }
 
     /// <summary>A silo whose next entry read, once paused, holds the value it read until resumed.</summary>
-    private sealed class PausedReadSilo(ISilo inner) : ISilo
+    private sealed class PausedReadSilo(ISilo inner) : DelegatingSilo(inner)
     {
         private TaskCompletionSource? _resume;
         private TaskCompletionSource? _gate;
@@ -135,9 +136,9 @@ public sealed class EntryCacheSiloTests
 
         public void Resume() => _gate!.TrySetResult();
 
-        public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
+        public override async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
         {
-            var value = await inner.ReadEntryAsync(key, cancellationToken);
+            var value = await Inner.ReadEntryAsync(key, cancellationToken);
             if (Interlocked.Exchange(ref _resume, null) is { } resume)
             {
                 _paused.TrySetResult();
@@ -146,21 +147,5 @@ public sealed class EntryCacheSiloTests
             return value;
         }
 
-        public Task CommitAsync(SiloBatch batch, CancellationToken cancellationToken = default) => inner.CommitAsync(batch, cancellationToken);
-        public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) => inner.ReadBlockAsync(address, cancellationToken);
-
-        public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
-            inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
-
-        public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) => inner.IsBlockRemovedAsync(address, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesAsync(string prefix, string? after, int limit, CancellationToken cancellationToken = default) => inner.ScanEntriesAsync(prefix, after, limit, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloEntry>> ScanEntriesPastAsync(string prefix, string skipped, int limit, CancellationToken cancellationToken = default) => inner.ScanEntriesPastAsync(prefix, skipped, limit, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloShardRecord>> ScanShardAsync(ShardId shard, SiloShardPosition? after, int limit, CancellationToken cancellationToken = default) => inner.ScanShardAsync(shard, after, limit, cancellationToken);
-        public ValueTask<byte[]?> ReadMetaAsync(string name, CancellationToken cancellationToken = default) => inner.ReadMetaAsync(name, cancellationToken);
-        public ValueTask<byte[]?> ReadRaftStateAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.ReadRaftStateAsync(shard, cancellationToken);
-        public ValueTask<IReadOnlyList<SiloLogEntry>> ReadLogAsync(ShardId shard, LogIndex from, LogIndex toExclusive, CancellationToken cancellationToken = default) => inner.ReadLogAsync(shard, from, toExclusive, cancellationToken);
-        public ValueTask<SiloLogBounds> ReadLogBoundsAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.ReadLogBoundsAsync(shard, cancellationToken);
-        public ValueTask<SiloShardUsage> MeasureShardAsync(ShardId shard, CancellationToken cancellationToken = default) => inner.MeasureShardAsync(shard, cancellationToken);
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }
