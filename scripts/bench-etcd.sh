@@ -106,19 +106,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A loopback port nobody listens on (ephemeral-ish: drawn from 20000-59999, checked with ss).
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 40000))
-    if [[ -z "$(ss -Htln "sport = :$port" 2>/dev/null)" ]]; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "bench-etcd: no free port found" >&2
-  return 1
-}
+source "$ROOT/scripts/lib/free-port.sh"
 
 log() { echo "bench-etcd: $*" >&2; }
 

@@ -75,14 +75,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 40000))
-    if [[ -z "$(ss -Htln "sport = :$port" 2>/dev/null)" ]]; then echo "$port"; return 0; fi
-  done
-  return 1
-}
+source "$ROOT/scripts/lib/free-port.sh"
 
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
