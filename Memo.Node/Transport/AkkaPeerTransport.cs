@@ -201,6 +201,10 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     /// <inheritdoc />
     public PeerLinkStats? GetLinkStats(NodeId peer) => _links.TryGetValue(peer, out var link) ? link.Snapshot() : null;
 
+    /// <inheritdoc />
+    public CancellationToken ConnectionLost(NodeId peer) =>
+        Volatile.Read(ref _disposed) == 0 && _links.TryGetValue(peer, out var link) ? link.Counters.Connection : CancellationToken.None;
+
     /// <summary>
     /// Stops the inbox and every link actor (queued messages are discarded) and completes <see cref="Inbound"/>.
     /// The actor system keeps running. Idempotent.
@@ -225,6 +229,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
         {
             link.Queue.Clear();
             link.Counters.State = PeerLinkState.Idle;
+            link.Counters.EndConnection();
         }
         _inbound.Writer.TryComplete();
     }

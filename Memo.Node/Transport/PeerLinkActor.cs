@@ -291,6 +291,8 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
             _link.Counters.LastError = reason;
             AkkaPeerTransport.LogLinkBroken(_transport.Logger, _link.Peer, _targetAddress!, reason);
         }
+        // Answers to what was sent over the ended association will not come: callers waiting for them stop now.
+        _link.Counters.EndConnection();
         if (gated)
         {
             // Connecting: nothing is open, and messages queue for the hello that follows the gate.
@@ -320,6 +322,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
         // waits out the backoff and triggers the next attempt.
         _link.Counters.State = PeerLinkState.Unreachable;
         _link.Counters.AddDroppedUnreachable(_link.Queue.Clear());
+        _link.Counters.EndConnection();
         _failures = Math.Min(_failures + 1, 1000);
         var backoff = Backoff(_failures);
         if (gated && backoff < _transport.AssociationGate)
