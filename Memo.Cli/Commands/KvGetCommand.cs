@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Memo.Protocol.Client;
 
 namespace Memo.Cli.Commands;
 
@@ -14,7 +15,14 @@ internal sealed class KvGetCommand
         _io = io;
         Key = KvCommand.KeyArgument();
         OutputFile = new Option<string?>("--output", "-o") { Description = "Write the value to this file instead of standard output", HelpName = "path" };
-        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile };
+        Consistency = new Option<string?>("--consistency")
+        {
+            Description = "linearizable: the shard's leader confirms the read (sees every acknowledged write); stale: any replica answers "
+                + "from its copy (faster, works without a leader, may miss recent writes). Default: the node's memo.kvs.read-consistency",
+            HelpName = "level",
+        };
+        Consistency.AcceptOnlyFromAmong("linearizable", "stale");
+        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile, Consistency };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
 
@@ -27,8 +35,17 @@ internal sealed class KvGetCommand
     /// <summary><c>--output</c>.</summary>
     public Option<string?> OutputFile { get; }
 
+    /// <summary><c>--consistency</c>.</summary>
+    public Option<string?> Consistency { get; }
+
     /// <summary>Reads the command's settings from a parse result.</summary>
-    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile));
+    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile),
+        result.GetValue(Consistency) switch
+        {
+            "linearizable" => ReadConsistencyLevel.Linearizable,
+            "stale" => ReadConsistencyLevel.Stale,
+            _ => null,
+        });
 
     private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings.Connection, async reporter =>
@@ -36,7 +53,7 @@ internal sealed class KvGetCommand
             byte[]? value;
             using (var client = settings.Connection.Connect())
             {
-                value = await client.FetchAsync(settings.Key, cancellationToken).ConfigureAwait(false);
+                value = await client.FetchAsync(settings.Key, settings.Consistency, cancellationToken).ConfigureAwait(false);
             }
             if (value is null)
             {
@@ -82,5 +99,9 @@ internal sealed class KvGetCommand
         }, cancellationToken);
 
     /// <summary>What <c>kv get</c> was asked to do.</summary>
-    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile);
+    /// <param name="Connection">Where and how to reach the node.</param>
+    /// <param name="Key">The key.</param>
+    /// <param name="OutputFile">Where to write the value; null: standard output.</param>
+    /// <param name="Consistency">The read's level; null: the node's default.</param>
+    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile, ReadConsistencyLevel? Consistency = null);
 }

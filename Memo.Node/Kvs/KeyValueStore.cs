@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using Memo.Node.Blocks;
+using Memo.Node.Configuration;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Scanning;
@@ -151,8 +152,12 @@ public sealed partial class KeyValueStore
         }
     }
 
-    /// <summary>The value of <paramref name="key"/>; NotFound when missing.</summary>
-    public async Task<KvFetchResult> FetchAsync(string key, CancellationToken cancellationToken = default)
+    /// <summary>The value of <paramref name="key"/>, read linearizably or as the node's default says; NotFound when missing.</summary>
+    public Task<KvFetchResult> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, null, cancellationToken);
+
+    /// <summary>The value of <paramref name="key"/> read at <paramref name="consistency"/> (null: the node's default,
+    /// <c>memo.kvs.read-consistency</c>); NotFound when missing.</summary>
+    public async Task<KvFetchResult> FetchAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
@@ -161,7 +166,7 @@ public sealed partial class KeyValueStore
         KvEntry? seen = null;
         for (var attempt = 0; attempt < MaxFetchAttempts; attempt++)
         {
-            var entryBytes = await _shards.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
+            var entryBytes = await _shards.ReadEntryAsync(key, consistency, cancellationToken).ConfigureAwait(false);
             if (entryBytes is null)
             {
                 return new KvFetchResult(KvStatus.NotFound, null, $"The key '{key}' does not exist.");
