@@ -33,6 +33,8 @@ internal sealed class PeerInboxActor : ReceiveActor
     private readonly AkkaPeerTransport _transport;
     // The peer system (its address) behind each answered hello, and the link whose InboundLinks it counts in.
     private readonly Dictionary<Address, AkkaPeerLink> _answered = [];
+    // When each sender whose batches carried a wrong link key was last sent its key again.
+    private readonly Dictionary<NodeId, long> _refreshedAt = [];
 
     public PeerInboxActor(AkkaPeerTransport transport)
     {
@@ -68,6 +70,23 @@ internal sealed class PeerInboxActor : ReceiveActor
         var senderHostPort = AkkaPeerTransport.HostPort(Sender.Path.Address);
         if (!_transport.SenderMatches(from, senderHostPort))
         {
+            return;
+        }
+        if (!_transport.LinkKeyMatches(from, senderHostPort, batch.LinkKey.Span))
+        {
+            // Either a process that claims this sender's address without holding it, or the genuine sender with a key
+            // from before this node restarted. Sending the key again reaches only the genuine holder of the address (a
+            // connection this node dials), at most once a second per sender, so the second case heals itself.
+            if (_refreshedAt.TryGetValue(from, out var last) && Environment.TickCount64 - last < 1000)
+            {
+                return;
+            }
+            if (_refreshedAt.Count >= _transport.Options.MaxPeers)
+            {
+                _refreshedAt.Clear();
+            }
+            _refreshedAt[from] = Environment.TickCount64;
+            Sender.Tell(_transport.HelloAnswer(from, senderHostPort), Self);
             return;
         }
         var link = _transport.GetOrAddHeardLink(from, senderHostPort);
@@ -110,8 +129,8 @@ internal sealed class PeerInboxActor : ReceiveActor
             return;
         }
         // A hello from this very node (its own address given for another node) is answered too: the dialling link
-        // sees its own node id in the answer and reports it.
-        Sender.Tell(_transport.Hello(), Self);
+        // sees its own node id in the answer and reports it. The answer carries the asker's link key.
+        Sender.Tell(check.Accepted ? _transport.HelloAnswer(check.Node, AkkaPeerTransport.HostPort(Sender.Path.Address)) : _transport.Hello(), Self);
         if (check.Accepted && _transport.GetOrAddHeardLink(check.Node, hello.Hello.Address) is { } link)
         {
             var system = Sender.Path.Address;

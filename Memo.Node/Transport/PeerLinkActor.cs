@@ -61,6 +61,8 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
     // network answers only the first association with a refusal).
     private string? _refusal;
     private string? _refusalAddress;
+    // The peer's key for this node's batches, from its hello answer (PeerHello.link_key); refreshed when it sends it again.
+    private Google.Protobuf.ByteString _linkKey = Google.Protobuf.ByteString.Empty;
 
     public PeerLinkActor(AkkaPeerLink link, AkkaPeerTransport transport)
     {
@@ -135,6 +137,14 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
                 return;
             }
             Flush();
+        });
+        // The peer sent its key again (it refused a batch: it restarted and derives other keys now).
+        Receive<PeerBatch>(batch => batch.Hello is not null, batch =>
+        {
+            if (PeerWire.CheckHello(batch, _transport.LocalNode, _transport.NetworkId, _link.Peer).Accepted)
+            {
+                _linkKey = batch.Hello.LinkKey;
+            }
         });
         Receive<DisassociatedEvent>(e => IsTarget(e.RemoteAddress), e =>
             Broken($"the association with {e.RemoteAddress} ended", gated: true));
@@ -248,6 +258,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
             return;
         }
         Timers.Cancel(HelloTimerKey);
+        _linkKey = answer.Hello.LinkKey;
         _failures = 0;
         _refusal = null;
         _link.Counters.State = PeerLinkState.Connected;
@@ -265,7 +276,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
         {
             return;
         }
-        var batch = new PeerBatch { Format = PeerWire.Format, FromNode = _transport.LocalNode.Value };
+        var batch = new PeerBatch { Format = PeerWire.Format, FromNode = _transport.LocalNode.Value, LinkKey = _linkKey };
         foreach (var message in _drained)
         {
             batch.Frames.Add(PeerWire.ToFrame(message));

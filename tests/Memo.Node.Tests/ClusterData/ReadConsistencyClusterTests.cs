@@ -53,7 +53,8 @@ public sealed class ReadConsistencyClusterTests
         await cluster.WaitUntilAsync(nodes => nodes.All(n => Layout(n).All(s =>
                 n.View.ReplicasOf(s).Contains(n.Running.Shards.Self) == (n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3))),
             "every node hosts exactly the voter replicas the ring places on it", TimeSpan.FromSeconds(90));
-        var asked = cluster.Nodes[3];
+        // A node the ring leaves out of some shard's replica set (with 4 nodes and RF 3 one always exists), and a key of that shard.
+        var asked = cluster.Nodes.First(n => Layout(n).Any(s => !n.Running.Shards.TryGetReplica(s, out _)));
         var key = Enumerable.Range(0, 1000).Select(i => $"consistency/far/{i}")
             .First(k => !asked.Running.Shards.TryGetReplica(asked.Running.Shards.Layout.ShardOf(k), out _));
         var shard = asked.Running.Shards.Layout.ShardOf(key);
