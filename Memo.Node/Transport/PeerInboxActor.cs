@@ -35,6 +35,7 @@ internal sealed class PeerInboxActor : ReceiveActor
     private readonly Dictionary<Address, AkkaPeerLink> _answered = [];
     // When each sender whose batches carried a wrong link key was last sent its key again.
     private readonly Dictionary<NodeId, long> _refreshedAt = [];
+    private readonly Dictionary<NodeId, (string? HostPort, byte[] Key)> _keys = [];
 
     public PeerInboxActor(AkkaPeerTransport transport)
     {
@@ -72,7 +73,7 @@ internal sealed class PeerInboxActor : ReceiveActor
         {
             return;
         }
-        if (!_transport.LinkKeyMatches(from, senderHostPort, batch.LinkKey.Span))
+        if (!KeyMatches(from, senderHostPort, batch.LinkKey.Span))
         {
             // Either a process that claims this sender's address without holding it, or the genuine sender with a key
             // from before this node restarted. Sending the key again reaches only the genuine holder of the address (a
@@ -106,6 +107,29 @@ internal sealed class PeerInboxActor : ReceiveActor
             link.Counters.AddMalformed(malformed);
             AkkaPeerTransport.LogMalformedFrames(_transport.Logger, from, malformed);
         }
+    }
+
+    // The link key of each recent sender, so a batch costs a comparison, not an HMAC. Only senders that passed the
+    // member check get here; the cache is emptied when it holds more senders than a node may have peers.
+    private bool KeyMatches(NodeId from, string? senderHostPort, ReadOnlySpan<byte> key)
+    {
+        if (_keys.TryGetValue(from, out var known) && string.Equals(known.HostPort, senderHostPort, StringComparison.Ordinal))
+        {
+            if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key, known.Key))
+            {
+                return true;
+            }
+        }
+        if (!_transport.LinkKeyMatches(from, senderHostPort, key))
+        {
+            return false;
+        }
+        if (_keys.Count >= _transport.Options.MaxPeers)
+        {
+            _keys.Clear();
+        }
+        _keys[from] = (senderHostPort, key.ToArray());
+        return true;
     }
 
     private void OnHello(PeerBatch hello)
