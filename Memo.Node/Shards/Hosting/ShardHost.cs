@@ -295,7 +295,12 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             await RetireAsync(placed, cancellationToken).ConfigureAwait(false);
             Rebalance(view);
         }
-        // Counting reads every row of a shard: beside the turns, so a big shard holds nothing up.
+        // Counting reads every row of a shard: beside the turns, so a big shard holds nothing up. The first count waits
+        // one interval, not to scan every hosted shard while a node that just started catches up.
+        if (_nextUsage == default)
+        {
+            _nextUsage = DateTime.UtcNow + _options.UsageInterval;
+        }
         if (DateTime.UtcNow >= _nextUsage && (_usage is null || _usage.IsCompleted))
         {
             _nextUsage = DateTime.UtcNow + _options.UsageInterval;
