@@ -6,7 +6,8 @@ using Memo.Benchmarks;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --peer-stream   prints frames/s of the Akka peer transport
 // over loopback and the frames it coalesces per Akka message;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --policies   prints each compression codec's ratio and speed
-// and each data policy's cost on a SQLite silo's puts and gets (docs/performance.md, Data policies);
+// and each data policy's cost on a SQLite silo's puts and gets (docs/performance.md, Data policies); --policies-node
+// the same on a whole in-process node over gRPC;
 // any other arguments go to BenchmarkDotNet (e.g. --filter '*RaftGroup*').
 if (args.Contains("--peer-stream"))
 {
@@ -18,6 +19,12 @@ if (args.Contains("--peer-stream"))
         Console.WriteLine($"Akka peer transport, 256-byte frames, one-way over 127.0.0.1: {frames,12:N0} frames/s, {perBatch,6:N1} frames per batch, {dropped} dropped");
     }
 
+    return 0;
+}
+
+if (args.Contains("--policies-node"))
+{
+    await PolicyNodeFigures.RunAsync(PolicyData.Json, "JSON");
     return 0;
 }
 
