@@ -112,9 +112,20 @@ public sealed class EncryptionAtRestTests(ITestOutputHelper output) : IDisposabl
             }
             await client.UpsertAsync("large", large);
             await client.InsertImmutableBlockAsync(Value("marker-block-" + new string('b', 200)));
-            AssertNoPlaintext(["marker-small-", "marker-large-", "marker-block-"], folder);
+
+            // The CLI round trip: memo kv put / get, and memo network show saying the policy is on.
+            var (putCode, _) = await RunCliAsync("kv", "put", "from-cli", "marker-cli-value", "--node", node.Address);
+            Assert.Equal(Memo.Cli.ExitCodes.Ok, putCode);
+            var (getCode, got) = await RunCliAsync("kv", "get", "from-cli", "--node", node.Address);
+            Assert.Equal(Memo.Cli.ExitCodes.Ok, getCode);
+            Assert.Equal("marker-cli-value", got.Trim());
+            var (showCode, shown) = await RunCliAsync("network", "show", "--remote", node.Node.RemoteAddress, "--timeout", "10s");
+            output.WriteLine(shown);
+            Assert.Equal(Memo.Cli.ExitCodes.Ok, showCode);
+            Assert.Contains("encrypt at rest    on", shown, StringComparison.Ordinal);
+            AssertNoPlaintext(["marker-small-", "marker-large-", "marker-block-", "marker-cli-value"], folder);
         }
-        AssertNoPlaintext(["marker-small-", "marker-large-", "marker-block-"], folder);
+        AssertNoPlaintext(["marker-small-", "marker-large-", "marker-block-", "marker-cli-value"], folder);
 
         var wrong = await Assert.ThrowsAsync<KeyEncryptionKeyException>(() => TestNode.StartAsync(overrides(wrongKekFile), folder));
         output.WriteLine(wrong.Message);
@@ -133,6 +144,13 @@ public sealed class EncryptionAtRestTests(ITestOutputHelper output) : IDisposabl
     }
 
     private static byte[] Value(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static async Task<(int Code, string Out)> RunCliAsync(params string[] args)
+    {
+        var io = new Memo.Node.Tests.Cli.FakeIo();
+        var code = await new Memo.Cli.MemoCli(io.Io).RunAsync(args);
+        return (code, io.StdoutText + io.Out);
+    }
 
     private void AssertNoPlaintext(IEnumerable<string> secrets, string? folder = null)
     {
