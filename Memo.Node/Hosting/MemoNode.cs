@@ -350,8 +350,13 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             LogPoliciesFixed(logger, recorded.ToString(), options.Network.DataPolicies.ToString());
         }
-        var kek = KeyEncryptionKey.Load(options.Node.KekFile, KeyEncryptionKey.EnvironmentVariable, Environment.GetEnvironmentVariable);
-        var previous = KeyEncryptionKey.Load(options.Node.PreviousKekFile, KeyEncryptionKey.PreviousEnvironmentVariable, Environment.GetEnvironmentVariable);
+        // Read only when needed: a KEK left configured on a network that does not encrypt must not stop the node.
+        var kek = recorded.EncryptAtRest
+            ? KeyEncryptionKey.Load(options.Node.KekFile, KeyEncryptionKey.EnvironmentVariable, Environment.GetEnvironmentVariable)
+            : null;
+        var previous = recorded.EncryptAtRest
+            ? KeyEncryptionKey.Load(options.Node.PreviousKekFile, KeyEncryptionKey.PreviousEnvironmentVariable, Environment.GetEnvironmentVariable)
+            : null;
         var opened = await SealedSilo.OpenAsync(silo, recorded, kek, previous, cancellationToken).ConfigureAwait(false);
         LogDataPolicies(logger, recorded.ToString(), recorded.EncryptAtRest ? kek!.Source : "none");
         return opened;
