@@ -359,6 +359,11 @@ public sealed partial class MemoNode : IAsyncDisposable
             : null;
         var opened = await SealedSilo.OpenAsync(silo, recorded, kek, previous, cancellationToken).ConfigureAwait(false);
         LogDataPolicies(logger, recorded.ToString(), recorded.EncryptAtRest ? kek!.Source : "none");
+        if (previous is not null)
+        {
+            // OpenAsync writes the ring back wrapped with the current KEK at every start, so the rotation is done.
+            LogKekRotated(logger, kek!.Source, previous.Source);
+        }
         return opened;
     }
 
