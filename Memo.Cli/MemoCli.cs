@@ -21,6 +21,7 @@ namespace Memo.Cli;
 ///   block delete &lt;0xaddress&gt;
 ///   cluster show | shards | join &lt;seed&gt; | leave [&lt;node&gt;] | down &lt;node&gt;  [--remote host:port] [--network NAME]  (Akka remoting)
 ///   network create --dir DIR [--name NAME]                      (files only: the network CA)
+///   network show [--remote host:port] [--network NAME]           (the network's policies, over Akka remoting)
 ///   node certify --ca-dir DIR --data DIR [--id HEX] [--host H]   (a node certificate)
 ///   admin certify --ca-dir DIR --out DIR [--name NAME]          (an administrator certificate)
 ///   kv import &lt;folder&gt; [--prefix P] [--concurrency N] [--mode upsert|insert]   (progress, then a summary)
@@ -45,6 +46,8 @@ internal sealed class MemoCli
         Bench = new BenchCommand(Global, io);
         Cluster = new ClusterCommand(Global, io);
         Certificates = new CertificateCommands(Global, io);
+        NetworkShow = new NetworkShowCommand(Global, io);
+        Certificates.Network.Add(NetworkShow.Command);
         Doctor = new DoctorCommand(Global, io);
         Completion = new CompletionCommand(io);
         Root = new RootCommand("memo: the command-line client of a Memo node (key-value store, value store, cluster, benchmarks)")
@@ -79,6 +82,9 @@ internal sealed class MemoCli
 
     /// <summary><c>memo network create</c>, <c>memo node certify</c>, <c>memo admin certify</c>.</summary>
     public CertificateCommands Certificates { get; }
+
+    /// <summary><c>memo network show</c>.</summary>
+    public NetworkShowCommand NetworkShow { get; }
 
     /// <summary><c>memo doctor</c>.</summary>
     public DoctorCommand Doctor { get; }

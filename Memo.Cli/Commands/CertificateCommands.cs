@@ -62,7 +62,7 @@ internal sealed class CertificateCommands
             _io.WriteLine(Json(result) ? Output.Json.Write(w => { w.WriteString("ca", path); w.WriteString("network", authority.Network); }) : path);
             return ExitCodes.Ok;
         }));
-        return new Command("network", "Manage the network's certificate authority") { create };
+        return new Command("network", "Create the network's certificate authority (create), show the network's policies (show)") { create };
     }
 
     private Command BuildNode()

@@ -37,6 +37,12 @@ public static class AdminAnswers
             EvictionDelayMs = (long)view.Network.EvictionDelay.TotalMilliseconds,
             ViewVersion = (ulong)view.Version,
             NodeVersion = NodeVersion,
+            Policies = new NetworkPolicies
+            {
+                // ValueCompression's values (0 off, 1 zstd, 2 brotli) are one below the wire enum's.
+                Compression = (Compression)((int)view.Network.DataPolicies.Compression + 1),
+                EncryptAtRest = view.Network.DataPolicies.EncryptAtRest,
+            },
         };
         foreach (var member in state.Members.Values)
         {

@@ -1,3 +1,5 @@
+using Memo.Node.Storage.Policies;
+
 namespace Memo.Node.Configuration;
 
 /// <summary>Network policies, fixed when a network is created and used by the cluster layer (<c>memo.network</c>).</summary>
@@ -8,15 +10,38 @@ namespace Memo.Node.Configuration;
 /// joins a cluster of its own name.</param>
 /// <param name="Ca">PEM file of the network CA's certificate (<c>memo network create</c>): with
 /// <c>memo.node.certificate</c>, remoting speaks mutual TLS and accepts only certificates this CA issued. Empty for none.</param>
-public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "")
+/// <param name="Compression">How nodes compress the records they store (<c>memo.network.compression</c>); recorded at
+/// the network's creation.</param>
+/// <param name="EncryptAtRest">Whether nodes encrypt the records they store (<c>memo.network.encrypt-at-rest</c>);
+/// recorded at the network's creation.</param>
+public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "",
+    ValueCompression Compression = ValueCompression.Zstd, bool EncryptAtRest = false)
 {
     internal const string Path = "memo.network";
+
+    private static readonly Dictionary<string, ValueCompression> CompressionChoices = new(StringComparer.Ordinal)
+    {
+        ["off"] = ValueCompression.Off,
+        ["zstd"] = ValueCompression.Zstd,
+        ["brotli"] = ValueCompression.Brotli,
+    };
+
+    private static readonly Dictionary<string, bool> Switch = new(StringComparer.Ordinal)
+    {
+        ["on"] = true,
+        ["off"] = false,
+    };
+
+    /// <summary>The data policies these options ask for (a data folder keeps the ones recorded at its creation).</summary>
+    public DataPolicies DataPolicies => new(Compression, EncryptAtRest);
 
     internal static NetworkOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.replication-factor"),
         r.Duration($"{Path}.eviction-delay"),
         r.String($"{Path}.name"),
-        r.String($"{Path}.ca"));
+        r.String($"{Path}.ca"),
+        r.Choice($"{Path}.compression", CompressionChoices),
+        r.Choice($"{Path}.encrypt-at-rest", Switch));
 
     internal void Validate(OptionsValidator v)
     {

@@ -14,6 +14,10 @@ namespace Memo.Node.Configuration;
 /// <param name="Remote">Address Akka remoting listens on, <c>host:port</c>; port 0 asks for an ephemeral port.</param>
 /// <param name="Certificate">PEM file of this node's certificate from the network CA (<c>memo node certify</c>), presented
 /// with <c>node.key</c> on Akka remoting (mutual TLS); empty for plaintext remoting.</param>
+/// <param name="KekFile">File holding the key-encryption key that wraps the node's data keys (encryption at rest); empty:
+/// <c>$MEMO_KEK</c>, if set.</param>
+/// <param name="PreviousKekFile">During a KEK rotation, the file holding the previous key-encryption key: data keys it
+/// opens are rewrapped with the current one at start; empty: <c>$MEMO_PREVIOUS_KEK</c>, if set.</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
@@ -21,7 +25,9 @@ public sealed record NodeOptions(
     TimeSpan ShutdownGracePeriod,
     string Advertise = "",
     string Remote = "127.0.0.1:5091",
-    string Certificate = "")
+    string Certificate = "",
+    string KekFile = "",
+    string PreviousKekFile = "")
 {
     internal const string Path = "memo.node";
 
@@ -70,7 +76,7 @@ public sealed record NodeOptions(
     public bool Equals(NodeOptions? other) =>
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
         Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise
-        && Remote == other.Remote && Certificate == other.Certificate;
+        && Remote == other.Remote && Certificate == other.Certificate && KekFile == other.KekFile && PreviousKekFile == other.PreviousKekFile;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -82,7 +88,9 @@ public sealed record NodeOptions(
         r.Duration($"{Path}.shutdown-grace-period"),
         r.String($"{Path}.advertise"),
         r.String($"{Path}.remote"),
-        r.String($"{Path}.certificate"));
+        r.String($"{Path}.certificate"),
+        r.String($"{Path}.kek-file"),
+        r.String($"{Path}.previous-kek-file"));
 
     internal void Validate(OptionsValidator v)
     {

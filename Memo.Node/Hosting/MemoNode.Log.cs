@@ -13,6 +13,15 @@ public sealed partial class MemoNode
     [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "The data folder records the network's Raft timing ({Recorded}); the configuration's ({Configured}) is ignored: the timing is fixed when the network is created")]
     private static partial void LogTimingFixed(ILogger logger, string recorded, string configured);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Warning, Message = "The data folder records the network's data policies ({Recorded}); the configuration's ({Configured}) is ignored: they are fixed when the network is created")]
+    private static partial void LogPoliciesFixed(ILogger logger, string recorded, string configured);
+
+    [LoggerMessage(EventId = 1017, Level = LogLevel.Information, Message = "Data policies: {Policies}; key-encryption key from {KekSource}")]
+    private static partial void LogDataPolicies(ILogger logger, string policies, string kekSource);
+
+    [LoggerMessage(EventId = 1018, Level = LogLevel.Information, Message = "The data keys are now wrapped with the key-encryption key from {Kek}; the previous one ({Previous}) is no longer needed: remove memo.node.previous-kek-file")]
+    private static partial void LogKekRotated(ILogger logger, string kek, string previous);
+
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Stopping node {Address}")]
     private static partial void LogStopping(ILogger logger, string address);
 

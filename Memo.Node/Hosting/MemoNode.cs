@@ -19,6 +19,7 @@ using Memo.Node.Raft;
 using Memo.Node.Shards.Hosting;
 using Memo.Node.Shards.Replicated;
 using Memo.Node.Storage;
+using Memo.Node.Storage.Policies;
 using Memo.Protocol.Blocks;
 using Microsoft.Extensions.Logging;
 
@@ -171,23 +172,26 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ReadConnections = options.Storage.ReadConnections,
                 QueueCapacity = options.Storage.QueueCapacity,
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
-            if (options.Storage.EntryCacheBytes > 0)
-            {
-                silo = new EntryCacheSilo(silo, options.Storage.EntryCacheBytes);
-            }
 
             NodeActorHost.CheckEvictionDelay(options, options.Network.EvictionDelay);
             var shardCount = await FixShardCountAsync(silo, options.Shards.Count, logger, cancellationToken).ConfigureAwait(false);
             var listen = ResolveListen(options.Node.Listen);
             var advertised = options.Node.Advertise.Length > 0 ? options.Node.Advertise : AdvertisedFrom(listen);
+            // The cluster record and the shard count are metadata the policies leave plaintext: read before the silo is
+            // sealed, since the record says which policies seal it.
             var clusterStore = await SiloClusterStore.OpenAsync(silo,
                 new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay,
-                    new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads)),
+                    new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads), options.Network.DataPolicies),
                 options.Cluster.VirtualNodesPerMember, certificates.CertifiedNode, cancellationToken).ConfigureAwait(false);
             certificates.CheckNode(clusterStore.Node, folder.Path, options.Node.Certificate);
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
             var timing = CheckRecordedTiming(network.Timing, options, logger);
+            silo = await OpenSealedAsync(silo, network.DataPolicies, options, logger, cancellationToken).ConfigureAwait(false);
+            if (options.Storage.EntryCacheBytes > 0)
+            {
+                silo = new EntryCacheSilo(silo, options.Storage.EntryCacheBytes);
+            }
             var identity = MemberIdentity.Of(clusterStore.Node, advertised, clusterStore.Tokens, network);
             actors = await NodeActorHost.StartAsync(options, network.Name, identity.ToRoles(), network.EvictionDelay, loggerFactory, certificates.RemotingTls, cancellationToken).ConfigureAwait(false);
             if (certificates.Peers is { } peers)
@@ -338,6 +342,31 @@ public sealed partial class MemoNode : IAsyncDisposable
     // starts use the recorded value even if the configuration changed.
     // The data folder's timing is the network's and wins over the configuration, which only matters for a new network;
     // an operator who edited it is told, not silently ignored.
+    // The data folder's policies were fixed at its creation: a configuration that differs now is ignored, as the Raft
+    // timing is. With encryption, the KEK must open the data keys, else the node does not start.
+    private static async Task<ISilo> OpenSealedAsync(ISilo silo, DataPolicies recorded, MemoOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (recorded != options.Network.DataPolicies)
+        {
+            LogPoliciesFixed(logger, recorded.ToString(), options.Network.DataPolicies.ToString());
+        }
+        // Read only when needed: a KEK left configured on a network that does not encrypt must not stop the node.
+        var kek = recorded.EncryptAtRest
+            ? KeyEncryptionKey.Load(options.Node.KekFile, KeyEncryptionKey.EnvironmentVariable, Environment.GetEnvironmentVariable)
+            : null;
+        var previous = recorded.EncryptAtRest
+            ? KeyEncryptionKey.Load(options.Node.PreviousKekFile, KeyEncryptionKey.PreviousEnvironmentVariable, Environment.GetEnvironmentVariable)
+            : null;
+        var opened = await SealedSilo.OpenAsync(silo, recorded, kek, previous, cancellationToken).ConfigureAwait(false);
+        LogDataPolicies(logger, recorded.ToString(), recorded.EncryptAtRest ? kek!.Source : "none");
+        if (previous is not null)
+        {
+            // OpenAsync writes the ring back wrapped with the current KEK at every start, so the rotation is done.
+            LogKekRotated(logger, kek!.Source, previous.Source);
+        }
+        return opened;
+    }
+
     private static RaftTiming CheckRecordedTiming(RaftTiming recorded, MemoOptions options, ILogger logger)
     {
         var configured = new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads);

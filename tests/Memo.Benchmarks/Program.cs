@@ -5,6 +5,9 @@ using Memo.Benchmarks;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --quick   prints committed entries/s in a few seconds;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --peer-stream   prints frames/s of the Akka peer transport
 // over loopback and the frames it coalesces per Akka message;
+// dotnet run -c Release --project tests/Memo.Benchmarks -- --policies   prints each compression codec's ratio and speed
+// and each data policy's cost on a SQLite silo's puts and gets (docs/performance.md, Data policies); --policies-node
+// the same on a whole in-process node over gRPC;
 // any other arguments go to BenchmarkDotNet (e.g. --filter '*RaftGroup*').
 if (args.Contains("--peer-stream"))
 {
@@ -16,6 +19,20 @@ if (args.Contains("--peer-stream"))
         Console.WriteLine($"Akka peer transport, 256-byte frames, one-way over 127.0.0.1: {frames,12:N0} frames/s, {perBatch,6:N1} frames per batch, {dropped} dropped");
     }
 
+    return 0;
+}
+
+if (args.Contains("--policies-node"))
+{
+    await PolicyNodeFigures.RunAsync(PolicyData.Json, "JSON");
+    return 0;
+}
+
+if (args.Contains("--policies"))
+{
+    PolicyFigures.Codecs();
+    await PolicyFigures.SilosAsync(1024, "JSON", PolicyData.Json);
+    await PolicyFigures.SilosAsync(1024, "random", PolicyData.Random);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Globalization;
+using Memo.Node.Storage.Policies;
 
 namespace Memo.Node.Cluster.Runtime;
 
@@ -17,8 +18,10 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="ReplicationFactor">Replicas per shard the node was configured or recorded with.</param>
 /// <param name="EvictionDelay">The node's eviction delay (Akka's split brain resolver <c>stable-after</c>).</param>
 /// <param name="Timing">The node's Raft timing; null for a member whose roles predate it (it then matches any).</param>
+/// <param name="Policies">The node's data policies (compression, encryption at rest); null for a member whose roles
+/// predate them (it then matches any).</param>
 public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay,
-    RaftTiming? Timing)
+    RaftTiming? Timing, DataPolicies? Policies = null)
 {
     private const string IdPrefix = "memo-id:";
     private const string ApiPrefix = "memo-api:";
@@ -29,18 +32,19 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     public static MemberIdentity Of(NodeId node, string apiAddress, ImmutableArray<ulong> tokens, NetworkParameters network)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing);
+        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing, network.DataPolicies);
     }
 
     /// <summary>True when this node and <paramref name="other"/> were made for the same network parameters.</summary>
     public bool SameNetworkAs(MemberIdentity other) =>
         ShardCount == other.ShardCount && ReplicationFactor == other.ReplicationFactor && EvictionDelay == other.EvictionDelay
-        && (Timing is null || other.Timing is null || Timing == other.Timing);
+        && (Timing is null || other.Timing is null || Timing == other.Timing)
+        && (Policies is null || other.Policies is null || Policies == other.Policies);
 
     /// <summary>The network parameters as text, for error messages.</summary>
     public string DescribeNetwork() =>
         $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}"
-        + (Timing is null ? "" : $", {Timing}");
+        + (Timing is null ? "" : $", {Timing}") + (Policies is null ? "" : $", {Policies}");
 
     /// <summary>The roles that carry this identity.</summary>
     public ImmutableArray<string> ToRoles()
@@ -57,7 +61,9 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             TokensPrefix + Convert.ToBase64String(tokenBytes),
             NetworkPrefix + string.Create(CultureInfo.InvariantCulture, $"{ShardCount}/{ReplicationFactor}/{(long)EvictionDelay.TotalMilliseconds}")
                 + (Timing is null ? "" : string.Create(CultureInfo.InvariantCulture,
-                    $"/{Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond}/{Timing.ElectionTicks}/{(Timing.LeaseReads ? 1 : 0)}")),
+                    $"/{Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond}/{Timing.ElectionTicks}/{(Timing.LeaseReads ? 1 : 0)}"))
+                + (Timing is null || Policies is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $"/{(int)Policies.Compression}/{(Policies.EncryptAtRest ? 1 : 0)}")),
         ];
     }
 
@@ -111,14 +117,17 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             problem = $"ring tokens take {tokenBytes.Length} bytes";
             return false;
         }
-        // shards/rf/eviction-ms, then (since the Raft timing became a network parameter) /tick-us/election-ticks/lease.
+        // shards/rf/eviction-ms, then (since the Raft timing became a network parameter) /tick-us/election-ticks/lease,
+        // then (since data policies) /compression/encrypt-at-rest.
         var parts = network.Split('/');
         RaftTiming? timing = null;
-        if (parts.Length is not (3 or 6)
+        DataPolicies? policies = null;
+        if (parts.Length is not (3 or 6 or 8)
             || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var shards) || shards < 1
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rf) || rf < 1
             || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var evictionMs)
-            || (parts.Length == 6 && !TryParseTiming(parts.AsSpan(3), out timing)))
+            || (parts.Length >= 6 && !TryParseTiming(parts.AsSpan(3, 3), out timing))
+            || (parts.Length == 8 && !TryParsePolicies(parts.AsSpan(6), out policies)))
         {
             problem = $"bad network parameters '{network}'";
             return false;
@@ -128,8 +137,19 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         {
             values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
         }
-        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing);
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies);
         problem = null;
+        return true;
+    }
+
+    private static bool TryParsePolicies(ReadOnlySpan<string> parts, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DataPolicies? policies)
+    {
+        policies = null;
+        if (parts[0] is not ("0" or "1" or "2") || parts[1] is not ("0" or "1"))
+        {
+            return false;
+        }
+        policies = new DataPolicies((ValueCompression)(parts[0][0] - '0'), parts[1] == "1");
         return true;
     }
 

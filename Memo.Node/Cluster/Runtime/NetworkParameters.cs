@@ -10,4 +10,11 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="ReplicationFactor">Requested replicas per shard; placement clamps it to the Up members.</param>
 /// <param name="EvictionDelay">How long a member may stay unreachable before the downing rule downs it.</param>
 /// <param name="Timing">The Raft timing every replica shares (see <see cref="RaftTiming"/> for why it must be one).</param>
-public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing);
+/// <param name="Policies">How nodes compress and encrypt what they store; null means none (a network from before data
+/// policies, or a test that does not care).</param>
+public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing,
+    Memo.Node.Storage.Policies.DataPolicies? Policies = null)
+{
+    /// <summary>The data policies, <see cref="Memo.Node.Storage.Policies.DataPolicies.None"/> when none were given.</summary>
+    public Memo.Node.Storage.Policies.DataPolicies DataPolicies => Policies ?? Memo.Node.Storage.Policies.DataPolicies.None;
+}

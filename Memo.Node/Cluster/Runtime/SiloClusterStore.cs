@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Memo.Node.Storage;
+using Memo.Node.Storage.Policies;
 using W = Memo.Node.Cluster.Runtime.Wire;
 
 namespace Memo.Node.Cluster.Runtime;
@@ -86,10 +87,14 @@ public sealed class SiloClusterStore : IClusterStore
             var timing = record.TickIntervalUs > 0 && record.ElectionTicks > 0 && record.LeaseReads is 1 or 2
                 ? new RaftTiming(TimeSpan.FromTicks(record.TickIntervalUs * TimeSpan.TicksPerMicrosecond), record.ElectionTicks, record.LeaseReads == 2)
                 : null;
+            // A folder from before data policies stored its records unframed: it keeps none, whatever is configured.
+            var policies = record.Compression is >= 1 and <= 3 && record.EncryptAtRest is 1 or 2
+                ? new DataPolicies((ValueCompression)(record.Compression - 1), record.EncryptAtRest == 2)
+                : DataPolicies.None;
             var network = new NetworkParameters(record.NetworkName, record.ShardCount, record.ReplicationFactor,
-                TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing);
+                TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing, policies);
             var opened = new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
-            if (timing is null)
+            if (timing is null || record.Compression == 0)
             {
                 await opened.WriteAsync(opened.KnownMembers, cancellationToken).ConfigureAwait(false);
             }
@@ -121,6 +126,8 @@ public sealed class SiloClusterStore : IClusterStore
             TickIntervalUs = network.Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond,
             ElectionTicks = network.Timing.ElectionTicks,
             LeaseReads = network.Timing.LeaseReads ? 2 : 1,
+            Compression = (int)network.DataPolicies.Compression + 1,
+            EncryptAtRest = network.DataPolicies.EncryptAtRest ? 2 : 1,
         };
         record.KnownMembers.AddRange(knownMembers);
         foreach (var token in Tokens)

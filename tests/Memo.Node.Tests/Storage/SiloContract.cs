@@ -20,6 +20,22 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
 
     protected ITestOutputHelper Output { get; } = output;
 
+    /// <summary>False for a silo that stores values transformed (SealedSilo: compressed, encrypted), whose measured bytes
+    /// are of what it stored: the usage checks then compare row counts only.</summary>
+    protected virtual bool StoresValuesAsGiven => true;
+
+    private void AssertUsage(SiloShardUsage expected, SiloShardUsage actual)
+    {
+        if (StoresValuesAsGiven)
+        {
+            Assert.Equal(expected, actual);
+        }
+        else
+        {
+            Assert.Equal((expected.Entries, expected.Blocks, expected.Copies, expected.LogEntries), (actual.Entries, actual.Blocks, actual.Copies, actual.LogEntries));
+        }
+    }
+
     /// <summary>A new, empty silo, independent of every other one this method returned.</summary>
     protected abstract Task<ISilo> CreateSiloAsync();
 
@@ -291,18 +307,22 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
         var logBytes = Enumerable.Range(1, 4).Sum(i => Bytes($"0/{i}/1").Length);
 
         // "é" is two bytes in UTF-8: keys count in the bytes they are stored as, not in characters.
-        Assert.Equal(new SiloShardUsage(2, 1 + 10 + 2 + 20, 1, BlockAddress.Length + 100, 1, BlockAddress.Length + 300, 4, logBytes),
+        AssertUsage(new SiloShardUsage(2, 1 + 10 + 2 + 20, 1, BlockAddress.Length + 100, 1, BlockAddress.Length + 300, 4, logBytes),
             await silo.MeasureShardAsync(S0));
-        Assert.Equal(new SiloShardUsage(1, 5 + 1000, 0, 0, 1, BlockAddress.Length + 5, 0, 0), await silo.MeasureShardAsync(S1));
+        AssertUsage(new SiloShardUsage(1, 5 + 1000, 0, 0, 1, BlockAddress.Length + 5, 0, 0), await silo.MeasureShardAsync(S1));
 
         await CommitAsync(silo, b => b.DeleteEntry("a").CompactLogThrough(S0, Index(2)));
         var after = await silo.MeasureShardAsync(S0);
-        Assert.Equal((1L, 2L + 20), (after.Entries, after.EntryBytes));
+        Assert.Equal(1L, after.Entries);
+        if (StoresValuesAsGiven)
+        {
+            Assert.Equal(2L + 20, after.EntryBytes);
+        }
         Assert.Equal(2, after.LogEntries);
 
         await CommitAsync(silo, b => b.ClearShard(S0));
         // Clearing a shard leaves its block copies: they live outside its Raft state.
-        Assert.Equal(new SiloShardUsage(0, 0, 0, 0, 1, BlockAddress.Length + 300, 0, 0), await silo.MeasureShardAsync(S0));
+        AssertUsage(new SiloShardUsage(0, 0, 0, 0, 1, BlockAddress.Length + 300, 0, 0), await silo.MeasureShardAsync(S0));
     }
 
     [Fact]

@@ -1,0 +1,34 @@
+using Memo.Node.Configuration;
+using Memo.Node.Storage.Policies;
+
+namespace Memo.Node.Tests.Policies;
+
+public sealed class PolicyOptionsTests
+{
+    [Fact]
+    public void The_defaults_compress_with_zstd_and_do_not_encrypt()
+    {
+        var options = MemoOptions.Load(null, []);
+        Assert.Equal(new DataPolicies(ValueCompression.Zstd, false), options.Network.DataPolicies);
+        Assert.Equal("", options.Node.KekFile);
+        Assert.Equal("", options.Node.PreviousKekFile);
+    }
+
+    [Fact]
+    public void Policies_and_kek_files_are_read_from_their_keys()
+    {
+        var options = MemoOptions.Load(null,
+            ["memo.network.compression = brotli", "memo.network.encrypt-at-rest = on", "memo.node.kek-file = \"/keys/node.kek\"", "memo.node.previous-kek-file = \"/keys/old.kek\""]);
+        Assert.Equal(new DataPolicies(ValueCompression.Brotli, true), options.Network.DataPolicies);
+        Assert.Equal("/keys/node.kek", options.Node.KekFile);
+        Assert.Equal("/keys/old.kek", options.Node.PreviousKekFile);
+    }
+
+    [Fact]
+    public void An_unknown_codec_or_switch_is_refused_with_the_choices()
+    {
+        var e = Assert.Throws<MemoConfigurationException>(() => MemoOptions.Load(null, ["memo.network.compression = lz4", "memo.network.encrypt-at-rest = maybe"]));
+        Assert.Contains(e.Problems, p => p.StartsWith("memo.network.compression", StringComparison.Ordinal) && p.Contains("off, zstd, brotli", StringComparison.Ordinal));
+        Assert.Contains(e.Problems, p => p.StartsWith("memo.network.encrypt-at-rest", StringComparison.Ordinal));
+    }
+}
