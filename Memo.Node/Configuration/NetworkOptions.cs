@@ -15,7 +15,7 @@ namespace Memo.Node.Configuration;
 /// <param name="EncryptAtRest">Whether nodes encrypt the records they store (<c>memo.network.encrypt-at-rest</c>);
 /// recorded at the network's creation.</param>
 public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "",
-    ValueCompression Compression = ValueCompression.Zstd, bool EncryptAtRest = false)
+    ValueCompression Compression = ValueCompression.Off, bool EncryptAtRest = false)
 {
     internal const string Path = "memo.network";
 

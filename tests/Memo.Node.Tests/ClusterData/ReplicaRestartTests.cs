@@ -20,8 +20,8 @@ public sealed class ReplicaRestartTests(ITestOutputHelper output)
         using var client = new MemoClient(slot.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(5) });
         await client.UpsertAsync("victim", Encoding.UTF8.GetBytes("before"));
         var shard = slot.Running.Shards.Layout.ShardOf("victim");
-        // Entry cache, then the data policies' sealing (memo.network.compression is zstd by default), then SQLite.
-        var silo = Assert.IsType<SqliteSilo>(Assert.IsType<Memo.Node.Storage.Policies.SealedSilo>(Assert.IsType<EntryCacheSilo>(slot.Running.Shards.Silo).Inner).Inner);
+        // Entry cache, then SQLite (the data policies' sealing layer is absent: both policies are off by default).
+        var silo = Assert.IsType<SqliteSilo>(Assert.IsType<EntryCacheSilo>(slot.Running.Shards.Silo).Inner);
 
         // The disk refuses the next write of this key: the commit fails and the shard's replica stops.
         var refusals = 0;

@@ -6,10 +6,10 @@ namespace Memo.Node.Tests.Policies;
 public sealed class PolicyOptionsTests
 {
     [Fact]
-    public void The_defaults_compress_with_zstd_and_do_not_encrypt()
+    public void The_defaults_neither_compress_nor_encrypt()
     {
         var options = MemoOptions.Load(null, []);
-        Assert.Equal(new DataPolicies(ValueCompression.Zstd, false), options.Network.DataPolicies);
+        Assert.Equal(new DataPolicies(ValueCompression.Off, false), options.Network.DataPolicies);
         Assert.Equal("", options.Node.KekFile);
         Assert.Equal("", options.Node.PreviousKekFile);
     }
