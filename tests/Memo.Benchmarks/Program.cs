@@ -8,7 +8,26 @@ using Memo.Benchmarks;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --policies   prints each compression codec's ratio and speed
 // and each data policy's cost on a SQLite silo's puts and gets (docs/performance.md, Data policies); --policies-node
 // the same on a whole in-process node over gRPC;
+// dotnet run -c Release --project tests/Memo.Benchmarks -- --replicas [--sqlite]   prints proposals and reads per second and
+// the process's CPU µs per operation of 16 real 3-replica shard groups in one process (the replica runtime's cost);
 // any other arguments go to BenchmarkDotNet (e.g. --filter '*RaftGroup*').
+if (args.Contains("--replicas"))
+{
+    var sqlite = args.Contains("--sqlite");
+    await using var driver = await ReplicaGroupDriver.StartAsync(shards: 16, sqlite);
+    foreach (var (reads, workers) in new[] { (false, 1), (false, 64), (true, 1), (true, 64) })
+    {
+        await driver.RunAsync(reads, workers, TimeSpan.FromSeconds(2)); // warm-up (JIT tiers)
+        for (int run = 0; run < 3; run++)
+        {
+            var (ops, cpu, failed) = await driver.RunAsync(reads, workers, TimeSpan.FromSeconds(5));
+            Console.WriteLine($"replicas ({(sqlite ? "sqlite normal" : "memory")} silo), {(reads ? "reads    " : "proposals")} c={workers,2}: {ops,10:N0} ops/s, {cpu,8:N1} CPU µs/op ({failed} not done)");
+        }
+    }
+
+    return 0;
+}
+
 if (args.Contains("--peer-stream"))
 {
     await using var driver = new PeerStreamDriver();
