@@ -31,6 +31,8 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
     private readonly ShardLayout _layout;
     private readonly string? _folder;
     private readonly ShardCommand[] _commands;
+    private readonly TurnCounters _counters = new();
+    private readonly Akka.Actor.ActorSystem _actors = Akka.Actor.ActorSystem.Create("replica-bench", "akka.loglevel = WARNING");
 
     private ReplicaGroupDriver(ShardLayout layout, TimerShardTickSource ticks, string? folder)
     {
@@ -59,7 +61,7 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
             var dispatcher = new RaftMessageDispatcher();
             foreach (var shard in layout.AllShards)
             {
-                var replica = await StartReplicaAsync(shard, layout, node, voters, silo, transport, ticks);
+                var replica = await StartReplicaAsync(driver._actors, shard, layout, node, voters, silo, transport, ticks);
                 dispatcher.Register(replica);
                 driver._replicas.Add((replica, transport));
             }
@@ -79,15 +81,17 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
     }
 
     // The one place that knows how a replica is made (the runtime under measurement).
-    private static Task<ShardGroupReplica> StartReplicaAsync(ShardId shard, ShardLayout layout, NodeId node, Dictionary<NodeId, string> voters,
+    private static Task<ShardGroupReplica> StartReplicaAsync(Akka.Actor.ActorSystem actors, ShardId shard, ShardLayout layout, NodeId node, Dictionary<NodeId, string> voters,
         ISilo silo, InMemoryPeerTransport transport, IShardTickSource ticks) =>
-        ShardGroupReplica.StartAsync(shard, layout, node, voters, silo, transport,
+        ShardGroupReplica.StartAsync(actors, shard, layout, node, voters, silo, transport,
             new RaftConfig { Id = node, ElectionTicks = 10, HeartbeatTicks = 1, RandomSeed = node.Value * 7919 + (ulong)shard.Value },
             ticks, new ShardGroupOptions { TickInterval = TimeSpan.FromMilliseconds(20) }, NullLogger.Instance, resolveAddress: n => $"memory/{n.Value}");
 
-    /// <summary>Runs <paramref name="workers"/> callers for <paramref name="duration"/>; returns operations per second and CPU µs per operation.</summary>
-    public async Task<(double OpsPerSecond, double CpuMicrosPerOp, long Failed)> RunAsync(bool reads, int workers, TimeSpan duration)
+    /// <summary>Runs <paramref name="workers"/> callers for <paramref name="duration"/>; returns operations per second, CPU µs per
+    /// operation, and what the replicas did per operation (turns, Ready turns, inputs per turn, ReadIndex rounds, silo transactions).</summary>
+    public async Task<ReplicaRun> RunAsync(bool reads, int workers, TimeSpan duration)
     {
+        var countsBefore = _counters.Read();
         long done = 0, failed = 0;
         var stop = new CancellationTokenSource(duration);
         var process = Process.GetCurrentProcess();
@@ -117,7 +121,12 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
         clock.Stop();
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;
-        return (done / clock.Elapsed.TotalSeconds, cpu.TotalMicroseconds / Math.Max(1, done), failed);
+        var counts = _counters.Read();
+        var ops = (double)Math.Max(1, done);
+        var turns = counts.Turns - countsBefore.Turns;
+        return new ReplicaRun(done / clock.Elapsed.TotalSeconds, cpu.TotalMicroseconds / ops, failed,
+            turns / ops, (counts.ReadyTurns - countsBefore.ReadyTurns) / ops, (counts.Inputs - countsBefore.Inputs) / (double)Math.Max(1, turns),
+            (counts.ReadIndexes - countsBefore.ReadIndexes) / ops, (counts.Commits - countsBefore.Commits) / ops);
     }
 
     private ShardGroupReplica? LeaderOf(ShardId shard)
@@ -151,6 +160,7 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
     /// <summary>Stops every replica, pump and silo.</summary>
     public async ValueTask DisposeAsync()
     {
+        _counters.Dispose();
         _ticks.Dispose();
         foreach (var (replica, _) in _replicas)
         {
@@ -169,9 +179,14 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
         {
             await silo.DisposeAsync();
         }
+        await _actors.Terminate();
         if (_folder is not null)
         {
             Directory.Delete(_folder, recursive: true);
         }
     }
 }
+
+/// <summary>One run's figures: throughput, process CPU per operation, and the replicas' work per operation.</summary>
+public sealed record ReplicaRun(double OpsPerSecond, double CpuMicrosPerOp, long Failed, double TurnsPerOp, double ReadyTurnsPerOp,
+    double InputsPerTurn, double ReadIndexesPerOp, double CommitsPerOp);
