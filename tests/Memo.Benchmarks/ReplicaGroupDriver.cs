@@ -43,7 +43,7 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
     }
 
     /// <summary>Starts the groups and waits until every shard has a leader.</summary>
-    public static async Task<ReplicaGroupDriver> StartAsync(int shards, bool sqlite)
+    public static async Task<ReplicaGroupDriver> StartAsync(int shards, bool sqlite, bool leaseReads = false)
     {
         var layout = new ShardLayout(shards);
         var ticks = new TimerShardTickSource(TimeProvider.System, TimeSpan.FromMilliseconds(20));
@@ -61,7 +61,7 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
             var dispatcher = new RaftMessageDispatcher();
             foreach (var shard in layout.AllShards)
             {
-                var replica = await StartReplicaAsync(driver._actors, shard, layout, node, voters, silo, transport, ticks);
+                var replica = await StartReplicaAsync(driver._actors, shard, layout, node, voters, silo, transport, ticks, leaseReads);
                 dispatcher.Register(replica);
                 driver._replicas.Add((replica, transport));
             }
@@ -82,9 +82,9 @@ public sealed class ReplicaGroupDriver : IAsyncDisposable
 
     // The one place that knows how a replica is made (the runtime under measurement).
     private static Task<ShardGroupReplica> StartReplicaAsync(Akka.Actor.ActorSystem actors, ShardId shard, ShardLayout layout, NodeId node, Dictionary<NodeId, string> voters,
-        ISilo silo, InMemoryPeerTransport transport, IShardTickSource ticks) =>
+        ISilo silo, InMemoryPeerTransport transport, IShardTickSource ticks, bool leaseReads) =>
         ShardGroupReplica.StartAsync(actors, shard, layout, node, voters, silo, transport,
-            new RaftConfig { Id = node, ElectionTicks = 10, HeartbeatTicks = 1, RandomSeed = node.Value * 7919 + (ulong)shard.Value },
+            new RaftConfig { Id = node, ElectionTicks = 10, HeartbeatTicks = 1, RandomSeed = node.Value * 7919 + (ulong)shard.Value, LeaseReads = leaseReads },
             ticks, new ShardGroupOptions { TickInterval = TimeSpan.FromMilliseconds(20) }, NullLogger.Instance, resolveAddress: n => $"memory/{n.Value}");
 
     /// <summary>Runs <paramref name="workers"/> callers for <paramref name="duration"/>; returns operations per second, CPU µs per
