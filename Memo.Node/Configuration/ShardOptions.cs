@@ -10,7 +10,10 @@ namespace Memo.Node.Configuration;
 /// <param name="RingRemovalDelay">How long a node whose Up record went away without leaving (a restart, a downing) stays on
 /// the placement ring, so a quick restart moves no shard group.</param>
 /// <param name="HandoffTimeout">How long a leaving node waits for its shard groups to hand it off before it exits anyway.</param>
-public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommandsPerTurn, int MaxConcurrentMoves, TimeSpan RingRemovalDelay, TimeSpan HandoffTimeout)
+/// <param name="RestartBackoffMin">First wait of a replica's backoff supervisor before it starts a failed replica again from the silo.</param>
+/// <param name="RestartBackoffMax">Longest such wait (the wait doubles with each failure up to it); a replica that then runs this long starts over.</param>
+public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommandsPerTurn, int MaxConcurrentMoves, TimeSpan RingRemovalDelay, TimeSpan HandoffTimeout,
+    TimeSpan RestartBackoffMin, TimeSpan RestartBackoffMax)
 {
     internal const string Path = "memo.shards";
 
@@ -30,7 +33,9 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         r.Int32($"{Path}.max-commands-per-turn"),
         r.Int32($"{Path}.max-concurrent-moves"),
         r.Duration($"{Path}.ring-removal-delay"),
-        r.Duration($"{Path}.handoff-timeout"))
+        r.Duration($"{Path}.handoff-timeout"),
+        r.Duration($"{Path}.restart-backoff-min"),
+        r.Duration($"{Path}.restart-backoff-max"))
     {
         AntiEntropyInterval = r.Duration($"{Path}.anti-entropy-interval"),
         AntiEntropyMaxCopies = r.Int32($"{Path}.anti-entropy-max-copies"),
@@ -51,5 +56,9 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         v.DurationRange($"{Path}.anti-entropy-interval", AntiEntropyInterval, TimeSpan.Zero, TimeSpan.FromDays(1));
         v.Range($"{Path}.anti-entropy-max-copies", AntiEntropyMaxCopies, 1, 1_000_000);
         v.DurationRange($"{Path}.usage-interval", UsageInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
+        v.DurationRange($"{Path}.restart-backoff-min", RestartBackoffMin, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
+        v.DurationRange($"{Path}.restart-backoff-max", RestartBackoffMax, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
+        v.Require(RestartBackoffMax >= RestartBackoffMin, $"{Path}.restart-backoff-max", OptionsValidator.ShowDuration(RestartBackoffMax),
+            $"must be at least {Path}.restart-backoff-min");
     }
 }

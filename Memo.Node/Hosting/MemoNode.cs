@@ -230,8 +230,10 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MaxInputsPerTurn = options.Shards.MaxCommandsPerTurn,
                 SnapshotThresholdEntries = options.Raft.SnapshotThreshold,
                 TickInterval = timing.TickInterval,
+                MinRestartBackoff = options.Shards.RestartBackoffMin,
+                MaxRestartBackoff = options.Shards.RestartBackoffMax,
             };
-            shards = await ShardHost.StartAsync(clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
+            shards = await ShardHost.StartAsync(actors.System, clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
                 new ShardHostOptions
                 {
                     MaxConcurrentMoves = options.Shards.MaxConcurrentMoves,

@@ -42,6 +42,15 @@ public static class NodeMetrics
         "Time a replica's turn took to make its new log entries, hard state and applied writes durable (one silo commit).",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
 
+    private static readonly Counter<long> Turns = Meter.CreateCounter<long>("memo.raft.turns", "{turn}",
+        "Turns of the shard replicas: one pass that steps the queued inputs and the ticks, then handles the core's Ready if it has one (tag ready).");
+
+    private static readonly Counter<long> TurnInputs = Meter.CreateCounter<long>("memo.raft.turn.inputs", "{input}",
+        "Inputs (proposals, reads, Raft messages, membership and status requests) the shard replicas stepped; divided by memo.raft.turns, the batching per turn.");
+
+    private static readonly Counter<long> ReadIndexes = Meter.CreateCounter<long>("memo.raft.read.indexes", "{read index}",
+        "ReadIndex confirmations a shard leader started: one for all the reads that arrived before the same turn.");
+
     private static readonly Counter<long> SnapshotsSent = Meter.CreateCounter<long>("memo.raft.snapshots.sent", "{snapshot}",
         "Raft snapshots a leader sent to a follower or learner (a new replica's first copy of its shard).");
 
@@ -105,6 +114,19 @@ public static class NodeMetrics
             AppendDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
         }
     }
+
+    /// <summary>Counts one replica turn, the inputs it stepped and whether it handled a Ready.</summary>
+    public static void RecordTurn(int inputs, bool ready)
+    {
+        Turns.Add(1, new KeyValuePair<string, object?>("ready", ready ? True : False));
+        if (inputs > 0)
+        {
+            TurnInputs.Add(inputs);
+        }
+    }
+
+    /// <summary>Counts one ReadIndex confirmation started for a turn's reads.</summary>
+    public static void RecordReadIndex() => ReadIndexes.Add(1);
 
     /// <summary>Counts a snapshot message sent, with its encoded size.</summary>
     public static void RecordSnapshotSent(int bytes)

@@ -8,7 +8,32 @@ using Memo.Benchmarks;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --policies   prints each compression codec's ratio and speed
 // and each data policy's cost on a SQLite silo's puts and gets (docs/performance.md, Data policies); --policies-node
 // the same on a whole in-process node over gRPC;
+// dotnet run -c Release --project tests/Memo.Benchmarks -- --replicas [--sqlite] [--lease] [--cases p1,p64,r1,r64] [--runs 3]   prints proposals and reads per second and
+// the process's CPU µs per operation of 16 real 3-replica shard groups in one process (the replica runtime's cost);
 // any other arguments go to BenchmarkDotNet (e.g. --filter '*RaftGroup*').
+if (args.Contains("--replicas"))
+{
+    var sqlite = args.Contains("--sqlite");
+    var lease = args.Contains("--lease"); // leaders answer reads under a leader lease (memo.raft.lease-reads, the node's default)
+    await using var driver = await ReplicaGroupDriver.StartAsync(shards: 16, sqlite, lease);
+    // --cases p1,p64,r1,r64 picks proposals (p) or reads (r) at a number of callers; --runs N measured runs each.
+    var cases = Option("--cases")?.Split(',').Select(c => (c[0] == 'r', int.Parse(c[1..], System.Globalization.CultureInfo.InvariantCulture))).ToArray()
+        ?? [(false, 1), (false, 64), (true, 1), (true, 64)];
+    var runs = Option("--runs") is { } n ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : 3;
+    foreach (var (reads, workers) in cases)
+    {
+        await driver.RunAsync(reads, workers, TimeSpan.FromSeconds(2)); // warm-up (JIT tiers)
+        for (int run = 0; run < runs; run++)
+        {
+            var r = await driver.RunAsync(reads, workers, TimeSpan.FromSeconds(5));
+            Console.WriteLine($"replicas ({(sqlite ? "sqlite normal" : "memory")} silo{(lease ? ", lease reads" : "")}), {(reads ? "reads    " : "proposals")} c={workers,2}: {r.OpsPerSecond,10:N0} ops/s, {r.CpuMicrosPerOp,8:N1} CPU µs/op ({r.Failed} not done); "
+                + $"per op: {r.TurnsPerOp,5:N2} turns, {r.ReadyTurnsPerOp,5:N2} Ready turns, {r.ReadIndexesPerOp,5:N2} ReadIndex, {r.CommitsPerOp,5:N2} silo commits; {r.InputsPerTurn,5:N2} inputs/turn");
+        }
+    }
+
+    return 0;
+}
+
 if (args.Contains("--peer-stream"))
 {
     await using var driver = new PeerStreamDriver();
@@ -54,3 +79,5 @@ if (args.Contains("--quick"))
 
 BenchmarkSwitcher.FromAssembly(typeof(RaftGroupBenchmark).Assembly).Run(args);
 return 0;
+
+string? Option(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;

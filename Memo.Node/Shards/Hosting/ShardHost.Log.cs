@@ -22,12 +22,6 @@ public sealed partial class ShardHost
     [LoggerMessage(EventId = 6006, Level = LogLevel.Error, Message = "A shard hosting turn failed; the next turn retries")]
     private partial void LogTurnFailed(Exception exception);
 
-    [LoggerMessage(EventId = 6007, Level = LogLevel.Warning, Message = "The replica of shard {Shard} stopped ({Reason}); restarting it from the silo in {Delay} (restart {Attempt})")]
-    private partial void LogReplicaRestartScheduled(ShardId shard, string reason, TimeSpan delay, int attempt);
-
-    [LoggerMessage(EventId = 6008, Level = LogLevel.Error, Message = "Restarting the replica of shard {Shard} failed; retrying in {Delay}")]
-    private partial void LogReplicaRestartFailed(Exception exception, ShardId shard, TimeSpan delay);
-
     [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Counting what shard {Shard} holds failed; the last count stays")]
     private partial void LogUsageFailed(Exception exception, ShardId shard);
 }

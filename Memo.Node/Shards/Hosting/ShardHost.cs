@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Threading.Channels;
+using Akka.Actor;
 using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Raft;
@@ -42,6 +43,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     private const string FoundedMeta = "shard-groups/founded";
 
     private readonly NodeId _self;
+    private readonly ActorSystem _actors;
     private readonly ISilo _silo;
     private readonly IPeerTransport _transport;
     private readonly ClusterMembership _cluster;
@@ -54,8 +56,6 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ConcurrentDictionary<ShardId, ShardGroupReplica> _replicas = new();
     private readonly Dictionary<ShardId, Task> _moves = [];
-    // Replicas that stopped on a failure: how many restarts so far, when the next may run, when the last one ran.
-    private readonly Dictionary<ShardId, RestartState> _restarts = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
     private volatile ImmutableDictionary<(ShardId, NodeId), ReplicaReport> _reports = ImmutableDictionary<(ShardId, NodeId), ReplicaReport>.Empty;
@@ -68,10 +68,11 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     // The last count of what each hosted replica holds (UsageOf); written by the counting task, read by any thread.
     private readonly ConcurrentDictionary<ShardId, SiloShardUsage> _usages = new();
 
-    private ShardHost(NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout, RaftConfig raftConfig,
+    private ShardHost(ActorSystem actors, NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout, RaftConfig raftConfig,
         ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks, ILoggerFactory loggerFactory)
     {
         _self = self;
+        _actors = actors;
         _silo = silo;
         _transport = transport;
         _cluster = cluster;
@@ -111,6 +112,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     public IEnumerable<ShardGroupReplica> Replicas => _replicas.Values;
 
     /// <summary>Opens the replicas the silo holds and starts the loop.</summary>
+    /// <param name="actors">The node's ActorSystem: each replica is an actor under its own backoff supervisor there.</param>
     /// <param name="self">This node.</param>
     /// <param name="silo">The node's silo.</param>
     /// <param name="transport">The node's peer transport.</param>
@@ -122,7 +124,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
     /// <param name="ticks">Logical time for every replica.</param>
     /// <param name="loggerFactory">Logging.</param>
     /// <param name="cancellationToken">Cancels opening.</param>
-    public static async Task<ShardHost> StartAsync(NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout,
+    public static async Task<ShardHost> StartAsync(ActorSystem actors, NodeId self, ISilo silo, IPeerTransport transport, ClusterMembership cluster, ShardLayout layout,
         RaftConfig raftConfig, ShardGroupOptions groupOptions, ShardHostOptions options, IShardTickSource ticks,
         ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
@@ -131,7 +133,8 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         {
             throw new ArgumentException("Invalid shard host options: " + string.Join("; ", problems), nameof(options));
         }
-        var host = new ShardHost(self, silo, transport, cluster, layout, raftConfig, groupOptions, options, ticks, loggerFactory);
+        ArgumentNullException.ThrowIfNull(actors);
+        var host = new ShardHost(actors, self, silo, transport, cluster, layout, raftConfig, groupOptions, options, ticks, loggerFactory);
         try
         {
             host._founded = await silo.ReadMetaAsync(FoundedMeta, cancellationToken).ConfigureAwait(false) is { Length: > 0 };
@@ -284,10 +287,9 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         {
             await FoundAsync(view, cancellationToken).ConfigureAwait(false);
             var placed = view.ShardsOf(_self).ToHashSet();
-            await RestartStoppedAsync(placed, cancellationToken).ConfigureAwait(false);
             foreach (var shard in placed)
             {
-                if (!_replicas.ContainsKey(shard) && !_restarts.ContainsKey(shard))
+                if (!_replicas.ContainsKey(shard))
                 {
                     await StartReplicaAsync(shard, bootstrap: false, cancellationToken).ConfigureAwait(false);
                 }
@@ -339,76 +341,13 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
         var voters = bootstrap
             ? new Dictionary<NodeId, string> { [_self] = _cluster.View.SelfAddress }
             : new Dictionary<NodeId, string>();
-        var replica = await ShardGroupReplica.StartAsync(shard, Layout, _self, voters, _silo, _transport, _raftConfig, _ticks, _groupOptions,
+        var replica = await ShardGroupReplica.StartAsync(_actors, shard, Layout, _self, voters, _silo, _transport, _raftConfig, _ticks, _groupOptions,
             _loggerFactory.CreateLogger<ShardGroupReplica>(), node => _cluster.View.AddressOf(node), node => _cluster.View.ReplicasOf(shard).Nodes.Contains(node),
             cancellationToken).ConfigureAwait(false);
         _replicas[shard] = replica;
         Dispatcher.Register(replica);
         LogReplicaStarted(shard, bootstrap);
     }
-
-    /// <summary>
-    /// The supervision of replicas (a backoff supervisor's rule): a replica placed here that stopped on a failure is
-    /// started again from what the silo holds durably (its in-memory log may have been ahead of the disk), after a
-    /// wait that doubles with each restart that fails again. A replica that then runs for
-    /// <see cref="ShardHostOptions.MaxRestartBackoff"/> is forgiven its earlier failures.
-    /// </summary>
-    private async Task RestartStoppedAsync(HashSet<ShardId> placed, CancellationToken cancellationToken)
-    {
-        var now = DateTime.UtcNow;
-        foreach (var (shard, state) in _restarts.ToList())
-        {
-            if (!placed.Contains(shard) || (_replicas.TryGetValue(shard, out var running) && running.Status.StopReason is null
-                && state.StartedUtc is { } started && now - started >= _options.MaxRestartBackoff))
-            {
-                _restarts.Remove(shard);
-            }
-        }
-        foreach (var shard in placed)
-        {
-            var stopped = _replicas.TryGetValue(shard, out var replica) && replica.Status.StopReason is not null;
-            var pending = _restarts.TryGetValue(shard, out var state);
-            if (stopped && (!pending || state!.StartedUtc is not null))
-            {
-                // Newly stopped (or stopped again after its last restart): schedule the next restart.
-                var attempt = pending ? state!.Attempt + 1 : 1;
-                var delay = RestartDelay(attempt);
-                _restarts[shard] = new RestartState(attempt, now + delay, StartedUtc: null);
-                LogReplicaRestartScheduled(shard, replica!.Status.StopReason!, delay, attempt);
-                continue;
-            }
-            if (!pending || now < state!.NotBeforeUtc || state.StartedUtc is not null || (!stopped && replica is not null))
-            {
-                continue;
-            }
-            if (replica is not null)
-            {
-                _replicas.TryRemove(shard, out _);
-                Dispatcher.Unregister(replica);
-                await replica.DisposeAsync().ConfigureAwait(false);
-            }
-            try
-            {
-                await StartReplicaAsync(shard, bootstrap: false, cancellationToken).ConfigureAwait(false);
-                _restarts[shard] = state with { StartedUtc = DateTime.UtcNow };
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                var delay = RestartDelay(state.Attempt + 1);
-                _restarts[shard] = new RestartState(state.Attempt + 1, DateTime.UtcNow + delay, StartedUtc: null);
-                LogReplicaRestartFailed(e, shard, delay);
-            }
-        }
-    }
-
-    private TimeSpan RestartDelay(int attempt)
-    {
-        var delay = _options.MinRestartBackoff * Math.Pow(2, Math.Min(attempt - 1, 30));
-        return delay < _options.MaxRestartBackoff ? delay : _options.MaxRestartBackoff;
-    }
-
-    // StartedUtc: when the restart ran; null while it is still due.
-    private sealed record RestartState(int Attempt, DateTime NotBeforeUtc, DateTime? StartedUtc);
 
     private async Task RetireAsync(HashSet<ShardId> placed, CancellationToken cancellationToken)
     {

@@ -24,15 +24,6 @@ public sealed record ShardHostOptions
     /// <summary>A status report older than this is not trusted (graceful-leave readiness, retiring stale replicas).</summary>
     public TimeSpan ReportFreshness { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>
-    /// First wait before a replica that stopped on a failure (a failed commit, a broken invariant) is started again from
-    /// the silo; it doubles after each restart that fails again, up to <see cref="MaxRestartBackoff"/>.
-    /// </summary>
-    public TimeSpan MinRestartBackoff { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Longest wait between restarts of a failing replica; one that then runs this long starts over from the minimum.</summary>
-    public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(60);
-
     /// <summary>How often the host counts what each hosted replica holds in the silo (<see cref="ShardHost.UsageOf"/>).</summary>
     public TimeSpan UsageInterval { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -61,10 +52,6 @@ public sealed record ShardHostOptions
         if (UsageInterval < TimeSpan.FromMilliseconds(1))
         {
             problems.Add("the usage interval is positive");
-        }
-        if (MinRestartBackoff <= TimeSpan.Zero || MaxRestartBackoff < MinRestartBackoff)
-        {
-            problems.Add("the restart backoff is positive and its maximum at least its minimum");
         }
         problems.AddRange(Forwarding.Validate());
         problems.AddRange(Copies.Validate());

@@ -3,7 +3,8 @@ namespace Memo.Node.Shards.Replicated;
 /// <summary>Limits of one shard group replica. Validated when the replica starts; every problem is reported at once.</summary>
 public sealed record ShardGroupOptions
 {
-    /// <summary>Inputs (requests, inbound messages) the mailbox holds; inbound Raft messages beyond it are dropped, requests wait.</summary>
+    /// <summary>Inputs (requests, inbound messages) the replica's inbox holds; inbound Raft messages beyond it are dropped,
+    /// requests answered <see cref="ShardGroupOutcome.Dropped"/> (a status request waits for room).</summary>
     public int MailboxCapacity { get; init; } = 4096;
 
     /// <summary>Inputs taken per turn before the turn's Ready is processed (bounds the latency of one turn).</summary>
@@ -45,6 +46,17 @@ public sealed record ShardGroupOptions
     /// </summary>
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// First wait before an incarnation that failed (a commit the disk refused, a broken invariant) is started again
+    /// from the silo by the replica's backoff supervisor; it doubles with each failure up to <see cref="MaxRestartBackoff"/>
+    /// (<c>memo.shards.restart-backoff-min</c>).
+    /// </summary>
+    public TimeSpan MinRestartBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between restarts of a failing replica; one that then runs this long starts over from the
+    /// minimum (<c>memo.shards.restart-backoff-max</c>).</summary>
+    public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The monotonic clock read for <see cref="TickInterval"/>-based time (tests substitute a fake).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -60,6 +72,10 @@ public sealed record ShardGroupOptions
         if (TickInterval <= TimeSpan.Zero)
         {
             errors.Add($"TickInterval must be positive (was {TickInterval})");
+        }
+        if (MinRestartBackoff <= TimeSpan.Zero || MaxRestartBackoff < MinRestartBackoff)
+        {
+            errors.Add($"the restart backoff is positive and its maximum at least its minimum (was {MinRestartBackoff} to {MaxRestartBackoff})");
         }
         Positive(SnapshotThresholdEntries, nameof(SnapshotThresholdEntries));
         Positive(MaxSnapshotBytes, nameof(MaxSnapshotBytes));

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
-using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Pattern;
 using Google.Protobuf;
 using Memo.Node.Raft;
 using Memo.Node.Routing;
@@ -11,92 +12,59 @@ using Microsoft.Extensions.Logging;
 namespace Memo.Node.Shards.Replicated;
 
 /// <summary>
-/// One replica of one shard's Raft group on this node: the actor that puts the shard's commands through the
-/// group's log and applies them, in log order, to the shard's state in the silo.
+/// One replica of one shard's Raft group on this node: the facade of the actor that puts the shard's commands through
+/// the group's log and applies them, in log order, to the shard's state in the silo.
 /// </summary>
 /// <remarks>
-/// <para>Design note (docs/design/shard-groups.md). One bounded mailbox, one loop, no locks; nothing else
-/// touches the <see cref="RaftNode"/>, the log store or the pending requests. A turn drains inputs (proposals,
-/// reads, inbound Raft messages, membership and transfer requests, ticks), then handles the core's Ready in the
-/// contract's order: send the leader's early messages; stage the Ready's snapshot, entries and hard state
-/// (<see cref="SiloRaftStorage.Stage"/>) <em>and</em> the state-machine writes of its committed entries, decided
-/// with <see cref="ShardStateMachine"/> against stored state plus the turn's overlay, with the applied index, into
-/// ONE <see cref="SiloBatch"/>; commit it (the silo group-commits across the node's shards); send the messages
-/// that promise durable state; complete the proposals and reads now applied; <see cref="RaftNode.Advance"/>.</para>
-/// <para>Invariants: the applied index is written in the same batch as the writes it covers, so a restart
-/// neither re-applies nor skips a command; a snapshot install clears the shard and writes the snapshot's records
-/// in the same batch as the log reset. A <see cref="RaftInvariantException"/> or a failed commit stops the replica
-/// (the in-memory log already reflects the staged writes): pending work fails with
-/// <see cref="ShardGroupStoppedException"/>, new work is refused.</para>
+/// <para>Design note (docs/design/shard-groups.md, "The replica actor"). The replica is a <see cref="ShardReplicaActor"/>
+/// (the Raft core, the log store, the pending requests: touched only by the actor) under a <see cref="BackoffSupervisor"/>
+/// that starts it again from the silo, after 1 s doubling to 60 s (<see cref="ShardGroupOptions.MinRestartBackoff"/>),
+/// when an incarnation fails: a commit the disk refused or a broken invariant, after which the in-memory log may be
+/// ahead of the disk and nothing more may be acknowledged. This class is what the rest of the node calls: each method
+/// queues an input carrying a completion source in the current incarnation's <see cref="ReplicaInbox"/> (which wakes
+/// the actor with one message per batch, not per input) and returns its task, so callers see tasks, not actors.</para>
+/// <para>Outcomes around a failure. Work the failed incarnation had taken (a proposal appended, a read waiting) fails
+/// with <see cref="ShardGroupStoppedException"/>: it may still commit elsewhere. A request that reaches no incarnation
+/// (sent between two incarnations, or left queued in the failed one's inbox) is answered
+/// <see cref="ShardGroupOutcome.Dropped"/>: it certainly did nothing, so it can be retried. Nothing hangs. After
+/// <see cref="DisposeAsync"/> every call throws <see cref="ShardGroupStoppedException"/>.</para>
 /// <para>Leaders forward nothing: a replica that is not the leader answers
 /// <see cref="ShardGroupOutcome.NotLeader"/> with its leader hint and the router retries there.</para>
 /// </remarks>
 public sealed partial class ShardGroupReplica : IAsyncDisposable
 {
     private const byte AppliedFormat = 1;
+    private static long s_instances;
 
-    private readonly Channel<Input> _mailbox;
-    private readonly ISilo _silo;
-    private readonly ShardLayout _layout;
-    private readonly IPeerTransport _transport;
-    private readonly ShardGroupOptions _options;
-    private readonly ILogger _logger;
-    private readonly Func<NodeId, string?>? _resolveAddress;
-    private readonly Func<NodeId, bool>? _isPlaced;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly IDisposable _tickSubscription;
-    private readonly Task _loop;
-    private int _pendingTicks;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IActorRef _supervisor = ActorRefs.Nobody;
+    // The inbox of the incarnation that takes inputs now; null between incarnations (and before the first is loaded).
+    private ReplicaInbox? _current;
     private long _ticksTaken;
-    private int _wakePosted;
     private volatile ShardGroupStatus _status;
-    private volatile ShardGroupStoppedException? _stopped;
+    private volatile ShardGroupStoppedException? _disposed;
+    private volatile string _restarting = "it has not started yet";
+    private volatile Task _lastTurn = Task.CompletedTask;
+    // Ticks fired since the actor last took them.
+    private int _pendingTicks;
 
-    // Loop state: touched only by the loop.
-    private readonly RaftNode _raft;
-    private readonly SiloRaftStorage _storage;
-    private readonly Dictionary<NodeId, string> _peers;
-    private readonly Dictionary<LogIndex, PendingProposal> _proposals = [];
-    private readonly Dictionary<ulong, PendingRead> _reads = [];
-    private readonly Dictionary<ShardRecordKey, byte[]?> _overlay = [];
-    private bool _overlayIsWholeShard;
-    private LogIndex _applied;
-    private ulong _nextReadId;
-    // Reads taken this turn, waiting for one shared ReadIndex at the end of the turn (FlushReads).
-    private List<TaskCompletionSource<ShardGroupOutcome>>? _unsentReads;
-    private int _pendingReadCount;
-    private LogIndex _snapshotRefusedAt;
-    private readonly long _clockOrigin;
-    private long _refusedMessages;
-
-    private ShardGroupReplica(
-        ShardId shard, ShardLayout layout, NodeId node, ISilo silo, IPeerTransport transport, RaftNode raft, SiloRaftStorage storage, LogIndex applied,
-        Dictionary<NodeId, string> peers, Func<NodeId, string?>? resolveAddress, Func<NodeId, bool>? isPlaced, IShardTickSource ticks, ShardGroupOptions options, ILogger logger)
+    private ShardGroupReplica(ShardId shard, NodeId node, ShardReplicaSettings settings, IShardTickSource ticks)
     {
         Shard = shard;
-        _layout = layout;
         Node = node;
-        _silo = silo;
-        _transport = transport;
-        _raft = raft;
-        _storage = storage;
-        _applied = applied;
-        _peers = peers;
-        _resolveAddress = resolveAddress;
-        _isPlaced = isPlaced;
-        _options = options;
-        _logger = logger;
-        _clockOrigin = options.Time.GetTimestamp();
-        _mailbox = Channel.CreateBounded<Input>(new BoundedChannelOptions(options.MailboxCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _status = MakeStatus();
+        Settings = settings;
+        _status = new ShardGroupStatus(shard, node, RaftRole.Follower, Term.Zero, NodeId.None, LogIndex.Zero, LogIndex.Zero, LogIndex.Zero,
+            LogIndex.Zero, LogIndex.Zero, RaftMembership.Empty, "starting");
         _tickSubscription = ticks.Subscribe(OnTick);
-        _loop = Task.Run(RunAsync);
     }
+
+    /// <summary>The replica's backoff supervisor (tests ask it for its restart count).</summary>
+    internal IActorRef Supervisor => _supervisor;
+
+    /// <summary>What every incarnation of the actor is built from.</summary>
+    internal ShardReplicaSettings Settings { get; }
 
     /// <summary>The shard this group replicates.</summary>
     public ShardId Shard { get; }
@@ -104,7 +72,8 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// <summary>This replica's node.</summary>
     public NodeId Node { get; }
 
-    /// <summary>The replica's state as of its last turn (safe from any thread).</summary>
+    /// <summary>The replica's state as of its last turn (safe from any thread). Between incarnations its
+    /// <see cref="ShardGroupStatus.StopReason"/> says why the last one stopped.</summary>
     public ShardGroupStatus Status => _status;
 
     /// <summary>
@@ -113,18 +82,25 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// </summary>
     internal long TicksTaken => Interlocked.Read(ref _ticksTaken);
 
-    /// <summary>Completes when the loop has ended (after disposal, or after the replica stopped on a fault).</summary>
-    public Task Completion => _loop;
+    /// <summary>Completes when the replica has been disposed and its last turn has ended.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Incarnations of the actor started so far (1 until a failure restarts it).</summary>
+    public int Incarnations => Volatile.Read(ref _incarnations);
+
+    private int _incarnations;
 
     /// <summary>The metadata name under which the shard's applied index is stored (written with the writes it covers).</summary>
     public static string AppliedKey(ShardId shard) => $"shard-group/{shard.Value}/applied";
 
     /// <summary>
-    /// Loads (or creates) the replica of <paramref name="shard"/> on <paramref name="silo"/> and starts its loop.
-    /// A silo without Raft state for the shard bootstraps a new group with <paramref name="initialVoters"/> when
-    /// this node is one of them; otherwise the replica starts empty (a joining member) and waits for the leader's
-    /// snapshot. A restarted replica resumes from the silo and does not re-apply what it had applied.
+    /// Starts the replica of <paramref name="shard"/> as an actor of <paramref name="system"/> under its backoff
+    /// supervisor, and returns once the first incarnation has loaded from <paramref name="silo"/>. A silo without Raft
+    /// state for the shard bootstraps a new group with <paramref name="initialVoters"/> when this node is one of them;
+    /// otherwise the replica starts empty (a joining member) and waits for the leader's snapshot. A restarted replica
+    /// resumes from the silo and does not re-apply what it had applied.
     /// </summary>
+    /// <param name="system">The node's ActorSystem, which hosts the actor (on its default dispatcher: the .NET thread pool).</param>
     /// <param name="shard">The shard.</param>
     /// <param name="layout">The network's shard layout: the state machine refuses commands for records of other shards.</param>
     /// <param name="node">This node; must equal <paramref name="raftConfig"/>'s id.</param>
@@ -138,9 +114,10 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// <param name="resolveAddress">Finds a member's address when the address book lacks it (the membership view); may be null.</param>
     /// <param name="isPlaced">Whether a node is one of the replicas the ring places the shard on (the membership view); may be null.
     /// Raft messages are admitted from such nodes besides the group's members (<see cref="RaftInputAdmission"/>).</param>
-    /// <param name="cancellationToken">Cancels loading.</param>
+    /// <param name="cancellationToken">Cancels waiting for the first load (the replica is then stopped).</param>
     /// <exception cref="ArgumentException">Invalid options, or the node is not the Raft config's id.</exception>
     public static async Task<ShardGroupReplica> StartAsync(
+        ActorSystem system,
         ShardId shard,
         ShardLayout layout,
         NodeId node,
@@ -155,6 +132,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         Func<NodeId, bool>? isPlaced = null,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(initialVoters);
         ArgumentNullException.ThrowIfNull(silo);
@@ -184,47 +162,50 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         {
             throw new ArgumentException("Invalid shard group replica settings: " + string.Join("; ", errors));
         }
+        cancellationToken.ThrowIfCancellationRequested();
 
-        var storage = await SiloRaftStorage.LoadAsync(silo, shard, cancellationToken).ConfigureAwait(false);
-        var applied = DecodeApplied(await silo.ReadMetaAsync(AppliedKey(shard), cancellationToken).ConfigureAwait(false));
-        if (storage.Snapshot.Metadata.Membership.Voters.IsEmpty && storage.LastIndex == LogIndex.Zero && initialVoters.ContainsKey(node))
+        var settings = new ShardReplicaSettings(shard, layout, node, initialVoters.ToDictionary(p => p.Key, p => p.Value), silo, transport, raftConfig,
+            options, logger, resolveAddress, isPlaced);
+        var replica = new ShardGroupReplica(shard, node, settings, ticks);
+        // Every stop of the incarnation other than the replica's disposal is a failure and starts another (after the
+        // backoff): the silo holds what is durable, and an incarnation rebuilds everything else from it. A failing
+        // incarnation logs why and stops itself, so the supervisor only sees it terminate (OnStop); an exception that
+        // still reaches the supervisor (a constructor that throws) stops the child too, with the strategy's logging off:
+        // Backoff.OnFailure wraps any strategy in one of its own that logs an error per failure.
+        var backoff = Backoff.OnStop(ShardReplicaActor.Props(replica), "incarnation", options.MinRestartBackoff, options.MaxRestartBackoff, 0.0, -1)
+            .WithAutoReset(options.MaxRestartBackoff)
+            .WithSupervisorStrategy(new OneForOneStrategy(-1, -1, _ => Directive.Stop, loggingEnabled: false));
+        replica._supervisor = system.ActorOf(BackoffSupervisor.Props(backoff),
+            $"shard-{shard.Value}-node-{node.Value:x}-{Interlocked.Increment(ref s_instances)}");
+        try
         {
-            var batch = new SiloBatch();
-            storage = options.BootstrapWithSnapshot
-                ? SiloRaftStorage.BootstrapWithSnapshot(shard, RaftMembership.Create(initialVoters.Keys), ShardSnapshotCodec.Empty(), batch)
-                : SiloRaftStorage.Bootstrap(shard, RaftMembership.Create(initialVoters.Keys), batch);
-            applied = storage.Snapshot.Index;
-            batch.PutMeta(AppliedKey(shard), EncodeApplied(applied));
-            await silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+            await replica._started.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        // The snapshot is applied state too (installed in the batch that wrote it).
-        applied = LogIndex.Max(applied, storage.Snapshot.Index);
-        var raft = new RaftNode(raftConfig, storage, applied);
-        if (raft.Membership.Voters.Length == 1 && raft.Membership.IsVoter(node))
+        catch
         {
-            // The only voter need not wait out an election timeout: nobody else can lead this group.
-            raft.Campaign();
+            await replica.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
-        var peers = initialVoters.Where(p => p.Key != node).ToDictionary(p => p.Key, p => p.Value);
-        return new ShardGroupReplica(shard, layout, node, silo, transport, raft, storage, applied, peers, resolveAddress, isPlaced, ticks, options, logger);
+        return replica;
     }
 
     /// <summary>
     /// Proposes <paramref name="command"/> through the group's log. Completes with
     /// <see cref="ShardGroupOutcome.Applied"/> once the command is committed and applied here (durable on a
     /// majority and in this silo; a command the state machine refuses is applied as <see cref="ShardResult.Refused"/>
-    /// and changes nothing), or with <see cref="ShardGroupOutcome.NotLeader"/>, <see cref="ShardGroupOutcome.Dropped"/>,
+    /// and changes nothing), or with <see cref="ShardGroupOutcome.NotLeader"/>, <see cref="ShardGroupOutcome.Dropped"/>
+    /// (also when no incarnation took it: the replica is restarting, or its inbox is full),
     /// <see cref="ShardGroupOutcome.Superseded"/> or <see cref="ShardGroupOutcome.Unknown"/>. A command that names no
     /// record of this shard (another shard's, an unknown kind or format) is answered <see cref="ShardGroupOutcome.Invalid"/>
     /// without entering the log. Cancelling stops the wait; a command already appended may still be applied.
     /// </summary>
-    /// <exception cref="ShardGroupStoppedException">The replica has stopped.</exception>
+    /// <exception cref="ShardGroupStoppedException">The replica was disposed, or the incarnation that took the command stopped.</exception>
     public Task<ShardGroupOutcome> ProposeAsync(ShardCommand command, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);
         // Checked here too so that nothing the state machine would refuse for its target enters the log; every
         // replica checks again when it applies the entry (a hostile leader could append anything).
-        if (!ShardStateMachine.TryTarget(command, Shard, _layout, out _, out var refusal))
+        if (!ShardStateMachine.TryTarget(command, Shard, Settings.Layout, out _, out var refusal))
         {
             return Task.FromResult<ShardGroupOutcome>(new ShardGroupOutcome.Invalid(refusal.Reason));
         }
@@ -260,81 +241,133 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     public Task<ShardGroupOutcome> TransferLeadershipAsync(NodeId target, CancellationToken cancellationToken = default) =>
         EnqueueAsync(new TransferInput(target), cancellationToken);
 
-    /// <summary>The Raft core's full status (with the leader's view of each follower's progress), taken in the loop.</summary>
+    /// <summary>The Raft core's full status (with the leader's view of each follower's progress), taken by the actor.</summary>
+    /// <exception cref="ShardGroupStoppedException">The replica was disposed, or is between incarnations.</exception>
     public async Task<RaftStatus> GetRaftStatusAsync(CancellationToken cancellationToken = default)
     {
+        ThrowIfDisposed();
         var input = new StatusInput();
-        ThrowIfStopped();
+        if (Volatile.Read(ref _current) is not { } current)
+        {
+            throw new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} is restarting: {_restarting}");
+        }
         try
         {
-            await _mailbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+            // Waits for room: a status call is rare and must not fail because Raft traffic fills the inbox.
+            await current.PostAsync(input, cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelClosedException)
+        catch (System.Threading.Channels.ChannelClosedException)
         {
-            ThrowIfStopped();
-            throw new ShardGroupStoppedException($"Shard {Shard} replica is stopping.");
+            throw new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} is restarting: {_restarting}");
         }
         return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Hands a Raft message received from <paramref name="from"/> to the replica. Never blocks: when the mailbox is
-    /// full the message is dropped (Raft retransmits). Returns false when dropped.
+    /// Hands a Raft message received from <paramref name="from"/> to the replica. Never blocks: when the inbox is
+    /// full, or no incarnation runs, the message is dropped (Raft retransmits). Returns false when dropped.
     /// </summary>
     public bool Deliver(NodeId from, ReadOnlyMemory<byte> body) =>
-        _stopped is null && _mailbox.Writer.TryWrite(new InboundInput(from, body));
+        Volatile.Read(ref _current) is { } current && current.TryPost(new InboundInput(from, body));
 
+    // Runs on the node's tick timer: counts the tick and makes sure one wake-up is on its way. A stalled actor (a slow
+    // commit) then finds several ticks at its next turn instead of an inbox full of them.
     private void OnTick()
     {
         Interlocked.Increment(ref _pendingTicks);
-        if (Interlocked.Exchange(ref _wakePosted, 1) == 0 && !_mailbox.Writer.TryWrite(Input.Wake))
-        {
-            // The mailbox is full, so a turn is coming anyway and will take the ticks.
-            Volatile.Write(ref _wakePosted, 0);
-        }
+        Volatile.Read(ref _current)?.Wake();
     }
 
-    private async Task<ShardGroupOutcome> EnqueueAsync(Request input, CancellationToken cancellationToken)
+    private Task<ShardGroupOutcome> EnqueueAsync(ReplicaRequest input, CancellationToken cancellationToken)
     {
-        ThrowIfStopped();
-        cancellationToken.ThrowIfCancellationRequested();
-        try
+        ThrowIfDisposed();
+        if (cancellationToken.IsCancellationRequested)
         {
-            if (!_mailbox.Writer.TryWrite(input))
-            {
-                await _mailbox.Writer.WriteAsync(input, cancellationToken).ConfigureAwait(false);
-            }
+            return Task.FromCanceled<ShardGroupOutcome>(cancellationToken);
         }
-        catch (ChannelClosedException)
+        var current = Volatile.Read(ref _current);
+        if (current is null || !current.TryPost(input))
         {
-            ThrowIfStopped();
-            throw new ShardGroupStoppedException($"Shard {Shard} replica is stopping.");
+            // Not queued, so it did nothing: the router may retry it here later or elsewhere.
+            return Task.FromResult<ShardGroupOutcome>(new ShardGroupOutcome.Dropped(current is null || current.IsClosed
+                ? $"the replica of shard {Shard} is restarting: {_restarting}"
+                : $"the replica of shard {Shard} has {Settings.Options.MailboxCapacity} inputs queued"));
         }
-        return await input.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return cancellationToken.CanBeCanceled ? input.Completion.Task.WaitAsync(cancellationToken) : input.Completion.Task;
     }
 
-    private void ThrowIfStopped()
+    private void ThrowIfDisposed()
     {
-        if (_stopped is { } stopped)
+        if (_disposed is { } disposed)
         {
-            throw new ShardGroupStoppedException(stopped.Message, stopped.InnerException);
+            throw new ShardGroupStoppedException(disposed.Message);
         }
     }
 
-    /// <summary>Stops the loop: pending requests fail with <see cref="ShardGroupStoppedException"/>. What is durable stays.</summary>
+    // --- Called by the incarnations (on their actor's thread) ---
+
+    /// <summary>An incarnation loaded from the silo and takes inputs from now on.</summary>
+    internal void Attach(ReplicaInbox incarnation, ShardGroupStatus status)
+    {
+        Interlocked.Increment(ref _incarnations);
+        _status = status;
+        Volatile.Write(ref _current, incarnation);
+        _started.TrySetResult();
+    }
+
+    /// <summary>Whether ticks fired that the actor has not taken yet.</summary>
+    internal bool HasPendingTicks => Volatile.Read(ref _pendingTicks) > 0;
+
+    /// <summary>The ticks fired since the last call (the actor takes them in its turn).</summary>
+    internal int TakeTicks() => Interlocked.Exchange(ref _pendingTicks, 0);
+
+    /// <summary>The actor stepped <paramref name="ticks"/> ticks into the core (<see cref="TicksTaken"/>).</summary>
+    internal void CountTicksStepped(int ticks) => Interlocked.Add(ref _ticksTaken, ticks);
+
+    /// <summary>The incarnation's state after a turn.</summary>
+    internal void Publish(ShardGroupStatus status) => _status = status;
+
+    /// <summary>Loading failed; the first one fails <see cref="StartAsync"/>.</summary>
+    internal void LoadFailed(Exception cause) => _started.TrySetException(cause);
+
+    /// <summary>An incarnation stopped (failed or disposed); <paramref name="lastTurn"/> completes when its last turn has.</summary>
+    internal void Detach(ReplicaInbox incarnation, ShardGroupStatus status, string reason, Task lastTurn)
+    {
+        Interlocked.CompareExchange(ref _current, null, incarnation);
+        _restarting = reason;
+        _status = status;
+        _lastTurn = lastTurn;
+    }
+
+    /// <summary>Stops the replica: its actor and supervisor stop, pending requests fail with
+    /// <see cref="ShardGroupStoppedException"/> and later calls throw it. What is durable stays.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed is not null)
+        {
+            await _completion.Task.ConfigureAwait(false);
+            return;
+        }
+        _disposed = new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed.");
         _tickSubscription.Dispose();
-        _mailbox.Writer.TryComplete();
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        try
+        Volatile.Write(ref _current, null);
+        if (!_supervisor.IsNobody())
         {
-            await _loop.ConfigureAwait(false);
+            try
+            {
+                // The supervisor stops its incarnation first; the incarnation's PostStop fails what it had taken.
+                await _supervisor.GracefulStop(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            }
+            catch (TaskCanceledException)
+            {
+                // The ActorSystem is gone or too slow: nothing more will run on the actor either way.
+            }
         }
-        catch (OperationCanceledException)
-        {
-        }
-        _stopping.Dispose();
+        // A commit in flight is not cancellable; the silo must not be closed (or the shard cleared) under it.
+        await _lastTurn.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _started.TrySetException(_disposed);
+        _ = _started.Task.Exception; // observed: a replica disposed before it started
+        _completion.TrySetResult();
     }
 
     /// <summary>
@@ -348,7 +381,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         batch.PutMeta(AppliedKey(shard), EncodeApplied(LogIndex.Zero));
     }
 
-    private static byte[] EncodeApplied(LogIndex applied)
+    internal static byte[] EncodeApplied(LogIndex applied)
     {
         var bytes = new byte[9];
         bytes[0] = AppliedFormat;
@@ -356,7 +389,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         return bytes;
     }
 
-    private static LogIndex DecodeApplied(byte[]? bytes)
+    internal static LogIndex DecodeApplied(byte[]? bytes)
     {
         if (bytes is null)
         {
@@ -365,76 +398,18 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         RaftInvariantException.ThrowIf(bytes.Length != 9 || bytes[0] != AppliedFormat, "unknown or truncated applied-index record");
         return new LogIndex(BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(1)));
     }
-
-    private ShardGroupStatus MakeStatus() => new(
-        Shard, Node, _raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _applied, _storage.FirstIndex, _raft.LastIndex,
-        _storage.Snapshot.Index, _raft.Membership, _stopped?.Message);
-
-    private abstract class Input
-    {
-        public static readonly Input Wake = new WakeInput();
-    }
-
-    // A caller's request: answered with an outcome.
-    private abstract class Request : Input
-    {
-        public TaskCompletionSource<ShardGroupOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class WakeInput : Input;
-
-    private sealed class ProposeInput(byte[] data) : Request
-    {
-        public byte[] Data { get; } = data;
-    }
-
-    private sealed class ReadInput : Request;
-
-    private sealed class ConfigInput(ConfigChange change, string? address) : Request
-    {
-        public ConfigChange Change { get; } = change;
-        public string? Address { get; } = address;
-    }
-
-    private sealed class TransferInput(NodeId target) : Request
-    {
-        public NodeId Target { get; } = target;
-    }
-
-    private sealed class StatusInput : Input
-    {
-        public TaskCompletionSource<RaftStatus> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class InboundInput(NodeId from, ReadOnlyMemory<byte> body) : Input
-    {
-        public NodeId From { get; } = from;
-        public ReadOnlyMemory<byte> Body { get; } = body;
-    }
-
-    private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion);
-
-    // One ReadIndex confirmation shared by every read that arrived in the same turn.
-    private sealed class PendingRead(List<TaskCompletionSource<ShardGroupOutcome>> completions)
-    {
-        public List<TaskCompletionSource<ShardGroupOutcome>> Completions { get; } = completions;
-        public int AgeTicks { get; set; }
-        public LogIndex? Index { get; set; }
-
-        public void Complete(ShardGroupOutcome outcome)
-        {
-            foreach (var completion in Completions)
-            {
-                completion.TrySetResult(outcome);
-            }
-        }
-
-        public void Fail(Exception reason)
-        {
-            foreach (var completion in Completions)
-            {
-                completion.TrySetException(reason);
-            }
-        }
-    }
 }
+
+/// <summary>What every incarnation of a replica actor is built from (immutable; the initial voters are a copy).</summary>
+internal sealed record ShardReplicaSettings(
+    ShardId Shard,
+    ShardLayout Layout,
+    NodeId Node,
+    Dictionary<NodeId, string> InitialVoters,
+    ISilo Silo,
+    IPeerTransport Transport,
+    RaftConfig RaftConfig,
+    ShardGroupOptions Options,
+    ILogger Logger,
+    Func<NodeId, string?>? ResolveAddress,
+    Func<NodeId, bool>? IsPlaced);

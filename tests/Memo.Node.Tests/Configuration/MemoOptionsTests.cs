@@ -33,7 +33,7 @@ public sealed class MemoOptionsTests : IDisposable
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
         Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5)), o.Grpc);
         Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536, 64L << 20), o.Storage);
-        Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5)), o.Shards);
+        Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
         Assert.Equal(new NetworkOptions(3, TimeSpan.FromMinutes(10)), o.Network);
         Assert.Equal(new RaftOptions(TimeSpan.FromMilliseconds(100), 10, 1, 256, 1L << 20, 10_000), o.Raft);
@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(59, leaves.Count);
+        Assert.Equal(61, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(58, problems.Count);
+        Assert.Equal(60, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -205,7 +205,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(
         [
-            "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval)",
+            "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max)",
             "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, api, metrics, grpc, storage, shards, kvs, network, cluster, raft)",
         ], problems);
     }
@@ -248,7 +248,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(
         [
-            "memo.shards = 5 (override 'memo.shards = 5'): expected an object with keys count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval",
+            "memo.shards = 5 (override 'memo.shards = 5'): expected an object with keys count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max",
             "memo.node.listen (override 'memo.node.listen { host = a }'): expected a value, found an object",
             "memo.kvs.max-value-bytes = lots (override 'memo.kvs.max-value-bytes = lots'): expected " + ConfigUnits.SizeHint,
             "memo.raft.tick-interval = fast (override 'memo.raft.tick-interval = fast'): expected " + ConfigUnits.DurationHint,
@@ -301,7 +301,7 @@ public sealed class MemoOptionsTests : IDisposable
             Layer("memo.node.seeds = [\"c:3\"]"),
         ]);
 
-        Assert.Equal(new ShardOptions(16, 2048, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5)), o.Shards);
+        Assert.Equal(new ShardOptions(16, 2048, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)), o.Shards);
         Assert.Equal<string>(["c:3"], o.Node.Seeds);
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Akka.Actor;
 using Google.Protobuf;
 using Memo.Node.Raft;
 using Memo.Node.Routing;
@@ -33,6 +34,8 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
     private readonly Func<RaftConfig, RaftConfig> _configure;
     // Nodes started with a tick source of their own: ticked with the others until the test detaches them.
     private readonly Dictionary<NodeId, (ManualShardTickSource Ticks, bool Detached)> _ownTicks = [];
+    // The replicas' actors (each replica is an actor under its backoff supervisor); one system for every node here.
+    private readonly ActorSystem _actors = ActorSystem.Create("shard-group-test", "akka.loglevel = WARNING\nakka.log-dead-letters = off");
 
     public ShardGroupTestCluster(ITestOutputHelper output, int seed, ShardGroupOptions? options = null, ShardLayout? layout = null,
         Func<RaftConfig, RaftConfig>? configure = null)
@@ -92,7 +95,7 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
             _ownTicks[node] = (ownTicks, false);
         }
         state.Replica = await ShardGroupReplica.StartAsync(
-            Shard, Layout, node, voters, state.Silo, state.Transport, raft, ownTicks ?? (IShardTickSource)_ticks, Options, NullLogger.Instance,
+            _actors, Shard, Layout, node, voters, state.Silo, state.Transport, raft, ownTicks ?? (IShardTickSource)_ticks, Options, NullLogger.Instance,
             resolveAddress: n => AddressOf(n));
         state.Dispatcher = new RaftMessageDispatcher();
         state.Dispatcher.Register(state.Replica);
@@ -281,6 +284,7 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
             await node.StopAsync();
             await node.Silo.DisposeAsync();
         }
+        await _actors.Terminate();
     }
 }
 

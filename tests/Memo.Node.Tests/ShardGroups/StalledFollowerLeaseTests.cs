@@ -12,11 +12,11 @@ using static Memo.Node.Tests.ShardGroups.ShardGroupTestCluster;
 namespace Memo.Node.Tests.ShardGroups;
 
 /// <summary>
-/// The lease margin against the replica loop's turn order (soak 4's stale read, docs/testing.md). A leader that a
+/// The lease margin against the replica actor's turn order (soak 4's stale read, docs/testing.md). A leader that a
 /// quorum acknowledged at time h serves reads alone until h + <see cref="RaftConfig.LeaseTicks"/>, trusting each
 /// acknowledging voter to refuse candidates for <see cref="RaftConfig.ElectionTicks"/> of its own ticks after it
-/// heard the leader. A follower whose loop stalled has ticks queued that passed BEFORE the leader's heartbeat it
-/// finds in its mailbox; a turn that steps its inputs before those ticks counts them after the heartbeat, and the
+/// heard the leader. A follower whose actor stalled in a commit has ticks queued that passed BEFORE the leader's heartbeat it
+/// finds in its inbox; a turn that steps its inputs before those ticks counts them after the heartbeat, and the
 /// voter's window ends up to 3 ticks (MaxTicksPerTurn) early, inside the leader's lease.
 /// </summary>
 public sealed class StalledFollowerLeaseTests(ITestOutputHelper output)
@@ -26,7 +26,7 @@ public sealed class StalledFollowerLeaseTests(ITestOutputHelper output)
 
     /// <remarks>
     /// With <paramref name="votersUseTheirClock"/> false the core times its voter's side of the lease by ticks alone
-    /// (<see cref="RaftFaults.VoterLeaseTimedByTicksOnly"/>), so only the loop's order (ticks first, 311b774) keeps the
+    /// (<see cref="RaftFaults.VoterLeaseTimedByTicksOnly"/>), so only the actor's turn order (ticks first, 311b774) keeps the
     /// promise: this case fails with the order reversed. True is production: the core also counts an election timeout
     /// of its clock from the heartbeat, which no order of ticks can shorten.
     /// </remarks>
@@ -139,7 +139,7 @@ public sealed class StalledFollowerLeaseTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>A silo whose next commit, once armed, waits until released: the replica loop's stall.</summary>
+    /// <summary>A silo whose next commit, once armed, waits until released: the replica actor's stall in a commit.</summary>
     private sealed class StallableSilo(ISilo inner) : DelegatingSilo(inner)
     {
         private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -16,7 +16,7 @@ namespace Memo.Raft.Tests.Simulation;
 /// on some seeds. A replica's host takes a Ready, sends the leader messages the contract allows early, writes the
 /// Ready to its durable store after a disk latency, then sends the rest, applies committed entries and advances. A
 /// crash discards the replica and anything not yet written; a restart rebuilds it from its store. A pause stops a
-/// replica's process: its input queues up and it resumes with a burst of ticks, as the replica loop does. The
+/// replica's process: its input queues up and it resumes with a burst of ticks, as the replica actor does. The
 /// network delays (1-10 ms, sometimes up to 120 ms, which reorders), drops, duplicates and partitions (both ways or
 /// one way) messages. Fault schedules are in <c>Simulation.Faults.cs</c>.</para>
 /// <para>Phases. In the safety phase the seed's fault profile runs; in the liveness phase every fault is healed
@@ -30,7 +30,7 @@ public sealed partial class Simulation
 {
     private const long TickMs = 10;
 
-    // The replica loop takes at most this many queued ticks per turn (ShardGroupReplica.MaxTicksPerTurn).
+    // The replica actor takes at most this many queued ticks per turn (ShardReplicaActor.MaxTicksPerTurn).
     private const int MaxTicksPerTurn = 3;
     private readonly SimulationOptions _options;
     private readonly ulong _seed;
@@ -252,7 +252,7 @@ public sealed partial class Simulation
     // Every replica reads the same true time, in nominal ticks (the host's monotonic clock over its tick interval).
     private void AdvanceClock(RaftNode core) => core.AdvanceClock(_now / (double)TickMs);
 
-    // The host's timer fires on its own phase whatever the replica loop is doing; a tick that fires while the
+    // The host's timer fires on its own phase whatever the replica actor is doing; a tick that fires while the
     // replica is paused is queued for the turn that resumes it (ResumeTurn), as ShardGroupReplica's pending ticks are.
     private void TickLoop(SimNode node, int incarnation)
     {
@@ -272,7 +272,7 @@ public sealed partial class Simulation
         TakeTicks(node);
     }
 
-    // The replica loop takes at most MaxTicksPerTurn queued ticks at once (a stall must not look like a long silence).
+    // The replica actor takes at most MaxTicksPerTurn queued ticks at once (a stall must not look like a long silence).
     private void TakeTicks(SimNode node)
     {
         if (node.Core is not { } core || node.QueuedTicks == 0)

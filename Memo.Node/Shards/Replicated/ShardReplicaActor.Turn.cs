@@ -8,95 +8,33 @@ using Memo.Node.Transport;
 
 namespace Memo.Node.Shards.Replicated;
 
-/// <summary>The loop: inputs, ticks, and the Ready turn (persist, send, apply, complete, advance).</summary>
-public sealed partial class ShardGroupReplica
+/// <summary>Inputs, ticks, and the Ready turn (persist, send, apply, complete, advance).</summary>
+internal sealed partial class ShardReplicaActor
 {
     // A loop that stalled (a slow commit) must not replay a burst of ticks at once: that would look like a long
     // silence to the core and start needless elections.
     private const int MaxTicksPerTurn = 3;
 
-    private async Task RunAsync()
-    {
-        var reader = _mailbox.Reader;
-        try
-        {
-            while (true)
-            {
-                if (!_raft.HasReady && Volatile.Read(ref _pendingTicks) == 0 && !reader.TryPeek(out _)
-                    && !await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
-                {
-                    break;
-                }
-                // Ticks first: they elapsed before this turn's inputs were read. Counted after a leader's heartbeat in
-                // the same turn, up to MaxTicksPerTurn ticks that passed before it would shorten this voter's election
-                // timeout after it, eating into the leader's lease margin (2 + 10% of election-ticks) after a stall.
-                TakeTicks();
-                for (var taken = 0; taken < _options.MaxInputsPerTurn && reader.TryRead(out var input); taken++)
-                {
-                    Handle(input);
-                }
-                FlushReads();
-                if (_raft.HasReady)
-                {
-                    await HandleReadyAsync().ConfigureAwait(false);
-                }
-                _status = MakeStatus();
-            }
-            Stop(new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed."));
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            Stop(new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed."));
-        }
-        catch (Exception e)
-        {
-            // A broken invariant or a failed commit: the in-memory log may be ahead of the disk, so nothing more
-            // may be acknowledged. Restarting from the silo is the recovery.
-            LogStopped(e, Shard, Node.Value);
-            Stop(new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} stopped: {e.Message}", e));
-        }
-    }
+    private readonly Dictionary<LogIndex, PendingProposal> _proposals = [];
+    private readonly Dictionary<ulong, PendingRead> _reads = [];
+    private readonly Dictionary<ShardRecordKey, byte[]?> _overlay = [];
+    private bool _overlayIsWholeShard;
+    private ulong _nextReadId;
+    // Reads taken since the last turn, waiting for one shared ReadIndex at the turn (FlushReads).
+    private List<TaskCompletionSource<ShardGroupOutcome>>? _unsentReads;
+    private int _pendingReadCount;
+    private LogIndex _snapshotRefusedAt;
+    private long _refusedMessages;
 
-    private void Stop(ShardGroupStoppedException reason)
-    {
-        _stopped = reason;
-        _mailbox.Writer.TryComplete();
-        foreach (var proposal in _proposals.Values)
-        {
-            proposal.Completion.TrySetException(reason);
-        }
-        _proposals.Clear();
-        foreach (var read in _reads.Values)
-        {
-            read.Fail(reason);
-        }
-        _reads.Clear();
-        _unsentReads?.ForEach(read => read.TrySetException(reason));
-        _unsentReads = null;
-        _pendingReadCount = 0;
-        while (_mailbox.Reader.TryRead(out var input))
-        {
-            switch (input)
-            {
-                case Request request:
-                    request.Completion.TrySetException(reason);
-                    break;
-                case StatusInput status:
-                    status.Completion.TrySetException(reason);
-                    break;
-            }
-        }
-        _status = MakeStatus();
-    }
-
-    private void Handle(Input input)
+    // Steps one input into the core (Running only; TakeInputs steps the ticks due before it first).
+    private void Take(ReplicaInput input)
     {
         switch (input)
         {
             case InboundInput inbound:
                 Step(inbound.From, inbound.Body);
                 break;
-            case Request { Completion.Task.IsCompleted: true }:
+            case ReplicaRequest { Completion.Task.IsCompleted: true }:
                 // Cancelled by the caller while queued: withdrawn before it reached the log.
                 break;
             case ProposeInput propose:
@@ -130,7 +68,7 @@ public sealed partial class ShardGroupReplica
             LogBadMessage(Shard, from.Value, $"addressed from {message.From.Value} to {message.To.Value}");
             return;
         }
-        if (_raft.Admit(message, _isPlaced) == RaftAdmission.Refused)
+        if (_raft.Admit(message, _settings.IsPlaced) == RaftAdmission.Refused)
         {
             // Issue 9 item 2; a removed member's late heartbeats land here too, so only every 1000th is logged.
             if (++_refusedMessages % 1000 == 1)
@@ -224,6 +162,7 @@ public sealed partial class ShardGroupReplica
         var pending = new PendingRead(reads);
         // Read right before the lease check: a clock read earlier in the turn would make the lease look longer.
         AdvanceClock();
+        NodeMetrics.RecordReadIndex();
         var result = _raft.ReadIndex(context);
         if (result.IsAccepted)
         {
@@ -238,8 +177,7 @@ public sealed partial class ShardGroupReplica
 
     private void TakeTicks()
     {
-        Volatile.Write(ref _wakePosted, 0);
-        var ticks = Math.Min(Interlocked.Exchange(ref _pendingTicks, 0), MaxTicksPerTurn);
+        var ticks = Math.Min(_facade.TakeTicks(), MaxTicksPerTurn);
         if (ticks == 0)
         {
             return;
@@ -249,7 +187,7 @@ public sealed partial class ShardGroupReplica
         {
             _raft.Tick();
         }
-        Interlocked.Add(ref _ticksTaken, ticks);
+        _facade.CountTicksStepped(ticks);
         List<ulong>? expired = null;
         foreach (var (id, read) in _reads)
         {
@@ -368,7 +306,7 @@ public sealed partial class ShardGroupReplica
             {
                 // The leader's snapshot is checked like its entries: a record the state machine could not have stored
                 // here (a forged block, another shard's key) is not installed. An honest leader sends none.
-                if (ShardStateMachine.CheckRecord(key, value, Shard, _layout) is { } problem)
+                if (ShardStateMachine.CheckRecord(key, value, Shard, _settings.Layout) is { } problem)
                 {
                     LogSnapshotRecordRefused(Shard, snapshot.Index.Value, key.IsEntry ? key.Key! : key.Address.ToString(), problem);
                     continue;
@@ -394,7 +332,7 @@ public sealed partial class ShardGroupReplica
         }
         if (_applied != appliedBefore)
         {
-            batch.PutMeta(AppliedKey(Shard), EncodeApplied(_applied));
+            batch.PutMeta(ShardGroupReplica.AppliedKey(Shard), ShardGroupReplica.EncodeApplied(_applied));
         }
         var mustFlush = ready.Snapshot is not null || ready.Entries.Count > 0
             || (ready.HardState is { } state && (state.Term != hardStateBefore.Term || state.Vote != hardStateBefore.Vote));
@@ -467,7 +405,7 @@ public sealed partial class ShardGroupReplica
         }
         // The full checks run here, at apply, whoever proposed the entry (ShardStateMachine's design note); a refusal
         // is decided from the entry and the stored record alone, so every replica refuses it and stays identical.
-        if (!ShardStateMachine.TryTarget(command, Shard, _layout, out var target, out var refusal))
+        if (!ShardStateMachine.TryTarget(command, Shard, _settings.Layout, out var target, out var refusal))
         {
             LogCommandMisdirected(Shard, entry.Index.Value, refusal.Reason);
             return new ShardGroupOutcome.Applied(refusal, entry.Index);
@@ -518,7 +456,7 @@ public sealed partial class ShardGroupReplica
     /// Snapshots the shard once enough entries were applied since the last snapshot, or once the configuration in force
     /// differs from the snapshot's (a leader does not send a snapshot that names a re-added member a voter of a
     /// configuration from before its removal: <see cref="RaftNode.SnapshotIsBehindConfiguration"/>), and compacts the
-    /// log. Runs between turns, when the silo holds exactly the state through <see cref="_applied"/> (this loop is the
+    /// log. Runs between turns, when the silo holds exactly the state through <see cref="_applied"/> (this actor is the
     /// shard's only writer and its last batch is durable).
     /// </summary>
     private async Task MaybeSnapshotAsync()
@@ -533,7 +471,7 @@ public sealed partial class ShardGroupReplica
         {
             return;
         }
-        var data = await ShardSnapshotCodec.CaptureAsync(_silo, Shard, _options.MaxSnapshotBytes, _stopping.Token).ConfigureAwait(false);
+        var data = await ShardSnapshotCodec.CaptureAsync(_silo, Shard, _options.MaxSnapshotBytes, CancellationToken.None).ConfigureAwait(false);
         if (data is null)
         {
             _snapshotRefusedAt = _applied;
@@ -567,7 +505,7 @@ public sealed partial class ShardGroupReplica
             {
                 NodeMetrics.RecordSnapshotSent(body.Length);
             }
-            _transport.Send(message.To, address, PeerMessage.Raft(Shard, body));
+            _settings.Transport.Send(message.To, address, PeerMessage.Raft(Shard, body));
         }
     }
 
@@ -577,11 +515,37 @@ public sealed partial class ShardGroupReplica
         {
             return address;
         }
-        if (_resolveAddress?.Invoke(node) is { Length: > 0 } resolved)
+        if (_settings.ResolveAddress?.Invoke(node) is { Length: > 0 } resolved)
         {
             _peers[node] = resolved;
             return resolved;
         }
         return null;
+    }
+
+    private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion);
+
+    // One ReadIndex confirmation shared by every read that arrived before the same turn.
+    private sealed class PendingRead(List<TaskCompletionSource<ShardGroupOutcome>> completions)
+    {
+        public List<TaskCompletionSource<ShardGroupOutcome>> Completions { get; } = completions;
+        public int AgeTicks { get; set; }
+        public LogIndex? Index { get; set; }
+
+        public void Complete(ShardGroupOutcome outcome)
+        {
+            foreach (var completion in Completions)
+            {
+                completion.TrySetResult(outcome);
+            }
+        }
+
+        public void Fail(Exception reason)
+        {
+            foreach (var completion in Completions)
+            {
+                completion.TrySetException(reason);
+            }
+        }
     }
 }
