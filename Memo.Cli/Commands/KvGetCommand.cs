@@ -1,8 +1,12 @@
 using System.CommandLine;
+using Memo.Protocol.Client;
+using Memo.Protocol.Grpc;
+using Memo.Protocol.Kvs;
 
 namespace Memo.Cli.Commands;
 
-/// <summary><c>memo kv get &lt;key&gt;</c>: writes the raw value to standard output (or <c>--output</c>), so pipes get the bytes.</summary>
+/// <summary><c>memo kv get &lt;key&gt; [--version V]</c>: writes the raw value (the current one, or a kept older version) to
+/// standard output (or <c>--output</c>), so pipes get the bytes.</summary>
 internal sealed class KvGetCommand
 {
     private readonly GlobalOptions _global;
@@ -14,7 +18,19 @@ internal sealed class KvGetCommand
         _io = io;
         Key = KvCommand.KeyArgument();
         OutputFile = new Option<string?>("--output", "-o") { Description = "Write the value to this file instead of standard output", HelpName = "path" };
-        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile };
+        Version = new Option<ulong?>("--version")
+        {
+            Description = "Fetch this version of the key instead of the current one (see memo kv versions; exit 3 when it is not kept)",
+            HelpName = "n",
+        };
+        Version.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<ulong?>() == 0)
+            {
+                result.AddError("--version counts the key's writes from 1");
+            }
+        });
+        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile, Version };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
 
@@ -27,20 +43,30 @@ internal sealed class KvGetCommand
     /// <summary><c>--output</c>.</summary>
     public Option<string?> OutputFile { get; }
 
+    /// <summary><c>--version</c>.</summary>
+    public Option<ulong?> Version { get; }
+
     /// <summary>Reads the command's settings from a parse result.</summary>
-    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile));
+    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile), result.GetValue(Version));
 
     private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings.Connection, async reporter =>
         {
-            byte[]? value;
+            byte[] value;
+            ulong version;
             using (var client = settings.Connection.Connect())
             {
-                value = await client.FetchAsync(settings.Key, cancellationToken).ConfigureAwait(false);
-            }
-            if (value is null)
-            {
-                return reporter.Fail(ExitCodes.NotFound, $"key '{settings.Key}' not found");
+                try
+                {
+                    var response = await client.CallAsync(KeyValueStoreMethods.Fetch, new FetchRequest { Key = settings.Key, Version = settings.Version ?? 0 }, cancellationToken)
+                        .ConfigureAwait(false);
+                    (value, version) = (response.Value.ToByteArray(), response.Version);
+                }
+                catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+                {
+                    // The node's message names the kept versions when the key exists but the version does not.
+                    return reporter.Fail(ExitCodes.NotFound, settings.Version is null ? $"key '{settings.Key}' not found" : e.Message);
+                }
             }
             if (settings.OutputFile is { } path)
             {
@@ -58,6 +84,10 @@ internal sealed class KvGetCommand
                 _io.WriteLine(Output.Json.Write(w =>
                 {
                     w.WriteString("key", settings.Key);
+                    if (version > 0)
+                    {
+                        w.WriteNumber("version", version);
+                    }
                     w.WriteNumber("bytes", value.Length);
                     if (settings.OutputFile is null)
                     {
@@ -82,5 +112,5 @@ internal sealed class KvGetCommand
         }, cancellationToken);
 
     /// <summary>What <c>kv get</c> was asked to do.</summary>
-    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile);
+    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile, ulong? Version = null);
 }

@@ -8,7 +8,8 @@ namespace Memo.Node.Configuration;
 /// joins a cluster of its own name.</param>
 /// <param name="Ca">PEM file of the network CA's certificate (<c>memo network create</c>): with
 /// <c>memo.node.certificate</c>, remoting speaks mutual TLS and accepts only certificates this CA issued. Empty for none.</param>
-public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "")
+/// <param name="Versions">Versions of each key kept, the current one included (1: only the current value).</param>
+public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "", int Versions = 1)
 {
     internal const string Path = "memo.network";
 
@@ -16,12 +17,14 @@ public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDela
         r.Int32($"{Path}.replication-factor"),
         r.Duration($"{Path}.eviction-delay"),
         r.String($"{Path}.name"),
-        r.String($"{Path}.ca"));
+        r.String($"{Path}.ca"),
+        r.Int32($"{Path}.versions"));
 
     internal void Validate(OptionsValidator v)
     {
         v.Range($"{Path}.replication-factor", ReplicationFactor, 1, 15);
         v.DurationRange($"{Path}.eviction-delay", EvictionDelay, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
+        v.Range($"{Path}.versions", Versions, 1, Shards.ShardStateMachine.MaxKeptVersions);
         // The name is also the ActorSystem's name, and Akka allows only these: a letter or digit, then letters, digits, '-', '_'.
         v.Require(Name.Length is > 0 and <= 64 && char.IsAsciiLetterOrDigit(Name[0]) && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'),
             $"{Path}.name", ConfigText.Quote(Name), "must be 1..64 characters: a letter or digit, then letters, digits, '-' or '_'");

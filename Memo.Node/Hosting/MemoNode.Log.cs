@@ -13,6 +13,9 @@ public sealed partial class MemoNode
     [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "The data folder records the network's Raft timing ({Recorded}); the configuration's ({Configured}) is ignored: the timing is fixed when the network is created")]
     private static partial void LogTimingFixed(ILogger logger, string recorded, string configured);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Warning, Message = "The data folder records that the network keeps {Recorded} versions per key; the configured memo.network.versions = {Configured} is ignored (it is fixed when the network is created)")]
+    private static partial void LogVersionsFixed(ILogger logger, int recorded, int configured);
+
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Stopping node {Address}")]
     private static partial void LogStopping(ILogger logger, string address);
 

@@ -125,6 +125,45 @@ public sealed class MemoClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Version <paramref name="version"/> of a key's value (0: the current one), or null when the key is missing or the
+    /// network no longer keeps that version (<c>memo.network.versions</c>).
+    /// </summary>
+    public async Task<byte[]?> FetchAsync(string key, ulong version, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await _calls.StartAsync(KeyValueStoreMethods.Fetch, new KvsFetchRequest { Key = key, Version = version }, cancellationToken).ConfigureAwait(false);
+            return ToArray(response.Value);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
+    /// <summary>The kept versions of a key, newest (the current value) first; null when the key is missing.</summary>
+    public async Task<IReadOnlyList<ulong>?> ListVersionsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await _calls.StartAsync(KeyValueStoreMethods.ListVersions, new ListVersionsRequest { Key = key }, cancellationToken).ConfigureAwait(false);
+            return response.Versions.Select(v => v.Version).ToList();
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
     /// <summary>Deletes a key; returns false when the key was missing.</summary>
     public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {

@@ -17,8 +17,10 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="ReplicationFactor">Replicas per shard the node was configured or recorded with.</param>
 /// <param name="EvictionDelay">The node's eviction delay (Akka's split brain resolver <c>stable-after</c>).</param>
 /// <param name="Timing">The node's Raft timing; null for a member whose roles predate it (it then matches any).</param>
+/// <param name="Versions">Versions of each key the node keeps (<c>memo.network.versions</c>); 1 for a member whose roles
+/// predate versioning (it keeps only the current value, so it does not match a network that keeps more).</param>
 public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay,
-    RaftTiming? Timing)
+    RaftTiming? Timing, int Versions = 1)
 {
     private const string IdPrefix = "memo-id:";
     private const string ApiPrefix = "memo-api:";
@@ -29,18 +31,18 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     public static MemberIdentity Of(NodeId node, string apiAddress, ImmutableArray<ulong> tokens, NetworkParameters network)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing);
+        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing, network.Versions);
     }
 
     /// <summary>True when this node and <paramref name="other"/> were made for the same network parameters.</summary>
     public bool SameNetworkAs(MemberIdentity other) =>
         ShardCount == other.ShardCount && ReplicationFactor == other.ReplicationFactor && EvictionDelay == other.EvictionDelay
-        && (Timing is null || other.Timing is null || Timing == other.Timing);
+        && (Timing is null || other.Timing is null || Timing == other.Timing) && Versions == other.Versions;
 
     /// <summary>The network parameters as text, for error messages.</summary>
     public string DescribeNetwork() =>
         $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}"
-        + (Timing is null ? "" : $", {Timing}");
+        + (Timing is null ? "" : $", {Timing}") + $", versions {Versions}";
 
     /// <summary>The roles that carry this identity.</summary>
     public ImmutableArray<string> ToRoles()
@@ -57,7 +59,9 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             TokensPrefix + Convert.ToBase64String(tokenBytes),
             NetworkPrefix + string.Create(CultureInfo.InvariantCulture, $"{ShardCount}/{ReplicationFactor}/{(long)EvictionDelay.TotalMilliseconds}")
                 + (Timing is null ? "" : string.Create(CultureInfo.InvariantCulture,
-                    $"/{Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond}/{Timing.ElectionTicks}/{(Timing.LeaseReads ? 1 : 0)}")),
+                    $"/{Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond}/{Timing.ElectionTicks}/{(Timing.LeaseReads ? 1 : 0)}"))
+                // One version (the default) adds nothing, so such a node's roles read as before versioning.
+                + (Timing is null || Versions == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"/{Versions}")),
         ];
     }
 
@@ -111,14 +115,17 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             problem = $"ring tokens take {tokenBytes.Length} bytes";
             return false;
         }
-        // shards/rf/eviction-ms, then (since the Raft timing became a network parameter) /tick-us/election-ticks/lease.
+        // shards/rf/eviction-ms, then (since the Raft timing became a network parameter) /tick-us/election-ticks/lease,
+        // then (since versioning, and only when more than one version is kept) /versions.
         var parts = network.Split('/');
         RaftTiming? timing = null;
-        if (parts.Length is not (3 or 6)
+        var versions = 1;
+        if (parts.Length is not (3 or 6 or 7)
             || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var shards) || shards < 1
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rf) || rf < 1
             || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var evictionMs)
-            || (parts.Length == 6 && !TryParseTiming(parts.AsSpan(3), out timing)))
+            || (parts.Length >= 6 && !TryParseTiming(parts.AsSpan(3, 3), out timing))
+            || (parts.Length == 7 && (!int.TryParse(parts[6], NumberStyles.None, CultureInfo.InvariantCulture, out versions) || versions < 2)))
         {
             problem = $"bad network parameters '{network}'";
             return false;
@@ -128,7 +135,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         {
             values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
         }
-        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing);
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, versions);
         problem = null;
         return true;
     }

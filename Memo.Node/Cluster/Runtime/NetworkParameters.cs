@@ -10,4 +10,6 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="ReplicationFactor">Requested replicas per shard; placement clamps it to the Up members.</param>
 /// <param name="EvictionDelay">How long a member may stay unreachable before the downing rule downs it.</param>
 /// <param name="Timing">The Raft timing every replica shares (see <see cref="RaftTiming"/> for why it must be one).</param>
-public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing);
+/// <param name="Versions">Versions of each key kept (<c>memo.network.versions</c>). One value per network because
+/// every node proposes writes: a node keeping fewer would prune the versions the others keep.</param>
+public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing, int Versions = 1);

@@ -51,7 +51,8 @@ public sealed class SiloClusterStore : IClusterStore
     /// Opens the record, creating it on the first start with a fresh NodeId, <paramref name="virtualNodes"/> ring
     /// tokens and <paramref name="configured"/> as the parameters. A record that exists keeps its id, tokens and
     /// parameters (the configured ones only matter for a new network); a record written before the Raft timing was
-    /// recorded takes the configured timing and is rewritten with it.
+    /// recorded takes the configured timing and is rewritten with it (and so does one from before versioning, with the
+    /// configured count of versions).
     /// </summary>
     /// <param name="silo">The silo holding the record.</param>
     /// <param name="configured">The network parameters for a new record.</param>
@@ -86,10 +87,11 @@ public sealed class SiloClusterStore : IClusterStore
             var timing = record.TickIntervalUs > 0 && record.ElectionTicks > 0 && record.LeaseReads is 1 or 2
                 ? new RaftTiming(TimeSpan.FromTicks(record.TickIntervalUs * TimeSpan.TicksPerMicrosecond), record.ElectionTicks, record.LeaseReads == 2)
                 : null;
+            // Likewise a folder from before versioning adopts the configured count of versions, once.
             var network = new NetworkParameters(record.NetworkName, record.ShardCount, record.ReplicationFactor,
-                TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing);
+                TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing, record.Versions > 0 ? record.Versions : configured.Versions);
             var opened = new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
-            if (timing is null)
+            if (timing is null || record.Versions <= 0)
             {
                 await opened.WriteAsync(opened.KnownMembers, cancellationToken).ConfigureAwait(false);
             }
@@ -121,6 +123,7 @@ public sealed class SiloClusterStore : IClusterStore
             TickIntervalUs = network.Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond,
             ElectionTicks = network.Timing.ElectionTicks,
             LeaseReads = network.Timing.LeaseReads ? 2 : 1,
+            Versions = network.Versions,
         };
         record.KnownMembers.AddRange(knownMembers);
         foreach (var token in Tokens)

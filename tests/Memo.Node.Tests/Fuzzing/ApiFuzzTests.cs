@@ -52,6 +52,7 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         ["memo.kvs.KeyValueStore/Fetch"] = [.. Refusals, StatusCode.NotFound],
         ["memo.kvs.KeyValueStore/Delete"] = [.. Refusals, StatusCode.NotFound],
         ["memo.kvs.KeyValueStore/List"] = Refusals,
+        ["memo.kvs.KeyValueStore/ListVersions"] = [.. Refusals, StatusCode.NotFound],
         ["memo.vs.ValueStore/MakeImmutableBlock"] = Refusals,
         ["memo.vs.ValueStore/MakeMutableBlock"] = Refusals,
         ["memo.vs.ValueStore/MakeNamedBlock"] = Refusals,
@@ -71,7 +72,8 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _node = await TestNode.StartAsync(["memo.shards.count = 4"]);
+        // Several versions kept, so mutated Fetch versions and ListVersions meet entries with a history.
+        _node = await TestNode.StartAsync(["memo.shards.count = 4", "memo.network.versions = 4"]);
         _channel = GrpcChannel.ForAddress("http://" + _node.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
     }
 

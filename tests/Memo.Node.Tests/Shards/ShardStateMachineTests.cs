@@ -267,6 +267,83 @@ public sealed class ShardStateMachineTests : IDisposable
         Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), pointingAtMutable.ToByteArray(), keyHome, layout));
     }
 
+    // The value address of version v ends in 2v+1 (an odd last byte marks an immutable address).
+    private static ShardCommand WriteKeeping(string key, byte version, uint keep)
+    {
+        var command = Write(key, WriteMode.Upsert, (byte)(2 * version + 1));
+        command.WriteEntry.KeepVersions = keep;
+        return command;
+    }
+
+    [Fact]
+    public void A_write_keeping_N_versions_keeps_the_replaced_values_newest_first_and_drops_those_beyond_N()
+    {
+        byte[]? stored = null;
+        for (byte v = 1; v <= 6; v++)
+        {
+            stored = ShardStateMachine.Decide(WriteKeeping("k", v, keep: 3), stored).NewValue;
+        }
+        var entry = KvEntry.Parser.ParseFrom(stored);
+        Assert.Equal(6UL, entry.Version);
+        Assert.Equal([5UL, 4UL], entry.OlderVersions.Select(o => o.Version));
+        // Each older version carries its own value address and nothing nested.
+        Assert.Equal([(byte)11, (byte)9], entry.OlderVersions.Select(o => o.ValueAddress[31]));
+        Assert.All(entry.OlderVersions, o => Assert.Empty(o.OlderVersions));
+
+        // Keeping fewer from now on prunes on the next write; keeping one (or a proposer from before versioning: 0) keeps none.
+        var fewer = KvEntry.Parser.ParseFrom(ShardStateMachine.Decide(WriteKeeping("k", 7, keep: 2), stored).NewValue);
+        Assert.Equal([6UL], fewer.OlderVersions.Select(o => o.Version));
+        Assert.Empty(KvEntry.Parser.ParseFrom(ShardStateMachine.Decide(WriteKeeping("k", 7, keep: 1), stored).NewValue).OlderVersions);
+        Assert.Empty(KvEntry.Parser.ParseFrom(ShardStateMachine.Decide(WriteKeeping("k", 7, keep: 0), stored).NewValue).OlderVersions);
+    }
+
+    [Fact]
+    public void A_write_keeping_more_versions_than_the_cap_is_refused_and_changes_nothing()
+    {
+        var decision = ShardStateMachine.Decide(WriteKeeping("k", 1, keep: ShardStateMachine.MaxKeptVersions + 1), null);
+        var refused = Assert.IsType<ShardResult.Refused>(decision.Result);
+        Assert.Contains("versions", refused.Reason, StringComparison.Ordinal);
+        Assert.False(decision.Changed);
+        Assert.IsType<ShardResult.EntryWritten>(ShardStateMachine.Decide(WriteKeeping("k", 1, keep: ShardStateMachine.MaxKeptVersions), null).Result);
+    }
+
+    [Fact]
+    public void A_snapshot_entry_with_older_versions_is_installed_only_when_they_are_ordered_flat_and_valid()
+    {
+        var layout = new ShardLayout(2);
+        var home = layout.ShardOf("k");
+        byte[]? stored = null;
+        for (byte v = 1; v <= 4; v++)
+        {
+            stored = ShardStateMachine.Decide(WriteKeeping("k", v, keep: 4), stored).NewValue;
+        }
+        Assert.Null(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), stored!, home, layout));
+
+        var unordered = KvEntry.Parser.ParseFrom(stored);
+        (unordered.OlderVersions[0], unordered.OlderVersions[1]) = (unordered.OlderVersions[1], unordered.OlderVersions[0]);
+        Assert.Contains("out of order", ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), unordered.ToByteArray(), home, layout), StringComparison.Ordinal);
+
+        var nested = KvEntry.Parser.ParseFrom(stored);
+        nested.OlderVersions[0].OlderVersions.Add(nested.OlderVersions[1].Clone());
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), nested.ToByteArray(), home, layout));
+
+        var badAddress = KvEntry.Parser.ParseFrom(stored);
+        badAddress.OlderVersions[1].ValueAddress = ByteString.CopyFrom([1, 2, 3]);
+        Assert.Contains("older version 2", ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), badAddress.ToByteArray(), home, layout), StringComparison.Ordinal);
+
+        var tooMany = KvEntry.Parser.ParseFrom(stored);
+        tooMany.Version = 100;
+        tooMany.OlderVersions.Clear();
+        for (var v = 99UL; v > 99UL - (ulong)ShardStateMachine.MaxKeptVersions; v--)
+        {
+            var older = KvEntry.Parser.ParseFrom(stored);
+            older.OlderVersions.Clear();
+            older.Version = v;
+            tooMany.OlderVersions.Add(older);
+        }
+        Assert.Contains("older versions", ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), tooMany.ToByteArray(), home, layout), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Deciding_is_deterministic()
     {
