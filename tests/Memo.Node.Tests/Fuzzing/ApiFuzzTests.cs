@@ -303,6 +303,11 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await kvs.UpsertAsync(new UpsertRequest { Key = $"fuzz/{i}", Value = ByteString.CopyFromUtf8($"v{i}") });
         }
+        // A few versions of one key (the node keeps 4), so a mutated version can hit a kept, a pruned or no version.
+        for (var v = 2; v <= 6; v++)
+        {
+            await kvs.UpsertAsync(new UpsertRequest { Key = "fuzz/4", Value = ByteString.CopyFromUtf8($"v4.{v}") });
+        }
         var immutable = await vs.MakeImmutableBlockAsync(new MakeImmutableBlockRequest { Data = ByteString.CopyFromUtf8("immutable") });
         var mutable = await vs.MakeMutableBlockAsync(new MakeMutableBlockRequest());
         var named = await vs.MakeNamedBlockAsync(new MakeNamedBlockRequest { Key = ByteString.CopyFromUtf8("fuzz-name") });
@@ -318,7 +323,8 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
             ["memo.kvs.KeyValueStore/Insert"] = [new KvInsertRequest { Key = "fuzz/new", Value = key }, new KvInsertRequest { Key = "fuzz/1", Value = key }],
             ["memo.kvs.KeyValueStore/Update"] = [new KvUpdateRequest { Key = "fuzz/2", Value = key }],
             ["memo.kvs.KeyValueStore/Upsert"] = [new UpsertRequest { Key = "fuzz/3", Value = key }],
-            ["memo.kvs.KeyValueStore/Fetch"] = [new KvFetchRequest { Key = "fuzz/4" }],
+            ["memo.kvs.KeyValueStore/Fetch"] = [new KvFetchRequest { Key = "fuzz/4" }, new KvFetchRequest { Key = "fuzz/4", Version = 4 }],
+            ["memo.kvs.KeyValueStore/ListVersions"] = [new ListVersionsRequest { Key = "fuzz/4" }],
             ["memo.kvs.KeyValueStore/Delete"] = [new KvDeleteRequest { Key = "fuzz/5" }],
             ["memo.kvs.KeyValueStore/List"] = [new ListRequest { Prefix = "fuzz/", MaxKeys = 3 }, new ListRequest { Prefix = "", Delimiter = "/", Marker = "fuzz/2", MaxKeys = 100 }],
             ["memo.vs.ValueStore/MakeImmutableBlock"] = [new MakeImmutableBlockRequest { Data = key }],
