@@ -256,7 +256,7 @@ public sealed partial class MemoNode : IAsyncDisposable
 
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
-                .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor);
+                .Add(new ValueStoreService(gateway, key, network.Versions), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor);
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {

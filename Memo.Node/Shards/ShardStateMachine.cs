@@ -92,9 +92,12 @@ public static class ShardStateMachine
         return command.CommandCase switch
         {
             ShardCommand.CommandOneofCase.InsertBlock => DecideBlock(command.InsertBlock.Block, BlockWriteRules.DecideInsert(command.InsertBlock.Block, ParseBlock(current))),
-            ShardCommand.CommandOneofCase.UpdateBlock => DecideBlock(command.UpdateBlock.Block, BlockWriteRules.DecideUpdate(command.UpdateBlock.Block, ParseBlock(current))),
-            ShardCommand.CommandOneofCase.DeleteBlock => DecideBlock(null, BlockWriteRules.DecideDelete(
-                BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span, ParseBlock(current))),
+            ShardCommand.CommandOneofCase.UpdateBlock when command.UpdateBlock.KeepVersions > MaxKeptVersions => TooManyVersions(command.UpdateBlock.KeepVersions),
+            ShardCommand.CommandOneofCase.DeleteBlock when command.DeleteBlock.KeepVersions > MaxKeptVersions => TooManyVersions(command.DeleteBlock.KeepVersions),
+            ShardCommand.CommandOneofCase.UpdateBlock => KeepBlockVersions(command.UpdateBlock.KeepVersions, current,
+                DecideBlock(command.UpdateBlock.Block, BlockWriteRules.DecideUpdate(command.UpdateBlock.Block, ParseBlock(current)))),
+            ShardCommand.CommandOneofCase.DeleteBlock => KeepBlockVersions(command.DeleteBlock.KeepVersions, current,
+                DecideBlock(null, BlockWriteRules.DecideDelete(BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span, ParseBlock(current)))),
             ShardCommand.CommandOneofCase.ReclaimBlock => DecideBlock(null, BlockWriteRules.DecideReclaim(
                 BlockAddress.FromBytes(command.ReclaimBlock.Address.Span), command.ReclaimBlock.ReclaimKey.Span, ParseBlock(current))),
             ShardCommand.CommandOneofCase.WriteEntry => DecideWrite(command.WriteEntry, ParseEntry(current)),
@@ -122,8 +125,9 @@ public static class ShardStateMachine
         {
             if (!key.IsEntry)
             {
-                var check = BlockValidator.ValidateAt(Block.Parser.ParseFrom(value), key.Address);
-                return check.IsValid ? null : check.ToString();
+                var block = Block.Parser.ParseFrom(value);
+                var check = BlockValidator.ValidateAt(block, key.Address);
+                return check.IsValid || BlockVersions.IsKeptVersionAt(block, key.Address) ? null : check.ToString();
             }
             if (key.Key!.Length == 0)
             {
@@ -187,6 +191,45 @@ public static class ShardStateMachine
         target = default;
         problem = "an entry command names no key";
         return false;
+    }
+
+    private static ShardDecision TooManyVersions(uint keep) =>
+        ShardDecision.Unchanged(Refuse($"the command keeps {keep} versions; at most {MaxKeptVersions} are kept"));
+
+    // A mutable block replaced by its next version keeps the replaced one at its version address, and the version that
+    // falls beyond keep - 1 older ones is removed there; a removed block takes its kept versions with it (a delete is
+    // not a version, as for keys). Versions of a mutable block are consecutive (BlockWriteRules: stored + 1), so which
+    // version addresses to write follows from the stored block alone, without reading them.
+    private static ShardDecision KeepBlockVersions(uint keep, byte[]? current, ShardDecision decision)
+    {
+        if (keep <= 1 || current is null || decision.Result is not (ShardResult.BlockStored or ShardResult.BlockRemoved))
+        {
+            return decision;
+        }
+        var stored = Block.Parser.ParseFrom(current);
+        if (!stored.TryGetKind(out var kind) || kind != BlockKind.Mutable || !stored.TryGetAddress(out var address))
+        {
+            return decision;
+        }
+        // Kept before this command: the stored version and the keep - 1 before it, those at least 0.
+        var oldest = stored.Version - (keep - 1);
+        var writes = new List<ShardRecordWrite>();
+        if (decision.Result is ShardResult.BlockStored)
+        {
+            writes.Add(new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, stored.Version)), current));
+            if (oldest >= 0)
+            {
+                writes.Add(new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, oldest)), null));
+            }
+        }
+        else
+        {
+            for (var version = Math.Max(0, oldest); version < stored.Version; version++)
+            {
+                writes.Add(new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, version)), null));
+            }
+        }
+        return decision with { Also = writes };
     }
 
     private static ShardDecision DecideBlock(Block? incoming, BlockWriteDecision decision) => decision switch

@@ -239,12 +239,49 @@ public sealed class MemoClient : IDisposable
 
     /// <summary>The block at an address, verified against it, or null when missing.</summary>
     /// <exception cref="GrpcException">DataLoss when the node's answer is not a valid block at that address.</exception>
-    public async Task<Block?> FetchBlockAsync(BlockAddress address, CancellationToken cancellationToken = default)
+    public Task<Block?> FetchBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        FetchBlockAsync(new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()) }, address, cancellationToken);
+
+    /// <summary>
+    /// Version <paramref name="version"/> of the mutable block at an address, verified against it, or null when the block
+    /// is missing or the network no longer keeps that version (<c>memo.network.versions</c>).
+    /// </summary>
+    /// <exception cref="GrpcException">DataLoss when the node's answer is not a valid block at that address;
+    /// InvalidArgument when the block is not mutable.</exception>
+    public async Task<Block?> FetchBlockAsync(BlockAddress address, long version, CancellationToken cancellationToken = default)
+    {
+        var block = await FetchBlockAsync(new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()), Version = version, HasVersion = true }, address, cancellationToken)
+            .ConfigureAwait(false);
+        return block is null || block.Version == version
+            ? block
+            : throw new GrpcException(GrpcStatusCode.DataLoss, $"The node answered Fetch({address}, version {version}) with version {block.Version}.");
+    }
+
+    /// <summary>The kept versions of the mutable block at an address, newest (the current block) first; null when missing.</summary>
+    public async Task<IReadOnlyList<long>?> ListBlockVersionsAsync(BlockAddress address, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await _calls.StartAsync(ValueStoreMethods.ListVersions,
+                new Memo.Protocol.ValueStore.ListBlockVersionsRequest { Address = ByteString.CopyFrom(address.ToArray()) }, cancellationToken).ConfigureAwait(false);
+            return [.. response.Versions];
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
+    private async Task<Block?> FetchBlockAsync(VsFetchRequest request, BlockAddress address, CancellationToken cancellationToken)
     {
         VsFetchResponse response;
         try
         {
-            response = await _calls.StartAsync(ValueStoreMethods.Fetch, new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()) }, cancellationToken).ConfigureAwait(false);
+            response = await _calls.StartAsync(ValueStoreMethods.Fetch, request, cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {

@@ -452,6 +452,30 @@ async function vsChecks() {
     assert(sameBytes(after.data, mutableData1), `the stale update changed the stored data to ${hex(after.data)}`);
   }, ['vs.update.version-1-is-stored']);
 
+  // Kept versions of a mutable block (memo.vs Fetch with has_version, ListVersions): versions 0 and 1 are stored and
+  // the node keeps VERSIONS of them.
+  await check('vs.versions.list-newest-first', async () => {
+    const res = await expectOk(vs, 'ListVersions', { address: okbAddress });
+    const listed = res.versions.map(Number);
+    const expected = [1, 0].slice(0, VERSIONS);
+    assert(sameList(listed, expected), `ListVersions gave [${listed}], expected [${expected}]`);
+  }, ['vs.update.version-1-is-stored']);
+  await check('vs.versions.fetch-each-kept-version', async () => {
+    const current = (await expectOk(vs, 'Fetch', { address: okbAddress, version: '1', has_version: true })).block;
+    assert(current.version === '1' && sameBytes(current.data, mutableData1), `version 1: version ${current.version}, data ${hex(current.data)}`);
+    if (VERSIONS > 1) {
+      const older = (await expectOk(vs, 'Fetch', { address: okbAddress, version: '0', has_version: true })).block;
+      assert(older.version === '0' && sameBytes(older.data, mutableData), `version 0: version ${older.version}, data ${hex(older.data)}`);
+      assert(older.signature.length > 0, 'the kept version 0 has no signature');
+    } else {
+      await expectStatus(vs, 'Fetch', { address: okbAddress, version: '0', has_version: true }, grpc.status.NOT_FOUND);
+    }
+    await expectStatus(vs, 'Fetch', { address: okbAddress, version: '7', has_version: true }, grpc.status.NOT_FOUND);
+  }, ['vs.update.version-1-is-stored']);
+  await check('vs.versions.of-an-immutable-block-is-invalid-argument', async () => {
+    await expectStatus(vs, 'ListVersions', { address: chbAddress }, grpc.status.INVALID_ARGUMENT);
+  }, ['vs.fetch-immutable.is-chb-with-data']);
+
   await check('vs.insert.chb-with-wrong-data-is-permission-denied', async () => {
     const fetched = (await expectOk(vs, 'Fetch', { address: chbAddress })).block;
     const forged = withData(fetched, Buffer.concat([immutableData, Buffer.from('!')]));

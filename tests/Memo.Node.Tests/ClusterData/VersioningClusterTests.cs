@@ -1,4 +1,7 @@
 using System.Text;
+using Memo.Node.Blocks;
+using Memo.Node.Tests.Api;
+using Memo.Protocol.Blocks;
 using Memo.Node.Routing;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Client;
@@ -35,6 +38,7 @@ public sealed class VersioningClusterTests(ITestOutputHelper output)
         var layout = new ShardLayout(cluster.Nodes[0].View.Network.ShardCount);
         var keys = layout.AllShards.Select(shard => KeyIn(layout, shard)).ToList();
         var values = keys.ToDictionary(k => k, k => Enumerable.Range(1, Writes).Select(v => ValueOf(k, v)).ToArray());
+        BlockAddress mutable;
         using (var writer = ClientOf(cluster.Nodes[0]))
         {
             for (var v = 1; v <= Writes; v++)
@@ -44,6 +48,9 @@ public sealed class VersioningClusterTests(ITestOutputHelper output)
                     await writer.UpsertAsync(key, values[key][v - 1]);
                 }
             }
+            // A mutable block too: versions 0..Writes-1, of which the last Versions are kept.
+            mutable = await writer.InsertMutableBlockAsync("version 0"u8.ToArray());
+            await BlockVersionsTests.UpdateAsync(writer, mutable, Writes - 1);
         }
 
         // Phase 1: read through another node than the writer.
@@ -58,12 +65,14 @@ public sealed class VersioningClusterTests(ITestOutputHelper output)
             Assert.Equal(GrpcStatusCode.NotFound, missing.Status);
             Assert.Contains($"Version 1 of key '{keys[0]}' is not kept", missing.Message, StringComparison.Ordinal);
             output.WriteLine($"pruned version: {missing.Status} \"{missing.Message}\"");
+            await AssertKeptBlockVersionsAsync(reader, mutable, "read through node 2");
         }
 
         // Phase 2: a fourth node joins; the groups it is added to install the leader's snapshot on it.
         var added = await cluster.AddNodeAsync(overrides: Settings);
         await WaitAsync(cluster, n => GroupsMatchRing(n, 4, 3), "every shard's group = its 3 ring replicas on 4 nodes");
         var placedOnAdded = layout.AllShards.Where(s => added.View.ReplicasOf(s).Nodes.Contains(added.View.Self)).ToList();
+        var blockShard = layout.ShardOf(mutable);
         Assert.NotEmpty(placedOnAdded);
         await WaitForAsync(async () =>
         {
@@ -75,7 +84,9 @@ public sealed class VersioningClusterTests(ITestOutputHelper output)
                     return false;
                 }
             }
-            return true;
+            // The block's kept versions too, when its shard is placed there (a version lives in its block's shard).
+            return !placedOnAdded.Contains(blockShard)
+                || await added.Running.Shards.Silo.ReadBlockAsync(BlockVersions.AddressOf(mutable, Writes - Versions)) is not null;
         }, cluster, $"the added node's replicas of shards {string.Join(", ", placedOnAdded)} hold versions {string.Join(", ", ExpectedVersions)}");
         foreach (var shard in placedOnAdded)
         {
@@ -88,6 +99,7 @@ public sealed class VersioningClusterTests(ITestOutputHelper output)
             {
                 await AssertKeptVersionsAsync(viaAdded, key, values[key], "read through the added node");
             }
+            await AssertKeptBlockVersionsAsync(viaAdded, mutable, "read through the added node");
         }
 
         // Phase 3: a node restarts on its data folder and still has them, in its silo and through its API.
@@ -107,6 +119,7 @@ public sealed class VersioningClusterTests(ITestOutputHelper output)
             {
                 await AssertKeptVersionsAsync(viaRestarted, key, values[key], "read through the restarted node");
             }
+            await AssertKeptBlockVersionsAsync(viaRestarted, mutable, "read through the restarted node");
         }
     }
 
@@ -129,6 +142,20 @@ public sealed class VersioningClusterTests(ITestOutputHelper output)
         }
         var current = await client.FetchAsync(key);
         Assert.True(values[^1].AsSpan().SequenceEqual(current), $"{how}: the current value of '{key}' has other bytes");
+    }
+
+    // Versions 0..Writes-1 were written: the last Versions are listed and fetchable, the one before is not.
+    private static async Task AssertKeptBlockVersionsAsync(MemoClient client, BlockAddress address, string how)
+    {
+        var kept = Enumerable.Range(0, Versions).Select(i => (long)(Writes - 1 - i)).ToArray();
+        Assert.Equal(kept, await client.ListBlockVersionsAsync(address));
+        foreach (var version in kept)
+        {
+            var block = await client.FetchBlockAsync(address, version);
+            Assert.True(block is not null, $"{how}: version {version} of block {address} not found");
+            Assert.Equal($"version {version}", block.Data.ToStringUtf8());
+        }
+        Assert.Null(await client.FetchBlockAsync(address, kept[^1] - 1));
     }
 
     private static ulong[] VersionsOf(byte[]? stored)

@@ -63,6 +63,7 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         ["memo.vs.ValueStore/InsertMutableBlock"] = [.. Refusals, StatusCode.AlreadyExists, StatusCode.PermissionDenied],
         ["memo.vs.ValueStore/Update"] = [.. Refusals, StatusCode.NotFound, StatusCode.PermissionDenied, StatusCode.Aborted],
         ["memo.vs.ValueStore/Delete"] = [.. Refusals, StatusCode.NotFound, StatusCode.PermissionDenied],
+        ["memo.vs.ValueStore/ListVersions"] = [.. Refusals, StatusCode.NotFound],
     };
 
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(bytes => bytes, bytes => bytes);
@@ -331,12 +332,14 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
             ["memo.vs.ValueStore/MakeMutableBlock"] = [new MakeMutableBlockRequest()],
             ["memo.vs.ValueStore/MakeNamedBlock"] = [new MakeNamedBlockRequest { Key = key }],
             ["memo.vs.ValueStore/NamedBlockAddress"] = [new NamedBlockAddressRequest { Key = named.Name, OwnerKey = named.OwnerKey }],
-            ["memo.vs.ValueStore/Fetch"] = [new VsFetchRequest { Address = stored.Address }, new VsFetchRequest { Address = immutable.Address, HasLocalVersion = true, LocalVersion = 0 }],
+            ["memo.vs.ValueStore/Fetch"] = [new VsFetchRequest { Address = stored.Address }, new VsFetchRequest { Address = immutable.Address, HasLocalVersion = true, LocalVersion = 0 },
+                new VsFetchRequest { Address = stored.Address, HasVersion = true, Version = 0 }],
             ["memo.vs.ValueStore/Insert"] = [new Memo.Protocol.ValueStore.InsertRequest { Block = mutable }, new Memo.Protocol.ValueStore.InsertRequest { Block = immutable }, new Memo.Protocol.ValueStore.InsertRequest { Block = named }],
             ["memo.vs.ValueStore/InsertImmutableBlock"] = [new InsertImmutableBlockRequest { Data = key }],
             ["memo.vs.ValueStore/InsertMutableBlock"] = [new InsertMutableBlockRequest { Data = key }],
             ["memo.vs.ValueStore/Update"] = [new Memo.Protocol.ValueStore.UpdateRequest { Block = next }],
             ["memo.vs.ValueStore/Delete"] = [new Memo.Protocol.ValueStore.DeleteRequest { Address = stored.Address }],
+            ["memo.vs.ValueStore/ListVersions"] = [new ListBlockVersionsRequest { Address = stored.Address }],
         };
     }
 

@@ -345,6 +345,45 @@ public sealed class ShardStateMachineTests : IDisposable
     }
 
     [Fact]
+    public void An_update_keeping_N_versions_keeps_the_replaced_block_at_its_version_address_and_drops_the_one_beyond_N()
+    {
+        var layout = new ShardLayout(4);
+        var v0 = BlockFactory.MakeMutable(_owner, [0]);
+        var address = v0.GetAddress();
+        var stored = v0.ToByteArray();
+        var blocks = new List<Block> { v0 };
+        for (var v = 1; v <= 3; v++)
+        {
+            var next = BlockFactory.NextVersion(blocks[^1], [(byte)v], _owner);
+            var update = Update(next);
+            update.UpdateBlock.KeepVersions = 3;
+            var decision = ShardStateMachine.Decide(update, stored);
+            Assert.IsType<ShardResult.BlockStored>(decision.Result);
+            var also = decision.Also!;
+            // The replaced version, kept at its version address in the block's own shard...
+            Assert.Equal(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, v - 1)), also[0].Key);
+            Assert.Equal(stored, also[0].Value);
+            Assert.Equal(layout.ShardOf(address), layout.ShardOf(also[0].Key.Address));
+            Assert.Null(ShardStateMachine.CheckRecord(also[0].Key, also[0].Value!, layout.ShardOf(address), layout));
+            // ...and, from the fourth version on, the one that is now older than the last 3 removed.
+            Assert.Equal(v == 3 ? [new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, 0)), null)] : [], also.Skip(1));
+            blocks.Add(next);
+            stored = decision.NewValue!;
+        }
+
+        // A kept version is a valid record only at its own version address.
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, 2)), blocks[1].ToByteArray(), layout.ShardOf(address), layout));
+
+        // A delete takes the kept versions (1 and 2 below the current 3) with it; one version kept writes nothing more.
+        var delete = new ShardCommand { Format = 1, DeleteBlock = new DeleteBlock { Address = v0.Address, Signature = ByteString.CopyFrom(BlockFactory.RemovalSignature(blocks[^1], _owner)), KeepVersions = 3 } };
+        var removed = ShardStateMachine.Decide(delete, stored);
+        Assert.IsType<ShardResult.BlockRemoved>(removed.Result);
+        Assert.Equal([BlockVersions.AddressOf(address, 1), BlockVersions.AddressOf(address, 2)], removed.Also!.Select(w => w.Key.Address));
+        Assert.All(removed.Also!, w => Assert.Null(w.Value));
+        Assert.Null(ShardStateMachine.Decide(Update(BlockFactory.NextVersion(blocks[^1], [9], _owner)), stored).Also);
+    }
+
+    [Fact]
     public void Deciding_is_deterministic()
     {
         var block = BlockFactory.MakeMutable(_owner, [1, 2]);
