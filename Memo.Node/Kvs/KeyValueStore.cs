@@ -172,6 +172,12 @@ public sealed partial class KeyValueStore
                 return new KvFetchResult(KvStatus.NotFound, null, $"The key '{key}' does not exist.");
             }
             var entry = KvEntry.Parser.ParseFrom(entryBytes);
+            var chosen = version == 0 || version == entry.Version ? entry : OlderVersion(entry, version);
+            if (chosen is null)
+            {
+                return new KvFetchResult(KvStatus.NotFound, null,
+                    $"Version {version} of key '{key}' is not kept; the kept versions are {string.Join(", ", VersionsOf(entry))}.");
+            }
             if (seen is not null && seen.Equals(entry))
             {
                 // The same entry twice and its block still missing: not a concurrent overwrite. This is not corruption
@@ -182,15 +188,9 @@ public sealed partial class KeyValueStore
                 // key is in a state the read cannot serve, retrying will not change that, and overwriting or
                 // deleting the key repairs it, which is what FAILED_PRECONDITION tells a client.
                 return new KvFetchResult(KvStatus.FailedPrecondition, null,
-                    $"The value of key '{key}' is unavailable: its block {Hex(entry.ValueAddress)} is not stored. Overwrite or delete the key.");
+                    $"The value of key '{key}' is unavailable: its block {Hex(chosen.ValueAddress)} is not stored. Overwrite or delete the key.");
             }
             seen = entry;
-            var chosen = version == 0 || version == entry.Version ? entry : OlderVersion(entry, version);
-            if (chosen is null)
-            {
-                return new KvFetchResult(KvStatus.NotFound, null,
-                    $"Version {version} of key '{key}' is not kept; the kept versions are {string.Join(", ", VersionsOf(entry))}.");
-            }
             if (!BlockAddress.TryFromBytes(chosen.ValueAddress.Span, out var address))
             {
                 throw new StorageCorruptionException($"The entry of key '{key}' holds no valid block address for version {chosen.Version}.");

@@ -146,7 +146,7 @@ public sealed partial class ShardHost
             return null;
         }
         var entry = KvEntry.Parser.ParseFrom(stored);
-        if (entry.ReclaimKey.IsEmpty && entry.OlderVersions.All(older => older.ReclaimKey.IsEmpty))
+        if (entry.ReclaimKey.IsEmpty && (entry.OlderVersions.Count == 0 || entry.OlderVersions.All(older => older.ReclaimKey.IsEmpty)))
         {
             return stored;
         }
