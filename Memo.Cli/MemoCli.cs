@@ -11,7 +11,7 @@ namespace Memo.Cli;
 /// <code>
 /// memo [--node host:port] [--json] [--timeout 30s]
 ///   kv put &lt;key&gt; [value] [--file PATH] [--mode upsert|insert|update]
-///   kv get &lt;key&gt; [--output FILE]
+///   kv get &lt;key&gt; [--output FILE] [--consistency linearizable|stale]
 ///   kv delete &lt;key&gt;
 ///   kv list [--prefix P] [--marker M] [--delimiter D] [--max-keys N] [--all]
 ///   block put-immutable [data] [--file PATH]

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
-using Memo.Protocol.Kvs;
 
 namespace Memo.Cli.Commands;
 
@@ -18,6 +17,13 @@ internal sealed class KvGetCommand
         _io = io;
         Key = KvCommand.KeyArgument();
         OutputFile = new Option<string?>("--output", "-o") { Description = "Write the value to this file instead of standard output", HelpName = "path" };
+        Consistency = new Option<string?>("--consistency")
+        {
+            Description = "linearizable: the shard's leader confirms the read (sees every acknowledged write); stale: any replica answers "
+                + "from its copy (faster, works without a leader, may miss recent writes). Default: the node's memo.kvs.read-consistency",
+            HelpName = "level",
+        };
+        Consistency.AcceptOnlyFromAmong("linearizable", "stale");
         Version = new Option<ulong?>("--version")
         {
             Description = "Fetch this version of the key instead of the current one (see memo kv versions; exit 3 when it is not kept)",
@@ -30,7 +36,7 @@ internal sealed class KvGetCommand
                 result.AddError("--version counts the key's writes from 1");
             }
         });
-        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile, Version };
+        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile, Consistency, Version };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
 
@@ -43,11 +49,20 @@ internal sealed class KvGetCommand
     /// <summary><c>--output</c>.</summary>
     public Option<string?> OutputFile { get; }
 
+    /// <summary><c>--consistency</c>.</summary>
+    public Option<string?> Consistency { get; }
+
     /// <summary><c>--version</c>.</summary>
     public Option<ulong?> Version { get; }
 
     /// <summary>Reads the command's settings from a parse result.</summary>
-    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile), result.GetValue(Version));
+    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile),
+        result.GetValue(Consistency) switch
+        {
+            "linearizable" => ReadConsistencyLevel.Linearizable,
+            "stale" => ReadConsistencyLevel.Stale,
+            _ => null,
+        }, result.GetValue(Version));
 
     private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings.Connection, async reporter =>
@@ -58,8 +73,7 @@ internal sealed class KvGetCommand
             {
                 try
                 {
-                    var response = await client.CallAsync(KeyValueStoreMethods.Fetch, new FetchRequest { Key = settings.Key, Version = settings.Version ?? 0 }, cancellationToken)
-                        .ConfigureAwait(false);
+                    var response = await client.FetchEntryAsync(settings.Key, settings.Version ?? 0, settings.Consistency, cancellationToken).ConfigureAwait(false);
                     (value, version) = (response.Value.ToByteArray(), response.Version);
                 }
                 catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
@@ -112,5 +126,10 @@ internal sealed class KvGetCommand
         }, cancellationToken);
 
     /// <summary>What <c>kv get</c> was asked to do.</summary>
-    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile, ulong? Version = null);
+    /// <param name="Connection">Where and how to reach the node.</param>
+    /// <param name="Key">The key.</param>
+    /// <param name="OutputFile">Where to write the value; null: standard output.</param>
+    /// <param name="Consistency">The read's level; null: the node's default.</param>
+    /// <param name="Version">The version to fetch; null: the current one.</param>
+    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile, ReadConsistencyLevel? Consistency = null, ulong? Version = null);
 }

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Memo.Node.Configuration;
 using Memo.Node.Kvs;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Kvs;
@@ -37,7 +38,7 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
     /// <inheritdoc />
     public override async Task<FetchResponse> Fetch(FetchRequest request, ServerCallContext context)
     {
-        var result = await store.FetchAsync(request.Key, request.Version, context.CancellationToken).ConfigureAwait(false);
+        var result = await store.FetchAsync(request.Key, request.Version, ConsistencyOf(context), context.CancellationToken).ConfigureAwait(false);
         Check(new KvOutcome(result.Status, result.Message));
         return new FetchResponse { Value = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(result.Value), Version = result.Version };
     }
@@ -45,7 +46,7 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
     /// <inheritdoc />
     public override async Task<ListVersionsResponse> ListVersions(ListVersionsRequest request, ServerCallContext context)
     {
-        var result = await store.ListVersionsAsync(request.Key, context.CancellationToken).ConfigureAwait(false);
+        var result = await store.ListVersionsAsync(request.Key, ConsistencyOf(context), context.CancellationToken).ConfigureAwait(false);
         Check(new KvOutcome(result.Status, result.Message));
         var response = new ListVersionsResponse();
         foreach (var version in result.Versions)
@@ -74,6 +75,17 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
         }
         response.Prefixes.AddRange(listing.Prefixes);
         return response;
+    }
+
+    // The memo-read-consistency header of this call; null (the node's default) when absent.
+    private static ReadConsistency? ConsistencyOf(ServerCallContext context)
+    {
+        if (context.RequestHeaders.GetValue(ReadConsistencyHeader.Name) is not { } value)
+        {
+            return null;
+        }
+        return ReadConsistencyHeader.Parse(value, out var problem)
+            ?? throw new RpcException(new Status(StatusCode.InvalidArgument, problem!));
     }
 
     private static void Check(KvOutcome outcome)

@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using Memo.Node.Blocks;
+using Memo.Node.Configuration;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Scanning;
@@ -150,14 +151,20 @@ public sealed partial class KeyValueStore
         }
     }
 
-    /// <summary>The current value of <paramref name="key"/>; NotFound when missing.</summary>
-    public Task<KvFetchResult> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, 0, cancellationToken);
+    /// <summary>The current value of <paramref name="key"/>, read linearizably or as the node's default says; NotFound when missing.</summary>
+    public Task<KvFetchResult> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, version: 0, consistency: null, cancellationToken);
+
+    /// <summary>The current value of <paramref name="key"/> read at <paramref name="consistency"/> (null: the node's default,
+    /// <c>memo.kvs.read-consistency</c>); NotFound when missing.</summary>
+    public Task<KvFetchResult> FetchAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default) =>
+        FetchAsync(key, version: 0, consistency, cancellationToken);
 
     /// <summary>
-    /// Version <paramref name="version"/> of <paramref name="key"/> (0: the current value); NotFound when the key is
-    /// missing or that version is not kept (older than the last <see cref="KvsLimits.KeepVersions"/>, or never written).
+    /// Version <paramref name="version"/> of <paramref name="key"/> (0: the current value) read at
+    /// <paramref name="consistency"/> (null: the node's default); NotFound when the key is missing or that version is
+    /// not kept (older than the last <see cref="KvsLimits.KeepVersions"/>, or never written).
     /// </summary>
-    public async Task<KvFetchResult> FetchAsync(string key, ulong version, CancellationToken cancellationToken = default)
+    public async Task<KvFetchResult> FetchAsync(string key, ulong version, ReadConsistency? consistency = null, CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
@@ -166,7 +173,7 @@ public sealed partial class KeyValueStore
         KvEntry? seen = null;
         for (var attempt = 0; attempt < MaxFetchAttempts; attempt++)
         {
-            var entryBytes = await _shards.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
+            var entryBytes = await _shards.ReadEntryAsync(key, consistency, cancellationToken).ConfigureAwait(false);
             if (entryBytes is null)
             {
                 return new KvFetchResult(KvStatus.NotFound, null, $"The key '{key}' does not exist.");
@@ -214,14 +221,15 @@ public sealed partial class KeyValueStore
         throw new StorageCorruptionException($"The key '{key}' changed {MaxFetchAttempts} times during one read.");
     }
 
-    /// <summary>The kept versions of <paramref name="key"/>, newest (the current value) first; NotFound when missing.</summary>
-    public async Task<KvVersionsResult> ListVersionsAsync(string key, CancellationToken cancellationToken = default)
+    /// <summary>The kept versions of <paramref name="key"/>, newest (the current value) first, read at
+    /// <paramref name="consistency"/> (null: the node's default); NotFound when missing.</summary>
+    public async Task<KvVersionsResult> ListVersionsAsync(string key, ReadConsistency? consistency = null, CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
             return new KvVersionsResult(KvStatus.InvalidArgument, [], keyProblem);
         }
-        var entryBytes = await _shards.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
+        var entryBytes = await _shards.ReadEntryAsync(key, consistency, cancellationToken).ConfigureAwait(false);
         return entryBytes is null
             ? new KvVersionsResult(KvStatus.NotFound, [], $"The key '{key}' does not exist.")
             : new KvVersionsResult(KvStatus.Ok, VersionsOf(KvEntry.Parser.ParseFrom(entryBytes)));

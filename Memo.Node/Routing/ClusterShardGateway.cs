@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf;
+using Memo.Node.Configuration;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Hosting;
@@ -150,14 +151,20 @@ public sealed partial class ClusterShardGateway : IShardGateway
     public void Reclaim(BlockAddress address, ReadOnlyMemory<byte> reclaimKey) => _ = ReclaimAsync(address, ByteString.CopyFrom(reclaimKey.Span));
 
     /// <inheritdoc />
-    public async ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default)
+    public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default) =>
+        ReadEntryAsync(key, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]?> ReadEntryAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default)
     {
         var shard = Layout.ShardOf(key);
-        if (_options.StaleReads && _host.TryGetReplica(shard, out _))
+        var stale = consistency is { } chosen ? chosen == ReadConsistency.Stale : _options.StaleReads;
+        if (stale && _host.TryGetReplica(shard, out var local) && ShardHost.CanServeStale(local.Status))
         {
             return await _host.Silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
         }
-        var reply = await ReadAsync(shard, new ReadRequest { EntryKey = key }, cancellationToken).ConfigureAwait(false);
+        // Stale without a usable local replica: the first replica that answers serves it from its copy.
+        var reply = await ReadAsync(shard, new ReadRequest { EntryKey = key, Stale = stale }, cancellationToken).ConfigureAwait(false);
         return reply.Found ? reply.Data.ToByteArray() : null;
     }
 

@@ -34,6 +34,12 @@ public interface IShardGateway
     /// before the read began); null when missing.</summary>
     ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default);
 
+    /// <summary>The stored entry of <paramref name="key"/> at <paramref name="consistency"/> (null: the node's
+    /// default); null when missing. A gateway that only reads linearizably may ignore the level: a linearizable answer is
+    /// a valid stale one.</summary>
+    ValueTask<byte[]?> ReadEntryAsync(string key, Configuration.ReadConsistency? consistency, CancellationToken cancellationToken = default) =>
+        ReadEntryAsync(key, cancellationToken);
+
     /// <summary>
     /// The stored block at <paramref name="address"/>; null when missing. With <paramref name="linearizable"/> the
     /// read is confirmed by the shard's leader; otherwise any replica may answer (immutable blocks: the caller

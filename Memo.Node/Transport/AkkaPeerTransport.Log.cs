@@ -31,6 +31,9 @@ public sealed partial class AkkaPeerTransport
     [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "Dropped a peer batch from {Sender} naming node {From}, whose member is at {Expected} ({Count} dropped so far): a process may not speak for another node")]
     internal static partial void LogMisattributedBatch(ILogger logger, string sender, NodeId from, string expected, long count);
 
+    [LoggerMessage(EventId = 4112, Level = LogLevel.Warning, Message = "Dropped a peer batch from {Sender} as node {From} without the link key this node gave that address ({Count} dropped so far): a process may be claiming the address of another, or the sender's key predates this node's restart (it is sent its key again)")]
+    internal static partial void LogUnauthenticatedBatch(ILogger logger, string sender, NodeId from, long count);
+
     [LoggerMessage(EventId = 4109, Level = LogLevel.Warning, Message = "Ignored a peer hello from {Sender}: {Error}")]
     internal static partial void LogHelloRefused(ILogger logger, string sender, string error);
 

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Remote;
+using Google.Protobuf;
 using Google.Protobuf.Collections;
 using Memo.Node.Transport.Wire;
 using Microsoft.Extensions.Logging;
@@ -50,6 +52,10 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     private readonly string _protocol;
     private readonly IActorRef _inbox;
     private int _disposed;
+    private long _unauthenticated;
+    // Generated per incarnation: a restarted node derives other link keys, and its peers learn them with the next hello.
+    private readonly byte[] _linkSecret = RandomNumberGenerator.GetBytes(32);
+    private const int LinkKeyBytes = 16;
     private int _peerLimitLogged;
     private long _misattributed;
     private long _inboundFullLoggedAt = long.MinValue;
@@ -201,6 +207,10 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     /// <inheritdoc />
     public PeerLinkStats? GetLinkStats(NodeId peer) => _links.TryGetValue(peer, out var link) ? link.Snapshot() : null;
 
+    /// <inheritdoc />
+    public CancellationToken ConnectionLost(NodeId peer) =>
+        Volatile.Read(ref _disposed) == 0 && _links.TryGetValue(peer, out var link) ? link.Counters.Connection : CancellationToken.None;
+
     /// <summary>
     /// Stops the inbox and every link actor (queued messages are discarded) and completes <see cref="Inbound"/>.
     /// The actor system keeps running. Idempotent.
@@ -225,12 +235,56 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
         {
             link.Queue.Clear();
             link.Counters.State = PeerLinkState.Idle;
+            link.Counters.EndConnection();
         }
         _inbound.Writer.TryComplete();
     }
 
     /// <summary>The wire hello of this node: the first message of each link, and the answer to a peer's.</summary>
     internal PeerBatch Hello() => PeerWire.Hello(LocalNode, AdvertisedAddress, NetworkId);
+
+    /// <summary>The answer to <paramref name="asker"/>'s hello from <paramref name="askerHostPort"/>: this node's hello
+    /// with the link key the asker must put in its batches.</summary>
+    internal PeerBatch HelloAnswer(NodeId asker, string? askerHostPort)
+    {
+        var answer = Hello();
+        answer.Hello.LinkKey = UnsafeByteOperations.UnsafeWrap(LinkKey(asker, askerHostPort));
+        return answer;
+    }
+
+    /// <summary>
+    /// True when <paramref name="key"/> is this node's link key for <paramref name="from"/> at
+    /// <paramref name="senderHostPort"/>; else the batch is counted in <see cref="UnauthenticatedBatches"/> and logged
+    /// (once per 1,000).
+    /// </summary>
+    internal bool LinkKeyMatches(NodeId from, string? senderHostPort, ReadOnlySpan<byte> key)
+    {
+        if (key.Length == LinkKeyBytes && CryptographicOperations.FixedTimeEquals(key, LinkKey(from, senderHostPort)))
+        {
+            return true;
+        }
+        if (Interlocked.Increment(ref _unauthenticated) % 1000 == 1)
+        {
+            LogUnauthenticatedBatch(Logger, senderHostPort ?? "(local)", from, Interlocked.Read(ref _unauthenticated));
+        }
+        return false;
+    }
+
+    /// <summary>Batches dropped because they carried no link key, or not the one this node gave that sender at that
+    /// address: a process claiming another member's address, or a sender whose key predates this node's restart (it is
+    /// sent its key again).</summary>
+    public long UnauthenticatedBatches => Interlocked.Read(ref _unauthenticated);
+
+    // HMAC of this incarnation's random secret over (NodeId, host:port): nothing to store per peer (so fake peers cannot
+    // fill a table), and a key learnt at one address is worthless at another.
+    private byte[] LinkKey(NodeId peer, string? hostPort)
+    {
+        var address = (hostPort ?? "").ToLowerInvariant();
+        var input = new byte[8 + System.Text.Encoding.UTF8.GetByteCount(address)];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(input, peer.Value);
+        System.Text.Encoding.UTF8.GetBytes(address, input.AsSpan(8));
+        return HMACSHA256.HashData(_linkSecret, input)[..LinkKeyBytes];
+    }
 
     /// <summary>The inbox actor of the node at <paramref name="address"/> (a reference without incarnation: any system running there).</summary>
     internal IActorRef ResolveInbox(Address address) => _resolveInbox(address);

@@ -41,6 +41,16 @@ public interface IPeerTransport : IAsyncDisposable
     /// <exception cref="ArgumentException">A caller bug: no peer, this node itself, an empty address, or a body over <see cref="PeerTransportOptions.MaxMessageBytes"/>.</exception>
     bool Send(NodeId to, string address, PeerMessage message);
 
+    /// <summary>
+    /// A token cancelled when the link to <paramref name="peer"/> next loses its connection: the association ended or
+    /// failed, the attempt to connect failed (its queued messages dropped), the peer went down, or this transport is
+    /// disposed. Whoever waits for an answer from the peer stops waiting then: a message handed on before the break
+    /// may or may not have arrived, but no answer to it will come over the ended connection.
+    /// </summary>
+    /// <remarks>Read it before <see cref="Send"/>, so a break between the two is not missed. A transport that cannot
+    /// tell (no link to the peer yet) returns <see cref="CancellationToken.None"/>: the caller's own deadline applies.</remarks>
+    CancellationToken ConnectionLost(NodeId peer);
+
     /// <summary>A snapshot of every peer this node has sent to or heard from, ordered by node id.</summary>
     IReadOnlyList<PeerLinkStats> GetLinkStats();
 

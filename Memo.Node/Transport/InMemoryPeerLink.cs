@@ -100,6 +100,7 @@ internal sealed class InMemoryPeerLink : IAsyncDisposable
                     catch (ChannelClosedException)
                     {
                         Unreachable($"node {Peer} went down while a message was being delivered", 1);
+                        Counters.EndConnection();
                     }
                 }
             }

@@ -272,6 +272,7 @@ public sealed class InMemoryPeerNetwork
     /// <summary>Takes a disposed transport off the network: its address becomes unreachable.</summary>
     internal void Remove(InMemoryPeerTransport transport)
     {
+        List<InMemoryPeerTransport> others;
         lock (_lock)
         {
             if (_byNode.TryGetValue(transport.LocalNode, out var current) && current == transport)
@@ -279,6 +280,12 @@ public sealed class InMemoryPeerNetwork
                 _byNode.Remove(transport.LocalNode);
                 _byAddress.Remove(transport.Address);
             }
+            others = [.. _byNode.Values];
+        }
+        // As a peer's TCP connections close when its process dies: whoever waits for its answer stops waiting.
+        foreach (var other in others)
+        {
+            other.PeerWentDown(transport.LocalNode);
         }
     }
 

@@ -75,6 +75,22 @@ public sealed class InMemoryPeerTransport : IPeerTransport
     /// <inheritdoc />
     public PeerLinkStats? GetLinkStats(NodeId peer) => _links.TryGetValue(peer, out var link) ? link.Snapshot() : null;
 
+    /// <inheritdoc />
+    /// <remarks>In memory, a connection ends when the peer goes down (its transport is disposed) or a message already
+    /// handed to the link could not be delivered; cuts and loss injected by the network end none, as a partition
+    /// ends no TCP connection until a failure detector says so.</remarks>
+    public CancellationToken ConnectionLost(NodeId peer) =>
+        !IsDisposed && _links.TryGetValue(peer, out var link) ? link.Counters.Connection : CancellationToken.None;
+
+    /// <summary>Ends the connection of this node's link to <paramref name="peer"/>, if it has one (the peer went down).</summary>
+    internal void PeerWentDown(NodeId peer)
+    {
+        if (_links.TryGetValue(peer, out var link))
+        {
+            link.Counters.EndConnection();
+        }
+    }
+
     /// <summary>Takes the node off the network (its address becomes unreachable), stops its pumps and completes <see cref="Inbound"/>.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -91,6 +107,7 @@ public sealed class InMemoryPeerTransport : IPeerTransport
         foreach (var link in _links.Values)
         {
             await link.DisposeAsync().ConfigureAwait(false);
+            link.Counters.EndConnection();
         }
         _inbound.Writer.TryComplete();
     }

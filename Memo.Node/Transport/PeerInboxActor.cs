@@ -33,6 +33,9 @@ internal sealed class PeerInboxActor : ReceiveActor
     private readonly AkkaPeerTransport _transport;
     // The peer system (its address) behind each answered hello, and the link whose InboundLinks it counts in.
     private readonly Dictionary<Address, AkkaPeerLink> _answered = [];
+    // When each sender whose batches carried a wrong link key was last sent its key again.
+    private readonly Dictionary<NodeId, long> _refreshedAt = [];
+    private readonly Dictionary<NodeId, (string? HostPort, byte[] Key)> _keys = [];
 
     public PeerInboxActor(AkkaPeerTransport transport)
     {
@@ -70,6 +73,23 @@ internal sealed class PeerInboxActor : ReceiveActor
         {
             return;
         }
+        if (!KeyMatches(from, senderHostPort, batch.LinkKey.Span))
+        {
+            // Either a process that claims this sender's address without holding it, or the genuine sender with a key
+            // from before this node restarted. Sending the key again reaches only the genuine holder of the address (a
+            // connection this node dials), at most once a second per sender, so the second case heals itself.
+            if (_refreshedAt.TryGetValue(from, out var last) && Environment.TickCount64 - last < 1000)
+            {
+                return;
+            }
+            if (_refreshedAt.Count >= _transport.Options.MaxPeers)
+            {
+                _refreshedAt.Clear();
+            }
+            _refreshedAt[from] = Environment.TickCount64;
+            Sender.Tell(_transport.HelloAnswer(from, senderHostPort), Self);
+            return;
+        }
         var link = _transport.GetOrAddHeardLink(from, senderHostPort);
         if (link is null)
         {
@@ -87,6 +107,29 @@ internal sealed class PeerInboxActor : ReceiveActor
             link.Counters.AddMalformed(malformed);
             AkkaPeerTransport.LogMalformedFrames(_transport.Logger, from, malformed);
         }
+    }
+
+    // The link key of each recent sender, so a batch costs a comparison, not an HMAC. Only senders that passed the
+    // member check get here; the cache is emptied when it holds more senders than a node may have peers.
+    private bool KeyMatches(NodeId from, string? senderHostPort, ReadOnlySpan<byte> key)
+    {
+        if (_keys.TryGetValue(from, out var known) && string.Equals(known.HostPort, senderHostPort, StringComparison.Ordinal))
+        {
+            if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(key, known.Key))
+            {
+                return true;
+            }
+        }
+        if (!_transport.LinkKeyMatches(from, senderHostPort, key))
+        {
+            return false;
+        }
+        if (_keys.Count >= _transport.Options.MaxPeers)
+        {
+            _keys.Clear();
+        }
+        _keys[from] = (senderHostPort, key.ToArray());
+        return true;
     }
 
     private void OnHello(PeerBatch hello)
@@ -110,8 +153,8 @@ internal sealed class PeerInboxActor : ReceiveActor
             return;
         }
         // A hello from this very node (its own address given for another node) is answered too: the dialling link
-        // sees its own node id in the answer and reports it.
-        Sender.Tell(_transport.Hello(), Self);
+        // sees its own node id in the answer and reports it. The answer carries the asker's link key.
+        Sender.Tell(check.Accepted ? _transport.HelloAnswer(check.Node, AkkaPeerTransport.HostPort(Sender.Path.Address)) : _transport.Hello(), Self);
         if (check.Accepted && _transport.GetOrAddHeardLink(check.Node, hello.Hello.Address) is { } link)
         {
             var system = Sender.Path.Address;

@@ -61,6 +61,8 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
     // network answers only the first association with a refusal).
     private string? _refusal;
     private string? _refusalAddress;
+    // The peer's key for this node's batches, from its hello answer (PeerHello.link_key); refreshed when it sends it again.
+    private Google.Protobuf.ByteString _linkKey = Google.Protobuf.ByteString.Empty;
 
     public PeerLinkActor(AkkaPeerLink link, AkkaPeerTransport transport)
     {
@@ -135,6 +137,14 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
                 return;
             }
             Flush();
+        });
+        // The peer sent its key again (it refused a batch: it restarted and derives other keys now).
+        Receive<PeerBatch>(batch => batch.Hello is not null, batch =>
+        {
+            if (PeerWire.CheckHello(batch, _transport.LocalNode, _transport.NetworkId, _link.Peer).Accepted)
+            {
+                _linkKey = batch.Hello.LinkKey;
+            }
         });
         Receive<DisassociatedEvent>(e => IsTarget(e.RemoteAddress), e =>
             Broken($"the association with {e.RemoteAddress} ended", gated: true));
@@ -248,6 +258,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
             return;
         }
         Timers.Cancel(HelloTimerKey);
+        _linkKey = answer.Hello.LinkKey;
         _failures = 0;
         _refusal = null;
         _link.Counters.State = PeerLinkState.Connected;
@@ -265,7 +276,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
         {
             return;
         }
-        var batch = new PeerBatch { Format = PeerWire.Format, FromNode = _transport.LocalNode.Value };
+        var batch = new PeerBatch { Format = PeerWire.Format, FromNode = _transport.LocalNode.Value, LinkKey = _linkKey };
         foreach (var message in _drained)
         {
             batch.Frames.Add(PeerWire.ToFrame(message));
@@ -291,6 +302,8 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
             _link.Counters.LastError = reason;
             AkkaPeerTransport.LogLinkBroken(_transport.Logger, _link.Peer, _targetAddress!, reason);
         }
+        // Answers to what was sent over the ended association will not come: callers waiting for them stop now.
+        _link.Counters.EndConnection();
         if (gated)
         {
             // Connecting: nothing is open, and messages queue for the hello that follows the gate.
@@ -320,6 +333,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
         // waits out the backoff and triggers the next attempt.
         _link.Counters.State = PeerLinkState.Unreachable;
         _link.Counters.AddDroppedUnreachable(_link.Queue.Clear());
+        _link.Counters.EndConnection();
         _failures = Math.Min(_failures + 1, 1000);
         var backoff = Backoff(_failures);
         if (gated && backoff < _transport.AssociationGate)

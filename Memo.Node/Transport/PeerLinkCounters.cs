@@ -17,6 +17,7 @@ internal sealed class PeerLinkCounters(NodeId peer)
     private long _malformedFrames;
     private string? _address;
     private string? _lastError;
+    private CancellationTokenSource _connection = new();
 
     public NodeId Peer { get; } = peer;
 
@@ -36,6 +37,19 @@ internal sealed class PeerLinkCounters(NodeId peer)
     {
         get => Volatile.Read(ref _lastError);
         set => Volatile.Write(ref _lastError, value);
+    }
+
+    /// <summary>Cancelled when the link's current connection (or connection attempt) ends: see
+    /// <see cref="IPeerTransport.ConnectionLost"/>.</summary>
+    public CancellationToken Connection => Volatile.Read(ref _connection).Token;
+
+    /// <summary>The connection ended: cancels the token of everyone waiting on it; later readers get a fresh one.</summary>
+    public void EndConnection()
+    {
+        // Not disposed: a token read just before the swap may still be registered on; a source without timers or
+        // wait handles holds nothing the collector cannot reclaim.
+        var ended = Interlocked.Exchange(ref _connection, new CancellationTokenSource());
+        ended.Cancel();
     }
 
     /// <summary>Moves from <paramref name="expected"/> to <paramref name="next"/> only if still there; true if it moved.</summary>

@@ -50,5 +50,8 @@ public sealed class RemoteRoleAddressing(IPeerTransport inner, Func<NodeId, IEnu
     public PeerLinkStats? GetLinkStats(NodeId peer) => inner.GetLinkStats(peer);
 
     /// <inheritdoc />
+    public CancellationToken ConnectionLost(NodeId peer) => inner.ConnectionLost(peer);
+
+    /// <inheritdoc />
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -107,12 +107,18 @@ public sealed class MemoClient : IDisposable
     public Task UpsertAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default) =>
         _calls.CallAsync(KeyValueStoreMethods.Upsert, new UpsertRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken);
 
-    /// <summary>The value of a key, or null when the key is missing.</summary>
-    public async Task<byte[]?> FetchAsync(string key, CancellationToken cancellationToken = default)
+    /// <summary>The value of a key, or null when the key is missing; read as the node's default says.</summary>
+    public Task<byte[]?> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, null, cancellationToken);
+
+    /// <summary>The value of a key read at <paramref name="consistency"/> (null: the node's default), or null when the key is missing.</summary>
+    public async Task<byte[]?> FetchAsync(string key, ReadConsistencyLevel? consistency, CancellationToken cancellationToken = default)
     {
         try
         {
-            var response = await _calls.StartAsync(KeyValueStoreMethods.Fetch, new KvsFetchRequest { Key = key }, cancellationToken).ConfigureAwait(false);
+            var request = new KvsFetchRequest { Key = key };
+            var response = await (consistency is { } level
+                ? _calls.StartAsync(KeyValueStoreMethods.Fetch, request, new Metadata { { ReadConsistencyLevels.HeaderName, level.HeaderValue() } }, cancellationToken)
+                : _calls.StartAsync(KeyValueStoreMethods.Fetch, request, cancellationToken)).ConfigureAwait(false);
             return ToArray(response.Value);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
@@ -139,6 +145,27 @@ public sealed class MemoClient : IDisposable
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
             return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
+    /// <summary>
+    /// The node's whole answer (the value and the version it is) for version <paramref name="version"/> of a key (0: the
+    /// current one) read at <paramref name="consistency"/> (null: the node's default). Every failure throws
+    /// <see cref="GrpcException"/>, NOT_FOUND included, with the node's message (which names the kept versions when the
+    /// key exists but that version does not).
+    /// </summary>
+    public async Task<Memo.Protocol.Kvs.FetchResponse> FetchEntryAsync(string key, ulong version = 0, ReadConsistencyLevel? consistency = null, CancellationToken cancellationToken = default)
+    {
+        var request = new KvsFetchRequest { Key = key, Version = version };
+        try
+        {
+            return await (consistency is { } level
+                ? _calls.StartAsync(KeyValueStoreMethods.Fetch, request, new Metadata { { ReadConsistencyLevels.HeaderName, level.HeaderValue() } }, cancellationToken)
+                : _calls.StartAsync(KeyValueStoreMethods.Fetch, request, cancellationToken)).ConfigureAwait(false);
         }
         catch (RpcException e)
         {

@@ -16,6 +16,12 @@ internal sealed class UnaryCaller(CallInvoker invoker, TimeSpan? timeout)
         // Not disposed: a unary call releases its resources when it completes, as with the generated clients.
         invoker.AsyncUnaryCall(method, host: null, Options(cancellationToken), request).ResponseAsync;
 
+    /// <summary>Starts a call with request headers; as <see cref="StartAsync{TRequest, TResponse}(Method{TRequest, TResponse}, TRequest, CancellationToken)"/>.</summary>
+    public Task<TResponse> StartAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, Metadata headers, CancellationToken cancellationToken)
+        where TRequest : class
+        where TResponse : class =>
+        invoker.AsyncUnaryCall(method, host: null, Options(cancellationToken).WithHeaders(headers), request).ResponseAsync;
+
     /// <summary>Makes a call; any failure throws <see cref="GrpcException"/>.</summary>
     public async Task<TResponse> CallAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
         where TRequest : class

@@ -10,8 +10,8 @@ public enum ForwardedCallFate
     /// queue full, the forwarder stopped): nothing was done there, so any request may be retried elsewhere.</summary>
     NotSent = 1,
 
-    /// <summary>The request left but no answer came within the wait (lost on the way there or back, or the node is
-    /// slow or gone): it may or may not have been served.</summary>
+    /// <summary>The request left but no answer came within the wait, or the connection it left on ended first (lost
+    /// on the way there or back, or the node is slow or gone): it may or may not have been served.</summary>
     NoAnswer = 2,
 
     /// <summary>The request is larger than one peer message may be; it was not sent and never can be.</summary>

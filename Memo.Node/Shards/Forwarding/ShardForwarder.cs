@@ -22,8 +22,11 @@ namespace Memo.Node.Shards.Forwarding;
 /// node than the one asked) is dropped and counted.</para>
 /// <para>The links are lossy and never say what they lost, except at the send: <see cref="IPeerTransport.Send"/>
 /// returning false means the request never left (<see cref="ForwardedCallFate.NotSent"/>, safe to retry anywhere);
-/// after that only an answer says anything, and its absence by the end of the wait is
-/// <see cref="ForwardedCallFate.NoAnswer"/> (the caller decides what that means for its request).</para>
+/// after that only an answer says anything, and its absence by the end of the wait, or the end of the connection it
+/// left on (<see cref="IPeerTransport.ConnectionLost"/>: the peer died or its link failed), is
+/// <see cref="ForwardedCallFate.NoAnswer"/> (the caller decides what that means for its request). Ending at the break
+/// matters after a node is killed: a write forwarded to it while others still thought it led used to wait the whole
+/// deadline before its caller heard "outcome unknown".</para>
 /// <para>Serving never blocks the node's inbound pump: <see cref="Receive"/> starts the work and returns; the answer is
 /// sent when the work completes. At most <see cref="ShardForwarderOptions.MaxServedConcurrently"/> requests are served at
 /// once (beyond it DROPPED, which callers retry), each for at most the time its caller still waits. Malformed input
@@ -282,10 +285,19 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         _pending[call] = pending;
         try
         {
+            // Read before the send, so a break in between is seen: the peer going down (or its link failing) ends the
+            // wait at once instead of at its deadline, as no answer can come over the ended connection.
+            var connection = _transport.ConnectionLost(node);
             if (Volatile.Read(ref _disposed) != 0 || !_transport.Send(node, address, PeerMessage.Forwarding(body)))
             {
                 return (ForwardedCallFate.NotSent, null);
             }
+            if (!connection.CanBeCanceled)
+            {
+                // The first message to the node made its link: watch the connection that message started.
+                connection = _transport.ConnectionLost(node);
+            }
+            using var lost = connection.UnsafeRegister(static state => ((PendingCall)state!).TrySetResult(null), pending);
             try
             {
                 var answer = await pending.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);

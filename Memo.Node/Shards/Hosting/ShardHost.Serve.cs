@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Memo.Node.Raft;
 using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Replicated;
 using Memo.Node.Shards.Scanning;
@@ -92,10 +93,21 @@ public sealed partial class ShardHost
             return new ReadReply { Status = ShardReplyStatus.Invalid, Reason = $"no shard {request.Shard}" };
         }
         var shard = new ShardId((int)request.Shard);
-        var (ready, refusal) = await ReadIndexAsync(shard, cancellationToken).ConfigureAwait(false);
-        if (!ready)
+        if (request.Stale)
         {
-            return refusal!;
+            if (!TryGetReplica(shard, out var replica) || !CanServeStale(replica.Status))
+            {
+                // No copy here to answer from: the caller tries its next candidate (the hint when there is one).
+                return new ReadReply { Status = ShardReplyStatus.NotLeader, LeaderHint = LeaderReport(shard)?.Node.Value ?? 0 };
+            }
+        }
+        else
+        {
+            var (ready, refusal) = await ReadIndexAsync(shard, cancellationToken).ConfigureAwait(false);
+            if (!ready)
+            {
+                return refusal!;
+            }
         }
         byte[]? data;
         switch (request.QueryCase)
@@ -112,6 +124,17 @@ public sealed partial class ShardHost
         return data is null
             ? new ReadReply { Status = ShardReplyStatus.ReadDone }
             : new ReadReply { Status = ShardReplyStatus.ReadDone, Found = true, Data = UnsafeByteOperations.UnsafeWrap(data) };
+    }
+
+    /// <summary>
+    /// True when a replica may answer a stale read from its copy: it runs and has applied the group's state at least
+    /// once. A replica created on this node that still waits for its first snapshot holds nothing, and would answer
+    /// "missing" for every key.
+    /// </summary>
+    public static bool CanServeStale(ShardGroupStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        return status.StopReason is null && status.Applied > LogIndex.Zero && !status.Membership.Voters.IsEmpty;
     }
 
     private async Task<ReadReply> ServeScanAsync(ScanQuery query, CancellationToken cancellationToken)

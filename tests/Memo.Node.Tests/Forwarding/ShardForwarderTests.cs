@@ -73,6 +73,38 @@ public sealed class ShardForwarderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_to_a_node_that_goes_down_while_serving_it_ends_with_no_answer_though_its_wait_is_endless()
+    {
+        var (a, b) = (Start(1), Start(2));
+        b.Handler.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // An endless wait: only the end of the connection can finish this call (the test's own guard aside).
+        var call = a.Forwarder.ProposeAsync(b.Id, Propose(4), Timeout.InfiniteTimeSpan, default);
+        await Eventually(() => b.Forwarder.ServingNow == 1, "node 2 serving the proposal");
+        await b.Transport.DisposeAsync(); // node 2 dies mid-call: its connections close
+
+        var ended = await call.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ForwardedCallFate.NoAnswer, ended.Fate);
+        Assert.Equal(0, a.Forwarder.PendingCalls);
+    }
+
+    [Fact]
+    public async Task A_cut_link_ends_no_call_before_its_wait_as_a_partition_closes_no_connection()
+    {
+        var (a, b) = (Start(1), Start(2));
+        b.Handler.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var call = a.Forwarder.ProposeAsync(b.Id, Propose(5), Timeout.InfiniteTimeSpan, default);
+        await Eventually(() => b.Forwarder.ServingNow == 1, "node 2 serving the proposal");
+        _network.Partition(a.Id, b.Id);
+        _network.Heal(a.Id, b.Id);
+        b.Handler.Gate.SetResult();
+
+        var answered = await call.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((ForwardedCallFate.Answered, ShardReplyStatus.Applied), (answered.Fate, answered.Answer!.Status));
+    }
+
+    [Fact]
     public async Task A_cancelled_call_throws_and_leaves_no_pending_call_and_its_late_answer_is_dropped()
     {
         var (a, b) = (Start(1), Start(2));

@@ -19,7 +19,7 @@ internal static class AkkaPeerHost
     /// 5 s would make "a peer that comes up later" tests wait it out). <see cref="FallbackTripwire"/> replaces Akka's
     /// JSON fallback for <c>System.Object</c>, so that anything sent across the wire without its own binding fails.
     /// </summary>
-    public static Config TestConfig(IPEndPoint endpoint, string adapters = "") => ConfigurationFactory.ParseString($$"""
+    public static Config TestConfig(IPEndPoint endpoint, string adapters = "", int? publicPort = null) => ConfigurationFactory.ParseString($$"""
         akka {
           loglevel = ERROR
           stdout-loglevel = ERROR
@@ -33,6 +33,7 @@ internal static class AkkaPeerHost
             dot-netty.tcp {
               hostname = "{{endpoint.Address}}"
               port = {{endpoint.Port}}
+              {{(publicPort is { } claimed ? $"public-hostname = \"{endpoint.Address}\"\n              public-port = {claimed}" : "")}}
               applied-adapters = [{{adapters}}]
             }
           }
@@ -45,9 +46,11 @@ internal static class AkkaPeerHost
         PeerTransportOptions options,
         string networkId,
         TestLoggerFactory logs,
-        string adapters = "")
+        string adapters = "",
+        int? publicPort = null)
     {
-        var system = ActorSystem.Create(networkId, TestConfig(endpoint, adapters).WithFallback(AkkaPeerTransport.CreateConfig(options)));
+        // publicPort: the port this system claims as its own in every association (Akka's public-port), whatever it binds.
+        var system = ActorSystem.Create(networkId, TestConfig(endpoint, adapters, publicPort).WithFallback(AkkaPeerTransport.CreateConfig(options)));
         try
         {
             return (system, new AkkaPeerTransport(system, node, options, logs, new Random((int)node.Value)));

@@ -67,6 +67,48 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
     }
 
     [Fact]
+    public async Task A_batch_from_a_process_that_claims_another_members_address_is_dropped_without_its_link_key()
+    {
+        var a = await StartAsync(1);
+        var b = await StartAsync(2);
+        var receiver = (AkkaPeerTransport)a.Transport;
+        receiver.MemberAddressOf = id => id == b.Node ? b.Address : null;
+        // The genuine member's batches carry the key a gave it in its hello answer, and pass.
+        b.Send(a, PeerMessage.Forwarding(Bytes("genuine")));
+        Assert.Equal((b.Node, "genuine"), (await ReceiveAsync(a, "b's message")) is var m ? (m.From, Text(m)) : default);
+        Assert.Equal(0, receiver.UnauthenticatedBatches);
+
+        // A process the network admits that binds its own port but claims b's address in its associations (Akka's
+        // public-port), and writes straight to a's inbox from one of its actors: no hello, b's NodeId in the batch. The
+        // address and NodeId checks pass; only the key, which a sends to b's address alone, is missing.
+        var impostorEndpoint = IPEndPoint.Parse(_ports.Reserve());
+        _ports.Release(impostorEndpoint.ToString());
+        var (impostorSystem, impostorTransport) = AkkaPeerHost.Start(new NodeId(99), impostorEndpoint, TestOptions, a.NetworkId, _logs,
+            publicPort: IPEndPoint.Parse(b.Address).Port);
+        try
+        {
+            var inbox = impostorSystem.ActorSelection($"akka.tcp://{a.NetworkId}@{a.Address}/user/{PeerInboxActor.Name}");
+            var sender = impostorSystem.ActorOf(Props.Empty, "impostor");
+            var forged = new Memo.Node.Transport.Wire.PeerBatch { Format = PeerWire.Format, FromNode = b.Node.Value };
+            forged.Frames.Add(PeerWire.ToFrame(PeerMessage.Forwarding(Bytes("forged"))));
+            for (var i = 0; i < 150 && receiver.UnauthenticatedBatches == 0; i++)
+            {
+                inbox.Tell(forged, sender);
+                await Task.Delay(100);
+            }
+
+            Assert.True(receiver.UnauthenticatedBatches > 0, $"a should have seen and dropped the impostor's batches (misattributed {receiver.MisattributedBatches})");
+            Assert.Equal(0, receiver.MisattributedBatches);
+            Assert.False(a.Transport.Inbound.TryRead(out var extra), $"nothing reached a: {(extra.Message.Body.Length > 0 ? Text(extra) : "")}");
+        }
+        finally
+        {
+            await impostorTransport.DisposeAsync();
+            await impostorSystem.Terminate();
+        }
+    }
+
+    [Fact]
     public async Task A_blackholed_association_loses_messages_until_the_throttle_is_lifted()
     {
         // Akka.Remote's own fault injection: the throttler adapter under every association of these systems.

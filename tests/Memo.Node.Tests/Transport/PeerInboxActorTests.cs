@@ -57,7 +57,7 @@ public sealed class PeerInboxActorTests : Akka.TestKit.Xunit2.TestKit
     {
         var transport = Start(AkkaTestSystem.Options with { InboundCapacity = 3 });
 
-        PeerLink.Send(Inbox(), Batch(Peer, 5));
+        PeerLink.Send(Inbox(), Batch(Peer, 5, LinkKey()));
 
         AwaitAssert(() => Assert.Equal((3L, 2L), (transport.GetLinkStats(Peer)?.Received, transport.GetLinkStats(Peer)?.DroppedInboundFull)), Wait);
         for (int i = 0; i < 3; i++)
@@ -72,7 +72,7 @@ public sealed class PeerInboxActorTests : Akka.TestKit.Xunit2.TestKit
     public void Malformed_frames_are_dropped_and_counted_and_the_rest_delivered()
     {
         var transport = Start();
-        var batch = Batch(Peer, 2);
+        var batch = Batch(Peer, 2, LinkKey());
         batch.Frames.Insert(1, new PeerFrame { Kind = 9, Body = ByteString.CopyFromUtf8("from a newer peer") });
         batch.Frames.Insert(2, new PeerFrame { Kind = 4, Shard = -1 });
 
@@ -85,19 +85,40 @@ public sealed class PeerInboxActorTests : Akka.TestKit.Xunit2.TestKit
     public void Batches_of_another_format_or_from_no_node_or_from_this_node_are_dropped()
     {
         var transport = Start();
-        var otherFormat = Batch(Peer, 1);
+        var key = LinkKey();
+        var otherFormat = Batch(Peer, 1, key);
         otherFormat.Format = 2;
 
         PeerLink.Send(Inbox(), otherFormat);
-        PeerLink.Send(Inbox(), Batch(NodeId.None, 1));
-        PeerLink.Send(Inbox(), Batch(Local, 1));
-        PeerLink.Send(Inbox(), Batch(Peer, 1));
+        PeerLink.Send(Inbox(), Batch(NodeId.None, 1, key));
+        PeerLink.Send(Inbox(), Batch(Local, 1, key));
+        PeerLink.Send(Inbox(), Batch(Peer, 1, key));
 
         // The inbox handles its mailbox in order: once the valid batch is in, the others were looked at and dropped.
         AwaitAssert(() => Assert.Equal(1L, transport.GetLinkStats(Peer)?.Received), Wait);
         Assert.True(transport.Inbound.TryRead(out _));
         Assert.False(transport.Inbound.TryRead(out var leaked), $"a refused batch reached inbound: {leaked}");
         Assert.Equal([Peer], transport.GetLinkStats().Select(s => s.Peer));
+    }
+
+    [Fact]
+    public void A_batch_without_the_senders_link_key_is_dropped_and_the_key_sent_again_to_the_sender()
+    {
+        var transport = Start();
+        var key = LinkKey();
+        var otherSender = Batch(new NodeId(8), 1, key); // node 7's key, claimed by node 8 from the same address
+
+        PeerLink.Send(Inbox(), Batch(Peer, 1, ByteString.Empty));
+        var again = PeerLink.ExpectMsg<PeerBatch>(b => b.Hello is not null, Wait, "the key, sent again to the sender's address");
+        PeerLink.Send(Inbox(), otherSender);
+        PeerLink.Send(Inbox(), Batch(Peer, 1, key));
+
+        Assert.Equal(key, again.Hello.LinkKey);
+        AwaitAssert(() => Assert.Equal(1L, transport.GetLinkStats(Peer)?.Received), Wait);
+        Assert.Equal(2, transport.UnauthenticatedBatches);
+        Assert.True(transport.Inbound.TryRead(out var delivered));
+        Assert.Equal(Peer, delivered.From);
+        Assert.False(transport.Inbound.TryRead(out var leaked), $"a batch without its key reached inbound: {leaked}");
     }
 
     [Fact]
@@ -158,9 +179,18 @@ public sealed class PeerInboxActorTests : Akka.TestKit.Xunit2.TestKit
     private IActorRef Inbox() =>
         Sys.ActorSelection($"/user/{PeerInboxActor.Name}").ResolveOne(Wait).GetAwaiter().GetResult();
 
-    private static PeerBatch Batch(NodeId from, int frames)
+    // Says hello as the peer's link does and returns the key the inbox's answer gives it.
+    private ByteString LinkKey()
     {
-        var batch = new PeerBatch { Format = PeerWire.Format, FromNode = from.Value };
+        PeerLink.Send(Inbox(), PeerWire.Hello(Peer, PeerAddress, Sys.Name));
+        var key = PeerLink.ExpectMsg<PeerBatch>(b => b.Hello is not null, Wait, "the inbox's answer to the hello").Hello.LinkKey;
+        Assert.Equal(16, key.Length);
+        return key;
+    }
+
+    private static PeerBatch Batch(NodeId from, int frames, ByteString linkKey)
+    {
+        var batch = new PeerBatch { Format = PeerWire.Format, FromNode = from.Value, LinkKey = linkKey };
         for (int i = 0; i < frames; i++)
         {
             batch.Frames.Add(PeerWire.ToFrame(PeerMessage.Forwarding(BitConverter.GetBytes(i))));

@@ -377,6 +377,24 @@ public abstract class PeerTransportContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_connection_token_is_cancelled_when_the_peer_goes_down_and_a_fresh_one_follows()
+    {
+        var a = await StartAsync(1);
+        var b = await StartAsync(2);
+        Assert.False(a.Transport.ConnectionLost(b.Node).CanBeCanceled, "no link to b yet: nothing to watch");
+        await SendUntilReceivedAsync(a, b, "a to b before b goes down");
+        var lost = a.Transport.ConnectionLost(b.Node);
+        Assert.True(lost.CanBeCanceled);
+        Assert.False(lost.IsCancellationRequested, "the connection to b is up");
+
+        var restarted = await RestartAsync(b);
+
+        await EventuallyAsync(() => lost.IsCancellationRequested, () => $"a to see its connection to b end: {a.Transport.GetLinkStats(b.Node)}");
+        await SendUntilReceivedAsync(a, restarted, "a to b after b restarted");
+        Assert.False(a.Transport.ConnectionLost(b.Node).IsCancellationRequested, "the new connection has a fresh token");
+    }
+
+    [Fact]
     public async Task Disposal_completes_the_inbound_channel_and_later_sends_are_ignored()
     {
         var a = await StartAsync(1);

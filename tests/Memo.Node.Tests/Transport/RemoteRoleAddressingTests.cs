@@ -60,6 +60,8 @@ public sealed class RemoteRoleAddressingTests
 
         public PeerLinkStats? GetLinkStats(NodeId peer) => null;
 
+        public CancellationToken ConnectionLost(NodeId peer) => CancellationToken.None;
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -1,0 +1,107 @@
+using Memo.Protocol.Client;
+using Memo.Protocol.Grpc;
+using Memo.Testing;
+
+namespace Memo.Node.Tests.ClusterData;
+
+/// <summary>
+/// One Fetch's read consistency, chosen by the <c>memo-read-consistency</c> header (<c>memo kv get --consistency</c>):
+/// a stale read is answered by a follower's copy while its shard has no quorum (a linearizable one is not), by a
+/// replica on another node when the node asked holds none, and a bad level is refused.
+/// </summary>
+public sealed class ReadConsistencyClusterTests
+{
+    [Fact]
+    public async Task A_stale_read_is_served_by_a_follower_whose_shard_lost_its_quorum_and_a_linearizable_read_is_not()
+    {
+        // Long eviction: the lone survivor must not down itself (keep-majority) while the test reads from it.
+        await using var cluster = await InProcessCluster.StartAsync(3, ["memo.network.eviction-delay = 10m"]);
+        const string key = "consistency/stale";
+        await WaitForReplicasEverywhereAsync(cluster);
+        using (var writer = new MemoClient(cluster.Nodes[0].Address))
+        {
+            await writer.UpsertAsync(key, "v1"u8.ToArray());
+        }
+        var shard = cluster.Nodes[0].Running.Shards.Layout.ShardOf(key);
+        var survivor = cluster.Nodes.First(n => n.Running.Shards.TryGetReplica(shard, out var r) && !r.Status.IsLeader);
+        var leaderCommit = cluster.Nodes.Select(n => n.Running.Shards.TryGetReplica(shard, out var r) && r.Status.IsLeader ? r.Status.Commit : default).Max();
+        await cluster.WaitUntilAsync(_ => survivor.Running.Shards.TryGetReplica(shard, out var r) && r.Status.Applied >= leaderCommit,
+            $"node {survivor.Index} applied the write", TimeSpan.FromSeconds(30));
+
+        foreach (var other in cluster.Nodes.Where(n => n != survivor).ToList())
+        {
+            await cluster.KillAsync(other.Index);
+        }
+
+        using var client = new MemoClient(survivor.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(4) });
+        Assert.Equal("v1"u8.ToArray(), await client.FetchAsync(key, ReadConsistencyLevel.Stale));
+        var linearizable = await Assert.ThrowsAsync<GrpcException>(() => client.FetchAsync(key, ReadConsistencyLevel.Linearizable));
+        Assert.Contains(linearizable.Status, new[] { GrpcStatusCode.DeadlineExceeded, GrpcStatusCode.Unavailable });
+        // The node's default (linearizable here) applies without the header.
+        var byDefault = await Assert.ThrowsAsync<GrpcException>(() => client.FetchAsync(key));
+        Assert.Contains(byDefault.Status, new[] { GrpcStatusCode.DeadlineExceeded, GrpcStatusCode.Unavailable });
+        // The CLI passes the level.
+        var io = new Memo.Node.Tests.Cli.FakeIo(null);
+        var code = await new Memo.Cli.MemoCli(io.Io).RunAsync(["--node", survivor.Address, "--timeout", "4s", "kv", "get", key, "--consistency", "stale"]);
+        Assert.Equal((0, "v1"), (code, System.Text.Encoding.UTF8.GetString(io.Stdout.ToArray())));
+    }
+
+    [Fact]
+    public async Task A_stale_read_through_a_node_without_a_replica_is_answered_by_the_one_replica_left()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(4, ["memo.network.replication-factor = 3", "memo.network.eviction-delay = 10m"]);
+        await cluster.WaitUntilAsync(nodes => nodes.All(n => Layout(n).All(s =>
+                n.View.ReplicasOf(s).Contains(n.Running.Shards.Self) == (n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3))),
+            "every node hosts exactly the voter replicas the ring places on it", TimeSpan.FromSeconds(90));
+        // A node the ring leaves out of some shard's replica set (with 4 nodes and RF 3 one always exists), and a key of that shard.
+        var asked = cluster.Nodes.First(n => Layout(n).Any(s => !n.Running.Shards.TryGetReplica(s, out _)));
+        var key = Enumerable.Range(0, 1000).Select(i => $"consistency/far/{i}")
+            .First(k => !asked.Running.Shards.TryGetReplica(asked.Running.Shards.Layout.ShardOf(k), out _));
+        var shard = asked.Running.Shards.Layout.ShardOf(key);
+        using (var writer = new MemoClient(cluster.Nodes[0].Address))
+        {
+            await writer.UpsertAsync(key, "far"u8.ToArray());
+        }
+        var replicas = cluster.Nodes.Where(n => n.Running.Shards.TryGetReplica(shard, out _)).ToList();
+        var commit = replicas.Select(n => n.Running.Shards.TryGetReplica(shard, out var r) ? r.Status.Commit : default).Max();
+        await cluster.WaitUntilAsync(_ => replicas.All(n => n.Running.Shards.TryGetReplica(shard, out var r) && r.Status.Applied >= commit),
+            "every replica applied the write", TimeSpan.FromSeconds(30));
+
+        // Two of the shard's three replicas die: the shard has no quorum, and the node asked holds no copy.
+        foreach (var dead in replicas.Take(2))
+        {
+            await cluster.KillAsync(dead.Index);
+        }
+
+        using var client = new MemoClient(asked.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });
+        Assert.Equal("far"u8.ToArray(), await client.FetchAsync(key, ReadConsistencyLevel.Stale));
+        using var impatient = new MemoClient(asked.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(4) });
+        var linearizable = await Assert.ThrowsAsync<GrpcException>(() => impatient.FetchAsync(key, ReadConsistencyLevel.Linearizable));
+        Assert.Contains(linearizable.Status, new[] { GrpcStatusCode.DeadlineExceeded, GrpcStatusCode.Unavailable });
+    }
+
+    [Fact]
+    public async Task An_unknown_consistency_level_is_refused_as_invalid_and_the_node_keeps_serving()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(1);
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://{cluster.Nodes[0].Address}");
+        var invoker = channel.CreateCallInvoker();
+        var headers = new Grpc.Core.Metadata { { ReadConsistencyLevels.HeaderName, "eventual" } };
+
+        var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => invoker.AsyncUnaryCall(KeyValueStoreMethods.Fetch, null,
+            new Grpc.Core.CallOptions(headers), new Memo.Protocol.Kvs.FetchRequest { Key = "k" }).ResponseAsync);
+
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("memo-read-consistency", refused.Status.Detail, StringComparison.Ordinal);
+        using var client = new MemoClient(cluster.Nodes[0].Address);
+        await client.UpsertAsync("k", "still"u8.ToArray());
+        Assert.Equal("still"u8.ToArray(), await client.FetchAsync("k", ReadConsistencyLevel.Stale));
+    }
+
+    private static Task WaitForReplicasEverywhereAsync(InProcessCluster cluster) =>
+        cluster.WaitUntilAsync(nodes => nodes.All(n => Layout(n).All(s => n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3)),
+            "every node hosts a voter replica of every shard", TimeSpan.FromSeconds(60));
+
+    private static IEnumerable<ShardId> Layout(InProcessCluster.Slot slot) =>
+        Enumerable.Range(0, slot.View.Network.ShardCount).Select(i => new ShardId(i));
+}
