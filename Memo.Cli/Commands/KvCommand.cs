@@ -9,13 +9,14 @@ internal sealed class KvCommand
     {
         Put = new KvPutCommand(global, io);
         Get = new KvGetCommand(global, io);
+        Versions = new KvVersionsCommand(global, io);
         Delete = new KvDeleteCommand(global, io);
         List = new KvListCommand(global, io);
         Import = new KvImportCommand(global, io);
         Export = new KvExportCommand(global, io);
         Command = new Command("kv", "Read and write the key-value store")
         {
-            Put.Command, Get.Command, Delete.Command, List.Command, Import.Command, Export.Command,
+            Put.Command, Get.Command, Versions.Command, Delete.Command, List.Command, Import.Command, Export.Command,
         };
     }
 
@@ -27,6 +28,9 @@ internal sealed class KvCommand
 
     /// <summary><c>kv get</c>.</summary>
     public KvGetCommand Get { get; }
+
+    /// <summary><c>kv versions</c>.</summary>
+    public KvVersionsCommand Versions { get; }
 
     /// <summary><c>kv delete</c>.</summary>
     public KvDeleteCommand Delete { get; }

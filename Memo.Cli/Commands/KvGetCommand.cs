@@ -1,9 +1,11 @@
 using System.CommandLine;
 using Memo.Protocol.Client;
+using Memo.Protocol.Grpc;
 
 namespace Memo.Cli.Commands;
 
-/// <summary><c>memo kv get &lt;key&gt;</c>: writes the raw value to standard output (or <c>--output</c>), so pipes get the bytes.</summary>
+/// <summary><c>memo kv get &lt;key&gt; [--version V]</c>: writes the raw value (the current one, or a kept older version) to
+/// standard output (or <c>--output</c>), so pipes get the bytes.</summary>
 internal sealed class KvGetCommand
 {
     private readonly GlobalOptions _global;
@@ -22,7 +24,19 @@ internal sealed class KvGetCommand
             HelpName = "level",
         };
         Consistency.AcceptOnlyFromAmong("linearizable", "stale");
-        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile, Consistency };
+        Version = new Option<ulong?>("--version")
+        {
+            Description = "Fetch this version of the key instead of the current one (see memo kv versions; exit 3 when it is not kept)",
+            HelpName = "n",
+        };
+        Version.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<ulong?>() == 0)
+            {
+                result.AddError("--version counts the key's writes from 1");
+            }
+        });
+        Command = new Command("get", "Fetch a key's value (raw bytes to standard output; --json: base64 in a JSON object)") { Key, OutputFile, Consistency, Version };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
 
@@ -38,6 +52,9 @@ internal sealed class KvGetCommand
     /// <summary><c>--consistency</c>.</summary>
     public Option<string?> Consistency { get; }
 
+    /// <summary><c>--version</c>.</summary>
+    public Option<ulong?> Version { get; }
+
     /// <summary>Reads the command's settings from a parse result.</summary>
     public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Key)!, result.GetValue(OutputFile),
         result.GetValue(Consistency) switch
@@ -45,19 +62,25 @@ internal sealed class KvGetCommand
             "linearizable" => ReadConsistencyLevel.Linearizable,
             "stale" => ReadConsistencyLevel.Stale,
             _ => null,
-        });
+        }, result.GetValue(Version));
 
     private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings.Connection, async reporter =>
         {
-            byte[]? value;
+            byte[] value;
+            ulong version;
             using (var client = settings.Connection.Connect())
             {
-                value = await client.FetchAsync(settings.Key, settings.Consistency, cancellationToken).ConfigureAwait(false);
-            }
-            if (value is null)
-            {
-                return reporter.Fail(ExitCodes.NotFound, $"key '{settings.Key}' not found");
+                try
+                {
+                    var response = await client.FetchEntryAsync(settings.Key, settings.Version ?? 0, settings.Consistency, cancellationToken).ConfigureAwait(false);
+                    (value, version) = (response.Value.ToByteArray(), response.Version);
+                }
+                catch (GrpcException e) when (e.Status == GrpcStatusCode.NotFound)
+                {
+                    // The node's message names the kept versions when the key exists but the version does not.
+                    return reporter.Fail(ExitCodes.NotFound, settings.Version is null ? $"key '{settings.Key}' not found" : e.Message);
+                }
             }
             if (settings.OutputFile is { } path)
             {
@@ -75,6 +98,10 @@ internal sealed class KvGetCommand
                 _io.WriteLine(Output.Json.Write(w =>
                 {
                     w.WriteString("key", settings.Key);
+                    if (version > 0)
+                    {
+                        w.WriteNumber("version", version);
+                    }
                     w.WriteNumber("bytes", value.Length);
                     if (settings.OutputFile is null)
                     {
@@ -103,5 +130,6 @@ internal sealed class KvGetCommand
     /// <param name="Key">The key.</param>
     /// <param name="OutputFile">Where to write the value; null: standard output.</param>
     /// <param name="Consistency">The read's level; null: the node's default.</param>
-    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile, ReadConsistencyLevel? Consistency = null);
+    /// <param name="Version">The version to fetch; null: the current one.</param>
+    public sealed record Settings(ConnectionSettings Connection, string Key, string? OutputFile, ReadConsistencyLevel? Consistency = null, ulong? Version = null);
 }

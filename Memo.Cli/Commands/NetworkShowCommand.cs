@@ -50,6 +50,7 @@ internal sealed class NetworkShowCommand
                     w.WriteNumber("evictionDelayMs", show.EvictionDelayMs);
                     w.WriteString("compression", CompressionName(policies.Compression));
                     w.WriteBoolean("encryptAtRest", policies.EncryptAtRest);
+                    w.WriteNumber("versions", Math.Max(1u, policies.Versions));
                 }));
             }
             else
@@ -60,6 +61,7 @@ internal sealed class NetworkShowCommand
                 _io.WriteLine($"eviction delay     {ShowDuration(TimeSpan.FromMilliseconds(show.EvictionDelayMs))}");
                 _io.WriteLine($"compression        {CompressionName(policies.Compression)}");
                 _io.WriteLine($"encrypt at rest    {(policies.EncryptAtRest ? "on" : "off")}");
+                _io.WriteLine($"versions           {Math.Max(1u, policies.Versions).ToString(CultureInfo.InvariantCulture)}");
             }
             return ExitCodes.Ok;
         }, cancellationToken);

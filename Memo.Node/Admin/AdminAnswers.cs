@@ -42,6 +42,7 @@ public static class AdminAnswers
                 // ValueCompression's values (0 off, 1 zstd, 2 brotli) are one below the wire enum's.
                 Compression = (Compression)((int)view.Network.DataPolicies.Compression + 1),
                 EncryptAtRest = view.Network.DataPolicies.EncryptAtRest,
+                Versions = (uint)view.Network.Versions,
             },
         };
         foreach (var member in state.Members.Values)

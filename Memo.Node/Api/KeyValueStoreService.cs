@@ -38,9 +38,22 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
     /// <inheritdoc />
     public override async Task<FetchResponse> Fetch(FetchRequest request, ServerCallContext context)
     {
-        var result = await store.FetchAsync(request.Key, ConsistencyOf(context), context.CancellationToken).ConfigureAwait(false);
+        var result = await store.FetchAsync(request.Key, request.Version, ConsistencyOf(context), context.CancellationToken).ConfigureAwait(false);
         Check(new KvOutcome(result.Status, result.Message));
-        return new FetchResponse { Value = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(result.Value) };
+        return new FetchResponse { Value = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(result.Value), Version = result.Version };
+    }
+
+    /// <inheritdoc />
+    public override async Task<ListVersionsResponse> ListVersions(ListVersionsRequest request, ServerCallContext context)
+    {
+        var result = await store.ListVersionsAsync(request.Key, ConsistencyOf(context), context.CancellationToken).ConfigureAwait(false);
+        Check(new KvOutcome(result.Status, result.Message));
+        var response = new ListVersionsResponse();
+        foreach (var version in result.Versions)
+        {
+            response.Versions.Add(new KeyVersion { Version = version });
+        }
+        return response;
     }
 
     /// <inheritdoc />

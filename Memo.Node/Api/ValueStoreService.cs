@@ -15,10 +15,14 @@ namespace Memo.Node.Api;
 /// unsigned blocks the node owns with the node's key (memo's gRPC server acts with its own key for clients
 /// that send unsigned data), routes writes to the block's shard and verifies blocks again on read. Reads of
 /// mutable blocks are linearizable (confirmed by the shard's leader); an immutable block is read from any replica
-/// holding a valid copy, else from the leader.
+/// holding a valid copy, else from the leader. With <c>memo.network.versions</c> above 1 (<paramref name="keepVersions"/>)
+/// a mutable block's older versions are kept (<see cref="BlockVersions"/>): Fetch with a version and ListVersions read them.
 /// </summary>
-public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey) : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
+public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey, int keepVersions = 1) : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
 {
+    // Sent only when more than one version is kept, so the commands of an unversioned network are as before.
+    private uint KeepVersions => keepVersions > 1 ? (uint)keepVersions : 0;
+
     /// <inheritdoc />
     public override Task<Block> MakeImmutableBlock(MakeImmutableBlockRequest request, ServerCallContext context)
     {
@@ -77,6 +81,10 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
     public override async Task<FetchResponse> Fetch(FetchRequest request, ServerCallContext context)
     {
         var address = ParseAddress(request.Address);
+        if (request.HasVersion)
+        {
+            return new FetchResponse { Block = await FetchVersionAsync(address, request.Version, context.CancellationToken).ConfigureAwait(false) };
+        }
         Block? block = null;
         if (address.IsImmutable)
         {
@@ -103,6 +111,75 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
             return new FetchResponse(); // the caller's copy is current
         }
         return new FetchResponse { Block = block };
+    }
+
+    /// <inheritdoc />
+    public override async Task<ListBlockVersionsResponse> ListVersions(ListBlockVersionsRequest request, ServerCallContext context)
+    {
+        var address = ParseAddress(request.Address);
+        var current = await ReadMutableAsync(address, context.CancellationToken).ConfigureAwait(false);
+        var response = new ListBlockVersionsResponse();
+        response.Versions.Add(current.Version);
+        // The kept older versions are at most keepVersions - 1 consecutive ones below the current: probe each (a
+        // linearizable read at the shard's leader, like the current one).
+        for (var version = current.Version - 1; version >= Math.Max(0, current.Version - (keepVersions - 1)); version--)
+        {
+            if (await ReadKeptVersionAsync(address, version, context.CancellationToken).ConfigureAwait(false) is not null)
+            {
+                response.Versions.Add(version);
+            }
+        }
+        return response;
+    }
+
+    // Version `version` of the mutable block at `address`: the current block when it is that version, else the kept
+    // one at its version address; NOT_FOUND when neither.
+    private async Task<Block> FetchVersionAsync(BlockAddress address, long version, CancellationToken cancellationToken)
+    {
+        var current = await ReadMutableAsync(address, cancellationToken).ConfigureAwait(false);
+        if (current.Version == version)
+        {
+            return current;
+        }
+        return (version < current.Version ? await ReadKeptVersionAsync(address, version, cancellationToken).ConfigureAwait(false) : null)
+            ?? throw new RpcException(new Status(StatusCode.NotFound,
+                $"Version {version} of block {address} is not kept; the current version is {current.Version} and the network keeps {keepVersions}."));
+    }
+
+    private async Task<Block> ReadMutableAsync(BlockAddress address, CancellationToken cancellationToken)
+    {
+        if (address.IsImmutable)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Versions are kept of mutable blocks only; {address} is immutable."));
+        }
+        var bytes = await shards.ReadBlockAsync(address, linearizable: true, cancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No block at {address}."));
+        var block = Block.Parser.ParseFrom(bytes);
+        var check = BlockValidator.ValidateAt(block, address);
+        if (!check.IsValid)
+        {
+            throw new RpcException(new Status(StatusCode.DataLoss, $"The stored block {address} fails validation: {check.Reason}"));
+        }
+        if (block.Type != "OKB")
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Versions are kept of mutable (OKB) blocks only; {address} is {block.Type}."));
+        }
+        return block;
+    }
+
+    private async Task<Block?> ReadKeptVersionAsync(BlockAddress address, long version, CancellationToken cancellationToken)
+    {
+        var at = BlockVersions.AddressOf(address, version);
+        if (await shards.ReadBlockAsync(at, linearizable: true, cancellationToken).ConfigureAwait(false) is not { } bytes)
+        {
+            return null;
+        }
+        var kept = Block.Parser.ParseFrom(bytes);
+        if (kept.Version != version || !BlockValidator.ValidateAt(kept, address).IsValid)
+        {
+            throw new RpcException(new Status(StatusCode.DataLoss, $"The kept version {version} of block {address} fails validation."));
+        }
+        return kept;
     }
 
     private async Task InsertAsync(Block block, CancellationToken cancellationToken)
@@ -133,7 +210,7 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
         }
         SealIfOwned(block);
         Validate(block);
-        var result = await Submit(block, new ShardCommand { Format = ShardStateMachine.Format, UpdateBlock = new UpdateBlock { Block = block } }, context.CancellationToken).ConfigureAwait(false);
+        var result = await Submit(block, new ShardCommand { Format = ShardStateMachine.Format, UpdateBlock = new UpdateBlock { Block = block, KeepVersions = KeepVersions } }, context.CancellationToken).ConfigureAwait(false);
         return result switch
         {
             ShardResult.BlockStored => new UpdateResponse(),
@@ -162,7 +239,7 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey)
         var result = await shards.ProposeAsync(shards.Layout.ShardOf(address), new ShardCommand
         {
             Format = ShardStateMachine.Format,
-            DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature },
+            DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature, KeepVersions = KeepVersions },
         }, context.CancellationToken).ConfigureAwait(false);
         return result is ShardResult.BlockRemoved ? new DeleteResponse() : throw Unexpected(result);
     }

@@ -14,8 +14,9 @@ namespace Memo.Node.Configuration;
 /// the network's creation.</param>
 /// <param name="EncryptAtRest">Whether nodes encrypt the records they store (<c>memo.network.encrypt-at-rest</c>);
 /// recorded at the network's creation.</param>
+/// <param name="Versions">Versions of each key kept, the current one included (1: only the current value).</param>
 public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "",
-    ValueCompression Compression = ValueCompression.Off, bool EncryptAtRest = false)
+    ValueCompression Compression = ValueCompression.Off, bool EncryptAtRest = false, int Versions = 1)
 {
     internal const string Path = "memo.network";
 
@@ -41,12 +42,14 @@ public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDela
         r.String($"{Path}.name"),
         r.String($"{Path}.ca"),
         r.Choice($"{Path}.compression", CompressionChoices),
-        r.Choice($"{Path}.encrypt-at-rest", Switch));
+        r.Choice($"{Path}.encrypt-at-rest", Switch),
+        r.Int32($"{Path}.versions"));
 
     internal void Validate(OptionsValidator v)
     {
         v.Range($"{Path}.replication-factor", ReplicationFactor, 1, 15);
         v.DurationRange($"{Path}.eviction-delay", EvictionDelay, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
+        v.Range($"{Path}.versions", Versions, 1, Shards.ShardStateMachine.MaxKeptVersions);
         // The name is also the ActorSystem's name, and Akka allows only these: a letter or digit, then letters, digits, '-', '_'.
         v.Require(Name.Length is > 0 and <= 64 && char.IsAsciiLetterOrDigit(Name[0]) && Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'),
             $"{Path}.name", ConfigText.Quote(Name), "must be 1..64 characters: a letter or digit, then letters, digits, '-' or '_'");

@@ -23,6 +23,7 @@ public static class NodeCommandLine
         new("--set", "KEY=VALUE", "Override any key, e.g. --set memo.raft.tick-interval=50ms; repeatable."),
         new("--replication-factor", "N", "Replicas per shard for a new network (memo.network.replication-factor)."),
         new("--eviction-delay", "DURATION", "How long an unreachable node may stay before it is evicted, e.g. 10m\n(memo.network.eviction-delay)."),
+        new("--versions", "N", "Versions of each key and mutable block a new network keeps, 1..32\n(memo.network.versions)."),
         new("--shards", "N", "Shard count for a new network, a power of two (memo.shards.count)."),
         new("--metrics", "HOST:PORT", "Serve /metrics, /healthz, /readyz and the dashboard (/ui) on this address\n(memo.metrics.listen; off by default)."),
         new("--insecure", null, "Serve the gRPC API in cleartext on a non-loopback address (memo.api.insecure);\nthe node warns at every start. Without it such a node needs memo.api.tls."),
@@ -142,6 +143,10 @@ public static class NodeCommandLine
                 case "--replication-factor":
                     error = RequireInteger(name, value);
                     overrides.Add(Assign("memo.network.replication-factor", value));
+                    break;
+                case "--versions":
+                    error = RequireInteger(name, value);
+                    overrides.Add(Assign("memo.network.versions", value));
                     break;
                 case "--shards":
                     error = RequireInteger(name, value);

@@ -22,6 +22,9 @@ public sealed partial class MemoNode
     [LoggerMessage(EventId = 1018, Level = LogLevel.Information, Message = "The data keys are now wrapped with the key-encryption key from {Kek}; the previous one ({Previous}) is no longer needed: remove memo.node.previous-kek-file")]
     private static partial void LogKekRotated(ILogger logger, string kek, string previous);
 
+    [LoggerMessage(EventId = 1019, Level = LogLevel.Warning, Message = "The data folder records that the network keeps {Recorded} versions per key; the configured memo.network.versions = {Configured} is ignored (it is fixed when the network is created)")]
+    private static partial void LogVersionsFixed(ILogger logger, int recorded, int configured);
+
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Stopping node {Address}")]
     private static partial void LogStopping(ILogger logger, string address);
 

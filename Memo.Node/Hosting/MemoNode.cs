@@ -181,12 +181,17 @@ public sealed partial class MemoNode : IAsyncDisposable
             // sealed, since the record says which policies seal it.
             var clusterStore = await SiloClusterStore.OpenAsync(silo,
                 new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay,
-                    new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads), options.Network.DataPolicies),
+                    new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads), options.Network.DataPolicies,
+                    options.Network.Versions),
                 options.Cluster.VirtualNodesPerMember, certificates.CertifiedNode, cancellationToken).ConfigureAwait(false);
             certificates.CheckNode(clusterStore.Node, folder.Path, options.Node.Certificate);
             // The shard count of the data folder is authoritative; the record only repeats it.
             var network = clusterStore.Network with { ShardCount = shardCount };
             var timing = CheckRecordedTiming(network.Timing, options, logger);
+            if (network.Versions != options.Network.Versions)
+            {
+                LogVersionsFixed(logger, network.Versions, options.Network.Versions);
+            }
             silo = await OpenSealedAsync(silo, network.DataPolicies, options, logger, cancellationToken).ConfigureAwait(false);
             if (options.Storage.EntryCacheBytes > 0)
             {
@@ -246,7 +251,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                 }, ticks, loggerFactory, cancellationToken).ConfigureAwait(false);
             var gateway = new ClusterShardGateway(shards, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
-                new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows),
+                new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows,
+                    network.Versions),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
             // `memo cluster ...` asks this actor over Akka remoting; the public port serves no admin service.
@@ -257,7 +263,7 @@ public sealed partial class MemoNode : IAsyncDisposable
 
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
-                .Add(new ValueStoreService(gateway, key), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor);
+                .Add(new ValueStoreService(gateway, key, network.Versions), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor);
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {

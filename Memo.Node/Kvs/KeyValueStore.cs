@@ -27,6 +27,9 @@ namespace Memo.Node.Kvs;
 /// The replaced (or, when a precondition failed, the new) value block is then reclaimed through its shard, with
 /// the reclaim key that only its entry held (<see cref="ReclaimKeys"/>): whoever replaced an entry reclaims exactly
 /// the block it replaced, so each block is removed once, and nobody else can reclaim a block still referenced.
+/// With <see cref="KvsLimits.KeepVersions"/> above 1 the entry also keeps the replaced values as older versions
+/// (<see cref="KvEntry.OlderVersions"/>), and a block is reclaimed only when the entry no longer names it in any version:
+/// when it is pruned, or when the key is deleted (a delete removes the key with every version).
 /// Values get a fresh random salt (or one derived from a fresh reclaim key), so two keys never share a block. A crash (or an unknown outcome) between the steps leaves
 /// an unreferenced block (garbage, not a dangling entry).
 ///
@@ -80,7 +83,7 @@ public sealed partial class KeyValueStore
             written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
             {
                 Format = ShardStateMachine.Format,
-                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ValueBlock = block },
+                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ValueBlock = block, KeepVersions = KeepVersions },
             }, cancellationToken).ConfigureAwait(false);
         }
         else
@@ -94,18 +97,16 @@ public sealed partial class KeyValueStore
             written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
             {
                 Format = ShardStateMachine.Format,
-                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ReclaimKey = ByteString.CopyFrom(reclaimKey) },
+                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ReclaimKey = ByteString.CopyFrom(reclaimKey), KeepVersions = KeepVersions },
             }, CancellationToken.None).ConfigureAwait(false);
         }
 
         switch (written)
         {
             case ShardResult.EntryWritten w:
-                // The previous entry can only point at this write's own block if the entry write was applied twice;
-                // reclaiming it then would leave the key pointing nowhere.
-                if (w.Previous is { ValueBlock: null } previous && previous.ValueAddress != block.Address)
+                if (w.Previous is { } previous)
                 {
-                    Reclaim(previous.ValueAddress, previous.ReclaimKey);
+                    ReclaimReleased(previous, w.Current);
                 }
                 return KvOutcome.Ok;
             case ShardResult.EntryExists:
@@ -140,10 +141,8 @@ public sealed partial class KeyValueStore
         switch (result)
         {
             case ShardResult.EntryDeleted d:
-                if (d.Previous.ValueBlock is null)
-                {
-                    Reclaim(d.Previous.ValueAddress, d.Previous.ReclaimKey);
-                }
+                // A delete is not a version: the key goes with every version it kept, and so do their blocks.
+                ReclaimReleased(d.Previous, current: null);
                 return KvOutcome.Ok;
             case ShardResult.EntryMissing:
                 return new KvOutcome(KvStatus.NotFound, $"The key '{key}' does not exist.");
@@ -152,12 +151,20 @@ public sealed partial class KeyValueStore
         }
     }
 
-    /// <summary>The value of <paramref name="key"/>, read linearizably or as the node's default says; NotFound when missing.</summary>
-    public Task<KvFetchResult> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, null, cancellationToken);
+    /// <summary>The current value of <paramref name="key"/>, read linearizably or as the node's default says; NotFound when missing.</summary>
+    public Task<KvFetchResult> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, version: 0, consistency: null, cancellationToken);
 
-    /// <summary>The value of <paramref name="key"/> read at <paramref name="consistency"/> (null: the node's default,
+    /// <summary>The current value of <paramref name="key"/> read at <paramref name="consistency"/> (null: the node's default,
     /// <c>memo.kvs.read-consistency</c>); NotFound when missing.</summary>
-    public async Task<KvFetchResult> FetchAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default)
+    public Task<KvFetchResult> FetchAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default) =>
+        FetchAsync(key, version: 0, consistency, cancellationToken);
+
+    /// <summary>
+    /// Version <paramref name="version"/> of <paramref name="key"/> (0: the current value) read at
+    /// <paramref name="consistency"/> (null: the node's default); NotFound when the key is missing or that version is
+    /// not kept (older than the last <see cref="KvsLimits.KeepVersions"/>, or never written).
+    /// </summary>
+    public async Task<KvFetchResult> FetchAsync(string key, ulong version, ReadConsistency? consistency = null, CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
@@ -172,6 +179,12 @@ public sealed partial class KeyValueStore
                 return new KvFetchResult(KvStatus.NotFound, null, $"The key '{key}' does not exist.");
             }
             var entry = KvEntry.Parser.ParseFrom(entryBytes);
+            var chosen = version == 0 || version == entry.Version ? entry : OlderVersion(entry, version);
+            if (chosen is null)
+            {
+                return new KvFetchResult(KvStatus.NotFound, null,
+                    $"Version {version} of key '{key}' is not kept; the kept versions are {string.Join(", ", VersionsOf(entry))}.");
+            }
             if (seen is not null && seen.Equals(entry))
             {
                 // The same entry twice and its block still missing: not a concurrent overwrite. This is not corruption
@@ -182,30 +195,44 @@ public sealed partial class KeyValueStore
                 // key is in a state the read cannot serve, retrying will not change that, and overwriting or
                 // deleting the key repairs it, which is what FAILED_PRECONDITION tells a client.
                 return new KvFetchResult(KvStatus.FailedPrecondition, null,
-                    $"The value of key '{key}' is unavailable: its block {Hex(entry.ValueAddress)} is not stored. Overwrite or delete the key.");
+                    $"The value of key '{key}' is unavailable: its block {Hex(chosen.ValueAddress)} is not stored. Overwrite or delete the key.");
             }
             seen = entry;
-            if (!BlockAddress.TryFromBytes(entry.ValueAddress.Span, out var address))
+            if (!BlockAddress.TryFromBytes(chosen.ValueAddress.Span, out var address))
             {
-                throw new StorageCorruptionException($"The entry of key '{key}' holds no valid block address.");
+                throw new StorageCorruptionException($"The entry of key '{key}' holds no valid block address for version {chosen.Version}.");
             }
-            if (entry.ValueBlock is { } inlineBlock)
+            if (chosen.ValueBlock is { } inlineBlock)
             {
                 var check = BlockValidator.ValidateAt(inlineBlock, address);
                 if (!check.IsValid)
                 {
                     throw new StorageCorruptionException($"The value block kept in the entry of key '{key}' fails validation: {check.Reason}");
                 }
-                return new KvFetchResult(KvStatus.Ok, inlineBlock.Data.ToByteArray());
+                return new KvFetchResult(KvStatus.Ok, inlineBlock.Data.ToByteArray(), Version: chosen.Version);
             }
             var block = await ReadValueBlockAsync(address, cancellationToken).ConfigureAwait(false);
             if (block is null)
             {
-                continue; // replaced (and reclaimed) between the two reads: read the new entry
+                continue; // replaced or pruned (and reclaimed) between the two reads: read the new entry
             }
-            return new KvFetchResult(KvStatus.Ok, block.Data.ToByteArray());
+            return new KvFetchResult(KvStatus.Ok, block.Data.ToByteArray(), Version: chosen.Version);
         }
         throw new StorageCorruptionException($"The key '{key}' changed {MaxFetchAttempts} times during one read.");
+    }
+
+    /// <summary>The kept versions of <paramref name="key"/>, newest (the current value) first, read at
+    /// <paramref name="consistency"/> (null: the node's default); NotFound when missing.</summary>
+    public async Task<KvVersionsResult> ListVersionsAsync(string key, ReadConsistency? consistency = null, CancellationToken cancellationToken = default)
+    {
+        if (CheckKey(key) is { } keyProblem)
+        {
+            return new KvVersionsResult(KvStatus.InvalidArgument, [], keyProblem);
+        }
+        var entryBytes = await _shards.ReadEntryAsync(key, consistency, cancellationToken).ConfigureAwait(false);
+        return entryBytes is null
+            ? new KvVersionsResult(KvStatus.NotFound, [], $"The key '{key}' does not exist.")
+            : new KvVersionsResult(KvStatus.Ok, VersionsOf(KvEntry.Parser.ParseFrom(entryBytes)));
     }
 
     /// <summary>
@@ -299,6 +326,59 @@ public sealed partial class KeyValueStore
             return "The key is not valid Unicode (unpaired surrogate).";
         }
         return bytes > _limits.MaxKeyBytes ? $"The key is {bytes} bytes; the limit is {_limits.MaxKeyBytes}." : null;
+    }
+
+    private uint KeepVersions => _limits.KeepVersions > 1 ? (uint)_limits.KeepVersions : 0;
+
+    private static KvEntry? OlderVersion(KvEntry entry, ulong version)
+    {
+        foreach (var older in entry.OlderVersions)
+        {
+            if (older.Version == version)
+            {
+                return older;
+            }
+        }
+        return null;
+    }
+
+    private static List<ulong> VersionsOf(KvEntry entry)
+    {
+        var versions = new List<ulong>(1 + entry.OlderVersions.Count) { entry.Version };
+        versions.AddRange(entry.OlderVersions.Select(older => older.Version));
+        return versions;
+    }
+
+    // Reclaims the value blocks that the entry named in some version before (previous) and names in none now (current;
+    // null after a delete): the replaced value with one version kept, the pruned ones with more. A block still named is
+    // kept even if the same write was applied twice (the retried write's previous entry then names its own block).
+    private void ReclaimReleased(KvEntry previous, KvEntry? current)
+    {
+        if (previous.OlderVersions.Count == 0 && current is not { OlderVersions.Count: > 0 })
+        {
+            // One version kept: the common case, without building sets.
+            if (previous.ValueBlock is null && (current is null || previous.ValueAddress != current.ValueAddress))
+            {
+                Reclaim(previous.ValueAddress, previous.ReclaimKey);
+            }
+            return;
+        }
+        var named = new HashSet<ByteString>();
+        if (current is not null)
+        {
+            named.Add(current.ValueAddress);
+            foreach (var older in current.OlderVersions)
+            {
+                named.Add(older.ValueAddress);
+            }
+        }
+        foreach (var version in previous.OlderVersions.Prepend(previous))
+        {
+            if (version.ValueBlock is null && named.Add(version.ValueAddress))
+            {
+                Reclaim(version.ValueAddress, version.ReclaimKey);
+            }
+        }
     }
 
     // An entry written before reclaim keys existed has none: its block cannot be reclaimed and stays as garbage.

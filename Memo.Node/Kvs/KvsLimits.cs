@@ -8,4 +8,7 @@ namespace Memo.Node.Kvs;
 /// <param name="InlineValueBytes">Values up to this size keep their block inside the key's entry (one command in one shard); 0: never.</param>
 /// <param name="MaxListRows">The work budget of one listing: most stored rows a node reads for it before it returns
 /// what it found, truncated.</param>
-public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, long InlineValueBytes = 0, int MaxListRows = 100_000);
+/// <param name="KeepVersions">Versions of each key kept, the current one included (<c>memo.network.versions</c>); 1
+/// keeps only the current value.</param>
+public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, long InlineValueBytes = 0, int MaxListRows = 100_000,
+    int KeepVersions = 1);

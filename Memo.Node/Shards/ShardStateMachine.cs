@@ -37,6 +37,13 @@ public static class ShardStateMachine
     public const uint Format = 1;
 
     /// <summary>
+    /// Most versions of a key an entry keeps (<see cref="WriteEntry.KeepVersions"/>, <c>memo.network.versions</c>).
+    /// Every write rewrites the entry with all its kept versions, and an old inline value is up to 4 KiB: at 32 an
+    /// entry stays under about 140 KiB, and a proposal's reply (the previous and the new entry) under 300 KiB.
+    /// </summary>
+    public const int MaxKeptVersions = 32;
+
+    /// <summary>
     /// The record <paramref name="command"/> reads and writes, for a proposer checking its own command; throws
     /// <see cref="InvalidShardCommandException"/> when it names none (a bug in the proposer).
     /// </summary>
@@ -85,9 +92,12 @@ public static class ShardStateMachine
         return command.CommandCase switch
         {
             ShardCommand.CommandOneofCase.InsertBlock => DecideBlock(command.InsertBlock.Block, BlockWriteRules.DecideInsert(command.InsertBlock.Block, ParseBlock(current))),
-            ShardCommand.CommandOneofCase.UpdateBlock => DecideBlock(command.UpdateBlock.Block, BlockWriteRules.DecideUpdate(command.UpdateBlock.Block, ParseBlock(current))),
-            ShardCommand.CommandOneofCase.DeleteBlock => DecideBlock(null, BlockWriteRules.DecideDelete(
-                BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span, ParseBlock(current))),
+            ShardCommand.CommandOneofCase.UpdateBlock when command.UpdateBlock.KeepVersions > MaxKeptVersions => TooManyVersions(command.UpdateBlock.KeepVersions),
+            ShardCommand.CommandOneofCase.DeleteBlock when command.DeleteBlock.KeepVersions > MaxKeptVersions => TooManyVersions(command.DeleteBlock.KeepVersions),
+            ShardCommand.CommandOneofCase.UpdateBlock => KeepBlockVersions(command.UpdateBlock.KeepVersions, current,
+                DecideBlock(command.UpdateBlock.Block, BlockWriteRules.DecideUpdate(command.UpdateBlock.Block, ParseBlock(current)))),
+            ShardCommand.CommandOneofCase.DeleteBlock => KeepBlockVersions(command.DeleteBlock.KeepVersions, current,
+                DecideBlock(null, BlockWriteRules.DecideDelete(BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span, ParseBlock(current)))),
             ShardCommand.CommandOneofCase.ReclaimBlock => DecideBlock(null, BlockWriteRules.DecideReclaim(
                 BlockAddress.FromBytes(command.ReclaimBlock.Address.Span), command.ReclaimBlock.ReclaimKey.Span, ParseBlock(current))),
             ShardCommand.CommandOneofCase.WriteEntry => DecideWrite(command.WriteEntry, ParseEntry(current)),
@@ -115,8 +125,9 @@ public static class ShardStateMachine
         {
             if (!key.IsEntry)
             {
-                var check = BlockValidator.ValidateAt(Block.Parser.ParseFrom(value), key.Address);
-                return check.IsValid ? null : check.ToString();
+                var block = Block.Parser.ParseFrom(value);
+                var check = BlockValidator.ValidateAt(block, key.Address);
+                return check.IsValid || BlockVersions.IsKeptVersionAt(block, key.Address) ? null : check.ToString();
             }
             if (key.Key!.Length == 0)
             {
@@ -124,7 +135,7 @@ public static class ShardStateMachine
             }
             var entry = KvEntry.Parser.ParseFrom(value);
             var write = new WriteEntry { Key = key.Key, ValueAddress = entry.ValueAddress, ValueBlock = entry.ValueBlock, ReclaimKey = entry.ReclaimKey };
-            return CheckWrite(write)?.Reason;
+            return CheckWrite(write)?.Reason ?? CheckOlderVersions(key.Key, entry);
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -182,6 +193,45 @@ public static class ShardStateMachine
         return false;
     }
 
+    private static ShardDecision TooManyVersions(uint keep) =>
+        ShardDecision.Unchanged(Refuse($"the command keeps {keep} versions; at most {MaxKeptVersions} are kept"));
+
+    // A mutable block replaced by its next version keeps the replaced one at its version address, and the version that
+    // falls beyond keep - 1 older ones is removed there; a removed block takes its kept versions with it (a delete is
+    // not a version, as for keys). Versions of a mutable block are consecutive (BlockWriteRules: stored + 1), so which
+    // version addresses to write follows from the stored block alone, without reading them.
+    private static ShardDecision KeepBlockVersions(uint keep, byte[]? current, ShardDecision decision)
+    {
+        if (keep <= 1 || current is null || decision.Result is not (ShardResult.BlockStored or ShardResult.BlockRemoved))
+        {
+            return decision;
+        }
+        var stored = Block.Parser.ParseFrom(current);
+        if (!stored.TryGetKind(out var kind) || kind != BlockKind.Mutable || !stored.TryGetAddress(out var address))
+        {
+            return decision;
+        }
+        // Kept before this command: the stored version and the keep - 1 before it, those at least 0.
+        var oldest = stored.Version - (keep - 1);
+        var writes = new List<ShardRecordWrite>();
+        if (decision.Result is ShardResult.BlockStored)
+        {
+            writes.Add(new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, stored.Version)), current));
+            if (oldest >= 0)
+            {
+                writes.Add(new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, oldest)), null));
+            }
+        }
+        else
+        {
+            for (var version = Math.Max(0, oldest); version < stored.Version; version++)
+            {
+                writes.Add(new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, version)), null));
+            }
+        }
+        return decision with { Also = writes };
+    }
+
     private static ShardDecision DecideBlock(Block? incoming, BlockWriteDecision decision) => decision switch
     {
         BlockWriteDecision.Store => ShardDecision.Put(new ShardResult.BlockStored(), incoming!.ToByteArray()),
@@ -216,7 +266,57 @@ public static class ShardStateMachine
             Version = (previous?.Version ?? 0) + 1,
             ReclaimKey = write.ReclaimKey,
         };
+        // With one version kept (the default) nothing more is done: the write costs what it did before versioning.
+        if (write.KeepVersions > 1 && previous is not null)
+        {
+            KeepOlderVersions(entry, previous, (int)write.KeepVersions);
+        }
         return ShardDecision.Put(new ShardResult.EntryWritten(previous, entry), entry.ToByteArray());
+    }
+
+    // The replaced value becomes the newest older version, and the older versions beyond keep - 1 fall away. Which
+    // value blocks fell away is not decided here: the proposer compares the previous and the new entry
+    // (KeyValueStore reclaims every block the new entry no longer names), so a block is reclaimed once it is pruned.
+    private static void KeepOlderVersions(KvEntry entry, KvEntry previous, int keep)
+    {
+        var replaced = new KvEntry
+        {
+            Format = previous.Format,
+            ValueAddress = previous.ValueAddress,
+            ValueBlock = previous.ValueBlock,
+            Version = previous.Version,
+            ReclaimKey = previous.ReclaimKey,
+        };
+        entry.OlderVersions.Add(replaced);
+        for (var i = 0; i < previous.OlderVersions.Count && entry.OlderVersions.Count < keep - 1; i++)
+        {
+            entry.OlderVersions.Add(previous.OlderVersions[i]);
+        }
+    }
+
+    // An entry a snapshot installs keeps what DecideWrite could have kept: at most MaxKeptVersions - 1 older versions,
+    // newest first, each a valid value of its own and with no older versions of its own.
+    private static string? CheckOlderVersions(string key, KvEntry entry)
+    {
+        if (entry.OlderVersions.Count > MaxKeptVersions - 1)
+        {
+            return $"the entry keeps {entry.OlderVersions.Count} older versions; at most {MaxKeptVersions - 1} are kept";
+        }
+        var newer = entry.Version;
+        foreach (var older in entry.OlderVersions)
+        {
+            if (older.OlderVersions.Count > 0 || older.Version >= newer || older.Version == 0)
+            {
+                return $"the older version {older.Version} of the entry is out of order or nested";
+            }
+            var write = new WriteEntry { Key = key, ValueAddress = older.ValueAddress, ValueBlock = older.ValueBlock, ReclaimKey = older.ReclaimKey };
+            if (CheckWrite(write) is { } problem)
+            {
+                return $"the older version {older.Version}: {problem.Reason}";
+            }
+            newer = older.Version;
+        }
+        return null;
     }
 
     // What an entry must be for a reader to trust it: a value address that can only name a CHB, and an inline block
@@ -234,6 +334,10 @@ public static class ShardStateMachine
         if (write.ReclaimKey.Length is not (0 or ReclaimKeys.Length))
         {
             return Refuse($"the reclaim key is {write.ReclaimKey.Length} bytes, not {ReclaimKeys.Length}");
+        }
+        if (write.KeepVersions > MaxKeptVersions)
+        {
+            return Refuse($"the write keeps {write.KeepVersions} versions; at most {MaxKeptVersions} are kept");
         }
         if (write.ValueBlock is not { } inline)
         {

@@ -22,7 +22,11 @@ public static class KeyValueStoreMethods
     /// <summary>Upsert: insert or overwrite.</summary>
     public static readonly Method<UpsertRequest, UpsertResponse> Upsert = ProtobufMethods.Unary(ServiceName, "Upsert", UpsertRequest.Parser, UpsertResponse.Parser);
 
-    /// <summary>Fetch: NOT_FOUND when the key is missing.</summary>
+    /// <summary>ListVersions: the kept versions of a key, newest first; NOT_FOUND when the key is missing.</summary>
+    public static readonly Method<ListVersionsRequest, ListVersionsResponse> ListVersions =
+        ProtobufMethods.Unary(ServiceName, "ListVersions", ListVersionsRequest.Parser, ListVersionsResponse.Parser);
+
+    /// <summary>Fetch (of the current value or, with <c>version</c>, a kept older one): NOT_FOUND when the key, or that version, is missing.</summary>
     public static readonly Method<FetchRequest, FetchResponse> Fetch = ProtobufMethods.Unary(ServiceName, "Fetch", FetchRequest.Parser, FetchResponse.Parser);
 
     /// <summary>Delete: NOT_FOUND when the key is missing.</summary>

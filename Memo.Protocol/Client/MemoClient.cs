@@ -131,6 +131,66 @@ public sealed class MemoClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Version <paramref name="version"/> of a key's value (0: the current one), or null when the key is missing or the
+    /// network no longer keeps that version (<c>memo.network.versions</c>).
+    /// </summary>
+    public async Task<byte[]?> FetchAsync(string key, ulong version, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await _calls.StartAsync(KeyValueStoreMethods.Fetch, new KvsFetchRequest { Key = key, Version = version }, cancellationToken).ConfigureAwait(false);
+            return ToArray(response.Value);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
+    /// <summary>
+    /// The node's whole answer (the value and the version it is) for version <paramref name="version"/> of a key (0: the
+    /// current one) read at <paramref name="consistency"/> (null: the node's default). Every failure throws
+    /// <see cref="GrpcException"/>, NOT_FOUND included, with the node's message (which names the kept versions when the
+    /// key exists but that version does not).
+    /// </summary>
+    public async Task<Memo.Protocol.Kvs.FetchResponse> FetchEntryAsync(string key, ulong version = 0, ReadConsistencyLevel? consistency = null, CancellationToken cancellationToken = default)
+    {
+        var request = new KvsFetchRequest { Key = key, Version = version };
+        try
+        {
+            return await (consistency is { } level
+                ? _calls.StartAsync(KeyValueStoreMethods.Fetch, request, new Metadata { { ReadConsistencyLevels.HeaderName, level.HeaderValue() } }, cancellationToken)
+                : _calls.StartAsync(KeyValueStoreMethods.Fetch, request, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
+    /// <summary>The kept versions of a key, newest (the current value) first; null when the key is missing.</summary>
+    public async Task<IReadOnlyList<ulong>?> ListVersionsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await _calls.StartAsync(KeyValueStoreMethods.ListVersions, new ListVersionsRequest { Key = key }, cancellationToken).ConfigureAwait(false);
+            return response.Versions.Select(v => v.Version).ToList();
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
     /// <summary>Deletes a key; returns false when the key was missing.</summary>
     public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
@@ -206,12 +266,49 @@ public sealed class MemoClient : IDisposable
 
     /// <summary>The block at an address, verified against it, or null when missing.</summary>
     /// <exception cref="GrpcException">DataLoss when the node's answer is not a valid block at that address.</exception>
-    public async Task<Block?> FetchBlockAsync(BlockAddress address, CancellationToken cancellationToken = default)
+    public Task<Block?> FetchBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        FetchBlockAsync(new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()) }, address, cancellationToken);
+
+    /// <summary>
+    /// Version <paramref name="version"/> of the mutable block at an address, verified against it, or null when the block
+    /// is missing or the network no longer keeps that version (<c>memo.network.versions</c>).
+    /// </summary>
+    /// <exception cref="GrpcException">DataLoss when the node's answer is not a valid block at that address;
+    /// InvalidArgument when the block is not mutable.</exception>
+    public async Task<Block?> FetchBlockAsync(BlockAddress address, long version, CancellationToken cancellationToken = default)
+    {
+        var block = await FetchBlockAsync(new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()), Version = version, HasVersion = true }, address, cancellationToken)
+            .ConfigureAwait(false);
+        return block is null || block.Version == version
+            ? block
+            : throw new GrpcException(GrpcStatusCode.DataLoss, $"The node answered Fetch({address}, version {version}) with version {block.Version}.");
+    }
+
+    /// <summary>The kept versions of the mutable block at an address, newest (the current block) first; null when missing.</summary>
+    public async Task<IReadOnlyList<long>?> ListBlockVersionsAsync(BlockAddress address, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await _calls.StartAsync(ValueStoreMethods.ListVersions,
+                new Memo.Protocol.ValueStore.ListBlockVersionsRequest { Address = ByteString.CopyFrom(address.ToArray()) }, cancellationToken).ConfigureAwait(false);
+            return [.. response.Versions];
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
+    private async Task<Block?> FetchBlockAsync(VsFetchRequest request, BlockAddress address, CancellationToken cancellationToken)
     {
         VsFetchResponse response;
         try
         {
-            response = await _calls.StartAsync(ValueStoreMethods.Fetch, new VsFetchRequest { Address = ByteString.CopyFrom(address.ToArray()) }, cancellationToken).ConfigureAwait(false);
+            response = await _calls.StartAsync(ValueStoreMethods.Fetch, request, cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {

@@ -25,7 +25,11 @@ public static class ValueStoreMethods
     /// <summary>Computes a named block's address.</summary>
     public static readonly Method<NamedBlockAddressRequest, NamedBlockAddressResponse> NamedBlockAddress = ProtobufMethods.Unary(ServiceName, "NamedBlockAddress", NamedBlockAddressRequest.Parser, NamedBlockAddressResponse.Parser);
 
-    /// <summary>Fetches a block: NOT_FOUND when missing.</summary>
+    /// <summary>ListVersions: the kept versions of a mutable block, newest first; NOT_FOUND when missing.</summary>
+    public static readonly Method<ListBlockVersionsRequest, ListBlockVersionsResponse> ListVersions =
+        ProtobufMethods.Unary(ServiceName, "ListVersions", ListBlockVersionsRequest.Parser, ListBlockVersionsResponse.Parser);
+
+    /// <summary>Fetches a block (or, with <c>has_version</c>, a kept version of a mutable one): NOT_FOUND when missing.</summary>
     public static readonly Method<FetchRequest, FetchResponse> Fetch = ProtobufMethods.Unary(ServiceName, "Fetch", FetchRequest.Parser, FetchResponse.Parser);
 
     /// <summary>Stores a block of any kind.</summary>

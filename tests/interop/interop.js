@@ -6,6 +6,7 @@
 //
 // Usage: node interop.js <host:port> [ca.crt]
 // With a CA file (the network CA from `memo network create`) the client speaks TLS and trusts only that CA.
+// MEMO_INTEROP_VERSIONS: the node's memo.network.versions (default 1), for the versioning checks.
 // Prints one line per check ("ok <name>" / "FAIL <name>: <why>"), then "interop: N passed, M failed".
 // Exit code 0 only when every check passed.
 'use strict';
@@ -19,6 +20,7 @@ const CALL_TIMEOUT_MS = 30_000; // per RPC; a hung call fails its check instead 
 const OVERALL_TIMEOUT_MS = 150_000; // below the xunit wrapper's 3 minutes, so the summary is always printed
 const LIST_KEYS = 1000;
 const LIST_CONCURRENCY = 32;
+const VERSIONS = Number.parseInt(process.env.MEMO_INTEROP_VERSIONS ?? '1', 10);
 
 const target = process.argv[2];
 const caFile = process.argv[3];
@@ -238,7 +240,60 @@ async function kvsChecks() {
     await expectStatus(kvs, 'Delete', { key: `${run}/never-written` }, grpc.status.NOT_FOUND);
   });
 
+  await versionChecks();
   await listChecks();
+}
+
+// Fetch with a version and ListVersions (fields and a method Memo added to memo.kvs): the node keeps the last
+// VERSIONS versions of a key; older ones answer NOT_FOUND. One value is over the 4 KiB inline limit, so a kept
+// version whose value lives in its own block is read too. Versions are uint64, so proto-loader gives strings.
+async function versionChecks() {
+  const key = `${run}/versioned`;
+  const writes = VERSIONS + 2;
+  const values = Array.from({ length: writes }, (_, i) =>
+    i === writes - 2 ? crypto.randomBytes(5000) : Buffer.from(`version ${i + 1} of the key`, 'utf8'));
+  const kept = Array.from({ length: VERSIONS }, (_, i) => writes - i); // newest first
+
+  await check('kvs.versions.setup-writes', async () => {
+    for (const value of values) {
+      await expectOk(kvs, 'Upsert', { key, value });
+    }
+  });
+  await check('kvs.versions.list-newest-first', async () => {
+    const res = await expectOk(kvs, 'ListVersions', { key });
+    const listed = res.versions.map((v) => Number(v.version));
+    assert(sameList(listed, kept), `ListVersions gave [${listed}], expected [${kept}]`);
+  }, ['kvs.versions.setup-writes']);
+  await check('kvs.versions.fetch-current-names-its-version', async () => {
+    const res = await expectOk(kvs, 'Fetch', { key });
+    assert(sameBytes(res.value, values[writes - 1]), `current value ${hex(res.value)}`);
+    assert(res.version === String(writes), `Fetch answered version ${res.version}, expected ${writes}`);
+  }, ['kvs.versions.setup-writes']);
+  await check('kvs.versions.fetch-each-kept-version', async () => {
+    for (const version of kept) {
+      const res = await expectOk(kvs, 'Fetch', { key, version: String(version) });
+      assert(sameBytes(res.value, values[version - 1]), `version ${version}: value ${hex(res.value)}, expected ${hex(values[version - 1])}`);
+      assert(res.version === String(version), `Fetch of version ${version} answered version ${res.version}`);
+    }
+  }, ['kvs.versions.setup-writes']);
+  await check('kvs.versions.pruned-version-is-not-found', async () => {
+    await expectStatus(kvs, 'Fetch', { key, version: '1' }, grpc.status.NOT_FOUND);
+    await expectStatus(kvs, 'Fetch', { key, version: String(writes - VERSIONS) }, grpc.status.NOT_FOUND);
+  }, ['kvs.versions.setup-writes']);
+  await check('kvs.versions.future-version-is-not-found', async () => {
+    await expectStatus(kvs, 'Fetch', { key, version: String(writes + 1) }, grpc.status.NOT_FOUND);
+  }, ['kvs.versions.setup-writes']);
+  await check('kvs.versions.list-missing-key-is-not-found', async () => {
+    await expectStatus(kvs, 'ListVersions', { key: `${run}/never-written` }, grpc.status.NOT_FOUND);
+  });
+  await check('kvs.versions.list-empty-key-is-invalid-argument', async () => {
+    await expectStatus(kvs, 'ListVersions', { key: '' }, grpc.status.INVALID_ARGUMENT);
+  });
+  await check('kvs.versions.delete-removes-every-version', async () => {
+    await expectOk(kvs, 'Delete', { key });
+    await expectStatus(kvs, 'ListVersions', { key }, grpc.status.NOT_FOUND);
+    await expectStatus(kvs, 'Fetch', { key, version: String(writes) }, grpc.status.NOT_FOUND);
+  }, ['kvs.versions.setup-writes']);
 }
 
 async function listChecks() {
@@ -396,6 +451,30 @@ async function vsChecks() {
     const after = (await expectOk(vs, 'Fetch', { address: okbAddress })).block;
     assert(sameBytes(after.data, mutableData1), `the stale update changed the stored data to ${hex(after.data)}`);
   }, ['vs.update.version-1-is-stored']);
+
+  // Kept versions of a mutable block (memo.vs Fetch with has_version, ListVersions): versions 0 and 1 are stored and
+  // the node keeps VERSIONS of them.
+  await check('vs.versions.list-newest-first', async () => {
+    const res = await expectOk(vs, 'ListVersions', { address: okbAddress });
+    const listed = res.versions.map(Number);
+    const expected = [1, 0].slice(0, VERSIONS);
+    assert(sameList(listed, expected), `ListVersions gave [${listed}], expected [${expected}]`);
+  }, ['vs.update.version-1-is-stored']);
+  await check('vs.versions.fetch-each-kept-version', async () => {
+    const current = (await expectOk(vs, 'Fetch', { address: okbAddress, version: '1', has_version: true })).block;
+    assert(current.version === '1' && sameBytes(current.data, mutableData1), `version 1: version ${current.version}, data ${hex(current.data)}`);
+    if (VERSIONS > 1) {
+      const older = (await expectOk(vs, 'Fetch', { address: okbAddress, version: '0', has_version: true })).block;
+      assert(older.version === '0' && sameBytes(older.data, mutableData), `version 0: version ${older.version}, data ${hex(older.data)}`);
+      assert(older.signature.length > 0, 'the kept version 0 has no signature');
+    } else {
+      await expectStatus(vs, 'Fetch', { address: okbAddress, version: '0', has_version: true }, grpc.status.NOT_FOUND);
+    }
+    await expectStatus(vs, 'Fetch', { address: okbAddress, version: '7', has_version: true }, grpc.status.NOT_FOUND);
+  }, ['vs.update.version-1-is-stored']);
+  await check('vs.versions.of-an-immutable-block-is-invalid-argument', async () => {
+    await expectStatus(vs, 'ListVersions', { address: chbAddress }, grpc.status.INVALID_ARGUMENT);
+  }, ['vs.fetch-immutable.is-chb-with-data']);
 
   await check('vs.insert.chb-with-wrong-data-is-permission-denied', async () => {
     const fetched = (await expectOk(vs, 'Fetch', { address: chbAddress })).block;

@@ -20,8 +20,10 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="Timing">The node's Raft timing; null for a member whose roles predate it (it then matches any).</param>
 /// <param name="Policies">The node's data policies (compression, encryption at rest); null for a member whose roles
 /// predate them (it then matches any).</param>
+/// <param name="Versions">Versions of each key the node keeps (<c>memo.network.versions</c>); 1 for a member whose roles
+/// predate versioning (it keeps only the current value, so it does not match a network that keeps more).</param>
 public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay,
-    RaftTiming? Timing, DataPolicies? Policies = null)
+    RaftTiming? Timing, DataPolicies? Policies = null, int Versions = 1)
 {
     private const string IdPrefix = "memo-id:";
     private const string ApiPrefix = "memo-api:";
@@ -32,19 +34,20 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     public static MemberIdentity Of(NodeId node, string apiAddress, ImmutableArray<ulong> tokens, NetworkParameters network)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing, network.DataPolicies);
+        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing, network.DataPolicies, network.Versions);
     }
 
     /// <summary>True when this node and <paramref name="other"/> were made for the same network parameters.</summary>
     public bool SameNetworkAs(MemberIdentity other) =>
         ShardCount == other.ShardCount && ReplicationFactor == other.ReplicationFactor && EvictionDelay == other.EvictionDelay
         && (Timing is null || other.Timing is null || Timing == other.Timing)
-        && (Policies is null || other.Policies is null || Policies == other.Policies);
+        && (Policies is null || other.Policies is null || Policies == other.Policies)
+        && Versions == other.Versions;
 
     /// <summary>The network parameters as text, for error messages.</summary>
     public string DescribeNetwork() =>
         $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}"
-        + (Timing is null ? "" : $", {Timing}") + (Policies is null ? "" : $", {Policies}");
+        + (Timing is null ? "" : $", {Timing}") + (Policies is null ? "" : $", {Policies}") + $", versions {Versions}";
 
     /// <summary>The roles that carry this identity.</summary>
     public ImmutableArray<string> ToRoles()
@@ -62,8 +65,10 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             NetworkPrefix + string.Create(CultureInfo.InvariantCulture, $"{ShardCount}/{ReplicationFactor}/{(long)EvictionDelay.TotalMilliseconds}")
                 + (Timing is null ? "" : string.Create(CultureInfo.InvariantCulture,
                     $"/{Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond}/{Timing.ElectionTicks}/{(Timing.LeaseReads ? 1 : 0)}"))
-                + (Timing is null || Policies is null ? "" : string.Create(CultureInfo.InvariantCulture,
-                    $"/{(int)Policies.Compression}/{(Policies.EncryptAtRest ? 1 : 0)}")),
+                + (Timing is null || (Policies is null && Versions == 1) ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $"/{(int)(Policies ?? DataPolicies.None).Compression}/{((Policies ?? DataPolicies.None).EncryptAtRest ? 1 : 0)}"))
+                // One version (the default) adds nothing, so such a node's roles read as before versioning.
+                + (Timing is null || Versions == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"/{Versions}")),
         ];
     }
 
@@ -118,16 +123,19 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             return false;
         }
         // shards/rf/eviction-ms, then (since the Raft timing became a network parameter) /tick-us/election-ticks/lease,
-        // then (since data policies) /compression/encrypt-at-rest.
+        // then (since data policies) /compression/encrypt-at-rest, then (since versioning, and only when more than one
+        // version is kept) /versions.
         var parts = network.Split('/');
         RaftTiming? timing = null;
         DataPolicies? policies = null;
-        if (parts.Length is not (3 or 6 or 8)
+        var versions = 1;
+        if (parts.Length is not (3 or 6 or 8 or 9)
             || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var shards) || shards < 1
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rf) || rf < 1
             || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var evictionMs)
             || (parts.Length >= 6 && !TryParseTiming(parts.AsSpan(3, 3), out timing))
-            || (parts.Length == 8 && !TryParsePolicies(parts.AsSpan(6), out policies)))
+            || (parts.Length >= 8 && !TryParsePolicies(parts.AsSpan(6, 2), out policies))
+            || (parts.Length == 9 && (!int.TryParse(parts[8], NumberStyles.None, CultureInfo.InvariantCulture, out versions) || versions < 2)))
         {
             problem = $"bad network parameters '{network}'";
             return false;
@@ -137,7 +145,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         {
             values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
         }
-        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies);
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies, versions);
         problem = null;
         return true;
     }

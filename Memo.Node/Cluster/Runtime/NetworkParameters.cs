@@ -12,8 +12,10 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="Timing">The Raft timing every replica shares (see <see cref="RaftTiming"/> for why it must be one).</param>
 /// <param name="Policies">How nodes compress and encrypt what they store; null means none (a network from before data
 /// policies, or a test that does not care).</param>
+/// <param name="Versions">Versions of each key kept (<c>memo.network.versions</c>). One value per network because
+/// every node proposes writes: a node keeping fewer would prune the versions the others keep.</param>
 public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing,
-    Memo.Node.Storage.Policies.DataPolicies? Policies = null)
+    Memo.Node.Storage.Policies.DataPolicies? Policies = null, int Versions = 1)
 {
     /// <summary>The data policies, <see cref="Memo.Node.Storage.Policies.DataPolicies.None"/> when none were given.</summary>
     public Memo.Node.Storage.Policies.DataPolicies DataPolicies => Policies ?? Memo.Node.Storage.Policies.DataPolicies.None;

@@ -52,7 +52,8 @@ public sealed class SiloClusterStore : IClusterStore
     /// Opens the record, creating it on the first start with a fresh NodeId, <paramref name="virtualNodes"/> ring
     /// tokens and <paramref name="configured"/> as the parameters. A record that exists keeps its id, tokens and
     /// parameters (the configured ones only matter for a new network); a record written before the Raft timing was
-    /// recorded takes the configured timing and is rewritten with it.
+    /// recorded takes the configured timing and is rewritten with it (and so does one from before versioning, with the
+    /// configured count of versions).
     /// </summary>
     /// <param name="silo">The silo holding the record.</param>
     /// <param name="configured">The network parameters for a new record.</param>
@@ -91,10 +92,12 @@ public sealed class SiloClusterStore : IClusterStore
             var policies = record.Compression is >= 1 and <= 3 && record.EncryptAtRest is 1 or 2
                 ? new DataPolicies((ValueCompression)(record.Compression - 1), record.EncryptAtRest == 2)
                 : DataPolicies.None;
+            // Likewise a folder from before versioning adopts the configured count of versions, once.
             var network = new NetworkParameters(record.NetworkName, record.ShardCount, record.ReplicationFactor,
-                TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing, policies);
+                TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing, policies,
+                record.Versions > 0 ? record.Versions : configured.Versions);
             var opened = new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
-            if (timing is null || record.Compression == 0)
+            if (timing is null || record.Compression == 0 || record.Versions <= 0)
             {
                 await opened.WriteAsync(opened.KnownMembers, cancellationToken).ConfigureAwait(false);
             }
@@ -128,6 +131,7 @@ public sealed class SiloClusterStore : IClusterStore
             LeaseReads = network.Timing.LeaseReads ? 2 : 1,
             Compression = (int)network.DataPolicies.Compression + 1,
             EncryptAtRest = network.DataPolicies.EncryptAtRest ? 2 : 1,
+            Versions = network.Versions,
         };
         record.KnownMembers.AddRange(knownMembers);
         foreach (var token in Tokens)

@@ -169,11 +169,16 @@ public sealed partial class ShardHost
             return null;
         }
         var entry = KvEntry.Parser.ParseFrom(stored);
-        if (entry.ReclaimKey.IsEmpty)
+        if (entry.ReclaimKey.IsEmpty && (entry.OlderVersions.Count == 0 || entry.OlderVersions.All(older => older.ReclaimKey.IsEmpty)))
         {
             return stored;
         }
         entry.ReclaimKey = ByteString.Empty;
+        // The kept older versions' keys too: their blocks are reclaimed by whoever prunes them (KeyValueStore).
+        foreach (var older in entry.OlderVersions)
+        {
+            older.ReclaimKey = ByteString.Empty;
+        }
         return entry.ToByteArray();
     }
 

@@ -418,6 +418,13 @@ internal sealed partial class ShardReplicaActor
         {
             StageRecord(batch, target, decision.NewValue);
         }
+        if (decision.Also is { } also)
+        {
+            foreach (var write in also)
+            {
+                StageRecord(batch, write.Key, write.Value); // a mutable block's kept versions (memo.network.versions)
+            }
+        }
         else if (decision.Result is ShardResult.Refused refused)
         {
             LogCommandRefused(Shard, entry.Index.Value, refused.Reason);

@@ -21,7 +21,7 @@ public sealed class NodeCommandLineTests
     {
         var run = Run("--listen", "0.0.0.0:6000", "--config", "my.conf", "--data=/var/memo", "--seed", "a:1",
             "--set", "memo.raft.tick-interval=50ms", "--seed", "b:2", "--replication-factor", "5",
-            "--eviction-delay", "1h", "--shards", "128");
+            "--eviction-delay", "1h", "--versions", "4", "--shards", "128");
 
         Assert.Equal("my.conf", run.ConfigFile);
         Assert.Equal<string>(
@@ -32,6 +32,7 @@ public sealed class NodeCommandLineTests
             "memo.raft.tick-interval=50ms",
             "memo.network.replication-factor = \"5\"",
             "memo.network.eviction-delay = \"1h\"",
+            "memo.network.versions = \"4\"",
             "memo.shards.count = \"128\"",
         ], run.Overrides);
     }
@@ -44,13 +45,13 @@ public sealed class NodeCommandLineTests
         try
         {
             var o = Options(Run("--config", file, "--shards", "256", "--listen", "[::1]:0", "--seed", "x:1", "--seed", "y:2",
-                "--replication-factor", "5", "--eviction-delay", "90s", "--data", "d"));
+                "--replication-factor", "5", "--eviction-delay", "90s", "--versions", "7", "--data", "d"));
 
             Assert.Equal(256, o.Shards.Count);
             Assert.Equal("[::1]:0", o.Node.Listen);
             Assert.Equal(20, o.Raft.ElectionTicks);
             Assert.Equal<string>(["x:1", "y:2"], o.Node.Seeds);
-            Assert.Equal(new NetworkOptions(5, TimeSpan.FromSeconds(90)), o.Network);
+            Assert.Equal(new NetworkOptions(5, TimeSpan.FromSeconds(90), Versions: 7), o.Network);
             Assert.Equal("d", o.Node.DataDirectory);
         }
         finally
@@ -106,7 +107,7 @@ public sealed class NodeCommandLineTests
 
         Assert.Equal(
             "unknown option '--port'. Valid options: --listen, --remote, --data, --seed, --config, --set, --replication-factor, " +
-            "--eviction-delay, --shards, --metrics, --insecure, --help, --version",
+            "--eviction-delay, --versions, --shards, --metrics, --insecure, --help, --version",
             message);
         var error = Assert.IsType<NodeCommand.UsageError>(NodeCommandLine.Parse(["--port=5"]));
         Assert.Contains(NodeCommandLine.Usage, error.Text, StringComparison.Ordinal);
@@ -118,6 +119,7 @@ public sealed class NodeCommandLineTests
     [InlineData(new[] { "--set", "memo.shards.count" }, "--set expects KEY=VALUE, e.g. --set memo.shards.count=128; got 'memo.shards.count'")]
     [InlineData(new[] { "--shards", "many" }, "--shards expects a non-negative integer; got 'many'")]
     [InlineData(new[] { "--replication-factor", "-1" }, "--replication-factor expects a non-negative integer; got '-1'")]
+    [InlineData(new[] { "--versions", "ten" }, "--versions expects a non-negative integer; got 'ten'")]
     [InlineData(new[] { "--eviction-delay", "10" }, "--eviction-delay expects a duration with a unit, e.g. 250ms, 5s, 10m, 1h, 2d; got '10'")]
     [InlineData(new[] { "serve" }, "unexpected argument 'serve'; every setting is given through an option")]
     public void Malformed_arguments_are_usage_errors(string[] args, string expected) =>
@@ -130,7 +132,7 @@ public sealed class NodeCommandLineTests
 
         Assert.StartsWith("Usage: dotnet Memo.Node.dll [options]", help.Text, StringComparison.Ordinal);
         foreach (var option in new[] { "--listen HOST:PORT", "--data DIR", "--seed HOST:PORT", "--config FILE", "--set KEY=VALUE",
-                     "--replication-factor N", "--eviction-delay DURATION", "--shards N", "--help", "--version" })
+                     "--replication-factor N", "--eviction-delay DURATION", "--versions N", "--shards N", "--help", "--version" })
         {
             Assert.Contains("  " + option + " ", help.Text, StringComparison.Ordinal);
         }

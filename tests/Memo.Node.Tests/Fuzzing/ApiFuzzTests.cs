@@ -52,6 +52,7 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         ["memo.kvs.KeyValueStore/Fetch"] = [.. Refusals, StatusCode.NotFound],
         ["memo.kvs.KeyValueStore/Delete"] = [.. Refusals, StatusCode.NotFound],
         ["memo.kvs.KeyValueStore/List"] = Refusals,
+        ["memo.kvs.KeyValueStore/ListVersions"] = [.. Refusals, StatusCode.NotFound],
         ["memo.vs.ValueStore/MakeImmutableBlock"] = Refusals,
         ["memo.vs.ValueStore/MakeMutableBlock"] = Refusals,
         ["memo.vs.ValueStore/MakeNamedBlock"] = Refusals,
@@ -62,6 +63,7 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         ["memo.vs.ValueStore/InsertMutableBlock"] = [.. Refusals, StatusCode.AlreadyExists, StatusCode.PermissionDenied],
         ["memo.vs.ValueStore/Update"] = [.. Refusals, StatusCode.NotFound, StatusCode.PermissionDenied, StatusCode.Aborted],
         ["memo.vs.ValueStore/Delete"] = [.. Refusals, StatusCode.NotFound, StatusCode.PermissionDenied],
+        ["memo.vs.ValueStore/ListVersions"] = [.. Refusals, StatusCode.NotFound],
     };
 
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(bytes => bytes, bytes => bytes);
@@ -71,7 +73,8 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _node = await TestNode.StartAsync(["memo.shards.count = 4"]);
+        // Several versions kept, so mutated Fetch versions and ListVersions meet entries with a history.
+        _node = await TestNode.StartAsync(["memo.shards.count = 4", "memo.network.versions = 4"]);
         _channel = GrpcChannel.ForAddress("http://" + _node.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
     }
 
@@ -301,6 +304,11 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await kvs.UpsertAsync(new UpsertRequest { Key = $"fuzz/{i}", Value = ByteString.CopyFromUtf8($"v{i}") });
         }
+        // A few versions of one key (the node keeps 4), so a mutated version can hit a kept, a pruned or no version.
+        for (var v = 2; v <= 6; v++)
+        {
+            await kvs.UpsertAsync(new UpsertRequest { Key = "fuzz/4", Value = ByteString.CopyFromUtf8($"v4.{v}") });
+        }
         var immutable = await vs.MakeImmutableBlockAsync(new MakeImmutableBlockRequest { Data = ByteString.CopyFromUtf8("immutable") });
         var mutable = await vs.MakeMutableBlockAsync(new MakeMutableBlockRequest());
         var named = await vs.MakeNamedBlockAsync(new MakeNamedBlockRequest { Key = ByteString.CopyFromUtf8("fuzz-name") });
@@ -316,19 +324,22 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
             ["memo.kvs.KeyValueStore/Insert"] = [new KvInsertRequest { Key = "fuzz/new", Value = key }, new KvInsertRequest { Key = "fuzz/1", Value = key }],
             ["memo.kvs.KeyValueStore/Update"] = [new KvUpdateRequest { Key = "fuzz/2", Value = key }],
             ["memo.kvs.KeyValueStore/Upsert"] = [new UpsertRequest { Key = "fuzz/3", Value = key }],
-            ["memo.kvs.KeyValueStore/Fetch"] = [new KvFetchRequest { Key = "fuzz/4" }],
+            ["memo.kvs.KeyValueStore/Fetch"] = [new KvFetchRequest { Key = "fuzz/4" }, new KvFetchRequest { Key = "fuzz/4", Version = 4 }],
+            ["memo.kvs.KeyValueStore/ListVersions"] = [new ListVersionsRequest { Key = "fuzz/4" }],
             ["memo.kvs.KeyValueStore/Delete"] = [new KvDeleteRequest { Key = "fuzz/5" }],
             ["memo.kvs.KeyValueStore/List"] = [new ListRequest { Prefix = "fuzz/", MaxKeys = 3 }, new ListRequest { Prefix = "", Delimiter = "/", Marker = "fuzz/2", MaxKeys = 100 }],
             ["memo.vs.ValueStore/MakeImmutableBlock"] = [new MakeImmutableBlockRequest { Data = key }],
             ["memo.vs.ValueStore/MakeMutableBlock"] = [new MakeMutableBlockRequest()],
             ["memo.vs.ValueStore/MakeNamedBlock"] = [new MakeNamedBlockRequest { Key = key }],
             ["memo.vs.ValueStore/NamedBlockAddress"] = [new NamedBlockAddressRequest { Key = named.Name, OwnerKey = named.OwnerKey }],
-            ["memo.vs.ValueStore/Fetch"] = [new VsFetchRequest { Address = stored.Address }, new VsFetchRequest { Address = immutable.Address, HasLocalVersion = true, LocalVersion = 0 }],
+            ["memo.vs.ValueStore/Fetch"] = [new VsFetchRequest { Address = stored.Address }, new VsFetchRequest { Address = immutable.Address, HasLocalVersion = true, LocalVersion = 0 },
+                new VsFetchRequest { Address = stored.Address, HasVersion = true, Version = 0 }],
             ["memo.vs.ValueStore/Insert"] = [new Memo.Protocol.ValueStore.InsertRequest { Block = mutable }, new Memo.Protocol.ValueStore.InsertRequest { Block = immutable }, new Memo.Protocol.ValueStore.InsertRequest { Block = named }],
             ["memo.vs.ValueStore/InsertImmutableBlock"] = [new InsertImmutableBlockRequest { Data = key }],
             ["memo.vs.ValueStore/InsertMutableBlock"] = [new InsertMutableBlockRequest { Data = key }],
             ["memo.vs.ValueStore/Update"] = [new Memo.Protocol.ValueStore.UpdateRequest { Block = next }],
             ["memo.vs.ValueStore/Delete"] = [new Memo.Protocol.ValueStore.DeleteRequest { Address = stored.Address }],
+            ["memo.vs.ValueStore/ListVersions"] = [new ListBlockVersionsRequest { Address = stored.Address }],
         };
     }
 

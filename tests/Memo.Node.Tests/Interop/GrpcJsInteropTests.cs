@@ -15,6 +15,10 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(3);
 
+    // The node keeps this many versions of each key, so the script's versioning checks (Fetch with a version,
+    // ListVersions, pruned versions NOT_FOUND) see more than the current value.
+    private const int Versions = 3;
+
     [Fact]
     public async Task Grpc_js_client_gets_the_expected_answers_and_status_codes_from_a_node()
     {
@@ -32,7 +36,7 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         using var loggerFactory = LoggerFactory.Create(builder => builder
             .SetMinimumLevel(LogLevel.Warning)
             .AddProvider(new TestOutputLoggerProvider(output)));
-        await using var node = await TestNode.StartAsync(loggerFactory: loggerFactory);
+        await using var node = await TestNode.StartAsync([$"memo.network.versions = {Versions}"], loggerFactory: loggerFactory);
         output.WriteLine($"node listening on {node.Address}, data in {node.DataDirectory}");
 
         await RunAndCheckAsync(nodeExecutable!, script, node.Address, null, interopDirectory);
@@ -63,7 +67,8 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
                 .SetMinimumLevel(LogLevel.Warning)
                 .AddProvider(new TestOutputLoggerProvider(output)));
             await using var node = await TestNode.StartAsync(
-                [$"memo.api.tls.certificate = \"{Path.Combine(certificates, "api.crt")}\"", $"memo.api.tls.key = \"{Path.Combine(certificates, "api.key")}\""],
+                [$"memo.api.tls.certificate = \"{Path.Combine(certificates, "api.crt")}\"", $"memo.api.tls.key = \"{Path.Combine(certificates, "api.key")}\"",
+                    $"memo.network.versions = {Versions}"],
                 loggerFactory: loggerFactory);
             output.WriteLine($"node listening with TLS on {node.Address}, data in {node.DataDirectory}");
 
@@ -100,6 +105,7 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
             UseShellExecute = false,
         };
         start.ArgumentList.Add(script);
+        start.Environment["MEMO_INTEROP_VERSIONS"] = Versions.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.ArgumentList.Add(address);
         if (caFile is not null)
         {

@@ -97,6 +97,80 @@ public sealed class KeyValueStoreTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Empty(_router.RefusedReclaims); // every reclaim carried the key its entry held
     }
 
+    // A store that keeps 3 versions of each key, with values over 100 bytes in blocks of their own.
+    private KeyValueStore VersionedStore() =>
+        new(_router, _nodeKey, new KvsLimits(64, 1 << 20, 500, 100, InlineValueBytes: 100, KeepVersions: 3), NullLogger<KeyValueStore>.Instance);
+
+    // Odd versions are large (their own block), even ones small (inline in the entry).
+    private static byte[] VersionValue(int version) => V(version % 2 == 1 ? $"large {version} " + new string('L', 120) : $"small {version}");
+
+    [Fact]
+    public async Task The_last_N_versions_are_fetchable_and_older_ones_are_not_found_and_their_blocks_reclaimed()
+    {
+        var store = VersionedStore();
+        for (var v = 1; v <= 7; v++)
+        {
+            Assert.Equal(KvStatus.Ok, (await store.WriteAsync("k", VersionValue(v), WriteMode.Upsert)).Status);
+            var kept = Enumerable.Range(Math.Max(1, v - 2), Math.Min(v, 3)).Reverse().Select(x => (ulong)x).ToList();
+            var listed = await store.ListVersionsAsync("k");
+            Assert.Equal(KvStatus.Ok, listed.Status);
+            Assert.Equal(kept, listed.Versions);
+            foreach (var version in kept)
+            {
+                var fetched = await store.FetchAsync("k", version);
+                Assert.Equal(KvStatus.Ok, fetched.Status);
+                Assert.Equal(VersionValue((int)version), fetched.Value);
+                Assert.Equal(version, fetched.Version);
+            }
+            var current = await store.FetchAsync("k");
+            Assert.Equal((ulong)v, current.Version);
+            Assert.Equal(VersionValue(v), current.Value);
+        }
+
+        var pruned = await store.FetchAsync("k", 4);
+        Assert.Equal(KvStatus.NotFound, pruned.Status);
+        Assert.Equal("Version 4 of key 'k' is not kept; the kept versions are 7, 6, 5.", pruned.Message);
+        Assert.Equal(KvStatus.NotFound, (await store.FetchAsync("k", 8)).Status);
+        Assert.Equal(KvStatus.NotFound, (await store.ListVersionsAsync("missing")).Status);
+        Assert.Equal(KvStatus.InvalidArgument, (await store.ListVersionsAsync("")).Status);
+
+        // Versions 1 and 3 were large and pruned: their blocks are gone; 5 and 7 (kept) still have theirs.
+        await _router.DisposeAsync();
+        Assert.Equal(2, _silo.BlockCount);
+        Assert.Empty(_router.RefusedReclaims);
+    }
+
+    [Fact]
+    public async Task A_delete_removes_the_key_with_every_kept_version_and_their_blocks()
+    {
+        var store = VersionedStore();
+        for (var v = 1; v <= 3; v++)
+        {
+            await store.WriteAsync("k", VersionValue(v), WriteMode.Upsert);
+        }
+        Assert.Equal(KvStatus.Ok, (await store.DeleteAsync("k")).Status);
+        Assert.Equal(KvStatus.NotFound, (await store.ListVersionsAsync("k")).Status);
+        Assert.Equal(KvStatus.NotFound, (await store.FetchAsync("k", 2)).Status);
+
+        // Written again, the key starts over at version 1 with no history.
+        await store.WriteAsync("k", V("again"), WriteMode.Insert);
+        Assert.Equal([1UL], (await store.ListVersionsAsync("k")).Versions);
+        await _router.DisposeAsync();
+        Assert.Equal(0, _silo.BlockCount);
+        Assert.Empty(_router.RefusedReclaims);
+    }
+
+    [Fact]
+    public async Task With_one_version_kept_an_entry_holds_no_history_and_the_previous_version_is_not_found()
+    {
+        await _store.WriteAsync("k", V("one"), WriteMode.Upsert);
+        await _store.WriteAsync("k", V("two"), WriteMode.Upsert);
+        Assert.Empty(KvEntry.Parser.ParseFrom((await _silo.ReadEntryAsync("k"))!).OlderVersions);
+        Assert.Equal([2UL], (await _store.ListVersionsAsync("k")).Versions);
+        Assert.Equal(KvStatus.NotFound, (await _store.FetchAsync("k", 1)).Status);
+        Assert.Equal("two", Encoding.UTF8.GetString((await _store.FetchAsync("k", 2)).Value!));
+    }
+
     [Fact]
     public async Task A_key_whose_value_block_is_missing_is_a_failed_precondition_not_corruption()
     {

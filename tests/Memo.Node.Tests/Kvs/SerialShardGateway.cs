@@ -30,9 +30,9 @@ internal sealed class SerialShardGateway(ShardLayout layout, ISilo silo) : IShar
             }
             var current = target.IsEntry ? await silo.ReadEntryAsync(target.Key!) : await silo.ReadBlockAsync(target.Address);
             var decision = ShardStateMachine.Decide(command, current);
+            var batch = new SiloBatch();
             if (decision.Changed)
             {
-                var batch = new SiloBatch();
                 _ = (target.IsEntry, decision.NewValue) switch
                 {
                     (true, null) => batch.DeleteEntry(target.Key!),
@@ -40,6 +40,13 @@ internal sealed class SerialShardGateway(ShardLayout layout, ISilo silo) : IShar
                     (false, null) => batch.DeleteBlock(target.Address),
                     (false, { } value) => batch.PutBlock(shard, target.Address, value),
                 };
+            }
+            foreach (var write in decision.Also ?? [])
+            {
+                _ = write.Value is null ? batch.DeleteBlock(write.Key.Address) : batch.PutBlock(shard, write.Key.Address, write.Value);
+            }
+            if (!batch.IsEmpty)
+            {
                 await silo.CommitAsync(batch);
             }
             return decision.Result;

@@ -29,11 +29,13 @@ public sealed class CompressionClusterTests(ITestOutputHelper output)
             Assert.Contains("compression        zstd", io.Out.ToString(), StringComparison.Ordinal);
             Assert.Contains("encrypt at rest    off", io.Out.ToString(), StringComparison.Ordinal);
             Assert.Contains("replication factor 3", io.Out.ToString(), StringComparison.Ordinal);
+            Assert.Contains("versions           1", io.Out.ToString(), StringComparison.Ordinal);
             var (jsonCode, json) = await RunCliAsync(cluster, remote, "network", "show", "--json");
             Assert.Equal(ExitCodes.Ok, jsonCode);
             var text = json.Out.ToString().Replace(" ", "", StringComparison.Ordinal);
             Assert.Contains("\"compression\":\"zstd\"", text, StringComparison.Ordinal);
             Assert.Contains("\"encryptAtRest\":false", text, StringComparison.Ordinal);
+            Assert.Contains("\"versions\":1", text, StringComparison.Ordinal);
         });
         var raw = values.Sum(v => (long)v.Value.Length);
         output.WriteLine($"30 JSON values, {raw:N0} bytes: one replica stores {off:N0} bytes uncompressed, {zstd:N0} with zstd ({off / (double)zstd:N2}x)");

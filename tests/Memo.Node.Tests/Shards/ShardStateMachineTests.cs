@@ -267,6 +267,122 @@ public sealed class ShardStateMachineTests : IDisposable
         Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), pointingAtMutable.ToByteArray(), keyHome, layout));
     }
 
+    // The value address of version v ends in 2v+1 (an odd last byte marks an immutable address).
+    private static ShardCommand WriteKeeping(string key, byte version, uint keep)
+    {
+        var command = Write(key, WriteMode.Upsert, (byte)(2 * version + 1));
+        command.WriteEntry.KeepVersions = keep;
+        return command;
+    }
+
+    [Fact]
+    public void A_write_keeping_N_versions_keeps_the_replaced_values_newest_first_and_drops_those_beyond_N()
+    {
+        byte[]? stored = null;
+        for (byte v = 1; v <= 6; v++)
+        {
+            stored = ShardStateMachine.Decide(WriteKeeping("k", v, keep: 3), stored).NewValue;
+        }
+        var entry = KvEntry.Parser.ParseFrom(stored);
+        Assert.Equal(6UL, entry.Version);
+        Assert.Equal([5UL, 4UL], entry.OlderVersions.Select(o => o.Version));
+        // Each older version carries its own value address and nothing nested.
+        Assert.Equal([(byte)11, (byte)9], entry.OlderVersions.Select(o => o.ValueAddress[31]));
+        Assert.All(entry.OlderVersions, o => Assert.Empty(o.OlderVersions));
+
+        // Keeping fewer from now on prunes on the next write; keeping one (or a proposer from before versioning: 0) keeps none.
+        var fewer = KvEntry.Parser.ParseFrom(ShardStateMachine.Decide(WriteKeeping("k", 7, keep: 2), stored).NewValue);
+        Assert.Equal([6UL], fewer.OlderVersions.Select(o => o.Version));
+        Assert.Empty(KvEntry.Parser.ParseFrom(ShardStateMachine.Decide(WriteKeeping("k", 7, keep: 1), stored).NewValue).OlderVersions);
+        Assert.Empty(KvEntry.Parser.ParseFrom(ShardStateMachine.Decide(WriteKeeping("k", 7, keep: 0), stored).NewValue).OlderVersions);
+    }
+
+    [Fact]
+    public void A_write_keeping_more_versions_than_the_cap_is_refused_and_changes_nothing()
+    {
+        var decision = ShardStateMachine.Decide(WriteKeeping("k", 1, keep: ShardStateMachine.MaxKeptVersions + 1), null);
+        var refused = Assert.IsType<ShardResult.Refused>(decision.Result);
+        Assert.Contains("versions", refused.Reason, StringComparison.Ordinal);
+        Assert.False(decision.Changed);
+        Assert.IsType<ShardResult.EntryWritten>(ShardStateMachine.Decide(WriteKeeping("k", 1, keep: ShardStateMachine.MaxKeptVersions), null).Result);
+    }
+
+    [Fact]
+    public void A_snapshot_entry_with_older_versions_is_installed_only_when_they_are_ordered_flat_and_valid()
+    {
+        var layout = new ShardLayout(2);
+        var home = layout.ShardOf("k");
+        byte[]? stored = null;
+        for (byte v = 1; v <= 4; v++)
+        {
+            stored = ShardStateMachine.Decide(WriteKeeping("k", v, keep: 4), stored).NewValue;
+        }
+        Assert.Null(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), stored!, home, layout));
+
+        var unordered = KvEntry.Parser.ParseFrom(stored);
+        (unordered.OlderVersions[0], unordered.OlderVersions[1]) = (unordered.OlderVersions[1], unordered.OlderVersions[0]);
+        Assert.Contains("out of order", ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), unordered.ToByteArray(), home, layout), StringComparison.Ordinal);
+
+        var nested = KvEntry.Parser.ParseFrom(stored);
+        nested.OlderVersions[0].OlderVersions.Add(nested.OlderVersions[1].Clone());
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), nested.ToByteArray(), home, layout));
+
+        var badAddress = KvEntry.Parser.ParseFrom(stored);
+        badAddress.OlderVersions[1].ValueAddress = ByteString.CopyFrom([1, 2, 3]);
+        Assert.Contains("older version 2", ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), badAddress.ToByteArray(), home, layout), StringComparison.Ordinal);
+
+        var tooMany = KvEntry.Parser.ParseFrom(stored);
+        tooMany.Version = 100;
+        tooMany.OlderVersions.Clear();
+        for (var v = 99UL; v > 99UL - (ulong)ShardStateMachine.MaxKeptVersions; v--)
+        {
+            var older = KvEntry.Parser.ParseFrom(stored);
+            older.OlderVersions.Clear();
+            older.Version = v;
+            tooMany.OlderVersions.Add(older);
+        }
+        Assert.Contains("older versions", ShardStateMachine.CheckRecord(ShardRecordKey.ForEntry("k"), tooMany.ToByteArray(), home, layout), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_update_keeping_N_versions_keeps_the_replaced_block_at_its_version_address_and_drops_the_one_beyond_N()
+    {
+        var layout = new ShardLayout(4);
+        var v0 = BlockFactory.MakeMutable(_owner, [0]);
+        var address = v0.GetAddress();
+        var stored = v0.ToByteArray();
+        var blocks = new List<Block> { v0 };
+        for (var v = 1; v <= 3; v++)
+        {
+            var next = BlockFactory.NextVersion(blocks[^1], [(byte)v], _owner);
+            var update = Update(next);
+            update.UpdateBlock.KeepVersions = 3;
+            var decision = ShardStateMachine.Decide(update, stored);
+            Assert.IsType<ShardResult.BlockStored>(decision.Result);
+            var also = decision.Also!;
+            // The replaced version, kept at its version address in the block's own shard...
+            Assert.Equal(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, v - 1)), also[0].Key);
+            Assert.Equal(stored, also[0].Value);
+            Assert.Equal(layout.ShardOf(address), layout.ShardOf(also[0].Key.Address));
+            Assert.Null(ShardStateMachine.CheckRecord(also[0].Key, also[0].Value!, layout.ShardOf(address), layout));
+            // ...and, from the fourth version on, the one that is now older than the last 3 removed.
+            Assert.Equal(v == 3 ? [new ShardRecordWrite(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, 0)), null)] : [], also.Skip(1));
+            blocks.Add(next);
+            stored = decision.NewValue!;
+        }
+
+        // A kept version is a valid record only at its own version address.
+        Assert.NotNull(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(BlockVersions.AddressOf(address, 2)), blocks[1].ToByteArray(), layout.ShardOf(address), layout));
+
+        // A delete takes the kept versions (1 and 2 below the current 3) with it; one version kept writes nothing more.
+        var delete = new ShardCommand { Format = 1, DeleteBlock = new DeleteBlock { Address = v0.Address, Signature = ByteString.CopyFrom(BlockFactory.RemovalSignature(blocks[^1], _owner)), KeepVersions = 3 } };
+        var removed = ShardStateMachine.Decide(delete, stored);
+        Assert.IsType<ShardResult.BlockRemoved>(removed.Result);
+        Assert.Equal([BlockVersions.AddressOf(address, 1), BlockVersions.AddressOf(address, 2)], removed.Also!.Select(w => w.Key.Address));
+        Assert.All(removed.Also!, w => Assert.Null(w.Value));
+        Assert.Null(ShardStateMachine.Decide(Update(BlockFactory.NextVersion(blocks[^1], [9], _owner)), stored).Also);
+    }
+
     [Fact]
     public void Deciding_is_deterministic()
     {
