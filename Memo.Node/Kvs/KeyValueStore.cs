@@ -154,11 +154,6 @@ public sealed partial class KeyValueStore
     /// <summary>The current value of <paramref name="key"/>, read linearizably or as the node's default says; NotFound when missing.</summary>
     public Task<KvFetchResult> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, version: 0, consistency: null, cancellationToken);
 
-    /// <summary>The current value of <paramref name="key"/> read at <paramref name="consistency"/> (null: the node's default,
-    /// <c>memo.kvs.read-consistency</c>); NotFound when missing.</summary>
-    public Task<KvFetchResult> FetchAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default) =>
-        FetchAsync(key, version: 0, consistency, cancellationToken);
-
     /// <summary>
     /// Version <paramref name="version"/> of <paramref name="key"/> (0: the current value) read at
     /// <paramref name="consistency"/> (null: the node's default); NotFound when the key is missing or that version is

@@ -151,10 +151,6 @@ public sealed partial class ClusterShardGateway : IShardGateway
     public void Reclaim(BlockAddress address, ReadOnlyMemory<byte> reclaimKey) => _ = ReclaimAsync(address, ByteString.CopyFrom(reclaimKey.Span));
 
     /// <inheritdoc />
-    public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default) =>
-        ReadEntryAsync(key, null, cancellationToken);
-
-    /// <inheritdoc />
     public async ValueTask<byte[]?> ReadEntryAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default)
     {
         var shard = Layout.ShardOf(key);

@@ -30,15 +30,10 @@ public interface IShardGateway
     /// </summary>
     void Reclaim(BlockAddress address, ReadOnlyMemory<byte> reclaimKey);
 
-    /// <summary>The stored entry of <paramref name="key"/>, read linearizably (it reflects every write acknowledged
-    /// before the read began); null when missing.</summary>
-    ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default);
-
     /// <summary>The stored entry of <paramref name="key"/> at <paramref name="consistency"/> (null: the node's
-    /// default); null when missing. A gateway that only reads linearizably may ignore the level: a linearizable answer is
-    /// a valid stale one.</summary>
-    ValueTask<byte[]?> ReadEntryAsync(string key, Configuration.ReadConsistency? consistency, CancellationToken cancellationToken = default) =>
-        ReadEntryAsync(key, cancellationToken);
+    /// default); null when missing. Linearizable: it reflects every write acknowledged before the read began. A gateway
+    /// that only reads linearizably may ignore the level: a linearizable answer is a valid stale one.</summary>
+    ValueTask<byte[]?> ReadEntryAsync(string key, Configuration.ReadConsistency? consistency, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The stored block at <paramref name="address"/>; null when missing. With <paramref name="linearizable"/> the

@@ -1,4 +1,5 @@
 using Memo.Node.Shards.Scanning;
+using Memo.Node.Configuration;
 using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Wire;
@@ -88,7 +89,8 @@ internal sealed class SerialShardGateway(ShardLayout layout, ISilo silo) : IShar
         }
     }
 
-    public ValueTask<byte[]?> ReadEntryAsync(string key, CancellationToken cancellationToken = default) => silo.ReadEntryAsync(key, cancellationToken);
+    // One copy, applied serially: every read is linearizable, which is also a valid stale read.
+    public ValueTask<byte[]?> ReadEntryAsync(string key, ReadConsistency? consistency, CancellationToken cancellationToken = default) => silo.ReadEntryAsync(key, cancellationToken);
 
     public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default) =>
         silo.ReadBlockAsync(address, cancellationToken);
