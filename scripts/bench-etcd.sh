@@ -193,6 +193,7 @@ start_memo() {
       # memo cluster talks to the admin actor over Akka remoting (--remote), not the gRPC port.
       up="$("${MEMO[@]}" --json cluster show --remote "127.0.0.1:${remotes[0]}" 2>/dev/null | jq '[.members[]? | select(.status == "up")] | length' 2>/dev/null || echo 0)"
       if [[ "$up" -eq "$NODES" ]]; then
+        wait_memo_groups "127.0.0.1:${remotes[0]}"
         log "Memo cluster ready: $NODES nodes Up, client $ENDPOINT"
         return 0
       fi
@@ -200,6 +201,27 @@ start_memo() {
     sleep 0.5
   done
   log "the Memo node(s) did not become ready in 120s"; tail -20 "$WORK/memo-0.log" >&2; exit 1
+}
+
+# Members Up is not enough: the joiners' replicas start as learners and the groups reach the replication factor one
+# shard at a time. Measuring before that mixes one-voter groups (no network round trip) into the figures, so wait
+# until every replica on the first node is in a group of effectiveReplicationFactor voters with no learner. A build
+# whose `cluster shards --json` has no localReplicas gets 20 s instead.
+wait_memo_groups() {
+  local remote="$1" json
+  for _ in $(seq 240); do
+    json="$("${MEMO[@]}" --json cluster shards --remote "$remote" 2>/dev/null || true)"
+    if [[ -n "$json" ]] && ! jq -e 'has("localReplicas")' >/dev/null <<<"$json"; then
+      sleep 20; return 0
+    fi
+    if [[ -n "$json" ]] && jq -e '.shardCount as $n | .effectiveReplicationFactor as $rf
+        | (.localReplicas | length) == $n
+          and all(.localReplicas[]; (.voters | length) == $rf and (.learners | length) == 0)' >/dev/null <<<"$json"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  log "the shard groups did not reach the replication factor in 120s"; exit 1
 }
 
 # ---- runs ----
@@ -210,16 +232,31 @@ run_target() {
     for concurrency in "${CONCURRENCIES[@]}"; do
       out="$WORK/$target-$workload-$concurrency.json"
       log "$target: $workload at concurrency $concurrency for $DURATION (+$WARMUP warm-up)"
+      local cpu_before
+      cpu_before="$(server_cpu_ms)"
       if ! "${MEMO[@]}" bench kv --json --target "$target" --node "$ENDPOINT" --workload "$workload" \
           --concurrency "$concurrency" --duration "$DURATION" --warmup "$WARMUP" \
           --value-size "$VALUE_SIZE" --keys "$KEYS" >"$out" 2>"$WORK/$target-$workload-$concurrency.err"; then
         log "$target $workload c=$concurrency failed: $(cat "$WORK/$target-$workload-$concurrency.err")"
         rm -f "$out"
       fi
+      echo $(( $(server_cpu_ms) - cpu_before )) >"$WORK/$target-$workload-$concurrency.cpu"
     done
   done
   record_resources "$target"
   stop_server
+}
+
+# CPU time (user + system, ms) the target's servers have used so far.
+server_cpu_ms() {
+  local pid total=0 ticks hz
+  hz="$(getconf CLK_TCK)"
+  for pid in "${SERVER_PIDS[@]}"; do
+    # Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
+    ticks="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0)"
+    total=$((total + ${ticks:-0}))
+  done
+  echo $((total * 1000 / hz))
 }
 
 # Peak resident memory of the target's servers (MB, summed) and the bytes its data folders hold now.
@@ -274,6 +311,26 @@ if [[ "$VALUE_SIZE" -ge 65536 ]]; then
     done
   done
 fi
+echo
+# Server CPU per operation: the servers' CPU time over the run and its warm-up, divided by the operations of both
+# (the warm-up's counted at the run's rate). What bounds throughput on a machine with few cores.
+seconds() { awk -v d="$1" 'BEGIN { n = d + 0; if (d ~ /ms$/) n /= 1000; else if (d ~ /m$/) n *= 60; print n }'; }
+span="$(awk -v a="$(seconds "$DURATION")" -v b="$(seconds "$WARMUP")" 'BEGIN { print a + b }')"
+for workload in "${WORKLOADS[@]}"; do
+  for concurrency in "${CONCURRENCIES[@]}"; do
+    line=""
+    for target in "${TARGETS[@]}"; do
+      ops="$(field "$WORK/$target-$workload-$concurrency.json" .opsPerSecond)"
+      cpu="$(cat "$WORK/$target-$workload-$concurrency.cpu" 2>/dev/null || echo -)"
+      per="-"
+      if [[ "$ops" != "-" && "$cpu" != "-" ]]; then
+        per="$(awk -v c="$cpu" -v o="$ops" -v s="$span" 'BEGIN { if (o > 0) printf "%.0f", c * 1000 / (o * s); else print "-" }')"
+      fi
+      line+=" $target ${per} µs"
+    done
+    printf '%-8s %5s | server CPU per operation:%s\n' "$workload" "$concurrency" "$line"
+  done
+done
 echo
 for target in "${TARGETS[@]}"; do
   if [[ -s "$WORK/$target-resources.txt" ]]; then

@@ -51,6 +51,21 @@ internal sealed class ClusterShardsCommand
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            // The Raft configuration of each replica the answering node hosts: the ring says where a shard should be,
+            // this says whether its group got there (a new member's replicas are learners until they catch up).
+            w.WriteStartArray("localReplicas");
+            foreach (var local in shards.LocalReplicas)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("shard", local.Shard);
+                w.WriteBoolean("isLeader", local.IsLeader);
+                w.WriteString("leader", local.LeaderId);
+                w.WriteNumber("applied", local.AppliedIndex);
+                Memo.Admin.AdminJson.WriteStrings(w, "voters", local.Voters);
+                Memo.Admin.AdminJson.WriteStrings(w, "learners", local.Learners);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
         }));
 
     private void WriteTable(ShardsResponse shards)

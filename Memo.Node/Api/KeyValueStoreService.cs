@@ -31,6 +31,8 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
     /// <inheritdoc />
     public override async Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context)
     {
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.ApiIn);
+        using var probe = new Diagnostics.ProbeAtEnd(Diagnostics.ProbeStage.ApiOut);
         Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Upsert, context.CancellationToken).ConfigureAwait(false));
         return new UpsertResponse();
     }

@@ -9,13 +9,15 @@ namespace Memo.Node.Configuration;
 /// <param name="ReadConnections">Read-only connections beside the single writer.</param>
 /// <param name="QueueCapacity">Capacity of the writer's bounded queue.</param>
 /// <param name="EntryCacheBytes">Memory for entries kept after a read (<see cref="Storage.EntryCacheSilo"/>); 0 turns it off.</param>
+/// <param name="InlineCommits">Whether a commit that finds the writer idle runs on the caller's thread (<see cref="Storage.SqliteSiloOptions.InlineCommits"/>).</param>
 public sealed record StorageOptions(
     StorageSynchronous Synchronous,
     int MaxBatchOperations,
     long MaxBatchBytes,
     int ReadConnections,
     int QueueCapacity,
-    long EntryCacheBytes)
+    long EntryCacheBytes,
+    bool InlineCommits = false)
 {
     internal const string Path = "memo.storage";
 
@@ -26,13 +28,17 @@ public sealed record StorageOptions(
             ["normal"] = StorageSynchronous.Normal,
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    private static readonly FrozenDictionary<string, bool> OnOff =
+        new Dictionary<string, bool>(StringComparer.Ordinal) { ["on"] = true, ["off"] = false }.ToFrozenDictionary(StringComparer.Ordinal);
+
     internal static StorageOptions Read(OptionsReader r) => new(
         r.Choice($"{Path}.synchronous", SynchronousChoices),
         r.Int32($"{Path}.max-batch-operations"),
         r.Bytes($"{Path}.max-batch-bytes"),
         r.Int32($"{Path}.read-connections"),
         r.Int32($"{Path}.queue-capacity"),
-        r.Bytes($"{Path}.entry-cache-bytes"));
+        r.Bytes($"{Path}.entry-cache-bytes"),
+        r.Choice($"{Path}.inline-commits", OnOff));
 
     internal void Validate(OptionsValidator v)
     {

@@ -171,6 +171,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MaxBatchBytes = options.Storage.MaxBatchBytes,
                 ReadConnections = options.Storage.ReadConnections,
                 QueueCapacity = options.Storage.QueueCapacity,
+                InlineCommits = options.Storage.InlineCommits,
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
 
             NodeActorHost.CheckEvictionDelay(options, options.Network.EvictionDelay);
@@ -450,6 +451,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 }
                 continue;
             }
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Pump, (long)message.Message.Channel);
             switch (message.Message.Channel)
             {
                 case PeerChannelKind.Raft:

@@ -12,8 +12,15 @@ public sealed partial class SqliteSilo
         {
             while (WaitForBatches())
             {
-                TakeGroup(group);
-                CommitGroup(group);
+                lock (_writeGate)
+                {
+                    TakeGroup(group);
+                    if (group.Count > 1)
+                    {
+                        NoteContention();
+                    }
+                    CommitGroup(group);
+                }
                 group.Clear();
             }
         }
@@ -38,6 +45,55 @@ public sealed partial class SqliteSilo
             _writerStopped.TrySetResult();
         }
     }
+
+    /// <summary>
+    /// Commits <paramref name="pending"/> on the caller's thread when commits come one at a time: a lone batch then
+    /// skips two thread hand-offs (waking the writer thread, and the completion's continuation), which the latency
+    /// probe measured at 100-150 µs of a three-node put's 1.4 ms at one caller. Only while there is no contention: a
+    /// sign of concurrency (a group of several batches, a batch queued or the gate held when one tries) turns inline
+    /// commits off for <see cref="InlinePauseMs"/> milliseconds. Even so, measured at 64 callers on three nodes, the
+    /// servers spent 1.4-1.7 ms of CPU per put with inline commits against 0.8-1.2 ms without (a caller blocked in an
+    /// fsync holds a thread-pool thread, and the pool adds threads), so <see cref="SqliteSiloOptions.InlineCommits"/>
+    /// is off by default: for deployments with one writer at a time. The caller blocks for the commit and its fsync;
+    /// only one caller at a time can, since it holds the gate. Never with a test seam in use: a fault injector runs on
+    /// the writer thread and may block it.
+    /// </summary>
+    /// <returns>True when the batch was committed (or failed) here; its task is then already complete.</returns>
+    private bool TryCommitInline(PendingCommit pending)
+    {
+        if (!_options.InlineCommits || FaultInjector is not null || _plantedFaults != SiloFaults.None
+            || Environment.TickCount64 - Volatile.Read(ref _lastContention) < InlinePauseMs)
+        {
+            return false;
+        }
+        if (_queue.Reader.TryPeek(out _) || !_writeGate.TryEnter())
+        {
+            NoteContention();
+            return false;
+        }
+        try
+        {
+            // Checked under the gate: the writer thread takes its group under it, so an empty queue here means every
+            // batch queued before this one is already committed (FIFO holds).
+            if (_inlineClosed || _queue.Reader.TryPeek(out _))
+            {
+                return false;
+            }
+            CommitGroup([pending]);
+            if (_queue.Reader.TryPeek(out _))
+            {
+                // Someone queued while this caller held the gate.
+                NoteContention();
+            }
+            return true;
+        }
+        finally
+        {
+            _writeGate.Exit();
+        }
+    }
+
+    private void NoteContention() => Volatile.Write(ref _lastContention, Environment.TickCount64);
 
     /// <summary>Blocks the writer thread until a batch is queued; false once the queue is closed and empty.</summary>
     private bool WaitForBatches()
@@ -71,9 +127,11 @@ public sealed partial class SqliteSilo
     private void CommitGroup(List<PendingCommit> group)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.SiloBegin, group.Count);
         try
         {
             CommitGroupInOrder(group);
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.SiloEnd);
         }
         finally
         {

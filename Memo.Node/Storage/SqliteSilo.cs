@@ -78,6 +78,14 @@ public sealed partial class SqliteSilo : ISilo
     // Writer thread only: whether the writer connection's commits flush now (PRAGMA synchronous FULL, as opened).
     private bool _flushingOnCommit = true;
     private readonly Thread _writerThread;
+    // Held by whoever uses the writer connection: the writer thread for each group it takes and commits, or a caller
+    // committing inline while the writer is idle (TryCommitInline). Taking the group under it keeps the FIFO promise.
+    private readonly Lock _writeGate = new();
+    // Set under _writeGate once the writer thread stopped: no inline commit may touch the connection after that.
+    private bool _inlineClosed;
+    // When commits last showed concurrency (Environment.TickCount64); inline commits wait InlinePauseMs after it.
+    private long _lastContention = long.MinValue / 2;
+    private const long InlinePauseMs = 200;
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private static readonly AsyncLocal<SiloFaults> _ambientPlantedFaults = new();
@@ -174,6 +182,10 @@ public sealed partial class SqliteSilo : ISilo
             return Task.FromCanceled(cancellationToken);
         }
         var pending = new PendingCommit(batch);
+        if (TryCommitInline(pending))
+        {
+            return pending.Completion.Task;
+        }
         if (_queue.Writer.TryWrite(pending))
         {
             return WaitForDurability(pending, cancellationToken);
@@ -294,6 +306,10 @@ public sealed partial class SqliteSilo : ISilo
             reader.Dispose();
         }
         _readers.Writer.TryComplete();
+        lock (_writeGate)
+        {
+            _inlineClosed = true;
+        }
         _writer.Dispose();
         Log.Closed(_logger, FilePath, CommittedTransactions);
         _closed.TrySetResult();

@@ -389,7 +389,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
                     {
                         return null;
                     }
-                    link = new AkkaPeerLink(peer, Options);
+                    link = new AkkaPeerLink(peer, LocalNode, Options);
                     _links[peer] = link;
                 }
             }
@@ -423,7 +423,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
                 {
                     return null;
                 }
-                link = new AkkaPeerLink(peer, Options);
+                link = new AkkaPeerLink(peer, LocalNode, Options);
                 _links[peer] = link;
             }
             link.Actor ??= _system.ActorOf(PeerLinkActor.Props(link, this), "memo-peer-link-" + peer.Value.ToString(CultureInfo.InvariantCulture));

@@ -62,6 +62,7 @@ internal sealed class PeerInboxActor : ReceiveActor
 
     private void OnFrames(PeerBatch batch)
     {
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.InboxReceive, batch.Frames.Count);
         var from = new NodeId(batch.FromNode);
         if (batch.Format != PeerWire.Format || from.IsNone || from == _transport.LocalNode)
         {

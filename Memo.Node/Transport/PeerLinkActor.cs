@@ -48,7 +48,6 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
     private readonly AkkaPeerLink _link;
     private readonly AkkaPeerTransport _transport;
     private readonly PeerTransportOptions _options;
-    private readonly List<PeerMessage> _drained = [];
 
     // The attempt or connection in progress.
     private string? _targetAddress;
@@ -91,6 +90,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         Context.System.EventStream.Unsubscribe(Self);
+        _link.Route = null;
         _link.Counters.State = PeerLinkState.Idle;
     }
 
@@ -144,6 +144,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
             if (PeerWire.CheckHello(batch, _transport.LocalNode, _transport.NetworkId, _link.Peer).Accepted)
             {
                 _linkKey = batch.Hello.LinkKey;
+                _link.Route = new LinkRoute(_targetAddress!, _inbox!, Self, _linkKey);
             }
         });
         Receive<DisassociatedEvent>(e => IsTarget(e.RemoteAddress), e =>
@@ -224,6 +225,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
 
     private void StartHello()
     {
+        _link.Route = null;
         var address = _link.Address!;
         if (!_transport.TryParseAddress(address, out var target, out var error))
         {
@@ -261,6 +263,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
         _linkKey = answer.Hello.LinkKey;
         _failures = 0;
         _refusal = null;
+        _link.Route = new LinkRoute(_targetAddress!, _inbox!, Self, _linkKey);
         _link.Counters.State = PeerLinkState.Connected;
         AkkaPeerTransport.LogLinkUp(_transport.Logger, _link.Peer, _targetAddress!);
         Become(Connected);
@@ -270,21 +273,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
     /// <summary>One batch: everything queued, up to the batch limits; wakes itself again if more is queued.</summary>
     private void Flush()
     {
-        _drained.Clear();
-        _link.Queue.DrainInto(_drained, _options.MaxBatchMessages, _options.MaxBatchBytes);
-        if (_drained.Count == 0)
-        {
-            return;
-        }
-        var batch = new PeerBatch { Format = PeerWire.Format, FromNode = _transport.LocalNode.Value, LinkKey = _linkKey };
-        foreach (var message in _drained)
-        {
-            batch.Frames.Add(PeerWire.ToFrame(message));
-        }
-        _inbox!.Tell(batch, Self);
-        _link.Counters.AddSent(_drained.Count);
-        _drained.Clear();
-        if (_link.Queue.Count > 0)
+        if (_link.Flush())
         {
             // Behind whatever else is in the mailbox (a lifecycle event, a refusal), not in a loop here.
             Self.Tell(Wake.Instance);
@@ -302,6 +291,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
             _link.Counters.LastError = reason;
             AkkaPeerTransport.LogLinkBroken(_transport.Logger, _link.Peer, _targetAddress!, reason);
         }
+        _link.Route = null;
         // Answers to what was sent over the ended association will not come: callers waiting for them stop now.
         _link.Counters.EndConnection();
         if (gated)
@@ -327,6 +317,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
     private void Fail(string error, bool gated = false)
     {
         Timers.Cancel(HelloTimerKey);
+        _link.Route = null;
         _attempt++;
         _link.Counters.LastError = error;
         // Unreachable before clearing: a Send that still saw Connecting may enqueue after the clear; that message

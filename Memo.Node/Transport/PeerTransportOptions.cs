@@ -22,6 +22,12 @@ public sealed record PeerTransportOptions
     public int MaxBatchMessages { get; init; } = 1024;
 
     /// <summary>
+    /// Whether a send on a connected, idle link leaves on the caller's thread (one batch, told at once) rather than by
+    /// waking the link's actor; see <see cref="AkkaPeerLink"/>. The Akka transport only.
+    /// </summary>
+    public bool InlineFlush { get; init; } = true;
+
+    /// <summary>
     /// Body bytes a batch grows to before it is written. A batch always takes at least one message, so a
     /// single larger message travels alone. Default 1 MiB.
     /// </summary>

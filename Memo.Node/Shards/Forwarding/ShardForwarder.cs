@@ -111,7 +111,9 @@ public sealed partial class ShardForwarder : IAsyncDisposable
     public async Task<ForwardedCall<ProposeReply>> ProposeAsync(NodeId node, ProposeRequest request, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.ForwardOut);
         var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { Propose = request }, wait, cancellationToken).ConfigureAwait(false);
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.ForwardBack);
         return answer?.BodyCase switch
         {
             null => new(fate, null),

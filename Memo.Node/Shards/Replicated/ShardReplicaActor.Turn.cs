@@ -78,11 +78,13 @@ internal sealed partial class ShardReplicaActor
             return;
         }
         AdvanceClock();
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.TurnInbound, (long)message.Kind);
         _raft.Step(message);
     }
 
     private void Propose(ProposeInput propose)
     {
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Propose);
         if (_raft.Role != RaftRole.Leader)
         {
             NodeMetrics.RecordProposal(accepted: false);
@@ -243,7 +245,9 @@ internal sealed partial class ShardReplicaActor
             }
         }
         var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitStart, flush ? 1 : 0);
         await Commit(batch, flush).ConfigureAwait(false);
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitEnd);
         if (!batch.IsEmpty)
         {
             NodeMetrics.RecordAppend(persisting);
@@ -260,6 +264,7 @@ internal sealed partial class ShardReplicaActor
             {
                 if (_proposals.Remove(entry.Index, out var proposal))
                 {
+                    Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Completed);
                     proposal.Completion.TrySetResult(proposal.Term == entry.Term && outcome is not null
                         ? outcome
                         : new ShardGroupOutcome.Superseded(entry.Index));
@@ -512,6 +517,7 @@ internal sealed partial class ShardReplicaActor
             {
                 NodeMetrics.RecordSnapshotSent(body.Length);
             }
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Send, (long)message.Kind);
             _settings.Transport.Send(message.To, address, PeerMessage.Raft(Shard, body));
         }
     }

@@ -164,7 +164,12 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     {
         // Re-armed first: an input queued from here on posts a new wake, one queued before is taken below.
         _inbox.Rearm();
+        var probeStart = System.Diagnostics.Stopwatch.GetTimestamp();
         var taken = TakeInputs();
+        if (taken > 0)
+        {
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.TurnStart, System.Diagnostics.Stopwatch.GetTimestamp() - probeStart);
+        }
         FlushReads();
         var ready = _raft.HasReady;
         NodeMetrics.RecordTurn(taken, ready);
@@ -228,6 +233,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         Receive<ReplicaWake>(_ => { });
         Receive<ReplicaTurnDone>(_ =>
         {
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.TurnDone);
             Become(Running);
             _facade.Publish(MakeStatus());
             // What queued during the commit is taken now, in one turn (the loop's next pass); a wake that was ignored

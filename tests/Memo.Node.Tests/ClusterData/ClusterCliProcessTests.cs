@@ -51,6 +51,17 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
                 return shards.GetArrayLength() == 4 && shards.EnumerateArray().All(s => s.GetProperty("leader").GetString() is { Length: > 0 });
             }, "every shard led in `cluster shards`", nodes);
             var ids = shown.Select(m => m.Id).Order().ToList();
+            // Placement is the ring's wish; the Raft groups get there once the joiners' replicas caught up as learners.
+            await WaitAsync(async () =>
+            {
+                var local = await ShardsAsync(node1, "localReplicas");
+                return local.GetArrayLength() == 4 && local.EnumerateArray().All(r =>
+                    r.GetProperty("voters").GetArrayLength() == 3 && r.GetProperty("learners").GetArrayLength() == 0);
+            }, "every replica on node 1 in a group of 3 voters in `cluster shards`", nodes);
+            foreach (var local in (await ShardsAsync(node1, "localReplicas")).EnumerateArray())
+            {
+                Assert.Equal(ids, local.GetProperty("voters").EnumerateArray().Select(v => v.GetString()!).Order().ToList());
+            }
             foreach (var shard in (await ShardsAsync(node1)).EnumerateArray())
             {
                 var replicas = shard.GetProperty("replicas").EnumerateArray().Select(r => r.GetString()!).Order().ToList();
@@ -138,7 +149,7 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
     }
 
     // `memo --json cluster shards`: the "shards" array (a clone, so it outlives the document).
-    private static async Task<JsonElement> ShardsAsync(string node)
+    private static async Task<JsonElement> ShardsAsync(string node, string part = "shards")
     {
         var (code, io) = await RunAsync(node, "--json", "cluster", "shards");
         if (code != ExitCodes.Ok)
@@ -146,7 +157,7 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
             throw new CliFailedException($"cluster shards exited {code}: {io.Err}");
         }
         using var json = JsonDocument.Parse(io.Out.ToString());
-        return json.RootElement.GetProperty("shards").Clone();
+        return json.RootElement.GetProperty(part).Clone();
     }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string phase, NodeProcess?[] nodes)

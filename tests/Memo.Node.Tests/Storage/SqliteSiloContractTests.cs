@@ -4,7 +4,16 @@ using Xunit.Abstractions;
 namespace Memo.Node.Tests.Storage;
 
 /// <summary>The contract run against <see cref="SqliteSilo"/> with default options, each silo in its own temporary folder.</summary>
-public sealed class SqliteSiloContractTests(ITestOutputHelper output) : DurableSiloContract(output)
+public sealed class SqliteSiloContractTests(ITestOutputHelper output) : SqliteSiloContractBase(output, inlineCommits: false);
+
+/// <summary>
+/// The same contract with <see cref="SqliteSiloOptions.InlineCommits"/> on: a lone batch commits on the caller's thread,
+/// concurrent ones through the writer thread, and the contract's FIFO durability and read-your-commit rules hold across both.
+/// </summary>
+public sealed class SqliteSiloInlineCommitContractTests(ITestOutputHelper output) : SqliteSiloContractBase(output, inlineCommits: true);
+
+/// <summary>Runs the contract against <see cref="SqliteSilo"/>, each silo in its own temporary folder.</summary>
+public abstract class SqliteSiloContractBase(ITestOutputHelper output, bool inlineCommits) : DurableSiloContract(output)
 {
     private readonly TempDirectory _root = new();
     private readonly Dictionary<ISilo, SqliteSiloOptions> _options = new(ReferenceEqualityComparer.Instance);
@@ -14,7 +23,11 @@ public sealed class SqliteSiloContractTests(ITestOutputHelper output) : DurableS
 
     protected override async Task<ISilo> CreateSiloAsync()
     {
-        var options = new SqliteSiloOptions { DataDirectory = Path.Combine(_root.Path, $"silo{Interlocked.Increment(ref _created)}") };
+        var options = new SqliteSiloOptions
+        {
+            DataDirectory = Path.Combine(_root.Path, $"silo{Interlocked.Increment(ref _created)}"),
+            InlineCommits = inlineCommits,
+        };
         var silo = await SqliteSilo.OpenAsync(options);
         lock (_options)
         {

@@ -132,6 +132,12 @@ public sealed class AkkaPeerTransportContractTests : PeerTransportContract
         await EventuallyAsync(
             () => a.StatsFor(b) is { Sent: 2 } && b.StatsFor(a) is { Sent: 2 },
             () => $"both links to hand their message to Akka: {a.StatsFor(b)} / {b.StatsFor(a)}");
+        // Handed to Akka is not yet written: a link sends on the caller's thread, so the message may still sit in Akka's
+        // endpoint writer. Nothing may come through while the blackhole holds; waiting for that also lets the writer
+        // reach the throttler before the test lifts it.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(b.Transport.Inbound.TryRead(out var leakedToB), $"b received through the blackhole: {leakedToB}");
+        Assert.False(a.Transport.Inbound.TryRead(out var leakedToA), $"a received through the blackhole: {leakedToA}");
         Assert.True(await transportOfA.ManagementCommand(new SetThrottle(toB, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)));
         Assert.True(await transportOfB.ManagementCommand(new SetThrottle(toA, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)));
         a.Send(b, PeerMessage.Forwarding(Bytes("after a->b")));
