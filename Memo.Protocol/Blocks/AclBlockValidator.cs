@@ -32,6 +32,7 @@ internal static class AclBlockValidator
         !block.DataSignature.IsEmpty || !block.EditorKey.IsEmpty || !block.OwnerToken.IsEmpty || block.Acl.Count > 0
         || block.GroupAcl.Count > 0 || block.AclVersion != 0 || block.WorldReadable || block.WorldWritable;
 
+    /// <summary>Validates an ACB at <paramref name="address"/>: structure, wrapped-key presence, both signatures, the editor's right.</summary>
     public static BlockCheck ValidateAcl(Block block, BlockAddress address)
     {
         if (block.Salt.Length != BlockLimits.SaltBytes)
@@ -88,6 +89,7 @@ internal static class AclBlockValidator
             : BlockCheck.Forged("ACB data signature does not verify with its editor's key");
     }
 
+    /// <summary>Validates a GB at <paramref name="address"/>: structure, generations numbered from 0, the owner's signature.</summary>
     public static BlockCheck ValidateGroup(Block block, BlockAddress address)
     {
         if (block.Salt.Length != BlockLimits.SaltBytes)

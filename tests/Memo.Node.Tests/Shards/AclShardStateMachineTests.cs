@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Memo.Node.Blocks;
+using Memo.Node.Routing;
 using Memo.Node.Shards;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Acl;
@@ -195,6 +196,24 @@ public sealed class AclShardStateMachineTests : IDisposable
         Assert.True(BlockValidator.Validate(resealed).IsValid);
 
         AssertRefused(BlockRejection.InvalidArgument, ShardStateMachine.Decide(Update(resealed), okb.ToByteArray()), "not ACB");
+    }
+
+    [Fact]
+    public void A_snapshot_installs_valid_acb_gb_and_tombstone_records_and_not_a_forged_acb()
+    {
+        var layout = new ShardLayout(1);
+        var acb = AclBlocks.Create(_alice, "v0"u8, BobReadsCarolWrites);
+        var group = GroupBlocks.Create(_alice, [_bob.PublicKey]);
+        var tombstone = AclBlocks.Tombstone(acb, _alice);
+        foreach (var block in new[] { acb, group, tombstone })
+        {
+            Assert.Null(ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(block.GetAddress()), block.ToByteArray(), new ShardId(0), layout));
+        }
+
+        var forged = AclBlocks.Edit(acb, _carol, "v1"u8);
+        forged.EditorKey = ByteString.CopyFrom(_mallory.PublicKey.Spki.Span);
+        forged.DataSignature = ByteString.CopyFrom(_mallory.SignDigest(AclSigning.DataDigest(forged)));
+        Assert.Contains("Forged", ShardStateMachine.CheckRecord(ShardRecordKey.ForBlock(forged.GetAddress()), forged.ToByteArray(), new ShardId(0), layout), StringComparison.Ordinal);
     }
 
     [Fact]
