@@ -18,7 +18,7 @@ namespace Memo.Cli;
 ///   block put-mutable [data] [--file PATH]
 ///   block get &lt;0xaddress&gt; [--output FILE] [--key FILE]              (--key: an ACB reader's private key)
 ///   block update &lt;0xaddress&gt; [data] [--file PATH] [--key FILE]      (--key: an ACB's owner or writer)
-///   block delete &lt;0xaddress&gt;
+///   block delete &lt;0xaddress&gt; [--key FILE]                          (--key: the owner; an ACB is tombstoned)
 ///   block put-acl [data] [--file PATH] --key FILE [--reader FILE]... [--writer FILE]... [--group 0x…]... [--world-readable] [--world-writable]
 ///   block acl add|remove &lt;0xaddress&gt; --key FILE (--user FILE [--read] [--write] | --group 0x…)
 ///   block acl show &lt;0xaddress&gt;

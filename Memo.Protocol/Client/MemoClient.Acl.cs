@@ -72,6 +72,10 @@ public sealed partial class MemoClient
         {
             return null;
         }
+        if (current.Deleted)
+        {
+            throw new ArgumentException($"The ACB at {address} was removed (version {current.Version} is its tombstone).", nameof(address));
+        }
         var access = change(AclBlocks.AccessOf(current));
         var groups = await FetchGroupsAsync([.. access.Groups.Union(AclBlocks.GroupsOf(current))], cancellationToken).ConfigureAwait(false);
         if (!owner.PublicKey.Matches(current.OwnerKey.Span) || !AclBlocks.TryRead(current, owner, groups, out var data))

@@ -163,6 +163,29 @@ public sealed class CliAclTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Delete_with_the_owners_key_tombstones_an_acb_and_nothing_is_read_or_written_after_it()
+    {
+        var address = await PutAsync("v0", "--key", Key("alice"), "--reader", Pub("bob"), "--writer", Pub("carol"));
+        Assert.Equal(ExitCodes.Rejected, (await RunAsync("block", "delete", address, "--key", Key("carol"))).Code);
+        var (unsigned, unsignedIo) = await RunAsync("block", "delete", address);
+        Assert.Equal(ExitCodes.Rejected, unsigned);
+        Assert.Contains("not owned by this node", unsignedIo.Err.ToString());
+
+        var (delete, deleteIo) = await RunAsync("block", "delete", address, "--key", Key("alice"));
+        Assert.True(delete == ExitCodes.Ok, deleteIo.Err.ToString());
+
+        var (get, getIo) = await RunAsync("block", "get", address, "--key", Key("alice"));
+        Assert.Equal(ExitCodes.Rejected, get);
+        Assert.Contains("was removed", getIo.Err.ToString());
+        Assert.Equal(ExitCodes.Rejected, (await RunAsync("block", "update", address, "again", "--key", Key("alice"))).Code);
+        var (show, showIo) = await RunAsync("--json", "block", "acl", "show", address);
+        Assert.Equal(ExitCodes.Ok, show);
+        using var doc = JsonDocument.Parse(showIo.Out.ToString());
+        Assert.True(doc.RootElement.GetProperty("deleted").GetBoolean());
+        Assert.Equal(1, doc.RootElement.GetProperty("version").GetInt64());
+    }
+
+    [Fact]
     public async Task A_missing_or_unreadable_key_file_is_a_usage_error()
     {
         var (code, io) = await RunAsync("block", "put-acl", "x", "--key", Path.Combine(_keys, "nobody.key"));
