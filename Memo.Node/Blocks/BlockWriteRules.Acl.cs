@@ -12,6 +12,8 @@ namespace Memo.Node.Blocks;
 //        acl_version = stored, ACL bytes differ       -> Rejected(PermissionDenied): a changed ACL needs a new ACL
 //                                                        version signed by the owner
 //        acl_version > stored + 1                     -> Rejected(InvalidArgument): ACL versions count by one
+//        acl_version = stored + 1, editor not owner   -> Rejected(PermissionDenied): the owner stores its ACL changes,
+//                                                        so a writer cannot apply a signed ACL that lost a race
 //        otherwise                                    -> Store
 //   GB   a stored generation dropped or its key changed -> Rejected(PermissionDenied): generations are append-only,
 //                                                        so ACB versions wrapped for an old generation keep opening
@@ -34,9 +36,15 @@ public static partial class BlockWriteRules
                 ? new BlockWriteDecision.Store()
                 : Reject(BlockRejection.PermissionDenied, $"the ACL of {address} changed without a new ACL version signed by its owner");
         }
-        return incoming.AclVersion == stored.AclVersion + 1
+        if (incoming.AclVersion != stored.AclVersion + 1)
+        {
+            return Reject(BlockRejection.InvalidArgument, $"ACL version {incoming.AclVersion} of {address} skips from the stored {stored.AclVersion}; each ACL change adds one");
+        }
+        // The owner stores its own ACL changes: an owner-signed ACL that lost a version race cannot be applied later by
+        // a writer it lists.
+        return incoming.EditorKey.IsEmpty
             ? new BlockWriteDecision.Store()
-            : Reject(BlockRejection.InvalidArgument, $"ACL version {incoming.AclVersion} of {address} skips from the stored {stored.AclVersion}; each ACL change adds one");
+            : Reject(BlockRejection.PermissionDenied, $"the ACL of {address} changes only in a version its owner writes (the editor is not the owner)");
     }
 
     private static BlockWriteDecision DecideGroupUpdate(Block incoming, Block stored, BlockAddress address)

@@ -98,6 +98,24 @@ public sealed class AclShardStateMachineTests : IDisposable
     }
 
     [Fact]
+    public void An_owner_signed_acl_change_stored_by_a_writer_is_refused()
+    {
+        var v0 = AclBlocks.Create(_alice, "v0"u8, BobReadsCarolWrites);
+        // Alice's ACL change (adding mallory as a reader) lost a race to carol's version 1 and was never stored.
+        var lost = AclBlocks.ChangeAccess(v0, _alice, AclBlocks.AccessOf(v0).With(new AclGrant(_mallory.PublicKey, true, false)), "v0"u8);
+        var v1 = AclBlocks.Edit(v0, _carol, "v1"u8);
+        Assert.IsType<ShardResult.BlockConflict>(ShardStateMachine.Decide(Update(lost), v1.ToByteArray()).Result);
+
+        // Carol, a writer in that ACL too, stores it on top of version 1 with her own data: both signatures are valid.
+        var replay = lost.Clone();
+        replay.Version = 1;
+        var forged = AclBlocks.Edit(replay, _carol, "carol chose when"u8);
+        Assert.True(BlockValidator.Validate(forged).IsValid);
+
+        AssertRefused(BlockRejection.PermissionDenied, ShardStateMachine.Decide(Update(forged), v1.ToByteArray()), "its owner writes");
+    }
+
+    [Fact]
     public void A_version_rollback_is_a_conflict_that_changes_nothing()
     {
         var v0 = AclBlocks.Create(_alice, "v0"u8, BobReadsCarolWrites);
