@@ -16,9 +16,13 @@ namespace Memo.Cli;
 ///   kv list [--prefix P] [--marker M] [--delimiter D] [--max-keys N] [--all]
 ///   block put-immutable [data] [--file PATH]
 ///   block put-mutable [data] [--file PATH]
-///   block get &lt;0xaddress&gt; [--output FILE]
-///   block update &lt;0xaddress&gt; [data] [--file PATH]
-///   block delete &lt;0xaddress&gt;
+///   block get &lt;0xaddress&gt; [--output FILE] [--key FILE]              (--key: an ACB reader's private key)
+///   block update &lt;0xaddress&gt; [data] [--file PATH] [--key FILE]      (--key: an ACB's owner or writer)
+///   block delete &lt;0xaddress&gt; [--key FILE]                          (--key: the owner; an ACB is tombstoned)
+///   block put-acl [data] [--file PATH] --key FILE [--reader FILE]... [--writer FILE]... [--group 0x…]... [--world-readable] [--world-writable]
+///   block acl add|remove &lt;0xaddress&gt; --key FILE (--user FILE [--read] [--write] | --group 0x…)
+///   block acl show &lt;0xaddress&gt;
+///   block group create --key FILE [--member FILE]... | add|remove &lt;0xaddress&gt; --key FILE --member FILE | show &lt;0xaddress&gt;
 ///   cluster show | shards | join &lt;seed&gt; | leave [&lt;node&gt;] | down &lt;node&gt;  [--remote host:port] [--network NAME]  (Akka remoting)
 ///   network create --dir DIR [--name NAME]                      (files only: the network CA)
 ///   network show [--remote host:port] [--network NAME]           (the network's policies, over Akka remoting)

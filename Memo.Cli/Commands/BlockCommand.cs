@@ -13,11 +13,24 @@ internal sealed class BlockCommand
         Get = new BlockGetCommand(global, io);
         Update = new BlockUpdateCommand(global, io);
         Delete = new BlockDeleteCommand(global, io);
+        PutAcl = new BlockPutAclCommand(global, io);
+        Acl = new BlockAclCommand(global, io);
+        Group = new BlockGroupCommand(global, io);
         Command = new Command("block", "Read and write blocks of the value store")
         {
             PutImmutable.Command, PutMutable.Command, Get.Command, Update.Command, Delete.Command,
+            PutAcl.Command, Acl.Command, Group.Command,
         };
     }
+
+    /// <summary><c>block put-acl</c>.</summary>
+    public BlockPutAclCommand PutAcl { get; }
+
+    /// <summary><c>block acl add|remove|show</c>.</summary>
+    public BlockAclCommand Acl { get; }
+
+    /// <summary><c>block group create|add|remove|show</c>.</summary>
+    public BlockGroupCommand Group { get; }
 
     /// <summary>The <c>block</c> command.</summary>
     public Command Command { get; }
@@ -59,6 +72,35 @@ internal sealed class BlockCommand
         Description = "The data as text (UTF-8); '-' or absent reads standard input unless --file is given",
         Arity = ArgumentArity.ZeroOrOne,
     };
+
+    /// <summary>The <c>--key</c> option of the ACB and group commands: the acting user's private key file.</summary>
+    public static Option<string?> KeyOption(string description) =>
+        new("--key") { Description = description, HelpName = "file" };
+
+    /// <summary>A repeatable option naming users by public key file (PEM <c>PUBLIC KEY</c>, or a private key file).</summary>
+    public static Option<string[]> UsersOption(string name, string description) =>
+        new(name) { Description = description, HelpName = "file", AllowMultipleArgumentsPerToken = false, Arity = ArgumentArity.ZeroOrMore };
+
+    /// <summary>A repeatable option naming group blocks by address.</summary>
+    public static Option<string[]> GroupsOption(string description) =>
+        new("--group") { Description = description, HelpName = "0xaddress", Arity = ArgumentArity.ZeroOrMore };
+
+    /// <summary>Parses the <c>--group</c> values; false with the problem when one is not a mutable block address.</summary>
+    public static bool TryParseGroups(IEnumerable<string> values, out List<BlockAddress> groups, out string? problem)
+    {
+        groups = [];
+        problem = null;
+        foreach (var value in values)
+        {
+            if (!BlockAddress.TryParse(value, out var address) || address.IsImmutable)
+            {
+                problem = $"'{value}' is not a group block's address (0x followed by 64 hex digits, mutable)";
+                return false;
+            }
+            groups.Add(address);
+        }
+        return true;
+    }
 
     /// <summary>The <c>--file</c> option of the put and update commands.</summary>
     public static Option<string?> FileOption() =>

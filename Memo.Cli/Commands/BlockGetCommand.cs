@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Memo.Cli.Input;
 using Memo.Cli.Output;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.ValueStore;
@@ -7,7 +8,8 @@ namespace Memo.Cli.Commands;
 
 /// <summary>
 /// <c>memo block get &lt;0xaddress&gt;</c>: fetches a block, verifies it against its address, and writes its data raw
-/// to standard output (or <c>--output</c>); with <c>--json</c> prints the whole block.
+/// to standard output (or <c>--output</c>); with <c>--json</c> prints the whole block. An access-controlled block (ACB)
+/// is decrypted with <c>--key</c>, a reader's private key file (a world-readable one needs none).
 /// </summary>
 internal sealed class BlockGetCommand
 {
@@ -20,7 +22,8 @@ internal sealed class BlockGetCommand
         _io = io;
         Address = BlockCommand.AddressArgument();
         OutputFile = new Option<string?>("--output", "-o") { Description = "Write the data to this file instead of standard output", HelpName = "path" };
-        Command = new Command("get", "Fetch a block's data (raw to standard output; --json: the whole block)") { Address, OutputFile };
+        Key = BlockCommand.KeyOption("For an ACB: the private key file (PEM) of a user who may read it");
+        Command = new Command("get", "Fetch a block's data (raw to standard output; --json: the whole block)") { Address, OutputFile, Key };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
 
@@ -33,22 +36,45 @@ internal sealed class BlockGetCommand
     /// <summary><c>--output</c>.</summary>
     public Option<string?> OutputFile { get; }
 
+    /// <summary><c>--key</c>.</summary>
+    public Option<string?> Key { get; }
+
     /// <summary>Reads the command's settings from a parse result.</summary>
-    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Address), result.GetValue(OutputFile));
+    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Address), result.GetValue(OutputFile), result.GetValue(Key));
 
     private Task<int> ExecuteAsync(Settings settings, CancellationToken cancellationToken) =>
         CommandGuard.RunAsync(_io, settings.Connection, async reporter =>
         {
             Block? block;
+            ReadOnlyMemory<byte>? decrypted = null;
             using (var client = settings.Connection.Connect())
             {
                 block = await client.FetchBlockAsync(settings.Address, cancellationToken).ConfigureAwait(false);
+                if (block is not null && block.Type == BlockKinds.AclType && settings.Key is not null)
+                {
+                    using var user = UserKeyFiles.LoadKeyPair(settings.Key, _io.GetEnvironmentVariable);
+                    var content = await client.ReadAclBlockAsync(settings.Address, user, cancellationToken).ConfigureAwait(false);
+                    if (content is { Readable: true })
+                    {
+                        (block, decrypted) = (content.Block, content.Data);
+                    }
+                    else if (content is not null)
+                    {
+                        return reporter.Fail(ExitCodes.Rejected, content.Block.Deleted
+                            ? $"block {settings.Address} was removed (version {content.Block.Version} is its tombstone)"
+                            : $"{user.PublicKey} may not read version {content.Block.Version} of block {settings.Address}");
+                    }
+                }
             }
             if (block is null)
             {
                 return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
             }
-            var data = BlockJson.Data(block);
+            if (block.Type == BlockKinds.AclType && decrypted is null && !block.WorldReadable && !settings.Connection.Json)
+            {
+                return reporter.Fail(ExitCodes.Usage, $"block {settings.Address} is an ACB encrypted for its readers; pass --key with a reader's private key file");
+            }
+            var data = decrypted ?? BlockJson.Data(block);
             if (settings.OutputFile is { } path)
             {
                 try
@@ -62,7 +88,21 @@ internal sealed class BlockGetCommand
             }
             if (settings.Connection.Json)
             {
-                _io.WriteLine(Json.Write(w => BlockJson.WriteProperties(w, block)));
+                _io.WriteLine(Json.Write(w =>
+                {
+                    BlockJson.WriteProperties(w, block);
+                    if (block.Type == BlockKinds.AclType)
+                    {
+                        // data is as stored (ciphertext unless world-readable); decrypted is what --key opened.
+                        if (decrypted is { } plain)
+                        {
+                            w.WriteBase64String("decrypted", plain.Span);
+                        }
+                        w.WriteStartObject("acl");
+                        BlockJson.WriteAcl(w, block);
+                        w.WriteEndObject();
+                    }
+                }));
             }
             else if (settings.OutputFile is null)
             {
@@ -77,5 +117,5 @@ internal sealed class BlockGetCommand
         }, cancellationToken);
 
     /// <summary>What <c>block get</c> was asked to do.</summary>
-    public sealed record Settings(ConnectionSettings Connection, BlockAddress Address, string? OutputFile);
+    public sealed record Settings(ConnectionSettings Connection, BlockAddress Address, string? OutputFile, string? Key = null);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Google.Protobuf;
 using Memo.Cli.Input;
+using Memo.Protocol.Acl;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Client;
 using Memo.Protocol.ValueStore;
@@ -10,7 +11,9 @@ namespace Memo.Cli.Commands;
 /// <summary>
 /// <c>memo block update &lt;0xaddress&gt; [data]</c>: replaces a mutable block's data with a new version. The command
 /// fetches the block and sends it back with the new data, version + 1 and no signature; the node signs blocks it owns.
-/// Losing a version race to another writer is exit 4, with the stored version in the message.
+/// Losing a version race to another writer is exit 4, with the stored version in the message. An access-controlled
+/// block (ACB) is written as <c>--key</c>'s user (its owner, an ACL writer, or anyone when world-writable), who signs
+/// the data sealed for the block's readers; the node signs nothing.
 /// </summary>
 internal sealed class BlockUpdateCommand
 {
@@ -24,7 +27,8 @@ internal sealed class BlockUpdateCommand
         Address = BlockCommand.AddressArgument();
         Data = BlockCommand.DataArgument();
         File = BlockCommand.FileOption();
-        Command = new Command("update", "Store new data as the next version of a mutable block owned by the node") { Address, Data, File };
+        Key = BlockCommand.KeyOption("For an ACB: the private key file (PEM) of its owner or a writer");
+        Command = new Command("update", "Store new data as the next version of a mutable block owned by the node (or of an ACB, as --key's user)") { Address, Data, File, Key };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
 
@@ -40,8 +44,11 @@ internal sealed class BlockUpdateCommand
     /// <summary><c>--file</c>.</summary>
     public Option<string?> File { get; }
 
+    /// <summary><c>--key</c>.</summary>
+    public Option<string?> Key { get; }
+
     /// <summary>Reads the command's settings from a parse result.</summary>
-    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Address), result.GetValue(Data), result.GetValue(File));
+    public Settings Bind(ParseResult result) => new(_global.Bind(result), result.GetValue(Address), result.GetValue(Data), result.GetValue(File), result.GetValue(Key));
 
     /// <summary>
     /// The block to send: <paramref name="current"/> with <paramref name="data"/>, the next version, and an empty
@@ -80,7 +87,35 @@ internal sealed class BlockUpdateCommand
             {
                 return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
             }
-            var next = NextVersion(current, data);
+            Block next;
+            if (current.Type == BlockKinds.AclType)
+            {
+                if (settings.Key is null)
+                {
+                    return reporter.Fail(ExitCodes.Usage, $"block {settings.Address} is an ACB: pass --key with the private key file of its owner or a writer");
+                }
+                using var editor = UserKeyFiles.LoadKeyPair(settings.Key, _io.GetEnvironmentVariable);
+                var groups = new Dictionary<BlockAddress, Block>();
+                foreach (var address in AclBlocks.GroupsOf(current))
+                {
+                    if (await client.FetchBlockAsync(address, cancellationToken).ConfigureAwait(false) is { } group)
+                    {
+                        groups[address] = group;
+                    }
+                }
+                try
+                {
+                    next = AclBlocks.Edit(current, editor, data, groups);
+                }
+                catch (ArgumentException e)
+                {
+                    return reporter.Fail(ExitCodes.Rejected, Output.Errors.Describe(e));
+                }
+            }
+            else
+            {
+                next = NextVersion(current, data);
+            }
             var outcome = await client.UpdateBlockAsync(next, cancellationToken).ConfigureAwait(false);
             if (outcome is BlockUpdateResult.Conflict conflict)
             {
@@ -106,5 +141,5 @@ internal sealed class BlockUpdateCommand
         }, cancellationToken);
 
     /// <summary>What <c>block update</c> was asked to do.</summary>
-    public sealed record Settings(ConnectionSettings Connection, BlockAddress Address, string? Data, string? File);
+    public sealed record Settings(ConnectionSettings Connection, BlockAddress Address, string? Data, string? File, string? Key = null);
 }

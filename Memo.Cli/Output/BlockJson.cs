@@ -25,6 +25,48 @@ internal static class BlockJson
         writer.WriteBase64String("name", block.Name.Span);
     }
 
+    /// <summary>
+    /// Writes an ACB's ACL into the current object (<c>memo block acl show --json</c>, and <c>acl</c> in <c>block get
+    /// --json</c>): owner, editor and users by key (base64 SPKI) and fingerprint, groups by address.
+    /// </summary>
+    public static void WriteAcl(Utf8JsonWriter writer, Block block)
+    {
+        writer.WriteString("address", BlockAddress.TryFromBytes(block.Address.Span, out var address) ? address.ToString() : "0x" + Convert.ToHexStringLower(block.Address.Span));
+        writer.WriteNumber("version", block.Version);
+        writer.WriteNumber("aclVersion", block.AclVersion);
+        writer.WriteBoolean("deleted", block.Deleted);
+        WriteKey(writer, "owner", block.OwnerKey.Span);
+        WriteKey(writer, "editor", block.EditorKey.IsEmpty ? block.OwnerKey.Span : block.EditorKey.Span);
+        writer.WriteBoolean("worldReadable", block.WorldReadable);
+        writer.WriteBoolean("worldWritable", block.WorldWritable);
+        writer.WriteStartArray("users");
+        foreach (var entry in block.Acl)
+        {
+            writer.WriteStartObject();
+            WriteKey(writer, "key", entry.Key.Span);
+            writer.WriteBoolean("read", entry.Read);
+            writer.WriteBoolean("write", entry.Write);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteStartArray("groups");
+        foreach (var entry in block.GroupAcl)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("group", "0x" + Convert.ToHexStringLower(entry.Group.Span));
+            writer.WriteNumber("generation", entry.Generation);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
+
+    // A key as base64 SPKI plus its short fingerprint (what the text output shows).
+    private static void WriteKey(Utf8JsonWriter writer, string name, ReadOnlySpan<byte> spki)
+    {
+        writer.WriteBase64String(name, spki);
+        writer.WriteString(name + "Id", MemoPublicKey.TryFromSpki(spki, out var key) ? key.ToString() : null);
+    }
+
     /// <summary>The block's payload, whichever of <c>data</c> and <c>data_plain</c> is set.</summary>
     public static ReadOnlyMemory<byte> Data(Block block) => block.PayloadCase switch
     {

@@ -17,6 +17,9 @@ namespace Memo.Node.Api;
 /// mutable blocks are linearizable (confirmed by the shard's leader); an immutable block is read from any replica
 /// holding a valid copy, else from the leader. With <c>memo.network.versions</c> above 1 (<paramref name="keepVersions"/>)
 /// a mutable block's older versions are kept (<see cref="BlockVersions"/>): Fetch with a version and ListVersions read them.
+/// ACBs and GBs (access-controlled and group blocks) take the mutable path (Insert, Update with version + 1, Fetch) but
+/// are signed by their owner and editor client-side: the node never signs them, and an ACB is removed by its owner's
+/// tombstone (an Update), not by Delete.
 /// </summary>
 public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey, int keepVersions = 1) : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
 {
@@ -106,7 +109,7 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
                 throw new RpcException(new Status(StatusCode.DataLoss, $"The stored block {address} fails validation: {check.Reason}"));
             }
         }
-        if (request.HasLocalVersion && block.Type == "OKB" && block.Version == request.LocalVersion)
+        if (request.HasLocalVersion && block.TryGetKind(out var kind) && kind.IsVersioned() && block.Version == request.LocalVersion)
         {
             return new FetchResponse(); // the caller's copy is current
         }
@@ -204,9 +207,9 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
     {
         var block = request.Block ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "The request carries no block."));
         Normalize(block);
-        if (block.Type != "OKB")
+        if (!block.TryGetKind(out var kind) || !kind.IsVersioned())
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Only mutable (OKB) blocks can be updated, not {(block.Type.Length == 0 ? "an untyped block" : block.Type.Length <= 16 ? block.Type : "a block of an unknown type")}."));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"Only mutable (OKB, ACB, GB) blocks can be updated, not {(block.Type.Length == 0 ? "an untyped block" : block.Type.Length <= 16 ? block.Type : "a block of an unknown type")}."));
         }
         SealIfOwned(block);
         Validate(block);

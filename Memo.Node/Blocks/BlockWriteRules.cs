@@ -20,14 +20,17 @@ namespace Memo.Node.Blocks;
 //           existing CHB, identical                  -> AlreadyStored (content-addressed: idempotent)
 //           existing anything else                   -> AlreadyExists (OKB changes only via update; NB is write-once)
 //   update  incoming malformed or forged             -> Rejected(InvalidArgument / PermissionDenied)
-//           incoming not an OKB                      -> Rejected(InvalidArgument)
+//           incoming not an OKB, ACB or GB           -> Rejected(InvalidArgument)
 //           nothing stored                           -> NotFound
-//           stored not an OKB                        -> Rejected(InvalidArgument)
+//           stored of another kind                   -> Rejected(InvalidArgument)
 //           owner key differs                        -> Rejected(PermissionDenied)
-//           version != stored + 1                    -> Conflict(stored)
+//           stored ACB is a tombstone                -> Rejected(InvalidArgument): a removed ACB stays removed
+//           version != stored + 1                    -> Conflict(stored) (a lost race, a replay or a rollback)
+//           ACB: the ACL rules (BlockWriteRules.Acl.cs); GB: generations append-only
 //           otherwise                                -> Store
 //   delete  nothing stored                           -> NotFound
 //           ownerless CHB                            -> Rejected(PermissionDenied): nobody can prove a right to it
+//           ACB                                      -> Rejected(InvalidArgument): removed by its owner's tombstone
 //           removal signature absent or bad          -> Rejected(PermissionDenied)
 //           otherwise                                -> Remove
 //   reclaim nothing stored                           -> NotFound
@@ -39,7 +42,7 @@ namespace Memo.Node.Blocks;
 // key) and throws: continuing would corrupt the replica.
 
 /// <summary>Pure, deterministic rules deciding a block write against the currently stored block.</summary>
-public static class BlockWriteRules
+public static partial class BlockWriteRules
 {
     /// <summary>
     /// Decides an insert of <paramref name="incoming"/> given the block stored at its address, if any. The block is
@@ -75,28 +78,37 @@ public static class BlockWriteRules
         {
             return rejected;
         }
-        if (kind != BlockKind.Mutable)
+        if (!kind.IsVersioned())
         {
-            return Reject(BlockRejection.InvalidArgument, $"only mutable (OKB) blocks can be updated, not {incoming.Type}");
+            return Reject(BlockRejection.InvalidArgument, $"only mutable (OKB, ACB, GB) blocks can be updated, not {incoming.Type}");
         }
         if (stored is null)
         {
             return new BlockWriteDecision.NotFound();
         }
         CheckStoredAt(stored, address);
-        if (!stored.TryGetKind(out var storedKind) || storedKind != BlockKind.Mutable)
+        if (!stored.TryGetKind(out var storedKind) || storedKind != kind)
         {
-            return Reject(BlockRejection.InvalidArgument, $"the block at {address} is {stored.Type}, not a mutable (OKB) block");
+            return Reject(BlockRejection.InvalidArgument, $"the block at {address} is {stored.Type}, not {incoming.Type}");
         }
         if (!incoming.OwnerKey.Equals(stored.OwnerKey))
         {
             return Reject(BlockRejection.PermissionDenied, $"the update is signed by another key than the owner of {address}");
         }
+        if (kind == BlockKind.Acl && stored.Deleted)
+        {
+            return Reject(BlockRejection.InvalidArgument, $"the ACB at {address} was removed (its tombstone is version {stored.Version})");
+        }
         if (stored.Version == long.MaxValue || incoming.Version != stored.Version + 1)
         {
             return new BlockWriteDecision.Conflict(stored);
         }
-        return new BlockWriteDecision.Store();
+        return kind switch
+        {
+            BlockKind.Acl => DecideAclUpdate(incoming, stored, address),
+            BlockKind.Group => DecideGroupUpdate(incoming, stored, address),
+            _ => new BlockWriteDecision.Store(),
+        };
     }
 
     /// <summary>
@@ -113,6 +125,11 @@ public static class BlockWriteRules
         if (stored.TryGetKind(out var kind) && kind == BlockKind.Immutable && stored.Owner.IsEmpty)
         {
             return Reject(BlockRejection.PermissionDenied, $"{address} is an ownerless immutable block, which cannot be deleted");
+        }
+        if (kind == BlockKind.Acl)
+        {
+            // Removing the record would let an old, validly signed version be inserted again (a rollback); the tombstone stays.
+            return Reject(BlockRejection.InvalidArgument, $"{address} is an ACB: its owner removes it with a tombstone (an update with deleted set, version + 1)");
         }
         if (removalSignature.IsEmpty)
         {

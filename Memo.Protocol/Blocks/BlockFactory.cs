@@ -140,6 +140,10 @@ public static class BlockFactory
         var spki = owner.PublicKey.Spki.Span;
         switch (kind)
         {
+            case BlockKind.Acl or BlockKind.Group:
+                // Sealed by their owner and editor client-side (AclBlocks, GroupBlocks): a node signs no one's ACL.
+                return BlockValidator.Validate(block);
+
             case BlockKind.Immutable:
                 if (block.Salt.IsEmpty)
                 {

@@ -15,8 +15,8 @@ namespace Memo.Protocol.Blocks;
 /// removal: "memo/remove/2" 0x00 ‖ address(32) ‖ u64be version ‖ u32be len ‖ signature
 /// </code>
 /// The salt is not signed directly: the address is, and the address is a hash of owner and salt.
-/// A removal names one creation of a block, not just its address: <c>version</c> is the OKB's version (0 for a CHB
-/// or an NB) and <c>signature</c> is the stored block's own signature (empty for a CHB). An NB's address is the same
+/// A removal names one creation of a block, not just its address: <c>version</c> is the OKB's (or GB's) version (0 for
+/// a CHB or an NB) and <c>signature</c> is the stored block's own signature (empty for a CHB). An NB's address is the same
 /// every time its owner creates it again, and an OKB deleted at version 0 can be created again at version 0; the
 /// owner's signature of the new creation is a fresh ECDSA signature (random nonce), so a removal recorded for an
 /// earlier creation does not verify for the new one. A CHB's address already covers its salt, so a CHB made with a
@@ -64,9 +64,10 @@ public static class BlockSigning
     private static void WriteSigned<TSink>(ref TSink sink, Block block) where TSink : struct, ISink
     {
         ArgumentNullException.ThrowIfNull(block);
-        if (!block.TryGetKind(out var kind) || kind == BlockKind.Immutable)
+        if (!block.TryGetKind(out var kind) || kind is not (BlockKind.Mutable or BlockKind.Named))
         {
-            throw new ArgumentException($"Only OKB and NB blocks are signed, not '{block.Type}'.", nameof(block));
+            // ACB and GB are signed too, over other bytes (AclSigning).
+            throw new ArgumentException($"Only OKB and NB blocks are signed with these bytes, not '{block.Type}'.", nameof(block));
         }
         if (kind == BlockKind.Mutable)
         {
@@ -96,7 +97,7 @@ public static class BlockSigning
         }
         sink.Append(RemovalDomain);
         sink.Append(stored.Address.Span);
-        WriteUInt64(ref sink, kind == BlockKind.Mutable ? unchecked((ulong)stored.Version) : 0);
+        WriteUInt64(ref sink, kind.IsVersioned() ? unchecked((ulong)stored.Version) : 0);
         WritePrefixed(ref sink, kind == BlockKind.Immutable ? ReadOnlySpan<byte>.Empty : stored.Signature.Span);
     }
 

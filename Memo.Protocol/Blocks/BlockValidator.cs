@@ -16,6 +16,8 @@ namespace Memo.Protocol.Blocks;
 //        covers the address, version, deleted flag, data and owner key (BlockSigning lists the exact bytes).
 //   NB   the address is SHA-256("NB/" ‖ owner_key ‖ "/" ‖ name); the owner's signature covers address, name,
 //        data and owner key.
+//   ACB  the address as an OKB's; the owner signs the ACL and the editor the data (AclBlockValidator).
+//   GB   the address as an OKB's; the owner signs everything, the group key generations included (AclSigning).
 // Every field that is neither hashed into the address nor signed must be absent (empty/zero) for its kind, so
 // nothing in a valid block can be altered undetected. The one exception is which oneof member carries the payload
 // (data or data_plain): both mean the same bytes. Owner keys must be canonical P-256 SPKI, so one key has one
@@ -65,6 +67,8 @@ public static class BlockValidator
         {
             BlockKind.Immutable => ValidateImmutable(block, address),
             BlockKind.Mutable => ValidateMutable(block, address),
+            BlockKind.Acl => AclBlockValidator.ValidateAcl(block, address),
+            BlockKind.Group => AclBlockValidator.ValidateGroup(block, address),
             _ => ValidateNamed(block, address),
         };
     }
@@ -113,9 +117,9 @@ public static class BlockValidator
         {
             return BlockCheck.Malformed("CHB owner is not a canonical P-256 public key");
         }
-        if (!block.Signature.IsEmpty || !block.Name.IsEmpty || block.Version != 0 || block.Deleted || !block.OwnerKey.IsEmpty)
+        if (!block.Signature.IsEmpty || !block.Name.IsEmpty || block.Version != 0 || block.Deleted || !block.OwnerKey.IsEmpty || AclBlockValidator.HasAclFields(block))
         {
-            return BlockCheck.Malformed("CHB carries a field its kind does not have (signature, name, version, deleted or owner_key)");
+            return BlockCheck.Malformed("CHB carries a field its kind does not have (signature, name, version, deleted, owner_key or an ACB/GB field)");
         }
         if (BlockAddresses.Immutable(block.Salt.Span, block.Owner.Span, block.GetPayload().Span) != address)
         {
@@ -134,9 +138,9 @@ public static class BlockValidator
         {
             return BlockCheck.Malformed($"OKB version {block.Version} is negative");
         }
-        if (!block.Owner.IsEmpty || !block.Name.IsEmpty)
+        if (!block.Owner.IsEmpty || !block.Name.IsEmpty || AclBlockValidator.HasAclFields(block))
         {
-            return BlockCheck.Malformed("OKB carries a field its kind does not have (owner or name)");
+            return BlockCheck.Malformed("OKB carries a field its kind does not have (owner, name or an ACB/GB field)");
         }
         if (!TryOwnerKey(block, out var key, out var failure) || !HasSignature(block, out failure))
         {
@@ -157,9 +161,9 @@ public static class BlockValidator
         {
             return BlockCheck.Malformed($"NB name is {block.Name.Length} bytes, not 1 to {BlockLimits.MaxNameBytes}");
         }
-        if (!block.Salt.IsEmpty || !block.Owner.IsEmpty || block.Version != 0 || block.Deleted)
+        if (!block.Salt.IsEmpty || !block.Owner.IsEmpty || block.Version != 0 || block.Deleted || AclBlockValidator.HasAclFields(block))
         {
-            return BlockCheck.Malformed("NB carries a field its kind does not have (salt, owner, version or deleted)");
+            return BlockCheck.Malformed("NB carries a field its kind does not have (salt, owner, version, deleted or an ACB/GB field)");
         }
         if (!TryOwnerKey(block, out var key, out var failure) || !HasSignature(block, out failure))
         {

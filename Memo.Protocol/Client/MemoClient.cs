@@ -35,7 +35,7 @@ namespace Memo.Protocol.Client;
 /// locally too); an expired one throws DeadlineExceeded, a cancelled token Cancelled. Values passed in are copied
 /// when the call starts, so the caller's buffer may be reused as soon as the method returns its task.</para>
 /// </remarks>
-public sealed class MemoClient : IDisposable
+public sealed partial class MemoClient : IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly bool _ownsChannel;

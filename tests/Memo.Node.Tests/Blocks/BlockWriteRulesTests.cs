@@ -137,7 +137,7 @@ public sealed class BlockWriteRulesTests : IDisposable
     public void Insert_rechecks_the_cheap_invariants()
     {
         var unknown = BlockFactory.MakeImmutable("x"u8, null);
-        unknown.Type = "ACB";
+        unknown.Type = "XB";
         AssertRejected(BlockRejection.InvalidArgument, BlockWriteRules.DecideInsert(unknown, null));
 
         var shortAddress = BlockFactory.MakeImmutable("x"u8, null);

@@ -8,6 +8,8 @@ public sealed class BlockKindsTests
     [InlineData("CHB", BlockKind.Immutable)]
     [InlineData("OKB", BlockKind.Mutable)]
     [InlineData("NB", BlockKind.Named)]
+    [InlineData("ACB", BlockKind.Acl)]
+    [InlineData("GB", BlockKind.Group)]
     public void Type_strings_round_trip(string type, BlockKind kind)
     {
         Assert.True(BlockKinds.TryParse(type, out var parsed));
@@ -20,7 +22,7 @@ public sealed class BlockKindsTests
     [InlineData(null)]
     [InlineData("")]
     [InlineData("chb")]
-    [InlineData("ACB")]
+    [InlineData("acb")]
     [InlineData("CHB ")]
     public void Unknown_type_strings_are_rejected(string? type)
     {

@@ -122,7 +122,7 @@ public sealed class BlockValidatorTests : IDisposable
     public void Unknown_type_is_malformed(string kind)
     {
         var block = Make(kind);
-        block.Type = "ACB";
+        block.Type = "XB";
         AssertOutcome(BlockCheckOutcome.Malformed, block);
         block.Type = "";
         AssertOutcome(BlockCheckOutcome.Malformed, block);
