@@ -58,7 +58,11 @@ public sealed partial class RevocationRefresher : IAsyncDisposable
             {
                 await RefreshAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
             {
                 // The shard may have no leader yet (a starting cluster) or be moving: the next round tries again.
                 LogRefreshFailed(_logger, e.Message);
