@@ -115,8 +115,11 @@ internal sealed class PassportCommands
         }
         var store = connection.Users;
         using var issuer = store.LoadKey(connection.As);
+        // Not known here: the user block the issuer published, read as the issuer when it holds a passport (a network
+        // with an owner reads nothing anonymously), else anonymously.
         var user = store.TryGet(name)?.Key
-            ?? await UserCommands.LookupAsync(connection with { As = null }, name, issuer.PublicKey, cancellationToken).ConfigureAwait(false);
+            ?? await UserCommands.LookupAsync(connection with { As = store.TryLoadPassport(connection.As) is null ? null : connection.As }, name, issuer.PublicKey,
+                cancellationToken).ConfigureAwait(false);
         if (user is null)
         {
             return reporter.Fail(ExitCodes.NotFound, $"no user '{name}' in the config folder, nor a user block for it published by {connection.As}");

@@ -62,6 +62,15 @@ public sealed class PassportClusterProcessTests(ITestOutputHelper output) : IDis
             await WaitAsync(async () => (await RunAsync("kv", "put", "k", "v1", "--as", "alice", "--node", nodes[1]!.Address)).Code == ExitCodes.Ok,
                 "alice's first write through node 2", nodes);
 
+            // Phase 1b: the owner (with a passport of its own) publishes alice's user block; bob finds her key by name.
+            await CliAsync("passport", "create", "--user", "owner", "--allow", "read,write,admin", "--as", "owner");
+            await CliAsync("user", "publish", "alice", "--as", "owner", "--node", nodes[0]!.Address);
+            var (lookup, lookupIo) = await RunAsync("--json", "user", "lookup", "alice", "--publisher", "owner", "--as", "bob", "--node", nodes[2]!.Address);
+            Assert.True(lookup == ExitCodes.Ok, lookupIo.Err.ToString());
+            var (_, aliceShown) = await RunAsync("--json", "user", "show", "alice");
+            Assert.Contains(System.Text.Json.JsonDocument.Parse(aliceShown.Out.ToString()).RootElement.GetProperty("fingerprint").GetString()!, lookupIo.Out.ToString(),
+                StringComparison.Ordinal);
+
             // Phase 2: bob may read, not write; anonymous callers may do neither.
             using var bob = Credentials("bob");
             using (var asBob = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Credentials = bob.Credentials }))
