@@ -10,7 +10,8 @@ namespace Memo.Cli.Commands;
 /// <param name="Ca">The network CA certificate file, for TLS; null for cleartext.</param>
 /// <param name="As">The user to act as (<c>--as</c>): its key and passport sign every call; null for anonymous calls.</param>
 /// <param name="PassportFile">The passport to present instead of the one stored for <paramref name="As"/>.</param>
-/// <param name="Home">The config folder holding users and passports (<see cref="Users.UserStore"/>).</param>
+/// <param name="Home">The config folder holding users and passports (<see cref="Users.UserStore"/>); null for the default
+/// (<c>$MEMO_HOME</c>, <c>$XDG_CONFIG_HOME/memo</c>, <c>~/.config/memo</c>), resolved when it is used.</param>
 internal sealed record ConnectionSettings(string Node, bool Json, TimeSpan Timeout, string? Ca = null, string? As = null, string? PassportFile = null, string? Home = null)
 {
     /// <summary>

@@ -70,7 +70,6 @@ internal sealed class GlobalOptions
             Description = $"The folder of users and passports; ${Users.UserStore.HomeVariable} replaces the default ($XDG_CONFIG_HOME/memo or ~/.config/memo)",
             HelpName = "dir",
             Recursive = true,
-            DefaultValueFactory = _ => Users.UserStore.DefaultHome(getEnvironmentVariable),
         };
     }
 

@@ -277,9 +277,13 @@ public sealed partial class MemoNode : IAsyncDisposable
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store, access), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor, interceptor: gate)
                 .Add(new ValueStoreService(gateway, key, network.Versions), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor,
-                    interceptor: gate)
-                .Add(new PassportsService(gateway, access, revocations, revocationRefresher), Memo.Protocol.Users.Wire.Passports.BindService,
+                    interceptor: gate);
+            if (access is not null)
+            {
+                // Only a network with an owner has passports to revoke: without one the public port serves what it did.
+                services.Add(new PassportsService(gateway, access, revocations, revocationRefresher), Memo.Protocol.Users.Wire.Passports.BindService,
                     Memo.Protocol.Users.Wire.Passports.Descriptor);
+            }
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
