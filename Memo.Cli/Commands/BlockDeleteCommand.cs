@@ -31,7 +31,22 @@ internal sealed class BlockDeleteCommand
         CommandGuard.RunAsync(_io, settings.Connection, async reporter =>
         {
             using var client = settings.Connection.Connect();
-            if (!await client.DeleteBlockAsync(settings.Address, cancellationToken: cancellationToken).ConfigureAwait(false))
+            // Acting as a user (--as), the user's key signs the removal here; anonymously the node signs for blocks it owns.
+            var removal = ReadOnlyMemory<byte>.Empty;
+            if (client.Credentials is { } user)
+            {
+                var stored = await client.FetchBlockAsync(settings.Address, cancellationToken).ConfigureAwait(false);
+                if (stored is null)
+                {
+                    return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
+                }
+                if (!user.Key.PublicKey.Matches(stored.GetOwnerSpki().Span))
+                {
+                    return reporter.Fail(ExitCodes.Rejected, $"block {settings.Address} is not owned by {settings.Connection.As}");
+                }
+                removal = Memo.Protocol.Blocks.BlockFactory.RemovalSignature(stored, user.Key);
+            }
+            if (!await client.DeleteBlockAsync(settings.Address, removal, cancellationToken).ConfigureAwait(false))
             {
                 return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
             }

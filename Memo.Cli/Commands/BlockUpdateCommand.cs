@@ -80,7 +80,12 @@ internal sealed class BlockUpdateCommand
             {
                 return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
             }
-            var next = NextVersion(current, data);
+            // Acting as a user (--as), the user's key signs the next version here: the node signs nothing for an authenticated user.
+            if (client.Credentials is { } user && !user.Key.PublicKey.Matches(current.OwnerKey.Span))
+            {
+                return reporter.Fail(ExitCodes.Rejected, $"block {settings.Address} is not owned by {settings.Connection.As}");
+            }
+            var next = client.Credentials is { } owner ? Memo.Protocol.Blocks.BlockFactory.NextVersion(current, data, owner.Key) : NextVersion(current, data);
             var outcome = await client.UpdateBlockAsync(next, cancellationToken).ConfigureAwait(false);
             if (outcome is BlockUpdateResult.Conflict conflict)
             {
