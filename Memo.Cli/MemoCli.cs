@@ -30,6 +30,10 @@ namespace Memo.Cli;
 ///   admin certify --ca-dir DIR --out DIR [--name NAME]          (an administrator certificate)
 ///   kv import &lt;folder&gt; [--prefix P] [--concurrency N] [--mode upsert|insert]   (progress, then a summary)
 ///   kv export &lt;folder&gt; [--prefix P] [--concurrency N]
+///   user create|show|export|import NAME; user publish NAME --as OWNER; user lookup NAME --publisher OWNER
+///   passport create --user NAME --allow read,write [--prefix P] [--expires 30d] --as OWNER; passport import|show|revoke
+///   kv grant --user NAME --prefix P --read|--write --as OWNER       (a passport with a per-prefix grant)
+///   (every data command: --as USER signs its calls with the user's key and presents its passport; --home DIR)
 ///   doctor [--node host:port] [--remote host:port] [--network NAME]   (checks, each with what to fix)
 ///   completion bash|zsh|fish                                    (a shell completion script)
 ///   bench kv [--target memo|etcd] [--workload put|get|mix] [--concurrency N] [--duration 10s] ...
@@ -54,10 +58,13 @@ internal sealed class MemoCli
         Certificates.Network.Add(NetworkShow.Command);
         Doctor = new DoctorCommand(Global, io);
         Completion = new CompletionCommand(io);
+        Users = new UserCommands(Global, io);
+        Passports = new PassportCommands(Global, io);
+        Kv.Command.Add(Passports.Grant);
         Root = new RootCommand("memo: the command-line client of a Memo node (key-value store, value store, cluster, benchmarks)")
         {
             Kv.Command, Block.Command, Cluster.Command, Bench.Command, Certificates.Network, Certificates.Node, Certificates.Admin,
-            Doctor.Command, Completion.Command,
+            Doctor.Command, Completion.Command, Users.Command, Passports.Command,
         };
         Global.AddTo(Root);
         foreach (var option in Root.Options)
@@ -95,6 +102,12 @@ internal sealed class MemoCli
 
     /// <summary><c>memo completion</c>.</summary>
     public CompletionCommand Completion { get; }
+
+    /// <summary><c>memo user</c>.</summary>
+    public UserCommands Users { get; }
+
+    /// <summary><c>memo passport</c> and <c>memo kv grant</c>.</summary>
+    public PassportCommands Passports { get; }
 
     /// <summary><c>memo bench</c>.</summary>
     public BenchCommand Bench { get; }

@@ -43,6 +43,7 @@ internal sealed class BlockDeleteCommand
             using var client = settings.Connection.Connect();
             if (settings.Key is not null)
             {
+                // A key file (an ACB's owner, or a block owner's PEM): the removal is signed here with it.
                 using var owner = UserKeyFiles.LoadKeyPair(settings.Key, _io.GetEnvironmentVariable);
                 var stored = await client.FetchBlockAsync(settings.Address, cancellationToken).ConfigureAwait(false);
                 if (stored is null)
@@ -68,9 +69,27 @@ internal sealed class BlockDeleteCommand
                     return reporter.Fail(ExitCodes.Rejected, Output.Errors.Describe(e));
                 }
             }
-            else if (!await client.DeleteBlockAsync(settings.Address, cancellationToken: cancellationToken).ConfigureAwait(false))
+            else
             {
-                return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
+                // Acting as a user (--as), the user's key signs the removal here; anonymously the node signs for blocks it owns.
+                var removal = ReadOnlyMemory<byte>.Empty;
+                if (client.Credentials is { } user)
+                {
+                    var stored = await client.FetchBlockAsync(settings.Address, cancellationToken).ConfigureAwait(false);
+                    if (stored is null)
+                    {
+                        return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
+                    }
+                    if (!user.Key.PublicKey.Matches(stored.GetOwnerSpki().Span))
+                    {
+                        return reporter.Fail(ExitCodes.Rejected, $"block {settings.Address} is not owned by {settings.Connection.As}");
+                    }
+                    removal = BlockFactory.RemovalSignature(stored, user.Key);
+                }
+                if (!await client.DeleteBlockAsync(settings.Address, removal, cancellationToken).ConfigureAwait(false))
+                {
+                    return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
+                }
             }
             if (settings.Connection.Json)
             {

@@ -114,7 +114,12 @@ internal sealed class BlockUpdateCommand
             }
             else
             {
-                next = NextVersion(current, data);
+                // Acting as a user (--as), the user's key signs the next version here: the node signs nothing for an authenticated user.
+                if (client.Credentials is { } user && !user.Key.PublicKey.Matches(current.OwnerKey.Span))
+                {
+                    return reporter.Fail(ExitCodes.Rejected, $"block {settings.Address} is not owned by {settings.Connection.As}");
+                }
+                next = client.Credentials is { } owner ? BlockFactory.NextVersion(current, data, owner.Key) : NextVersion(current, data);
             }
             var outcome = await client.UpdateBlockAsync(next, cancellationToken).ConfigureAwait(false);
             if (outcome is BlockUpdateResult.Conflict conflict)

@@ -17,6 +17,9 @@ internal sealed class CertificateCommands
     private const string NodeKeyFile = "node.key";
     private const string DatabaseFile = "memo.db";
 
+    /// <summary>The owner's public key file <c>memo network create --owner</c> writes beside the CA.</summary>
+    public const string OwnerKeyFile = "owner.pub";
+
     private readonly CliIo _io;
     private readonly GlobalOptions _global;
 
@@ -53,13 +56,35 @@ internal sealed class CertificateCommands
         var directory = new Option<string>("--dir") { Description = "Folder to write ca.crt and ca.key (0600) into; created 0700", HelpName = "dir", Required = true };
         var name = new Option<string>("--name") { Description = "The network's name (memo.network.name)", HelpName = "name", DefaultValueFactory = _ => "memo" };
         var days = Days(3650);
-        var create = new Command("create", "Make a network CA: the key and certificate that issue node and administrator certificates") { directory, name, days };
+        var owner = new Option<string?>("--owner")
+        {
+            Description = "A user (memo user create) to own the network: its public key is written to DIR/owner.pub, for the nodes' memo.network.owner",
+            HelpName = "user",
+        };
+        var create = new Command("create", "Make a network CA: the key and certificate that issue node and administrator certificates; with --owner, the owner's key file") { directory, name, days, owner };
         create.SetAction(result => Run(result, reporter =>
         {
+            // Read first, so an unknown owner leaves no half-made folder.
+            var ownerUser = result.GetValue(owner) is { } ownerName ? _global.Bind(result).Users.Get(ownerName) : null;
             using var authority = NetworkAuthority.Create(result.GetValue(name)!, TimeSpan.FromDays(result.GetValue(days)));
             authority.Save(result.GetValue(directory)!);
             var path = Path.Combine(result.GetValue(directory)!, NetworkAuthority.CertificateFile);
-            _io.WriteLine(Json(result) ? Output.Json.Write(w => { w.WriteString("ca", path); w.WriteString("network", authority.Network); }) : path);
+            var ownerPath = ownerUser is null ? null : Path.Combine(result.GetValue(directory)!, OwnerKeyFile);
+            if (ownerUser is not null)
+            {
+                File.WriteAllText(ownerPath!, ownerUser.ToPem());
+            }
+            _io.WriteLine(Json(result)
+                ? Output.Json.Write(w =>
+                {
+                    w.WriteString("ca", path);
+                    w.WriteString("network", authority.Network);
+                    if (ownerPath is not null)
+                    {
+                        w.WriteString("owner", ownerPath);
+                    }
+                })
+                : ownerPath is null ? path : path + "\n" + ownerPath);
             return ExitCodes.Ok;
         }));
         return new Command("network", "Create the network's certificate authority (create), show the network's policies (show)") { create };
@@ -145,7 +170,8 @@ internal sealed class CertificateCommands
         {
             return Task.FromResult(body(reporter));
         }
-        catch (Exception e) when (e is CertificateFileException or ArgumentException or CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CertificateFileException or ArgumentException or CryptographicException or IOException or UnauthorizedAccessException
+            or Users.UserStoreException)
         {
             return Task.FromResult(reporter.Fail(ExitCodes.Usage, Errors.Describe(e)));
         }

@@ -52,7 +52,38 @@ internal sealed class GlobalOptions
         };
         Timeout = DurationOption("--timeout", DefaultTimeout, "Time limit of each call to the node (e.g. 500ms, 30s, 2m)");
         Timeout.Recursive = true;
+        As = new Option<string?>("--as")
+        {
+            Description = $"Act as this user (memo user create): its key signs every call and its passport goes with it; ${UserVariable} replaces the default (anonymous)",
+            HelpName = "user",
+            Recursive = true,
+            DefaultValueFactory = _ => getEnvironmentVariable(UserVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null,
+        };
+        Passport = new Option<string?>("--passport")
+        {
+            Description = "The passport file to present (default: the one stored for --as)",
+            HelpName = "file",
+            Recursive = true,
+        };
+        Home = new Option<string?>("--home")
+        {
+            Description = $"The folder of users and passports; ${Users.UserStore.HomeVariable} replaces the default ($XDG_CONFIG_HOME/memo or ~/.config/memo)",
+            HelpName = "dir",
+            Recursive = true,
+        };
     }
+
+    /// <summary>The environment variable that gives <c>--as</c>.</summary>
+    public const string UserVariable = "MEMO_USER";
+
+    /// <summary><c>--as USER</c>: the user whose key signs the calls; null for anonymous calls.</summary>
+    public Option<string?> As { get; }
+
+    /// <summary><c>--passport FILE</c>.</summary>
+    public Option<string?> Passport { get; }
+
+    /// <summary><c>--home DIR</c>: the folder of users and passports.</summary>
+    public Option<string?> Home { get; }
 
     /// <summary><c>--node host:port</c>.</summary>
     public Option<string> Node { get; }
@@ -73,11 +104,15 @@ internal sealed class GlobalOptions
         root.Add(Json);
         root.Add(Ca);
         root.Add(Timeout);
+        root.Add(As);
+        root.Add(Passport);
+        root.Add(Home);
     }
 
     /// <summary>The connection settings of a parsed command line.</summary>
     public ConnectionSettings Bind(ParseResult result) =>
-        new(result.GetValue(Node)!, result.GetValue(Json), result.GetValue(Timeout) ?? DefaultTimeout, result.GetValue(Ca));
+        new(result.GetValue(Node)!, result.GetValue(Json), result.GetValue(Timeout) ?? DefaultTimeout, result.GetValue(Ca),
+            result.GetValue(As), result.GetValue(Passport), result.GetValue(Home));
 
     /// <summary>True when <c>--node</c> was written on the command line (not defaulted).</summary>
     public bool NodeGiven(ParseResult result) => result.GetResult(Node) is { Implicit: false };

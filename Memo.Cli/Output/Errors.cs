@@ -25,6 +25,11 @@ internal static class Errors
         {
             return new Failure(ExitCodes.Usage, Describe(certificate), null);
         }
+        // A user, key or passport of the config folder that is missing or unreadable (--as, memo user, memo passport).
+        if (exception is Memo.Cli.Users.UserStoreException user)
+        {
+            return new Failure(ExitCodes.Usage, Describe(user), null);
+        }
         // The bench targets call through generated clients, which throw RpcException; classify it as MemoClient would.
         if (exception is RpcException rpc)
         {

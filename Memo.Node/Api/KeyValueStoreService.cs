@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Memo.Node.Configuration;
+using System.Security.Cryptography;
 using Memo.Node.Kvs;
+using Memo.Node.Security;
 using Memo.Node.Shards.Wire;
 using Memo.Protocol.Kvs;
 using Store = Memo.Node.Kvs.KeyValueStore;
@@ -10,21 +12,23 @@ namespace Memo.Node.Api;
 /// <summary>
 /// The <c>memo.kvs.KeyValueStore</c> gRPC service: translates requests to <see cref="Store"/> calls
 /// and outcomes to memo's status codes (missing key NOT_FOUND, existing key ALREADY_EXISTS, bad key
-/// INVALID_ARGUMENT). Holds no state.
+/// INVALID_ARGUMENT; on a network with an owner, a write the shard refuses PERMISSION_DENIED). Holds no state. An
+/// authenticated caller (<see cref="PassportGate"/>) writes with its proof, which the key's shard checks again; on a
+/// network with an owner (<paramref name="access"/>) listings leave out the network's reserved keys.
 /// </summary>
-public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyValueStore.KeyValueStoreBase
+public sealed class KeyValueStoreService(Store store, NetworkAccess? access = null) : Memo.Protocol.Kvs.KeyValueStore.KeyValueStoreBase
 {
     /// <inheritdoc />
     public override async Task<InsertResponse> Insert(InsertRequest request, ServerCallContext context)
     {
-        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Insert, context.CancellationToken).ConfigureAwait(false));
+        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Insert, WriterOf(context, request.Value.Span), context.CancellationToken).ConfigureAwait(false));
         return new InsertResponse();
     }
 
     /// <inheritdoc />
     public override async Task<UpdateResponse> Update(UpdateRequest request, ServerCallContext context)
     {
-        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Update, context.CancellationToken).ConfigureAwait(false));
+        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Update, WriterOf(context, request.Value.Span), context.CancellationToken).ConfigureAwait(false));
         return new UpdateResponse();
     }
 
@@ -33,7 +37,7 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
     {
         Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.ApiIn);
         using var probe = new Diagnostics.ProbeAtEnd(Diagnostics.ProbeStage.ApiOut);
-        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Upsert, context.CancellationToken).ConfigureAwait(false));
+        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Upsert, WriterOf(context, request.Value.Span), context.CancellationToken).ConfigureAwait(false));
         return new UpsertResponse();
     }
 
@@ -61,7 +65,7 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
     /// <inheritdoc />
     public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
-        Check(await store.DeleteAsync(request.Key, context.CancellationToken).ConfigureAwait(false));
+        Check(await store.DeleteAsync(request.Key, DeleterOf(context), context.CancellationToken).ConfigureAwait(false));
         return new DeleteResponse();
     }
 
@@ -73,11 +77,35 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
         var response = new ListResponse { Truncated = listing.Truncated, NextMarker = listing.NextMarker ?? "" };
         foreach (var key in listing.Keys)
         {
-            response.Items.Add(new ListItem { Key = key });
+            if (access is null || !key.StartsWith(NetworkAccess.ReservedPrefix, StringComparison.Ordinal))
+            {
+                response.Items.Add(new ListItem { Key = key });
+            }
         }
-        response.Prefixes.AddRange(listing.Prefixes);
+        response.Prefixes.AddRange(access is null ? listing.Prefixes : listing.Prefixes.Where(p => !p.StartsWith(NetworkAccess.ReservedPrefix, StringComparison.Ordinal)));
         return response;
     }
+
+    // The writer's proof for the key's shard: the caller's passport and call token as it sent them, and the digest of
+    // the value its token signed.
+    private static KvCaller? WriterOf(ServerCallContext context, ReadOnlySpan<byte> value) =>
+        PassportGate.CallerOf(context) is { } caller
+            ? new KvCaller(caller.Passport.User, new WriterProof
+            {
+                Passport = Google.Protobuf.ByteString.CopyFrom(caller.PassportBytes),
+                CallToken = Google.Protobuf.ByteString.CopyFrom(caller.TokenBytes),
+                ValueDigest = Google.Protobuf.ByteString.CopyFrom(SHA256.HashData(value)),
+            })
+            : null;
+
+    private static KvCaller? DeleterOf(ServerCallContext context) =>
+        PassportGate.CallerOf(context) is { } caller
+            ? new KvCaller(caller.Passport.User, new WriterProof
+            {
+                Passport = Google.Protobuf.ByteString.CopyFrom(caller.PassportBytes),
+                CallToken = Google.Protobuf.ByteString.CopyFrom(caller.TokenBytes),
+            })
+            : null;
 
     // The memo-read-consistency header of this call; null (the node's default) when absent.
     private static ReadConsistency? ConsistencyOf(ServerCallContext context)
@@ -99,6 +127,7 @@ public sealed class KeyValueStoreService(Store store) : Memo.Protocol.Kvs.KeyVal
             KvStatus.AlreadyExists => StatusCode.AlreadyExists,
             KvStatus.InvalidArgument => StatusCode.InvalidArgument,
             KvStatus.FailedPrecondition => StatusCode.FailedPrecondition,
+            KvStatus.PermissionDenied => StatusCode.PermissionDenied,
             _ => StatusCode.Internal,
         };
         if (status != StatusCode.OK)

@@ -26,6 +26,7 @@ namespace Memo.Node.Configuration;
 /// <param name="Cluster">Membership: gossip, failure detection, ring tokens (<c>memo.cluster</c>).</param>
 /// <param name="Api">The public API's TLS (<c>memo.api</c>).</param>
 /// <param name="Metrics">The metrics port and OTLP export (<c>memo.metrics</c>).</param>
+/// <param name="Security">Passports and signed calls (<c>memo.security</c>).</param>
 public sealed record MemoOptions(
     NodeOptions Node,
     GrpcOptions Grpc,
@@ -36,7 +37,8 @@ public sealed record MemoOptions(
     RaftOptions Raft,
     Memo.Node.Cluster.ClusterOptions Cluster,
     ApiOptions Api,
-    MetricsOptions Metrics)
+    MetricsOptions Metrics,
+    SecurityOptions Security)
 {
     /// <summary>Names the built-in defaults in problems.</summary>
     public const string ReferenceSource = "defaults (hocon/memo.conf)";
@@ -146,7 +148,7 @@ public sealed record MemoOptions(
     public bool Equals(MemoOptions? other) =>
         other is not null && Node.Equals(other.Node) && Grpc.Equals(other.Grpc) && Storage.Equals(other.Storage) &&
         Shards.Equals(other.Shards) && Kvs.Equals(other.Kvs) && Network.Equals(other.Network) && Raft.Equals(other.Raft) &&
-        Cluster.Equals(other.Cluster) && Api.Equals(other.Api) && Metrics.Equals(other.Metrics);
+        Cluster.Equals(other.Cluster) && Api.Equals(other.Api) && Metrics.Equals(other.Metrics) && Security.Equals(other.Security);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Node, Grpc, Storage, Shards, Kvs, Network, Raft, Cluster);
@@ -166,6 +168,11 @@ public sealed record MemoOptions(
         Cluster.Validate(v);
         Api.Validate(v);
         Metrics.Validate(v);
+        Security.Validate(v);
+        // Passports are checked against the network owner's key: requiring them without one would refuse every call.
+        // (A data folder's recorded owner is checked again at start.)
+        v.Require(Security.RequirePassport != PassportRequirement.On || Network.Owner.Length > 0, $"{SecurityOptions.Path}.require-passport", "on",
+            $"needs the network owner's key ({NetworkOptions.Path}.owner)");
         // A cleartext API on an address others can reach hands every key to whoever listens on the network.
         if (NodeOptions.TryParseHostPort(Node.Listen, out var listenHost, out _))
         {
@@ -203,7 +210,8 @@ public sealed record MemoOptions(
         RaftOptions.Read(reader),
         Memo.Node.Cluster.ClusterOptions.Read(reader),
         ApiOptions.Read(reader),
-        MetricsOptions.Read(reader));
+        MetricsOptions.Read(reader),
+        SecurityOptions.Read(reader));
 
     /// <summary>The last layer that sets <paramref name="path"/>, or the defaults.</summary>
     private static string SourceOf(string path, IReadOnlyList<ConfigLayer> layers)

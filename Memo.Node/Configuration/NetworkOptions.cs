@@ -15,8 +15,10 @@ namespace Memo.Node.Configuration;
 /// <param name="EncryptAtRest">Whether nodes encrypt the records they store (<c>memo.network.encrypt-at-rest</c>);
 /// recorded at the network's creation.</param>
 /// <param name="Versions">Versions of each key kept, the current one included (1: only the current value).</param>
+/// <param name="Owner">PEM file of the network owner's public key (<c>memo user export</c>): the key every passport
+/// chains to. Recorded at the network's creation; empty for a network without an owner (no passports).</param>
 public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDelay, string Name = "memo", string Ca = "",
-    ValueCompression Compression = ValueCompression.Off, bool EncryptAtRest = false, int Versions = 1)
+    ValueCompression Compression = ValueCompression.Off, bool EncryptAtRest = false, int Versions = 1, string Owner = "")
 {
     internal const string Path = "memo.network";
 
@@ -43,7 +45,8 @@ public sealed record NetworkOptions(int ReplicationFactor, TimeSpan EvictionDela
         r.String($"{Path}.ca"),
         r.Choice($"{Path}.compression", CompressionChoices),
         r.Choice($"{Path}.encrypt-at-rest", Switch),
-        r.Int32($"{Path}.versions"));
+        r.Int32($"{Path}.versions"),
+        r.String($"{Path}.owner"));
 
     internal void Validate(OptionsValidator v)
     {

@@ -60,4 +60,10 @@ public sealed partial class MemoNode
 
     [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Dropped a peer message from {NodeId}, which is not a live cluster member ({Count} dropped so far)")]
     private static partial void LogInboundFromNonMember(ILogger logger, NodeId nodeId, long count);
+
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Warning, Message = "The network's owner is {Recorded}, recorded at its creation; the configured memo.network.owner ({Configured}) is ignored")]
+    private static partial void LogOwnerFixed(ILogger logger, string recorded, string configured);
+
+    [LoggerMessage(EventId = 1031, Level = LogLevel.Information, Message = "The network is owned by {Owner}: shards check writers' passports, the API requires passports: {Required}")]
+    private static partial void LogNetworkOwner(ILogger logger, string owner, string required);
 }

@@ -61,6 +61,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly TaskCompletionSource<MemoNodeExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private NodeCertificates? _certificates;
     private MetricsServer? _metrics;
+    private RevocationRefresher? _revocationRefresher;
     private OpenTelemetry.Trace.TracerProvider? _tracing;
     private long _refusedInbound;
     private int _stopped;
@@ -147,6 +148,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         NodeActorHost? actors = null;
         NodeCertificates? certificates = null;
         MetricsServer? metrics = null;
+        RevocationRefresher? revocationRefresher = null;
         OpenTelemetry.Trace.TracerProvider? tracing = null;
         var calls = new ApiCallCounts();
         try
@@ -183,7 +185,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             var clusterStore = await SiloClusterStore.OpenAsync(silo,
                 new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay,
                     new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads), options.Network.DataPolicies,
-                    options.Network.Versions),
+                    options.Network.Versions, ReadOwner(options)),
                 options.Cluster.VirtualNodesPerMember, certificates.CertifiedNode, cancellationToken).ConfigureAwait(false);
             certificates.CheckNode(clusterStore.Node, folder.Path, options.Node.Certificate);
             // The shard count of the data folder is authoritative; the record only repeats it.
@@ -193,6 +195,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             {
                 LogVersionsFixed(logger, network.Versions, options.Network.Versions);
             }
+            var access = NetworkAccessOf(network, options, logger);
             silo = await OpenSealedAsync(silo, network.DataPolicies, options, logger, cancellationToken).ConfigureAwait(false);
             if (options.Storage.EntryCacheBytes > 0)
             {
@@ -239,7 +242,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 MinRestartBackoff = options.Shards.RestartBackoffMin,
                 MaxRestartBackoff = options.Shards.RestartBackoffMax,
             };
-            shards = await ShardHost.StartAsync(actors.System, clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount), raftConfig, groupOptions,
+            shards = await ShardHost.StartAsync(actors.System, clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount, access), raftConfig, groupOptions,
                 new ShardHostOptions
                 {
                     MaxConcurrentMoves = options.Shards.MaxConcurrentMoves,
@@ -262,9 +265,26 @@ public sealed partial class MemoNode : IAsyncDisposable
                     shards.LocalReports, certificates.Peers),
                 AdminWire.ActorName);
 
+            // Passports (docs/security.md, "Authenticated clients"): on a network with an owner every memo.kvs and memo.vs
+            // call passes the gate, and the node keeps a copy of the revocation list fresh.
+            var revocations = new PassportRevocations();
+            var gate = access is null ? null : new PassportGate(access, options.Security.RequirePassport != PassportRequirement.Off,
+                options.Security.CallWindow, options.Security.MaxTrackedNonces, revocations, TimeProvider.System);
+            if (access is not null)
+            {
+                revocationRefresher = new RevocationRefresher(store, revocations, options.Security.RevocationRefresh, TimeProvider.System,
+                    loggerFactory.CreateLogger<RevocationRefresher>());
+            }
             var services = new ApiServices()
-                .Add(new KeyValueStoreService(store), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor)
-                .Add(new ValueStoreService(gateway, key, network.Versions), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor);
+                .Add(new KeyValueStoreService(store, access), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor, interceptor: gate)
+                .Add(new ValueStoreService(gateway, key, network.Versions), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor,
+                    interceptor: gate);
+            if (access is not null)
+            {
+                // Only a network with an owner has passports to revoke: without one the public port serves what it did.
+                services.Add(new PassportsService(gateway, access, revocations, revocationRefresher), Memo.Protocol.Users.Wire.Passports.BindService,
+                    Memo.Protocol.Users.Wire.Passports.Descriptor);
+            }
             MemoNode? node = null;
             server = await ApiServer.StartAsync(new ApiServerOptions
             {
@@ -298,6 +318,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             {
                 _certificates = certificates,
                 _metrics = metrics,
+                _revocationRefresher = revocationRefresher,
                 _tracing = tracing,
             };
             if (certificates.Api is null && NodeOptions.TryParseHostPort(listen, out var listenHost, out _) && !ApiOptions.IsLoopback(listenHost))
@@ -308,12 +329,14 @@ public sealed partial class MemoNode : IAsyncDisposable
             LogStarted(logger, node.Address, actors.RemoteAddress, folder.Path, shardCount, key.PublicKey.ToString());
             LogClusterIdentity(logger, cluster.Self, advertised, network.Name, network.ReplicationFactor);
             cluster.Start();
+            revocationRefresher?.Start();
             return node;
         }
         catch
         {
             // Stop listening first: a start that failed late must not leave the port bound.
             if (metrics is not null) await metrics.DisposeAsync().ConfigureAwait(false);
+            if (revocationRefresher is not null) await revocationRefresher.DisposeAsync().ConfigureAwait(false);
             tracing?.Dispose();
             if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
@@ -374,6 +397,44 @@ public sealed partial class MemoNode : IAsyncDisposable
             LogKekRotated(logger, kek!.Source, previous.Source);
         }
         return opened;
+    }
+
+    // memo.network.owner, for a new network: the owner's public key (PEM).
+    private static MemoPublicKey? ReadOwner(MemoOptions options)
+    {
+        if (options.Network.Owner.Length == 0)
+        {
+            return null;
+        }
+        try
+        {
+            return Memo.Protocol.Users.MemoUser.PublicKeyFromPem(File.ReadAllText(options.Network.Owner));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw new MemoConfigurationException([$"memo.network.owner = \"{options.Network.Owner}\": cannot read the owner's public key: {e.Message}"]);
+        }
+    }
+
+    // The data folder's owner is the network's (recorded at its creation); a configuration that names another is
+    // reported, not followed, as the other network parameters are. Passports required without an owner refuse to start.
+    private static Security.NetworkAccess? NetworkAccessOf(NetworkParameters network, MemoOptions options, ILogger logger)
+    {
+        var configured = ReadOwner(options);
+        if (configured is not null && !configured.Equals(network.Owner))
+        {
+            LogOwnerFixed(logger, network.Owner?.ToString() ?? "none", configured.ToString());
+        }
+        if (network.Owner is null)
+        {
+            if (options.Security.RequirePassport == PassportRequirement.On)
+            {
+                throw new MemoConfigurationException(["memo.security.require-passport = on: the network has no owner (its data folder recorded none at creation)"]);
+            }
+            return null;
+        }
+        LogNetworkOwner(logger, network.Owner.ToString(), options.Security.RequirePassport == PassportRequirement.Off ? "off" : "on");
+        return new Security.NetworkAccess(network.Owner, network.Name);
     }
 
     private static RaftTiming CheckRecordedTiming(RaftTiming recorded, MemoOptions options, ILogger logger)
@@ -480,6 +541,10 @@ public sealed partial class MemoNode : IAsyncDisposable
             // Health and readiness answer NOT_SERVING / 503 from here on (_stopped), so load balancers and clients move
             // away before the ports close; the metrics port closes last of the network endpoints for that reason.
             LogStopping(_logger, Address);
+            if (_revocationRefresher is not null)
+            {
+                await _revocationRefresher.DisposeAsync().ConfigureAwait(false);
+            }
             await StopAdminAsync().ConfigureAwait(false);
             await _cluster.DisposeAsync().ConfigureAwait(false);
             // The replicas stop before the links: what they applied is durable; calls still in flight are retried

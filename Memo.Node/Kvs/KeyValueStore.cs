@@ -58,8 +58,16 @@ public sealed partial class KeyValueStore
         _logger = logger;
     }
 
-    /// <summary>Insert, Update or Upsert <paramref name="key"/> (memo semantics).</summary>
-    public async Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, CancellationToken cancellationToken = default)
+    /// <summary>Insert, Update or Upsert <paramref name="key"/> (memo semantics), as an anonymous caller.</summary>
+    public Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, CancellationToken cancellationToken = default) =>
+        WriteAsync(key, value, mode, caller: null, cancellationToken);
+
+    /// <summary>
+    /// Insert, Update or Upsert <paramref name="key"/> (memo semantics) for <paramref name="caller"/>: its key owns the
+    /// value block, and its proof goes with the entry write to the key's shard. On a network with an owner a write
+    /// without a caller, or whose proof the shard would refuse, is <see cref="KvStatus.PermissionDenied"/>.
+    /// </summary>
+    public async Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
@@ -73,9 +81,18 @@ public sealed partial class KeyValueStore
         var inline = value.Length <= _limits.InlineValueBytes;
         // A block stored in its own shard can later be reclaimed only with this key, which the entry keeps (ReclaimKeys).
         var reclaimKey = inline ? null : ReclaimKeys.NewKey();
+        // The node signs nothing for an authenticated user: the user's key owns the value block.
+        var owner = caller?.User ?? _nodeKey.PublicKey;
         var block = reclaimKey is null
-            ? BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey)
-            : BlockFactory.MakeImmutable(value.Span, _nodeKey.PublicKey, ReclaimKeys.SaltOf(reclaimKey));
+            ? BlockFactory.MakeImmutable(value.Span, owner)
+            : BlockFactory.MakeImmutable(value.Span, owner, ReclaimKeys.SaltOf(reclaimKey));
+        // Checked before anything is stored, so a refused write leaves no value block behind; the shard checks again.
+        var entryWrite = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, KeepVersions = KeepVersions, Proof = caller?.Proof };
+        if (_shards.Layout.Access is { } access
+            && ShardStateMachine.Authorize(new ShardCommand { Format = ShardStateMachine.Format, WriteEntry = inline ? WithBlock(entryWrite, block) : entryWrite }, access) is { } denied)
+        {
+            return new KvOutcome(KvStatus.PermissionDenied, denied.Reason);
+        }
         ShardResult written;
         if (inline)
         {
@@ -83,7 +100,7 @@ public sealed partial class KeyValueStore
             written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
             {
                 Format = ShardStateMachine.Format,
-                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ValueBlock = block, KeepVersions = KeepVersions },
+                WriteEntry = WithBlock(entryWrite, block),
             }, cancellationToken).ConfigureAwait(false);
         }
         else
@@ -97,7 +114,7 @@ public sealed partial class KeyValueStore
             written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
             {
                 Format = ShardStateMachine.Format,
-                WriteEntry = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, ReclaimKey = ByteString.CopyFrom(reclaimKey), KeepVersions = KeepVersions },
+                WriteEntry = WithReclaimKey(entryWrite, reclaimKey!),
             }, CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -127,17 +144,25 @@ public sealed partial class KeyValueStore
     }
 
     /// <summary>Deletes <paramref name="key"/>; NotFound when missing.</summary>
-    public async Task<KvOutcome> DeleteAsync(string key, CancellationToken cancellationToken = default)
+    public Task<KvOutcome> DeleteAsync(string key, CancellationToken cancellationToken = default) => DeleteAsync(key, caller: null, cancellationToken);
+
+    /// <summary>Deletes <paramref name="key"/> for <paramref name="caller"/> (see <see cref="WriteAsync(string, ReadOnlyMemory{byte}, WriteMode, KvCaller?, CancellationToken)"/>); NotFound when missing.</summary>
+    public async Task<KvOutcome> DeleteAsync(string key, KvCaller? caller, CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
             return new KvOutcome(KvStatus.InvalidArgument, keyProblem);
         }
-        var result = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+        var command = new ShardCommand
         {
             Format = ShardStateMachine.Format,
-            DeleteEntry = new DeleteEntry { Key = key },
-        }, cancellationToken).ConfigureAwait(false);
+            DeleteEntry = new DeleteEntry { Key = key, Proof = caller?.Proof },
+        };
+        if (_shards.Layout.Access is { } access && ShardStateMachine.Authorize(command, access) is { } denied)
+        {
+            return new KvOutcome(KvStatus.PermissionDenied, denied.Reason);
+        }
+        var result = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), command, cancellationToken).ConfigureAwait(false);
         switch (result)
         {
             case ShardResult.EntryDeleted d:
@@ -321,6 +346,20 @@ public sealed partial class KeyValueStore
             return "The key is not valid Unicode (unpaired surrogate).";
         }
         return bytes > _limits.MaxKeyBytes ? $"The key is {bytes} bytes; the limit is {_limits.MaxKeyBytes}." : null;
+    }
+
+    private static WriteEntry WithBlock(WriteEntry write, Block block)
+    {
+        var inline = write.Clone();
+        inline.ValueBlock = block;
+        return inline;
+    }
+
+    private static WriteEntry WithReclaimKey(WriteEntry write, byte[] reclaimKey)
+    {
+        var stored = write.Clone();
+        stored.ReclaimKey = ByteString.CopyFrom(reclaimKey);
+        return stored;
     }
 
     private uint KeepVersions => _limits.KeepVersions > 1 ? (uint)_limits.KeepVersions : 0;

@@ -13,4 +13,6 @@ public enum KvStatus
     InvalidArgument = 3,
     /// <summary>The key exists but its value cannot be served (its value block is not stored); overwrite or delete the key.</summary>
     FailedPrecondition = 4,
+    /// <summary>The network has an owner and the caller has not proved a right to this write (its shard refused it).</summary>
+    PermissionDenied = 5,
 }

@@ -17,8 +17,12 @@ public sealed class ShardLayout
     private readonly int _bits;
 
     /// <summary>Creates the layout; <paramref name="shardCount"/> must be a power of two between 1 and 65,536.</summary>
-    public ShardLayout(int shardCount)
+    /// <param name="shardCount">The network's shard count.</param>
+    /// <param name="access">The network's access rules when it has an owner (fixed at its creation, like the shard
+    /// count, so every replica decides alike): the state machine then admits key-value writes only with a writer's proof.</param>
+    public ShardLayout(int shardCount, Memo.Node.Security.NetworkAccess? access = null)
     {
+        Access = access;
         if (shardCount < 1 || shardCount > 65536 || (shardCount & (shardCount - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(shardCount), shardCount, "The shard count must be a power of two between 1 and 65536.");
@@ -26,6 +30,9 @@ public sealed class ShardLayout
         ShardCount = shardCount;
         _bits = System.Numerics.BitOperations.Log2((uint)shardCount);
     }
+
+    /// <summary>The network's access rules; null for a network without an owner.</summary>
+    public Memo.Node.Security.NetworkAccess? Access { get; }
 
     /// <summary>Number of shards.</summary>
     public int ShardCount { get; }

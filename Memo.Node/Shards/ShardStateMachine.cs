@@ -31,7 +31,7 @@ namespace Memo.Node.Shards;
 /// touches, decides the result and the record's new bytes. Pure: no I/O, no clock, no randomness, so every
 /// replica that applies the same commands in the same order (the Raft log) reaches the same state.
 /// </summary>
-public static class ShardStateMachine
+public static partial class ShardStateMachine
 {
     /// <summary>Current format of <see cref="ShardCommand"/> and <see cref="KvEntry"/>.</summary>
     public const uint Format = 1;
@@ -78,7 +78,9 @@ public static class ShardStateMachine
             refusal = Refuse($"the command's {(target.IsEntry ? "key" : "block")} belongs to shard {owner.Value}, not to this group's shard {shard.Value}");
             return false;
         }
-        return true;
+        // On a network with an owner, who may write the record (ShardStateMachine.Authorization.cs).
+        refusal = Authorize(command, layout.Access);
+        return refusal is null;
     }
 
     /// <summary>Decides <paramref name="command"/> against the target record's current bytes (null when absent).</summary>
@@ -104,6 +106,7 @@ public static class ShardStateMachine
             ShardCommand.CommandOneofCase.DeleteEntry => ParseEntry(current) is { } previous
                 ? ShardDecision.Delete(new ShardResult.EntryDeleted(previous))
                 : ShardDecision.Unchanged(new ShardResult.EntryMissing()),
+            ShardCommand.CommandOneofCase.RevokePassport => DecideRevocation(command.RevokePassport, ParseEntry(current)),
             _ => throw new InvalidOperationException($"Unreachable: {command.CommandCase} has a target but no rule."),
         };
     }
@@ -161,6 +164,8 @@ public static class ShardStateMachine
                 return TryEntryTarget(command.WriteEntry.Key, out target, out problem);
             case ShardCommand.CommandOneofCase.DeleteEntry:
                 return TryEntryTarget(command.DeleteEntry.Key, out target, out problem);
+            case ShardCommand.CommandOneofCase.RevokePassport:
+                return TryEntryTarget(Security.NetworkAccess.RevocationKey, out target, out problem);
             default:
                 problem = $"unknown shard command {command.CommandCase}";
                 return false;

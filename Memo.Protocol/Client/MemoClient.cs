@@ -2,9 +2,11 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Kvs;
+using Memo.Protocol.Users;
 using Memo.Protocol.ValueStore;
 using GrpcException = Memo.Protocol.Grpc.GrpcException;
 using GrpcStatusCode = Memo.Protocol.Grpc.GrpcStatusCode;
@@ -40,27 +42,34 @@ public sealed partial class MemoClient : IDisposable
     private readonly GrpcChannel _channel;
     private readonly bool _ownsChannel;
     private readonly UnaryCaller _calls;
+    private readonly UserCredentials? _credentials;
 
     /// <summary>Connects to a node at <c>host:port</c> (or <c>http://host:port</c>, or <c>https://host:port</c> for TLS).</summary>
     /// <exception cref="ArgumentException">The target or the channel options are invalid.</exception>
     public MemoClient(string target, MemoClientOptions? options = null)
-        : this(MemoChannel.Create(target, options?.EffectiveChannel), ownsChannel: true, options?.Timeout)
+        : this(MemoChannel.Create(target, options?.EffectiveChannel), ownsChannel: true, options?.Timeout, options?.Credentials)
     {
     }
 
-    /// <summary>Uses an existing channel, which the caller keeps owning.</summary>
-    public MemoClient(GrpcChannel channel, TimeSpan? timeout = null)
-        : this(channel, ownsChannel: false, timeout)
+    /// <summary>Uses an existing channel, which the caller keeps owning; with <paramref name="credentials"/> every call is
+    /// signed as that user (<see cref="MemoClientOptions.Credentials"/>).</summary>
+    public MemoClient(GrpcChannel channel, TimeSpan? timeout = null, UserCredentials? credentials = null)
+        : this(channel, ownsChannel: false, timeout, credentials)
     {
     }
 
-    private MemoClient(GrpcChannel channel, bool ownsChannel, TimeSpan? timeout)
+    private MemoClient(GrpcChannel channel, bool ownsChannel, TimeSpan? timeout, UserCredentials? credentials)
     {
         ArgumentNullException.ThrowIfNull(channel);
         _channel = channel;
         _ownsChannel = ownsChannel;
-        _calls = new UnaryCaller(channel.CreateCallInvoker(), timeout);
+        _credentials = credentials;
+        var invoker = channel.CreateCallInvoker();
+        _calls = new UnaryCaller(credentials is null ? invoker : invoker.Intercept(new SigningInterceptor(credentials)), timeout);
     }
+
+    /// <summary>The user this client acts as; null for an anonymous client.</summary>
+    public UserCredentials? Credentials => _credentials;
 
     /// <summary>The underlying channel, for calling other services on the same node (e.g. with a generated client).</summary>
     public GrpcChannel Channel => _channel;
@@ -236,16 +245,30 @@ public sealed partial class MemoClient : IDisposable
 
     // ---- value store ----
 
-    /// <summary>Stores data as an immutable block owned by the node; returns its address.</summary>
+    /// <summary>Stores data as an immutable block owned by the node (by the user, with <see cref="Credentials"/>); returns its address.</summary>
     public async Task<BlockAddress> InsertImmutableBlockAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        var response = await _calls.CallAsync(ValueStoreMethods.InsertImmutableBlock, new InsertImmutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
+        var request = new InsertImmutableBlockRequest { Data = ByteString.CopyFrom(data.Span) };
+        if (_credentials is not null)
+        {
+            request.Owner = ByteString.CopyFrom(_credentials.Key.PublicKey.Spki.Span);
+        }
+        var response = await _calls.CallAsync(ValueStoreMethods.InsertImmutableBlock, request, cancellationToken).ConfigureAwait(false);
         return BlockAddress.FromBytes(response.Address.Span);
     }
 
-    /// <summary>Stores data as a new mutable block (version 0) owned by the node; returns its address.</summary>
+    /// <summary>
+    /// Stores data as a new mutable block (version 0) owned and signed by the node; with <see cref="Credentials"/>, owned
+    /// and signed by the user, here (the node signs nothing for an authenticated user). Returns its address.
+    /// </summary>
     public async Task<BlockAddress> InsertMutableBlockAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
+        if (_credentials is not null)
+        {
+            var block = BlockFactory.MakeMutable(_credentials.Key, data.Span);
+            await InsertBlockAsync(block, cancellationToken).ConfigureAwait(false);
+            return BlockAddress.FromBytes(block.Address.Span);
+        }
         var response = await _calls.CallAsync(ValueStoreMethods.InsertMutableBlock, new InsertMutableBlockRequest { Data = ByteString.CopyFrom(data.Span) }, cancellationToken).ConfigureAwait(false);
         return BlockAddress.FromBytes(response.Address.Span);
     }

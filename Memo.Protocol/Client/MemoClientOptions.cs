@@ -24,6 +24,13 @@ public sealed record MemoClientOptions
     /// </summary>
     public string? CaCertificateFile { get; init; }
 
+    /// <summary>
+    /// The user the client acts as on a network with an owner: its key pair and passport. Every call then carries the
+    /// passport and a call token signed here (one ECDSA P-256 signature per call); blocks the client makes are the
+    /// user's. Null: anonymous calls.
+    /// </summary>
+    public Memo.Protocol.Users.UserCredentials? Credentials { get; init; }
+
     /// <summary>The channel options with <see cref="CaCertificateFile"/> applied.</summary>
     internal MemoChannelOptions? EffectiveChannel =>
         CaCertificateFile is null ? Channel : (Channel ?? new MemoChannelOptions()) with { CaCertificateFile = CaCertificateFile };

@@ -3,6 +3,7 @@ using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Reflection;
 using Grpc.Reflection.V1Alpha;
 using Microsoft.AspNetCore.Builder;
@@ -32,7 +33,9 @@ public sealed class ApiServices
     /// <param name="descriptor">The generated <c>Descriptor</c> of its service, for reflection.</param>
     /// <param name="maxReceiveMessageSize">This service's own request size limit, when it differs from the server's (the
     /// peer link carries batches whose size the transport's options fix, not the public API's limit).</param>
-    public ApiServices Add<TService>(TService instance, Action<ServiceBinderBase, TService> bind, ServiceDescriptor descriptor, int? maxReceiveMessageSize = null)
+    /// <param name="interceptor">A server interceptor every call of this service passes (the passport gate); null for none.</param>
+    public ApiServices Add<TService>(TService instance, Action<ServiceBinderBase, TService> bind, ServiceDescriptor descriptor, int? maxReceiveMessageSize = null,
+        Interceptor? interceptor = null)
         where TService : class
     {
         ArgumentNullException.ThrowIfNull(instance);
@@ -46,6 +49,12 @@ public sealed class ApiServices
             if (maxReceiveMessageSize is { } limit)
             {
                 services.Configure<GrpcServiceOptions<BoundService<TService>>>(o => o.MaxReceiveMessageSize = limit);
+            }
+            if (interceptor is not null)
+            {
+                // Grpc.AspNetCore resolves a registered interceptor type from the container: the one instance given here.
+                services.AddSingleton(interceptor.GetType(), interceptor);
+                services.Configure<GrpcServiceOptions<BoundService<TService>>>(o => o.Interceptors.Add(interceptor.GetType()));
             }
         });
         _mappings.Add(endpoints => endpoints.MapGrpcService<BoundService<TService>>());

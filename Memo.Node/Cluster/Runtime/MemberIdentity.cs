@@ -22,19 +22,23 @@ namespace Memo.Node.Cluster.Runtime;
 /// predate them (it then matches any).</param>
 /// <param name="Versions">Versions of each key the node keeps (<c>memo.network.versions</c>); 1 for a member whose roles
 /// predate versioning (it keeps only the current value, so it does not match a network that keeps more).</param>
+/// <param name="Owner">Hex SHA-256 of the network owner's key (<c>memo-owner</c> role); null for a network without an
+/// owner, and for a member whose roles predate owners.</param>
 public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay,
-    RaftTiming? Timing, DataPolicies? Policies = null, int Versions = 1)
+    RaftTiming? Timing, DataPolicies? Policies = null, int Versions = 1, string? Owner = null)
 {
     private const string IdPrefix = "memo-id:";
     private const string ApiPrefix = "memo-api:";
     private const string TokensPrefix = "memo-tokens:";
     private const string NetworkPrefix = "memo-net:";
+    private const string OwnerPrefix = "memo-owner:";
 
     /// <summary>The identity of a node of <paramref name="network"/>.</summary>
     public static MemberIdentity Of(NodeId node, string apiAddress, ImmutableArray<ulong> tokens, NetworkParameters network)
     {
         ArgumentNullException.ThrowIfNull(network);
-        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing, network.DataPolicies, network.Versions);
+        return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing, network.DataPolicies, network.Versions,
+            network.Owner is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(network.Owner.Spki.Span)));
     }
 
     /// <summary>True when this node and <paramref name="other"/> were made for the same network parameters.</summary>
@@ -42,12 +46,15 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         ShardCount == other.ShardCount && ReplicationFactor == other.ReplicationFactor && EvictionDelay == other.EvictionDelay
         && (Timing is null || other.Timing is null || Timing == other.Timing)
         && (Policies is null || other.Policies is null || Policies == other.Policies)
-        && Versions == other.Versions;
+        && Versions == other.Versions
+        // Every replica checks key-value writes against the owner: a member with another owner (or none) would apply
+        // different entries than its group.
+        && Owner == other.Owner;
 
     /// <summary>The network parameters as text, for error messages.</summary>
     public string DescribeNetwork() =>
         $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}"
-        + (Timing is null ? "" : $", {Timing}") + (Policies is null ? "" : $", {Policies}") + $", versions {Versions}";
+        + (Timing is null ? "" : $", {Timing}") + (Policies is null ? "" : $", {Policies}") + $", versions {Versions}" + (Owner is null ? "" : $", owner {Owner[..16]}");
 
     /// <summary>The roles that carry this identity.</summary>
     public ImmutableArray<string> ToRoles()
@@ -69,13 +76,15 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
                     $"/{(int)(Policies ?? DataPolicies.None).Compression}/{((Policies ?? DataPolicies.None).EncryptAtRest ? 1 : 0)}"))
                 // One version (the default) adds nothing, so such a node's roles read as before versioning.
                 + (Timing is null || Versions == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"/{Versions}")),
+            .. Owner is null ? (string[])[] : [OwnerPrefix + Owner],
         ];
     }
 
     /// <summary>True for the roles <see cref="ToRoles"/> makes (the others are the operator's).</summary>
     public static bool IsIdentityRole(string role) =>
         role.StartsWith(IdPrefix, StringComparison.Ordinal) || role.StartsWith(ApiPrefix, StringComparison.Ordinal)
-        || role.StartsWith(TokensPrefix, StringComparison.Ordinal) || role.StartsWith(NetworkPrefix, StringComparison.Ordinal);
+        || role.StartsWith(TokensPrefix, StringComparison.Ordinal) || role.StartsWith(NetworkPrefix, StringComparison.Ordinal)
+        || role.StartsWith(OwnerPrefix, StringComparison.Ordinal);
 
     /// <summary>Reads an identity back from a member's roles; false with the reason when they do not carry a valid one
     /// (a process that is not a memo node, or a newer or damaged one).</summary>
@@ -84,13 +93,14 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     {
         ArgumentNullException.ThrowIfNull(roles);
         identity = null;
-        string? id = null, api = null, tokens = null, network = null;
+        string? id = null, api = null, tokens = null, network = null, owner = null;
         foreach (var role in roles)
         {
             if (role.StartsWith(IdPrefix, StringComparison.Ordinal)) id = role[IdPrefix.Length..];
             else if (role.StartsWith(ApiPrefix, StringComparison.Ordinal)) api = role[ApiPrefix.Length..];
             else if (role.StartsWith(TokensPrefix, StringComparison.Ordinal)) tokens = role[TokensPrefix.Length..];
             else if (role.StartsWith(NetworkPrefix, StringComparison.Ordinal)) network = role[NetworkPrefix.Length..];
+            else if (role.StartsWith(OwnerPrefix, StringComparison.Ordinal)) owner = role[OwnerPrefix.Length..];
         }
         if (id is null || api is null || tokens is null || network is null)
         {
@@ -140,12 +150,17 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             problem = $"bad network parameters '{network}'";
             return false;
         }
+        if (owner is not null && (owner.Length != 64 || !owner.All(char.IsAsciiHexDigitLower)))
+        {
+            problem = $"bad owner fingerprint '{owner}'";
+            return false;
+        }
         var values = new ulong[tokenBytes.Length / 8];
         for (var i = 0; i < values.Length; i++)
         {
             values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
         }
-        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies, versions);
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies, versions, owner);
         problem = null;
         return true;
     }

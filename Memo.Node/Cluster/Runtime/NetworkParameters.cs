@@ -14,8 +14,11 @@ namespace Memo.Node.Cluster.Runtime;
 /// policies, or a test that does not care).</param>
 /// <param name="Versions">Versions of each key kept (<c>memo.network.versions</c>). One value per network because
 /// every node proposes writes: a node keeping fewer would prune the versions the others keep.</param>
+/// <param name="Owner">The network owner's key, every passport's root (<c>memo.network.owner</c>); null for a network
+/// without an owner. One per network because every shard replica checks key-value writes against it: replicas that
+/// disagreed would apply different entries.</param>
 public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing,
-    Memo.Node.Storage.Policies.DataPolicies? Policies = null, int Versions = 1)
+    Memo.Node.Storage.Policies.DataPolicies? Policies = null, int Versions = 1, Memo.Protocol.Blocks.MemoPublicKey? Owner = null)
 {
     /// <summary>The data policies, <see cref="Memo.Node.Storage.Policies.DataPolicies.None"/> when none were given.</summary>
     public Memo.Node.Storage.Policies.DataPolicies DataPolicies => Policies ?? Memo.Node.Storage.Policies.DataPolicies.None;

@@ -93,9 +93,15 @@ public sealed class SiloClusterStore : IClusterStore
                 ? new DataPolicies((ValueCompression)(record.Compression - 1), record.EncryptAtRest == 2)
                 : DataPolicies.None;
             // Likewise a folder from before versioning adopts the configured count of versions, once.
+            // The owner is recorded at creation; a record without one is a network without an owner, whatever is configured.
+            Memo.Protocol.Blocks.MemoPublicKey? owner = null;
+            if (!record.Owner.IsEmpty && !Memo.Protocol.Blocks.MemoPublicKey.TryFromSpki(record.Owner.Span, out owner))
+            {
+                throw new InvalidDataException($"The cluster record ({MetaKey}) holds an owner key that is not a P-256 public key.");
+            }
             var network = new NetworkParameters(record.NetworkName, record.ShardCount, record.ReplicationFactor,
                 TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing, policies,
-                record.Versions > 0 ? record.Versions : configured.Versions);
+                record.Versions > 0 ? record.Versions : configured.Versions, owner);
             var opened = new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
             if (timing is null || record.Compression == 0 || record.Versions <= 0)
             {
@@ -132,6 +138,7 @@ public sealed class SiloClusterStore : IClusterStore
             Compression = (int)network.DataPolicies.Compression + 1,
             EncryptAtRest = network.DataPolicies.EncryptAtRest ? 2 : 1,
             Versions = network.Versions,
+            Owner = network.Owner is null ? ByteString.Empty : ByteString.CopyFrom(network.Owner.Spki.Span),
         };
         record.KnownMembers.AddRange(knownMembers);
         foreach (var token in Tokens)

@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(63, leaves.Count);
+        Assert.Equal(68, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(62, problems.Count);
+        Assert.Equal(67, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -206,7 +206,7 @@ public sealed class MemoOptionsTests : IDisposable
         Assert.Equal(
         [
             "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max)",
-            "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, api, metrics, grpc, storage, shards, kvs, network, cluster, raft)",
+            "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, api, metrics, grpc, storage, shards, kvs, network, security, cluster, raft)",
         ], problems);
     }
 

@@ -80,10 +80,51 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Grpc_js_client_signing_with_nodes_crypto_is_admitted_and_its_forged_or_replayed_calls_refused()
+    {
+        var root = TestPaths.RepositoryRoot;
+        var interopDirectory = Path.Combine(root, "tests", "interop");
+        var script = Path.Combine(interopDirectory, "signed.js");
+        var nodeExecutable = FindOnPath(OperatingSystem.IsWindows() ? "node.exe" : "node");
+        Assert.True(nodeExecutable is not null && Directory.Exists(Path.Combine(interopDirectory, "node_modules", "@grpc", "grpc-js")),
+            "Node.js and @grpc/grpc-js are needed: install Node.js 18 or later, then run `npm install` in tests/interop.");
+
+        var files = Path.Combine(Path.GetTempPath(), "memo-interop-signed-" + Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(files);
+        try
+        {
+            using var owner = Memo.Protocol.Blocks.MemoKeyPair.Generate();
+            using var alice = Memo.Protocol.Blocks.MemoKeyPair.Generate();
+            var ownerFile = Path.Combine(files, "owner.pub");
+            await File.WriteAllTextAsync(ownerFile, Memo.Protocol.Users.MemoUser.PublicKeyToPem(owner.PublicKey));
+            var passport = Memo.Protocol.Users.PassportIssuer.Issue(owner, alice.PublicKey, "alice", "memo",
+                [new Memo.Protocol.Users.PassportGrantRule(Memo.Protocol.Users.PassportRights.Read | Memo.Protocol.Users.PassportRights.Write, "")],
+                DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            await File.WriteAllBytesAsync(Path.Combine(files, "alice.passport"), Google.Protobuf.MessageExtensions.ToByteArray(passport));
+            await File.WriteAllTextAsync(Path.Combine(files, "alice.key"), new string(System.Security.Cryptography.PemEncoding.Write("PRIVATE KEY", alice.ExportPkcs8())));
+            using var loggerFactory = LoggerFactory.Create(builder => builder
+                .SetMinimumLevel(LogLevel.Warning)
+                .AddProvider(new TestOutputLoggerProvider(output)));
+            await using var node = await TestNode.StartAsync([$"memo.network.owner = \"{ownerFile}\""], loggerFactory: loggerFactory);
+            var (exitCode, lines) = await RunScriptAsync(nodeExecutable!, script, node.Address, null, interopDirectory,
+                [Path.Combine(files, "alice.key"), Path.Combine(files, "alice.passport")]);
+            Check(exitCode, lines);
+        }
+        finally
+        {
+            Directory.Delete(files, recursive: true);
+        }
+    }
+
     private async Task RunAndCheckAsync(string nodeExecutable, string script, string address, string? caFile, string interopDirectory)
     {
         var (exitCode, lines) = await RunScriptAsync(nodeExecutable, script, address, caFile, interopDirectory);
+        Check(exitCode, lines);
+    }
 
+    private static void Check(int exitCode, List<string> lines)
+    {
         var failures = lines.Where(l => l.StartsWith("FAIL ", StringComparison.Ordinal)).ToList();
         var summary = lines.Select(l => SummaryLine().Match(l)).LastOrDefault(m => m.Success);
         Assert.True(summary is not null,
@@ -95,7 +136,8 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         Assert.Equal(0, exitCode);
     }
 
-    private async Task<(int ExitCode, List<string> Lines)> RunScriptAsync(string nodeExecutable, string script, string address, string? caFile, string workingDirectory)
+    private async Task<(int ExitCode, List<string> Lines)> RunScriptAsync(string nodeExecutable, string script, string address, string? caFile, string workingDirectory,
+        IReadOnlyList<string>? moreArguments = null)
     {
         var start = new ProcessStartInfo(nodeExecutable)
         {
@@ -110,6 +152,10 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
         if (caFile is not null)
         {
             start.ArgumentList.Add(caFile);
+        }
+        foreach (var argument in moreArguments ?? [])
+        {
+            start.ArgumentList.Add(argument);
         }
 
         var lines = new List<string>();
