@@ -164,9 +164,10 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     {
         // Re-armed first: an input queued from here on posts a new wake, one queued before is taken below.
         _inbox.Rearm();
-        var probeStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The clock is read only for the latency probe: every turn passes here.
+        var probeStart = Diagnostics.LatencyProbe.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         var taken = TakeInputs();
-        if (taken > 0)
+        if (taken > 0 && Diagnostics.LatencyProbe.Enabled)
         {
             Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.TurnStart, System.Diagnostics.Stopwatch.GetTimestamp() - probeStart);
         }
