@@ -306,7 +306,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             if (options.Metrics.Enabled)
             {
                 var (membership, shardHost) = (cluster, shards);
-                metrics = await MetricsServer.StartAsync(options.Metrics.Listen, new NodeStateMetrics(membership, shardHost),
+                metrics = await MetricsServer.StartAsync(options.Metrics.Listen, new NodeStateMetrics(membership, shardHost, transport),
                     () => node is null ? "the node is starting" : node.NotServingReason(),
                     () => new DashboardState.Snapshot(AdminAnswers.Show(membership.View),
                         AdminAnswers.Shards(membership.View, shardHost.LeaderReport, shardHost.LocalReports()),

@@ -8,8 +8,9 @@ namespace Memo.Node.Metrics;
 /// <summary>
 /// One node's state as observable gauges, read when a scrape asks (nothing is recorded on any hot path): Raft per
 /// shard replica hosted here (term, commit and applied index, leadership), membership (members by status,
-/// unreachable, serving), rebalancing (moves in flight), and a counter of members this node saw downed (the split
-/// brain resolver's or an operator's decisions). Every series carries a <c>node</c> tag with the node's id.
+/// unreachable, serving), rebalancing (moves in flight), the peer links' counters (messages and batches sent, the
+/// coalescing the link achieves), and a counter of members this node saw downed (the split brain resolver's or an
+/// operator's decisions). Every series carries a <c>node</c> tag with the node's id.
 /// </summary>
 public sealed class NodeStateMetrics : IDisposable
 {
@@ -24,7 +25,8 @@ public sealed class NodeStateMetrics : IDisposable
     /// <summary>Publishes the gauges of one node; dispose to withdraw them.</summary>
     /// <param name="cluster">The node's membership (its published view).</param>
     /// <param name="shards">The node's shard host (its replicas and moves).</param>
-    public NodeStateMetrics(ClusterMembership cluster, ShardHost shards)
+    /// <param name="links">The node's peer transport (its links' counters); null publishes no link series.</param>
+    public NodeStateMetrics(ClusterMembership cluster, ShardHost shards, Transport.IPeerTransport? links = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         ArgumentNullException.ThrowIfNull(shards);
@@ -49,6 +51,18 @@ public sealed class NodeStateMetrics : IDisposable
             "1 while this node serves (an Up member on the serving side), else 0: the readiness probe's answer.");
         _meter.CreateObservableGauge("memo.rebalance.moves", () => new Measurement<long>(shards.MovesInFlight, node), "{move}",
             "Shard moves (replica set changes led by this node) in flight.");
+        if (links is not null)
+        {
+            // Sent / batches is the coalescing: every batch costs Akka.Remote a message, a frame and a socket write.
+            _meter.CreateObservableCounter("memo.peer.messages.sent", () => Links(links, s => s.Sent), "{message}",
+                "Raft and forwarding messages written to each peer's link.");
+            _meter.CreateObservableCounter("memo.peer.batches.sent", () => Links(links, s => s.SentBatches), "{batch}",
+                "Batches (Akka.Remote messages) written to each peer's link; messages.sent / batches.sent is the coalescing.");
+            _meter.CreateObservableCounter("memo.peer.messages.received", () => Links(links, s => s.Received), "{message}",
+                "Messages received from each peer.");
+            _meter.CreateObservableCounter("memo.peer.messages.dropped", () => Links(links, s => s.Dropped + s.DroppedInboundFull), "{message}",
+                "Messages to or from each peer dropped (queue full, peer unreachable, inbound channel full).");
+        }
         _downs = _meter.CreateCounter<long>("memo.cluster.downs", "{member}",
             "Members this node saw become Down: the split brain resolver's (or an operator's) downing decisions.");
 
@@ -65,6 +79,14 @@ public sealed class NodeStateMetrics : IDisposable
             {
                 yield return new Measurement<long>(value(status), _node, new KeyValuePair<string, object?>("shard", status.Shard.Value));
             }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Links(Transport.IPeerTransport links, Func<Transport.PeerLinkStats, long> value)
+    {
+        foreach (var link in links.GetLinkStats())
+        {
+            yield return new Measurement<long>(value(link), _node, new KeyValuePair<string, object?>("peer", link.Peer.ToString()));
         }
     }
 

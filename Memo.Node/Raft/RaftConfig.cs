@@ -35,6 +35,15 @@ public sealed record RaftConfig
     /// </summary>
     public double LeaseTicks => ElectionTicks - 2 - (ElectionTicks / 10.0);
 
+    /// <summary>
+    /// When the commit index advances, send every follower an append that carries it at once (etcd's behaviour).
+    /// Off (the default), followers learn it from the next append or heartbeat (at most <see cref="HeartbeatTicks"/>
+    /// later): a write to a 3-replica group then costs its leader 2 messages out and 2 in instead of 4 and 4
+    /// (measured: 40% fewer peer messages per put at 64 callers, docs/performance.md). Only when followers apply is
+    /// delayed; the leader's commit, its answer to the writer and reads at the leader are not.
+    /// </summary>
+    public bool BroadcastCommit { get; init; }
+
     /// <summary>Append messages in flight to one follower before waiting for acknowledgements.</summary>
     public int MaxInflightAppends { get; init; } = 64;
 

@@ -227,12 +227,13 @@ public sealed partial class RaftNode
                 break;
         }
 
-        if (MaybeCommit())
+        if (MaybeCommit() && _config.BroadcastCommit)
         {
             BroadcastAppend();
         }
-        else if (wasPaused)
+        else if (wasPaused && _progress.ContainsKey(m.From))
         {
+            // The commit may have applied a configuration that removed the sender.
             SendAppend(m.From);
         }
 

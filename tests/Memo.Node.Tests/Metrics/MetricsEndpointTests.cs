@@ -57,6 +57,32 @@ public sealed partial class MetricsEndpointTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Peer_link_counters_show_messages_and_batches_sent_to_each_peer()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3, ["memo.raft.tick-interval = 20ms", "memo.metrics.listen = \"127.0.0.1:0\"", "memo.shards.count = 4"]);
+        await ClusterData.ClusterDataTests.WaitAsync(cluster, n => ClusterData.ClusterDataTests.GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
+        using (var client = ClusterData.ClusterDataTests.ClientOf(cluster.Nodes[0]))
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await client.UpsertAsync($"k{i}", new byte[] { (byte)i });
+            }
+        }
+        var self = cluster.Nodes[0].Running;
+        var text = await ScrapeAsync(self.MetricsUrl ?? throw new InvalidOperationException("no metrics port"));
+        var node0 = $"node=\"{self.NodeId}\"";
+        foreach (var peer in cluster.Nodes.Skip(1).Select(n => $"peer=\"{n.Running.NodeId}\""))
+        {
+            // Every put to a 3-replica group goes to both followers (appends), so each link carried messages.
+            var sent = Sample(text, "memo_peer_messages_sent_total", node0, peer);
+            var batches = Sample(text, "memo_peer_batches_sent_total", node0, peer);
+            Assert.True(sent >= 1 && batches >= 1 && batches <= sent, $"{peer}: {sent} messages in {batches} batches");
+            Assert.True(Sample(text, "memo_peer_messages_received_total", node0, peer) >= 1, $"{peer}: answers received");
+            Assert.Equal(0, Sample(text, "memo_peer_messages_dropped_total", node0, peer));
+        }
+    }
+
+    [Fact]
     public async Task Readiness_is_false_until_the_node_is_a_member_and_liveness_is_true_throughout()
     {
         var seedPort = FreePort();

@@ -81,6 +81,9 @@ internal sealed class ScenarioEnvironment
                 CheckQuorum = Bool(options, "checkquorum", true),
                 MaxInflightAppends = Int(options, "inflight", 64),
                 MaxEntriesPerAppend = Int(options, "max-entries", 1024),
+                // The scenarios follow etcd's traces, which tell followers a new commit index at once; commit_notice.txt
+                // replays the default (followers learn it from the next append or heartbeat).
+                BroadcastCommit = Bool(options, "broadcast-commit", true),
                 RandomSeed = 1,
                 Faults = faults,
             };
