@@ -54,14 +54,24 @@ internal sealed class OwnedProcessNetwork : IAsyncDisposable
         await CliAsync("network", "create", "--dir", CaDirectory, "--owner", "owner");
     }
 
-    /// <summary>Starts <paramref name="count"/> nodes, the first forming the cluster and the others joining through it.</summary>
+    /// <summary>
+    /// Starts <paramref name="count"/> nodes, the first forming the cluster and the others joining through it, each with
+    /// the storage passport the owner issues into its data folder (<c>memo passport create --node DIR --allow storage</c>).
+    /// </summary>
     public async Task StartNodesAsync(int count, params string[] extraSettings)
     {
         for (var i = 0; i < count; i++)
         {
-            string[] seed = _nodes.Count == 0 ? [] : ["--seed", _nodes[0].RemoteAddress];
-            _nodes.Add(await NodeProcess.StartAsync(DataDirectory(_nodes.Count), [.. NodeSettings, .. extraSettings, .. seed]));
+            await CliAsync("passport", "create", "--node", DataDirectory(_nodes.Count), "--allow", "storage", "--as", "owner");
+            _nodes.Add(await StartNodeAsync(_nodes.Count, extraSettings));
         }
+    }
+
+    /// <summary>Starts the node of data folder <paramref name="index"/> as it is (passport or not), joining node 1 unless it is node 1.</summary>
+    public Task<NodeProcess> StartNodeAsync(int index, params string[] extraSettings)
+    {
+        string[] seed = _nodes.Count == 0 ? [] : ["--seed", _nodes[0].RemoteAddress];
+        return NodeProcess.StartAsync(DataDirectory(index), [.. NodeSettings, .. extraSettings, .. seed]);
     }
 
     /// <summary>Runs <c>memo</c> on <see cref="Home"/>; the exit code and what it printed.</summary>
