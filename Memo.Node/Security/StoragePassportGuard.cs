@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster;
 using Memo.Node.Cluster.Runtime;
-using Memo.Protocol.Users;
 using Microsoft.Extensions.Logging;
 
 namespace Memo.Node.Security;
@@ -15,25 +14,23 @@ namespace Memo.Node.Security;
 /// </summary>
 public sealed partial class StoragePassportGuard : ReceiveActor, IWithTimers
 {
-    private readonly NetworkAccess _access;
+    private readonly StorageTicketCheck _tickets;
     private readonly PassportRevocations _revocations;
     private readonly TimeProvider _clock;
     private readonly TimeSpan _recheck;
     private readonly ILogger _logger;
     private readonly Akka.Cluster.Cluster _cluster;
-    private const int MaxVerified = 4096;
     private readonly HashSet<Address> _downed = [];
-    private readonly Dictionary<string, VerifiedPassport> _verified = new(StringComparer.Ordinal);
 
     /// <summary>Creates the guard.</summary>
-    /// <param name="access">The network's owner and name.</param>
+    /// <param name="tickets">The signature checks of members' tickets (shared with the membership mapping).</param>
     /// <param name="revocations">This node's copy of the revocation list.</param>
     /// <param name="clock">The clock passports expire by.</param>
     /// <param name="recheck">How often every member is checked again.</param>
     /// <param name="logger">Where refusals go (event 2902).</param>
-    public StoragePassportGuard(NetworkAccess access, PassportRevocations revocations, TimeProvider clock, TimeSpan recheck, ILogger logger)
+    public StoragePassportGuard(StorageTicketCheck tickets, PassportRevocations revocations, TimeProvider clock, TimeSpan recheck, ILogger logger)
     {
-        _access = access;
+        _tickets = tickets;
         _revocations = revocations;
         _clock = clock;
         _recheck = recheck;
@@ -49,8 +46,8 @@ public sealed partial class StoragePassportGuard : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props for the guard.</summary>
-    public static Props Props(NetworkAccess access, PassportRevocations revocations, TimeProvider clock, TimeSpan recheck, ILogger logger) =>
-        Akka.Actor.Props.Create(() => new StoragePassportGuard(access, revocations, clock, recheck, logger));
+    public static Props Props(StorageTicketCheck tickets, PassportRevocations revocations, TimeProvider clock, TimeSpan recheck, ILogger logger) =>
+        Akka.Actor.Props.Create(() => new StoragePassportGuard(tickets, revocations, clock, recheck, logger));
 
     /// <inheritdoc />
     protected override void PreStart()
@@ -80,7 +77,7 @@ public sealed partial class StoragePassportGuard : ReceiveActor, IWithTimers
             return;
         }
         var problem = MemberIdentity.TryParse(member.Roles, out var identity, out var noIdentity)
-            ? Verified(identity, out var passport) ?? StoragePassports.Standing(passport!, _revocations.Revoked, _clock.GetUtcNow().ToUnixTimeMilliseconds())
+            ? _tickets.Verify(identity, out var passport) ?? StoragePassports.Standing(passport!, _revocations.Revoked, _clock.GetUtcNow().ToUnixTimeMilliseconds())
             : $"it carries no memo identity ({noIdentity})";
         if (problem is null)
         {
@@ -89,36 +86,6 @@ public sealed partial class StoragePassportGuard : ReceiveActor, IWithTimers
         _downed.Add(member.Address);
         LogRefused(_logger, member.Address.ToString(), problem);
         _cluster.Down(member.Address);
-    }
-
-    // The signatures are checked once per claimed NodeId and role text (a member's roles never change; the same text
-    // under another NodeId is a copy, checked afresh and refused), expiry and revocation every time.
-    private string? Verified(MemberIdentity identity, out VerifiedPassport? passport)
-    {
-        passport = null;
-        if (identity.Storage is null)
-        {
-            return StoragePassports.NoTicket;
-        }
-        var claim = identity.Node + "/" + identity.Storage;
-        if (_verified.TryGetValue(claim, out passport))
-        {
-            return null;
-        }
-        if (!StorageTicket.TryParseRole(identity.Storage, out var ticket, out var malformed))
-        {
-            return malformed;
-        }
-        if (StoragePassports.Verify(ticket, identity.Node, _access, out passport) is { } problem)
-        {
-            return problem;
-        }
-        if (_verified.Count >= MaxVerified)
-        {
-            _verified.Clear();
-        }
-        _verified[claim] = passport!;
-        return null;
     }
 
     private sealed class Recheck
