@@ -2,11 +2,13 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Configuration;
 using Grpc.Net.Client;
+using Memo.Cli;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
 using Memo.Node.Hosting;
 using Memo.Node.Security;
 using Memo.Node.Tests.Api.Grpc;
+using Memo.Node.Tests.Cli;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Users;
 using Memo.Protocol.Users.Wire;
@@ -77,8 +79,18 @@ public sealed class StoragePassportTests : IDisposable
         var unsigned = await Assert.ThrowsAsync<MemoConfigurationException>(() => TestNode.StartAsync(owned, dataDirectory: data));
         Assert.Contains("is not valid", unsigned.Message, StringComparison.Ordinal);
 
-        // The owner's storage passport: the node starts and serves.
-        StoragePassportFiles.Issue(data, _owner, "memo");
+        // The owner issues one with the CLI (a usage error first for a node's passport without storage, and for
+        // neither --user nor --node); the node starts with it and serves.
+        var home = Path.Combine(_root, "home");
+        Directory.CreateDirectory(Path.Combine(home, "users"));
+        await File.WriteAllTextAsync(Path.Combine(home, "users", "owner.key"), new string(System.Security.Cryptography.PemEncoding.Write("PRIVATE KEY", _owner.ExportPkcs8())));
+        var (noStorage, noStorageIo) = await CliAsync("passport", "create", "--node", data, "--allow", "read", "--as", "owner", "--home", home);
+        Assert.Equal(ExitCodes.Usage, noStorage);
+        Assert.Contains("--allow storage", noStorageIo.Err.ToString(), StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, (await CliAsync("passport", "create", "--allow", "storage", "--as", "owner", "--home", home)).Code);
+        var (issued, issuedIo) = await CliAsync("passport", "create", "--node", data, "--allow", "storage", "--as", "owner", "--home", home);
+        Assert.True(issued == ExitCodes.Ok, issuedIo.Err.ToString());
+        Assert.Contains(Path.Combine(data, StorageTicket.FileName), issuedIo.Out.ToString(), StringComparison.Ordinal);
         await using var node = await TestNode.StartAsync(owned, dataDirectory: data);
         using var timeout = new CancellationTokenSource(Phase);
         var serving = await node.Node.Cluster.WaitForViewAsync(v => v.IsServing, timeout.Token);
@@ -148,6 +160,12 @@ public sealed class StoragePassportTests : IDisposable
         }
         Assert.Equal(MemoNodeExit.Downed, await third.Running.Exited.WaitAsync(Phase));
         Assert.Contains(logs.Entries, e => e.Message.Contains("is revoked", StringComparison.Ordinal) && e.Message.Contains("Downing the member", StringComparison.Ordinal));
+    }
+
+    private static async Task<(int Code, FakeIo Io)> CliAsync(params string[] args)
+    {
+        var io = new FakeIo();
+        return (await new MemoCli(io.Io).RunAsync(args), io);
     }
 
     private static Task WaitAsync(Func<bool> condition, string phase, TestLoggerFactory logs) => WaitAsync(() => Task.FromResult(condition()), phase, logs);
