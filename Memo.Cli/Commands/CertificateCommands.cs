@@ -177,9 +177,9 @@ internal sealed class CertificateCommands
         }
     }
 
-    // The node's key as the node itself writes it (PKCS#8 PEM, 0600), so the certificate is bound to the key the node
-    // will present; an encrypted key is read with MEMO_KEY_PASSPHRASE.
-    private static ECDsa LoadOrCreateNodeKey(string folder)
+    // The node's key as the node itself writes it (PKCS#8 PEM, 0600), so the certificate (or a storage passport) is
+    // bound to the key the node will present; an encrypted key is read with MEMO_KEY_PASSPHRASE.
+    internal static ECDsa LoadOrCreateNodeKey(string folder)
     {
         var path = Path.Combine(folder, NodeKeyFile);
         if (File.Exists(path))

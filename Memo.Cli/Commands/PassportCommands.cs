@@ -48,13 +48,21 @@ internal sealed class PassportCommands
 
     private Command BuildCreate()
     {
-        var user = UserOption("The user the passport is for: a user in the config folder, else looked up in the user block --as published");
+        var user = new Option<string?>("--user") { Description = "The user the passport is for: a user in the config folder, else looked up in the user block --as published", HelpName = "name" };
+        var node = new Option<string?>("--node")
+        {
+            Description = $"Instead of --user: a node's data folder; the passport is for its node.key (created 0600 when missing) and is written there as {StorageTicket.FileName}",
+            HelpName = "dir",
+        };
         var allow = new Option<string>("--allow") { Description = "The rights: read, write, storage, sign, admin (comma-separated)", HelpName = "rights", Required = true };
         var prefix = new Option<string>("--prefix") { Description = "Grant read and write on the keys under this prefix only", HelpName = "prefix", DefaultValueFactory = _ => "" };
         var expires = GlobalOptions.DurationOption("--expires", TimeSpan.Zero, "Valid for this long from now; 0 for ever", allowZero: true);
         var network = NetworkOption();
         var output = new Option<string?>("--out") { Description = "Also write the passport to this file (give it to the user: memo passport import FILE)", HelpName = "file" };
-        var command = new Command("create", "Sign a passport for a user with --as (the network owner, or a delegate holding sign)") { user, allow, prefix, expires, network, output };
+        var command = new Command("create", "Sign a passport for a user, or a node's storage passport, with --as (the network owner, or a delegate holding sign)")
+        {
+            user, node, allow, prefix, expires, network, output,
+        };
         command.SetAction((result, token) => Run(result, async reporter =>
         {
             if (!PassportRightsText.TryParse(result.GetValue(allow)!, out var rights, out var problem))
@@ -67,7 +75,20 @@ internal sealed class PassportCommands
             }
             var connection = _global.Bind(result);
             var grants = new[] { new PassportGrantRule(rights, result.GetValue(prefix)!) };
-            return await IssueAsync(reporter, connection, result.GetValue(user)!, grants, result.GetValue(expires) ?? TimeSpan.Zero, result.GetValue(network)!,
+            var validFor = result.GetValue(expires) ?? TimeSpan.Zero;
+            if ((result.GetValue(user) is null) == (result.GetValue(node) is null))
+            {
+                return reporter.Fail(ExitCodes.Usage, "memo passport create needs one of --user NAME and --node DIR");
+            }
+            if (result.GetValue(node) is { } folder)
+            {
+                if ((rights & PassportRights.Storage) == 0)
+                {
+                    return reporter.Fail(ExitCodes.Usage, "a node's passport lets it store data: --allow storage");
+                }
+                return await IssueForNodeAsync(reporter, connection, folder, grants, validFor, result.GetValue(network)!, token).ConfigureAwait(false);
+            }
+            return await IssueAsync(reporter, connection, result.GetValue(user)!, grants, validFor, result.GetValue(network)!,
                 result.GetValue(output), previous: null, token).ConfigureAwait(false);
         }, token));
         return command;
@@ -104,6 +125,42 @@ internal sealed class PassportCommands
             return await IssueAsync(reporter, connection, name, grants, TimeSpan.Zero, result.GetValue(network)!, result.GetValue(output), previous, token).ConfigureAwait(false);
         }, token));
         return command;
+    }
+
+    // A storage passport for the node whose data folder is `folder`: for the public half of its node.key, written into
+    // the folder where the node reads it at start (it is not a user: nothing goes to the config folder).
+    private async Task<int> IssueForNodeAsync(Reporter reporter, ConnectionSettings connection, string folder, IReadOnlyList<PassportGrantRule> grants, TimeSpan validFor,
+        string network, CancellationToken cancellationToken)
+    {
+        if (connection.As is null)
+        {
+            return reporter.Fail(ExitCodes.Usage, "a passport is signed by --as: the network owner, or a delegate holding sign");
+        }
+        var store = connection.Users;
+        using var issuer = store.LoadKey(connection.As);
+        MemoPublicKey nodeKey;
+        using (var key = CertificateCommands.LoadOrCreateNodeKey(folder))
+        {
+            nodeKey = MemoPublicKey.FromSpki(key.ExportSubjectPublicKeyInfo());
+        }
+        var now = DateTimeOffset.UtcNow;
+        var name = "node " + Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
+        var passport = PassportIssuer.Issue(issuer, nodeKey, name, network, grants, now.ToUnixTimeMilliseconds(),
+            validFor == TimeSpan.Zero ? 0 : (now + validFor).ToUnixTimeMilliseconds(), store.TryLoadPassport(connection.As));
+        var path = Path.Combine(folder, StorageTicket.FileName);
+        await File.WriteAllBytesAsync(path, Google.Protobuf.MessageExtensions.ToByteArray(passport), cancellationToken).ConfigureAwait(false);
+        var id = Convert.ToHexStringLower(PassportIssuer.IdOf(passport));
+        _io.WriteLine(connection.Json
+            ? Json.Write(w =>
+            {
+                w.WriteString("id", id);
+                w.WriteString("node", nodeKey.ToString());
+                w.WriteString("network", network);
+                w.WriteString("grants", string.Join("; ", grants));
+                w.WriteString("file", path);
+            })
+            : $"passport {id} for {name} ({nodeKey}) on {network}: {string.Join("; ", grants)}{Environment.NewLine}{path}");
+        return ExitCodes.Ok;
     }
 
     private async Task<int> IssueAsync(Reporter reporter, ConnectionSettings connection, string name, IReadOnlyList<PassportGrantRule> grants, TimeSpan validFor,

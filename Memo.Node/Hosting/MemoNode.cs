@@ -201,7 +201,11 @@ public sealed partial class MemoNode : IAsyncDisposable
             {
                 silo = new EntryCacheSilo(silo, options.Storage.EntryCacheBytes);
             }
-            var identity = MemberIdentity.Of(clusterStore.Node, advertised, clusterStore.Tokens, network);
+            // On a network with an owner a node stores data only with a storage passport for its key (docs/security.md,
+            // "Storage passports"): checked here, shown to the cluster as a member role, checked by every member.
+            var tickets = access is null ? null : new StorageTicketCheck(access);
+            var storage = access is null ? null : StoragePassports.LoadOwn(folder.Path, key, clusterStore.Node, access, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+            var identity = MemberIdentity.Of(clusterStore.Node, advertised, clusterStore.Tokens, network) with { Storage = storage?.ToRole() };
             actors = await NodeActorHost.StartAsync(options, network.Name, identity.ToRoles(), network.EvictionDelay, loggerFactory, certificates.RemotingTls, cancellationToken).ConfigureAwait(false);
             if (certificates.Peers is { } peers)
             {
@@ -213,7 +217,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             transport = new RemoteRoleAddressing(links,
                 peer => cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? member.Roles : null);
             cluster = new ClusterMembership(actors.System, identity, actors.RemoteAddress, network, clusterStore.KnownMembers, options.Node.Seeds,
-                options.Shards.RingRemovalDelay, clusterStore, loggerFactory);
+                options.Shards.RingRemovalDelay, clusterStore, loggerFactory, admit: tickets is null ? null : tickets.Verify);
             links.MemberAddressOf = peer =>
                 cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? RemoteRoleAddressing.RemoteAddressIn(member.Roles) : null;
 
@@ -272,6 +276,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                 options.Security.CallWindow, options.Security.MaxTrackedNonces, revocations, TimeProvider.System);
             if (access is not null)
             {
+                actors.System.ActorOf(StoragePassportGuard.Props(tickets!, revocations, TimeProvider.System, options.Security.RevocationRefresh,
+                    loggerFactory.CreateLogger<StoragePassportGuard>()), "memo-storage-guard");
                 revocationRefresher = new RevocationRefresher(store, revocations, options.Security.RevocationRefresh, TimeProvider.System,
                     loggerFactory.CreateLogger<RevocationRefresher>());
             }

@@ -2,6 +2,7 @@ using System.Text;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
 using Memo.Node.Hosting;
+using Memo.Protocol.Blocks;
 using Memo.Testing.PowerLoss;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,10 +22,12 @@ public sealed class InProcessCluster : IAsyncDisposable
     private readonly string _root;
     private readonly string _network;
     private readonly bool _powerLossDisks;
+    private readonly MemoKeyPair? _owner;
 
-    private InProcessCluster(IReadOnlyList<string> overrides, ILoggerFactory loggerFactory, bool powerLossDisks)
+    private InProcessCluster(IReadOnlyList<string> overrides, ILoggerFactory loggerFactory, bool powerLossDisks, MemoKeyPair? owner)
     {
         _powerLossDisks = powerLossDisks;
+        _owner = owner;
         // A network (ActorSystem) name of its own: clusters of tests running at once, or a stopped node's recycled
         // ephemeral port, must never let one cluster's nodes associate with another's.
         _network = "t" + Guid.NewGuid().ToString("n")[..12];
@@ -32,6 +35,12 @@ public sealed class InProcessCluster : IAsyncDisposable
         _loggerFactory = loggerFactory;
         _root = Path.Combine(Path.GetTempPath(), "memo-cluster-" + Guid.NewGuid().ToString("n"));
         Directory.CreateDirectory(_root);
+        if (owner is not null)
+        {
+            var ownerFile = Path.Combine(_root, "owner.pub");
+            File.WriteAllText(ownerFile, Memo.Protocol.Users.MemoUser.PublicKeyToPem(owner.PublicKey));
+            _overrides = [$"memo.network.owner = \"{ownerFile.Replace("\\", "/", StringComparison.Ordinal)}\"", .. overrides];
+        }
     }
 
     /// <summary>The akka part of <see cref="FastSettings"/> (also for node processes, as --set values). Declared first:
@@ -111,11 +120,13 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="count"/> nodes (the first forms the cluster; the others join through it). With
     /// <paramref name="powerLossDisks"/> every node's data folder sits on a <see cref="PowerLossDisk"/>, so
-    /// <see cref="CutPowerAsync"/> can take back what it had not fsynced.
+    /// <see cref="CutPowerAsync"/> can take back what it had not fsynced. With <paramref name="owner"/> the network is
+    /// created with that owner (<c>memo.network.owner</c>) and every node gets a storage passport it signed.
     /// </summary>
-    public static async Task<InProcessCluster> StartAsync(int count, IEnumerable<string>? overrides = null, ILoggerFactory? loggerFactory = null, bool powerLossDisks = false)
+    public static async Task<InProcessCluster> StartAsync(int count, IEnumerable<string>? overrides = null, ILoggerFactory? loggerFactory = null, bool powerLossDisks = false,
+        MemoKeyPair? owner = null)
     {
-        var cluster = new InProcessCluster([.. FastSettings, .. overrides ?? []], loggerFactory ?? NullLoggerFactory.Instance, powerLossDisks);
+        var cluster = new InProcessCluster([.. FastSettings, .. overrides ?? []], loggerFactory ?? NullLoggerFactory.Instance, powerLossDisks, owner);
         try
         {
             for (var i = 0; i < count; i++)
@@ -137,6 +148,10 @@ public sealed class InProcessCluster : IAsyncDisposable
         var slot = new Slot(_slots.Count, Path.Combine(_root, $"node{_slots.Count + 1}"));
         slot.Disk = _powerLossDisks ? PowerLossDisk.Attach(slot.DataDirectory) : null;
         var seed = _slots.Count == 0 ? null : _slots[seedIndex].RemoteAddress;
+        if (_owner is not null)
+        {
+            StoragePassportFiles.Issue(slot.DataDirectory, _owner, _network);
+        }
         slot.Node = await MemoNode.StartAsync(Options(slot, seed, overrides ?? []), LoggerFactoryOf(slot)).ConfigureAwait(false);
         slot.Port = slot.Node.Endpoint.Port;
         slot.RemotePort = int.Parse(slot.Node.RemoteAddress[(slot.Node.RemoteAddress.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);

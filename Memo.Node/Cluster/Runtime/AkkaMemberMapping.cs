@@ -37,7 +37,10 @@ public static class AkkaMemberMapping
     /// <param name="self">This node's identity (its network parameters decide who is foreign).</param>
     /// <param name="observed">Every member Akka reports.</param>
     /// <param name="lingering">Last Up records of nodes within their ring-removal delay, by NodeId.</param>
-    public static MappedMembers Map(MemberIdentity self, IEnumerable<ObservedMember> observed, IReadOnlyDictionary<NodeId, Member> lingering)
+    /// <param name="admit">On a network with an owner, the check of a member's storage passport (null when it may store
+    /// data, else why not); it must decide from the identity alone, so every node places alike. Null: none.</param>
+    public static MappedMembers Map(MemberIdentity self, IEnumerable<ObservedMember> observed, IReadOnlyDictionary<NodeId, Member> lingering,
+        Func<MemberIdentity, string?>? admit = null)
     {
         ArgumentNullException.ThrowIfNull(self);
         ArgumentNullException.ThrowIfNull(observed);
@@ -57,6 +60,12 @@ public static class AkkaMemberMapping
             {
                 foreign[member.RemoteAddress] =
                     $"node {identity.Node} was made for {identity.DescribeNetwork()}; this node for {self.DescribeNetwork()}";
+                continue;
+            }
+            // A member without a valid storage passport is never placed, even before the members down it.
+            if (admit?.Invoke(identity) is { } refused)
+            {
+                foreign[member.RemoteAddress] = refused;
                 continue;
             }
             var roles = member.Roles.Where(r => !MemberIdentity.IsIdentityRole(r) && r != "dc-default")

@@ -41,6 +41,7 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     private readonly FormationTiming _formationTiming;
     private readonly IClusterStore? _store;
     private readonly ILogger _logger;
+    private readonly Func<MemberIdentity, string?>? _admit;
     private readonly Lock _publishLock = new();
     private ImmutableSortedSet<string> _recorded;
     private ImmutableHashSet<string> _loggedForeign = ImmutableHashSet<string>.Empty;
@@ -65,10 +66,13 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     /// <param name="loggerFactory">Logging.</param>
     /// <param name="formationTiming">The timing of the whole-cluster restart rule (<see cref="RestartFormation"/>);
     /// null: <see cref="FormationTiming.Default"/>.</param>
+    /// <param name="admit">Which members may be placed (<see cref="AkkaMemberMapping.Map"/>): on a network with an owner,
+    /// those with a valid storage passport; null: every member of the network.</param>
     public ClusterMembership(ActorSystem system, MemberIdentity identity, string remoteAddress, NetworkParameters network,
         ImmutableArray<string> known, ImmutableArray<string> seeds, TimeSpan ringRemovalDelay, IClusterStore? store, ILoggerFactory loggerFactory,
-        FormationTiming? formationTiming = null)
+        FormationTiming? formationTiming = null, Func<MemberIdentity, string?>? admit = null)
     {
+        _admit = admit;
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(network);
@@ -110,7 +114,7 @@ public sealed partial class ClusterMembership : IAsyncDisposable
         {
             throw new InvalidOperationException("The membership is already started.");
         }
-        _actor = _system.ActorOf(Props.Create(() => new MembershipActor(_identity, _ringRemovalDelay, OnMembers)), "memo-membership");
+        _actor = _system.ActorOf(Props.Create(() => new MembershipActor(_identity, _ringRemovalDelay, OnMembers, _admit)), "memo-membership");
         var self = _cluster.SelfAddress;
         var seeds = _seeds.Select(ToAddress).ToList();
         var recorded = _known.Select(ToAddress).Distinct().ToList();

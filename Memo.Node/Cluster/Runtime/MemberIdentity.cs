@@ -24,14 +24,17 @@ namespace Memo.Node.Cluster.Runtime;
 /// predate versioning (it keeps only the current value, so it does not match a network that keeps more).</param>
 /// <param name="Owner">Hex SHA-256 of the network owner's key (<c>memo-owner</c> role); null for a network without an
 /// owner, and for a member whose roles predate owners.</param>
+/// <param name="Storage">The <c>memo-storage</c> role (<see cref="Memo.Protocol.Users.StorageTicket"/>) a node of a network
+/// with an owner shows, as carried (checked by <c>StoragePassportGuard</c>, not here); null when there is none.</param>
 public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay,
-    RaftTiming? Timing, DataPolicies? Policies = null, int Versions = 1, string? Owner = null)
+    RaftTiming? Timing, DataPolicies? Policies = null, int Versions = 1, string? Owner = null, string? Storage = null)
 {
     private const string IdPrefix = "memo-id:";
     private const string ApiPrefix = "memo-api:";
     private const string TokensPrefix = "memo-tokens:";
     private const string NetworkPrefix = "memo-net:";
     private const string OwnerPrefix = "memo-owner:";
+    private const string StoragePrefix = Memo.Protocol.Users.StorageTicket.RolePrefix;
 
     /// <summary>The identity of a node of <paramref name="network"/>.</summary>
     public static MemberIdentity Of(NodeId node, string apiAddress, ImmutableArray<ulong> tokens, NetworkParameters network)
@@ -77,6 +80,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
                 // One version (the default) adds nothing, so such a node's roles read as before versioning.
                 + (Timing is null || Versions == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"/{Versions}")),
             .. Owner is null ? (string[])[] : [OwnerPrefix + Owner],
+            .. Storage is null ? (string[])[] : [Storage],
         ];
     }
 
@@ -84,7 +88,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     public static bool IsIdentityRole(string role) =>
         role.StartsWith(IdPrefix, StringComparison.Ordinal) || role.StartsWith(ApiPrefix, StringComparison.Ordinal)
         || role.StartsWith(TokensPrefix, StringComparison.Ordinal) || role.StartsWith(NetworkPrefix, StringComparison.Ordinal)
-        || role.StartsWith(OwnerPrefix, StringComparison.Ordinal);
+        || role.StartsWith(OwnerPrefix, StringComparison.Ordinal) || role.StartsWith(StoragePrefix, StringComparison.Ordinal);
 
     /// <summary>Reads an identity back from a member's roles; false with the reason when they do not carry a valid one
     /// (a process that is not a memo node, or a newer or damaged one).</summary>
@@ -93,7 +97,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     {
         ArgumentNullException.ThrowIfNull(roles);
         identity = null;
-        string? id = null, api = null, tokens = null, network = null, owner = null;
+        string? id = null, api = null, tokens = null, network = null, owner = null, storage = null;
         foreach (var role in roles)
         {
             if (role.StartsWith(IdPrefix, StringComparison.Ordinal)) id = role[IdPrefix.Length..];
@@ -101,6 +105,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             else if (role.StartsWith(TokensPrefix, StringComparison.Ordinal)) tokens = role[TokensPrefix.Length..];
             else if (role.StartsWith(NetworkPrefix, StringComparison.Ordinal)) network = role[NetworkPrefix.Length..];
             else if (role.StartsWith(OwnerPrefix, StringComparison.Ordinal)) owner = role[OwnerPrefix.Length..];
+            else if (role.StartsWith(StoragePrefix, StringComparison.Ordinal)) storage = role;
         }
         if (id is null || api is null || tokens is null || network is null)
         {
@@ -160,7 +165,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         {
             values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
         }
-        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies, versions, owner);
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies, versions, owner, storage);
         problem = null;
         return true;
     }

@@ -23,6 +23,7 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
     private readonly MemberIdentity _self;
     private readonly TimeSpan _ringRemovalDelay;
     private readonly Action<MappedMembers> _publish;
+    private readonly Func<MemberIdentity, string?>? _admit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ImmutableSortedSet<AkkaMember> _members = ImmutableSortedSet<AkkaMember>.Empty;
     private ImmutableHashSet<Akka.Cluster.UniqueAddress> _unreachable = ImmutableHashSet<Akka.Cluster.UniqueAddress>.Empty;
@@ -30,9 +31,10 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
     private ImmutableDictionary<NodeId, (Member Record, DateTime Until)> _lingering = ImmutableDictionary<NodeId, (Member, DateTime)>.Empty;
     private MappedMembers? _last;
 
-    public MembershipActor(MemberIdentity self, TimeSpan ringRemovalDelay, Action<MappedMembers> publish)
+    public MembershipActor(MemberIdentity self, TimeSpan ringRemovalDelay, Action<MappedMembers> publish, Func<MemberIdentity, string?>? admit = null)
     {
         _self = self;
+        _admit = admit;
         _ringRemovalDelay = ringRemovalDelay;
         _publish = publish;
         Receive<ClusterEvent.CurrentClusterState>(state =>
@@ -135,7 +137,7 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
             m.Roles,
             !_unreachable.Contains(m.UniqueAddress),
             _leader is not null && m.Address.Equals(_leader)));
-        return AkkaMemberMapping.Map(_self, observed, lingering.ToDictionary(l => l.Key, l => l.Value.Record));
+        return AkkaMemberMapping.Map(_self, observed, lingering.ToDictionary(l => l.Key, l => l.Value.Record), _admit);
     }
 
     internal static string HostPort(Address address) =>

@@ -106,7 +106,10 @@ public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
             using var loggerFactory = LoggerFactory.Create(builder => builder
                 .SetMinimumLevel(LogLevel.Warning)
                 .AddProvider(new TestOutputLoggerProvider(output)));
-            await using var node = await TestNode.StartAsync([$"memo.network.owner = \"{ownerFile}\""], loggerFactory: loggerFactory);
+            // A node of a network with an owner stores data only with a storage passport for its key.
+            var data = Path.Combine(files, "data");
+            StoragePassportFiles.Issue(data, owner, "memo");
+            await using var node = await TestNode.StartAsync([$"memo.network.owner = \"{ownerFile}\""], dataDirectory: data, loggerFactory: loggerFactory);
             var (exitCode, lines) = await RunScriptAsync(nodeExecutable!, script, node.Address, null, interopDirectory,
                 [Path.Combine(files, "alice.key"), Path.Combine(files, "alice.passport")]);
             Check(exitCode, lines);

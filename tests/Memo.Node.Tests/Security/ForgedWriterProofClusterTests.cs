@@ -19,7 +19,6 @@ namespace Memo.Node.Tests.Security;
 /// </summary>
 public sealed class ForgedWriterProofClusterTests : IDisposable
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "memo-forged-" + Guid.NewGuid().ToString("n"));
     private readonly MemoKeyPair _owner = MemoKeyPair.Generate();
     private readonly MemoKeyPair _alice = MemoKeyPair.Generate();
     private readonly MemoKeyPair _mallory = MemoKeyPair.Generate();
@@ -27,10 +26,7 @@ public sealed class ForgedWriterProofClusterTests : IDisposable
     [Fact]
     public async Task Writes_with_a_forged_or_absent_proof_proposed_around_the_API_are_refused_by_the_shard()
     {
-        Directory.CreateDirectory(_folder);
-        var ownerFile = Path.Combine(_folder, "owner.pub");
-        await File.WriteAllTextAsync(ownerFile, MemoUser.PublicKeyToPem(_owner.PublicKey));
-        await using var cluster = await InProcessCluster.StartAsync(3, [$"memo.network.owner = \"{ownerFile}\""]);
+        await using var cluster = await InProcessCluster.StartAsync(3, owner: _owner);
         var alicePassport = PassportIssuer.Issue(_owner, _alice.PublicKey, "alice", cluster.Network,
             [new PassportGrantRule(PassportRights.Read | PassportRights.Write, "")], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         using var asAlice = new MemoClient(cluster.Nodes[0].Address, new MemoClientOptions { Credentials = new UserCredentials(_alice, alicePassport) });
@@ -92,9 +88,5 @@ public sealed class ForgedWriterProofClusterTests : IDisposable
         _owner.Dispose();
         _alice.Dispose();
         _mallory.Dispose();
-        if (Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
     }
 }

@@ -20,175 +20,87 @@ namespace Memo.Node.Tests.Security;
 /// (UNAUTHENTICATED), alice writes and bob reads through every node; a replayed call token is refused; a passport
 /// revoked through one node stops working on every node within the revocation refresh and replication delay.
 /// </summary>
-public sealed class PassportClusterProcessTests(ITestOutputHelper output) : IDisposable
+public sealed class PassportClusterProcessTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(60);
-
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "memo-passports-" + Guid.NewGuid().ToString("n"));
-
-    private string Home => Path.Combine(_root, "home");
-
     [Fact]
     public async Task Passports_admit_alice_to_write_and_bob_to_read_refuse_the_rest_and_a_revocation_reaches_every_node()
     {
-        foreach (var user in new[] { "owner", "alice", "bob" })
+        await using var network = new OwnedProcessNetwork();
+        await network.CreateAsync("alice", "bob");
+        await network.CliAsync("passport", "create", "--user", "alice", "--allow", "read,write", "--as", "owner");
+        await network.CliAsync("passport", "create", "--user", "bob", "--allow", "read", "--as", "owner");
+        await network.StartNodesAsync(3);
+        var nodes = network.Nodes;
+
+        // Phase 1: alice writes through node 2 once the cluster serves.
+        await network.WaitAsync(async () => (await network.RunAsync("kv", "put", "k", "v1", "--as", "alice", "--node", nodes[1].Address)).Code == ExitCodes.Ok,
+            "alice's first write through node 2");
+
+        // Phase 1b: the owner (with a passport of its own) publishes alice's user block; bob finds her key by name.
+        await network.CliAsync("passport", "create", "--user", "owner", "--allow", "read,write,admin", "--as", "owner");
+        await network.CliAsync("user", "publish", "alice", "--as", "owner", "--node", nodes[0].Address);
+        var (lookup, lookupIo) = await network.RunAsync("--json", "user", "lookup", "alice", "--publisher", "owner", "--as", "bob", "--node", nodes[2].Address);
+        Assert.True(lookup == ExitCodes.Ok, lookupIo.Err.ToString());
+        var (_, aliceShown) = await network.RunAsync("--json", "user", "show", "alice");
+        Assert.Contains(System.Text.Json.JsonDocument.Parse(aliceShown.Out.ToString()).RootElement.GetProperty("fingerprint").GetString()!, lookupIo.Out.ToString(),
+            StringComparison.Ordinal);
+
+        // Phase 2: bob may read, not write; anonymous callers may do neither.
+        var bob = network.Credentials("bob");
+        using var bobKey = bob.Key;
+        using (var asBob = new MemoClient(nodes[0].Address, new MemoClientOptions { Credentials = bob }))
         {
-            await CliAsync("user", "create", user);
+            var denied = await Assert.ThrowsAsync<GrpcException>(() => asBob.UpsertAsync("k", "bob"u8.ToArray()));
+            Assert.Equal(GrpcStatusCode.PermissionDenied, denied.Status);
         }
-        var ca = Path.Combine(_root, "ca");
-        await CliAsync("network", "create", "--dir", ca, "--owner", "owner");
-        await CliAsync("passport", "create", "--user", "alice", "--allow", "read,write", "--as", "owner");
-        await CliAsync("passport", "create", "--user", "bob", "--allow", "read", "--as", "owner");
-        string[] settings =
-        [
-            "--shards", "4",
-            "--set", "memo.raft.tick-interval=20ms",
-            .. InProcessCluster.FastAkkaCluster.SelectMany(setting => new[] { "--set", setting.Replace(" = ", "=", StringComparison.Ordinal) }),
-            "--set", "memo.network.eviction-delay=1h",
-            "--set", $"memo.network.owner=\"{Path.Combine(ca, "owner.pub")}\"",
-            "--set", "memo.security.revocation-refresh=200ms",
-        ];
-
-        var nodes = new NodeProcess?[3];
-        try
+        var (bobPut, bobPutIo) = await network.RunAsync("kv", "put", "k", "bob", "--as", "bob", "--node", nodes[2].Address);
+        Assert.Equal(ExitCodes.Rejected, bobPut);
+        Assert.Contains("grants read, not write", bobPutIo.Err.ToString(), StringComparison.Ordinal);
+        using (var anonymous = new MemoClient(nodes[0].Address))
         {
-            for (var i = 0; i < 3; i++)
-            {
-                string[] seed = i == 0 ? [] : ["--seed", nodes[0]!.RemoteAddress];
-                nodes[i] = await NodeProcess.StartAsync(Path.Combine(_root, $"node{i + 1}"), [.. settings, .. seed]);
-            }
-
-            // Phase 1: alice writes through node 2 once the cluster serves.
-            await WaitAsync(async () => (await RunAsync("kv", "put", "k", "v1", "--as", "alice", "--node", nodes[1]!.Address)).Code == ExitCodes.Ok,
-                "alice's first write through node 2", nodes);
-
-            // Phase 1b: the owner (with a passport of its own) publishes alice's user block; bob finds her key by name.
-            await CliAsync("passport", "create", "--user", "owner", "--allow", "read,write,admin", "--as", "owner");
-            await CliAsync("user", "publish", "alice", "--as", "owner", "--node", nodes[0]!.Address);
-            var (lookup, lookupIo) = await RunAsync("--json", "user", "lookup", "alice", "--publisher", "owner", "--as", "bob", "--node", nodes[2]!.Address);
-            Assert.True(lookup == ExitCodes.Ok, lookupIo.Err.ToString());
-            var (_, aliceShown) = await RunAsync("--json", "user", "show", "alice");
-            Assert.Contains(System.Text.Json.JsonDocument.Parse(aliceShown.Out.ToString()).RootElement.GetProperty("fingerprint").GetString()!, lookupIo.Out.ToString(),
-                StringComparison.Ordinal);
-
-            // Phase 2: bob may read, not write; anonymous callers may do neither.
-            using var bob = Credentials("bob");
-            using (var asBob = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Credentials = bob.Credentials }))
-            {
-                var denied = await Assert.ThrowsAsync<GrpcException>(() => asBob.UpsertAsync("k", "bob"u8.ToArray()));
-                Assert.Equal(GrpcStatusCode.PermissionDenied, denied.Status);
-            }
-            var (bobPut, bobPutIo) = await RunAsync("kv", "put", "k", "bob", "--as", "bob", "--node", nodes[2]!.Address);
-            Assert.Equal(ExitCodes.Rejected, bobPut);
-            Assert.Contains("grants read, not write", bobPutIo.Err.ToString(), StringComparison.Ordinal);
-            using (var anonymous = new MemoClient(nodes[0]!.Address))
-            {
-                Assert.Equal(GrpcStatusCode.Unauthenticated, (await Assert.ThrowsAsync<GrpcException>(() => anonymous.FetchAsync("k"))).Status);
-                Assert.Equal(GrpcStatusCode.Unauthenticated, (await Assert.ThrowsAsync<GrpcException>(() => anonymous.UpsertAsync("k", "x"u8.ToArray()))).Status);
-            }
-            foreach (var node in nodes)
-            {
-                var (code, io) = await RunAsync("kv", "get", "k", "--as", "bob", "--node", node!.Address);
-                Assert.True(code == ExitCodes.Ok, io.Err.ToString());
-                Assert.Equal("v1", System.Text.Encoding.UTF8.GetString(io.Stdout.ToArray()));
-            }
-
-            // Phase 3: the same signed call twice: the second is a replay.
-            using (var channel = GrpcChannel.ForAddress("http://" + nodes[1]!.Address))
-            {
-                var request = new Memo.Protocol.Kvs.FetchRequest { Key = "k" };
-                var headers = bob.Credentials.HeadersFor("/memo.kvs.KeyValueStore/Fetch", request, DateTimeOffset.UtcNow);
-                var kvs = new Memo.Protocol.Kvs.KeyValueStore.KeyValueStoreClient(channel);
-                Assert.Equal("v1", (await kvs.FetchAsync(request, headers)).Value.ToStringUtf8());
-                var replay = await Assert.ThrowsAsync<RpcException>(async () => await kvs.FetchAsync(request, headers));
-                Assert.Equal(StatusCode.Unauthenticated, replay.StatusCode);
-                Assert.Contains("replay", replay.Status.Detail, StringComparison.Ordinal);
-            }
-
-            // Phase 4: the owner revokes bob's passport through node 1; every node refuses it within the refresh delay.
-            await CliAsync("passport", "revoke", "--user", "bob", "--as", "owner", "--node", nodes[0]!.Address);
-            var started = DateTime.UtcNow;
-            foreach (var node in nodes)
-            {
-                using var asBob = new MemoClient(node!.Address, new MemoClientOptions { Credentials = bob.Credentials });
-                await WaitAsync(async () =>
-                {
-                    try
-                    {
-                        await asBob.FetchAsync("k");
-                        return false;
-                    }
-                    catch (GrpcException e) when (e.Status == GrpcStatusCode.Unauthenticated && e.Message.Contains("revoked", StringComparison.Ordinal))
-                    {
-                        return true;
-                    }
-                }, $"bob's revoked passport refused by {node.Address}", nodes);
-            }
-            output.WriteLine($"the revocation reached all 3 nodes {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms after it was committed (refresh 200 ms)");
-            var (alice, aliceIo) = await RunAsync("kv", "put", "k", "v2", "--as", "alice", "--node", nodes[2]!.Address);
-            Assert.True(alice == ExitCodes.Ok, aliceIo.Err.ToString());
+            Assert.Equal(GrpcStatusCode.Unauthenticated, (await Assert.ThrowsAsync<GrpcException>(() => anonymous.FetchAsync("k"))).Status);
+            Assert.Equal(GrpcStatusCode.Unauthenticated, (await Assert.ThrowsAsync<GrpcException>(() => anonymous.UpsertAsync("k", "x"u8.ToArray()))).Status);
         }
-        finally
+        foreach (var node in nodes)
         {
-            foreach (var node in nodes)
+            var (code, io) = await network.RunAsync("kv", "get", "k", "--as", "bob", "--node", node.Address);
+            Assert.True(code == ExitCodes.Ok, io.Err.ToString());
+            Assert.Equal("v1", System.Text.Encoding.UTF8.GetString(io.Stdout.ToArray()));
+        }
+
+        // Phase 3: the same signed call twice: the second is a replay.
+        using (var channel = GrpcChannel.ForAddress("http://" + nodes[1].Address))
+        {
+            var request = new Memo.Protocol.Kvs.FetchRequest { Key = "k" };
+            var headers = bob.HeadersFor("/memo.kvs.KeyValueStore/Fetch", request, DateTimeOffset.UtcNow);
+            var kvs = new Memo.Protocol.Kvs.KeyValueStore.KeyValueStoreClient(channel);
+            Assert.Equal("v1", (await kvs.FetchAsync(request, headers)).Value.ToStringUtf8());
+            var replay = await Assert.ThrowsAsync<RpcException>(async () => await kvs.FetchAsync(request, headers));
+            Assert.Equal(StatusCode.Unauthenticated, replay.StatusCode);
+            Assert.Contains("replay", replay.Status.Detail, StringComparison.Ordinal);
+        }
+
+        // Phase 4: the owner revokes bob's passport through node 1; every node refuses it within the refresh delay.
+        await network.CliAsync("passport", "revoke", "--user", "bob", "--as", "owner", "--node", nodes[0].Address);
+        var started = DateTime.UtcNow;
+        foreach (var node in nodes)
+        {
+            using var asBob = new MemoClient(node.Address, new MemoClientOptions { Credentials = bob });
+            await network.WaitAsync(async () =>
             {
-                if (node is not null)
+                try
                 {
-                    await node.DisposeAsync();
+                    await asBob.FetchAsync("k");
+                    return false;
                 }
-            }
+                catch (GrpcException e) when (e.Status == GrpcStatusCode.Unauthenticated && e.Message.Contains("revoked", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }, $"bob's revoked passport refused by {node.Address}");
         }
-    }
-
-    // A user's key pair and stored passport, read from the CLI's config folder as `memo --as` reads them.
-    private OwnedCredentials Credentials(string user)
-    {
-        var pem = File.ReadAllText(Path.Combine(Home, "users", user + ".key"));
-        var key = MemoKeyPair.FromPkcs8(Convert.FromBase64String(pem[PemEncoding.Find(pem).Base64Data]));
-        var passport = Passport.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(Home, "passports", user + ".passport")));
-        return new OwnedCredentials(new UserCredentials(key, passport));
-    }
-
-    private sealed class OwnedCredentials(UserCredentials credentials) : IDisposable
-    {
-        public UserCredentials Credentials => credentials;
-
-        public void Dispose() => credentials.Key.Dispose();
-    }
-
-    private async Task<(int Code, FakeIo Io)> RunAsync(params string[] args)
-    {
-        var io = new FakeIo();
-        var code = await new MemoCli(io.Io).RunAsync([.. args, "--home", Home]);
-        return (code, io);
-    }
-
-    private async Task CliAsync(params string[] args)
-    {
-        var (code, io) = await RunAsync(args);
-        Assert.True(code == ExitCodes.Ok, $"memo {string.Join(' ', args)} exited {code}: {io.Err}");
-    }
-
-    private static async Task WaitAsync(Func<Task<bool>> condition, string phase, IEnumerable<NodeProcess?> nodes)
-    {
-        var deadline = DateTime.UtcNow + Phase;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"phase '{phase}' not reached within {Phase}.\n"
-                    + string.Join("\n---\n", nodes.Where(n => n is not null).Select(n => n!.Output)));
-            }
-            // Polling pause, not synchronisation: the condition is re-checked each time.
-            await Task.Delay(200);
-        }
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
+        output.WriteLine($"the revocation reached all 3 nodes {(DateTime.UtcNow - started).TotalMilliseconds:F0} ms after it was committed (refresh 200 ms)");
+        var (alice, aliceIo) = await network.RunAsync("kv", "put", "k", "v2", "--as", "alice", "--node", nodes[2].Address);
+        Assert.True(alice == ExitCodes.Ok, aliceIo.Err.ToString());
     }
 }
