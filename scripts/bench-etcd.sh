@@ -15,7 +15,8 @@
 #
 # MEMO_NODE_ARGS adds options to every Memo node, e.g. MEMO_NODE_ARGS='--set memo.raft.tick-interval=50ms'.
 # --large is 1 MiB puts over 200 keys at 8 callers (throughput also in MB/s). After each store's runs the script
-# prints its servers' peak resident memory (VmHWM, summed) and the size of their data folders.
+# prints its servers' peak resident memory (VmHWM, summed) and the size of their data folders, and their idle CPU
+# (5 s with no client once ready, ms of CPU per second per server).
 # --node-build DIR runs the Memo.Node.dll already built in DIR (e.g. an older commit's) instead of building this
 # tree's, so two node builds are compared through one client.
 # Needs: dotnet, jq, curl, and etcd (Debian: apt-get install -y etcd-server).
@@ -33,7 +34,7 @@ WORKLOADS=(put get)
 CONCURRENCIES=(1 64)
 
 usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [[ $# -gt 0 ]]; do
@@ -228,6 +229,11 @@ wait_memo_groups() {
 run_target() {
   local target="$1" workload concurrency out
   "start_$target"
+  # Idle CPU (timers, heartbeats of every shard group): 5 s with no client, per server, in ms of CPU per second.
+  local idle_before
+  idle_before="$(server_cpu_ms)"
+  sleep 5
+  echo $(( ($(server_cpu_ms) - idle_before) / 5 / ${#SERVER_PIDS[@]} )) >"$WORK/$target-idle.txt"
   for workload in "${WORKLOADS[@]}"; do
     for concurrency in "${CONCURRENCIES[@]}"; do
       out="$WORK/$target-$workload-$concurrency.json"
@@ -336,5 +342,8 @@ for target in "${TARGETS[@]}"; do
   if [[ -s "$WORK/$target-resources.txt" ]]; then
     read -r rss mb <"$WORK/$target-resources.txt"
     echo "$target: peak RSS ${rss} MB (all servers), data folders ${mb} MB after the runs"
+  fi
+  if [[ -s "$WORK/$target-idle.txt" ]]; then
+    echo "$target: idle CPU $(cat "$WORK/$target-idle.txt") ms per second per server (5 s with no client, before the runs)"
   fi
 done
