@@ -77,6 +77,30 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// <see cref="StartAsync"/> for a restart on fixed ports: while the process exits because a port it was given is
+    /// taken (another process's connection can draw a freed port as its ephemeral one), tries again, for up to
+    /// <paramref name="patience"/> (default 30 s).
+    /// </summary>
+    public static async Task<NodeProcess> StartOnFixedPortsAsync(string dataDirectory, IEnumerable<string> extraArguments, TimeSpan? patience = null)
+    {
+        var arguments = extraArguments.ToArray();
+        var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                return await StartAsync(dataDirectory, arguments).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e) when (DateTime.UtcNow < deadline
+                && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // Polling pause between attempts, not synchronisation: the port's holder is another process.
+                await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            }
+        }
+    }
+
     private void OnLine(string? line)
     {
         if (line is null)

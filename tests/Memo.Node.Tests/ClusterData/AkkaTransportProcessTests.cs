@@ -92,7 +92,7 @@ public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
 
             // Node 2 back on its folder and on the same API and remoting ports: roles were fixed at join.
             var leaders = await LeaderAppliedAsync([nodes[0]!.RemoteAddress, nodes[2]!.RemoteAddress]);
-            nodes[1] = await NodeProcess.StartAsync(folders[1],
+            nodes[1] = await NodeProcess.StartOnFixedPortsAsync(folders[1],
             [
                 .. OverAkka, "--seed", nodes[0]!.RemoteAddress,
                 "--set", $"memo.node.listen=\"{api2}\"", "--set", $"memo.node.remote=\"{remote2}\"",

@@ -72,7 +72,7 @@ public sealed class ClusterAcceptanceProcessTests(ITestOutputHelper output)
             await ForEachAsync(Enumerable.Range(0, 1300).Where(i => i % 7 == 0), async i => Assert.Equal(Value(i), await node2.FetchAsync(Key(i))));
 
             var leaders = await LeaderAppliedAsync([nodes[0]!.RemoteAddress, nodes[1]!.RemoteAddress]);
-            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. settings, "--seed", nodes[0]!.RemoteAddress, "--set", $"memo.node.listen=\"{port}\"", "--set", $"memo.node.remote=\"{remotePort}\""]);
+            nodes[2] = await NodeProcess.StartOnFixedPortsAsync(folders[2], [.. settings, "--seed", nodes[0]!.RemoteAddress, "--set", $"memo.node.listen=\"{port}\"", "--set", $"memo.node.remote=\"{remotePort}\""]);
             await ClusterProcessTests.WaitAsync(async () =>
             {
                 var local = await LocalReplicasAsync(nodes[2]!.RemoteAddress);

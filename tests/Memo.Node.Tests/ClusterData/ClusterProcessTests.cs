@@ -83,7 +83,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper output)
             await nodes[2]!.DisposeAsync();
             nodes[2] = null;
             var atKill = acknowledged.Count;
-            nodes[2] = await NodeProcess.StartAsync(folders[2], [.. Settings, "--seed", nodes[0]!.RemoteAddress, "--set", $"memo.node.listen=\"{port}\"", "--set", $"memo.node.remote=\"{remotePort}\""]);
+            nodes[2] = await NodeProcess.StartOnFixedPortsAsync(folders[2], [.. Settings, "--seed", nodes[0]!.RemoteAddress, "--set", $"memo.node.listen=\"{port}\"", "--set", $"memo.node.remote=\"{remotePort}\""]);
             Volatile.Write(ref restarted, true);
             await afterRestart.Task.WaitAsync(Phase);
             await stop.CancelAsync();

@@ -96,19 +96,18 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
                 Akka.Cluster.Cluster.Get(impostor).Join(Address.Parse($"akka.ssl.tcp://memo@{node1}"));
                 await WaitAsync(() => Task.FromResult(nodes.Any(n => n!.Output.Contains($"claims node {claimed}", StringComparison.Ordinal))),
                     "a node logs the impostor's NodeId claim refused or downed", nodes);
-                // Downed is what the guard owes; when the Down is gossiped to the impostor decides when it is
-                // removed, which on a loaded box can take longer than any phase (it keeps retrying its join).
-                var realAddresses = members.Select(m => m.Address).ToHashSet();
-                await WaitAsync(async () => (await ShowAsync(node1, adminArgs)) is { } now
-                        && now.Count(m => realAddresses.Contains(m.Address) && m.Status == "up") == 3
-                        && now.Where(m => !realAddresses.Contains(m.Address)).All(m => m.Status is "down" or "removed" or "exiting"),
-                    "the impostor downed in `cluster show`, the three nodes up", nodes, () => ShowTextAsync(node1, adminArgs));
+                // The impostor stays up once downed (its coordinated shutdown when down is off) until the members
+                // removed it: a process that closes its port while members still dial it fails their outbound TLS
+                // handshakes, and Akka.Remote stops a node whose outbound handshake fails (docs/security.md, known limits).
+                await WaitAsync(async () => (await ShowAsync(node1, adminArgs)) is { Count: 3 } now && now.All(m => m.Status == "up"),
+                    "the impostor gone from `cluster show`", nodes, () => ShowTextAsync(node1, adminArgs));
                 await impostor.Terminate();
             }
-            await WaitAsync(async () => (await ShowAsync(node1, adminArgs)) is { Count: 3 } now && now.All(m => m.Status == "up"),
-                "the downed impostor gone from `cluster show` once it stopped", nodes, () => ShowTextAsync(node1, adminArgs));
-            var after = await ShowAsync(node1, adminArgs) ?? throw new InvalidOperationException("cluster show failed");
-            Assert.Equal(members.Select(m => (m.Id, m.Address)).Order(), after.Select(m => (m.Id, m.Address)).Order());
+            Assert.All(nodes, n => Assert.False(n!.HasExited, $"a node exited during the impostor phase:\n{n.Output}"));
+            IReadOnlyList<Member>? after = null;
+            await WaitAsync(async () => (after = await ShowAsync(node1, adminArgs)) is not null,
+                "`cluster show` answering after the impostor stopped", nodes, () => ShowTextAsync(node1, adminArgs));
+            Assert.Equal(members.Select(m => (m.Id, m.Address)).Order(), after!.Select(m => (m.Id, m.Address)).Order());
             Assert.Equal("v1", await GetAsync(nodes[1]!.Address, "k", caFile));
 
             // Phase 5: `memo cluster down` with the administrator certificate works: node 3 is downed and exits 4.
@@ -157,6 +156,7 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, enable-ssl = on }
             akka.cluster.roles = [{{string.Join(", ", roles.Select(r => "\"" + r + "\""))}}]
             akka.cluster.retry-unsuccessful-join-after = 500ms
+            akka.cluster.run-coordinated-shutdown-when-down = off
             """);
         return ActorSystem.Create("memo", ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config),
             new DotNettySslSetup(certificate, suppressValidation: true, requireMutualAuthentication: true, validateCertificateHostname: false, (_, _, _, _, _) => true)));
