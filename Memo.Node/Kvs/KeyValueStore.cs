@@ -67,7 +67,17 @@ public sealed partial class KeyValueStore
     /// value block, and its proof goes with the entry write to the key's shard. On a network with an owner a write
     /// without a caller, or whose proof the shard would refuse, is <see cref="KvStatus.PermissionDenied"/>.
     /// </summary>
-    public async Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, CancellationToken cancellationToken = default)
+    public Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, CancellationToken cancellationToken = default) =>
+        WriteAsync(key, value, mode, caller, consistency: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteAsync(string, ReadOnlyMemory{byte}, WriteMode, KvCaller?, CancellationToken)"/>, acknowledged at
+    /// <paramref name="consistency"/> (null: the node's <see cref="KvsLimits.WriteConsistency"/>). An async Upsert is
+    /// answered once the key shard's leader holds its entry durably; Insert, Update and Delete wait for the commit at any
+    /// level (their answer is the stored entry's verdict).
+    /// </summary>
+    public async Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, WriteConsistency? consistency,
+        CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
@@ -93,15 +103,17 @@ public sealed partial class KeyValueStore
         {
             return new KvOutcome(KvStatus.PermissionDenied, denied.Reason);
         }
+        var acknowledgeAtAppend = mode == WriteMode.Upsert && (consistency ?? _limits.WriteConsistency) == WriteConsistency.Async;
         ShardResult written;
         if (inline)
         {
             // Small value: the block travels inside the entry, so the write is one command in the key's shard.
-            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+            var command = new ShardCommand { Format = ShardStateMachine.Format, WriteEntry = WithBlock(entryWrite, block) };
+            if (acknowledgeAtAppend)
             {
-                Format = ShardStateMachine.Format,
-                WriteEntry = WithBlock(entryWrite, block),
-            }, cancellationToken).ConfigureAwait(false);
+                return await UpsertAcknowledgedAtAppendAsync(key, command, cancellationToken).ConfigureAwait(false);
+            }
+            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), command, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -111,11 +123,12 @@ public sealed partial class KeyValueStore
 
             // The block is durable on a majority of its replicas, so the entry may point at it. From here the entry write must
             // not be abandoned by a cancelled caller (the gateway bounds it), or the block would leak with no owner.
-            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+            var command = new ShardCommand { Format = ShardStateMachine.Format, WriteEntry = WithReclaimKey(entryWrite, reclaimKey!) };
+            if (acknowledgeAtAppend)
             {
-                Format = ShardStateMachine.Format,
-                WriteEntry = WithReclaimKey(entryWrite, reclaimKey!),
-            }, CancellationToken.None).ConfigureAwait(false);
+                return await UpsertAcknowledgedAtAppendAsync(key, command, cancellationToken).ConfigureAwait(false);
+            }
+            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), command, CancellationToken.None).ConfigureAwait(false);
         }
 
         switch (written)
@@ -140,6 +153,41 @@ public sealed partial class KeyValueStore
                 return new KvOutcome(KvStatus.NotFound, $"The key '{key}' does not exist.");
             default:
                 throw new InvalidOperationException($"Unexpected result of an entry write: {written}.");
+        }
+    }
+
+    // An async Upsert: answered at the key shard leader's durable append. The write goes on behind the answer, never
+    // abandoned (a cancelled caller stops only its wait); what it replaced is reclaimed when it commits, as for any
+    // write, and an acknowledged write that did not commit is logged (it may be lost: the async level's risk).
+    private async Task<KvOutcome> UpsertAcknowledgedAtAppendAsync(string key, ShardCommand command, CancellationToken cancellationToken)
+    {
+        var write = _shards.ProposeAcknowledgedAtAppend(_shards.Layout.ShardOf(key), command, CancellationToken.None);
+        _ = FinishBehindAsync(key, write);
+        await write.Acknowledged.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (write.Committed.IsCompletedSuccessfully && write.Committed.Result is not ShardResult.EntryWritten)
+        {
+            throw new InvalidOperationException($"Unexpected result of an upsert: {write.Committed.Result}.");
+        }
+        return KvOutcome.Ok;
+    }
+
+    private async Task FinishBehindAsync(string key, AppendedWrite write)
+    {
+        try
+        {
+            if (await write.Committed.ConfigureAwait(false) is ShardResult.EntryWritten { Previous: { } previous } written)
+            {
+                ReclaimReleased(previous, written.Current);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Before the acknowledgement the caller got this error itself; after it, only this log says so.
+            await write.Acknowledged.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (write.Acknowledged.IsCompletedSuccessfully)
+            {
+                LogAsyncWriteNotCommitted(key, e.Message);
+            }
         }
     }
 
