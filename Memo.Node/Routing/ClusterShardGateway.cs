@@ -70,7 +70,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
     // With `appended` (an async write) the leader is asked to answer at its durable append too: `appended` completes
     // then, and the loop goes on to the final answer. Once acknowledged, a write is never retried: a retry after
     // a newer write was acknowledged would reorder them, so an acknowledged write that does not commit ends with
-    // an exception (counted and logged by the leader, ARCHITECTURE.md "Write consistency").
+    // an exception (counted and logged by the leader, ARCHITECTURE.md "Policies: write consistency").
     private async Task<ShardResult> ProposeCoreAsync(ShardId shard, ShardCommand command, TaskCompletionSource? appended, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);

@@ -309,7 +309,7 @@ internal sealed partial class ShardReplicaActor
     }
 
     // The batch just committed holds the turn's new log entries durably: on a leader, these are its own proposals, so an
-    // async write among them is acknowledged now, before a majority holds it (ARCHITECTURE.md, "Write consistency").
+    // async write among them is acknowledged now, before a majority holds it (ARCHITECTURE.md, "Policies: write consistency").
     // A follower's entries carry no waiters (proposals are taken only by a leader), and a waiter whose index now holds
     // another term's entry (this node lost leadership) is left to its final outcome, Superseded.
     private void SignalAppended(List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool Advanced)> turns)
