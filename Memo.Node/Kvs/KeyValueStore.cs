@@ -23,7 +23,9 @@ namespace Memo.Node.Kvs;
 /// copies, no consensus, since the block is self-certifying), (2) point the entry at it in the key's shard. Step 2 is
 /// one atomic Raft command in one shard, so concurrent writers of a key are serialised there and Insert/Update
 /// preconditions hold. Step 2 is proposed only once step 1 is durable on a majority of the block's replicas: nothing
-/// but that order keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed.
+/// but that order keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed,
+/// or, for an async upsert (<see cref="WriteConsistency.Async"/>), once the key shard's leader holds step 2 durably in
+/// its log; what it replaced is then reclaimed when it commits (docs/ARCHITECTURE.md, "Policies: write consistency").
 /// The replaced (or, when a precondition failed, the new) value block is then reclaimed through its shard, with
 /// the reclaim key that only its entry held (<see cref="ReclaimKeys"/>): whoever replaced an entry reclaims exactly
 /// the block it replaced, so each block is removed once, and nobody else can reclaim a block still referenced.
