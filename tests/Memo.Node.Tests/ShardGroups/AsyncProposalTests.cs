@@ -120,7 +120,8 @@ public sealed class AsyncProposalTests(ITestOutputHelper output)
     }
 
     // The async-write instruments of NodeMetrics. They are process-wide; only the tests of AsyncWriteCollection make
-    // async writes, and they do not run in parallel with each other.
+    // async writes (these, WriteConsistencyClusterTests and the grpc-js interop script), and they do not run in
+    // parallel with each other.
     internal sealed class AsyncWriteCounters : IDisposable
     {
         private readonly MeterListener _listener = new();
