@@ -16,12 +16,16 @@ internal sealed class BlockCommand
         PutAcl = new BlockPutAclCommand(global, io);
         Acl = new BlockAclCommand(global, io);
         Group = new BlockGroupCommand(global, io);
+        Versions = new BlockVersionsCommand(global, io);
         Command = new Command("block", "Read and write blocks of the value store")
         {
             PutImmutable.Command, PutMutable.Command, Get.Command, Update.Command, Delete.Command,
-            PutAcl.Command, Acl.Command, Group.Command,
+            PutAcl.Command, Acl.Command, Group.Command, Versions.Command,
         };
     }
+
+    /// <summary><c>block versions</c>.</summary>
+    public BlockVersionsCommand Versions { get; }
 
     /// <summary><c>block put-acl</c>.</summary>
     public BlockPutAclCommand PutAcl { get; }

@@ -21,14 +21,14 @@ public sealed class KeyValueStoreService(Store store, NetworkAccess? access = nu
     /// <inheritdoc />
     public override async Task<InsertResponse> Insert(InsertRequest request, ServerCallContext context)
     {
-        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Insert, WriterOf(context, request.Value.Span), context.CancellationToken).ConfigureAwait(false));
+        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Insert, WriterOf(context, request.Value.Span), WriteConsistencyOf(context), context.CancellationToken).ConfigureAwait(false));
         return new InsertResponse();
     }
 
     /// <inheritdoc />
     public override async Task<UpdateResponse> Update(UpdateRequest request, ServerCallContext context)
     {
-        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Update, WriterOf(context, request.Value.Span), context.CancellationToken).ConfigureAwait(false));
+        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Update, WriterOf(context, request.Value.Span), WriteConsistencyOf(context), context.CancellationToken).ConfigureAwait(false));
         return new UpdateResponse();
     }
 
@@ -37,7 +37,7 @@ public sealed class KeyValueStoreService(Store store, NetworkAccess? access = nu
     {
         Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.ApiIn);
         using var probe = new Diagnostics.ProbeAtEnd(Diagnostics.ProbeStage.ApiOut);
-        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Upsert, WriterOf(context, request.Value.Span), context.CancellationToken).ConfigureAwait(false));
+        Check(await store.WriteAsync(request.Key, request.Value.Memory, WriteMode.Upsert, WriterOf(context, request.Value.Span), WriteConsistencyOf(context), context.CancellationToken).ConfigureAwait(false));
         return new UpsertResponse();
     }
 
@@ -65,6 +65,7 @@ public sealed class KeyValueStoreService(Store store, NetworkAccess? access = nu
     /// <inheritdoc />
     public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
+        _ = WriteConsistencyOf(context); // a bad header is refused on every write; a delete waits for the commit at any level
         Check(await store.DeleteAsync(request.Key, DeleterOf(context), context.CancellationToken).ConfigureAwait(false));
         return new DeleteResponse();
     }
@@ -115,6 +116,17 @@ public sealed class KeyValueStoreService(Store store, NetworkAccess? access = nu
             return null;
         }
         return ReadConsistencyHeader.Parse(value, out var problem)
+            ?? throw new RpcException(new Status(StatusCode.InvalidArgument, problem!));
+    }
+
+    // The memo-write-consistency header of this call; null (the node's default) when absent.
+    private static WriteConsistency? WriteConsistencyOf(ServerCallContext context)
+    {
+        if (context.RequestHeaders.GetValue(WriteConsistencyHeader.Name) is not { } value)
+        {
+            return null;
+        }
+        return WriteConsistencyHeader.Parse(value, out var problem)
             ?? throw new RpcException(new Status(StatusCode.InvalidArgument, problem!));
     }
 

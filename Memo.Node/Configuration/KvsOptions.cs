@@ -10,8 +10,10 @@ namespace Memo.Node.Configuration;
 /// <param name="ReadConsistency">Whether Fetch confirms leadership (ReadIndex) or may answer from a local replica.</param>
 /// <param name="InlineValueBytes">Values up to this size keep their immutable block inside the key's entry.</param>
 /// <param name="MaxListRows">Work budget of one List call: most stored rows a node reads for it.</param>
+/// <param name="WriteConsistency">Whether an Upsert is acknowledged once a majority holds it or once the key shard's leader does.</param>
 public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys,
-    ReadConsistency ReadConsistency = ReadConsistency.Linearizable, long InlineValueBytes = 4096, int MaxListRows = 100_000)
+    ReadConsistency ReadConsistency = ReadConsistency.Linearizable, long InlineValueBytes = 4096, int MaxListRows = 100_000,
+    WriteConsistency WriteConsistency = WriteConsistency.Majority)
 {
     internal const string Path = "memo.kvs";
 
@@ -22,6 +24,13 @@ public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxList
             ["stale"] = ReadConsistency.Stale,
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    private static readonly FrozenDictionary<string, WriteConsistency> WriteConsistencyChoices =
+        new Dictionary<string, WriteConsistency>(StringComparer.Ordinal)
+        {
+            ["majority"] = WriteConsistency.Majority,
+            ["async"] = WriteConsistency.Async,
+        }.ToFrozenDictionary(StringComparer.Ordinal);
+
     internal static KvsOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.max-key-bytes"),
         r.Bytes($"{Path}.max-value-bytes"),
@@ -29,7 +38,8 @@ public sealed record KvsOptions(int MaxKeyBytes, long MaxValueBytes, int MaxList
         r.Int32($"{Path}.default-list-keys"),
         r.Choice($"{Path}.read-consistency", ConsistencyChoices),
         r.Bytes($"{Path}.inline-value-bytes"),
-        r.Int32($"{Path}.max-list-rows"));
+        r.Int32($"{Path}.max-list-rows"),
+        r.Choice($"{Path}.write-consistency", WriteConsistencyChoices));
 
     internal void Validate(OptionsValidator v)
     {

@@ -260,7 +260,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             var gateway = new ClusterShardGateway(shards, new ClusterShardGatewayOptions { StaleReads = options.Kvs.ReadConsistency == ReadConsistency.Stale }, loggerFactory.CreateLogger<ClusterShardGateway>());
             var store = new KeyValueStore(gateway, key,
                 new KvsLimits(options.Kvs.MaxKeyBytes, options.Kvs.MaxValueBytes, options.Kvs.MaxListKeys, options.Kvs.DefaultListKeys, options.Kvs.InlineValueBytes, options.Kvs.MaxListRows,
-                    network.Versions),
+                    network.Versions, options.Kvs.WriteConsistency),
                 loggerFactory.CreateLogger<KeyValueStore>());
 
             // `memo cluster ...` asks this actor over Akka remoting; the public port serves no admin service.

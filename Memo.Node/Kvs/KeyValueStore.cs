@@ -23,7 +23,9 @@ namespace Memo.Node.Kvs;
 /// copies, no consensus, since the block is self-certifying), (2) point the entry at it in the key's shard. Step 2 is
 /// one atomic Raft command in one shard, so concurrent writers of a key are serialised there and Insert/Update
 /// preconditions hold. Step 2 is proposed only once step 1 is durable on a majority of the block's replicas: nothing
-/// but that order keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed.
+/// but that order keeps an entry from becoming durable without its block. The write is acknowledged when step 2 is committed,
+/// or, for an async upsert (<see cref="WriteConsistency.Async"/>), once the key shard's leader holds step 2 durably in
+/// its log; what it replaced is then reclaimed when it commits (docs/ARCHITECTURE.md, "Policies: write consistency").
 /// The replaced (or, when a precondition failed, the new) value block is then reclaimed through its shard, with
 /// the reclaim key that only its entry held (<see cref="ReclaimKeys"/>): whoever replaced an entry reclaims exactly
 /// the block it replaced, so each block is removed once, and nobody else can reclaim a block still referenced.
@@ -67,7 +69,17 @@ public sealed partial class KeyValueStore
     /// value block, and its proof goes with the entry write to the key's shard. On a network with an owner a write
     /// without a caller, or whose proof the shard would refuse, is <see cref="KvStatus.PermissionDenied"/>.
     /// </summary>
-    public async Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, CancellationToken cancellationToken = default)
+    public Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, CancellationToken cancellationToken = default) =>
+        WriteAsync(key, value, mode, caller, consistency: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteAsync(string, ReadOnlyMemory{byte}, WriteMode, KvCaller?, CancellationToken)"/>, acknowledged at
+    /// <paramref name="consistency"/> (null: the node's <see cref="KvsLimits.WriteConsistency"/>). An async Upsert is
+    /// answered once the key shard's leader holds its entry durably; Insert, Update and Delete wait for the commit at any
+    /// level (their answer is the stored entry's verdict).
+    /// </summary>
+    public async Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, WriteConsistency? consistency,
+        CancellationToken cancellationToken = default)
     {
         if (CheckKey(key) is { } keyProblem)
         {
@@ -93,15 +105,17 @@ public sealed partial class KeyValueStore
         {
             return new KvOutcome(KvStatus.PermissionDenied, denied.Reason);
         }
+        var acknowledgeAtAppend = mode == WriteMode.Upsert && (consistency ?? _limits.WriteConsistency) == WriteConsistency.Async;
         ShardResult written;
         if (inline)
         {
             // Small value: the block travels inside the entry, so the write is one command in the key's shard.
-            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+            var command = new ShardCommand { Format = ShardStateMachine.Format, WriteEntry = WithBlock(entryWrite, block) };
+            if (acknowledgeAtAppend)
             {
-                Format = ShardStateMachine.Format,
-                WriteEntry = WithBlock(entryWrite, block),
-            }, cancellationToken).ConfigureAwait(false);
+                return await UpsertAcknowledgedAtAppendAsync(key, command, cancellationToken).ConfigureAwait(false);
+            }
+            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), command, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -111,11 +125,12 @@ public sealed partial class KeyValueStore
 
             // The block is durable on a majority of its replicas, so the entry may point at it. From here the entry write must
             // not be abandoned by a cancelled caller (the gateway bounds it), or the block would leak with no owner.
-            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), new ShardCommand
+            var command = new ShardCommand { Format = ShardStateMachine.Format, WriteEntry = WithReclaimKey(entryWrite, reclaimKey!) };
+            if (acknowledgeAtAppend)
             {
-                Format = ShardStateMachine.Format,
-                WriteEntry = WithReclaimKey(entryWrite, reclaimKey!),
-            }, CancellationToken.None).ConfigureAwait(false);
+                return await UpsertAcknowledgedAtAppendAsync(key, command, cancellationToken).ConfigureAwait(false);
+            }
+            written = await _shards.ProposeAsync(_shards.Layout.ShardOf(key), command, CancellationToken.None).ConfigureAwait(false);
         }
 
         switch (written)
@@ -140,6 +155,41 @@ public sealed partial class KeyValueStore
                 return new KvOutcome(KvStatus.NotFound, $"The key '{key}' does not exist.");
             default:
                 throw new InvalidOperationException($"Unexpected result of an entry write: {written}.");
+        }
+    }
+
+    // An async Upsert: answered at the key shard leader's durable append. The write goes on behind the answer, never
+    // abandoned (a cancelled caller stops only its wait); what it replaced is reclaimed when it commits, as for any
+    // write, and an acknowledged write that did not commit is logged (it may be lost: the async level's risk).
+    private async Task<KvOutcome> UpsertAcknowledgedAtAppendAsync(string key, ShardCommand command, CancellationToken cancellationToken)
+    {
+        var write = _shards.ProposeAcknowledgedAtAppend(_shards.Layout.ShardOf(key), command, CancellationToken.None);
+        _ = FinishBehindAsync(key, write);
+        await write.Acknowledged.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (write.Committed.IsCompletedSuccessfully && write.Committed.Result is not ShardResult.EntryWritten)
+        {
+            throw new InvalidOperationException($"Unexpected result of an upsert: {write.Committed.Result}.");
+        }
+        return KvOutcome.Ok;
+    }
+
+    private async Task FinishBehindAsync(string key, AppendedWrite write)
+    {
+        try
+        {
+            if (await write.Committed.ConfigureAwait(false) is ShardResult.EntryWritten { Previous: { } previous } written)
+            {
+                ReclaimReleased(previous, written.Current);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Before the acknowledgement the caller got this error itself; after it, only this log says so.
+            await write.Acknowledged.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (write.Acknowledged.IsCompletedSuccessfully)
+            {
+                LogAsyncWriteNotCommitted(key, e.Message);
+            }
         }
     }
 

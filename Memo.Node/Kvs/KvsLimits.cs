@@ -10,5 +10,6 @@ namespace Memo.Node.Kvs;
 /// what it found, truncated.</param>
 /// <param name="KeepVersions">Versions of each key kept, the current one included (<c>memo.network.versions</c>); 1
 /// keeps only the current value.</param>
+/// <param name="WriteConsistency">When an Upsert that does not say is acknowledged (<c>memo.kvs.write-consistency</c>).</param>
 public sealed record KvsLimits(int MaxKeyBytes, long MaxValueBytes, int MaxListKeys, int DefaultListKeys, long InlineValueBytes = 0, int MaxListRows = 100_000,
-    int KeepVersions = 1);
+    int KeepVersions = 1, Configuration.WriteConsistency WriteConsistency = Configuration.WriteConsistency.Majority);

@@ -42,6 +42,15 @@ public static class NodeMetrics
         "Time a replica's turn took to make its new log entries, hard state and applied writes durable (one silo commit).",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
 
+    private static readonly Counter<long> AsyncAcknowledged = Meter.CreateCounter<long>("memo.raft.async.acknowledged", "{write}",
+        "Async writes (memo-write-consistency: async) a shard leader acknowledged at their durable append, before a majority held them.");
+
+    private static readonly UpDownCounter<long> AsyncUncommitted = Meter.CreateUpDownCounter<long>("memo.raft.async.uncommitted", "{write}",
+        "Async writes acknowledged at their append and not yet committed: the replication lag of async writes (what a leader's loss could take).");
+
+    private static readonly Counter<long> AsyncUnconfirmed = Meter.CreateCounter<long>("memo.raft.async.unconfirmed", "{write}",
+        "Async writes acknowledged at their append whose commit their leader never saw: superseded by a new leader (lost), or the replica stopped or a snapshot covered them first (possibly lost).");
+
     private static readonly Counter<long> Turns = Meter.CreateCounter<long>("memo.raft.turns", "{turn}",
         "Turns of the shard replicas: one pass that steps the queued inputs and the ticks, then handles the core's Ready if it has one (tag ready).");
 
@@ -122,6 +131,24 @@ public static class NodeMetrics
         if (inputs > 0)
         {
             TurnInputs.Add(inputs);
+        }
+    }
+
+    /// <summary>Counts an async write acknowledged at its leader's durable append (it is uncommitted until
+    /// <see cref="RecordAsyncWriteFinished"/>).</summary>
+    public static void RecordAsyncWriteAcknowledged()
+    {
+        AsyncAcknowledged.Add(1);
+        AsyncUncommitted.Add(1);
+    }
+
+    /// <summary>An acknowledged async write's final outcome at its leader: committed, or not seen committed (lost or possibly lost).</summary>
+    public static void RecordAsyncWriteFinished(bool committed)
+    {
+        AsyncUncommitted.Add(-1);
+        if (!committed)
+        {
+            AsyncUnconfirmed.Add(1);
         }
     }
 

@@ -56,13 +56,28 @@ public sealed partial class ClusterShardGateway : IShardGateway
     public ShardLayout Layout => _host.Layout;
 
     /// <inheritdoc />
-    public async Task<ShardResult> ProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default)
+    public Task<ShardResult> ProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default) =>
+        ProposeCoreAsync(shard, command, appended: null, cancellationToken);
+
+    /// <inheritdoc />
+    public AppendedWrite ProposeAcknowledgedAtAppend(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default)
+    {
+        var appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var committed = ProposeCoreAsync(shard, command, appended, cancellationToken);
+        return new AppendedWrite(AppendedWrite.FirstOfAsync(appended.Task, committed), committed);
+    }
+
+    // With `appended` (an async write) the leader is asked to answer at its durable append too: `appended` completes
+    // then, and the loop goes on to the final answer. Once acknowledged, a write is never retried: a retry after
+    // a newer write was acknowledged would reorder them, so an acknowledged write that does not commit ends with
+    // an exception (counted and logged by the leader, ARCHITECTURE.md "Policies: write consistency").
+    private async Task<ShardResult> ProposeCoreAsync(ShardId shard, ShardCommand command, TaskCompletionSource? appended, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
         ShardStateMachine.TargetOf(command); // a caller bug must not travel
         var repeatable = IsRepeatable(command);
         // Encoded once; every forwarded attempt wraps the same bytes.
-        var request = new ProposeRequest { Format = 1, Shard = (uint)shard.Value, Command = command.ToByteString() };
+        var request = new ProposeRequest { Format = 1, Shard = (uint)shard.Value, Command = command.ToByteString(), AcknowledgeAtAppend = appended is not null };
         var started = Stopwatch.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.RequestTimeout);
@@ -77,7 +92,9 @@ public sealed partial class ClusterShardGateway : IShardGateway
                 if (target == _host.Self)
                 {
                     sent = true;
-                    reply = await _host.ServeProposeAsync(shard, command, deadline.Token).ConfigureAwait(false);
+                    reply = appended is null
+                        ? await _host.ServeProposeAsync(shard, command, deadline.Token).ConfigureAwait(false)
+                        : await ServeLocallyAcknowledgedAtAppendAsync(shard, command, appended, deadline.Token).ConfigureAwait(false);
                 }
                 else
                 {
@@ -88,7 +105,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
                     // Counted as sent while the call is out: the deadline may end it before its fate is known.
                     var sentBefore = sent;
                     sent = true;
-                    var call = await _forwarder.ProposeAsync(target, request, wait, deadline.Token).ConfigureAwait(false);
+                    var call = await _forwarder.ProposeAsync(target, request, wait, deadline.Token, appended).ConfigureAwait(false);
                     switch (call.Fate)
                     {
                         case ForwardedCallFate.Answered:
@@ -115,6 +132,11 @@ public sealed partial class ClusterShardGateway : IShardGateway
                             route.Unreachable();
                             break;
                     }
+                }
+                if (appended is { Task.IsCompleted: true } && reply.Status != ShardReplyStatus.Applied)
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable,
+                        $"Shard {shard}: an async write acknowledged at its leader's append was not committed ({reply.Status} {reply.Reason})."));
                 }
                 switch (reply.Status)
                 {
@@ -333,6 +355,18 @@ public sealed partial class ClusterShardGateway : IShardGateway
     }
 
     // Storing an immutable block twice stores it once (BlockAlreadyStored), and reclaiming twice removes it once.
+    private async Task<ProposeReply> ServeLocallyAcknowledgedAtAppendAsync(ShardId shard, ShardCommand command, TaskCompletionSource appended, CancellationToken cancellationToken)
+    {
+        var served = _host.ServeProposeAcknowledgedAtAppend(shard, command, cancellationToken);
+        var first = await served.Appended.ConfigureAwait(false);
+        if (first.Status != ShardReplyStatus.Appended)
+        {
+            return first;
+        }
+        appended.TrySetResult();
+        return await served.Final.ConfigureAwait(false);
+    }
+
     private static bool IsRepeatable(ShardCommand command) => command.CommandCase switch
     {
         ShardCommand.CommandOneofCase.InsertBlock => BlockAddress.TryFromBytes(command.InsertBlock.Block.Address.Span, out var a) && a.IsImmutable,

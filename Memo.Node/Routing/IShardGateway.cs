@@ -25,6 +25,19 @@ public interface IShardGateway
     Task<ShardResult> ProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Applies <paramref name="command"/> to <paramref name="shard"/> as an async write: <see cref="AppendedWrite.Acknowledged"/>
+    /// completes once the shard leader's log holds it durably (before a majority does), <see cref="AppendedWrite.Committed"/>
+    /// as <see cref="ProposeAsync"/> does. An acknowledged write that does not commit (its leader failed first) ends
+    /// Committed with an exception and is not retried. This default acknowledges at the commit, which an async write
+    /// may always do.
+    /// </summary>
+    AppendedWrite ProposeAcknowledgedAtAppend(ShardId shard, ShardCommand command, CancellationToken cancellationToken = default)
+    {
+        var committed = ProposeAsync(shard, command, cancellationToken);
+        return new AppendedWrite(committed, committed);
+    }
+
+    /// <summary>
     /// Removes a value block nobody references any more, proving it with the <paramref name="reclaimKey"/> its entry
     /// held (<see cref="Blocks.ReclaimKeys"/>); best effort (a lost or refused reclaim leaves garbage).
     /// </summary>

@@ -116,6 +116,27 @@ public sealed partial class MemoClient : IDisposable
     public Task UpsertAsync(string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default) =>
         _calls.CallAsync(KeyValueStoreMethods.Upsert, new UpsertRequest { Key = key, Value = ByteString.CopyFrom(value.Span) }, cancellationToken);
 
+    /// <summary>Inserts or replaces a key's value, acknowledged at <paramref name="consistency"/> (null: the node's
+    /// default, <c>memo.kvs.write-consistency</c>). <see cref="WriteConsistencyLevel.Async"/> returns once the key shard's
+    /// leader holds the value durably, before a majority does: a leader that dies before replicating it loses it.</summary>
+    public async Task UpsertAsync(string key, ReadOnlyMemory<byte> value, WriteConsistencyLevel? consistency, CancellationToken cancellationToken = default)
+    {
+        if (consistency is not { } level)
+        {
+            await UpsertAsync(key, value, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await _calls.StartAsync(KeyValueStoreMethods.Upsert, new UpsertRequest { Key = key, Value = ByteString.CopyFrom(value.Span) },
+                new Metadata { { WriteConsistencyLevels.HeaderName, level.HeaderValue() } }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw e.ToGrpcException();
+        }
+    }
+
     /// <summary>The value of a key, or null when the key is missing; read as the node's default says.</summary>
     public Task<byte[]?> FetchAsync(string key, CancellationToken cancellationToken = default) => FetchAsync(key, null, cancellationToken);
 

@@ -103,11 +103,13 @@ function summary() {
 // ---------------------------------------------------------------------------------------------------
 // RPC helpers
 
-/** Calls a unary method and resolves with { err, res } (never rejects). */
-function call(client, method, request, deadline) {
+/** Calls a unary method and resolves with { err, res } (never rejects); `headers` are request metadata. */
+function call(client, method, request, deadline, headers) {
   return new Promise((resolve) => {
     const options = { deadline: deadline ?? new Date(Date.now() + CALL_TIMEOUT_MS) };
-    client[method](request, options, (err, res) => resolve({ err, res }));
+    const metadata = new grpc.Metadata();
+    for (const [name, value] of Object.entries(headers ?? {})) metadata.set(name, value);
+    client[method](request, metadata, options, (err, res) => resolve({ err, res }));
   });
 }
 
@@ -116,8 +118,8 @@ function serviceName(client) {
 }
 
 /** Calls a method that must succeed; returns its response. */
-async function expectOk(client, method, request) {
-  const { err, res } = await call(client, method, request);
+async function expectOk(client, method, request, headers) {
+  const { err, res } = await call(client, method, request, undefined, headers);
   if (err) {
     fail(`${serviceName(client)}.${method}: expected OK, got ${describeCode(err.code)}: ${err.details}`);
   }
@@ -125,8 +127,8 @@ async function expectOk(client, method, request) {
 }
 
 /** Calls a method that must fail with exactly `code`. */
-async function expectStatus(client, method, request, code, deadline) {
-  const { err } = await call(client, method, request, deadline);
+async function expectStatus(client, method, request, code, deadline, headers) {
+  const { err } = await call(client, method, request, deadline, headers);
   if (!err) fail(`${serviceName(client)}.${method}: expected ${describeCode(code)}, got OK`);
   if (err.code !== code) {
     fail(`${serviceName(client)}.${method}: expected ${describeCode(code)}, got ${describeCode(err.code)}: ${err.details}`);
@@ -241,7 +243,47 @@ async function kvsChecks() {
   });
 
   await versionChecks();
+  await consistencyChecks();
   await listChecks();
+}
+
+// Read and write consistency chosen per call by request headers (memo-read-consistency: linearizable | stale,
+// memo-write-consistency: majority | async). An async upsert is answered once the key shard's leader holds it
+// durably; a linearizable read sees it once it commits, so the read is retried for a while.
+async function consistencyChecks() {
+  const key = `${run}/consistency`;
+  const asyncWrite = { 'memo-write-consistency': 'async' };
+  const value = Buffer.from('written with memo-write-consistency: async', 'utf8');
+  await check('kvs.consistency.async-upsert-is-acknowledged', async () => {
+    await expectOk(kvs, 'Upsert', { key, value }, asyncWrite);
+  });
+  await check('kvs.consistency.async-upsert-visible-once-committed', async () => {
+    const until = Date.now() + 10_000;
+    let res;
+    do {
+      const answer = await call(kvs, 'Fetch', { key }, undefined, { 'memo-read-consistency': 'linearizable' });
+      res = answer.res;
+      if (res && sameBytes(res.value, value)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (Date.now() < until);
+    fail(`a linearizable Fetch still answers ${res ? hex(res.value) : 'an error'} 10 s after the async upsert`);
+  }, ['kvs.consistency.async-upsert-is-acknowledged']);
+  await check('kvs.consistency.stale-fetch-answers-the-value', async () => {
+    const res = await expectOk(kvs, 'Fetch', { key }, { 'memo-read-consistency': 'stale' });
+    assert(sameBytes(res.value, value), `stale Fetch answered ${hex(res.value)}`);
+  }, ['kvs.consistency.async-upsert-visible-once-committed']);
+  await check('kvs.consistency.majority-upsert-is-read-back', async () => {
+    const replaced = Buffer.from('written with memo-write-consistency: majority', 'utf8');
+    await expectOk(kvs, 'Upsert', { key, value: replaced }, { 'memo-write-consistency': 'majority' });
+    const res = await expectOk(kvs, 'Fetch', { key });
+    assert(sameBytes(res.value, replaced), `Fetch after a majority upsert answered ${hex(res.value)}`);
+  });
+  await check('kvs.consistency.unknown-write-level-is-invalid-argument', async () => {
+    await expectStatus(kvs, 'Upsert', { key, value }, grpc.status.INVALID_ARGUMENT, undefined, { 'memo-write-consistency': 'eventual' });
+  });
+  await check('kvs.consistency.unknown-read-level-is-invalid-argument', async () => {
+    await expectStatus(kvs, 'Fetch', { key }, grpc.status.INVALID_ARGUMENT, undefined, { 'memo-read-consistency': 'eventual' });
+  });
 }
 
 // Fetch with a version and ListVersions (fields and a method Memo added to memo.kvs): the node keeps the last

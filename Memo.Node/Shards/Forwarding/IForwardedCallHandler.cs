@@ -12,6 +12,14 @@ public interface IForwardedCallHandler
     /// <summary>Proposes a command to this node's replica of the shard; expected outcomes are values in the reply.</summary>
     Task<ProposeReply> ServeProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken);
 
+    /// <summary>Proposes an async write: the first reply says APPENDED once the leader's log holds it durably (or is the
+    /// final reply, when that comes first). This default answers only at the end, which an async write may always do.</summary>
+    ServedProposal ServeProposeAcknowledgedAtAppend(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
+    {
+        var final = ServeProposeAsync(shard, command, cancellationToken);
+        return new ServedProposal(final, final);
+    }
+
     /// <summary>A linearizable read (an entry, a block or a scan) with this node's replicas.</summary>
     Task<ReadReply> ServeReadAsync(ReadRequest request, CancellationToken cancellationToken);
 

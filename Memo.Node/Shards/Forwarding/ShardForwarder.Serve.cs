@@ -56,6 +56,8 @@ public sealed partial class ShardForwarder
             {
                 answer = request.BodyCase switch
                 {
+                    ForwardingEnvelope.BodyOneofCase.Propose when request.Propose.AcknowledgeAtAppend =>
+                        new ForwardingEnvelope { ProposeReply = await ServeAcknowledgedAtAppendAsync(from, request.Call, handler, request.Propose, timeout.Token).ConfigureAwait(false) },
                     ForwardingEnvelope.BodyOneofCase.Propose =>
                         new ForwardingEnvelope { ProposeReply = await ServeProposeAsync(handler, request.Propose, timeout.Token).ConfigureAwait(false) },
                     ForwardingEnvelope.BodyOneofCase.StoreCopy =>
@@ -87,13 +89,37 @@ public sealed partial class ShardForwarder
         }
     }
 
-    private static async Task<ProposeReply> ServeProposeAsync(IForwardedCallHandler handler, ProposeRequest request, CancellationToken cancellationToken)
+    private static async Task<ProposeReply> ServeProposeAsync(IForwardedCallHandler handler, ProposeRequest request, CancellationToken cancellationToken) =>
+        ParseProposal(handler, request, out var shard, out var command) is { } refused
+            ? refused
+            : await handler.ServeProposeAsync(shard, command!, cancellationToken).ConfigureAwait(false);
+
+    // An async write: the APPENDED reply goes back at once with the call's id, and the call stays open on the caller's
+    // side until the final reply (returned here, sent by ServeAsync) ends it.
+    private async Task<ProposeReply> ServeAcknowledgedAtAppendAsync(NodeId from, ulong call, IForwardedCallHandler handler, ProposeRequest request, CancellationToken cancellationToken)
     {
+        if (ParseProposal(handler, request, out var shard, out var command) is { } refused)
+        {
+            return refused;
+        }
+        var served = handler.ServeProposeAcknowledgedAtAppend(shard, command!, cancellationToken);
+        var first = await served.Appended.ConfigureAwait(false);
+        if (first.Status != ShardReplyStatus.Appended)
+        {
+            return first;
+        }
+        Answer(from, call, new ForwardingEnvelope { ProposeReply = first });
+        return await served.Final.ConfigureAwait(false);
+    }
+
+    private static ProposeReply? ParseProposal(IForwardedCallHandler handler, ProposeRequest request, out ShardId shard, out ShardCommand? command)
+    {
+        shard = default;
+        command = null;
         if (request.Shard >= (uint)handler.Layout.ShardCount)
         {
             return new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"there is no shard {request.Shard}" };
         }
-        ShardCommand command;
         try
         {
             command = ShardCommand.Parser.ParseFrom(request.Command);
@@ -102,7 +128,8 @@ public sealed partial class ShardForwarder
         {
             return new ProposeReply { Status = ShardReplyStatus.Invalid, Reason = $"the command does not parse: {e.Message}" };
         }
-        return await handler.ServeProposeAsync(new ShardId((int)request.Shard), command, cancellationToken).ConfigureAwait(false);
+        shard = new ShardId((int)request.Shard);
+        return null;
     }
 
     private void Finished()

@@ -106,13 +106,16 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         }
     }
 
-    /// <summary>Forwards a proposal to <paramref name="node"/> and waits at most <paramref name="wait"/> for its answer.</summary>
+    /// <summary>Forwards a proposal to <paramref name="node"/> and waits at most <paramref name="wait"/> for its answer.
+    /// For an async write (<see cref="ProposeRequest.AcknowledgeAtAppend"/>), <paramref name="appended"/> completes when
+    /// the node's early APPENDED reply comes, and the call goes on waiting for the final one.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the call is forgotten).</exception>
-    public async Task<ForwardedCall<ProposeReply>> ProposeAsync(NodeId node, ProposeRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<ForwardedCall<ProposeReply>> ProposeAsync(NodeId node, ProposeRequest request, TimeSpan wait, CancellationToken cancellationToken,
+        TaskCompletionSource? appended = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.ForwardOut);
-        var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { Propose = request }, wait, cancellationToken).ConfigureAwait(false);
+        var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { Propose = request }, wait, cancellationToken, appended).ConfigureAwait(false);
         Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.ForwardBack);
         return answer?.BodyCase switch
         {
@@ -259,7 +262,7 @@ public sealed partial class ShardForwarder : IAsyncDisposable
     }
 
     private async Task<(ForwardedCallFate Fate, ForwardingEnvelope? Answer)> CallAsync(
-        NodeId node, ForwardingEnvelope request, TimeSpan wait, CancellationToken cancellationToken)
+        NodeId node, ForwardingEnvelope request, TimeSpan wait, CancellationToken cancellationToken, TaskCompletionSource? appended = null)
     {
         if (wait <= TimeSpan.Zero && wait != Timeout.InfiniteTimeSpan)
         {
@@ -283,7 +286,7 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         {
             return (ForwardedCallFate.TooLarge, null);
         }
-        var pending = new PendingCall(node);
+        var pending = new PendingCall(node, appended);
         _pending[call] = pending;
         try
         {
@@ -321,6 +324,20 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         // Only the node asked may answer: another peer cannot complete (forge) a call it was never sent.
         if (_pending.TryGetValue(answer.Call, out var pending) && pending.Node == from)
         {
+            if (answer.ProposeReply?.Status == ShardReplyStatus.Appended)
+            {
+                // An async write's early answer: the call stays open for the final one. Only a call that asked for it
+                // takes it; to any other it would read as a status the gateway does not expect.
+                if (pending.Appended is { } appended)
+                {
+                    appended.TrySetResult();
+                }
+                else
+                {
+                    Interlocked.Increment(ref _unmatched);
+                }
+                return;
+            }
             pending.TrySetResult(answer);
         }
         else
@@ -334,8 +351,11 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         wait == Timeout.InfiniteTimeSpan ? 0 : wait <= TimeSpan.Zero ? 1 : (uint)Math.Min(uint.MaxValue, Math.Ceiling(wait.TotalMilliseconds));
 
     // One call in flight: the node asked and the answer to come (null: the forwarder stopped).
-    private sealed class PendingCall(NodeId node) : TaskCompletionSource<ForwardingEnvelope?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class PendingCall(NodeId node, TaskCompletionSource? appended) : TaskCompletionSource<ForwardingEnvelope?>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public NodeId Node { get; } = node;
+
+        // An async write's early-answer signal (null for every other call).
+        public TaskCompletionSource? Appended { get; } = appended;
     }
 }

@@ -14,21 +14,66 @@ namespace Memo.Node.Shards.Hosting;
 public sealed partial class ShardHost
 {
     /// <summary>Proposes a command to this node's replica of the shard; NOT_LEADER (with the hint) when it does not lead.</summary>
-    public async Task<ProposeReply> ServeProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
+    public Task<ProposeReply> ServeProposeAsync(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
-        if (!_replicas.TryGetValue(shard, out var replica))
+        if (RefuseProposal(shard, out var replica) is { } refused)
+        {
+            return Task.FromResult(refused);
+        }
+        Task<ShardGroupOutcome> proposal;
+        try
+        {
+            proposal = replica!.ProposeAsync(command, cancellationToken);
+        }
+        catch (ShardGroupStoppedException e)
+        {
+            proposal = Task.FromException<ShardGroupOutcome>(e);
+        }
+        return ReplyOf(proposal);
+    }
+
+    /// <summary>
+    /// Proposes an async write to this node's replica of the shard: <see cref="ServedProposal.Appended"/> answers
+    /// APPENDED as soon as the leader's log holds it durably (or the final reply, when that comes first), and
+    /// <see cref="ServedProposal.Final"/> answers as <see cref="ServeProposeAsync"/> does.
+    /// </summary>
+    public ServedProposal ServeProposeAcknowledgedAtAppend(ShardId shard, ShardCommand command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (RefuseProposal(shard, out var replica) is { } refused)
+        {
+            var answer = Task.FromResult(refused);
+            return new ServedProposal(answer, answer);
+        }
+        AppendedProposal proposal;
+        try
+        {
+            proposal = replica!.ProposeAcknowledgedAtAppend(command, cancellationToken);
+        }
+        catch (ShardGroupStoppedException e)
+        {
+            var stopped = Task.FromException<ShardGroupOutcome>(e);
+            proposal = new AppendedProposal(stopped, stopped);
+        }
+        return new ServedProposal(ReplyOf(proposal.Appended), ReplyOf(proposal.Outcome));
+    }
+
+    private ProposeReply? RefuseProposal(ShardId shard, out ShardGroupReplica? replica)
+    {
+        if (!_replicas.TryGetValue(shard, out replica))
         {
             return new ProposeReply { Status = ShardReplyStatus.NotLeader, Reason = $"no replica of shard {shard} on this node" };
         }
-        if (replica.Status.StopReason is { } stopped)
-        {
-            return new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = stopped };
-        }
+        return replica.Status.StopReason is { } stopped ? new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = stopped } : null;
+    }
+
+    private static async Task<ProposeReply> ReplyOf(Task<ShardGroupOutcome> proposal)
+    {
         ShardGroupOutcome outcome;
         try
         {
-            outcome = await replica.ProposeAsync(command, cancellationToken).ConfigureAwait(false);
+            outcome = await proposal.ConfigureAwait(false);
         }
         catch (ShardGroupStoppedException e)
         {
@@ -39,6 +84,7 @@ public sealed partial class ShardHost
         return outcome switch
         {
             ShardGroupOutcome.Applied applied => new ProposeReply { Status = ShardReplyStatus.Applied, Result = ShardResultCodec.Encode(applied.Result) },
+            ShardGroupOutcome.Appended => new ProposeReply { Status = ShardReplyStatus.Appended },
             ShardGroupOutcome.NotLeader notLeader => new ProposeReply { Status = ShardReplyStatus.NotLeader, LeaderHint = notLeader.LeaderHint.Value },
             ShardGroupOutcome.Dropped dropped => new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = dropped.Reason },
             ShardGroupOutcome.Superseded => new ProposeReply { Status = ShardReplyStatus.Superseded },

@@ -14,6 +14,13 @@ public abstract record ShardGroupOutcome
     public sealed record Applied(ShardResult Result, LogIndex Index) : ShardGroupOutcome;
 
     /// <summary>
+    /// The command is durable in this leader's log at <paramref name="Index"/> but not yet committed: the early
+    /// acknowledgement of an async write (<see cref="ShardGroupReplica.ProposeAcknowledgedAtAppend"/>). It is lost if this
+    /// leader fails before a majority holds it; its final outcome follows separately.
+    /// </summary>
+    public sealed record Appended(LogIndex Index) : ShardGroupOutcome;
+
+    /// <summary>
     /// A linearizable read may proceed: this replica was the leader when the read was confirmed and has applied
     /// through <paramref name="Index"/>, so the silo now holds every write acknowledged before the read began.
     /// </summary>

@@ -213,6 +213,40 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     }
 
     /// <summary>
+    /// Proposes <paramref name="command"/> as an async write: <see cref="AppendedProposal.Appended"/> completes with
+    /// <see cref="ShardGroupOutcome.Appended"/> as soon as this leader's log holds the command durably (before a
+    /// majority does), or with the final outcome when that comes first (a refusal, NotLeader, Dropped, or a lone voter
+    /// that commits in the same turn); <see cref="AppendedProposal.Outcome"/> completes as <see cref="ProposeAsync"/>
+    /// does. A command acknowledged at its append is lost when this leader fails before a majority holds it (its outcome
+    /// is then Superseded, Unknown, or a <see cref="ShardGroupStoppedException"/>). Both tasks end when
+    /// <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    /// <exception cref="ShardGroupStoppedException">The replica was disposed.</exception>
+    public AppendedProposal ProposeAcknowledgedAtAppend(ShardCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (!ShardStateMachine.TryTarget(command, Shard, Settings.Layout, out _, out var refusal))
+        {
+            var invalid = Task.FromResult<ShardGroupOutcome>(new ShardGroupOutcome.Invalid(refusal.Reason));
+            return new AppendedProposal(invalid, invalid);
+        }
+        var appended = new TaskCompletionSource<ShardGroupOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var outcome = EnqueueAsync(new ProposeInput(command.ToByteArray(), appended), cancellationToken);
+        // Not queued (or refused at once): the outcome is the only answer there will be.
+        if (outcome.IsCompleted)
+        {
+            return new AppendedProposal(outcome, outcome);
+        }
+        // Whichever comes first: every path that ends a proposal (applied, superseded, a stopped incarnation, an input
+        // answered Dropped from the inbox) completes the outcome, so the early answer never waits for a signal that
+        // will not come.
+        return new AppendedProposal(FirstOfAsync(appended.Task, outcome), outcome);
+    }
+
+    private static async Task<ShardGroupOutcome> FirstOfAsync(Task<ShardGroupOutcome> appended, Task<ShardGroupOutcome> outcome) =>
+        await (await Task.WhenAny(appended, outcome).ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>
     /// Starts a linearizable read (Raft thesis §6.4). Completes with <see cref="ShardGroupOutcome.ReadReady"/>
     /// when this replica, still the leader, has applied through the read index: the caller then reads the silo.
     /// A replica that is not the leader answers <see cref="ShardGroupOutcome.NotLeader"/>; a leader that cannot

@@ -16,9 +16,14 @@ internal abstract class ReplicaRequest : ReplicaInput
     public TaskCompletionSource<ShardGroupOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
-internal sealed class ProposeInput(byte[] data) : ReplicaRequest
+internal sealed class ProposeInput(byte[] data, TaskCompletionSource<ShardGroupOutcome>? appended = null) : ReplicaRequest
 {
     public byte[] Data { get; } = data;
+
+    /// <summary>An async write's early acknowledgement: completed with <see cref="ShardGroupOutcome.Appended"/> once the
+    /// leader's log holds the command durably, or with the final outcome when that comes first. Null for every other
+    /// proposal, which costs the replica nothing more than this null check.</summary>
+    public TaskCompletionSource<ShardGroupOutcome>? Appended { get; } = appended;
 }
 
 internal sealed class ReadInput : ReplicaRequest;

@@ -16,6 +16,10 @@ internal sealed partial class ShardReplicaActor
     private const int MaxTicksPerTurn = 3;
 
     private readonly Dictionary<LogIndex, PendingProposal> _proposals = [];
+    // Async writes among the pending proposals, by index: acknowledged at their durable append (SignalAppended), then
+    // forgotten at their final outcome (ForgetAppended). Empty unless someone asks for async writes, so the other
+    // proposals pay one Count check per turn and per completion.
+    private readonly Dictionary<LogIndex, AppendWaiter> _appendWaiters = [];
     private readonly Dictionary<ulong, PendingRead> _reads = [];
     private readonly Dictionary<ShardRecordKey, byte[]?> _overlay = [];
     private bool _overlayIsWholeShard;
@@ -102,6 +106,15 @@ internal sealed partial class ShardReplicaActor
         if (result.IsAccepted)
         {
             _proposals[result.Index] = new PendingProposal(result.Term, propose.Completion);
+            if (_appendWaiters.Count > 0)
+            {
+                // An async write left at this index by an earlier term of this leader was truncated away.
+                ForgetAppended(result.Index, new ShardGroupOutcome.Superseded(result.Index));
+            }
+            if (propose.Appended is { } appended)
+            {
+                _appendWaiters[result.Index] = new AppendWaiter(result.Term, appended);
+            }
         }
         else
         {
@@ -256,6 +269,10 @@ internal sealed partial class ShardReplicaActor
         {
             await Task.WhenAll(earlier).ConfigureAwait(false);
         }
+        if (_appendWaiters.Count > 0)
+        {
+            SignalAppended(turns);
+        }
 
         foreach (var (ready, applied, advanced) in turns)
         {
@@ -265,9 +282,14 @@ internal sealed partial class ShardReplicaActor
                 if (_proposals.Remove(entry.Index, out var proposal))
                 {
                     Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Completed);
-                    proposal.Completion.TrySetResult(proposal.Term == entry.Term && outcome is not null
+                    var final = proposal.Term == entry.Term && outcome is not null
                         ? outcome
-                        : new ShardGroupOutcome.Superseded(entry.Index));
+                        : new ShardGroupOutcome.Superseded(entry.Index);
+                    if (_appendWaiters.Count > 0)
+                    {
+                        ForgetAppended(entry.Index, final);
+                    }
+                    proposal.Completion.TrySetResult(final);
                 }
             }
             foreach (var state in ready.ReadStates)
@@ -284,6 +306,45 @@ internal sealed partial class ShardReplicaActor
         }
         CompleteReads();
         await MaybeSnapshotAsync().ConfigureAwait(false);
+    }
+
+    // The batch just committed holds the turn's new log entries durably: on a leader, these are its own proposals, so an
+    // async write among them is acknowledged now, before a majority holds it (ARCHITECTURE.md, "Policies: write consistency").
+    // A follower's entries carry no waiters (proposals are taken only by a leader), and a waiter whose index now holds
+    // another term's entry (this node lost leadership) is left to its final outcome, Superseded.
+    private void SignalAppended(List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool Advanced)> turns)
+    {
+        foreach (var (ready, _, _) in turns)
+        {
+            foreach (var entry in ready.Entries)
+            {
+                if (_appendWaiters.TryGetValue(entry.Index, out var waiter) && !waiter.Acknowledged && waiter.Term == entry.Term)
+                {
+                    waiter.Acknowledged = true;
+                    NodeMetrics.RecordAsyncWriteAcknowledged();
+                    waiter.Appended.TrySetResult(new ShardGroupOutcome.Appended(entry.Index));
+                }
+            }
+        }
+    }
+
+    // An async write's final outcome: it leaves the count of acknowledged-but-uncommitted writes, and one acknowledged
+    // at its append that did not commit here is counted lost (this leader failed or was replaced before a majority held
+    // it: the risk the async level takes).
+    private void ForgetAppended(LogIndex index, ShardGroupOutcome? final)
+    {
+        if (!_appendWaiters.Remove(index, out var waiter))
+        {
+            return;
+        }
+        if (waiter.Acknowledged)
+        {
+            NodeMetrics.RecordAsyncWriteFinished(committed: final is ShardGroupOutcome.Applied);
+        }
+        else if (final is not null)
+        {
+            waiter.Appended.TrySetResult(final);
+        }
     }
 
     // No cancellation: a commit cancelled half-way would leave us unsure what is durable. Only new entries, a snapshot,
@@ -382,7 +443,12 @@ internal sealed partial class ShardReplicaActor
         foreach (var index in _proposals.Keys.Where(i => i <= snapshotIndex).ToList())
         {
             _proposals.Remove(index, out var proposal);
-            proposal!.Completion.TrySetResult(new ShardGroupOutcome.Unknown(index));
+            var unknown = new ShardGroupOutcome.Unknown(index);
+            if (_appendWaiters.Count > 0)
+            {
+                ForgetAppended(index, unknown);
+            }
+            proposal!.Completion.TrySetResult(unknown);
         }
     }
 
@@ -537,6 +603,14 @@ internal sealed partial class ShardReplicaActor
     }
 
     private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion);
+
+    // An async write pending in the log: its term at the proposal, and whether its early answer went out.
+    private sealed class AppendWaiter(Term term, TaskCompletionSource<ShardGroupOutcome> appended)
+    {
+        public Term Term { get; } = term;
+        public TaskCompletionSource<ShardGroupOutcome> Appended { get; } = appended;
+        public bool Acknowledged { get; set; }
+    }
 
     // One ReadIndex confirmation shared by every read that arrived before the same turn.
     private sealed class PendingRead(List<TaskCompletionSource<ShardGroupOutcome>> completions)

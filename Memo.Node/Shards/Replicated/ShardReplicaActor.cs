@@ -312,6 +312,10 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
 
     private void FailPending(ShardGroupStoppedException reason)
     {
+        foreach (var index in _appendWaiters.Keys.ToList())
+        {
+            ForgetAppended(index, null);
+        }
         foreach (var proposal in _proposals.Values)
         {
             proposal.Completion.TrySetException(reason);

@@ -88,4 +88,43 @@ public sealed class CliVersionsTests : IAsyncLifetime
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("--version counts the key's writes from 1", io.Err.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Block_get_with_a_version_and_block_versions_read_the_kept_versions_of_a_mutable_block()
+    {
+        var (put, putIo) = await RunAsync("--json", "block", "put-mutable", "version 0");
+        Assert.Equal(ExitCodes.Ok, put);
+        string address;
+        using (var doc = JsonDocument.Parse(putIo.Out.ToString()))
+        {
+            address = doc.RootElement.GetProperty("address").GetString()!;
+        }
+        for (var v = 1; v <= 4; v++)
+        {
+            Assert.Equal(ExitCodes.Ok, (await RunAsync("block", "update", address, $"version {v}")).Code);
+        }
+
+        var (listed, listedIo) = await RunAsync("block", "versions", address);
+        Assert.Equal(ExitCodes.Ok, listed);
+        Assert.Equal(string.Join(Environment.NewLine, "4 (current)", "3", "2") + Environment.NewLine, listedIo.Out.ToString());
+        var (json, jsonIo) = await RunAsync("--json", "block", "versions", address);
+        Assert.Equal(ExitCodes.Ok, json);
+        using (var doc = JsonDocument.Parse(jsonIo.Out.ToString()))
+        {
+            Assert.Equal([4L, 3L, 2L], doc.RootElement.GetProperty("versions").EnumerateArray().Select(e => e.GetInt64()));
+        }
+
+        var (old, oldIo) = await RunAsync("block", "get", address, "--version", "2");
+        Assert.Equal((ExitCodes.Ok, "version 2"), (old, oldIo.StdoutText));
+        var (current, currentIo) = await RunAsync("block", "get", address);
+        Assert.Equal((ExitCodes.Ok, "version 4"), (current, currentIo.StdoutText));
+        var (pruned, prunedIo) = await RunAsync("block", "get", address, "--version", "1");
+        Assert.Equal(ExitCodes.NotFound, pruned);
+        Assert.Contains("version 1 of block", prunedIo.Err.ToString(), StringComparison.Ordinal);
+        Assert.Contains("the kept versions are 4, 3, 2", prunedIo.Err.ToString(), StringComparison.Ordinal);
+        var ghost = "0x" + new string('a', 62) + "00";
+        Assert.Equal(ExitCodes.NotFound, (await RunAsync("block", "versions", ghost)).Code);
+        Assert.Equal(ExitCodes.NotFound, (await RunAsync("block", "get", ghost, "--version", "1")).Code);
+        Assert.Equal(ExitCodes.Usage, (await RunAsync("block", "get", address, "--version", "-1")).Code);
+    }
 }

@@ -45,6 +45,41 @@ public sealed class ShardForwarderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_async_proposal_gets_its_appended_answer_first_and_the_call_stays_open_for_the_final_one()
+    {
+        var (a, b) = (Start(1), Start(2));
+        b.Handler.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var request = Propose(5);
+        request.AcknowledgeAtAppend = true;
+
+        var call = a.Forwarder.ProposeAsync(b.Id, request, Wait, default, appended);
+        await appended.Task.WaitAsync(Wait);
+
+        Assert.False(call.IsCompleted, "the call waits for its final answer after the early one");
+        Assert.Equal(1, a.Forwarder.PendingCalls);
+        b.Handler.Gate.SetResult();
+        var final = await call.WaitAsync(Wait);
+        Assert.Equal((ForwardedCallFate.Answered, ShardReplyStatus.Applied), (final.Fate, final.Answer!.Status));
+        Assert.Equal(0, a.Forwarder.PendingCalls);
+        Assert.Equal(0, a.Forwarder.UnmatchedAnswers);
+    }
+
+    [Fact]
+    public async Task An_appended_answer_to_a_call_that_did_not_ask_for_one_is_dropped_and_the_call_takes_only_the_final_answer()
+    {
+        var (a, b) = (Start(1), Start(2));
+        var request = Propose(6);
+        request.AcknowledgeAtAppend = true; // the peer answers early, but this caller gives no signal to complete
+
+        var call = await a.Forwarder.ProposeAsync(b.Id, request, Wait, default);
+
+        Assert.Equal((ForwardedCallFate.Answered, ShardReplyStatus.Applied), (call.Fate, call.Answer!.Status));
+        Assert.Equal(1, a.Forwarder.UnmatchedAnswers);
+        Assert.Equal(0, a.Forwarder.PendingCalls);
+    }
+
+    [Fact]
     public async Task A_request_to_a_cut_link_or_a_node_without_address_is_not_sent_and_nothing_is_served()
     {
         var (a, b) = (Start(1), Start(2));
@@ -305,6 +340,10 @@ public sealed class ShardForwarderTests : IAsyncLifetime
             }
             return new ProposeReply { Status = ShardReplyStatus.Applied, Result = new ShardResultMessage { Kind = ShardResultKind.EntryDeleted } };
         }
+
+        // An async write: APPENDED at once, the final answer when the gate opens (as ServeProposeAsync).
+        public ServedProposal ServeProposeAcknowledgedAtAppend(ShardId shard, ShardCommand command, CancellationToken cancellationToken) =>
+            new(Task.FromResult(new ProposeReply { Status = ShardReplyStatus.Appended }), ServeProposeAsync(shard, command, cancellationToken));
 
         public Task<ReadReply> ServeReadAsync(ReadRequest request, CancellationToken cancellationToken) =>
             Task.FromResult(new ReadReply { Status = ShardReplyStatus.ReadDone, Found = true, Data = ByteString.CopyFromUtf8("value of " + request.EntryKey) });

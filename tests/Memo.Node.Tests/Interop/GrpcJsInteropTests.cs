@@ -11,6 +11,8 @@ namespace Memo.Node.Tests.Interop;
 /// against an in-process node. A missing Node.js or npm install fails the test on purpose: a silent skip
 /// would let a wire-level regression through CI unnoticed.
 /// </summary>
+// The script makes async writes (kvs.consistency.*): serial with the tests that count the process-wide async-write metrics.
+[Collection(Memo.Node.Tests.ShardGroups.AsyncWriteCollection.Name)]
 public sealed partial class GrpcJsInteropTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(3);

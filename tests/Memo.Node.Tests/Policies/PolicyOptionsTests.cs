@@ -31,4 +31,13 @@ public sealed class PolicyOptionsTests
         Assert.Contains(e.Problems, p => p.StartsWith("memo.network.compression", StringComparison.Ordinal) && p.Contains("off, zstd, brotli", StringComparison.Ordinal));
         Assert.Contains(e.Problems, p => p.StartsWith("memo.network.encrypt-at-rest", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Write_consistency_defaults_to_majority_reads_async_and_refuses_other_words_with_the_choices()
+    {
+        Assert.Equal(WriteConsistency.Majority, MemoOptions.Load(null, []).Kvs.WriteConsistency);
+        Assert.Equal(WriteConsistency.Async, MemoOptions.Load(null, ["memo.kvs.write-consistency = async"]).Kvs.WriteConsistency);
+        var e = Assert.Throws<MemoConfigurationException>(() => MemoOptions.Load(null, ["memo.kvs.write-consistency = eventual"]));
+        Assert.Contains(e.Problems, p => p.StartsWith("memo.kvs.write-consistency", StringComparison.Ordinal) && p.Contains("majority, async", StringComparison.Ordinal));
+    }
 }
