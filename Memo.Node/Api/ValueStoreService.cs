@@ -19,9 +19,12 @@ namespace Memo.Node.Api;
 /// a mutable block's older versions are kept (<see cref="BlockVersions"/>): Fetch with a version and ListVersions read them.
 /// ACBs and GBs (access-controlled and group blocks) take the mutable path (Insert, Update with version + 1, Fetch) but
 /// are signed by their owner and editor client-side: the node never signs them, and an ACB is removed by its owner's
-/// tombstone (an Update), not by Delete.
+/// tombstone (an Update), not by Delete. With <c>memo.network.erasure</c> on (<paramref name="erasure"/>), an immutable block
+/// above the threshold takes the direct block path as K + M fragments instead of a Raft command
+/// (<see cref="IShardGateway.StoreImmutableBlockAsync"/>), and Fetch finds it there.
 /// </summary>
-public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey, int keepVersions = 1) : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
+public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey, int keepVersions = 1, Erasure.ErasureCoding erasure = default)
+    : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
 {
     // Sent only when more than one version is kept, so the commands of an unversioned network are as before.
     private uint KeepVersions => keepVersions > 1 ? (uint)keepVersions : 0;
@@ -96,6 +99,11 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
             {
                 var candidate = Block.Parser.ParseFrom(nearby);
                 block = BlockValidator.ValidateAt(candidate, address).IsValid ? candidate : null;
+            }
+            // An erasure-coded block is in no shard's Raft state: decoded from its fragments (checked against the address).
+            if (block is null && erasure.IsOn)
+            {
+                block = await shards.ReadImmutableBlockAsync(address, context.CancellationToken).ConfigureAwait(false);
             }
         }
         if (block is null)
@@ -190,6 +198,13 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
         Normalize(block);
         SealIfOwned(block);
         Validate(block);
+        if (erasure.Applies(block.CalculateSize()) && BlockAddress.TryFromBytes(block.Address.Span, out var address) && address.IsImmutable)
+        {
+            // Self-certifying and large: K + M fragments on K + M nodes, no consensus (docs/ARCHITECTURE.md, "Policies:
+            // erasure coding"). Storing it twice stores the same fragments.
+            await shards.StoreImmutableBlockAsync(block, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var result = await Submit(block, new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
         switch (result)
         {

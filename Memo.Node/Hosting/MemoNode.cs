@@ -281,7 +281,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             }
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store, access), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor, interceptor: gate)
-                .Add(new ValueStoreService(gateway, key, network.Versions), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor,
+                .Add(new ValueStoreService(gateway, key, network.Versions, network.ErasureCoding), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor,
                     interceptor: gate);
             if (access is not null)
             {
