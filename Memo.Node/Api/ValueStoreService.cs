@@ -242,12 +242,19 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
     {
         var address = ParseAddress(request.Address);
         var signature = request.Signature;
+        // An erasure-coded block is in no shard's Raft state: the delete carries it (decoded, checked against the address).
+        byte[]? raftBytes = null;
+        Block? coded = null;
+        if (erasure.IsOn && address.IsImmutable)
+        {
+            raftBytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false);
+            coded = raftBytes is null ? await shards.ReadImmutableBlockAsync(address, context.CancellationToken).ConfigureAwait(false) : null;
+        }
         if (signature.IsEmpty)
         {
             // Unsigned removal: the node signs, but only for blocks it owns.
-            var bytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
-                ?? throw new RpcException(new Status(StatusCode.NotFound, $"No block at {address}."));
-            var stored = Block.Parser.ParseFrom(bytes);
+            var stored = coded ?? Block.Parser.ParseFrom(raftBytes ?? await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
+                ?? throw new RpcException(new Status(StatusCode.NotFound, $"No block at {address}.")));
             if (!IsOwnedByNode(stored))
             {
                 throw new RpcException(new Status(StatusCode.PermissionDenied, $"The block {address} is not owned by this node; send the owner's removal signature."));
@@ -257,7 +264,7 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
         var result = await shards.ProposeAsync(shards.Layout.ShardOf(address), new ShardCommand
         {
             Format = ShardStateMachine.Format,
-            DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature, KeepVersions = KeepVersions },
+            DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature, KeepVersions = KeepVersions, Block = coded },
         }, context.CancellationToken).ConfigureAwait(false);
         return result is ShardResult.BlockRemoved ? new DeleteResponse() : throw Unexpected(result);
     }

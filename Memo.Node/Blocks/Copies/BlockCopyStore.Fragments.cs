@@ -102,9 +102,15 @@ public sealed partial class BlockCopyStore
         }
     }
 
-    // The block from its fragments: the holders first, then every other node on the ring (fragments a repair has not
-    // moved yet); null when fewer than K valid fragments that decode to the address exist.
-    private async ValueTask<Block?> ReadFragmentsAsync(BlockAddress address, CancellationToken cancellationToken)
+    /// <summary>True when the network erasure-codes large immutable blocks.</summary>
+    public bool IsCoding => _view().Network.ErasureCoding.IsOn;
+
+    /// <summary>
+    /// The immutable block at <paramref name="address"/> decoded from its fragments (checked against the address): the
+    /// holders first, then every other node on the ring (fragments a repair has not moved yet); null when the block is
+    /// not erasure-coded or fewer than K valid fragments that decode to the address answer.
+    /// </summary>
+    public async ValueTask<Block?> ReadFromFragmentsAsync(BlockAddress address, CancellationToken cancellationToken = default)
     {
         var view = _view();
         var coding = view.Network.ErasureCoding;

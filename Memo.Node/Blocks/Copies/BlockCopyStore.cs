@@ -158,7 +158,7 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
         {
             return local;
         }
-        if (await ReadFragmentsAsync(address, cancellationToken).ConfigureAwait(false) is { } decoded)
+        if (await ReadFromFragmentsAsync(address, cancellationToken).ConfigureAwait(false) is { } decoded)
         {
             return decoded;
         }

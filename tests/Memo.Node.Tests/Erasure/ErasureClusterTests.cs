@@ -142,6 +142,52 @@ public sealed class ErasureClusterTests(ITestOutputHelper output)
         Assert.Equal(record.Data, rebuilt.Data);
     }
 
+    [Fact]
+    public async Task Overwriting_a_key_and_deleting_a_block_remove_their_fragments_everywhere()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(6, Settings);
+        await ClusterDataTests.WaitAsync(cluster, n => ClusterDataTests.GroupsMatchRing(n, 6, 3), "every shard's group = its 3 ring replicas");
+        using var client = ClientOf(cluster.Nodes[0]);
+        await client.UpsertAsync("big", DataOf(1));
+        var first = Assert.Single(await CodedBlocksAsync(cluster));
+        Assert.Equal(DataOf(1), await client.FetchAsync("big"));
+
+        // The overwrite reclaims the first value's block; the reclaim carries the decoded block to its shard, whose
+        // replicas record the removal, and the holders drop their fragments at their next pass.
+        await client.UpsertAsync("big", DataOf(2));
+        Assert.Equal(DataOf(2), await client.FetchAsync("big"));
+        var second = (await CodedBlocksAsync(cluster)).Single(a => a != first);
+        var blockAddress = await client.InsertImmutableBlockAsync(DataOf(3));
+        Assert.True(await client.DeleteBlockAsync(blockAddress));
+
+        await ClusterDataTests.WaitForAsync(async () =>
+        {
+            foreach (var slot in cluster.Running)
+            {
+                await slot.Running.Shards.Copies.RunAntiEntropyPassAsync();
+            }
+            return (await CodedBlocksAsync(cluster)).SetEquals([second]);
+        }, cluster, "only the current value's fragments left");
+        Assert.Equal(6, (await FragmentsAsync(cluster, second)).Count);
+        Assert.Equal(DataOf(2), await client.FetchAsync("big"));
+        // Until the holders' pass a deleted block's fragments still decode (docs: "Policies: erasure coding"); not after.
+        Assert.Null(await client.FetchBlockAsync(blockAddress));
+    }
+
+    // Every block some running node holds a fragment of.
+    private static async Task<HashSet<BlockAddress>> CodedBlocksAsync(InProcessCluster cluster)
+    {
+        var found = new HashSet<BlockAddress>();
+        foreach (var slot in cluster.Running)
+        {
+            foreach (var shard in slot.Running.Shards.Layout.AllShards)
+            {
+                found.UnionWith((await slot.Running.Shards.Silo.ListBlockFragmentsAsync(shard, null, 10_000)).Select(f => f.Address));
+            }
+        }
+        return found;
+    }
+
     private static List<NodeId> HoldersOf(InProcessCluster cluster, BlockAddress address) =>
         [.. FragmentPlacement.HoldersOf(cluster.Running.First().View.Placement.Ring, address, 6)];
 
