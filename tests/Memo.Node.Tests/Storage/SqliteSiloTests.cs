@@ -80,7 +80,7 @@ public sealed class SqliteSiloTests : IAsyncLifetime
                 names.Add(reader.GetString(0));
             }
         }
-        Assert.Equal(["block_copies", "blocks", "entries", "meta", "raft_log", "raft_state", "removed_blocks"], names);
+        Assert.Equal(["block_copies", "block_fragments", "blocks", "entries", "meta", "raft_log", "raft_state", "removed_blocks"], names);
     }
 
     [Fact]
