@@ -82,7 +82,8 @@ public sealed class ErasureClusterTests(ITestOutputHelper output)
             await cluster.KillAsync(victim.Index);
         }
 
-        // Before the eviction delay ends the killed nodes are silent holders: every block is decoded from 4 survivors.
+        // Killed (and, until the eviction delay has passed, still holders on the ring): every block decodes from the
+        // 4 or more fragments left on survivors.
         using (var reader = ClientOf(cluster.Nodes[0]))
         {
             for (var i = 0; i < addresses.Count; i++)
@@ -91,13 +92,8 @@ public sealed class ErasureClusterTests(ITestOutputHelper output)
                 Assert.Equal(DataOf(i), block.Data.ToByteArray());
             }
         }
-        // Nothing is rebuilt while a holder is silent: it may come back.
-        foreach (var slot in cluster.Running)
-        {
-            await slot.Running.Shards.Copies.RunAntiEntropyPassAsync();
-        }
-        Assert.Equal(0, cluster.Running.Sum(s => s.Running.Shards.Copies.FragmentsRebuilt));
-
+        // (Nothing is rebuilt while a killed holder is still on the ring: FragmentRepairPlanTests. Checking it here would
+        // race the eviction delay on a loaded machine.)
         await ClusterDataTests.WaitAsync(cluster, n => n.All(s => !s.View.Placement.Ring.Nodes.Overlaps(victimIds)), "the killed nodes off the ring of every survivor (eviction delay)");
         await RepairUntilAsync(cluster, addresses, "every block back to 6 fragments on 6 distinct live nodes");
         output.WriteLine($"fragments rebuilt: {cluster.Running.Sum(s => s.Running.Shards.Copies.FragmentsRebuilt)}");
