@@ -51,6 +51,11 @@ internal sealed class NetworkShowCommand
                     w.WriteString("compression", CompressionName(policies.Compression));
                     w.WriteBoolean("encryptAtRest", policies.EncryptAtRest);
                     w.WriteNumber("versions", Math.Max(1u, policies.Versions));
+                    w.WriteString("erasure", ErasureScheme(policies));
+                    if (policies.ErasureDataFragments > 0)
+                    {
+                        w.WriteNumber("erasureThreshold", policies.ErasureThreshold);
+                    }
                 }));
             }
             else
@@ -62,9 +67,17 @@ internal sealed class NetworkShowCommand
                 _io.WriteLine($"compression        {CompressionName(policies.Compression)}");
                 _io.WriteLine($"encrypt at rest    {(policies.EncryptAtRest ? "on" : "off")}");
                 _io.WriteLine($"versions           {Math.Max(1u, policies.Versions).ToString(CultureInfo.InvariantCulture)}");
+                _io.WriteLine($"erasure            {ErasureScheme(policies)}" + (policies.ErasureDataFragments > 0
+                    ? $" (blocks above {policies.ErasureThreshold.ToString(CultureInfo.InvariantCulture)} bytes)"
+                    : ""));
             }
             return ExitCodes.Ok;
         }, cancellationToken);
+
+    // "off" or "K+M", as memo.network.erasure is written.
+    private static string ErasureScheme(NetworkPolicies policies) =>
+        policies.ErasureDataFragments == 0 ? "off"
+        : string.Create(CultureInfo.InvariantCulture, $"{policies.ErasureDataFragments}+{policies.ErasureParityFragments}");
 
     private static string ShowDuration(TimeSpan value) =>
         value.TotalHours >= 1 && value.TotalHours == Math.Floor(value.TotalHours) ? $"{value.TotalHours.ToString(CultureInfo.InvariantCulture)}h"

@@ -43,6 +43,9 @@ public static class AdminAnswers
                 Compression = (Compression)((int)view.Network.DataPolicies.Compression + 1),
                 EncryptAtRest = view.Network.DataPolicies.EncryptAtRest,
                 Versions = (uint)view.Network.Versions,
+                ErasureDataFragments = (uint)view.Network.ErasureCoding.DataFragments,
+                ErasureParityFragments = (uint)view.Network.ErasureCoding.ParityFragments,
+                ErasureThreshold = view.Network.ErasureCoding.IsOn ? (uint)view.Network.ErasureCoding.Threshold : 0,
             },
         };
         foreach (var member in state.Members.Values)

@@ -19,9 +19,12 @@ namespace Memo.Node.Api;
 /// a mutable block's older versions are kept (<see cref="BlockVersions"/>): Fetch with a version and ListVersions read them.
 /// ACBs and GBs (access-controlled and group blocks) take the mutable path (Insert, Update with version + 1, Fetch) but
 /// are signed by their owner and editor client-side: the node never signs them, and an ACB is removed by its owner's
-/// tombstone (an Update), not by Delete.
+/// tombstone (an Update), not by Delete. With <c>memo.network.erasure</c> on (<paramref name="erasure"/>), an immutable block
+/// above the threshold takes the direct block path as K + M fragments instead of a Raft command
+/// (<see cref="IShardGateway.StoreImmutableBlockAsync"/>), and Fetch finds it there.
 /// </summary>
-public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey, int keepVersions = 1) : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
+public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey, int keepVersions = 1, Erasure.ErasureCoding erasure = default)
+    : Memo.Protocol.ValueStore.ValueStore.ValueStoreBase
 {
     // Sent only when more than one version is kept, so the commands of an unversioned network are as before.
     private uint KeepVersions => keepVersions > 1 ? (uint)keepVersions : 0;
@@ -96,6 +99,11 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
             {
                 var candidate = Block.Parser.ParseFrom(nearby);
                 block = BlockValidator.ValidateAt(candidate, address).IsValid ? candidate : null;
+            }
+            // An erasure-coded block is in no shard's Raft state: decoded from its fragments (checked against the address).
+            if (block is null && erasure.IsOn)
+            {
+                block = await shards.ReadImmutableBlockAsync(address, context.CancellationToken).ConfigureAwait(false);
             }
         }
         if (block is null)
@@ -190,6 +198,13 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
         Normalize(block);
         SealIfOwned(block);
         Validate(block);
+        if (erasure.Applies(block.CalculateSize()) && BlockAddress.TryFromBytes(block.Address.Span, out var address) && address.IsImmutable)
+        {
+            // Self-certifying and large: K + M fragments on K + M nodes, no consensus (docs/ARCHITECTURE.md, "Policies:
+            // erasure coding"). Storing it twice stores the same fragments.
+            await shards.StoreImmutableBlockAsync(block, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var result = await Submit(block, new ShardCommand { Format = ShardStateMachine.Format, InsertBlock = new InsertBlock { Block = block } }, cancellationToken).ConfigureAwait(false);
         switch (result)
         {
@@ -227,12 +242,19 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
     {
         var address = ParseAddress(request.Address);
         var signature = request.Signature;
+        // An erasure-coded block is in no shard's Raft state: the delete carries it (decoded, checked against the address).
+        byte[]? raftBytes = null;
+        Block? coded = null;
+        if (erasure.IsOn && address.IsImmutable)
+        {
+            raftBytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false);
+            coded = raftBytes is null ? await shards.ReadImmutableBlockAsync(address, context.CancellationToken).ConfigureAwait(false) : null;
+        }
         if (signature.IsEmpty)
         {
             // Unsigned removal: the node signs, but only for blocks it owns.
-            var bytes = await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
-                ?? throw new RpcException(new Status(StatusCode.NotFound, $"No block at {address}."));
-            var stored = Block.Parser.ParseFrom(bytes);
+            var stored = coded ?? Block.Parser.ParseFrom(raftBytes ?? await shards.ReadBlockAsync(address, linearizable: true, context.CancellationToken).ConfigureAwait(false)
+                ?? throw new RpcException(new Status(StatusCode.NotFound, $"No block at {address}.")));
             if (!IsOwnedByNode(stored))
             {
                 throw new RpcException(new Status(StatusCode.PermissionDenied, $"The block {address} is not owned by this node; send the owner's removal signature."));
@@ -242,7 +264,7 @@ public sealed class ValueStoreService(IShardGateway shards, MemoKeyPair nodeKey,
         var result = await shards.ProposeAsync(shards.Layout.ShardOf(address), new ShardCommand
         {
             Format = ShardStateMachine.Format,
-            DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature, KeepVersions = KeepVersions },
+            DeleteBlock = new Shards.Wire.DeleteBlock { Address = request.Address, Signature = signature, KeepVersions = KeepVersions, Block = coded },
         }, context.CancellationToken).ConfigureAwait(false);
         return result is ShardResult.BlockRemoved ? new DeleteResponse() : throw Unexpected(result);
     }

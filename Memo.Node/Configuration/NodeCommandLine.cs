@@ -24,6 +24,7 @@ public static class NodeCommandLine
         new("--replication-factor", "N", "Replicas per shard for a new network (memo.network.replication-factor)."),
         new("--eviction-delay", "DURATION", "How long an unreachable node may stay before it is evicted, e.g. 10m\n(memo.network.eviction-delay)."),
         new("--versions", "N", "Versions of each key and mutable block a new network keeps, 1..32\n(memo.network.versions)."),
+        new("--erasure", "off|K+M", "Erasure coding of large immutable blocks for a new network, e.g. 4+2\n(memo.network.erasure)."),
         new("--shards", "N", "Shard count for a new network, a power of two (memo.shards.count)."),
         new("--metrics", "HOST:PORT", "Serve /metrics, /healthz, /readyz and the dashboard (/ui) on this address\n(memo.metrics.listen; off by default)."),
         new("--insecure", null, "Serve the gRPC API in cleartext on a non-loopback address (memo.api.insecure);\nthe node warns at every start. Without it such a node needs memo.api.tls."),
@@ -147,6 +148,9 @@ public static class NodeCommandLine
                 case "--versions":
                     error = RequireInteger(name, value);
                     overrides.Add(Assign("memo.network.versions", value));
+                    break;
+                case "--erasure":
+                    overrides.Add(Assign("memo.network.erasure", value));
                     break;
                 case "--shards":
                     error = RequireInteger(name, value);

@@ -25,6 +25,9 @@ public sealed partial class MemoNode
     [LoggerMessage(EventId = 1019, Level = LogLevel.Warning, Message = "The data folder records that the network keeps {Recorded} versions per key; the configured memo.network.versions = {Configured} is ignored (it is fixed when the network is created)")]
     private static partial void LogVersionsFixed(ILogger logger, int recorded, int configured);
 
+    [LoggerMessage(EventId = 1032, Level = LogLevel.Warning, Message = "The data folder records the network's {Recorded}; the configured {Configured} (memo.network.erasure, memo.network.erasure-threshold) is ignored (it is fixed when the network is created)")]
+    private static partial void LogErasureFixed(ILogger logger, string recorded, string configured);
+
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Stopping node {Address}")]
     private static partial void LogStopping(ILogger logger, string address);
 

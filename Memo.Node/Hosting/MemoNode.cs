@@ -185,7 +185,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             var clusterStore = await SiloClusterStore.OpenAsync(silo,
                 new NetworkParameters(options.Network.Name, shardCount, options.Network.ReplicationFactor, options.Network.EvictionDelay,
                     new RaftTiming(options.Raft.TickInterval, options.Raft.ElectionTicks, options.Raft.LeaseReads), options.Network.DataPolicies,
-                    options.Network.Versions, ReadOwner(options)),
+                    options.Network.Versions, ReadOwner(options), options.Network.ErasureCoding),
                 options.Cluster.VirtualNodesPerMember, certificates.CertifiedNode, cancellationToken).ConfigureAwait(false);
             certificates.CheckNode(clusterStore.Node, folder.Path, options.Node.Certificate);
             // The shard count of the data folder is authoritative; the record only repeats it.
@@ -194,6 +194,10 @@ public sealed partial class MemoNode : IAsyncDisposable
             if (network.Versions != options.Network.Versions)
             {
                 LogVersionsFixed(logger, network.Versions, options.Network.Versions);
+            }
+            if (network.ErasureCoding != options.Network.ErasureCoding && (network.ErasureCoding.IsOn || options.Network.ErasureCoding.IsOn))
+            {
+                LogErasureFixed(logger, network.ErasureCoding.ToString(), options.Network.ErasureCoding.ToString());
             }
             var access = NetworkAccessOf(network, options, logger);
             silo = await OpenSealedAsync(silo, network.DataPolicies, options, logger, cancellationToken).ConfigureAwait(false);
@@ -283,7 +287,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             }
             var services = new ApiServices()
                 .Add(new KeyValueStoreService(store, access), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor, interceptor: gate)
-                .Add(new ValueStoreService(gateway, key, network.Versions), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor,
+                .Add(new ValueStoreService(gateway, key, network.Versions, network.ErasureCoding), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor,
                     interceptor: gate);
             if (access is not null)
             {

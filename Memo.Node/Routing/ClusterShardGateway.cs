@@ -337,10 +337,13 @@ public sealed partial class ClusterShardGateway : IShardGateway
     {
         try
         {
+            // An erasure-coded block is in no replica's silo: the reclaim carries it, so the shard can check the key
+            // against its salt and record its removal, which tells the fragment holders to drop their fragments.
+            var coded = _host.Copies.IsCoding ? await _host.Copies.ReadFromFragmentsAsync(address).ConfigureAwait(false) : null;
             var result = await ProposeAsync(Layout.ShardOf(address), new ShardCommand
             {
                 Format = ShardStateMachine.Format,
-                ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(address.ToArray()), ReclaimKey = reclaimKey },
+                ReclaimBlock = new ReclaimBlock { Address = ByteString.CopyFrom(address.ToArray()), ReclaimKey = reclaimKey, Block = coded },
             }).ConfigureAwait(false);
             if (result is ShardResult.Refused refused)
             {

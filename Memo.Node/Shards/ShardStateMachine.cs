@@ -99,9 +99,11 @@ public static partial class ShardStateMachine
             ShardCommand.CommandOneofCase.UpdateBlock => KeepBlockVersions(command.UpdateBlock.KeepVersions, current,
                 DecideBlock(command.UpdateBlock.Block, BlockWriteRules.DecideUpdate(command.UpdateBlock.Block, ParseBlock(current)))),
             ShardCommand.CommandOneofCase.DeleteBlock => KeepBlockVersions(command.DeleteBlock.KeepVersions, current,
-                DecideBlock(null, BlockWriteRules.DecideDelete(BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span, ParseBlock(current)))),
+                DecideBlock(null, BlockWriteRules.DecideDelete(BlockAddress.FromBytes(command.DeleteBlock.Address.Span), command.DeleteBlock.Signature.Span,
+                    ParseBlock(current) ?? Carried(command.DeleteBlock.Block, command.DeleteBlock.Address)))),
             ShardCommand.CommandOneofCase.ReclaimBlock => DecideBlock(null, BlockWriteRules.DecideReclaim(
-                BlockAddress.FromBytes(command.ReclaimBlock.Address.Span), command.ReclaimBlock.ReclaimKey.Span, ParseBlock(current))),
+                BlockAddress.FromBytes(command.ReclaimBlock.Address.Span), command.ReclaimBlock.ReclaimKey.Span,
+                ParseBlock(current) ?? Carried(command.ReclaimBlock.Block, command.ReclaimBlock.Address))),
             ShardCommand.CommandOneofCase.WriteEntry => DecideWrite(command.WriteEntry, ParseEntry(current)),
             ShardCommand.CommandOneofCase.DeleteEntry => ParseEntry(current) is { } previous
                 ? ShardDecision.Delete(new ShardResult.EntryDeleted(previous))
@@ -364,6 +366,15 @@ public static partial class ShardStateMachine
 
     /// <summary>Parses a stored block; a record that does not parse is storage corruption, not input.</summary>
     public static Block? ParseBlock(byte[]? stored) => stored is null ? null : Block.Parser.ParseFrom(stored);
+
+    // The erasure-coded block a delete or reclaim carries, when this replica stores none: used only when it is an
+    // immutable block whose content is its address (self-certifying), so a proposer cannot make up a block to remove.
+    // Every replica reaches the same answer from the command alone.
+    private static Block? Carried(Block? carried, Google.Protobuf.ByteString addressBytes) =>
+        carried is not null && BlockAddress.TryFromBytes(addressBytes.Span, out var address) && address.IsImmutable
+            && BlockValidator.ValidateAt(carried, address).IsValid
+            ? carried
+            : null;
 
     /// <summary>Parses a stored key-value entry.</summary>
     public static KvEntry? ParseEntry(byte[]? stored) => stored is null ? null : KvEntry.Parser.ParseFrom(stored);

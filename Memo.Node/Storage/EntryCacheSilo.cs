@@ -157,6 +157,14 @@ public sealed class EntryCacheSilo : ISilo
         Inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<byte[]?> ReadBlockFragmentAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        Inner.ReadBlockFragmentAsync(address, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloFragment>> ListBlockFragmentsAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
+        Inner.ListBlockFragmentsAsync(shard, after, limit, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
         Inner.IsBlockRemovedAsync(address, cancellationToken);
 

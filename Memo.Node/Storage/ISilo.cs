@@ -37,6 +37,13 @@ public interface ISilo : IAsyncDisposable
     /// <paramref name="shard"/> after <paramref name="after"/> (null: from the first), in ascending byte order.</summary>
     ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>This node's fragment record of an erasure-coded block (<see cref="SiloBatch.PutBlockFragment"/>), or null.</summary>
+    ValueTask<byte[]?> ReadBlockFragmentAsync(BlockAddress address, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="limit"/> of this node's fragments of blocks of <paramref name="shard"/> after
+    /// <paramref name="after"/> (null: from the first), in ascending address order, with the fragment index each holds.</summary>
+    ValueTask<IReadOnlyList<SiloFragment>> ListBlockFragmentsAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>True when a <see cref="SiloBatch.DeleteBlock"/> removed the block here (a reclaim or delete through its
     /// shard) and <see cref="SiloBatch.ForgetRemovedBlocks"/> has not forgotten it yet: a copy of it is stale.</summary>
     ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default);

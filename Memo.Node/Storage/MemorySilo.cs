@@ -80,6 +80,23 @@ public sealed class MemorySilo : ISilo
     }
 
     /// <inheritdoc />
+    public ValueTask<byte[]?> ReadBlockFragmentAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        new(Read(cancellationToken).Fragments.TryGetValue(address, out var fragment) ? Copy(fragment.Data) : null);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloFragment>> ListBlockFragmentsAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        IReadOnlyList<SiloFragment> fragments = Read(cancellationToken).Fragments
+            .Where(f => f.Value.Shard == shard && (after is null || f.Key.CompareTo(after.Value) > 0))
+            .OrderBy(f => f.Key)
+            .Take(limit)
+            .Select(f => new SiloFragment(f.Key, f.Value.Index))
+            .ToList();
+        return new(fragments);
+    }
+
+    /// <inheritdoc />
     public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
         new(Read(cancellationToken).Removed.ContainsKey(address));
 
@@ -263,6 +280,8 @@ public sealed class MemorySilo : ISilo
 
     private sealed record StoredBlock(ShardId Shard, byte[] Data);
 
+    private sealed record StoredFragment(ShardId Shard, int Index, byte[] Data);
+
     /// <summary>One immutable state of the whole silo; <see cref="Apply"/> returns the next one.</summary>
     private sealed record Snapshot(
         ImmutableDictionary<BlockAddress, StoredBlock> Blocks,
@@ -271,7 +290,8 @@ public sealed class MemorySilo : ISilo
         ImmutableDictionary<ShardId, byte[]> RaftStates,
         ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>> Logs,
         ImmutableDictionary<BlockAddress, StoredBlock> Copies,
-        ImmutableDictionary<BlockAddress, DateTimeOffset> Removed)
+        ImmutableDictionary<BlockAddress, DateTimeOffset> Removed,
+        ImmutableDictionary<BlockAddress, StoredFragment> Fragments)
     {
         public static Snapshot Empty { get; } = new(
             ImmutableDictionary<BlockAddress, StoredBlock>.Empty,
@@ -280,7 +300,8 @@ public sealed class MemorySilo : ISilo
             ImmutableDictionary<ShardId, byte[]>.Empty,
             ImmutableDictionary<ShardId, ImmutableSortedSet<SiloLogEntry>>.Empty,
             ImmutableDictionary<BlockAddress, StoredBlock>.Empty,
-            ImmutableDictionary<BlockAddress, DateTimeOffset>.Empty);
+            ImmutableDictionary<BlockAddress, DateTimeOffset>.Empty,
+            ImmutableDictionary<BlockAddress, StoredFragment>.Empty);
 
         public Snapshot Apply(SiloOperation operation) => operation switch
         {
@@ -289,11 +310,14 @@ public sealed class MemorySilo : ISilo
             {
                 Blocks = Blocks.Remove(op.Address),
                 Copies = Copies.Remove(op.Address),
+                Fragments = Fragments.Remove(op.Address),
                 Removed = Removed.SetItem(op.Address, DateTimeOffset.UtcNow),
             },
             SiloOperation.ForgetRemovedBlocks op => this with { Removed = Removed.RemoveRange(Removed.Where(r => r.Value < op.RemovedBefore).Select(r => r.Key)) },
             SiloOperation.PutBlockCopy op => this with { Copies = Copies.SetItem(op.Address, new StoredBlock(op.Shard, Copy(op.Data))) },
             SiloOperation.DeleteBlockCopy op => this with { Copies = Copies.Remove(op.Address) },
+            SiloOperation.PutBlockFragment op => this with { Fragments = Fragments.SetItem(op.Address, new StoredFragment(op.Shard, op.Index, Copy(op.Data))) },
+            SiloOperation.DeleteBlockFragment op => this with { Fragments = Fragments.Remove(op.Address) },
             // Remove first: a sorted set keeps the existing element when an equal one is added.
             SiloOperation.PutEntry op => this with { Entries = Entries.Remove(Probe(op.Key)).Add(new SiloEntry(op.Key, op.Shard, Copy(op.Value))) },
             SiloOperation.DeleteEntry op => this with { Entries = Entries.Remove(Probe(op.Key)) },
@@ -309,7 +333,8 @@ public sealed class MemorySilo : ISilo
                 RaftStates.Remove(op.Shard),
                 Logs.Remove(op.Shard),
                 Copies,
-                Removed),
+                Removed,
+                Fragments),
             _ => throw new InvalidOperationException($"Unknown silo operation {operation.GetType().Name} passed validation."),
         };
 

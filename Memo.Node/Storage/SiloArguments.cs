@@ -96,6 +96,8 @@ internal static class SiloArguments
         SiloOperation.DeleteBlock => null,
         SiloOperation.PutBlockCopy p => p.Data is null ? "data is null" : null,
         SiloOperation.DeleteBlockCopy => null,
+        SiloOperation.PutBlockFragment p => p.Data is null ? "data is null" : p.Index is < 0 or > 255 ? $"fragment index {p.Index} is outside 0..255" : null,
+        SiloOperation.DeleteBlockFragment => null,
         SiloOperation.ForgetRemovedBlocks => null,
         SiloOperation.PutEntry p => KeyProblem(p.Key) ?? (p.Value is null ? "value is null" : null),
         SiloOperation.DeleteEntry p => KeyProblem(p.Key),

@@ -46,13 +46,24 @@ public sealed class SiloBatch
     /// </summary>
     public SiloBatch PutBlockCopy(ShardId shard, BlockAddress address, byte[] data) => Add(new SiloOperation.PutBlockCopy(shard, address, data), data.Length + 40);
 
+    /// <summary>
+    /// Stores (or replaces) this node's fragment <paramref name="index"/> of an erasure-coded immutable block
+    /// (<see cref="Erasure"/>; <paramref name="data"/> is the encoded fragment record). A node holds at most one fragment
+    /// of a block. Like copies, fragments live outside every shard's Raft state; <see cref="DeleteBlock"/> removes them.
+    /// </summary>
+    public SiloBatch PutBlockFragment(ShardId shard, BlockAddress address, int index, byte[] data) =>
+        Add(new SiloOperation.PutBlockFragment(shard, address, index, data), data.Length + 44);
+
+    /// <summary>Removes this node's fragment of a block; no effect when absent.</summary>
+    public SiloBatch DeleteBlockFragment(BlockAddress address) => Add(new SiloOperation.DeleteBlockFragment(address), 40);
+
     /// <summary>Removes a block copy; no effect when absent.</summary>
     public SiloBatch DeleteBlockCopy(BlockAddress address) => Add(new SiloOperation.DeleteBlockCopy(address), 40);
 
     /// <summary>Forgets the removals (<see cref="DeleteBlock"/>) recorded before <paramref name="removedBefore"/>.</summary>
     public SiloBatch ForgetRemovedBlocks(DateTimeOffset removedBefore) => Add(new SiloOperation.ForgetRemovedBlocks(removedBefore), 16);
 
-    /// <summary>Removes a block, whether stored through its shard or as a copy, and records that it was removed
+    /// <summary>Removes a block, whether stored through its shard, as a copy or as a fragment, and records that it was removed
     /// (<see cref="ISilo.IsBlockRemovedAsync"/>); no effect on the block when absent.</summary>
     public SiloBatch DeleteBlock(BlockAddress address) => Add(new SiloOperation.DeleteBlock(address), 40);
 
@@ -140,6 +151,10 @@ public abstract record SiloOperation
     public sealed record PutBlockCopy(ShardId Shard, BlockAddress Address, byte[] Data) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.DeleteBlockCopy"/>.</summary>
     public sealed record DeleteBlockCopy(BlockAddress Address) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.PutBlockFragment"/>.</summary>
+    public sealed record PutBlockFragment(ShardId Shard, BlockAddress Address, int Index, byte[] Data) : SiloOperation;
+    /// <summary>See <see cref="SiloBatch.DeleteBlockFragment"/>.</summary>
+    public sealed record DeleteBlockFragment(BlockAddress Address) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.ForgetRemovedBlocks"/>.</summary>
     public sealed record ForgetRemovedBlocks(DateTimeOffset RemovedBefore) : SiloOperation;
     /// <summary>See <see cref="SiloBatch.PutEntry"/>.</summary>

@@ -28,6 +28,8 @@ internal sealed class SqliteReadCommands : IDisposable
     private readonly SqliteCommand _shardBlocks;
     private readonly SqliteCommand _readBlockCopy;
     private readonly SqliteCommand _shardBlockCopies;
+    private readonly SqliteCommand _readBlockFragment;
+    private readonly SqliteCommand _shardBlockFragments;
     private readonly SqliteCommand _isRemoved;
     private readonly SqliteCommand _shardEntriesFrom;
     private readonly SqliteCommand _shardEntriesAfter;
@@ -41,6 +43,10 @@ internal sealed class SqliteReadCommands : IDisposable
         _readBlockCopy = Prepare("SELECT data FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
         _shardBlockCopies = Prepare(
             "SELECT address FROM block_copies WHERE shard = $shard AND address > $after ORDER BY address LIMIT $limit",
+            ("$shard", SqliteType.Integer), ("$after", SqliteType.Blob), ("$limit", SqliteType.Integer));
+        _readBlockFragment = Prepare("SELECT data FROM block_fragments WHERE address = $address", ("$address", SqliteType.Blob));
+        _shardBlockFragments = Prepare(
+            "SELECT address, idx FROM block_fragments WHERE shard = $shard AND address > $after ORDER BY address LIMIT $limit",
             ("$shard", SqliteType.Integer), ("$after", SqliteType.Blob), ("$limit", SqliteType.Integer));
         _isRemoved = Prepare("SELECT 1 FROM removed_blocks WHERE address = $address", ("$address", SqliteType.Blob));
         _readEntry = Prepare("SELECT value FROM entries WHERE key = $key", ("$key", SqliteType.Text));
@@ -132,6 +138,32 @@ internal sealed class SqliteReadCommands : IDisposable
         }
         _readBlockCopy.Parameters[0].Value = _address;
         return ReadBytes(_readBlockCopy);
+    }
+
+    public byte[]? ReadBlockFragment(BlockAddress address)
+    {
+        address.WriteTo(_address);
+        _readBlockFragment.Parameters[0].Value = _address;
+        return ReadBytes(_readBlockFragment);
+    }
+
+    /// <summary>This node's fragments of the shard's blocks after <paramref name="after"/>, ascending.</summary>
+    public IReadOnlyList<SiloFragment> ListBlockFragments(ShardId shard, BlockAddress? after, int limit)
+    {
+        var fragments = new List<SiloFragment>(Math.Min(limit, 1024));
+        if (limit == 0)
+        {
+            return fragments;
+        }
+        _shardBlockFragments.Parameters[0].Value = shard.Value;
+        _shardBlockFragments.Parameters[1].Value = after is { } a ? a.ToArray() : Array.Empty<byte>();
+        _shardBlockFragments.Parameters[2].Value = limit;
+        using var reader = _shardBlockFragments.ExecuteReader();
+        while (reader.Read())
+        {
+            fragments.Add(new SiloFragment(BlockAddress.FromBytes(reader.GetFieldValue<byte[]>(0)), reader.GetInt32(1)));
+        }
+        return fragments;
     }
 
     public bool IsRemoved(BlockAddress address)

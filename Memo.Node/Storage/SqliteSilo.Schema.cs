@@ -47,6 +47,17 @@ public sealed partial class SqliteSilo
         CREATE INDEX removed_blocks_by_time ON removed_blocks (removed_at);
         """;
 
+    // Version 3: this node's fragments of erasure-coded immutable blocks (Memo.Node/Erasure), at most one per block,
+    // with the fragment's index beside the record so a listing answers without reading the data.
+    private const string SchemaV3 = """
+        CREATE TABLE block_fragments (
+            address BLOB NOT NULL PRIMARY KEY,
+            shard INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            data BLOB NOT NULL);
+        CREATE INDEX block_fragments_by_shard ON block_fragments (shard, address);
+        """;
+
     private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private static SqliteSilo Open(SqliteSiloOptions options, ILogger logger, CancellationToken cancellationToken)
@@ -225,6 +236,7 @@ public sealed partial class SqliteSilo
         }
         Execute(connection, SchemaV1, transaction);
         Execute(connection, SchemaV2, transaction);
+        Execute(connection, SchemaV3, transaction);
         Execute(connection, $"PRAGMA application_id = {ApplicationId}", transaction);
         Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
         transaction.Commit();
@@ -240,6 +252,10 @@ public sealed partial class SqliteSilo
         if (current == 1)
         {
             Execute(connection, SchemaV2, transaction);
+        }
+        if (current is 1 or 2)
+        {
+            Execute(connection, SchemaV3, transaction);
         }
         Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
         transaction.Commit();

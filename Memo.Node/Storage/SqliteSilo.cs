@@ -57,7 +57,7 @@ namespace Memo.Node.Storage;
 public sealed partial class SqliteSilo : ISilo
 {
     /// <summary>The schema version this build creates, reads and writes.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>Written to <c>PRAGMA application_id</c>: ASCII "MEMO".</summary>
     internal const int ApplicationId = 0x4D454D4F;
@@ -202,6 +202,17 @@ public sealed partial class SqliteSilo : ISilo
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         return ReadAsync((shard, after, limit), static (reader, s) => reader.ListBlockCopies(s.shard, s.after, s.limit), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[]?> ReadBlockFragmentAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        ReadAsync(address, static (reader, a) => reader.ReadBlockFragment(a), cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloFragment>> ListBlockFragmentsAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return ReadAsync((shard, after, limit), static (reader, s) => reader.ListBlockFragments(s.shard, s.after, s.limit), cancellationToken);
     }
 
     /// <inheritdoc />

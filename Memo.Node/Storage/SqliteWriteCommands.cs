@@ -23,6 +23,8 @@ internal sealed class SqliteWriteCommands : IDisposable
     private readonly SqliteCommand _deleteBlock;
     private readonly SqliteCommand _putBlockCopy;
     private readonly SqliteCommand _deleteBlockCopy;
+    private readonly SqliteCommand _putBlockFragment;
+    private readonly SqliteCommand _deleteBlockFragment;
     private readonly SqliteCommand _markRemoved;
     private readonly SqliteCommand _forgetRemoved;
     private readonly SqliteCommand _putEntry;
@@ -58,6 +60,11 @@ internal sealed class SqliteWriteCommands : IDisposable
             "ON CONFLICT (address) DO UPDATE SET shard = excluded.shard, data = excluded.data",
             ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
         _deleteBlockCopy = Prepare("DELETE FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
+        _putBlockFragment = Prepare(
+            "INSERT INTO block_fragments (address, shard, idx, data) VALUES ($address, $shard, $idx, $data) " +
+            "ON CONFLICT (address) DO UPDATE SET shard = excluded.shard, idx = excluded.idx, data = excluded.data",
+            ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$idx", SqliteType.Integer), ("$data", SqliteType.Blob));
+        _deleteBlockFragment = Prepare("DELETE FROM block_fragments WHERE address = $address", ("$address", SqliteType.Blob));
         _markRemoved = Prepare(
             "INSERT INTO removed_blocks (address, removed_at) VALUES ($address, unixepoch()) " +
             "ON CONFLICT (address) DO UPDATE SET removed_at = excluded.removed_at",
@@ -168,6 +175,7 @@ internal sealed class SqliteWriteCommands : IDisposable
                 // A block removed through its shard (reclaimed, deleted) goes whichever way it was stored, and is
                 // remembered as removed so that no replica's stale copy is taken back (ISilo.IsBlockRemovedAsync).
                 Execute(_deleteBlockCopy, _address);
+                Execute(_deleteBlockFragment, _address);
                 Execute(_markRemoved, _address);
                 break;
             case SiloOperation.ForgetRemovedBlocks op:
@@ -180,6 +188,14 @@ internal sealed class SqliteWriteCommands : IDisposable
             case SiloOperation.DeleteBlockCopy op:
                 op.Address.WriteTo(_address);
                 Execute(_deleteBlockCopy, _address);
+                break;
+            case SiloOperation.PutBlockFragment op:
+                op.Address.WriteTo(_address);
+                Execute(_putBlockFragment, _address, op.Shard.Value, op.Index, op.Data);
+                break;
+            case SiloOperation.DeleteBlockFragment op:
+                op.Address.WriteTo(_address);
+                Execute(_deleteBlockFragment, _address);
                 break;
             case SiloOperation.PutEntry op:
                 Execute(_putEntry, op.Key, op.Shard.Value, op.Value);

@@ -27,6 +27,14 @@ public abstract class DelegatingSilo(ISilo inner) : ISilo
         Inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
 
     /// <inheritdoc />
+    public virtual ValueTask<byte[]?> ReadBlockFragmentAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        Inner.ReadBlockFragmentAsync(address, cancellationToken);
+
+    /// <inheritdoc />
+    public virtual ValueTask<IReadOnlyList<SiloFragment>> ListBlockFragmentsAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
+        Inner.ListBlockFragmentsAsync(shard, after, limit, cancellationToken);
+
+    /// <inheritdoc />
     public virtual ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) => Inner.IsBlockRemovedAsync(address, cancellationToken);
 
     /// <inheritdoc />

@@ -29,6 +29,8 @@ public sealed partial class BlockCopyStore
         var view = _view();
         foreach (var shard in _layout.AllShards)
         {
+            // The same pass keeps erasure-coded blocks whole: each holder of a fragment checks its blocks' holders.
+            budget = await RepairFragmentsAsync(shard, view, budget, cancellationToken).ConfigureAwait(false);
             var replicas = view.ReplicasOf(shard);
             if (replicas.Count == 0)
             {

@@ -24,4 +24,19 @@ public sealed partial class BlockCopyStore
 
     [LoggerMessage(EventId = 9107, Level = LogLevel.Warning, Message = "An anti-entropy pass failed; the next one retries")]
     private partial void LogPassFailed(Exception exception);
+
+    [LoggerMessage(EventId = 9108, Level = LogLevel.Warning, Message = "A fragment of block {Address} (on node {Node}) fails its check ({Reason}); it is not used")]
+    private partial void LogBadFragment(string address, NodeId node, string reason);
+
+    [LoggerMessage(EventId = 9109, Level = LogLevel.Information, Message = "Block {Address} is kept as whole copies instead of {Scheme} fragments: {Reason}")]
+    private partial void LogFragmentsFellBack(string address, string scheme, string reason);
+
+    [LoggerMessage(EventId = 9110, Level = LogLevel.Error, Message = "Block {Address} has fragments missing and fewer than {Needed} distinct ones left anywhere: it cannot be rebuilt")]
+    private partial void LogUnrecoverable(string address, int needed);
+
+    [LoggerMessage(EventId = 9111, Level = LogLevel.Debug, Message = "Anti-entropy could not repair fragment {Index} of block {Address} on node {Node}: {Reason}")]
+    private partial void LogFragmentRepairFailed(string address, int index, NodeId node, string reason);
+
+    [LoggerMessage(EventId = 9112, Level = LogLevel.Debug, Message = "Storing fragment {Index} of block {Address} on node {Node} failed")]
+    private partial void LogFragmentFailed(Exception exception, string address, int index, NodeId node);
 }

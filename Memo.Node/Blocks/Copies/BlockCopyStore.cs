@@ -100,6 +100,11 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
         var shard = _layout.ShardOf(address);
         // Encoded once: the local commit keeps the array, every peer request wraps it without a copy.
         var data = block.ToByteArray();
+        // Above the erasure threshold the block goes out as K + M fragments instead (BlockCopyStore.Fragments.cs).
+        if (await TryStoreFragmentsAsync(shard, address, data, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
         var wrapped = UnsafeByteOperations.UnsafeWrap(data);
         var durable = new HashSet<NodeId>();
         var backoff = TimeSpan.FromMilliseconds(10);
@@ -143,14 +148,19 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// A valid copy of the immutable block at <paramref name="address"/>: this node's, else the first valid one another
-    /// node of its replica set sends; null when none has one. A copy that fails its address check is never returned.
+    /// A valid copy of the immutable block at <paramref name="address"/>: this node's, else (with erasure coding on) the
+    /// block decoded from the first K valid fragments, else the first valid copy another node of its replica set sends;
+    /// null when none has one. A copy or decode that fails its address check is never returned.
     /// </summary>
     public async ValueTask<Block?> ReadAsync(BlockAddress address, CancellationToken cancellationToken = default)
     {
         if (await ReadLocalAsync(address, cancellationToken).ConfigureAwait(false) is { } local)
         {
             return local;
+        }
+        if (await ReadFromFragmentsAsync(address, cancellationToken).ConfigureAwait(false) is { } decoded)
+        {
+            return decoded;
         }
         var request = new ReadCopyRequest { Address = ByteString.CopyFrom(address.ToArray()) };
         foreach (var node in _view().ReplicasOf(_layout.ShardOf(address)).Nodes)

@@ -26,8 +26,11 @@ namespace Memo.Node.Cluster.Runtime;
 /// owner, and for a member whose roles predate owners.</param>
 /// <param name="Storage">The <c>memo-storage</c> role (<see cref="Memo.Protocol.Users.StorageTicket"/>) a node of a network
 /// with an owner shows, as carried (checked by <c>StoragePassportGuard</c>, not here); null when there is none.</param>
+/// <param name="Erasure">The node's erasure coding (<c>memo.network.erasure</c>, <c>memo.network.erasure-threshold</c>);
+/// off for a member whose roles predate it (it keeps whole copies, so it does not match a network that codes).</param>
 public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArray<ulong> Tokens, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay,
-    RaftTiming? Timing, DataPolicies? Policies = null, int Versions = 1, string? Owner = null, string? Storage = null)
+    RaftTiming? Timing, DataPolicies? Policies = null, int Versions = 1, string? Owner = null, string? Storage = null,
+    Memo.Node.Erasure.ErasureCoding Erasure = default)
 {
     private const string IdPrefix = "memo-id:";
     private const string ApiPrefix = "memo-api:";
@@ -41,7 +44,8 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     {
         ArgumentNullException.ThrowIfNull(network);
         return new MemberIdentity(node, apiAddress, tokens, network.ShardCount, network.ReplicationFactor, network.EvictionDelay, network.Timing, network.DataPolicies, network.Versions,
-            network.Owner is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(network.Owner.Spki.Span)));
+            network.Owner is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(network.Owner.Spki.Span)),
+            Erasure: network.ErasureCoding);
     }
 
     /// <summary>True when this node and <paramref name="other"/> were made for the same network parameters.</summary>
@@ -50,6 +54,9 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         && (Timing is null || other.Timing is null || Timing == other.Timing)
         && (Policies is null || other.Policies is null || Policies == other.Policies)
         && Versions == other.Versions
+        // Every node cuts the blocks it writes and rebuilds lost fragments: one cutting differently (or not at all)
+        // would leave blocks the others cannot read or repair.
+        && ErasureOf(this) == ErasureOf(other)
         // Every replica checks key-value writes against the owner: a member with another owner (or none) would apply
         // different entries than its group.
         && Owner == other.Owner;
@@ -57,7 +64,7 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
     /// <summary>The network parameters as text, for error messages.</summary>
     public string DescribeNetwork() =>
         $"{ShardCount} shards, replication factor {ReplicationFactor}, eviction delay {Configuration.OptionsValidator.ShowDuration(EvictionDelay)}"
-        + (Timing is null ? "" : $", {Timing}") + (Policies is null ? "" : $", {Policies}") + $", versions {Versions}" + (Owner is null ? "" : $", owner {Owner[..16]}");
+        + (Timing is null ? "" : $", {Timing}") + (Policies is null ? "" : $", {Policies}") + $", versions {Versions}, {ErasureOf(this)}" + (Owner is null ? "" : $", owner {Owner[..16]}");
 
     /// <summary>The roles that carry this identity.</summary>
     public ImmutableArray<string> ToRoles()
@@ -75,10 +82,12 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
             NetworkPrefix + string.Create(CultureInfo.InvariantCulture, $"{ShardCount}/{ReplicationFactor}/{(long)EvictionDelay.TotalMilliseconds}")
                 + (Timing is null ? "" : string.Create(CultureInfo.InvariantCulture,
                     $"/{Timing.TickInterval.Ticks / TimeSpan.TicksPerMicrosecond}/{Timing.ElectionTicks}/{(Timing.LeaseReads ? 1 : 0)}"))
-                + (Timing is null || (Policies is null && Versions == 1) ? "" : string.Create(CultureInfo.InvariantCulture,
+                + (Timing is null || (Policies is null && Versions == 1 && !Erasure.IsOn) ? "" : string.Create(CultureInfo.InvariantCulture,
                     $"/{(int)(Policies ?? DataPolicies.None).Compression}/{((Policies ?? DataPolicies.None).EncryptAtRest ? 1 : 0)}"))
                 // One version (the default) adds nothing, so such a node's roles read as before versioning.
-                + (Timing is null || Versions == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"/{Versions}")),
+                + (Timing is null || (Versions == 1 && !Erasure.IsOn) ? "" : string.Create(CultureInfo.InvariantCulture, $"/{Versions}"))
+                // Off (the default) adds nothing, so such a node's roles read as before erasure coding.
+                + (Timing is null || !Erasure.IsOn ? "" : string.Create(CultureInfo.InvariantCulture, $"/{Erasure.Scheme}/{Erasure.Threshold}")),
             .. Owner is null ? (string[])[] : [OwnerPrefix + Owner],
             .. Storage is null ? (string[])[] : [Storage],
         ];
@@ -139,18 +148,21 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         }
         // shards/rf/eviction-ms, then (since the Raft timing became a network parameter) /tick-us/election-ticks/lease,
         // then (since data policies) /compression/encrypt-at-rest, then (since versioning, and only when more than one
-        // version is kept) /versions.
+        // version is kept) /versions, then (since erasure coding, and only when it is on) /K+M/threshold.
         var parts = network.Split('/');
         RaftTiming? timing = null;
         DataPolicies? policies = null;
         var versions = 1;
-        if (parts.Length is not (3 or 6 or 8 or 9)
+        var erasure = Memo.Node.Erasure.ErasureCoding.Off;
+        if (parts.Length is not (3 or 6 or 8 or 9 or 11)
             || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var shards) || shards < 1
             || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rf) || rf < 1
             || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var evictionMs)
             || (parts.Length >= 6 && !TryParseTiming(parts.AsSpan(3, 3), out timing))
             || (parts.Length >= 8 && !TryParsePolicies(parts.AsSpan(6, 2), out policies))
-            || (parts.Length == 9 && (!int.TryParse(parts[8], NumberStyles.None, CultureInfo.InvariantCulture, out versions) || versions < 2)))
+            || (parts.Length == 9 && (!int.TryParse(parts[8], NumberStyles.None, CultureInfo.InvariantCulture, out versions) || versions < 2))
+            || (parts.Length == 11 && (!int.TryParse(parts[8], NumberStyles.None, CultureInfo.InvariantCulture, out versions) || versions < 1
+                || !TryParseErasure(parts[9], parts[10], out erasure))))
         {
             problem = $"bad network parameters '{network}'";
             return false;
@@ -165,8 +177,24 @@ public sealed record MemberIdentity(NodeId Node, string ApiAddress, ImmutableArr
         {
             values[i] = BinaryPrimitives.ReadUInt64BigEndian(tokenBytes.AsSpan(i * 8));
         }
-        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies, versions, owner, storage);
+        identity = new MemberIdentity(new NodeId(nodeValue), api, [.. values], shards, rf, TimeSpan.FromMilliseconds(evictionMs), timing, policies, versions, owner, storage, erasure);
         problem = null;
+        return true;
+    }
+
+    // Off compares equal whatever threshold it carries: the threshold means nothing then.
+    private static Memo.Node.Erasure.ErasureCoding ErasureOf(MemberIdentity identity) =>
+        identity.Erasure.IsOn ? identity.Erasure : Memo.Node.Erasure.ErasureCoding.Off;
+
+    private static bool TryParseErasure(string scheme, string threshold, out Memo.Node.Erasure.ErasureCoding erasure)
+    {
+        erasure = Memo.Node.Erasure.ErasureCoding.Off;
+        if (scheme == "off" || !Memo.Node.Erasure.ErasureCoding.TryParseScheme(scheme, out var k, out var m, out _)
+            || !int.TryParse(threshold, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) || bytes < 1)
+        {
+            return false;
+        }
+        erasure = new Memo.Node.Erasure.ErasureCoding(k, m, bytes);
         return true;
     }
 

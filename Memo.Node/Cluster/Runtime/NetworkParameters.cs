@@ -17,9 +17,16 @@ namespace Memo.Node.Cluster.Runtime;
 /// <param name="Owner">The network owner's key, every passport's root (<c>memo.network.owner</c>); null for a network
 /// without an owner. One per network because every shard replica checks key-value writes against it: replicas that
 /// disagreed would apply different entries.</param>
+/// <param name="Erasure">Erasure coding of large immutable blocks (<c>memo.network.erasure</c>); null means off. One per
+/// network because every node writes blocks and rebuilds fragments: nodes that cut a block differently could not
+/// read each other's fragments.</param>
 public sealed record NetworkParameters(string Name, int ShardCount, int ReplicationFactor, TimeSpan EvictionDelay, RaftTiming Timing,
-    Memo.Node.Storage.Policies.DataPolicies? Policies = null, int Versions = 1, Memo.Protocol.Blocks.MemoPublicKey? Owner = null)
+    Memo.Node.Storage.Policies.DataPolicies? Policies = null, int Versions = 1, Memo.Protocol.Blocks.MemoPublicKey? Owner = null,
+    Memo.Node.Erasure.ErasureCoding? Erasure = null)
 {
+    /// <summary>The erasure-coding policy, <see cref="Memo.Node.Erasure.ErasureCoding.Off"/> when none was given.</summary>
+    public Memo.Node.Erasure.ErasureCoding ErasureCoding => Erasure ?? Memo.Node.Erasure.ErasureCoding.Off;
+
     /// <summary>The data policies, <see cref="Memo.Node.Storage.Policies.DataPolicies.None"/> when none were given.</summary>
     public Memo.Node.Storage.Policies.DataPolicies DataPolicies => Policies ?? Memo.Node.Storage.Policies.DataPolicies.None;
 }

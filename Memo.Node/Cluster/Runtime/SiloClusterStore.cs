@@ -99,9 +99,13 @@ public sealed class SiloClusterStore : IClusterStore
             {
                 throw new InvalidDataException($"The cluster record ({MetaKey}) holds an owner key that is not a P-256 public key.");
             }
+            // Erasure coding is recorded at creation; a record without it is a network without it, whatever is configured.
+            var erasure = record.ErasureDataFragments > 0
+                ? new Memo.Node.Erasure.ErasureCoding(record.ErasureDataFragments, record.ErasureParityFragments, record.ErasureThreshold)
+                : Memo.Node.Erasure.ErasureCoding.Off;
             var network = new NetworkParameters(record.NetworkName, record.ShardCount, record.ReplicationFactor,
                 TimeSpan.FromMilliseconds(record.EvictionDelayMs), timing ?? configured.Timing, policies,
-                record.Versions > 0 ? record.Versions : configured.Versions, owner);
+                record.Versions > 0 ? record.Versions : configured.Versions, owner, erasure);
             var opened = new SiloClusterStore(silo, new NodeId(record.Node), [.. record.Tokens], network, [.. record.KnownMembers]);
             if (timing is null || record.Compression == 0 || record.Versions <= 0)
             {
@@ -139,6 +143,9 @@ public sealed class SiloClusterStore : IClusterStore
             EncryptAtRest = network.DataPolicies.EncryptAtRest ? 2 : 1,
             Versions = network.Versions,
             Owner = network.Owner is null ? ByteString.Empty : ByteString.CopyFrom(network.Owner.Spki.Span),
+            ErasureDataFragments = network.ErasureCoding.DataFragments,
+            ErasureParityFragments = network.ErasureCoding.ParityFragments,
+            ErasureThreshold = network.ErasureCoding.IsOn ? network.ErasureCoding.Threshold : 0,
         };
         record.KnownMembers.AddRange(knownMembers);
         foreach (var token in Tokens)

@@ -38,4 +38,17 @@ public interface IForwardedCallHandler
     /// <summary>The addresses of this node's block copies of a shard in a range (anti-entropy).</summary>
     Task<ListCopiesReply> ServeListCopiesAsync(ListCopiesRequest request, CancellationToken cancellationToken) =>
         Task.FromResult(new ListCopiesReply { Complete = true });
+
+    /// <summary>Stores this node's fragment of an erasure-coded block durably after checking it. A handler that keeps
+    /// no fragments answers DROPPED.</summary>
+    Task<StoreCopyReply> ServeStoreFragmentAsync(StoreFragmentRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult(new StoreCopyReply { Status = CopyStatus.Dropped, Reason = "this node keeps no block fragments" });
+
+    /// <summary>This node's own valid fragment of a block, if it holds one.</summary>
+    Task<ReadFragmentReply> ServeReadFragmentAsync(ReadFragmentRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult(new ReadFragmentReply { Found = false });
+
+    /// <summary>Which fragment this node holds of each asked block (anti-entropy). A handler that keeps none cannot say.</summary>
+    Task<FragmentStatusReply> ServeFragmentStatusAsync(FragmentStatusRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult(new FragmentStatusReply { Complete = false });
 }

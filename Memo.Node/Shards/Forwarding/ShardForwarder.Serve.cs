@@ -66,6 +66,12 @@ public sealed partial class ShardForwarder
                         new ForwardingEnvelope { ReadCopyReply = await handler.ServeReadCopyAsync(request.ReadCopy, timeout.Token).ConfigureAwait(false) },
                     ForwardingEnvelope.BodyOneofCase.ListCopies =>
                         new ForwardingEnvelope { ListCopiesReply = await handler.ServeListCopiesAsync(request.ListCopies, timeout.Token).ConfigureAwait(false) },
+                    ForwardingEnvelope.BodyOneofCase.StoreFragment =>
+                        new ForwardingEnvelope { StoreFragmentReply = await handler.ServeStoreFragmentAsync(request.StoreFragment, timeout.Token).ConfigureAwait(false) },
+                    ForwardingEnvelope.BodyOneofCase.ReadFragment =>
+                        new ForwardingEnvelope { ReadFragmentReply = await handler.ServeReadFragmentAsync(request.ReadFragment, timeout.Token).ConfigureAwait(false) },
+                    ForwardingEnvelope.BodyOneofCase.FragmentStatus =>
+                        new ForwardingEnvelope { FragmentStatusReply = await handler.ServeFragmentStatusAsync(request.FragmentStatus, timeout.Token).ConfigureAwait(false) },
                     _ => new ForwardingEnvelope { ReadReply = await handler.ServeReadAsync(request.Read, timeout.Token).ConfigureAwait(false) },
                 };
             }
@@ -156,6 +162,7 @@ public sealed partial class ShardForwarder
         ForwardingEnvelope.BodyOneofCase.Propose => new ForwardingEnvelope { ProposeReply = new ProposeReply { Status = ShardReplyStatus.Dropped, Reason = why } },
         ForwardingEnvelope.BodyOneofCase.Read => new ForwardingEnvelope { ReadReply = new ReadReply { Status = ShardReplyStatus.Dropped, Reason = why } },
         ForwardingEnvelope.BodyOneofCase.StoreCopy => new ForwardingEnvelope { StoreCopyReply = new StoreCopyReply { Status = CopyStatus.Dropped, Reason = why } },
+        ForwardingEnvelope.BodyOneofCase.StoreFragment => new ForwardingEnvelope { StoreFragmentReply = new StoreCopyReply { Status = CopyStatus.Dropped, Reason = why } },
         // No answer a reader could mistake for "not there": the caller tries the next replica on no answer.
         ForwardingEnvelope.BodyOneofCase.ReadCopy or ForwardingEnvelope.BodyOneofCase.ListCopies =>
             new ForwardingEnvelope { Error = new ForwardingError { Code = ForwardingErrorCode.Unspecified, Message = why } },

@@ -181,6 +181,38 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.ListCopiesReply ? answer.ListCopiesReply : null;
     }
 
+    /// <summary>Sends <paramref name="node"/> its fragment of an erasure-coded block to store durably.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ForwardedCall<StoreCopyReply>> StoreFragmentAsync(NodeId node, StoreFragmentRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { StoreFragment = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase switch
+        {
+            null => new(fate, null),
+            ForwardingEnvelope.BodyOneofCase.StoreFragmentReply => new(fate, answer.StoreFragmentReply),
+            _ => new(fate, new StoreCopyReply { Status = CopyStatus.Dropped, Reason = $"node {node} answered a fragment with {answer.BodyCase}" }),
+        };
+    }
+
+    /// <summary>Asks <paramref name="node"/> for its fragment of a block; null unless it answered within <paramref name="wait"/>.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ReadFragmentReply?> ReadFragmentAsync(NodeId node, ReadFragmentRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (_, answer) = await CallAsync(node, new ForwardingEnvelope { ReadFragment = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.ReadFragmentReply ? answer.ReadFragmentReply : null;
+    }
+
+    /// <summary>Asks <paramref name="node"/> which fragments it holds of some blocks; null unless it answered within <paramref name="wait"/>.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<FragmentStatusReply?> FragmentStatusAsync(NodeId node, FragmentStatusRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (_, answer) = await CallAsync(node, new ForwardingEnvelope { FragmentStatus = request }, wait, cancellationToken).ConfigureAwait(false);
+        return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.FragmentStatusReply ? answer.FragmentStatusReply : null;
+    }
+
     /// <summary>
     /// Takes one <see cref="PeerChannelKind.Forwarding"/> message from the inbound pump: completes the call an answer
     /// belongs to, or starts serving a request. Returns at once and never throws for anything the peer sent.
@@ -240,6 +272,9 @@ public sealed partial class ShardForwarder : IAsyncDisposable
             case ForwardingEnvelope.BodyOneofCase.StoreCopyReply:
             case ForwardingEnvelope.BodyOneofCase.ReadCopyReply:
             case ForwardingEnvelope.BodyOneofCase.ListCopiesReply:
+            case ForwardingEnvelope.BodyOneofCase.StoreFragmentReply:
+            case ForwardingEnvelope.BodyOneofCase.ReadFragmentReply:
+            case ForwardingEnvelope.BodyOneofCase.FragmentStatusReply:
                 Complete(from, envelope);
                 break;
             case ForwardingEnvelope.BodyOneofCase.Propose:
@@ -248,6 +283,9 @@ public sealed partial class ShardForwarder : IAsyncDisposable
             case ForwardingEnvelope.BodyOneofCase.StoreCopy:
             case ForwardingEnvelope.BodyOneofCase.ReadCopy:
             case ForwardingEnvelope.BodyOneofCase.ListCopies:
+            case ForwardingEnvelope.BodyOneofCase.StoreFragment:
+            case ForwardingEnvelope.BodyOneofCase.ReadFragment:
+            case ForwardingEnvelope.BodyOneofCase.FragmentStatus:
                 if (envelope.Format != Format)
                 {
                     Refuse(from, envelope.Call, $"unsupported forwarding format {envelope.Format}; this node speaks {Format}");

@@ -20,4 +20,16 @@ public sealed partial class ShardHost
     /// <inheritdoc />
     public Task<ListCopiesReply> ServeListCopiesAsync(ListCopiesRequest request, CancellationToken cancellationToken) =>
         Copies.ServeListCopiesAsync(request, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<StoreCopyReply> ServeStoreFragmentAsync(StoreFragmentRequest request, CancellationToken cancellationToken) =>
+        Copies.ServeStoreFragmentAsync(request, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ReadFragmentReply> ServeReadFragmentAsync(ReadFragmentRequest request, CancellationToken cancellationToken) =>
+        Copies.ServeReadFragmentAsync(request, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<FragmentStatusReply> ServeFragmentStatusAsync(FragmentStatusRequest request, CancellationToken cancellationToken) =>
+        Copies.ServeFragmentStatusAsync(request, cancellationToken);
 }

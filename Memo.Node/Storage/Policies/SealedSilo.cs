@@ -26,6 +26,7 @@ public sealed class SealedSilo : ISilo
     private const byte EntryContext = 2;
     private const byte LogContext = 3;
     private const byte MetaContext = 4;
+    private const byte FragmentContext = 5;
 
     /// <summary>Metadata rows whose names start with this hold values (Raft snapshot payloads) and are sealed.</summary>
     public const string SealedMetaPrefix = "raft/";
@@ -109,6 +110,14 @@ public sealed class SealedSilo : ISilo
                     break;
                 case SiloOperation.DeleteBlockCopy delete:
                     sealedBatch.DeleteBlockCopy(delete.Address);
+                    break;
+                case SiloOperation.PutBlockFragment fragment:
+                    // Its own context: a fragment's ciphertext moved into the copies table (or back) fails to open.
+                    sealedBatch.PutBlockFragment(fragment.Shard, fragment.Address, fragment.Index,
+                        _sealer.Seal(fragment.Data, Context(FragmentContext, fragment.Address)));
+                    break;
+                case SiloOperation.DeleteBlockFragment delete:
+                    sealedBatch.DeleteBlockFragment(delete.Address);
                     break;
                 case SiloOperation.ForgetRemovedBlocks forget:
                     sealedBatch.ForgetRemovedBlocks(forget.RemovedBefore);
@@ -195,6 +204,14 @@ public sealed class SealedSilo : ISilo
         Inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
 
     /// <inheritdoc />
+    public async ValueTask<byte[]?> ReadBlockFragmentAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        await Inner.ReadBlockFragmentAsync(address, cancellationToken).ConfigureAwait(false) is { } frame ? _sealer.Open(frame, Context(FragmentContext, address)) : null;
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SiloFragment>> ListBlockFragmentsAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
+        Inner.ListBlockFragmentsAsync(shard, after, limit, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<bool> IsBlockRemovedAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
         Inner.IsBlockRemovedAsync(address, cancellationToken);
 
@@ -223,14 +240,16 @@ public sealed class SealedSilo : ISilo
         return opened;
     }
 
-    // A block and its copy share one context: ReadBlockAsync returns whichever row holds the address.
-    private static byte[] Context(BlockAddress address)
+    private static byte[] Context(byte kind, BlockAddress address)
     {
         var context = new byte[1 + BlockAddress.Length];
-        context[0] = BlockContext;
+        context[0] = kind;
         address.WriteTo(context.AsSpan(1));
         return context;
     }
+
+    // A block and its copy share one context: ReadBlockAsync returns whichever row holds the address.
+    private static byte[] Context(BlockAddress address) => Context(BlockContext, address);
 
     private static byte[] Context(byte kind, string name)
     {

@@ -21,7 +21,7 @@ public sealed class NodeCommandLineTests
     {
         var run = Run("--listen", "0.0.0.0:6000", "--config", "my.conf", "--data=/var/memo", "--seed", "a:1",
             "--set", "memo.raft.tick-interval=50ms", "--seed", "b:2", "--replication-factor", "5",
-            "--eviction-delay", "1h", "--versions", "4", "--shards", "128");
+            "--eviction-delay", "1h", "--versions", "4", "--erasure", "4+2", "--shards", "128");
 
         Assert.Equal("my.conf", run.ConfigFile);
         Assert.Equal<string>(
@@ -33,6 +33,7 @@ public sealed class NodeCommandLineTests
             "memo.network.replication-factor = \"5\"",
             "memo.network.eviction-delay = \"1h\"",
             "memo.network.versions = \"4\"",
+            "memo.network.erasure = \"4+2\"",
             "memo.shards.count = \"128\"",
         ], run.Overrides);
     }
@@ -107,7 +108,7 @@ public sealed class NodeCommandLineTests
 
         Assert.Equal(
             "unknown option '--port'. Valid options: --listen, --remote, --data, --seed, --config, --set, --replication-factor, " +
-            "--eviction-delay, --versions, --shards, --metrics, --insecure, --help, --version",
+            "--eviction-delay, --versions, --erasure, --shards, --metrics, --insecure, --help, --version",
             message);
         var error = Assert.IsType<NodeCommand.UsageError>(NodeCommandLine.Parse(["--port=5"]));
         Assert.Contains(NodeCommandLine.Usage, error.Text, StringComparison.Ordinal);
@@ -132,7 +133,7 @@ public sealed class NodeCommandLineTests
 
         Assert.StartsWith("Usage: dotnet Memo.Node.dll [options]", help.Text, StringComparison.Ordinal);
         foreach (var option in new[] { "--listen HOST:PORT", "--data DIR", "--seed HOST:PORT", "--config FILE", "--set KEY=VALUE",
-                     "--replication-factor N", "--eviction-delay DURATION", "--versions N", "--shards N", "--help", "--version" })
+                     "--replication-factor N", "--eviction-delay DURATION", "--versions N", "--erasure off|K+M", "--shards N", "--help", "--version" })
         {
             Assert.Contains("  " + option + " ", help.Text, StringComparison.Ordinal);
         }

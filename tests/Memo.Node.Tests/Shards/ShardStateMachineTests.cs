@@ -153,6 +153,30 @@ public sealed class ShardStateMachineTests : IDisposable
     }
 
     [Fact]
+    public void A_reclaim_or_delete_of_an_erasure_coded_block_decides_on_the_block_it_carries_only_when_it_is_the_block_at_the_address()
+    {
+        var key = ReclaimKeys.NewKey();
+        var block = BlockFactory.MakeImmutable([9, 9, 9], _owner.PublicKey, ReclaimKeys.SaltOf(key));
+        var forged = block.Clone();
+        forged.Data = ByteString.CopyFrom([6]);
+        ShardCommand Reclaim(Memo.Protocol.ValueStore.Block carried) =>
+            new() { Format = 1, ReclaimBlock = new ReclaimBlock { Address = block.Address, ReclaimKey = ByteString.CopyFrom(key), Block = carried } };
+
+        // No replica stores a coded block: the carried one decides, and the removal is staged (recorded as removed).
+        var removed = ShardStateMachine.Decide(Reclaim(block), null);
+        Assert.IsType<ShardResult.BlockRemoved>(removed.Result);
+        Assert.True(removed.Changed);
+        // A block that is not the one at the address proves nothing.
+        Assert.IsType<ShardResult.BlockMissing>(ShardStateMachine.Decide(Reclaim(forged), null).Result);
+
+        var signature = ByteString.CopyFrom(BlockFactory.RemovalSignature(block, _owner));
+        ShardCommand Delete(Memo.Protocol.ValueStore.Block carried) =>
+            new() { Format = 1, DeleteBlock = new DeleteBlock { Address = block.Address, Signature = signature, Block = carried } };
+        Assert.IsType<ShardResult.BlockRemoved>(ShardStateMachine.Decide(Delete(block), null).Result);
+        Assert.IsType<ShardResult.BlockMissing>(ShardStateMachine.Decide(Delete(forged), null).Result);
+    }
+
+    [Fact]
     public void Only_owned_immutable_blocks_can_be_reclaimed()
     {
         var key = ReclaimKeys.NewKey();

@@ -164,6 +164,35 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task Block_fragments_read_apart_from_blocks_list_per_shard_with_their_index_and_go_with_a_block_delete()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b => b.PutBlockFragment(S0, Address(3), 5, Bytes("f3")).PutBlockFragment(S0, Address(1), 0, Bytes("f1"))
+            .PutBlockFragment(S1, Address(2), 2, Bytes("f2")).PutBlockCopy(S0, Address(4), Bytes("copy")));
+
+        Assert.Equal(Bytes("f1"), await silo.ReadBlockFragmentAsync(Address(1)));
+        // A fragment is not the block: a block read never returns it, a fragment read never returns a copy.
+        Assert.Null(await silo.ReadBlockAsync(Address(1)));
+        Assert.Null(await silo.ReadBlockFragmentAsync(Address(4)));
+        Assert.Equal([new SiloFragment(Address(1), 0), new SiloFragment(Address(3), 5)], await silo.ListBlockFragmentsAsync(S0, null, 10));
+        Assert.Equal([new SiloFragment(Address(3), 5)], await silo.ListBlockFragmentsAsync(S0, Address(1), 10));
+        Assert.Equal([new SiloFragment(Address(1), 0)], await silo.ListBlockFragmentsAsync(S0, null, 1));
+        Assert.Equal([new SiloFragment(Address(2), 2)], await silo.ListBlockFragmentsAsync(S1, null, 10));
+        Assert.Empty(await silo.ListBlockCopiesAsync(S1, null, 10));
+
+        // Another index replaces the node's fragment; a removal through the shard takes the fragment with it; a
+        // fragment delete leaves copies alone; clearing a shard's Raft state leaves fragments alone.
+        await CommitAsync(silo, b => b.PutBlockFragment(S0, Address(3), 1, Bytes("g3")));
+        Assert.Equal(Bytes("g3"), await silo.ReadBlockFragmentAsync(Address(3)));
+        await CommitAsync(silo, b => b.DeleteBlock(Address(1)).DeleteBlockFragment(Address(4)).DeleteBlockFragment(Address(2)).ClearShard(S0));
+        Assert.Null(await silo.ReadBlockFragmentAsync(Address(1)));
+        Assert.True(await silo.IsBlockRemovedAsync(Address(1)));
+        Assert.Null(await silo.ReadBlockFragmentAsync(Address(2)));
+        Assert.Equal(Bytes("copy"), await silo.ReadBlockAsync(Address(4)));
+        Assert.Equal([new SiloFragment(Address(3), 1)], await silo.ListBlockFragmentsAsync(S0, null, 10));
+    }
+
+    [Fact]
     public async Task A_block_delete_is_remembered_until_removals_before_a_time_are_forgotten()
     {
         var silo = await NewSiloAsync();

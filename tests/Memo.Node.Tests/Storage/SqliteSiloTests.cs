@@ -80,7 +80,7 @@ public sealed class SqliteSiloTests : IAsyncLifetime
                 names.Add(reader.GetString(0));
             }
         }
-        Assert.Equal(["block_copies", "blocks", "entries", "meta", "raft_log", "raft_state", "removed_blocks"], names);
+        Assert.Equal(["block_copies", "block_fragments", "blocks", "entries", "meta", "raft_log", "raft_state", "removed_blocks"], names);
     }
 
     [Fact]
@@ -171,6 +171,7 @@ public sealed class SqliteSiloTests : IAsyncLifetime
         {
             Scalar(raw, "DROP TABLE block_copies");
             Scalar(raw, "DROP TABLE removed_blocks");
+            Scalar(raw, "DROP TABLE block_fragments");
             Scalar(raw, "PRAGMA user_version = 1");
         }
 
@@ -181,6 +182,28 @@ public sealed class SqliteSiloTests : IAsyncLifetime
         Assert.Equal([address], await reopened.ListBlockCopiesAsync(new ShardId(0), null, 10));
         using var check = RawConnection(DatabasePath);
         Assert.Equal((long)SqliteSilo.SchemaVersion, Scalar(check, "PRAGMA user_version"));
+    }
+
+    [Fact]
+    public async Task Opening_a_version_2_database_adds_the_fragments_table_and_keeps_its_copies()
+    {
+        var address = BlockAddress.FromBytes(Enumerable.Repeat((byte)9, BlockAddress.Length).ToArray());
+        var silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions { DataDirectory = _directory.Path });
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(new ShardId(1), address, [5, 6]));
+        await silo.DisposeAsync();
+        using (var raw = RawConnection(DatabasePath))
+        {
+            Scalar(raw, "DROP TABLE block_fragments");
+            Scalar(raw, "PRAGMA user_version = 2");
+        }
+
+        await using var reopened = await SqliteSilo.OpenAsync(new SqliteSiloOptions { DataDirectory = _directory.Path });
+
+        Assert.Equal([5, 6], await reopened.ReadBlockAsync(address));
+        await reopened.CommitAsync(new SiloBatch().PutBlockFragment(new ShardId(1), address, 4, [7]));
+        Assert.Equal([new SiloFragment(address, 4)], await reopened.ListBlockFragmentsAsync(new ShardId(1), null, 10));
+        using var check = RawConnection(DatabasePath);
+        Assert.Equal(3L, Scalar(check, "PRAGMA user_version"));
     }
 
     [Fact]
