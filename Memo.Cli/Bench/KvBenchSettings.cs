@@ -12,7 +12,9 @@ internal sealed record KvBenchSettings(
     int Keys,
     double ReadRatio,
     TimeSpan Timeout,
-    int Seed)
+    int Seed,
+    Memo.Protocol.Client.WriteConsistencyLevel? WriteConsistency = null,
+    Memo.Protocol.Client.ReadConsistencyLevel? ReadConsistency = null)
 {
     /// <summary>True when the key space must exist before the run (every workload that reads).</summary>
     public bool NeedsPopulatedKeys => Workload != BenchWorkload.Put;

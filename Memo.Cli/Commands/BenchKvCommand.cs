@@ -48,9 +48,13 @@ internal sealed class BenchKvCommand
         Target = GlobalOptions.ChoiceOption("--target", "-t", BenchTargetKind.Memo,
             $"memo: a Memo node (--node default {GlobalOptions.DefaultNode}); etcd: an etcd 3.4+ member (--node default {DefaultEtcdEndpoint})");
         Seed = new Option<int>("--seed") { Description = "Seed of the key choice and the value bytes", DefaultValueFactory = _ => 1 };
+        WriteConsistency = new Option<string?>("--write-consistency") { Description = "memo only: majority or async, sent with every put (default: the node's)" };
+        ReadConsistency = new Option<string?>("--read-consistency") { Description = "memo only: linearizable or stale, sent with every get (default: the node's)" };
+        WriteConsistency.AcceptOnlyFromAmong("majority", "async");
+        ReadConsistency.AcceptOnlyFromAmong("linearizable", "stale");
         Command = new Command("kv", "Closed-loop load on a key-value store: prints ops/s, errors and latency p50/p90/p99/p99.9/max")
         {
-            Concurrency, Duration, Warmup, ValueSize, Keys, Workload, ReadRatio, Target, Seed,
+            Concurrency, Duration, Warmup, ValueSize, Keys, Workload, ReadRatio, Target, Seed, WriteConsistency, ReadConsistency,
         };
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
@@ -85,6 +89,12 @@ internal sealed class BenchKvCommand
     /// <summary><c>--seed</c>.</summary>
     public Option<int> Seed { get; }
 
+    /// <summary><c>--write-consistency</c>.</summary>
+    public Option<string?> WriteConsistency { get; }
+
+    /// <summary><c>--read-consistency</c>.</summary>
+    public Option<string?> ReadConsistency { get; }
+
     /// <summary>Reads the run's settings and output mode from a parse result.</summary>
     public (KvBenchSettings Settings, ConnectionSettings Connection) Bind(ParseResult result)
     {
@@ -103,7 +113,9 @@ internal sealed class BenchKvCommand
             result.GetValue(Keys),
             result.GetValue(ReadRatio),
             connection.Timeout,
-            result.GetValue(Seed));
+            result.GetValue(Seed),
+            result.GetValue(WriteConsistency) is { } write ? Enum.Parse<Memo.Protocol.Client.WriteConsistencyLevel>(write, ignoreCase: true) : null,
+            result.GetValue(ReadConsistency) is { } read ? Enum.Parse<Memo.Protocol.Client.ReadConsistencyLevel>(read, ignoreCase: true) : null);
         return (settings, connection with { Node = endpoint });
     }
 
@@ -112,6 +124,10 @@ internal sealed class BenchKvCommand
         var (settings, connection) = bound;
         return CommandGuard.RunAsync(_io, connection, async reporter =>
         {
+            if (settings.Target != BenchTargetKind.Memo && (settings.WriteConsistency is not null || settings.ReadConsistency is not null))
+            {
+                return reporter.Fail(ExitCodes.Usage, "--write-consistency and --read-consistency apply to --target memo only");
+            }
             if (!connection.Json)
             {
                 _io.WriteLine(Describe(settings));
@@ -122,7 +138,7 @@ internal sealed class BenchKvCommand
                 var value = BenchKeys.Value(settings.ValueSize, settings.Seed);
                 IKvBenchTarget target = settings.Target == BenchTargetKind.Etcd
                     ? new EtcdKvTarget(channel, settings.Timeout, settings.Keys, value)
-                    : new MemoKvTarget(channel, settings.Timeout, settings.Keys, value);
+                    : new MemoKvTarget(channel, settings.Timeout, settings.Keys, value, settings.WriteConsistency, settings.ReadConsistency);
                 // Progress over time (warm-up and measurement, whole seconds), ticked beside the run.
                 var seconds = (long)Math.Ceiling((settings.Warmup + settings.Duration).TotalSeconds);
                 var progress = new ProgressDisplay(_io, connection.Json, "bench", "s");
@@ -162,7 +178,9 @@ internal sealed class BenchKvCommand
             ? $"mix ({s.ReadRatio.ToString("0.##", CultureInfo.InvariantCulture)} reads)"
             : s.Workload.ToString().ToLowerInvariant();
         return $"bench kv: {s.Target.ToString().ToLowerInvariant()} at {s.Endpoint}, {workload}, concurrency {s.Concurrency}, " +
-            $"{s.ValueSize}-byte values, {s.Keys} keys, {Input.Duration.Format(s.Duration)} after {Input.Duration.Format(s.Warmup)} warm-up";
+            $"{s.ValueSize}-byte values, {s.Keys} keys, {Input.Duration.Format(s.Duration)} after {Input.Duration.Format(s.Warmup)} warm-up"
+            + (s.WriteConsistency is { } write ? $", {Memo.Protocol.Client.WriteConsistencyLevels.HeaderValue(write)} writes" : "")
+            + (s.ReadConsistency is { } read ? $", {Memo.Protocol.Client.ReadConsistencyLevels.HeaderValue(read)} reads" : "");
     }
 
     /// <summary>The JSON report (one object): settings, counts, ops/s and latency percentiles in microseconds.</summary>
@@ -174,6 +192,14 @@ internal sealed class BenchKvCommand
         w.WriteNumber("concurrency", s.Concurrency);
         w.WriteNumber("valueSize", s.ValueSize);
         w.WriteNumber("keys", s.Keys);
+        if (s.WriteConsistency is { } writeLevel)
+        {
+            w.WriteString("writeConsistency", Memo.Protocol.Client.WriteConsistencyLevels.HeaderValue(writeLevel));
+        }
+        if (s.ReadConsistency is { } readLevel)
+        {
+            w.WriteString("readConsistency", Memo.Protocol.Client.ReadConsistencyLevels.HeaderValue(readLevel));
+        }
         w.WriteNumber("readRatio", s.Workload switch { BenchWorkload.Get => 1.0, BenchWorkload.Put => 0.0, _ => s.ReadRatio });
         w.WriteNumber("durationSeconds", s.Duration.TotalSeconds);
         w.WriteNumber("warmupSeconds", s.Warmup.TotalSeconds);

@@ -243,4 +243,28 @@ public class CliEndToEndTests : IAsyncLifetime
         // Every key of the space was written before the run.
         Assert.All(Enumerable.Range(0, 100), i => Assert.NotNull(_node.Value($"bench/{i:D8}")));
     }
+
+    [Fact]
+    public async Task Bench_kv_sends_the_consistency_levels_it_is_given_and_refuses_them_for_etcd()
+    {
+        var (code, io) = await RunAsync("bench", "kv", "--workload", "mix", "--keys", "50", "--concurrency", "2", "--duration", "200ms", "--warmup", "0",
+            "--write-consistency", "async", "--read-consistency", "stale", "--json");
+        Assert.True(code == ExitCodes.Ok, io.Err.ToString());
+        using (var doc = JsonDocument.Parse(io.Out.ToString()))
+        {
+            var root = doc.RootElement;
+            Assert.Equal("async", root.GetProperty("writeConsistency").GetString());
+            Assert.Equal("stale", root.GetProperty("readConsistency").GetString());
+            // A header the node did not take would have failed every call (INVALID_ARGUMENT).
+            Assert.Equal(0, root.GetProperty("errors").GetInt64());
+            Assert.True(root.GetProperty("writes").GetInt64() > 0 && root.GetProperty("reads").GetInt64() > 0);
+        }
+
+        var (badCode, bad) = await RunAsync("bench", "kv", "--write-consistency", "eventual", "--duration", "200ms");
+        Assert.Equal(ExitCodes.Usage, badCode);
+        Assert.Contains("eventual", bad.Err.ToString(), StringComparison.Ordinal);
+        var (etcdCode, etcd) = await RunAsync("bench", "kv", "--target", "etcd", "--read-consistency", "stale", "--duration", "200ms");
+        Assert.Equal(ExitCodes.Usage, etcdCode);
+        Assert.Contains("--target memo only", etcd.Err.ToString(), StringComparison.Ordinal);
+    }
 }
