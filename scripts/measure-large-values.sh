@@ -3,11 +3,12 @@
 # data folder against the live data after the run's overwrite churn. Not a comparison with etcd (bench-etcd.sh does
 # that); this is how the figures of docs/performance.md "Large values" were taken.
 #
-#   scripts/measure-large-values.sh [--nodes 1|3] [--duration 20s] [--value-size 1048576] [--keys 200] [--concurrency 8]
+#   scripts/measure-large-values.sh [--nodes N] [--duration 20s] [--value-size 1048576] [--keys 200] [--concurrency 8]
 #                                   [--node-build DIR] [--cli-build DIR]
 #
 # --node-build / --cli-build take existing build outputs (a folder holding Memo.Node.dll / memo.dll), e.g. to measure
-# an older commit with the same client; by default both are built from this tree.
+# an older commit with the same client; by default both are built from this tree. MEMO_NODE_ARGS adds options to
+# every node (e.g. MEMO_NODE_ARGS='--erasure 4+2' with --nodes 6 for erasure-coded values).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 NODES=1 DURATION=20s VALUE_SIZE=1048576 KEYS=200 CONCURRENCY=8 NODE_BUILD="" CLI_BUILD=""
@@ -49,6 +50,8 @@ for i in $(seq "$NODES"); do ports+=("$(free_port)"); remotes+=("$(free_port)");
 for i in $(seq 0 $((NODES - 1))); do
   args=(--listen "127.0.0.1:${ports[$i]}" --remote "127.0.0.1:${remotes[$i]}" --data "$WORK/data-$i")
   [[ "$i" -gt 0 ]] && args+=(--seed "127.0.0.1:${remotes[0]}")
+  # shellcheck disable=SC2206 # a list of options on purpose
+  [[ -n "${MEMO_NODE_ARGS:-}" ]] && args+=(${MEMO_NODE_ARGS})
   dotnet "$NODE_BUILD/Memo.Node.dll" "${args[@]}" >"$WORK/node-$i.log" 2>&1 &
   PIDS+=($!)
 done
@@ -59,11 +62,19 @@ for _ in $(seq 240); do
 done
 if [[ "$NODES" -gt 1 ]]; then
   for _ in $(seq 240); do
-    up=$("${MEMO[@]}" --node "$ENDPOINT" --timeout 2s cluster show 2>/dev/null | grep -c ' Up' || true)
+    # memo cluster talks to a node's Akka remoting endpoint, not its gRPC port.
+    up=$("${MEMO[@]}" --json cluster show --remote "127.0.0.1:${remotes[0]}" 2>/dev/null | jq '[.members[]? | select(.status == "up")] | length' 2>/dev/null || echo 0)
     [[ "$up" -ge "$NODES" ]] && break
     sleep 0.5
   done
-  sleep 5 # the groups add their new voters
+  # The joiners' replicas are learners until they catch up: wait until node 0's groups have their full voters.
+  for _ in $(seq 240); do
+    json="$("${MEMO[@]}" --json cluster shards --remote "127.0.0.1:${remotes[0]}" 2>/dev/null || true)"
+    if [[ -n "$json" ]] && jq -e '.effectiveReplicationFactor as $rf | all(.localReplicas[]; (.voters | length) == $rf and (.learners | length) == 0)' >/dev/null <<<"$json"; then
+      break
+    fi
+    sleep 0.5
+  done
 fi
 for i in $(seq 0 $((NODES - 1))); do
   kill -0 "${PIDS[$i]}" 2>/dev/null || { tail -20 "$WORK/node-$i.log" >&2; log "node $i exited"; exit 1; }
