@@ -191,9 +191,11 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
 
     /// <summary>
     /// Proposes <paramref name="command"/> through the group's log. Completes with
-    /// <see cref="ShardGroupOutcome.Applied"/> once the command is committed and applied here (durable on a
-    /// majority and in this silo; a command the state machine refuses is applied as <see cref="ShardResult.Refused"/>
-    /// and changes nothing), or with <see cref="ShardGroupOutcome.NotLeader"/>, <see cref="ShardGroupOutcome.Dropped"/>
+    /// <see cref="ShardGroupOutcome.Applied"/> once the command is committed (durable on a majority) and its outcome
+    /// decided here; a lone voter answers once the same batch also holds the application, a group of several may answer
+    /// while the batch writing the application to this silo is still under way (linearizable reads here still see it:
+    /// they are answered after it). A command the state machine refuses is applied as <see cref="ShardResult.Refused"/>
+    /// and changes nothing. Otherwise completes with <see cref="ShardGroupOutcome.NotLeader"/>, <see cref="ShardGroupOutcome.Dropped"/>
     /// (also when no incarnation took it: the replica is restarting, or its inbox is full),
     /// <see cref="ShardGroupOutcome.Superseded"/> or <see cref="ShardGroupOutcome.Unknown"/>. A command that names no
     /// record of this shard (another shard's, an unknown kind or format) is answered <see cref="ShardGroupOutcome.Invalid"/>

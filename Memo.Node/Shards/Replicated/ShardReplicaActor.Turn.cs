@@ -105,7 +105,7 @@ internal sealed partial class ShardReplicaActor
         NodeMetrics.RecordProposal(result.IsAccepted);
         if (result.IsAccepted)
         {
-            _proposals[result.Index] = new PendingProposal(result.Term, propose.Completion);
+            Track(result.Index, new PendingProposal(result.Term, propose.Completion));
             if (_appendWaiters.Count > 0)
             {
                 // An async write left at this index by an earlier term of this leader was truncated away.
@@ -120,6 +120,17 @@ internal sealed partial class ShardReplicaActor
         {
             propose.Completion.TrySetResult(ShardGroupOutcome.From(result));
         }
+    }
+
+    // A proposal still pending at a reused index was made in an earlier term of this node's leadership and truncated
+    // away by another leader's log: it can no longer commit, so it is answered Superseded rather than forgotten.
+    private void Track(LogIndex index, PendingProposal proposal)
+    {
+        if (_proposals.Remove(index, out var stale))
+        {
+            stale.Completion.TrySetResult(new ShardGroupOutcome.Superseded(index));
+        }
+        _proposals[index] = proposal;
     }
 
     private void ProposeConfigChange(ConfigInput config)
@@ -137,7 +148,7 @@ internal sealed partial class ShardReplicaActor
         var result = _raft.ProposeConfigChange(config.Change);
         if (result.IsAccepted)
         {
-            _proposals[result.Index] = new PendingProposal(result.Term, config.Completion);
+            Track(result.Index, new PendingProposal(result.Term, config.Completion));
         }
         else
         {
@@ -257,6 +268,20 @@ internal sealed partial class ShardReplicaActor
                 break;
             }
         }
+        // A multi-voter group's committed entries are already durable on a majority: their outcomes are decided, and the
+        // batch only writes their application, which a restart rebuilds from the log. So their proposals are answered
+        // now, before that write (etcd answers after applying in memory too). Reads stay linearizable: a read is
+        // answered only at the end of a turn, after every earlier batch, this one included, is in the silo
+        // (CompleteReads), and a nearby read that misses falls back to a linearizable one. A lone voter's entries commit
+        // in this very batch (the early Advance above), and a snapshot resolves proposals itself: both wait.
+        var answeredEarly = earlier is null && !turns.Exists(t => t.Advanced || t.Ready.Snapshot is not null);
+        if (answeredEarly)
+        {
+            foreach (var (_, applied, _) in turns)
+            {
+                CompleteProposals(applied);
+            }
+        }
         var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
         Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitStart, flush ? 1 : 0);
         await Commit(batch, flush).ConfigureAwait(false);
@@ -277,20 +302,9 @@ internal sealed partial class ShardReplicaActor
         foreach (var (ready, applied, advanced) in turns)
         {
             Send(ready.MessagesAfterPersistence);
-            foreach (var (entry, outcome) in applied)
+            if (!answeredEarly)
             {
-                if (_proposals.Remove(entry.Index, out var proposal))
-                {
-                    Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Completed);
-                    var final = proposal.Term == entry.Term && outcome is not null
-                        ? outcome
-                        : new ShardGroupOutcome.Superseded(entry.Index);
-                    if (_appendWaiters.Count > 0)
-                    {
-                        ForgetAppended(entry.Index, final);
-                    }
-                    proposal.Completion.TrySetResult(final);
-                }
+                CompleteProposals(applied);
             }
             foreach (var state in ready.ReadStates)
             {
@@ -306,6 +320,27 @@ internal sealed partial class ShardReplicaActor
         }
         CompleteReads();
         await MaybeSnapshotAsync().ConfigureAwait(false);
+    }
+
+    // Answers the proposals among committed entries: their outcome, or Superseded where another term's entry took the
+    // index (this node lost leadership before its entry committed).
+    private void CompleteProposals(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> applied)
+    {
+        foreach (var (entry, outcome) in applied)
+        {
+            if (_proposals.Remove(entry.Index, out var proposal))
+            {
+                Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Completed);
+                var final = proposal.Term == entry.Term && outcome is not null
+                    ? outcome
+                    : new ShardGroupOutcome.Superseded(entry.Index);
+                if (_appendWaiters.Count > 0)
+                {
+                    ForgetAppended(entry.Index, final);
+                }
+                proposal.Completion.TrySetResult(final);
+            }
+        }
     }
 
     // The batch just committed holds the turn's new log entries durably: on a leader, these are its own proposals, so an

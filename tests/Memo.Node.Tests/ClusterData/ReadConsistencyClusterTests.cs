@@ -24,9 +24,8 @@ public sealed class ReadConsistencyClusterTests
         }
         var shard = cluster.Nodes[0].Running.Shards.Layout.ShardOf(key);
         var survivor = cluster.Nodes.First(n => n.Running.Shards.TryGetReplica(shard, out var r) && !r.Status.IsLeader);
-        var leaderCommit = cluster.Nodes.Select(n => n.Running.Shards.TryGetReplica(shard, out var r) && r.Status.IsLeader ? r.Status.Commit : default).Max();
-        await cluster.WaitUntilAsync(_ => survivor.Running.Shards.TryGetReplica(shard, out var r) && r.Status.Applied >= leaderCommit,
-            $"node {survivor.Index} applied the write", TimeSpan.FromSeconds(30));
+        // The silo itself, not a published status: a status may lag the write's acknowledgement.
+        await WaitUntilStoredAsync(cluster, [survivor], key);
 
         foreach (var other in cluster.Nodes.Where(n => n != survivor).ToList())
         {
@@ -63,9 +62,7 @@ public sealed class ReadConsistencyClusterTests
             await writer.UpsertAsync(key, "far"u8.ToArray());
         }
         var replicas = cluster.Nodes.Where(n => n.Running.Shards.TryGetReplica(shard, out _)).ToList();
-        var commit = replicas.Select(n => n.Running.Shards.TryGetReplica(shard, out var r) ? r.Status.Commit : default).Max();
-        await cluster.WaitUntilAsync(_ => replicas.All(n => n.Running.Shards.TryGetReplica(shard, out var r) && r.Status.Applied >= commit),
-            "every replica applied the write", TimeSpan.FromSeconds(30));
+        await WaitUntilStoredAsync(cluster, replicas, key);
 
         // Two of the shard's three replicas die: the shard has no quorum, and the node asked holds no copy.
         foreach (var dead in replicas.Take(2))
@@ -96,6 +93,29 @@ public sealed class ReadConsistencyClusterTests
         using var client = new MemoClient(cluster.Nodes[0].Address);
         await client.UpsertAsync("k", "still"u8.ToArray());
         Assert.Equal("still"u8.ToArray(), await client.FetchAsync("k", ReadConsistencyLevel.Stale));
+    }
+
+    // Until every one of the nodes holds the key in its own silo (a follower applies the write once it learns the commit).
+    private static async Task WaitUntilStoredAsync(InProcessCluster cluster, IReadOnlyList<InProcessCluster.Slot> nodes, string key)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var missing = new List<int>();
+            foreach (var node in nodes)
+            {
+                if (await node.Running.Shards.Silo.ReadEntryAsync(key) is null)
+                {
+                    missing.Add(node.Index);
+                }
+            }
+            if (missing.Count == 0)
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"nodes {string.Join(", ", missing)} did not store {key} within 30 s (of {cluster.Nodes.Count})");
+            await Task.Delay(50);
+        }
     }
 
     private static Task WaitForReplicasEverywhereAsync(InProcessCluster cluster) =>
