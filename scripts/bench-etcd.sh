@@ -4,7 +4,7 @@
 #
 #   scripts/bench-etcd.sh [--duration 10s] [--warmup 2s] [--quick] [--only memo|etcd] [--nodes 1|3] [--keep]
 #                         [--node-build DIR] [--value-size BYTES] [--keys N] [--concurrency 1,64] [--workloads put,get]
-#                         [--large]
+#                         [--large] [--rounds N] [--before DIR]
 #
 # Runs puts and gets at concurrency 1 and 64 on each store, one store at a time (the other is stopped, so they do
 # not compete for the CPU), and prints ops/s, p50 and p99 for both with the Memo/etcd throughput ratio.
@@ -19,6 +19,11 @@
 # (5 s with no client once ready, ms of CPU per second per server).
 # --node-build DIR runs the Memo.Node.dll already built in DIR (e.g. an older commit's) instead of building this
 # tree's, so two node builds are compared through one client.
+# --rounds N runs every store N times, alternating (the order rotates each round, so none always runs first), and
+# reports each figure's median over the rounds, the ratio of the medians, and each round's own ratio: etcd's
+# throughput here moves by up to 30% from one run to the next, so one round cannot settle a 10% difference.
+# --before DIR adds a second Memo.Node build (e.g. the previous commit's, from a worktree) to the same rounds: the
+# report shows it against the same etcd runs, then how much each Memo/etcd ratio moved from it.
 # Needs: dotnet, jq, curl, and etcd (Debian: apt-get install -y etcd-server).
 set -euo pipefail
 
@@ -28,6 +33,8 @@ ONLY=""
 KEEP=0
 NODES=1
 NODE_BUILD=""
+BEFORE_BUILD=""
+ROUNDS=1
 VALUE_SIZE=256
 KEYS=10000
 WORKLOADS=(put get)
@@ -55,6 +62,10 @@ while [[ $# -gt 0 ]]; do
     --keys) KEYS="$2"; shift 2 ;;
     --concurrency) IFS=, read -r -a CONCURRENCIES <<<"$2"; shift 2 ;;
     --workloads) IFS=, read -r -a WORKLOADS <<<"$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --rounds=*) ROUNDS="${1#*=}"; shift ;;
+    --before) BEFORE_BUILD="$2"; shift 2 ;;
+    --before=*) BEFORE_BUILD="${1#*=}"; shift ;;
     --large) VALUE_SIZE=1048576; KEYS=200; CONCURRENCIES=(8); WORKLOADS=(put); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-etcd: unknown option '$1'" >&2; usage >&2; exit 1 ;;
@@ -71,6 +82,13 @@ case "$ONLY" in
   memo|etcd) TARGETS=("$ONLY") ;;
   *) echo "bench-etcd: --only takes memo or etcd, not '$ONLY'" >&2; exit 1 ;;
 esac
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench-etcd: --rounds takes a positive whole number, not '$ROUNDS'" >&2; exit 1; }
+if [[ -n "$BEFORE_BUILD" ]]; then
+  [[ "$ONLY" == etcd ]] && { echo "bench-etcd: --before compares Memo builds; it cannot go with --only etcd" >&2; exit 1; }
+  [[ -f "$BEFORE_BUILD/Memo.Node.dll" ]] || { echo "bench-etcd: no Memo.Node.dll in '$BEFORE_BUILD'" >&2; exit 1; }
+  # "before" runs right after "memo" in each round's rotation.
+  TARGETS=("${TARGETS[@]:0:1}" before "${TARGETS[@]:1}")
+fi
 
 for tool in dotnet jq curl; do
   command -v "$tool" >/dev/null || { echo "bench-etcd: '$tool' is not installed" >&2; exit 1; }
@@ -126,6 +144,11 @@ elif [[ " ${TARGETS[*]} " == *" memo "* ]]; then
     || { cat "$WORK/build-node.log" >&2; exit 1; }
 fi
 
+if [[ -n "$BEFORE_BUILD" ]]; then
+  ln -s "$(cd "$BEFORE_BUILD" && pwd)" "$WORK/node-before"
+  log "before: Memo.Node from $BEFORE_BUILD"
+fi
+
 # ---- servers ----
 start_etcd() {
   local i clients=() peers=() cluster=""
@@ -155,13 +178,15 @@ start_etcd() {
   log "etcd did not become healthy in 30s"; tail -20 "$WORK/etcd-0.log" >&2; exit 1
 }
 
+# start_memo [NODE_DIR]: this tree's build (or --node-build) by default.
 start_memo() {
+  local node_dir="${1:-$WORK/node}"
   local i ports=() remotes=() seed
   for i in $(seq "$NODES"); do ports+=("$(free_port)"); remotes+=("$(free_port)"); done
   # Seeds name a member's remoting endpoint. (An older build that joined through the API port takes the API port.)
   seed="127.0.0.1:${remotes[0]}"
   local remoting=1
-  if ! grep -q "remoting endpoint" <(dotnet "$WORK/node/Memo.Node.dll" --help 2>/dev/null); then seed="127.0.0.1:${ports[0]}"; remoting=0; fi
+  if ! grep -q "remoting endpoint" <(dotnet "$node_dir/Memo.Node.dll" --help 2>/dev/null); then seed="127.0.0.1:${ports[0]}"; remoting=0; fi
   for i in $(seq 0 $((NODES - 1))); do
     local args=(--listen "127.0.0.1:${ports[$i]}" --data "$WORK/memo-data-$i")
     # A build from before Akka remoting has no --remote.
@@ -170,7 +195,7 @@ start_memo() {
     [[ "$i" -gt 0 ]] && args+=(--seed "$seed")
     # shellcheck disable=SC2206 # a list of options on purpose
     [[ -n "${MEMO_NODE_ARGS:-}" ]] && args+=(${MEMO_NODE_ARGS})
-    dotnet "$WORK/node/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &
+    dotnet "$node_dir/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &
     SERVER_PIDS+=($!)
   done
   ENDPOINT="127.0.0.1:${ports[0]}"
@@ -226,31 +251,38 @@ wait_memo_groups() {
 }
 
 # ---- runs ----
+# run_target LABEL ROUND: memo (this tree's or --node-build), before (--before) or etcd; files $WORK/LABEL-*-rROUND.*
 run_target() {
-  local target="$1" workload concurrency out
-  "start_$target"
+  local label="$1" round="$2" workload concurrency out kind="$1"
+  case "$label" in
+    memo) start_memo ;;
+    before) kind=memo; start_memo "$WORK/node-before" ;;
+    etcd) start_etcd ;;
+  esac
   # Idle CPU (timers, heartbeats of every shard group): 5 s with no client, per server, in ms of CPU per second.
   local idle_before
   idle_before="$(server_cpu_ms)"
   sleep 5
-  echo $(( ($(server_cpu_ms) - idle_before) / 5 / ${#SERVER_PIDS[@]} )) >"$WORK/$target-idle.txt"
+  echo $(( ($(server_cpu_ms) - idle_before) / 5 / ${#SERVER_PIDS[@]} )) >"$WORK/$label-idle-r$round.txt"
   for workload in "${WORKLOADS[@]}"; do
     for concurrency in "${CONCURRENCIES[@]}"; do
-      out="$WORK/$target-$workload-$concurrency.json"
-      log "$target: $workload at concurrency $concurrency for $DURATION (+$WARMUP warm-up)"
+      out="$WORK/$label-$workload-$concurrency-r$round.json"
+      log "$label${ROUNDS_NOTE:-}: $workload at concurrency $concurrency for $DURATION (+$WARMUP warm-up)"
       local cpu_before
       cpu_before="$(server_cpu_ms)"
-      if ! "${MEMO[@]}" bench kv --json --target "$target" --node "$ENDPOINT" --workload "$workload" \
+      if ! "${MEMO[@]}" bench kv --json --target "$kind" --node "$ENDPOINT" --workload "$workload" \
           --concurrency "$concurrency" --duration "$DURATION" --warmup "$WARMUP" \
-          --value-size "$VALUE_SIZE" --keys "$KEYS" >"$out" 2>"$WORK/$target-$workload-$concurrency.err"; then
-        log "$target $workload c=$concurrency failed: $(cat "$WORK/$target-$workload-$concurrency.err")"
+          --value-size "$VALUE_SIZE" --keys "$KEYS" >"$out" 2>"$WORK/$label-$workload-$concurrency-r$round.err"; then
+        log "$label $workload c=$concurrency failed: $(cat "$WORK/$label-$workload-$concurrency-r$round.err")"
         rm -f "$out"
       fi
-      echo $(( $(server_cpu_ms) - cpu_before )) >"$WORK/$target-$workload-$concurrency.cpu"
+      echo $(( $(server_cpu_ms) - cpu_before )) >"$WORK/$label-$workload-$concurrency-r$round.cpu"
     done
   done
-  record_resources "$target"
+  record_resources "$label" "$kind" "$round"
   stop_server
+  # Every round starts from empty data folders.
+  rm -rf "$WORK"/memo-data-* "$WORK"/etcd-data-*
 }
 
 # CPU time (user + system, ms) the target's servers have used so far.
@@ -267,83 +299,136 @@ server_cpu_ms() {
 
 # Peak resident memory of the target's servers (MB, summed) and the bytes its data folders hold now.
 record_resources() {
-  local target="$1" pid rss=0 hwm
+  local label="$1" kind="$2" round="$3" pid rss=0 hwm
   for pid in "${SERVER_PIDS[@]}"; do
     hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)"
     rss=$((rss + ${hwm:-0}))
   done
   local bytes
-  bytes="$(du -sb "$WORK/$target"-data-* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')"
-  echo "$((rss / 1024)) $((bytes / 1048576))" >"$WORK/$target-resources.txt"
+  bytes="$(du -sb "$WORK/$kind"-data-* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')"
+  echo "$((rss / 1024)) $((bytes / 1048576))" >"$WORK/$label-resources-r$round.txt"
 }
 
-for target in "${TARGETS[@]}"; do
-  run_target "$target"
+for round in $(seq "$ROUNDS"); do
+  [[ "$ROUNDS" -gt 1 ]] && ROUNDS_NOTE=" (round $round of $ROUNDS)"
+  count=${#TARGETS[@]}
+  for i in $(seq 0 $((count - 1))); do
+    run_target "${TARGETS[$(( (i + round - 1) % count ))]}" "$round"
+  done
 done
 
 # ---- table ----
-# field FILE JQ-PATH: the value, or "-" when the run failed or did not happen.
-field() {
-  if [[ -s "$1" ]]; then jq -r "$2" "$1"; else echo "-"; fi
+# median: the median of the numbers on stdin ("-" when none).
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# over LABEL WORKLOAD CONCURRENCY JQ-PATH: the field in every round that has it, one per line.
+over() {
+  local f round
+  for round in $(seq "$ROUNDS"); do
+    f="$WORK/$1-$2-$3-r$round.json"
+    [[ -s "$f" ]] && jq -r "$4" "$f"
+  done
+  return 0
+}
+# median_of LABEL WORKLOAD CONCURRENCY JQ-PATH: the median over the rounds, "-" when no round has it.
+median_of() { over "$@" | median; }
+# errors: summed over the rounds.
+errors() { over "$1" "$2" "$3" .errors | awk '{ s += $1; n++ } END { if (n) print s; else print "-" }'; }
+ratio() { awk -v m="$1" -v e="$2" 'BEGIN { if (m != "-" && e != "-" && e > 0) printf "%.2f", m / e; else print "-" }'; }
+# Each round's own Memo/etcd ratio (--rounds above 1).
+round_ratios() {
+  local label="$1" workload="$2" concurrency="$3" round m e list=""
+  for round in $(seq "$ROUNDS"); do
+    m="$WORK/$label-$workload-$concurrency-r$round.json"; e="$WORK/etcd-$workload-$concurrency-r$round.json"
+    if [[ -s "$m" && -s "$e" ]]; then list+="$(ratio "$(jq -r .opsPerSecond "$m")" "$(jq -r .opsPerSecond "$e")") "; else list+="- "; fi
+  done
+  echo "${list% }"
 }
 
+MEMO_LABELS=()
+for label in "${TARGETS[@]}"; do [[ "$label" != etcd ]] && MEMO_LABELS+=("$label"); done
+[[ ${#MEMO_LABELS[@]} -eq 0 ]] && MEMO_LABELS=(memo)
+
 echo
-echo "memo bench kv: ${NODES} node(s) each, ${VALUE_SIZE}-byte values, ${KEYS} keys, ${DURATION} per run after ${WARMUP} warm-up; latency in microseconds; $(nproc) CPUs"
-printf '%-8s %5s | %12s %9s %9s %7s | %12s %9s %9s %7s | %9s\n' \
-  workload conc "memo ops/s" "p50" "p99" "errors" "etcd ops/s" "p50" "p99" "errors" "memo/etcd"
-printf '%s\n' "---------------+-------------------------------------------+-------------------------------------------+----------"
-for workload in "${WORKLOADS[@]}"; do
-  for concurrency in "${CONCURRENCIES[@]}"; do
-    m="$WORK/memo-$workload-$concurrency.json"
-    e="$WORK/etcd-$workload-$concurrency.json"
-    m_ops="$(field "$m" .opsPerSecond)"; e_ops="$(field "$e" .opsPerSecond)"
-    ratio="-"
-    if [[ "$m_ops" != "-" && "$e_ops" != "-" ]]; then
-      ratio="$(awk -v m="$m_ops" -v e="$e_ops" 'BEGIN { if (e > 0) printf "%.2f", m / e; else print "-" }')"
-    fi
-    printf '%-8s %5s | %12s %9s %9s %7s | %12s %9s %9s %7s | %9s\n' "$workload" "$concurrency" \
-      "$m_ops" "$(field "$m" .latencyUs.p50)" "$(field "$m" .latencyUs.p99)" "$(field "$m" .errors)" \
-      "$e_ops" "$(field "$e" .latencyUs.p50)" "$(field "$e" .latencyUs.p99)" "$(field "$e" .errors)" \
-      "$ratio"
+if [[ "$ROUNDS" -gt 1 ]]; then
+  medians=", medians over $ROUNDS rounds (each round runs every store once, in rotating order)"
+fi
+echo "memo bench kv: ${NODES} node(s) each, ${VALUE_SIZE}-byte values, ${KEYS} keys, ${DURATION} per run after ${WARMUP} warm-up; latency in microseconds; $(nproc) CPUs${medians:-}"
+for label in "${MEMO_LABELS[@]}"; do
+  if [[ ${#MEMO_LABELS[@]} -gt 1 ]]; then
+    case "$label" in
+      memo) echo; echo "memo = ${NODE_BUILD:-the Memo.Node of this tree}" ;;
+      before) echo; echo "memo = before: $BEFORE_BUILD" ;;
+    esac
+  fi
+  extra=""; [[ "$ROUNDS" -gt 1 ]] && extra=" | each round"
+  printf '%-8s %5s | %12s %9s %9s %7s | %12s %9s %9s %7s | %9s%s\n' \
+    workload conc "memo ops/s" "p50" "p99" "errors" "etcd ops/s" "p50" "p99" "errors" "memo/etcd" "$extra"
+  printf '%s\n' "---------------+-------------------------------------------+-------------------------------------------+----------"
+  for workload in "${WORKLOADS[@]}"; do
+    for concurrency in "${CONCURRENCIES[@]}"; do
+      m_ops="$(median_of "$label" "$workload" "$concurrency" .opsPerSecond)"; e_ops="$(median_of etcd "$workload" "$concurrency" .opsPerSecond)"
+      extra=""; [[ "$ROUNDS" -gt 1 ]] && extra=" | $(round_ratios "$label" "$workload" "$concurrency")"
+      printf '%-8s %5s | %12s %9s %9s %7s | %12s %9s %9s %7s | %9s%s\n' "$workload" "$concurrency" \
+        "$m_ops" "$(median_of "$label" "$workload" "$concurrency" .latencyUs.p50)" "$(median_of "$label" "$workload" "$concurrency" .latencyUs.p99)" \
+        "$(errors "$label" "$workload" "$concurrency")" \
+        "$e_ops" "$(median_of etcd "$workload" "$concurrency" .latencyUs.p50)" "$(median_of etcd "$workload" "$concurrency" .latencyUs.p99)" \
+        "$(errors etcd "$workload" "$concurrency")" \
+        "$(ratio "$m_ops" "$e_ops")" "$extra"
+    done
   done
 done
+if [[ -n "$BEFORE_BUILD" ]]; then
+  echo
+  echo "Memo/etcd ratio, memo against before (same etcd runs): a drop above 10% is flagged"
+  for workload in "${WORKLOADS[@]}"; do
+    for concurrency in "${CONCURRENCIES[@]}"; do
+      e_ops="$(median_of etcd "$workload" "$concurrency" .opsPerSecond)"
+      after="$(ratio "$(median_of memo "$workload" "$concurrency" .opsPerSecond)" "$e_ops")"
+      before="$(ratio "$(median_of before "$workload" "$concurrency" .opsPerSecond)" "$e_ops")"
+      printf '%-8s %5s | before %s, memo %s: %s\n' "$workload" "$concurrency" "$before" "$after" \
+        "$(awk -v a="$after" -v b="$before" 'BEGIN { if (a == "-" || b == "-" || b <= 0) print "-"; else { c = (a / b - 1) * 100; printf "%+.0f%%%s", c, (c < -10 ? "  DROP" : "") } }')"
+    done
+  done
+fi
 if [[ "$VALUE_SIZE" -ge 65536 ]]; then
   echo
   for workload in "${WORKLOADS[@]}"; do
     for concurrency in "${CONCURRENCIES[@]}"; do
-      printf '%-8s %5s | MB/s: memo %s, etcd %s\n' "$workload" "$concurrency" \
-        "$(field "$WORK/memo-$workload-$concurrency.json" ".opsPerSecond * $VALUE_SIZE / 1048576 | floor")" \
-        "$(field "$WORK/etcd-$workload-$concurrency.json" ".opsPerSecond * $VALUE_SIZE / 1048576 | floor")"
+      line=""
+      for label in "${TARGETS[@]}"; do
+        line+=" $label $(awk -v o="$(median_of "$label" "$workload" "$concurrency" .opsPerSecond)" -v v="$VALUE_SIZE" 'BEGIN { if (o == "-") print "-"; else printf "%d", o * v / 1048576 }'),"
+      done
+      printf '%-8s %5s | MB/s:%s\n' "$workload" "$concurrency" "${line%,}"
     done
   done
 fi
 echo
 # Server CPU per operation: the servers' CPU time over the run and its warm-up, divided by the operations of both
-# (the warm-up's counted at the run's rate). What bounds throughput on a machine with few cores.
+# (the warm-up's counted at the run's rate). What bounds throughput on a machine with few cores. Median over rounds.
 seconds() { awk -v d="$1" 'BEGIN { n = d + 0; if (d ~ /ms$/) n /= 1000; else if (d ~ /m$/) n *= 60; print n }'; }
 span="$(awk -v a="$(seconds "$DURATION")" -v b="$(seconds "$WARMUP")" 'BEGIN { print a + b }')"
 for workload in "${WORKLOADS[@]}"; do
   for concurrency in "${CONCURRENCIES[@]}"; do
     line=""
-    for target in "${TARGETS[@]}"; do
-      ops="$(field "$WORK/$target-$workload-$concurrency.json" .opsPerSecond)"
-      cpu="$(cat "$WORK/$target-$workload-$concurrency.cpu" 2>/dev/null || echo -)"
-      per="-"
-      if [[ "$ops" != "-" && "$cpu" != "-" ]]; then
-        per="$(awk -v c="$cpu" -v o="$ops" -v s="$span" 'BEGIN { if (o > 0) printf "%.0f", c * 1000 / (o * s); else print "-" }')"
-      fi
-      line+=" $target ${per} µs"
+    for label in "${TARGETS[@]}"; do
+      per="$(for round in $(seq "$ROUNDS"); do
+        f="$WORK/$label-$workload-$concurrency-r$round"
+        [[ -s "$f.json" && -s "$f.cpu" ]] && awk -v c="$(cat "$f.cpu")" -v o="$(jq -r .opsPerSecond "$f.json")" -v s="$span" \
+          'BEGIN { if (o > 0) printf "%.0f\n", c * 1000 / (o * s) }'
+      done | median)"
+      line+=" $label ${per} µs"
     done
     printf '%-8s %5s | server CPU per operation:%s\n' "$workload" "$concurrency" "$line"
   done
 done
 echo
-for target in "${TARGETS[@]}"; do
-  if [[ -s "$WORK/$target-resources.txt" ]]; then
-    read -r rss mb <"$WORK/$target-resources.txt"
-    echo "$target: peak RSS ${rss} MB (all servers), data folders ${mb} MB after the runs"
-  fi
-  if [[ -s "$WORK/$target-idle.txt" ]]; then
-    echo "$target: idle CPU $(cat "$WORK/$target-idle.txt") ms per second per server (5 s with no client, before the runs)"
-  fi
+for label in "${TARGETS[@]}"; do
+  rss="$(for round in $(seq "$ROUNDS"); do [[ -s "$WORK/$label-resources-r$round.txt" ]] && awk '{ print $1 }' "$WORK/$label-resources-r$round.txt"; done | sort -g | tail -1)"
+  mb="$(for round in $(seq "$ROUNDS"); do [[ -s "$WORK/$label-resources-r$round.txt" ]] && awk '{ print $2 }' "$WORK/$label-resources-r$round.txt"; done | median)"
+  [[ -n "$rss" ]] && echo "$label: peak RSS ${rss} MB (all servers; highest round), data folders ${mb} MB after the runs"
+  idle="$(for round in $(seq "$ROUNDS"); do [[ -s "$WORK/$label-idle-r$round.txt" ]] && cat "$WORK/$label-idle-r$round.txt"; done | median)"
+  [[ "$idle" != "-" ]] && echo "$label: idle CPU ${idle} ms per second per server (5 s with no client, before the runs)"
 done
+exit 0
