@@ -4,7 +4,7 @@
 #
 #   scripts/bench-etcd.sh [--duration 10s] [--warmup 2s] [--quick] [--only memo|etcd] [--nodes 1|3] [--keep]
 #                         [--node-build DIR] [--value-size BYTES] [--keys N] [--concurrency 1,64] [--workloads put,get]
-#                         [--large] [--rounds N] [--before DIR]
+#                         [--large] [--rounds N] [--before [NAME=]DIR]...
 #
 # Runs puts and gets at concurrency 1 and 64 on each store, one store at a time (the other is stopped, so they do
 # not compete for the CPU), and prints ops/s, p50 and p99 for both with the Memo/etcd throughput ratio.
@@ -22,8 +22,9 @@
 # --rounds N runs every store N times, alternating (the order rotates each round, so none always runs first), and
 # reports each figure's median over the rounds, the ratio of the medians, and each round's own ratio: etcd's
 # throughput here moves by up to 30% from one run to the next, so one round cannot settle a 10% difference.
-# --before DIR adds a second Memo.Node build (e.g. the previous commit's, from a worktree) to the same rounds: the
-# report shows it against the same etcd runs, then how much each Memo/etcd ratio moved from it.
+# --before [NAME=]DIR adds another Memo.Node build (e.g. the previous commit's, from a worktree) to the same rounds
+# (repeatable; NAME labels it, default "before"): the report shows it against the same etcd runs, then how much each
+# Memo/etcd ratio of "memo" moved from it.
 # Needs: dotnet, jq, curl, and etcd (Debian: apt-get install -y etcd-server).
 set -euo pipefail
 
@@ -33,7 +34,7 @@ ONLY=""
 KEEP=0
 NODES=1
 NODE_BUILD=""
-BEFORE_BUILD=""
+BEFORES=()
 ROUNDS=1
 VALUE_SIZE=256
 KEYS=10000
@@ -64,8 +65,7 @@ while [[ $# -gt 0 ]]; do
     --workloads) IFS=, read -r -a WORKLOADS <<<"$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     --rounds=*) ROUNDS="${1#*=}"; shift ;;
-    --before) BEFORE_BUILD="$2"; shift 2 ;;
-    --before=*) BEFORE_BUILD="${1#*=}"; shift ;;
+    --before) BEFORES+=("$2"); shift 2 ;;
     --large) VALUE_SIZE=1048576; KEYS=200; CONCURRENCIES=(8); WORKLOADS=(put); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-etcd: unknown option '$1'" >&2; usage >&2; exit 1 ;;
@@ -83,11 +83,20 @@ case "$ONLY" in
   *) echo "bench-etcd: --only takes memo or etcd, not '$ONLY'" >&2; exit 1 ;;
 esac
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench-etcd: --rounds takes a positive whole number, not '$ROUNDS'" >&2; exit 1; }
-if [[ -n "$BEFORE_BUILD" ]]; then
+BEFORE_LABELS=()
+declare -A BEFORE_DIRS=()
+for entry in "${BEFORES[@]}"; do
   [[ "$ONLY" == etcd ]] && { echo "bench-etcd: --before compares Memo builds; it cannot go with --only etcd" >&2; exit 1; }
-  [[ -f "$BEFORE_BUILD/Memo.Node.dll" ]] || { echo "bench-etcd: no Memo.Node.dll in '$BEFORE_BUILD'" >&2; exit 1; }
-  # "before" runs right after "memo" in each round's rotation.
-  TARGETS=("${TARGETS[@]:0:1}" before "${TARGETS[@]:1}")
+  name=before; dir="$entry"
+  if [[ "$entry" == *=* ]]; then name="${entry%%=*}"; dir="${entry#*=}"; fi
+  [[ "$name" =~ ^[A-Za-z0-9_.]+$ && "$name" != memo && "$name" != etcd && -z "${BEFORE_DIRS[$name]:-}" ]] \
+    || { echo "bench-etcd: --before needs a distinct NAME (letters, digits, '_', '.'; not memo or etcd) for each build, not '$name'" >&2; exit 1; }
+  [[ -f "$dir/Memo.Node.dll" ]] || { echo "bench-etcd: no Memo.Node.dll in '$dir'" >&2; exit 1; }
+  BEFORE_LABELS+=("$name"); BEFORE_DIRS[$name]="$dir"
+done
+if [[ ${#BEFORE_LABELS[@]} -gt 0 ]]; then
+  # The builds before run right after "memo" in each round's rotation.
+  TARGETS=("${TARGETS[@]:0:1}" "${BEFORE_LABELS[@]}" "${TARGETS[@]:1}")
 fi
 
 for tool in dotnet jq curl; do
@@ -144,10 +153,10 @@ elif [[ " ${TARGETS[*]} " == *" memo "* ]]; then
     || { cat "$WORK/build-node.log" >&2; exit 1; }
 fi
 
-if [[ -n "$BEFORE_BUILD" ]]; then
-  ln -s "$(cd "$BEFORE_BUILD" && pwd)" "$WORK/node-before"
-  log "before: Memo.Node from $BEFORE_BUILD"
-fi
+for name in "${BEFORE_LABELS[@]}"; do
+  ln -s "$(cd "${BEFORE_DIRS[$name]}" && pwd)" "$WORK/node-$name"
+  log "$name: Memo.Node from ${BEFORE_DIRS[$name]}"
+done
 
 # ---- servers ----
 start_etcd() {
@@ -256,8 +265,8 @@ run_target() {
   local label="$1" round="$2" workload concurrency out kind="$1"
   case "$label" in
     memo) start_memo ;;
-    before) kind=memo; start_memo "$WORK/node-before" ;;
     etcd) start_etcd ;;
+    *) kind=memo; start_memo "$WORK/node-$label" ;;
   esac
   # Idle CPU (timers, heartbeats of every shard group): 5 s with no client, per server, in ms of CPU per second.
   local idle_before
@@ -357,10 +366,8 @@ fi
 echo "memo bench kv: ${NODES} node(s) each, ${VALUE_SIZE}-byte values, ${KEYS} keys, ${DURATION} per run after ${WARMUP} warm-up; latency in microseconds; $(nproc) CPUs${medians:-}"
 for label in "${MEMO_LABELS[@]}"; do
   if [[ ${#MEMO_LABELS[@]} -gt 1 ]]; then
-    case "$label" in
-      memo) echo; echo "memo = ${NODE_BUILD:-the Memo.Node of this tree}" ;;
-      before) echo; echo "memo = before: $BEFORE_BUILD" ;;
-    esac
+    echo
+    if [[ "$label" == memo ]]; then echo "memo = ${NODE_BUILD:-the Memo.Node of this tree}"; else echo "memo = $label: ${BEFORE_DIRS[$label]}"; fi
   fi
   extra=""; [[ "$ROUNDS" -gt 1 ]] && extra=" | each round"
   printf '%-8s %5s | %12s %9s %9s %7s | %12s %9s %9s %7s | %9s%s\n' \
@@ -379,19 +386,19 @@ for label in "${MEMO_LABELS[@]}"; do
     done
   done
 done
-if [[ -n "$BEFORE_BUILD" ]]; then
+for name in "${BEFORE_LABELS[@]}"; do
   echo
-  echo "Memo/etcd ratio, memo against before (same etcd runs): a drop above 10% is flagged"
+  echo "Memo/etcd ratio, memo against $name (same etcd runs): a drop above 10% is flagged"
   for workload in "${WORKLOADS[@]}"; do
     for concurrency in "${CONCURRENCIES[@]}"; do
       e_ops="$(median_of etcd "$workload" "$concurrency" .opsPerSecond)"
       after="$(ratio "$(median_of memo "$workload" "$concurrency" .opsPerSecond)" "$e_ops")"
-      before="$(ratio "$(median_of before "$workload" "$concurrency" .opsPerSecond)" "$e_ops")"
-      printf '%-8s %5s | before %s, memo %s: %s\n' "$workload" "$concurrency" "$before" "$after" \
+      before="$(ratio "$(median_of "$name" "$workload" "$concurrency" .opsPerSecond)" "$e_ops")"
+      printf '%-8s %5s | %s %s, memo %s: %s\n' "$workload" "$concurrency" "$name" "$before" "$after" \
         "$(awk -v a="$after" -v b="$before" 'BEGIN { if (a == "-" || b == "-" || b <= 0) print "-"; else { c = (a / b - 1) * 100; printf "%+.0f%%%s", c, (c < -10 ? "  DROP" : "") } }')"
     done
   done
-fi
+done
 if [[ "$VALUE_SIZE" -ge 65536 ]]; then
   echo
   for workload in "${WORKLOADS[@]}"; do
