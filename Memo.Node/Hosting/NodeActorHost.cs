@@ -37,7 +37,10 @@ namespace Memo.Node.Hosting;
 public sealed class NodeActorHost : IAsyncDisposable
 {
     // What the node needs whatever the operator sets: no shutdown the node does not order, no leave on stop, members
-    // Up only through convergence (WeaklyUp members would get shards while the cluster cannot agree).
+    // Up only through convergence (WeaklyUp members would get shards while the cluster cannot agree). Akka's scheduler
+    // wakes every tick-duration whether or not a timer is due; its timers here (cluster heartbeats and gossip every
+    // second, link hello and backoff timers, ask timeouts) need no 10 ms resolution, and an idle node woke 100 times
+    // a second for them (docs/performance.md, "Idle CPU").
     private static readonly Config NodeDefaults = ConfigurationFactory.ParseString("""
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
@@ -48,6 +51,7 @@ public sealed class NodeActorHost : IAsyncDisposable
         akka.loglevel = INFO
         akka.log-dead-letters = 10
         akka.log-dead-letters-during-shutdown = off
+        akka.scheduler.tick-duration = 50ms
         """);
 
     private readonly IHost _host;
