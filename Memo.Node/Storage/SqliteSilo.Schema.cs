@@ -219,6 +219,8 @@ public sealed partial class SqliteSilo
             Execute(connection, "PRAGMA synchronous = OFF");
         }
         Execute(connection, "PRAGMA foreign_keys = OFF");
+        // Per connection: this one becomes the writer's, the only one that commits and so checkpoints.
+        Execute(connection, $"PRAGMA wal_autocheckpoint = {options.WalCheckpointPages}");
 
         if (!isNew)
         {

@@ -31,6 +31,16 @@ public sealed record SqliteSiloOptions
     /// </summary>
     public bool InlineCommits { get; init; }
 
+    /// <summary>
+    /// Pages the write-ahead log may hold before a commit checkpoints it into the database file
+    /// (<c>PRAGMA wal_autocheckpoint</c>, SQLite's default 1,000, about 4 MiB). A checkpoint copies each page once
+    /// however often the log rewrote it since the last one, and ends with an fsync of the database file: a put dirties
+    /// its shard's log tail and state pages, which one checkpoint per 1,000 pages copied again and again. Measured at 64
+    /// callers on one node: 22.4 → 16.9 KiB written to disk per 256-byte put with 10,000 pages (about 40 MiB of log at
+    /// most; the file keeps that size between checkpoints, and closing the silo folds it in and removes it).
+    /// </summary>
+    public int WalCheckpointPages { get; init; } = 10_000;
+
     /// <summary>The SQLite page cache of each connection, in KiB.</summary>
     public int PageCacheKiB { get; init; } = 8 * 1024;
 
@@ -71,6 +81,7 @@ public sealed record SqliteSiloOptions
         Range(errors, nameof(ReadConnections), ReadConnections, 1, 64);
         Range(errors, nameof(QueueCapacity), QueueCapacity, 1, 1_000_000);
         Range(errors, nameof(PageCacheKiB), PageCacheKiB, 64, 4 * 1024 * 1024);
+        Range(errors, nameof(WalCheckpointPages), WalCheckpointPages, 1, 1_000_000);
         if (MmapBytes < 0)
         {
             errors.Add($"{nameof(MmapBytes)} cannot be negative, not {MmapBytes}.");

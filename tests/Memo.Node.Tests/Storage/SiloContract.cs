@@ -789,6 +789,25 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task A_record_put_again_under_another_shard_moves_to_that_shard_and_an_overwrite_stays()
+    {
+        var silo = await NewSiloAsync();
+        await CommitAsync(silo, b => b.PutBlock(S0, Address(1), Bytes("b")).PutEntry(S0, "k", Bytes("e")).PutBlockCopy(S0, Address(2), Bytes("c")));
+        // An overwrite in the same shard (the common case, which the SQLite silo writes without touching its shard index).
+        await CommitAsync(silo, b => b.PutBlock(S0, Address(1), Bytes("b'")).PutEntry(S0, "k", Bytes("e'")).PutBlockCopy(S0, Address(2), Bytes("c'")));
+        Assert.Equal(["b'", "e'"], (await silo.ScanShardAsync(S0, null, 10)).Select(r => Encoding.UTF8.GetString(r.Value)));
+        Assert.Equal([Address(2)], await silo.ListBlockCopiesAsync(S0, null, 10));
+
+        await CommitAsync(silo, b => b.PutBlock(S1, Address(1), Bytes("b1")).PutEntry(S1, "k", Bytes("e1")).PutBlockCopy(S1, Address(2), Bytes("c1")));
+
+        Assert.Empty(await silo.ScanShardAsync(S0, null, 10));
+        Assert.Equal(["b1", "e1"], (await silo.ScanShardAsync(S1, null, 10)).Select(r => Encoding.UTF8.GetString(r.Value)));
+        Assert.Empty(await silo.ListBlockCopiesAsync(S0, null, 10));
+        Assert.Equal([Address(2)], await silo.ListBlockCopiesAsync(S1, null, 10));
+        Assert.Equal(Bytes("c1"), await silo.ReadBlockAsync(Address(2)));
+    }
+
+    [Fact]
     public async Task Paging_a_shard_scan_visits_every_record_once_across_blocks_and_entries()
     {
         var silo = await NewSiloAsync();
