@@ -177,6 +177,23 @@ public sealed class RequestBufferingTests
     }
 
     [Fact]
+    public async Task A_single_message_body_that_stops_inside_its_prefix_is_cut()
+    {
+        var budget = new RequestBufferBudget(10_000);
+        var pipe = new Pipe();
+        var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget, rate: 1000, grace: TimeSpan.FromMilliseconds(300)), timeQuiet: true);
+
+        // 3 of the prefix's 5 bytes, examined and left unconsumed (as Grpc.AspNetCore leaves an incomplete message).
+        await pipe.Writer.WriteAsync(new byte[3]);
+        var partial = await reader.ReadAsync();
+        Assert.Equal(3, partial.Buffer.Length);
+        reader.AdvanceTo(partial.Buffer.Start, partial.Buffer.End);
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+    }
+
+    [Fact]
     public async Task A_single_message_body_whose_end_does_not_follow_its_message_is_cut()
     {
         var budget = new RequestBufferBudget(10_000);
