@@ -153,10 +153,14 @@ public sealed class MemoClientActor : ReceiveActor
 
     private static async Task<IMemoReply> PutAsync(MemoClient client, Put put, CancellationToken cancellationToken)
     {
+        if (put.Consistency == WriteConsistencyLevel.Async && put.Mode != PutMode.Upsert)
+        {
+            throw new ArgumentException($"Write consistency async applies to upserts only; a {put.Mode.ToString().ToLowerInvariant()} answers at the majority commit.", nameof(put));
+        }
         switch (put.Mode)
         {
             case PutMode.Upsert:
-                await client.UpsertAsync(put.Key, put.Value, cancellationToken).ConfigureAwait(false);
+                await client.UpsertAsync(put.Key, put.Value, put.Consistency, cancellationToken).ConfigureAwait(false);
                 return new PutReply(put.Key, PutOutcome.Stored, put.CorrelationId);
             case PutMode.Insert:
                 var inserted = await client.InsertAsync(put.Key, put.Value, cancellationToken).ConfigureAwait(false);

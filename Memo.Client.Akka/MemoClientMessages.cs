@@ -61,7 +61,13 @@ public enum PutOutcome
 /// <param name="Value">The value; handed over: do not change it after sending.</param>
 /// <param name="Mode">Whether the key must be new, must exist, or either.</param>
 /// <param name="CorrelationId">Echoed in the reply.</param>
-public sealed record Put(string Key, ReadOnlyMemory<byte> Value, PutMode Mode = PutMode.Upsert, object? CorrelationId = null) : IMemoRequest;
+/// <param name="Consistency">When the node answers an upsert (the <c>memo-write-consistency</c> header): at the
+/// majority commit, or <see cref="WriteConsistencyLevel.Async"/> once the key shard's leader holds it durably (lost if
+/// that leader dies before a majority has it); null: the node's default, <c>memo.kvs.write-consistency</c>. Inserts and
+/// updates answer at the majority whatever the level (their outcome is decided at the commit), so
+/// <see cref="WriteConsistencyLevel.Async"/> with them is answered <see cref="MemoFailure"/> InvalidArgument.</param>
+public sealed record Put(string Key, ReadOnlyMemory<byte> Value, PutMode Mode = PutMode.Upsert, object? CorrelationId = null,
+    WriteConsistencyLevel? Consistency = null) : IMemoRequest;
 
 /// <summary>The answer to <see cref="Put"/>: stored, or the expected refusal its mode allows.</summary>
 /// <param name="Key">The key of the request.</param>

@@ -41,28 +41,7 @@ internal sealed class BlockVersionsCommand
             {
                 return reporter.Fail(ExitCodes.NotFound, $"block {settings.Address} not found");
             }
-            if (settings.Connection.Json)
-            {
-                _io.WriteLine(Output.Json.Write(w =>
-                {
-                    w.WriteString("address", settings.Address.ToString());
-                    w.WriteNumber("current", versions[0]);
-                    w.WriteStartArray("versions");
-                    foreach (var version in versions)
-                    {
-                        w.WriteNumberValue(version);
-                    }
-                    w.WriteEndArray();
-                }));
-            }
-            else
-            {
-                for (var i = 0; i < versions.Count; i++)
-                {
-                    var text = versions[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    _io.WriteLine(i == 0 ? $"{text} (current)" : text);
-                }
-            }
+            Output.VersionList.Print(_io, settings.Connection.Json, "address", settings.Address.ToString(), versions);
             return ExitCodes.Ok;
         }, cancellationToken);
 

@@ -39,27 +39,7 @@ internal sealed class KvVersionsCommand
             {
                 return reporter.Fail(ExitCodes.NotFound, $"key '{settings.Key}' not found");
             }
-            if (settings.Connection.Json)
-            {
-                _io.WriteLine(Output.Json.Write(w =>
-                {
-                    w.WriteString("key", settings.Key);
-                    w.WriteNumber("current", versions[0]);
-                    w.WriteStartArray("versions");
-                    foreach (var version in versions)
-                    {
-                        w.WriteNumberValue(version);
-                    }
-                    w.WriteEndArray();
-                }));
-            }
-            else
-            {
-                for (var i = 0; i < versions.Count; i++)
-                {
-                    _io.WriteLine(i == 0 ? $"{versions[i]} (current)" : versions[i].ToString(System.Globalization.CultureInfo.InvariantCulture));
-                }
-            }
+            Output.VersionList.Print(_io, settings.Connection.Json, "key", settings.Key, versions);
             return ExitCodes.Ok;
         }, cancellationToken);
 

@@ -8,8 +8,9 @@ namespace Memo.Node.Configuration;
 /// <param name="MaxConnectionsPerAddress">Open connections one client address (IPv6: one /64) may hold.</param>
 /// <param name="RequestBufferBudget">Bytes of request messages buffered at once across every call.</param>
 /// <param name="RequestBufferWait">How long a message may wait for buffering budget before RESOURCE_EXHAUSTED.</param>
-/// <param name="MinRequestDataRate">Bytes per second a request must arrive at after the grace period; 0: none.</param>
-/// <param name="MinRequestDataRateGracePeriod">How long a request may arrive before the rate applies.</param>
+/// <param name="MinRequestDataRate">Bytes per second a buffered request message must keep arriving at, per call; 0: none.</param>
+/// <param name="MinRequestDataRateGracePeriod">The period over which that rate is checked, and the longest a unary body
+/// may go without progress.</param>
 public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessageSize, int MaxConcurrentStreams, TimeSpan DefaultDeadline,
     int MaxConnectionsPerAddress, long RequestBufferBudget, TimeSpan RequestBufferWait, long MinRequestDataRate, TimeSpan MinRequestDataRateGracePeriod)
 {

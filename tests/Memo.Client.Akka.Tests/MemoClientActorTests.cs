@@ -71,6 +71,59 @@ public sealed class MemoClientActorTests : global::Akka.TestKit.Xunit2.TestKit, 
     }
 
     [Fact]
+    public async Task A_put_with_a_write_consistency_sends_the_level_header_and_round_trips()
+    {
+        var headers = new HeaderRecorder { InnerHandler = new SocketsHttpHandler { UseProxy = false } };
+        var client = Client(new MemoClientActorSettings(_node.Address)
+        {
+            Channel = new MemoChannelOptions { HttpMessageHandler = headers, DisposeHttpMessageHandler = true },
+        });
+
+        client.Tell(new Put(K("async"), V("early"), Consistency: WriteConsistencyLevel.Async, CorrelationId: "a"), TestActor);
+        var asyncPut = await ExpectMsgAsync<PutReply>(Reply, "the reply to an async upsert");
+        Assert.Equal((PutOutcome.Stored, "a"), (asyncPut.Outcome, asyncPut.CorrelationId));
+        client.Tell(new Put(K("majority"), V("committed"), Consistency: WriteConsistencyLevel.Majority), TestActor);
+        Assert.Equal(PutOutcome.Stored, (await ExpectMsgAsync<PutReply>(Reply, "the reply to a majority upsert")).Outcome);
+        client.Tell(new Put(K("default"), V("plain")), TestActor);
+        Assert.Equal(PutOutcome.Stored, (await ExpectMsgAsync<PutReply>(Reply, "the reply to an upsert at the node's default")).Outcome);
+        Assert.Equal(["async", "majority", null], headers.WriteConsistencies);
+
+        // An async write is committed behind its answer: a read sees it once it is.
+        await AwaitAssertAsync(async () =>
+        {
+            client.Tell(new Get(K("async")), TestActor);
+            Assert.Equal("early", Text((await ExpectMsgAsync<GetReply>(Reply, "the reply to a get of the async key")).Value));
+        }, Reply);
+        client.Tell(new Get(K("majority")), TestActor);
+        Assert.Equal("committed", Text((await ExpectMsgAsync<GetReply>(Reply, "the reply to a get of the majority key")).Value));
+
+        // Inserts answer at the commit whatever the level: async with one is refused before any call.
+        client.Tell(new Put(K("async-insert"), V("x"), PutMode.Insert, Consistency: WriteConsistencyLevel.Async), TestActor);
+        var refused = await ExpectMsgAsync<MemoFailure>(Reply, "the failure of an async insert");
+        Assert.Equal(GrpcStatusCode.InvalidArgument, refused.Status);
+        Assert.Contains("upserts only", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(3, headers.WriteConsistencies.Count);
+    }
+
+    // Records the memo-write-consistency header of every upsert sent (null when absent).
+    private sealed class HeaderRecorder : DelegatingHandler
+    {
+        public List<string?> WriteConsistencies { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri?.AbsolutePath.EndsWith("/Upsert", StringComparison.Ordinal) == true)
+            {
+                lock (WriteConsistencies)
+                {
+                    WriteConsistencies.Add(request.Headers.TryGetValues(WriteConsistencyLevels.HeaderName, out var values) ? values.Single() : null);
+                }
+            }
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task An_update_of_a_missing_key_answers_not_found_and_stores_nothing()
     {
         var client = Client();

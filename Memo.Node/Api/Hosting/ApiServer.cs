@@ -24,8 +24,9 @@ namespace Memo.Node.Api.Hosting;
 /// <para><b>Design note.</b> Framing, HTTP/2, status trailers, <c>grpc-timeout</c>, compression negotiation and
 /// UNIMPLEMENTED for unknown services and methods are Grpc.AspNetCore's. This class only chooses the limits (message
 /// sizes, streams per connection, connections in all and per client address (<see cref="ConnectionsPerAddress"/>),
-/// windows, keep-alive pings, the minimum request data rate; all from options), bounds the request bytes buffered
-/// across all calls (<see cref="RequestBuffering"/>, <see cref="BudgetedRequestReader"/>), applies the server's
+/// windows, keep-alive pings; all from options), bounds the request bytes buffered across all calls and holds each
+/// call's request body to the minimum data rate (<see cref="RequestBuffering"/>, <see cref="BudgetedRequestReader"/>;
+/// Kestrel's own rate is off: on HTTP/2 it closes a whole connection), applies the server's
 /// default deadline to unary calls that carry none (<see cref="DefaultDeadline"/>), and reports health
 /// from the node's own state (<see cref="ServingHealthCheck"/>, evaluated on every Check; Watch sees changes within
 /// the publisher period of 1 s). Handler exceptions other than <c>RpcException</c> end as UNKNOWN with a generic
@@ -209,12 +210,12 @@ public sealed partial class ApiServer : IAsyncDisposable
         kestrel.AddServerHeader = false;
         var limits = kestrel.Limits;
         limits.MaxRequestBodySize = null;
-        // On HTTP/2 Kestrel times the bytes read across a connection's streams while any of them waits for body data,
-        // and closes the connection when the average falls below the rate; Grpc.AspNetCore turns it off per call for
-        // client- and duplex-streaming calls (BudgetedRequestReader times their messages instead).
-        limits.MinRequestBodyDataRate = options.MinRequestDataRate > 0
-            ? new MinDataRate(options.MinRequestDataRate, options.MinRequestDataRateGracePeriod)
-            : null;
+        // Off: on HTTP/2 Kestrel's minimum request body rate is one average over all of a connection's streams (bytes
+        // read over every heartbeat second in which any stream waited for body data) and closes the whole connection
+        // when it falls below. A busy client on a starved machine (small unary bodies whose frames arrive a moment
+        // apart) fell below it and lost every call in flight with "connection reset by peer". BudgetedRequestReader
+        // applies memo.grpc.min-request-data-rate per call instead (StarvedClientTests, ResourceAttackTests).
+        limits.MinRequestBodyDataRate = null;
         limits.MinResponseDataRate = null;
         limits.MaxConcurrentConnections = options.MaxConnections;
         limits.MaxConcurrentUpgradedConnections = 0;

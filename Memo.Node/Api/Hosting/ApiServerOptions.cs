@@ -55,13 +55,15 @@ public sealed class ApiServerOptions
     public TimeSpan RequestBufferWait { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Minimum average rate, bytes per second, at which a request body (Kestrel, unary and server-streaming calls) or a
-    /// message holding buffering budget (every call) must arrive once <see cref="MinRequestDataRateGracePeriod"/> is
-    /// over; 0 for none. Default 4 KiB/s.
+    /// Minimum rate, bytes per second, at which a message holding buffering budget must keep arriving (at least this
+    /// times <see cref="MinRequestDataRateGracePeriod"/> more bytes in every grace period), checked per call by
+    /// <see cref="BudgetedRequestReader"/>, which also holds a unary or server-streaming body to one grace period
+    /// without progress; 0 for none. Default 4 KiB/s. Kestrel's own, connection-wide rate is not used.
     /// </summary>
     public long MinRequestDataRate { get; init; } = 4096;
 
-    /// <summary>How long a request body or message may arrive before <see cref="MinRequestDataRate"/> applies. Default 5 s.</summary>
+    /// <summary>The period over which a message's progress is checked, and the longest a unary or server-streaming body
+    /// may go without completing a message prefix or its end. Default 5 s.</summary>
     public TimeSpan MinRequestDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>HTTP/2 connection receive window, bytes. Default 1 MiB.</summary>
@@ -122,7 +124,7 @@ public sealed class ApiServerOptions
         {
             errors.Add($"{nameof(MinRequestDataRate)} cannot be negative.");
         }
-        // Kestrel's bound: the grace period must exceed its 1 s heartbeat.
+        // Over a second, as the HOCON key's range says: shorter would cut a client that a scheduler pause delayed.
         if (MinRequestDataRate > 0 && MinRequestDataRateGracePeriod <= TimeSpan.FromSeconds(1))
         {
             errors.Add($"{nameof(MinRequestDataRateGracePeriod)} must be more than 1 s, not {MinRequestDataRateGracePeriod}.");

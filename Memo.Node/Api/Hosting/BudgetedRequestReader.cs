@@ -19,12 +19,15 @@ namespace Memo.Node.Api.Hosting;
 /// granted it holds the read, Kestrel sends no WINDOW_UPDATE, and the client can only fill the stream's window. A
 /// message that does not get budget within <see cref="RequestBufferLimits.Wait"/> ends the call RESOURCE_EXHAUSTED.
 /// The reservation is given back when the reader consumes the message's last byte, or when the call ends.</para>
-/// <para>Kestrel's own minimum request data rate is off for streaming calls (Grpc.AspNetCore turns it off so that
-/// long-lived streams may idle between messages) and, being an average, does not stop a sender that delivers most of
-/// a message fast and then stalls while holding budget. So this reader times a message that holds budget: in every
-/// grace period at least <see cref="RequestBufferLimits.MinDataRate"/> x <see cref="RequestBufferLimits.GracePeriod"/>
-/// more of its bytes (or the rest of it) must arrive, or the call ends RESOURCE_EXHAUSTED and its budget is released.
-/// Idle time between messages is not timed.</para>
+/// <para><b>Slow senders, per call.</b> This reader is the node's only minimum request data rate (Kestrel's is off, see
+/// <see cref="ApiServer"/>: on HTTP/2 it is one average over all of a connection's streams and closes the whole
+/// connection). It times a message that holds budget: in every grace period at least
+/// <see cref="RequestBufferLimits.MinDataRate"/> x <see cref="RequestBufferLimits.GracePeriod"/> more of its bytes (or
+/// the rest of it) must arrive, or the call ends RESOURCE_EXHAUSTED and its budget is released. A body that carries a
+/// single message (unary and server-streaming calls, <c>timeQuiet</c>) is also timed while no message holds budget: it
+/// may go at most one grace period from its first read, or from its last message, without completing the next
+/// message prefix or its end, so a client cannot hold a stream by sending headers and then nothing, or a prefix a byte
+/// at a time. Idle time between the messages of client- and duplex-streaming calls is not timed.</para>
 /// <para>A small message (up to <see cref="WholeMessageThreshold"/>) whose bytes are all in the buffer when its prefix is
 /// first seen takes no reservation: it is already buffered, and the budget exists to stop the buffering of messages
 /// that have not arrived.</para>
@@ -51,11 +54,19 @@ internal sealed class BudgetedRequestReader : PipeReader
     private long _held;
     private long _checkpointTime;
     private long _checkpointBytes;
+    private readonly bool _timeQuiet;
+    // When the body last completed a message prefix or a message (or was first read); 0 before the first read.
+    private long _quietSince;
 
-    public BudgetedRequestReader(PipeReader inner, RequestBufferLimits limits)
+    /// <param name="inner">Kestrel's request body reader.</param>
+    /// <param name="limits">The budget and the data rate.</param>
+    /// <param name="timeQuiet">Whether the body carries a single message (unary and server-streaming calls), so that a
+    /// wait for its data is timed even when no message holds budget.</param>
+    public BudgetedRequestReader(PipeReader inner, RequestBufferLimits limits, bool timeQuiet = false)
     {
         _inner = inner;
         _limits = limits;
+        _timeQuiet = timeQuiet && limits.MinDataRate > 0;
     }
 
     /// <summary>Budget this reader holds now (for tests).</summary>
@@ -65,7 +76,9 @@ internal sealed class BudgetedRequestReader : PipeReader
     {
         var result = Held > 0 && _limits.MinDataRate > 0
             ? await ReadWithinRateAsync(cancellationToken).ConfigureAwait(false)
-            : await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+            : _timeQuiet
+                ? await ReadWithinQuietLimitAsync(cancellationToken).ConfigureAwait(false)
+                : await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
         if (AtUnreservedPrefix(result) is { } declared)
         {
             bool granted;
@@ -198,6 +211,7 @@ internal sealed class BudgetedRequestReader : PipeReader
                 if (_prefixFill == PrefixSize)
                 {
                     _prefixFill = 0;
+                    MarkProgress();
                     _messageLength = PrefixSize + (long)BinaryPrimitives.ReadUInt32BigEndian(_prefix.AsSpan(1));
                     _messageRemaining = _messageLength - PrefixSize;
                     if (_messageRemaining == 0)
@@ -213,7 +227,44 @@ internal sealed class BudgetedRequestReader : PipeReader
             if (_messageRemaining == 0)
             {
                 ReleaseHeld();
+                MarkProgress();
             }
+        }
+    }
+
+    private void MarkProgress()
+    {
+        if (_timeQuiet)
+        {
+            _quietSince = _limits.Time.GetTimestamp();
+        }
+    }
+
+    // A single-message body with no message holding budget (before its prefix is complete, or after its message,
+    // waiting for its end): data already here is handed on at once; a wait ends the call once one grace period has
+    // passed since the first read or the last prefix or message completed.
+    private async ValueTask<ReadResult> ReadWithinQuietLimitAsync(CancellationToken cancellationToken)
+    {
+        if (_quietSince == 0)
+        {
+            _quietSince = _limits.Time.GetTimestamp();
+        }
+        if (_inner.TryRead(out var ready))
+        {
+            return ready;
+        }
+        var left = _limits.GracePeriod - _limits.Time.GetElapsedTime(_quietSince);
+        using var quiet = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _limits.Time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, quiet.Token);
+        try
+        {
+            return await _inner.ReadAsync(either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"The request body stalled: no message prefix or end of body arrived in {_limits.GracePeriod.TotalSeconds:F0} s " +
+                $"(memo.grpc.min-request-data-rate-grace-period)."));
         }
     }
 

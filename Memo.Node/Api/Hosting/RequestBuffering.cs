@@ -1,4 +1,6 @@
 using System.IO.Pipelines;
+using Grpc.AspNetCore.Server;
+using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -16,7 +18,10 @@ internal sealed class RequestBuffering(RequestBufferLimits limits)
     /// <summary>The middleware step.</summary>
     public async Task ApplyAsync(HttpContext context, RequestDelegate next)
     {
-        var reader = new BudgetedRequestReader(context.Request.BodyReader, limits);
+        // A unary or server-streaming call's body is one message and its end: a wait for it is timed even when no
+        // message holds budget (streams may idle between messages).
+        var singleMessage = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is { Method.Type: MethodType.Unary or MethodType.ServerStreaming };
+        var reader = new BudgetedRequestReader(context.Request.BodyReader, limits, singleMessage);
         context.Features.Set<IRequestBodyPipeFeature>(new BudgetedBody(reader));
         try
         {

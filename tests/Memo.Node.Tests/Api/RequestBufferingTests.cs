@@ -165,6 +165,84 @@ public sealed class RequestBufferingTests
     }
 
     [Fact]
+    public async Task A_single_message_body_that_sends_nothing_is_cut_after_one_grace_period()
+    {
+        var budget = new RequestBufferBudget(10_000);
+        var pipe = new Pipe();
+        var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget, rate: 1000, grace: TimeSpan.FromMilliseconds(300)), timeQuiet: true);
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Contains("no message prefix or end of body", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_single_message_body_that_stops_inside_its_prefix_is_cut()
+    {
+        var budget = new RequestBufferBudget(10_000);
+        var pipe = new Pipe();
+        var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget, rate: 1000, grace: TimeSpan.FromMilliseconds(300)), timeQuiet: true);
+
+        // 3 of the prefix's 5 bytes, examined and left unconsumed (as Grpc.AspNetCore leaves an incomplete message).
+        await pipe.Writer.WriteAsync(new byte[3]);
+        var partial = await reader.ReadAsync();
+        Assert.Equal(3, partial.Buffer.Length);
+        reader.AdvanceTo(partial.Buffer.Start, partial.Buffer.End);
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_single_message_body_whose_end_does_not_follow_its_message_is_cut()
+    {
+        var budget = new RequestBufferBudget(10_000);
+        var pipe = new Pipe();
+        var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget, rate: 1000, grace: TimeSpan.FromMilliseconds(300)), timeQuiet: true);
+
+        // A whole small message arrives and is consumed (as Grpc.AspNetCore does), then the body never ends.
+        await pipe.Writer.WriteAsync(Message(10, 10));
+        var message = await reader.ReadAsync();
+        Assert.Equal(15, message.Buffer.Length);
+        reader.AdvanceTo(message.Buffer.End);
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Equal(0, budget.Reserved);
+    }
+
+    [Fact]
+    public async Task A_single_message_body_whose_data_arrives_within_the_grace_period_is_read_whole()
+    {
+        var budget = new RequestBufferBudget(10_000);
+        var pipe = new Pipe();
+        var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget, rate: 1000, grace: TimeSpan.FromSeconds(30)), timeQuiet: true);
+
+        var read = reader.ReadAsync().AsTask();
+        await pipe.Writer.WriteAsync(Message(10, 10));
+        var message = await read.WaitAsync(TimeSpan.FromSeconds(10));
+        reader.AdvanceTo(message.Buffer.End);
+        var end = reader.ReadAsync().AsTask();
+        await pipe.Writer.CompleteAsync();
+        Assert.True((await end.WaitAsync(TimeSpan.FromSeconds(10))).IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_stream_idle_between_messages_is_not_timed()
+    {
+        var budget = new RequestBufferBudget(10_000);
+        var pipe = new Pipe();
+        // A client- or duplex-streaming body (timeQuiet off): waiting for the next message is not a stall.
+        var reader = new BudgetedRequestReader(pipe.Reader, Limits(budget, rate: 1000, grace: TimeSpan.FromMilliseconds(100)));
+
+        var read = reader.ReadAsync().AsTask();
+        await Task.Delay(500);
+        Assert.False(read.IsCompleted, "an idle stream's read ended");
+        await pipe.Writer.WriteAsync(Message(10, 10));
+        Assert.Equal(15, (await read.WaitAsync(TimeSpan.FromSeconds(10))).Buffer.Length);
+    }
+
+    [Fact]
     public async Task The_budget_serves_waiters_first_come_first_served_and_drops_those_that_give_up()
     {
         var budget = new RequestBufferBudget(10);

@@ -88,7 +88,7 @@ public sealed class ResourceAttackTests(ITestOutputHelper output)
         var stored = await StoreKnownKeysAsync(node.Address);
 
         // Defaults: 4 KiB/s after a grace period of 5 s. Each slow sender trickles 16 bytes a second, on its own
-        // connection (Kestrel closes the whole connection of a slow unary body).
+        // connection.
         var clock = Stopwatch.StartNew();
         using var cutoff = new CancellationTokenSource(TimeSpan.FromSeconds(40));
         async Task<(string Outcome, TimeSpan After)> SlowAsync(string path, int declared, int sentAtOnce)
@@ -100,7 +100,7 @@ public sealed class ResourceAttackTests(ITestOutputHelper output)
         }
         // A unary body whose message prefix arrived, then its body trickles (the message holds buffering budget).
         var slowBody = SlowAsync(UpsertPath, 100_000, sentAtOnce: 5);
-        // A unary body that trickles from its first byte (no prefix yet: Kestrel's data rate).
+        // A unary body that trickles from its first byte (its prefix is timed, then its message).
         var slowPrefix = SlowAsync(UpsertPath, 100_000, sentAtOnce: 0);
         // A duplex stream (server reflection), where Grpc.AspNetCore turns Kestrel's rate off.
         var slowStream = SlowAsync(ReflectionPath, 100_000, sentAtOnce: 5);
