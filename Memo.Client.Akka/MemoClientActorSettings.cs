@@ -69,12 +69,12 @@ public sealed record MemoClientActorSettings(string Target)
         return errors;
     }
 
-    /// <summary>The options of the <see cref="MemoClient"/> the actor owns.</summary>
     /// <summary>
     /// The user the actor's client acts as on a network with an owner (key pair and passport; every request is signed
     /// client-side, <see cref="MemoClientOptions.Credentials"/>). Null: anonymous.
     /// </summary>
     public Memo.Protocol.Users.UserCredentials? Credentials { get; init; }
 
+    /// <summary>The options of the <see cref="MemoClient"/> the actor owns.</summary>
     internal MemoClientOptions ClientOptions() => new() { Timeout = Timeout, Channel = Channel, CaCertificateFile = CaCertificateFile, Credentials = Credentials };
 }
