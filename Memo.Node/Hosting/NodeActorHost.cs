@@ -40,7 +40,7 @@ public sealed class NodeActorHost : IAsyncDisposable
     // Up only through convergence (WeaklyUp members would get shards while the cluster cannot agree). Akka's scheduler
     // wakes every tick-duration whether or not a timer is due; its timers here (cluster heartbeats and gossip every
     // second, link hello and backoff timers, ask timeouts) need no 10 ms resolution, and an idle node woke 100 times
-    // a second for them (docs/performance.md, "Idle CPU").
+    // a second for them (docs/ARCHITECTURE.md, "The node's ActorSystem").
     private static readonly Config NodeDefaults = ConfigurationFactory.ParseString("""
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.coordinated-shutdown.run-by-actor-system-terminate = off

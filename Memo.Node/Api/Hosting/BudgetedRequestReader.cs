@@ -249,23 +249,10 @@ internal sealed class BudgetedRequestReader : PipeReader
         {
             _quietSince = _limits.Time.GetTimestamp();
         }
-        if (_inner.TryRead(out var ready))
-        {
-            return ready;
-        }
-        var left = _limits.GracePeriod - _limits.Time.GetElapsedTime(_quietSince);
-        using var quiet = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _limits.Time);
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, quiet.Token);
-        try
-        {
-            return await _inner.ReadAsync(either.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+        return await ReadWithinGraceAsync(_quietSince, cancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.ResourceExhausted,
                 $"The request body stalled: no message prefix or end of body arrived in {_limits.GracePeriod.TotalSeconds:F0} s " +
                 $"(memo.grpc.min-request-data-rate-grace-period)."));
-        }
     }
 
     // A message holding budget must keep arriving: within every grace period after its prefix, at least
@@ -280,23 +267,34 @@ internal sealed class BudgetedRequestReader : PipeReader
             _checkpointBytes = received;
             _checkpointTime = _limits.Time.GetTimestamp();
         }
+        if (await ReadWithinGraceAsync(_checkpointTime, cancellationToken).ConfigureAwait(false) is { } result)
+        {
+            return result;
+        }
+        ReleaseHeld();
+        throw new RpcException(new Status(StatusCode.ResourceExhausted,
+            $"The request message stalled: less than {step} bytes arrived in {_limits.GracePeriod.TotalSeconds:F0} s " +
+            $"(memo.grpc.min-request-data-rate {_limits.MinDataRate} bytes/s); {received} of {_messageLength} bytes arrived."));
+    }
+
+    // The next read, if it comes within one grace period after `since`; null when that time ran out first. Data already
+    // here is handed on without a timer; a caller's token that cannot be cancelled (the usual case) needs no linked source.
+    private async ValueTask<ReadResult?> ReadWithinGraceAsync(long since, CancellationToken cancellationToken)
+    {
         if (_inner.TryRead(out var ready))
         {
             return ready;
         }
-        var left = _limits.GracePeriod - _limits.Time.GetElapsedTime(_checkpointTime);
-        using var slow = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _limits.Time);
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, slow.Token);
+        var left = _limits.GracePeriod - _limits.Time.GetElapsedTime(since);
+        using var grace = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, _limits.Time);
+        using var either = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, grace.Token) : null;
         try
         {
-            return await _inner.ReadAsync(either.Token).ConfigureAwait(false);
+            return await _inner.ReadAsync(either?.Token ?? grace.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            ReleaseHeld();
-            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"The request message stalled: less than {step} bytes arrived in {_limits.GracePeriod.TotalSeconds:F0} s " +
-                $"(memo.grpc.min-request-data-rate {_limits.MinDataRate} bytes/s); {received} of {_messageLength} bytes arrived."));
+            return null;
         }
     }
 }
