@@ -58,8 +58,16 @@ for trx in "$results"/*.trx; do
       done = sub(/<\/Message>.*/, "")
       gsub(/&lt;/, "<"); gsub(/&gt;/, ">"); gsub(/&quot;/, "\""); gsub(/&apos;/, "\047"); gsub(/&amp;/, "\\&")
       if (shown < 12) { print "    " $0; shown++ }
-      if (done) { inmsg = 0; failed = 0 }
+      if (done) { inmsg = 0; trace = 1; frames = 0 }
     }
+    # The first frames in our own code say where it broke (the message alone may not, e.g. "Sequence contains no
+    # matching element").
+    trace && /at Memo\./ && frames < 4 {
+      frame = $0; sub(/^[ \t]*(<StackTrace>)?[ \t]*/, "", frame); sub(/<\/StackTrace>.*/, "", frame)
+      sub(/ in .*\//, " in ", frame); gsub(/&lt;/, "<", frame); gsub(/&gt;/, ">", frame); gsub(/&amp;/, "\\&", frame)
+      print "      " frame; frames++
+    }
+    trace && /<\/StackTrace>|<\/UnitTestResult>/ { trace = 0; failed = 0 }
   ' "$trx"
 done
 

@@ -1,3 +1,4 @@
+using Memo.Node.Cluster;
 using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
 using Memo.Testing;
@@ -49,9 +50,11 @@ public sealed class ReadConsistencyClusterTests
     public async Task A_stale_read_through_a_node_without_a_replica_is_answered_by_the_one_replica_left()
     {
         await using var cluster = await InProcessCluster.StartAsync(4, ["memo.network.replication-factor = 3", "memo.network.eviction-delay = 10m"]);
-        await cluster.WaitUntilAsync(nodes => nodes.All(n => Layout(n).All(s =>
+        // All four Up in every view first: a node still joining has an empty layout, so it would pass the placement check
+        // vacuously while the other three, each seeing a three-node ring, host every shard.
+        await cluster.WaitUntilAsync(nodes => nodes.All(n => n.View.Membership.MembersIn(MemberStatus.Up).Count() == 4 && Layout(n).All(s =>
                 n.View.ReplicasOf(s).Contains(n.Running.Shards.Self) == (n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3))),
-            "every node hosts exactly the voter replicas the ring places on it", TimeSpan.FromSeconds(90));
+            "all four nodes Up everywhere, and every node hosts exactly the voter replicas the ring places on it", TimeSpan.FromSeconds(90));
         // A node the ring leaves out of some shard's replica set (with 4 nodes and RF 3 one always exists), and a key of that shard.
         var asked = cluster.Nodes.First(n => Layout(n).Any(s => !n.Running.Shards.TryGetReplica(s, out _)));
         var key = Enumerable.Range(0, 1000).Select(i => $"consistency/far/{i}")
