@@ -1,4 +1,3 @@
-using Memo.Node.Cluster;
 using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
 using Memo.Testing;
@@ -50,9 +49,8 @@ public sealed class ReadConsistencyClusterTests
     public async Task A_stale_read_through_a_node_without_a_replica_is_answered_by_the_one_replica_left()
     {
         await using var cluster = await InProcessCluster.StartAsync(4, ["memo.network.replication-factor = 3", "memo.network.eviction-delay = 10m"]);
-        // All four Up in every view first: a node still joining has an empty layout, so it would pass the placement check
-        // vacuously while the other three, each seeing a three-node ring, host every shard.
-        await cluster.WaitUntilAsync(nodes => nodes.All(n => n.View.Membership.MembersIn(MemberStatus.Up).Count() == 4 && Layout(n).All(s =>
+        // All four Up in every view: otherwise the other three, each seeing a three-node ring, may host every shard.
+        await cluster.WaitUntilAsync(nodes => nodes.All(n => AllUp(n, 4) && Layout(n).All(s =>
                 n.View.ReplicasOf(s).Contains(n.Running.Shards.Self) == (n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3))),
             "all four nodes Up everywhere, and every node hosts exactly the voter replicas the ring places on it", TimeSpan.FromSeconds(90));
         // A node the ring leaves out of some shard's replica set (with 4 nodes and RF 3 one always exists), and a key of that shard.
@@ -122,8 +120,12 @@ public sealed class ReadConsistencyClusterTests
     }
 
     private static Task WaitForReplicasEverywhereAsync(InProcessCluster cluster) =>
-        cluster.WaitUntilAsync(nodes => nodes.All(n => Layout(n).All(s => n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3)),
+        cluster.WaitUntilAsync(nodes => nodes.All(n => AllUp(n, 3) && Layout(n).All(s => n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3)),
             "every node hosts a voter replica of every shard", TimeSpan.FromSeconds(60));
+
+    // A node still joining has an empty layout, so a check over its shards alone would pass vacuously.
+    private static bool AllUp(InProcessCluster.Slot slot, int count) =>
+        slot.View.Membership.MembersIn(Memo.Node.Cluster.MemberStatus.Up).Count() == count;
 
     private static IEnumerable<ShardId> Layout(InProcessCluster.Slot slot) =>
         Enumerable.Range(0, slot.View.Network.ShardCount).Select(i => new ShardId(i));
