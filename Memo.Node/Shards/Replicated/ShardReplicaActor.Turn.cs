@@ -233,9 +233,9 @@ internal sealed partial class ShardReplicaActor
     private async Task HandleReadyAsync()
     {
         // A lone voter (no other member to tell) may hand the core its Ready as persisted before the batch is durable:
-        // the core then commits the new entries at once, and their application is staged into the SAME batch, so one
-        // transaction writes the entries, their application and the hard state once. Nothing is acknowledged, sent or
-        // read until the batch is durable, so a crash before that loses only what nobody was told about.
+        // the core then commits the new entries at once, and their application is staged in the same turn, into a
+        // second batch queued once the entries' batch is durable. Nothing is acknowledged, sent or read until the
+        // entries are durable, so a crash before that loses only what nobody was told about.
         var soloLeader = _raft.Role == RaftRole.Leader && _raft.Membership.Voters.Length == 1 && _raft.Membership.Learners.IsEmpty;
         var turns = new List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool Advanced)>(2);
         // One overlay for the whole call: the second Ready is decided against the first one's writes, which the silo
@@ -245,6 +245,7 @@ internal sealed partial class ShardReplicaActor
         var batch = new SiloBatch();
         var flush = false;
         List<Task>? earlier = null;
+        Task? soloEntries = null;
         while (true)
         {
             var ready = _raft.GetReady();
@@ -267,13 +268,23 @@ internal sealed partial class ShardReplicaActor
             {
                 break;
             }
+            if (flush && earlier is null)
+            {
+                // The new entries go alone in a flushed batch: once it is durable they are committed (this node is the
+                // only voter) and their proposals are answered. Their application goes in a second batch, queued only
+                // after that (so it can never be in the silo without its entries), which needs no flush: the durable
+                // log rebuilds it. Measured here, each further page in an fsynced SQLite commit adds 30-40 µs.
+                soloEntries = Commit(batch, flush);
+                batch = new SiloBatch();
+                flush = false;
+            }
         }
         // A multi-voter group's committed entries are already durable on a majority: their outcomes are decided, and the
         // batch only writes their application, which a restart rebuilds from the log. So their proposals are answered
         // now, before that write (etcd answers after applying in memory too). Reads stay linearizable: a read is
         // answered only at the end of a turn, after every earlier batch, this one included, is in the silo
-        // (CompleteReads), and a nearby read that misses falls back to a linearizable one. A lone voter's entries commit
-        // in this very batch (the early Advance above), and a snapshot resolves proposals itself: both wait.
+        // (CompleteReads), and a nearby read that misses falls back to a linearizable one. A lone voter's proposals are
+        // answered once its entries' own batch is durable (below), and a snapshot resolves proposals itself.
         var answeredEarly = earlier is null && !turns.Exists(t => t.Advanced || t.Ready.Snapshot is not null);
         if (answeredEarly)
         {
@@ -284,6 +295,17 @@ internal sealed partial class ShardReplicaActor
         }
         var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
         Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitStart, flush ? 1 : 0);
+        if (soloEntries is not null)
+        {
+            // A lone voter's entries are committed once their batch is durable; their outcomes were decided while
+            // staging the application (still on its way to the silo: reads wait for it, below).
+            await soloEntries.ConfigureAwait(false);
+            foreach (var (_, applied, _) in turns)
+            {
+                CompleteProposals(applied);
+            }
+            answeredEarly = true;
+        }
         await Commit(batch, flush).ConfigureAwait(false);
         Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitEnd);
         if (!batch.IsEmpty)

@@ -349,7 +349,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         var replica = await cluster.StartAsync(1, [1], silo);
         await cluster.WriteAsync(Upsert("a", 1), "write before the fault");
 
-        silo.FaultInjector = op => op is SiloOperation.PutEntry ? new IOException("disk gone") : null;
+        silo.FaultInjector = op => op is SiloOperation.AppendLog ? new IOException("disk gone") : null;
         var failed = replica.ProposeAsync(Upsert("a", 2));
         await cluster.UntilAsync("the replica stops", () => failed.IsCompleted);
 
@@ -369,5 +369,32 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         var applied = await cluster.WriteAsync(Upsert("a", 4), "write after the restart");
         Assert.IsType<ShardResult.EntryWritten>(applied.Result);
         Assert.Equal(2UL, (await ReadEntryAsync(silo, "a"))!.Version);
+    }
+
+    [Fact]
+    public async Task A_lone_voter_answers_a_write_once_its_entry_is_durable_and_a_failed_application_is_replayed_after_the_restart()
+    {
+        await using var cluster = new ShardGroupTestCluster(output, seed: 911,
+            new ShardGroupOptions { MinRestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromSeconds(1) });
+        var silo = new MemorySilo();
+        var replica = await cluster.StartAsync(1, [1], silo);
+        await cluster.WriteAsync(Upsert("a", 1), "write before the fault");
+
+        // The entry's batch commits; the batch that applies it fails.
+        silo.FaultInjector = op => op is SiloOperation.PutEntry ? new IOException("disk gone") : null;
+        var answered = await replica.ProposeAsync(Upsert("a", 2));
+
+        // The entry was durable on the only voter, hence committed: the write is answered with its outcome.
+        Assert.IsType<ShardResult.EntryWritten>(Assert.IsType<ShardGroupOutcome.Applied>(answered).Result);
+        await cluster.UntilAsync("the replica stops", () => replica.Status.StopReason is not null);
+        Assert.Equal(1UL, (await ReadEntryAsync(silo, "a"))!.Version);
+
+        // The restarted replica applies the entry from its log before it serves anything else.
+        silo.FaultInjector = null;
+        await cluster.UntilAsync("the replica is restarted", () => replica.Incarnations == 2 && replica.Status is { StopReason: null, IsLeader: true });
+        Assert.Equal(2UL, (await ReadEntryAsync(silo, "a"))!.Version);
+        var applied = await cluster.WriteAsync(Upsert("a", 3), "write after the restart");
+        Assert.IsType<ShardResult.EntryWritten>(applied.Result);
+        Assert.Equal(3UL, (await ReadEntryAsync(silo, "a"))!.Version);
     }
 }
