@@ -10,11 +10,14 @@ public sealed partial class SqliteSilo
         var group = new List<PendingCommit>();
         try
         {
-            while (WaitForBatches())
+            while (HasDeferredTail() || WaitForBatches())
             {
                 lock (_writeGate)
                 {
+                    group.AddRange(_deferredTail);
+                    _deferredTail.Clear();
                     TakeGroup(group);
+                    SplitDeferredTail(group);
                     if (group.Count > 1)
                     {
                         NoteContention();
@@ -31,7 +34,7 @@ public sealed partial class SqliteSilo
             _writer.TryRollback();
             var error = new InvalidOperationException($"The writer of silo '{FilePath}' stopped after an unexpected error.", ex);
             _queue.Writer.TryComplete(error);
-            foreach (var pending in group)
+            foreach (var pending in group.Concat(_deferredTail))
             {
                 pending.Completion.TrySetException(error);
             }
@@ -75,7 +78,7 @@ public sealed partial class SqliteSilo
         {
             // Checked under the gate: the writer thread takes its group under it, so an empty queue here means every
             // batch queued before this one is already committed (FIFO holds).
-            if (_inlineClosed || _queue.Reader.TryPeek(out _))
+            if (_inlineClosed || _deferredTail.Count > 0 || _queue.Reader.TryPeek(out _))
             {
                 return false;
             }
@@ -102,11 +105,44 @@ public sealed partial class SqliteSilo
         return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
-    /// <summary>Takes the longest prefix of the queue within the group limits (at least one batch).</summary>
+    private bool HasDeferredTail()
+    {
+        lock (_writeGate)
+        {
+            return _deferredTail.Count > 0;
+        }
+    }
+
+    /// <summary>
+    /// Holds back the deferred batches that end a group which must flush anyway: they commit first in the next group
+    /// (on their own and unflushed when nothing else is queued by then). A replica queues the application of committed
+    /// entries right behind its flushed log batch, and the log batch's fsync is what its answer or acknowledgement waits
+    /// for: measured here, each further page in an fsynced SQLite commit adds 30-40 µs. Queue order, hence FIFO
+    /// durability, is kept: the tail stays ahead of everything queued after it, and no inline commit runs while it is
+    /// held.
+    /// </summary>
+    private void SplitDeferredTail(List<PendingCommit> group)
+    {
+        var lastFlushed = group.FindLastIndex(p => !p.Batch.FlushDeferred);
+        if (lastFlushed < 0 || lastFlushed == group.Count - 1)
+        {
+            return;
+        }
+        _deferredTail.AddRange(group.Skip(lastFlushed + 1));
+        group.RemoveRange(lastFlushed + 1, group.Count - lastFlushed - 1);
+    }
+
+    /// <summary>Takes the longest prefix of the queue within the group limits (at least one batch), after any batches the
+    /// group already holds.</summary>
     private void TakeGroup(List<PendingCommit> group)
     {
         long operations = 0;
         long bytes = 0;
+        foreach (var held in group)
+        {
+            operations += held.Operations;
+            bytes += held.Bytes;
+        }
         while (_queue.Reader.TryPeek(out var next))
         {
             if (group.Count > 0 && (operations + next.Operations > _options.MaxBatchOperations || bytes + next.Bytes > _options.MaxBatchBytes))

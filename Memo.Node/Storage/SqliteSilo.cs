@@ -10,7 +10,8 @@
 // Deferred flushes. A batch marked DeferFlush (a replica's applied state, which its durable log can rebuild) does not
 // need a flush of its own: a group made only of such batches commits with synchronous=NORMAL (visible, survives a
 // process crash, no fsync) and becomes durable with the next flushed commit, since the WAL is one file written in
-// order. A power loss can therefore only lose a suffix of commits, and only deferred ones.
+// order. A power loss can therefore only lose a suffix of commits, and only deferred ones. Deferred batches that end
+// a group which flushes anyway are held back for the next group (SplitDeferredTail), so that fsync carries fewer pages.
 //
 // FIFO durability. The queue is FIFO (a full channel also admits waiting writers in order), and a group is
 // a prefix of the queue committed atomically, so if CommitAsync(a) was called before CommitAsync(b), b cannot be
@@ -81,6 +82,8 @@ public sealed partial class SqliteSilo : ISilo
     // Held by whoever uses the writer connection: the writer thread for each group it takes and commits, or a caller
     // committing inline while the writer is idle (TryCommitInline). Taking the group under it keeps the FIFO promise.
     private readonly Lock _writeGate = new();
+    // Deferred batches held back from a flushed group, committed first in the writer's next group (under _writeGate).
+    private readonly List<PendingCommit> _deferredTail = [];
     // Set under _writeGate once the writer thread stopped: no inline commit may touch the connection after that.
     private bool _inlineClosed;
     // When commits last showed concurrency (Environment.TickCount64); inline commits wait InlinePauseMs after it.

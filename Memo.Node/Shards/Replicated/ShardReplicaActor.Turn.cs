@@ -246,6 +246,7 @@ internal sealed partial class ShardReplicaActor
         var flush = false;
         List<Task>? earlier = null;
         Task? soloEntries = null;
+        SiloBatch? applyBatch = null;
         while (true)
         {
             var ready = _raft.GetReady();
@@ -256,7 +257,15 @@ internal sealed partial class ShardReplicaActor
                 batch = new SiloBatch();
                 flush = false;
             }
-            var (applied, mustFlush) = await StageAsync(ready, batch).ConfigureAwait(false);
+            // Entries (or a new term or vote) that must be durable before anything is sent, with committed entries to
+            // apply as well: the application goes in a batch of its own, committed after the flushed one and not
+            // flushed, so the fsync that the answer or acknowledgement waits for carries only the log and hard state.
+            // A lone voter splits its own way (below); a snapshot stays whole.
+            if (applyBatch is null && !soloLeader && ready.Snapshot is null && ready.CommittedEntries.Count > 0 && MustFlush(ready))
+            {
+                applyBatch = new SiloBatch();
+            }
+            var (applied, mustFlush) = await StageAsync(ready, batch, applyBatch ?? batch).ConfigureAwait(false);
             flush |= mustFlush;
             var early = soloLeader && ready.Snapshot is null && turns.Count == 0;
             if (early)
@@ -320,10 +329,22 @@ internal sealed partial class ShardReplicaActor
         {
             SignalAppended(turns);
         }
+        if (applyBatch is not null)
+        {
+            // The log is durable: what it lets us send goes now, before the application's commit.
+            foreach (var (ready, _, _) in turns)
+            {
+                Send(ready.MessagesAfterPersistence);
+            }
+            await Commit(applyBatch, flush: false).ConfigureAwait(false);
+        }
 
         foreach (var (ready, applied, advanced) in turns)
         {
-            Send(ready.MessagesAfterPersistence);
+            if (applyBatch is null)
+            {
+                Send(ready.MessagesAfterPersistence);
+            }
             if (!answeredEarly)
             {
                 CompleteProposals(applied);
@@ -412,14 +433,20 @@ internal sealed partial class ShardReplicaActor
     private Task Commit(SiloBatch batch, bool flush) =>
         batch.IsEmpty ? Task.CompletedTask : _silo.CommitAsync(flush ? batch : batch.DeferFlush(), CancellationToken.None);
 
-    // Sends the leader's early messages, then stages into the batch the Ready's log, hard state and snapshot and the
-    // state-machine writes of its committed entries with the applied index. True when the batch must be flushed.
-    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool MustFlush)> StageAsync(Ready ready, SiloBatch batch)
+    // Only new entries, a snapshot, and a new term or vote must be flushed before the Ready's messages go out (Commit).
+    private bool MustFlush(Ready ready) =>
+        ready.Snapshot is not null || ready.Entries.Count > 0
+        || (ready.HardState is { } state && (state.Term != _storage.HardState.Term || state.Vote != _storage.HardState.Vote));
+
+    // Sends the leader's early messages, then stages into the batch the Ready's log, hard state and snapshot, and into
+    // applyBatch (the same batch, or one committed after it) the state-machine writes of its committed entries with the
+    // applied index. True when the batch must be flushed.
+    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool MustFlush)> StageAsync(Ready ready, SiloBatch batch, SiloBatch applyBatch)
     {
+        var mustFlush = MustFlush(ready);
         Send(ready.MessagesBeforePersistence);
 
         var appliedBefore = _applied;
-        var hardStateBefore = _storage.HardState;
         if (ready.Snapshot is { } snapshot)
         {
             NodeMetrics.RecordSnapshotReceived();
@@ -450,15 +477,13 @@ internal sealed partial class ShardReplicaActor
         foreach (var entry in ready.CommittedEntries)
         {
             RaftInvariantException.ThrowIf(entry.Index != _applied.Next(), $"committed entry {entry.Index} does not follow applied {_applied}");
-            applied.Add((entry, await ApplyAsync(entry, batch).ConfigureAwait(false)));
+            applied.Add((entry, await ApplyAsync(entry, applyBatch).ConfigureAwait(false)));
             _applied = entry.Index;
         }
         if (_applied != appliedBefore)
         {
-            batch.PutMeta(ShardGroupReplica.AppliedKey(Shard), ShardGroupReplica.EncodeApplied(_applied));
+            applyBatch.PutMeta(ShardGroupReplica.AppliedKey(Shard), ShardGroupReplica.EncodeApplied(_applied));
         }
-        var mustFlush = ready.Snapshot is not null || ready.Entries.Count > 0
-            || (ready.HardState is { } state && (state.Term != hardStateBefore.Term || state.Vote != hardStateBefore.Vote));
         return (applied, mustFlush);
     }
 

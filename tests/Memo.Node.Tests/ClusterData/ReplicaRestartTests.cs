@@ -24,9 +24,10 @@ public sealed class ReplicaRestartTests(ITestOutputHelper output)
         // Entry cache, then SQLite (the data policies' sealing layer is absent: both policies are off by default).
         var silo = Assert.IsType<SqliteSilo>(Assert.IsType<EntryCacheSilo>(slot.Running.Shards.Silo).Inner);
 
-        // The disk refuses the next write of this key: the commit fails and the shard's replica stops.
+        // The disk refuses the next log write of this key's shard: the commit fails and the shard's replica stops. (A
+        // refused application instead would come after the entry is durable, hence answered, and be replayed.)
         var refusals = 0;
-        silo.FaultInjector = op => op is SiloOperation.PutEntry { Key: "victim" } && Interlocked.Increment(ref refusals) > 0
+        silo.FaultInjector = op => op is SiloOperation.AppendLog append && append.Shard == shard && Interlocked.Increment(ref refusals) > 0
             ? new IOException("injected: disk refused the write")
             : null;
         await Assert.ThrowsAnyAsync<Exception>(() => client.UpsertAsync("victim", Encoding.UTF8.GetBytes("refused")));
