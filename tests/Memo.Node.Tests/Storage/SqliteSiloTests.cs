@@ -299,6 +299,52 @@ public sealed class SqliteSiloTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deferred_batches_that_end_a_flushed_group_commit_after_it_in_a_transaction_of_their_own()
+    {
+        var silo = await OpenAsync();
+        var gate = new WriterGate();
+        silo.FaultInjector = gate.Check;
+        var held = PutAsync(silo, WriterGate.Key, "held");
+        await gate.Entered;
+
+        // A log batch and the application queued right behind it, as a replica does.
+        var log = silo.CommitAsync(new SiloBatch().PutEntry(S0, "log", Bytes("1")));
+        var application = silo.CommitAsync(new SiloBatch().PutEntry(S0, "applied", Bytes("1")).DeferFlush());
+        var completed = new List<string>();
+        var order = Task.WhenAll(log.ContinueWith(_ => { lock (completed) { completed.Add("log"); } }, TaskScheduler.Default),
+            application.ContinueWith(_ => { lock (completed) { completed.Add("applied"); } }, TaskScheduler.Default));
+        gate.Release();
+        await Task.WhenAll(held, log, application, order);
+
+        // The held batch; the log batch's flushed transaction; the application's own.
+        Assert.Equal(3, silo.CommittedTransactions);
+        Assert.Equal(["log", "applied"], completed);
+        Assert.NotNull(await silo.ReadEntryAsync("applied"));
+    }
+
+    [Fact]
+    public async Task A_deferred_tail_held_back_goes_first_into_the_next_group_with_what_was_queued_meanwhile()
+    {
+        var silo = await OpenAsync();
+        var gate = new WriterGate();
+        silo.FaultInjector = gate.Check;
+        var held = PutAsync(silo, WriterGate.Key, "held");
+        await gate.Entered;
+
+        var first = silo.CommitAsync(new SiloBatch().PutEntry(S0, "f1", Bytes("1")));
+        var deferred = silo.CommitAsync(new SiloBatch().PutEntry(S0, "d1", Bytes("1")).DeferFlush());
+        var second = silo.CommitAsync(new SiloBatch().PutEntry(S0, "f2", Bytes("1")));
+        var tail = Enumerable.Range(0, 3).Select(i => silo.CommitAsync(new SiloBatch().PutEntry(S0, $"t{i}", Bytes("1")).DeferFlush())).ToArray();
+        gate.Release();
+        await Task.WhenAll(tail.Append(held).Append(first).Append(deferred).Append(second));
+
+        // held; f1, d1 and f2 in one flushed transaction (a deferred batch between two flushed ones is not held back);
+        // the three deferred batches behind f2 in one more.
+        Assert.Equal(3, silo.CommittedTransactions);
+        Assert.Equal(7, (await silo.ScanEntriesAsync("", null, 100)).Count);
+    }
+
+    [Fact]
     public async Task A_group_stops_at_MaxBatchOperations()
     {
         var silo = await OpenAsync(o => o with { MaxBatchOperations = 10 });
