@@ -194,7 +194,11 @@ done
 
 # ---- servers ----
 start_etcd() {
-  local i clients=() peers=() cluster=""
+  local i clients=() peers=() cluster="" extra=()
+  # etcd keeps every revision until compacted, and refuses writes ("database space exceeded") past its 2 GiB
+  # default quota: a large run at a few hundred MB/s would hit it within seconds. 8 GiB is etcd's largest
+  # suggested quota; nothing else changes from its defaults.
+  [[ "$LARGE" == 1 ]] && extra=(--quota-backend-bytes 8589934592)
   for i in $(seq "$NODES"); do clients+=("$(free_port)"); peers+=("$(free_port)"); done
   for i in $(seq 0 $((NODES - 1))); do
     cluster+="${cluster:+,}bench$i=http://127.0.0.1:${peers[$i]}"
@@ -203,7 +207,7 @@ start_etcd() {
     etcd --name "bench$i" --data-dir "$WORK/etcd-data-$i" \
       --listen-client-urls "http://127.0.0.1:${clients[$i]}" --advertise-client-urls "http://127.0.0.1:${clients[$i]}" \
       --listen-peer-urls "http://127.0.0.1:${peers[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peers[$i]}" \
-      --initial-cluster "$cluster" --initial-cluster-state new \
+      --initial-cluster "$cluster" --initial-cluster-state new "${extra[@]}" \
       >"$WORK/etcd-$i.log" 2>&1 &
     SERVER_PIDS+=($!)
   done
