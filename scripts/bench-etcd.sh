@@ -550,7 +550,7 @@ if [[ -n "$SUMMARY" ]]; then
             ops=.opsPerSecond lat=.latencyUs
             [[ "$kind" == read ]] && { ops=.readsPerSecond; lat=.readLatencyUs; }
             [[ "$kind" == write ]] && { ops=.writesPerSecond; lat=.writeLatencyUs; }
-            jq -cn --arg label "$label" --arg workload "$workload" --arg concurrency "$concurrency" --arg kind "$kind" \
+            jq -cn --arg store "$label" --arg workload "$workload" --arg concurrency "$concurrency" --arg kind "$kind" \
               --arg ops "$(median_of "$label" "$workload" "$concurrency" "$ops")" \
               --arg p50 "$(median_of "$label" "$workload" "$concurrency" "$lat.p50")" \
               --arg p99 "$(median_of "$label" "$workload" "$concurrency" "$lat.p99")" \
@@ -558,25 +558,26 @@ if [[ -n "$SUMMARY" ]]; then
               --arg cpu "$(cpu_per_op "$label" "$workload" "$concurrency")" \
               --arg valueSize "$VALUE_SIZE" \
               'def num: (tonumber? // null);
-               { type: "run", label: $label, workload: $workload, concurrency: ($concurrency | tonumber), kind: $kind,
-                 opsPerSecond: ($ops | num), p50Us: ($p50 | num), p99Us: ($p99 | num), errors: ($errors | num),
-                 serverCpuPerOpUs: ($cpu | num),
-                 mbPerSecond: (if ($ops | num) == null then null else ($ops | num) * ($valueSize | tonumber) / 1048576 end) }'
+               { "type": "run", "label": $store, "workload": $workload, "concurrency": ($concurrency | tonumber), "kind": $kind,
+                 "opsPerSecond": ($ops | num), "p50Us": ($p50 | num), "p99Us": ($p99 | num), "errors": ($errors | num),
+                 "serverCpuPerOpUs": ($cpu | num),
+                 "mbPerSecond": (if ($ops | num) == null then null else ($ops | num) * ($valueSize | tonumber) / 1048576 end) }'
           done
         done
       done
-      jq -cn --arg label "$label" --arg rss "${RSS[$label]}" --arg busiest "${RSS_BUSIEST[$label]}" --arg disk "${DISK[$label]}" \
+      jq -cn --arg store "$label" --arg rss "${RSS[$label]}" --arg busiest "${RSS_BUSIEST[$label]}" --arg disk "${DISK[$label]}" \
         --arg idle "${IDLE[$label]}" --arg ratio "${DISK_RATIO[$label]}" \
         'def num: (tonumber? // null);
-         { type: "store", label: $label, peakRssMb: ($rss | num), peakRssBusiestServerMb: ($busiest | num), dataMb: ($disk | num),
-           diskOverLive: ($ratio | num), idleCpuMsPerSecond: ($idle | num) }'
+         { "type": "store", "label": $store, "peakRssMb": ($rss | num), "peakRssBusiestServerMb": ($busiest | num),
+           "dataMb": ($disk | num), "diskOverLive": ($ratio | num), "idleCpuMsPerSecond": ($idle | num) }'
     done
   } | jq -s --argjson nodes "$NODES" --argjson valueSize "$VALUE_SIZE" --argjson keys "$KEYS" --argjson rounds "$ROUNDS" \
       --arg duration "$DURATION" --arg warmup "$WARMUP" --arg settle "$SETTLE" --argjson large "$LARGE" --arg readRatio "$READ_RATIO" \
       --argjson liveMb "$LIVE_MB" \
-      '{ nodes: $nodes, valueSize: $valueSize, keys: $keys, rounds: $rounds, duration: $duration, warmup: $warmup,
-         settle: $settle, large: ($large == 1), readRatio: ($readRatio | tonumber), liveMb: $liveMb,
-         runs: [.[] | select(.type == "run") | del(.type)], stores: [.[] | select(.type == "store") | del(.type)] }' >"$SUMMARY"
+      '{ "nodes": $nodes, "valueSize": $valueSize, "keys": $keys, "rounds": $rounds, "duration": $duration,
+         "warmup": $warmup, "settle": $settle, "large": ($large == 1), "readRatio": ($readRatio | tonumber),
+         "liveMb": $liveMb, "runs": [.[] | select(.type == "run") | del(.type)],
+         "stores": [.[] | select(.type == "store") | del(.type)] }' >"$SUMMARY"
   log "summary written to $SUMMARY"
 fi
 exit 0
