@@ -81,7 +81,8 @@ trap 'exit 130' INT TERM
 STARTED="$(date -u '+%Y-%m-%d %H:%M UTC')"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD)"
-[[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no)" ]] && COMMIT+=" (with uncommitted changes)"
+# A report this script wrote before is not a change to what is measured.
+[[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no -- . ':(exclude)docs/bench')" ]] && COMMIT+=" (with uncommitted changes)"
 CPU_MODEL="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 CPU_COUNT="$(nproc)"
 MEMORY="$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"

@@ -10,9 +10,9 @@ namespace Memo.Cli.Commands;
 
 /// <summary>
 /// <c>memo bench kv</c>: a closed-loop put/get/mixed load against a Memo node or an etcd member, reporting ops/s,
-/// errors and latency percentiles (for a mixed load also per kind: reads and writes). Both targets run through the same client: a generated Grpc.Net.Client stub on a
-/// channel from <see cref="MemoChannel.Create"/> with <see cref="ConnectionSettings.ChannelOptions"/>, so the ratio
-/// between them measures the stores, not the clients.
+/// errors and latency percentiles (for a mixed load also per kind: reads and writes). Both targets run through the
+/// same client: a generated Grpc.Net.Client stub on a channel from <see cref="MemoChannel.Create"/> with
+/// <see cref="ConnectionSettings.ChannelOptions"/>, so the ratio between them measures the stores, not the clients.
 /// </summary>
 internal sealed class BenchKvCommand
 {
