@@ -36,7 +36,7 @@ namespace Memo.Cli;
 ///   (every data command: --as USER signs its calls with the user's key and presents its passport; --home DIR)
 ///   doctor [--node host:port] [--remote host:port] [--network NAME]   (checks, each with what to fix)
 ///   completion bash|zsh|fish                                    (a shell completion script)
-///   bench kv [--target memo|etcd] [--workload put|get|mix] [--concurrency N] [--duration 10s] ...
+///   bench kv [--target memo|etcd] [--workload put|get|mixed] [--read-ratio 0.5] [--concurrency N] [--duration 10s] ...
 /// </code>
 /// Each command is a class holding its options, a <c>Bind(ParseResult)</c> that turns a parse into a settings
 /// record (what the tests check), and an action that runs it.

@@ -9,6 +9,9 @@ internal enum BenchWorkload
     /// <summary>Every operation reads a random key; the key space is written first.</summary>
     Get,
 
-    /// <summary>Reads with probability <c>--read-ratio</c>, writes otherwise; the key space is written first.</summary>
-    Mix,
+    /// <summary>
+    /// Each operation reads with probability <c>--read-ratio</c> and writes otherwise, over the same key space; the key
+    /// space is written first, so every read finds a value.
+    /// </summary>
+    Mixed,
 }

@@ -35,20 +35,31 @@ internal static class KvBench
         }
         var finished = await Task.WhenAll(workers).ConfigureAwait(false);
 
-        var latency = new LatencyHistogram();
+        var readLatency = new LatencyHistogram();
+        var writeLatency = new LatencyHistogram();
         long reads = 0, writes = 0, errors = 0, lastCompletion = measureFrom;
         Exception? firstError = null;
         foreach (var w in finished)
         {
-            latency.Merge(w.Latency);
+            if (w.ReadLatency is { } r)
+            {
+                readLatency.Merge(r);
+            }
+            if (w.WriteLatency is { } wr)
+            {
+                writeLatency.Merge(wr);
+            }
             reads += w.Reads;
             writes += w.Writes;
             errors += w.Errors;
             lastCompletion = Math.Max(lastCompletion, w.LastCompletion);
             firstError ??= w.FirstError;
         }
+        var latency = new LatencyHistogram();
+        latency.Merge(readLatency);
+        latency.Merge(writeLatency);
         var elapsed = Stopwatch.GetElapsedTime(measureFrom, Math.Max(lastCompletion, stopAt));
-        return new KvBenchResult(reads + writes, reads, writes, errors, elapsed, latency, firstError);
+        return new KvBenchResult(reads + writes, reads, writes, errors, elapsed, latency, readLatency, writeLatency, firstError);
     }
 
     /// <summary>Writes every key of the key space once, with <paramref name="parallelism"/> calls in flight.</summary>
@@ -77,7 +88,10 @@ internal static class KvBench
     {
         private readonly Random _random = new(seed);
 
-        public LatencyHistogram Latency { get; } = new();
+        // One histogram per kind, created at the first operation of that kind: a histogram is ~36 KB, and a put or
+        // get run at thousands of workers should not carry an empty one for the kind it never does.
+        public LatencyHistogram? ReadLatency { get; private set; }
+        public LatencyHistogram? WriteLatency { get; private set; }
         public long Reads { get; private set; }
         public long Writes { get; private set; }
         public long Errors { get; private set; }
@@ -94,7 +108,7 @@ internal static class KvBench
                 var read = settings.Workload switch
                 {
                     BenchWorkload.Get => true,
-                    BenchWorkload.Mix => _random.NextDouble() < settings.ReadRatio,
+                    BenchWorkload.Mixed => _random.NextDouble() < settings.ReadRatio,
                     _ => false,
                 };
                 var began = Stopwatch.GetTimestamp();
@@ -133,13 +147,15 @@ internal static class KvBench
                     FirstError ??= error;
                     continue;
                 }
-                Latency.Record((long)Stopwatch.GetElapsedTime(began, ended).TotalMicroseconds);
+                var micros = (long)Stopwatch.GetElapsedTime(began, ended).TotalMicroseconds;
                 if (read)
                 {
+                    (ReadLatency ??= new LatencyHistogram()).Record(micros);
                     Reads++;
                 }
                 else
                 {
+                    (WriteLatency ??= new LatencyHistogram()).Record(micros);
                     Writes++;
                 }
             }

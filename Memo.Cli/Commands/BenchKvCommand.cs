@@ -9,10 +9,10 @@ using Spectre.Console;
 namespace Memo.Cli.Commands;
 
 /// <summary>
-/// <c>memo bench kv</c>: a closed-loop put/get/mix load against a Memo node or an etcd member, reporting ops/s,
-/// errors and latency percentiles. Both targets run through the same client: a generated Grpc.Net.Client stub on a
-/// channel from <see cref="MemoChannel.Create"/> with <see cref="ConnectionSettings.ChannelOptions"/>, so the ratio
-/// between them measures the stores, not the clients.
+/// <c>memo bench kv</c>: a closed-loop put/get/mixed load against a Memo node or an etcd member, reporting ops/s,
+/// errors and latency percentiles (for a mixed load also per kind: reads and writes). Both targets run through the
+/// same client: a generated Grpc.Net.Client stub on a channel from <see cref="MemoChannel.Create"/> with
+/// <see cref="ConnectionSettings.ChannelOptions"/>, so the ratio between them measures the stores, not the clients.
 /// </summary>
 internal sealed class BenchKvCommand
 {
@@ -24,6 +24,9 @@ internal sealed class BenchKvCommand
 
     /// <summary>How long a run warms up unless <c>--warmup</c> says otherwise.</summary>
     public static readonly TimeSpan DefaultWarmup = TimeSpan.FromSeconds(2);
+
+    /// <summary>Share of reads in a mixed run unless <c>--read-ratio</c> says otherwise.</summary>
+    public const double DefaultReadRatio = 0.5;
 
     /// <summary>Most workers a run may have.</summary>
     public const int MaxConcurrency = 4096;
@@ -43,8 +46,9 @@ internal sealed class BenchKvCommand
         Warmup = GlobalOptions.DurationOption("--warmup", DefaultWarmup, "How long to run before measuring (0 for none)", allowZero: true);
         ValueSize = GlobalOptions.NumberOption("--value-size", null, 256, 0, MaxValueSize, "Bytes per value written");
         Keys = GlobalOptions.NumberOption("--keys", null, 10_000, 1, BenchKeys.MaxKeys, "Size of the key space (keys are chosen uniformly)");
-        Workload = GlobalOptions.ChoiceOption("--workload", "-w", BenchWorkload.Put, "put, get, or mix (reads with probability --read-ratio); get and mix write the key space first");
-        ReadRatio = GlobalOptions.NumberOption("--read-ratio", null, 0.9, 0.0, 1.0, "Share of reads in a mix workload");
+        Workload = GlobalOptions.ChoiceOption("--workload", "-w", BenchWorkload.Put,
+            "put, get, or mixed (each operation a get with probability --read-ratio, else a put); get and mixed write the key space first");
+        ReadRatio = GlobalOptions.NumberOption("--read-ratio", null, DefaultReadRatio, 0.0, 1.0, "Probability that an operation of a mixed workload is a get");
         Target = GlobalOptions.ChoiceOption("--target", "-t", BenchTargetKind.Memo,
             $"memo: a Memo node (--node default {GlobalOptions.DefaultNode}); etcd: an etcd 3.4+ member (--node default {DefaultEtcdEndpoint})");
         Seed = new Option<int>("--seed") { Description = "Seed of the key choice and the value bytes", DefaultValueFactory = _ => 1 };
@@ -56,6 +60,15 @@ internal sealed class BenchKvCommand
         {
             Concurrency, Duration, Warmup, ValueSize, Keys, Workload, ReadRatio, Target, Seed, WriteConsistency, ReadConsistency,
         };
+        // A ratio given to a put or get run would be silently ignored, and the report would not be the mix asked for.
+        Command.Validators.Add(result =>
+        {
+            if (result.GetResult(ReadRatio) is { Implicit: false }
+                && !string.Equals(result.GetValue(Workload), nameof(BenchWorkload.Mixed), StringComparison.OrdinalIgnoreCase))
+            {
+                result.AddError($"--read-ratio applies to --workload mixed only, not '{result.GetValue(Workload)}'");
+            }
+        });
         Command.SetAction((result, cancellationToken) => ExecuteAsync(Bind(result), cancellationToken));
     }
 
@@ -174,8 +187,8 @@ internal sealed class BenchKvCommand
     /// <summary>The one-line description of a run printed before it starts.</summary>
     public static string Describe(KvBenchSettings s)
     {
-        var workload = s.Workload == BenchWorkload.Mix
-            ? $"mix ({s.ReadRatio.ToString("0.##", CultureInfo.InvariantCulture)} reads)"
+        var workload = s.Workload == BenchWorkload.Mixed
+            ? $"mixed ({s.ReadRatio.ToString("0.##", CultureInfo.InvariantCulture)} reads)"
             : s.Workload.ToString().ToLowerInvariant();
         return $"bench kv: {s.Target.ToString().ToLowerInvariant()} at {s.Endpoint}, {workload}, concurrency {s.Concurrency}, " +
             $"{s.ValueSize}-byte values, {s.Keys} keys, {Input.Duration.Format(s.Duration)} after {Input.Duration.Format(s.Warmup)} warm-up"
@@ -183,7 +196,11 @@ internal sealed class BenchKvCommand
             + (s.ReadConsistency is { } read ? $", {Memo.Protocol.Client.ReadConsistencyLevels.HeaderValue(read)} reads" : "");
     }
 
-    /// <summary>The JSON report (one object): settings, counts, ops/s and latency percentiles in microseconds.</summary>
+    /// <summary>
+    /// The JSON report (one object): settings, counts, ops/s and latency percentiles in microseconds, for all
+    /// operations and for reads and writes on their own (<c>readsPerSecond</c>, <c>readLatencyUs</c>, ...; zeros for
+    /// a kind the run did not do).
+    /// </summary>
     public static void WriteJson(System.Text.Json.Utf8JsonWriter w, KvBenchSettings s, KvBenchResult r, Failure? firstError)
     {
         w.WriteString("target", s.Target.ToString().ToLowerInvariant());
@@ -209,15 +226,11 @@ internal sealed class BenchKvCommand
         w.WriteNumber("writes", r.Writes);
         w.WriteNumber("errors", r.Errors);
         w.WriteNumber("opsPerSecond", Math.Round(r.OperationsPerSecond, 1));
-        w.WriteStartObject("latencyUs");
-        foreach (var (name, percentile) in Percentiles)
-        {
-            w.WriteNumber(name, r.Latency.ValueAtPercentile(percentile));
-        }
-        w.WriteNumber("min", r.Latency.Min);
-        w.WriteNumber("max", r.Latency.Max);
-        w.WriteNumber("mean", Math.Round(r.Latency.Mean, 1));
-        w.WriteEndObject();
+        w.WriteNumber("readsPerSecond", Math.Round(r.ReadsPerSecond, 1));
+        w.WriteNumber("writesPerSecond", Math.Round(r.WritesPerSecond, 1));
+        WriteLatencyJson(w, "latencyUs", r.Latency);
+        WriteLatencyJson(w, "readLatencyUs", r.ReadLatency);
+        WriteLatencyJson(w, "writeLatencyUs", r.WriteLatency);
         if (firstError is null)
         {
             w.WriteNull("firstError");
@@ -228,34 +241,68 @@ internal sealed class BenchKvCommand
         }
     }
 
+    private static void WriteLatencyJson(System.Text.Json.Utf8JsonWriter w, string name, LatencyHistogram latency)
+    {
+        w.WriteStartObject(name);
+        foreach (var (percentileName, percentile) in Percentiles)
+        {
+            w.WriteNumber(percentileName, latency.ValueAtPercentile(percentile));
+        }
+        w.WriteNumber("min", latency.Min);
+        w.WriteNumber("max", latency.Max);
+        w.WriteNumber("mean", Math.Round(latency.Mean, 1));
+        w.WriteEndObject();
+    }
+
     private static readonly (string Name, double Percentile)[] Percentiles = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9)];
 
     private void WriteHuman(KvBenchResult r, Failure? firstError)
     {
         var inv = CultureInfo.InvariantCulture;
         var summary = new Table().Border(TableBorder.Simple).HideHeaders().AddColumn("").AddColumn(new TableColumn("").RightAligned());
-        summary.AddRow("ops/s", r.OperationsPerSecond.ToString("N1", inv));
-        summary.AddRow("ops", r.Operations.ToString("N0", inv) + (r.Reads > 0 && r.Writes > 0 ? $" ({r.Reads.ToString("N0", inv)} reads, {r.Writes.ToString("N0", inv)} writes)" : ""));
+        var mixed = r.Reads > 0 && r.Writes > 0;
+        summary.AddRow("ops/s", r.OperationsPerSecond.ToString("N1", inv)
+            + (mixed ? $" ({r.ReadsPerSecond.ToString("N1", inv)} reads, {r.WritesPerSecond.ToString("N1", inv)} writes)" : ""));
+        summary.AddRow("ops", r.Operations.ToString("N0", inv) + (mixed ? $" ({r.Reads.ToString("N0", inv)} reads, {r.Writes.ToString("N0", inv)} writes)" : ""));
         summary.AddRow(new Text("errors"), r.Errors == 0 ? new Text("0") : new Markup($"[red]{r.Errors.ToString("N0", inv)}[/]"));
         summary.AddRow("elapsed", r.Elapsed.TotalSeconds.ToString("0.000", inv) + " s");
         _io.Console.Write(summary);
 
         var latency = new Table().Border(TableBorder.Simple).Title("latency (µs)");
+        // A mixed run gets a row per kind under the row of all operations; reads and writes differ by an fsync.
+        if (mixed)
+        {
+            latency.AddColumn("");
+        }
         foreach (var (name, _) in Percentiles)
         {
             latency.AddColumn(new TableColumn(name == "p999" ? "p99.9" : name).RightAligned());
         }
         latency.AddColumn(new TableColumn("max").RightAligned());
         latency.AddColumn(new TableColumn("mean").RightAligned());
-        var cells = Percentiles.Select(p => r.Latency.ValueAtPercentile(p.Percentile).ToString("N0", inv))
-            .Append(r.Latency.Max.ToString("N0", inv))
-            .Append(r.Latency.Mean.ToString("N1", inv))
-            .ToArray();
-        latency.AddRow(cells);
+        if (mixed)
+        {
+            latency.AddRow(["all", .. LatencyCells(r.Latency)]);
+            latency.AddRow(["reads", .. LatencyCells(r.ReadLatency)]);
+            latency.AddRow(["writes", .. LatencyCells(r.WriteLatency)]);
+        }
+        else
+        {
+            latency.AddRow(LatencyCells(r.Latency));
+        }
         _io.Console.Write(latency);
         if (firstError is not null)
         {
             _io.WriteLine($"first error: {firstError.Message}");
         }
+    }
+
+    private static string[] LatencyCells(LatencyHistogram latency)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        return Percentiles.Select(p => latency.ValueAtPercentile(p.Percentile).ToString("N0", inv))
+            .Append(latency.Max.ToString("N0", inv))
+            .Append(latency.Mean.ToString("N1", inv))
+            .ToArray();
     }
 }

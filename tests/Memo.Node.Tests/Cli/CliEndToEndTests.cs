@@ -233,13 +233,15 @@ public class CliEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Bench_kv_runs_a_mixed_load_against_the_node_and_reports_json()
     {
-        var (code, io) = await RunAsync("bench", "kv", "--workload", "mix", "--keys", "100", "--concurrency", "4", "--duration", "200ms", "--warmup", "0", "--json");
+        var (code, io) = await RunAsync("bench", "kv", "--workload", "mixed", "--keys", "100", "--concurrency", "4", "--duration", "200ms", "--warmup", "0", "--json");
         Assert.Equal(ExitCodes.Ok, code);
         using var doc = JsonDocument.Parse(io.Out.ToString());
         var root = doc.RootElement;
         Assert.Equal("memo", root.GetProperty("target").GetString());
         Assert.Equal(0, root.GetProperty("errors").GetInt64());
         Assert.Equal(root.GetProperty("ops").GetInt64(), root.GetProperty("reads").GetInt64() + root.GetProperty("writes").GetInt64());
+        Assert.Equal("mixed", root.GetProperty("workload").GetString());
+        Assert.Equal(0.5, root.GetProperty("readRatio").GetDouble());
         // Every key of the space was written before the run.
         Assert.All(Enumerable.Range(0, 100), i => Assert.NotNull(_node.Value($"bench/{i:D8}")));
     }
@@ -247,7 +249,7 @@ public class CliEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Bench_kv_sends_the_consistency_levels_it_is_given_and_refuses_them_for_etcd()
     {
-        var (code, io) = await RunAsync("bench", "kv", "--workload", "mix", "--keys", "50", "--concurrency", "2", "--duration", "200ms", "--warmup", "0",
+        var (code, io) = await RunAsync("bench", "kv", "--workload", "mixed", "--keys", "50", "--concurrency", "2", "--duration", "200ms", "--warmup", "0",
             "--write-consistency", "async", "--read-consistency", "stale", "--json");
         Assert.True(code == ExitCodes.Ok, io.Err.ToString());
         using (var doc = JsonDocument.Parse(io.Out.ToString()))

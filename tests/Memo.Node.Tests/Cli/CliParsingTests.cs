@@ -194,7 +194,7 @@ public class CliParsingTests
         Assert.Equal(TimeSpan.FromSeconds(2), s.Warmup);
         Assert.Equal(256, s.ValueSize);
         Assert.Equal(10_000, s.Keys);
-        Assert.Equal(0.9, s.ReadRatio);
+        Assert.Equal(0.5, s.ReadRatio);
         Assert.Equal(TimeSpan.FromSeconds(30), s.Timeout);
         Assert.False(connection.Json);
     }
@@ -203,12 +203,12 @@ public class CliParsingTests
     public void Bench_kv_takes_every_option()
     {
         var cli = Cli();
-        var result = cli.Parse("bench", "kv", "--target", "etcd", "--node", "127.0.0.1:23790", "--workload", "mix", "--read-ratio", "0.5",
+        var result = cli.Parse("bench", "kv", "--target", "etcd", "--node", "127.0.0.1:23790", "--workload", "mixed", "--read-ratio", "0.25",
             "--concurrency", "64", "--duration", "3s", "--warmup", "0", "--value-size", "1024", "--keys", "500", "--seed", "9", "--json");
         Assert.Empty(result.Errors);
         var (s, connection) = cli.Bench.Kv.Bind(result);
-        Assert.Equal(new KvBenchSettings(BenchTargetKind.Etcd, "127.0.0.1:23790", BenchWorkload.Mix, 64, TimeSpan.FromSeconds(3), TimeSpan.Zero,
-            1024, 500, 0.5, TimeSpan.FromSeconds(30), 9), s);
+        Assert.Equal(new KvBenchSettings(BenchTargetKind.Etcd, "127.0.0.1:23790", BenchWorkload.Mixed, 64, TimeSpan.FromSeconds(3), TimeSpan.Zero,
+            1024, 500, 0.25, TimeSpan.FromSeconds(30), 9), s);
         Assert.True(connection.Json);
         Assert.Equal("127.0.0.1:23790", connection.Node);
     }
@@ -226,6 +226,9 @@ public class CliParsingTests
     [InlineData("--concurrency", "0")]
     [InlineData("--concurrency", "5000")]
     [InlineData("--read-ratio", "1.5")]
+    [InlineData("--read-ratio", "-0.1")]
+    [InlineData("--read-ratio", "NaN")]
+    [InlineData("--read-ratio", "half")]
     [InlineData("--keys", "0")]
     [InlineData("--value-size", "-1")]
     [InlineData("--duration", "0s")]
@@ -234,6 +237,19 @@ public class CliParsingTests
     public void Bench_kv_rejects_out_of_range_options(string option, string value)
     {
         Assert.NotEmpty(Cli().Parse("bench", "kv", option, value).Errors);
+    }
+
+    [Theory]
+    [InlineData("put")]
+    [InlineData("get")]
+    public void Bench_kv_refuses_a_read_ratio_for_a_workload_that_is_not_mixed(string workload)
+    {
+        var errors = Cli().Parse("bench", "kv", "--workload", workload, "--read-ratio", "0.3").Errors;
+        Assert.Equal($"--read-ratio applies to --workload mixed only, not '{workload}'", Assert.Single(errors).Message);
+        // Without the ratio the same workload parses; with mixed, any ratio from 0 to 1 does.
+        Assert.Empty(Cli().Parse("bench", "kv", "--workload", workload).Errors);
+        Assert.Empty(Cli().Parse("bench", "kv", "--workload", "mixed", "--read-ratio", "0").Errors);
+        Assert.Empty(Cli().Parse("bench", "kv", "--workload", "mixed", "--read-ratio", "1").Errors);
     }
 
     [Fact]

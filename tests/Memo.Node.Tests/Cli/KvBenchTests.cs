@@ -28,8 +28,8 @@ public class KvBenchTests
         }
     }
 
-    private static KvBenchSettings Settings(BenchWorkload workload, int keys = 50, int concurrency = 4) =>
-        new(BenchTargetKind.Memo, "fake", workload, concurrency, TimeSpan.FromMilliseconds(30), TimeSpan.Zero, 16, keys, 0.5, TimeSpan.FromSeconds(1), 1);
+    private static KvBenchSettings Settings(BenchWorkload workload, int keys = 50, int concurrency = 4, double readRatio = 0.5) =>
+        new(BenchTargetKind.Memo, "fake", workload, concurrency, TimeSpan.FromMilliseconds(30), TimeSpan.Zero, 16, keys, readRatio, TimeSpan.FromSeconds(1), 1);
 
     [Fact]
     public async Task A_get_run_writes_every_key_first_and_then_reads_without_errors()
@@ -44,12 +44,39 @@ public class KvBenchTests
     }
 
     [Fact]
+    public async Task A_mixed_run_writes_the_key_space_first_and_keeps_each_kinds_latencies_apart()
+    {
+        var target = new InMemoryTarget();
+        var result = await KvBench.RunAsync(Settings(BenchWorkload.Mixed), target, CancellationToken.None);
+        Assert.Equal(50, target.Writes.Count);
+        Assert.Equal(0, result.Errors);
+        Assert.True(result.Reads > 0 && result.Writes > 0, $"reads {result.Reads}, writes {result.Writes}");
+        Assert.Equal(result.Reads, result.ReadLatency.Count);
+        Assert.Equal(result.Writes, result.WriteLatency.Count);
+        Assert.Equal(result.Operations, result.Latency.Count);
+        // Populating (50 keys), the probe, then one write per measured put.
+        Assert.Equal(50 + 1 + result.Writes, target.Writes.Values.Sum());
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    public async Task A_mixed_run_at_either_end_of_the_ratio_does_only_one_kind(double readRatio)
+    {
+        var result = await KvBench.RunAsync(Settings(BenchWorkload.Mixed, readRatio: readRatio), new InMemoryTarget(), CancellationToken.None);
+        Assert.True(result.Operations > 0);
+        Assert.Equal(readRatio == 1.0 ? result.Operations : 0, result.Reads);
+        Assert.Equal(readRatio == 0.0 ? result.Operations : 0, result.Writes);
+    }
+
+    [Fact]
     public async Task A_put_run_does_not_populate_and_counts_only_writes()
     {
         var target = new InMemoryTarget();
         var result = await KvBench.RunAsync(Settings(BenchWorkload.Put, keys: 1_000_000), target, CancellationToken.None);
         Assert.Equal(0, result.Reads);
         Assert.Equal(result.Writes, result.Latency.Count);
+        Assert.Equal(0, result.ReadLatency.Count);
         // The probe plus one write per measured operation, on a key space far larger than the run.
         Assert.Equal(result.Writes + 1, target.Writes.Values.Sum());
     }
@@ -97,7 +124,7 @@ public class KvBenchTests
             latency.Record(v);
         }
         var settings = new KvBenchSettings(BenchTargetKind.Etcd, "127.0.0.1:2379", BenchWorkload.Get, 64, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), 256, 10_000, 0.9, TimeSpan.FromSeconds(30), 1);
-        var result = new KvBenchResult(1000, 1000, 0, 2, TimeSpan.FromSeconds(10), latency, new IOException("boom"));
+        var result = new KvBenchResult(1000, 1000, 0, 2, TimeSpan.FromSeconds(10), latency, latency, new LatencyHistogram(), new IOException("boom"));
         var failure = new Failure(10, "IOException: boom", null);
         using var doc = JsonDocument.Parse(Json.Write(w => BenchKvCommand.WriteJson(w, settings, result, failure)));
         var root = doc.RootElement;
@@ -115,5 +142,9 @@ public class KvBenchTests
         Assert.Equal(1000, us.GetProperty("max").GetInt64());
         Assert.True(us.TryGetProperty("p90", out _) && us.TryGetProperty("p99", out _) && us.TryGetProperty("p999", out _));
         Assert.Equal("IOException: boom", root.GetProperty("firstError").GetString());
+        Assert.Equal(100.0, root.GetProperty("readsPerSecond").GetDouble());
+        Assert.Equal(0.0, root.GetProperty("writesPerSecond").GetDouble());
+        Assert.InRange(root.GetProperty("readLatencyUs").GetProperty("p50").GetInt64(), 500, 504);
+        Assert.Equal(0, root.GetProperty("writeLatencyUs").GetProperty("p99").GetInt64());
     }
 }
