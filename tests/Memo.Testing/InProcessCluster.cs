@@ -276,6 +276,20 @@ public sealed class InProcessCluster : IAsyncDisposable
         return text.ToString();
     }
 
+    // A node the test did not stop but that exited anyway (the others downed it, or it left) had stopped serving before
+    // the test ended, and its clients saw refused connections or, for calls in flight, "connection reset by peer" when
+    // its API server aborted them. All nodes of an in-process cluster share one process, so one stall of that process
+    // (a neighbouring test's GC storm) silences every node at once, and their failure detectors can down each other.
+    // Said on stdout, which CI keeps, so that such a failure explains itself.
+    private void ReportExitedOnItsOwn(Slot slot, MemoNode node)
+    {
+        if (node.Exited.IsCompletedSuccessfully && node.Exited.Result != MemoNodeExit.Stopped)
+        {
+            Console.WriteLine($"InProcessCluster {_network}: node {slot.Index} ({slot.Address}) had exited on its own ({node.Exited.Result}) " +
+                "before the cluster was disposed; calls to it after that were refused or reset.");
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -285,6 +299,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             slot.Node = null;
             if (node is not null)
             {
+                ReportExitedOnItsOwn(slot, node);
                 await node.StopAsync().ConfigureAwait(false);
             }
             slot.Disk?.Dispose();
