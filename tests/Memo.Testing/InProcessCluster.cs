@@ -276,6 +276,21 @@ public sealed class InProcessCluster : IAsyncDisposable
         return text.ToString();
     }
 
+    // A node the cluster downed had stopped serving before the test ended, and its clients saw refused connections or,
+    // for calls in flight, "connection reset by peer" when its API server aborted them. Some tests down a node on
+    // purpose; otherwise the nodes lost each other: all nodes of an in-process cluster share one process, so one stall
+    // of that process (a neighbouring test's GC storm) silences every node at once, and their failure detectors can
+    // down each other. Said on stdout, which CI keeps, so that such a failure explains itself. (A node that left did so
+    // because its test made it leave.)
+    private void ReportDowned(Slot slot, MemoNode node)
+    {
+        if (node.Exited.IsCompletedSuccessfully && node.Exited.Result == MemoNodeExit.Downed)
+        {
+            Console.WriteLine($"InProcessCluster {_network}: node {slot.Index} ({slot.Address}) was downed by the cluster before it was disposed " +
+                "(by the test, or the nodes lost each other); calls to it after that were refused or reset.");
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -285,6 +300,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             slot.Node = null;
             if (node is not null)
             {
+                ReportDowned(slot, node);
                 await node.StopAsync().ConfigureAwait(false);
             }
             slot.Disk?.Dispose();

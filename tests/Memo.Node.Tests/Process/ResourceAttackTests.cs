@@ -347,9 +347,7 @@ public sealed class ResourceAttackTests(ITestOutputHelper output)
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            var prefix = new byte[5];
-            BinaryPrimitives.WriteUInt32BigEndian(prefix.AsSpan(1), (uint)declared);
-            var bytes = prefix.Concat(new byte[body]).ToArray();
+            var bytes = Payload(declared, body);
             try
             {
                 if (bytesPerSecond is not { } rate)
@@ -383,6 +381,19 @@ public sealed class ResourceAttackTests(ITestOutputHelper output)
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
             SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        // One buffer per shape, shared by every call (the bytes are only read). Built per call, the 16 MiB attack's
+        // 192 streams allocated and zeroed 32 MiB each time a stream started again: gigabytes a second of large-object
+        // churn in the test process, whose GC pauses stalled every in-process cluster of the tests running beside it
+        // until their failure detectors downed each other (the nodes stopped, and their clients saw connection resets).
+        private static byte[] Payload(int declared, int body) => Payloads.GetOrAdd((declared, body), static shape =>
+        {
+            var bytes = new byte[5 + shape.Body];
+            BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(1), (uint)shape.Declared);
+            return bytes;
+        });
+
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int Declared, int Body), byte[]> Payloads = new();
 
         protected override bool TryComputeLength(out long length)
         {
