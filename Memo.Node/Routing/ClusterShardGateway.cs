@@ -179,6 +179,9 @@ public sealed partial class ClusterShardGateway : IShardGateway
         var stale = consistency is { } chosen ? chosen == ReadConsistency.Stale : _options.StaleReads;
         if (stale && _host.TryGetReplica(shard, out var local) && ShardHost.CanServeStale(local.Status))
         {
+            // Stale, yet never older than what this node's replica has acknowledged (it may answer a write while the
+            // write's application is still on its way to the silo).
+            await local.AnsweredWritesStored.WaitAsync(cancellationToken).ConfigureAwait(false);
             return await _host.Silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
         }
         // Stale without a usable local replica: the first replica that answers serves it from its copy.

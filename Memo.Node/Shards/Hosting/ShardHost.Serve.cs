@@ -146,6 +146,8 @@ public sealed partial class ShardHost
                 // No copy here to answer from: the caller tries its next candidate (the hint when there is one).
                 return new ReadReply { Status = ShardReplyStatus.NotLeader, LeaderHint = LeaderReport(shard)?.Node.Value ?? 0 };
             }
+            // Stale, yet never older than what this replica has acknowledged.
+            await replica.AnsweredWritesStored.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         else
         {

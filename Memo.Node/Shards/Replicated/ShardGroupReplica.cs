@@ -77,6 +77,19 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     public ShardGroupStatus Status => _status;
 
     /// <summary>
+    /// Completes once every write this replica has answered is in the silo. A leader answers a committed write while
+    /// the batch holding its application is still on its way to the silo (docs/design/shard-groups.md, "The replica
+    /// actor"); a read served from this node's silo without the replica (a stale read) awaits this first, so it sees
+    /// the writes this node acknowledged. Usually already complete.
+    /// </summary>
+    public Task AnsweredWritesStored => Volatile.Read(ref _answeredWritesStored);
+
+    private Task _answeredWritesStored = Task.CompletedTask;
+
+    /// <summary>Called by the actor before it answers writes whose application is still being committed.</summary>
+    internal void PublishApplicationInFlight(Task stored) => Volatile.Write(ref _answeredWritesStored, stored);
+
+    /// <summary>
     /// Ticks the core has stepped so far. Tests wait on it to know a turn took the ticks queued before it, since
     /// the order of ticks and inputs within a turn is what they check.
     /// </summary>

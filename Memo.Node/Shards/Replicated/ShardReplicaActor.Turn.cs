@@ -295,74 +295,93 @@ internal sealed partial class ShardReplicaActor
         // (CompleteReads), and a nearby read that misses falls back to a linearizable one. A lone voter's proposals are
         // answered once its entries' own batch is durable (below), and a snapshot resolves proposals itself.
         var answeredEarly = earlier is null && !turns.Exists(t => t.Advanced || t.Ready.Snapshot is not null);
-        if (answeredEarly)
+        // Completed at the end of the turn, once every batch of it is in the silo (finally: a failed turn stops the
+        // replica, and a reader then just reads the silo).
+        TaskCompletionSource? stored = null;
+        if (answeredEarly && turns.Exists(t => t.Applied.Count > 0))
         {
+            stored = PublishApplicationInFlight();
             foreach (var (_, applied, _) in turns)
             {
                 CompleteProposals(applied);
             }
         }
-        var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
-        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitStart, flush ? 1 : 0);
-        if (soloEntries is not null)
+        try
         {
-            // A lone voter's entries are committed once their batch is durable; their outcomes were decided while
-            // staging the application (still on its way to the silo: reads wait for it, below).
-            await soloEntries.ConfigureAwait(false);
-            foreach (var (_, applied, _) in turns)
+            var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitStart, flush ? 1 : 0);
+            if (soloEntries is not null)
             {
-                CompleteProposals(applied);
-            }
-            answeredEarly = true;
-        }
-        await Commit(batch, flush).ConfigureAwait(false);
-        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitEnd);
-        if (!batch.IsEmpty)
-        {
-            NodeMetrics.RecordAppend(persisting);
-        }
-        if (earlier is not null)
-        {
-            await Task.WhenAll(earlier).ConfigureAwait(false);
-        }
-        if (_appendWaiters.Count > 0)
-        {
-            SignalAppended(turns);
-        }
-        if (applyBatch is not null)
-        {
-            // The log is durable: what it lets us send goes now, before the application's commit.
-            foreach (var (ready, _, _) in turns)
-            {
-                Send(ready.MessagesAfterPersistence);
-            }
-            await Commit(applyBatch, flush: false).ConfigureAwait(false);
-        }
-
-        foreach (var (ready, applied, advanced) in turns)
-        {
-            if (applyBatch is null)
-            {
-                Send(ready.MessagesAfterPersistence);
-            }
-            if (!answeredEarly)
-            {
-                CompleteProposals(applied);
-            }
-            foreach (var state in ready.ReadStates)
-            {
-                if (state.Context.Length == 8 && _reads.TryGetValue(BinaryPrimitives.ReadUInt64BigEndian(state.Context), out var read))
+                // A lone voter's entries are committed once their batch is durable; their outcomes were decided while
+                // staging the application (still on its way to the silo: reads wait for it, below).
+                await soloEntries.ConfigureAwait(false);
+                stored ??= PublishApplicationInFlight();
+                foreach (var (_, applied, _) in turns)
                 {
-                    read.Index = state.Index;
+                    CompleteProposals(applied);
+                }
+                answeredEarly = true;
+            }
+            await Commit(batch, flush).ConfigureAwait(false);
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitEnd);
+            if (!batch.IsEmpty)
+            {
+                NodeMetrics.RecordAppend(persisting);
+            }
+            if (earlier is not null)
+            {
+                await Task.WhenAll(earlier).ConfigureAwait(false);
+            }
+            if (_appendWaiters.Count > 0)
+            {
+                SignalAppended(turns);
+            }
+            if (applyBatch is not null)
+            {
+                // The log is durable: what it lets us send goes now, before the application's commit.
+                foreach (var (ready, _, _) in turns)
+                {
+                    Send(ready.MessagesAfterPersistence);
+                }
+                await Commit(applyBatch, flush: false).ConfigureAwait(false);
+            }
+
+            foreach (var (ready, applied, advanced) in turns)
+            {
+                if (applyBatch is null)
+                {
+                    Send(ready.MessagesAfterPersistence);
+                }
+                if (!answeredEarly)
+                {
+                    CompleteProposals(applied);
+                }
+                foreach (var state in ready.ReadStates)
+                {
+                    if (state.Context.Length == 8 && _reads.TryGetValue(BinaryPrimitives.ReadUInt64BigEndian(state.Context), out var read))
+                    {
+                        read.Index = state.Index;
+                    }
+                }
+                if (!advanced)
+                {
+                    _raft.Advance(ready);
                 }
             }
-            if (!advanced)
-            {
-                _raft.Advance(ready);
-            }
+        }
+        finally
+        {
+            stored?.TrySetResult();
         }
         CompleteReads();
         await MaybeSnapshotAsync().ConfigureAwait(false);
+    }
+
+    private TaskCompletionSource PublishApplicationInFlight()
+    {
+        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _facade.PublishApplicationInFlight(stored.Task);
+        return stored;
     }
 
     // Answers the proposals among committed entries: their outcome, or Superseded where another term's entry took the

@@ -372,6 +372,35 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_write_answered_before_its_application_is_stored_is_announced_until_the_silo_holds_it()
+    {
+        await using var cluster = new ShardGroupTestCluster(output, seed: 913);
+        var silo = new MemorySilo();
+        var replica = await cluster.StartAsync(1, [1], silo);
+        await cluster.WriteAsync(Upsert("a", 1), "first write");
+        Assert.True(replica.AnsweredWritesStored.IsCompleted);
+
+        // The application's commit is held on the disk.
+        using var release = new ManualResetEventSlim();
+        silo.FaultInjector = op =>
+        {
+            if (op is SiloOperation.PutEntry)
+            {
+                release.Wait(TimeSpan.FromSeconds(60));
+            }
+            return null;
+        };
+        var answered = await replica.ProposeAsync(Upsert("a", 2)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.IsType<ShardGroupOutcome.Applied>(answered);
+        Assert.False(replica.AnsweredWritesStored.IsCompleted);
+        Assert.Equal(1UL, (await ReadEntryAsync(silo, "a"))!.Version);
+        release.Set();
+        await replica.AnsweredWritesStored.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2UL, (await ReadEntryAsync(silo, "a"))!.Version);
+    }
+
+    [Fact]
     public async Task A_lone_voter_answers_a_write_once_its_entry_is_durable_and_a_failed_application_is_replayed_after_the_restart()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 911,
