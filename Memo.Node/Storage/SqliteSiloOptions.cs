@@ -60,6 +60,15 @@ public sealed record SqliteSiloOptions
     /// </summary>
     public bool CheckIntegrityOnOpen { get; init; }
 
+    /// <summary>
+    /// A block copy (<see cref="SiloBatch.PutBlockCopy"/>) whose data is longer than this many bytes is stored in a file
+    /// of its own beside the database (<c>&lt;FileName&gt;-blocks/</c>), its row naming the file, rather than inside
+    /// the row: SQLite writes a row twice (WAL, then checkpoint) from its one writer thread, while the files are written
+    /// once, by the committing callers in parallel (docs/performance.md, "Large values"). Null or 0: every copy stays
+    /// in its row. Copies already stored either way stay readable whatever this says later.
+    /// </summary>
+    public int? CopyFileThreshold { get; init; } = 64 * 1024;
+
     /// <summary>Every problem with these settings (empty when they are usable).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -82,6 +91,10 @@ public sealed record SqliteSiloOptions
         Range(errors, nameof(QueueCapacity), QueueCapacity, 1, 1_000_000);
         Range(errors, nameof(PageCacheKiB), PageCacheKiB, 64, 4 * 1024 * 1024);
         Range(errors, nameof(WalCheckpointPages), WalCheckpointPages, 1, 1_000_000);
+        if (CopyFileThreshold is < 0)
+        {
+            errors.Add($"{nameof(CopyFileThreshold)} cannot be negative, not {CopyFileThreshold}.");
+        }
         if (MmapBytes < 0)
         {
             errors.Add($"{nameof(MmapBytes)} cannot be negative, not {MmapBytes}.");
