@@ -7,7 +7,7 @@
 //
 // Layout. <data>/<database file name>-blocks/<first address byte in hex>/<address in hex>.<file id>, each file holding
 // exactly the bytes the row would have held (a SealedSilo's sealed frame when policies seal records). The file id is
-// unique within the silo (a counter that starts above every id on disk and in the table), so a second write of the
+// unique within the silo (a counter that starts above every id on disk), so a second write of the
 // same address, a replacement with other bytes, or two batches racing on one address each write their own file and
 // never touch a file a row names.
 //
@@ -139,12 +139,14 @@ internal sealed class CopyFiles
 
     /// <summary>
     /// Removes every copy file that <paramref name="namedId"/> (the file id the table names for an address, or null)
-    /// does not name, and raises the id counter above every id seen on disk and <paramref name="highestRowId"/>.
+    /// does not name, and raises the id counter above every id seen on disk. (A row whose file is lost may name a
+    /// higher id; a later file of that address may then get the same id, which the writer allows for: see
+    /// SqliteWriteCommands.PutCopy.)
     /// </summary>
-    public SweepOutcome Sweep(Func<BlockAddress, long?> namedId, long highestRowId)
+    public SweepOutcome Sweep(Func<BlockAddress, long?> namedId)
     {
         long kept = 0, removed = 0, foreign = 0;
-        var highest = highestRowId;
+        long highest = 0;
         foreach (var sub in Directory.EnumerateDirectories(Folder))
         {
             foreach (var path in Directory.EnumerateFiles(sub))

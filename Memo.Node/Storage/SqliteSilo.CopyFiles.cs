@@ -174,16 +174,17 @@ public sealed partial class SqliteSilo
     private static CopyFiles OpenCopyFiles(SqliteConnection connection, string path, SqliteSiloOptions options, ILogger logger)
     {
         var files = CopyFiles.Open(path, SystemCopyFileDisk.For(Path.GetDirectoryName(path)!),
-            flush: (PlantedFaults & SiloFaults.AcknowledgeBeforeFsync) == 0);
+            flush: (PlantedFaults & (SiloFaults.AcknowledgeBeforeFsync | SiloFaults.CopyFilesBeforeFsync)) == 0);
         using var lookup = connection.CreateCommand();
         lookup.CommandText = "SELECT file_id FROM block_copies WHERE address = $address";
         var parameter = lookup.Parameters.Add("$address", SqliteType.Blob);
-        var highest = Scalar<long>(connection, "SELECT coalesce(max(file_id), 0) FROM block_copies WHERE file_id IS NOT NULL");
+        // Only the files on disk are looked up: an empty copy folder costs no query (a damaged table is then met by the
+        // read that needs it, as with every other table).
         var swept = files.Sweep(address =>
         {
             parameter.Value = address.ToArray();
             return lookup.ExecuteScalar() is long id ? id : null;
-        }, highest);
+        });
         if (swept.Removed > 0 || swept.Foreign > 0)
         {
             Log.CopyFilesSwept(logger, files.Folder, swept.Kept, swept.Removed, swept.Foreign);

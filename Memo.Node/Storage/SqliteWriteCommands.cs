@@ -267,7 +267,9 @@ internal sealed class SqliteWriteCommands : IDisposable
     {
         op.Address.WriteTo(_address);
         _copyFileOf.Parameters[0].Value = _address;
-        if (_copyFileOf.ExecuteScalar() is long previous)
+        // Not when the row names the very id just written: after a row's file was lost, the id counter (which starts
+        // above the ids on disk) may hand that id out again for the same address, and the new file must stay.
+        if (_copyFileOf.ExecuteScalar() is long previous && previous != fileId)
         {
             obsoleteFiles.Add((op.Address, previous));
         }
