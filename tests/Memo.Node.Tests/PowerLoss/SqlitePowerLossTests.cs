@@ -50,7 +50,7 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
     // Copy files: every batch also stores a block copy of 2-12 KiB, above the 1 KiB copy file threshold.
     private const int CopyFileThreshold = 1024;
     private static readonly int[] CopyFileBugSeeds = [11, 29];
-    private const string CopyFileBugRate = "4 of 4 runs of these seeds caught it (11 once, 29 twice here, plus the first run of 11), each by a reopening whose integrity check found acknowledged copy files missing";
+    private const string CopyFileBugRate = "4 of 4 runs of these seeds caught it (11 twice, 29 twice), each by a reopening whose integrity check found acknowledged copy files missing";
 
     [Fact]
     public async Task Every_acknowledged_block_copy_stored_in_a_copy_file_survives_power_cuts()
