@@ -2,7 +2,7 @@
 //
 // Why. A block copy above SqliteSiloOptions.CopyFileThreshold (64 KiB by default) is written to a file of its own
 // instead of into its block_copies row: SQLite writes a row's bytes twice (the WAL, then the checkpoint into the
-// B-tree) from its single writer thread, while files are written once, by the committing callers in parallel
+// B-tree) from its single writer thread, while files are written once, off that thread and in parallel
 // (docs/performance.md, "Large values": 100-130 MB/s in the silo against 460-580 MB/s as fsynced files).
 //
 // Layout. <data>/<database file name>-blocks/<first address byte in hex>/<address in hex>.<file id>, each file holding

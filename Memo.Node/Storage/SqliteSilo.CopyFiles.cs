@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Memo.Protocol.Blocks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -10,6 +11,11 @@ public sealed partial class SqliteSilo
     // Writer thread only: the copy files that rows replaced or removed in the transaction being built, each batch's
     // share marked by PendingCommit.ObsoleteFrom/To; unlinked once their batch has committed.
     private readonly List<(BlockAddress Address, long FileId)> _obsoleteFiles = [];
+    // Batches whose copy files are to be written, taken by the copy file writer threads; unbounded, since every batch
+    // in it also holds a caller waiting on its commit (the commit queue bounds them).
+    private readonly Channel<PendingCommit> _fileWrites = Channel.CreateUnbounded<PendingCommit>(
+        new UnboundedChannelOptions { SingleReader = false, SingleWriter = false, AllowSynchronousContinuations = false });
+    private readonly Thread[] _copyFileWriters;
 
     /// <summary>The folder holding the copies stored in files.</summary>
     internal string CopyFileFolder => _copyFiles.Folder;
@@ -17,8 +23,8 @@ public sealed partial class SqliteSilo
     /// <summary>The path of copy file <paramref name="fileId"/> of <paramref name="address"/> (for tests that damage one).</summary>
     internal string CopyFilePath(BlockAddress address, long fileId) => _copyFiles.PathOf(address, fileId);
 
-    // Gives each copy above the threshold a file id and starts writing the files on the thread pool (write, fsync the
-    // file, fsync its folder: CopyFiles.Write). Nothing to do for a batch with no such copy.
+    // Gives each copy above the threshold a file id and hands the batch to the copy file writer threads (write, fsync
+    // the file, fsync its folder: CopyFiles.Write). Nothing to do for a batch with no such copy.
     private void StartCopyFileWrites(PendingCommit pending)
     {
         if (_options.CopyFileThreshold is not { } threshold || threshold <= 0)
@@ -40,28 +46,84 @@ public sealed partial class SqliteSilo
             return;
         }
         pending.FileIds = ids;
-        pending.FilesWritten = Task.Run(() =>
+        pending.FilesCompletion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pending.FilesWritten = pending.FilesCompletion.Task;
+        if (!_fileWrites.Writer.TryWrite(pending))
         {
-            var written = 0;
-            try
+            pending.FilesCompletion.TrySetException(new ObjectDisposedException(nameof(SqliteSilo), "The silo is closing or closed; the batch was not applied."));
+        }
+    }
+
+    // Dedicated threads, as for the writer: each blocks in fsync. None when copies never go to files.
+    private Thread[] StartCopyFileWriters()
+    {
+        if (_options.CopyFileThreshold is not { } threshold || threshold <= 0)
+        {
+            _fileWrites.Writer.TryComplete();
+            return [];
+        }
+        var threads = new Thread[_options.CopyFileWriters];
+        for (var i = 0; i < threads.Length; i++)
+        {
+            threads[i] = new Thread(RunCopyFileWriter) { IsBackground = true, Name = $"memo-silo-copy-files-{i}" };
+            threads[i].Start();
+        }
+        return threads;
+    }
+
+    private void RunCopyFileWriter()
+    {
+        while (true)
+        {
+            var wait = _fileWrites.Reader.WaitToReadAsync();
+            if (!(wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult()))
             {
-                for (var i = 0; i < ids.Length; i++)
+                return;
+            }
+            while (_fileWrites.Reader.TryRead(out var pending))
+            {
+                WriteCopyFiles(pending);
+            }
+        }
+    }
+
+    // Writes every copy file of the batch in order; the batch fails whole when one fails (its files written so far go).
+    private void WriteCopyFiles(PendingCommit pending)
+    {
+        var ids = pending.FileIds!;
+        var operations = pending.Batch.Operations;
+        var written = 0;
+        try
+        {
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (ids[i] > 0)
                 {
-                    if (ids[i] > 0)
-                    {
-                        var copy = (SiloOperation.PutBlockCopy)operations[i];
-                        _copyFiles.Write(copy.Address, ids[i], copy.Data);
-                        written = i + 1;
-                    }
+                    var copy = (SiloOperation.PutBlockCopy)operations[i];
+                    _copyFiles.Write(copy.Address, ids[i], copy.Data);
+                    written = i + 1;
                 }
             }
-            catch
-            {
-                // The batch fails whole: the files written before the failing one go too.
-                DeleteNewCopyFiles(pending.Batch, ids.AsSpan(0, written));
-                throw;
-            }
-        });
+        }
+        catch (Exception e)
+        {
+            DeleteNewCopyFiles(pending.Batch, ids.AsSpan(0, written));
+            pending.FilesCompletion!.TrySetException(e);
+            return;
+        }
+        pending.FilesCompletion!.TrySetResult();
+    }
+
+    // After the writer stopped (every queued batch committed, so their files were written): lets the threads finish
+    // the batches that never reached the queue, then waits for them.
+    private async Task StopCopyFileWritersAsync()
+    {
+        _fileWrites.Writer.TryComplete();
+        await _fileWrites.Reader.Completion.ConfigureAwait(false);
+        foreach (var thread in _copyFileWriters)
+        {
+            await Task.Run(thread.Join).ConfigureAwait(false);
+        }
     }
 
     // A batch that never reached the writer (cancelled or refused while waiting for room): its files go once written.

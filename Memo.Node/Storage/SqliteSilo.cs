@@ -122,6 +122,7 @@ public sealed partial class SqliteSilo : ISilo
         // A dedicated thread: the writer blocks in fsync, which would otherwise pin a thread-pool thread.
         _writerThread = new Thread(RunWriter) { IsBackground = true, Name = "memo-silo-writer" };
         _writerThread.Start();
+        _copyFileWriters = StartCopyFileWriters();
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -327,6 +328,7 @@ public sealed partial class SqliteSilo : ISilo
         }
         _queue.Writer.TryComplete();
         await _writerStopped.Task.ConfigureAwait(false);
+        await StopCopyFileWritersAsync().ConfigureAwait(false);
         // Take every read connection back (waiting for reads in flight), then close the writer last: the last
         // connection to close checkpoints the WAL into the database file and removes it.
         for (var i = 0; i < _options.ReadConnections; i++)
@@ -457,6 +459,9 @@ public sealed partial class SqliteSilo : ISilo
 
         /// <summary>Completes once the batch's copy files are durable (or failed to be written).</summary>
         public Task FilesWritten { get; set; } = Task.CompletedTask;
+
+        /// <summary>Completes <see cref="FilesWritten"/> for a batch with copy files (set with <see cref="FileIds"/>).</summary>
+        public TaskCompletionSource? FilesCompletion { get; set; }
 
         /// <summary>
         /// Set when the batch's COMMIT failed: whether it reached the disk is unknown, so its new copy files stay
