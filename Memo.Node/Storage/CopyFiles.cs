@@ -6,10 +6,11 @@
 // (docs/performance.md, "Large values": 100-130 MB/s in the silo against 460-580 MB/s as fsynced files).
 //
 // Layout. <data>/<database file name>-blocks/<first address byte in hex>/<address in hex>.<file id>, each file holding
-// exactly the bytes the row would have held (a SealedSilo's sealed frame when policies seal records). The file id is
-// unique within the silo (a counter that starts above every id on disk), so a second write of the
-// same address, a replacement with other bytes, or two batches racing on one address each write their own file and
-// never touch a file a row names.
+// exactly the bytes the row would have held (a SealedSilo's sealed frame when policies seal records). File ids come
+// from one counter per silo that starts above every id on disk, so a second write of the same address, a replacement
+// with other bytes, or two batches racing on one address each write their own file and never touch a file a row
+// names. (Only a row whose file was lost may name an id the counter hands out again; the writer then keeps the new
+// file, see SqliteWriteCommands.PutCopy.)
 //
 // Durability order. The file is written, fsynced, and its folder fsynced before the transaction that inserts the row
 // naming it is queued: a committed row always names a durable file. A row removed or replaced by a committed
@@ -65,7 +66,7 @@ internal sealed class CopyFiles
         return files;
     }
 
-    /// <summary>A new file id, unique within the silo.</summary>
+    /// <summary>A new file id, above every id on disk when the silo opened and every id handed out since.</summary>
     public long NextId() => Interlocked.Increment(ref _lastId);
 
     /// <summary>The path of the copy file <paramref name="id"/> of <paramref name="address"/>.</summary>

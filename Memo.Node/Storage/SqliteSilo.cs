@@ -32,6 +32,11 @@
 // block the writer nor each other). Every read statement is its own read transaction, started after the commits
 // whose tasks have completed, so a read sees every completed commit. Statements are prepared once per connection.
 //
+// Copy files. A block copy above SqliteSiloOptions.CopyFileThreshold is a file of its own, written and fsynced by
+// dedicated threads before its batch's transaction commits the row naming it, unlinked after the commit that replaces
+// or removes that row, swept at open when no row names it (CopyFiles.cs has the design note). The writer waits for a
+// batch's files when the batch reaches the head of the queue, so FIFO durability holds for batches with copy files.
+//
 // Formats. The schema is versioned with PRAGMA user_version and marked as a Memo silo with
 // PRAGMA application_id; a newer version or a foreign database is refused untouched (SiloVersionException), a
 // damaged or non-database file gives SiloCorruptException. Log indexes and terms are stored as signed 64-bit
