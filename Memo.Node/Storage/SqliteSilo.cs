@@ -194,9 +194,9 @@ public sealed partial class SqliteSilo : ISilo
             return Task.FromCanceled(cancellationToken);
         }
         var pending = new PendingCommit(batch);
-        // Copies stored in files are written (and fsynced) here, by the caller, in parallel with other callers and
-        // with the writer: the batch is queued at once, in call order, and the writer waits for its files (if still
-        // being written) when the batch reaches the head of the queue.
+        // Copies stored in files are written (and fsynced) by the copy file writer threads, in parallel with other
+        // batches' files and with the writer: the batch is queued at once, in call order, and the writer waits for its
+        // files (if still being written) when the batch reaches the head of the queue.
         StartCopyFileWrites(pending);
         if (pending.FileIds is null && TryCommitInline(pending))
         {
