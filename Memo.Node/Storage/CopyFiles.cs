@@ -164,8 +164,15 @@ internal sealed class CopyFiles
                     kept++;
                     continue;
                 }
-                _disk.DeleteFile(path);
-                removed++;
+                if (TryDelete(path, out _))
+                {
+                    removed++;
+                }
+                else
+                {
+                    // Left for the next open: an orphan is harmless, and one file that cannot go must not stop the silo.
+                    foreign++;
+                }
             }
         }
         if (removed > 0)
@@ -253,6 +260,6 @@ internal sealed class CopyFiles
 
     private void TryDelete(string path) => TryDelete(path, out _);
 
-    /// <summary>What a sweep found: files rows name, files removed, and files whose names are not copy files (left alone).</summary>
+    /// <summary>What a sweep found: files rows name, files removed, and files left alone (names that are not copy files', or orphans that could not be removed).</summary>
     public readonly record struct SweepOutcome(long Kept, long Removed, long Foreign);
 }

@@ -30,7 +30,7 @@ public sealed partial class SqliteSilo
         public static partial void WriterFailed(ILogger logger, string filePath, Exception exception);
 
         [LoggerMessage(EventId = 7, Level = LogLevel.Information,
-            Message = "Swept the copy files of {Folder}: {Kept} named by their rows kept, {Removed} that no row names removed, {Foreign} with other names left alone")]
+            Message = "Swept the copy files of {Folder}: {Kept} named by their rows kept, {Removed} that no row names removed, {Foreign} left alone (other names, or not removable)")]
         public static partial void CopyFilesSwept(ILogger logger, string folder, long kept, long removed, long foreign);
 
         [LoggerMessage(EventId = 8, Level = LogLevel.Warning,
