@@ -158,6 +158,45 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_cancelled_while_waiting_for_room_in_the_queue_leaves_no_copy_file()
+    {
+        var silo = await OpenAsync(Options with { QueueCapacity = 1 });
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        // The writer blocks in the first batch, so the queue (room for one) fills and the copy's batch waits for room.
+        silo.FaultInjector = op =>
+        {
+            if (op is SiloOperation.PutEntry { Key: "hold" })
+            {
+                holding.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+            return null;
+        };
+        var held = silo.CommitAsync(new SiloBatch().PutEntry(S0, "hold", [1]));
+        // Only once the writer holds it: a batch queued earlier could join its group and leave room in the queue.
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the writer did not start the first batch within 30 s");
+        var queued = silo.CommitAsync(new SiloBatch().PutEntry(S0, "queued", [2]));
+        using var cancel = new CancellationTokenSource();
+        var dropped = silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)), cancel.Token);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dropped);
+        release.Set();
+        await Task.WhenAll(held, queued);
+        await BarrierAsync(silo);
+
+        Assert.Null(await silo.ReadBlockAsync(Address(1)));
+        // Its file was being written when the batch was dropped: it goes once written.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (CopyFiles().Length > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the dropped batch's copy file is still there after 30 s: {string.Join(", ", CopyFiles())}");
+            await Task.Delay(20); // polling pause: the loop re-checks the folder
+        }
+    }
+
+    [Fact]
     public async Task Batches_racing_on_one_address_leave_one_file_holding_the_last_committed_copy()
     {
         var silo = await OpenAsync();
