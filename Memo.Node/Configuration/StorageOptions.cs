@@ -10,6 +10,7 @@ namespace Memo.Node.Configuration;
 /// <param name="QueueCapacity">Capacity of the writer's bounded queue.</param>
 /// <param name="EntryCacheBytes">Memory for entries kept after a read (<see cref="Storage.EntryCacheSilo"/>); 0 turns it off.</param>
 /// <param name="InlineCommits">Whether a commit that finds the writer idle runs on the caller's thread (<see cref="Storage.SqliteSiloOptions.InlineCommits"/>).</param>
+/// <param name="CopyFileThreshold">Block copies larger than this are stored in files of their own (<see cref="Storage.SqliteSiloOptions.CopyFileThreshold"/>); 0: never.</param>
 public sealed record StorageOptions(
     StorageSynchronous Synchronous,
     int MaxBatchOperations,
@@ -17,7 +18,8 @@ public sealed record StorageOptions(
     int ReadConnections,
     int QueueCapacity,
     long EntryCacheBytes,
-    bool InlineCommits = false)
+    bool InlineCommits = false,
+    long CopyFileThreshold = 64 * 1024)
 {
     internal const string Path = "memo.storage";
 
@@ -38,7 +40,8 @@ public sealed record StorageOptions(
         r.Int32($"{Path}.read-connections"),
         r.Int32($"{Path}.queue-capacity"),
         r.Bytes($"{Path}.entry-cache-bytes"),
-        r.Choice($"{Path}.inline-commits", OnOff));
+        r.Choice($"{Path}.inline-commits", OnOff),
+        r.Bytes($"{Path}.copy-file-threshold"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -47,5 +50,6 @@ public sealed record StorageOptions(
         v.Range($"{Path}.read-connections", ReadConnections, 1, 64);
         v.Range($"{Path}.queue-capacity", QueueCapacity, 1, 1 << 24);
         v.SizeRange($"{Path}.entry-cache-bytes", EntryCacheBytes, 0, 1L << 40);
+        v.SizeRange($"{Path}.copy-file-threshold", CopyFileThreshold, 0, 1L << 30);
     }
 }

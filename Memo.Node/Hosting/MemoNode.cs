@@ -174,6 +174,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 ReadConnections = options.Storage.ReadConnections,
                 QueueCapacity = options.Storage.QueueCapacity,
                 InlineCommits = options.Storage.InlineCommits,
+                CopyFileThreshold = (int)options.Storage.CopyFileThreshold,
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
 
             NodeActorHost.CheckEvictionDelay(options, options.Network.EvictionDelay);

@@ -16,4 +16,11 @@ internal enum SiloFaults
     /// acknowledged. SIGKILL cannot show it (the page cache survives the process).
     /// </summary>
     AcknowledgeBeforeFsync = 1 << 0,
+
+    /// <summary>
+    /// Copy files (block copies above <see cref="SqliteSiloOptions.CopyFileThreshold"/>) are written without fsyncing
+    /// them or their folders, while the rows naming them are committed correctly: power loss can leave an acknowledged
+    /// row naming a file that is empty, torn or gone.
+    /// </summary>
+    CopyFilesBeforeFsync = 1 << 1,
 }

@@ -40,7 +40,7 @@ internal sealed class SqliteReadCommands : IDisposable
     {
         _connection = connection;
         _readBlock = Prepare("SELECT data FROM blocks WHERE address = $address", ("$address", SqliteType.Blob));
-        _readBlockCopy = Prepare("SELECT data FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
+        _readBlockCopy = Prepare("SELECT data, file_id, file_length FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
         _shardBlockCopies = Prepare(
             "SELECT address FROM block_copies WHERE shard = $shard AND address > $after ORDER BY address LIMIT $limit",
             ("$shard", SqliteType.Integer), ("$after", SqliteType.Blob), ("$limit", SqliteType.Integer));
@@ -85,7 +85,7 @@ internal sealed class SqliteReadCommands : IDisposable
             "(SELECT count(*) FROM blocks WHERE shard = $shard), " +
             "(SELECT coalesce(sum(length(address) + length(data)), 0) FROM blocks WHERE shard = $shard), " +
             "(SELECT count(*) FROM block_copies WHERE shard = $shard), " +
-            "(SELECT coalesce(sum(length(address) + length(data)), 0) FROM block_copies WHERE shard = $shard), " +
+            "(SELECT coalesce(sum(length(address) + coalesce(file_length, length(data))), 0) FROM block_copies WHERE shard = $shard), " +
             "(SELECT count(*) FROM raft_log WHERE shard = $shard), " +
             "(SELECT coalesce(sum(length(data)), 0) FROM raft_log WHERE shard = $shard)",
             ("$shard", SqliteType.Integer));
@@ -128,16 +128,24 @@ internal sealed class SqliteReadCommands : IDisposable
         return records;
     }
 
-    public byte[]? ReadBlock(BlockAddress address)
+    /// <summary>A block stored through its shard, else a copy (whose bytes may be in its file), else nothing.</summary>
+    public StoredBlock ReadBlock(BlockAddress address)
     {
         address.WriteTo(_address);
         _readBlock.Parameters[0].Value = _address;
         if (ReadBytes(_readBlock) is { } block)
         {
-            return block;
+            return new StoredBlock(block, 0, 0);
         }
         _readBlockCopy.Parameters[0].Value = _address;
-        return ReadBytes(_readBlockCopy);
+        using var reader = _readBlockCopy.ExecuteReader();
+        if (!reader.Read())
+        {
+            return default;
+        }
+        return reader.IsDBNull(1)
+            ? new StoredBlock(reader.GetFieldValue<byte[]>(0), 0, 0)
+            : new StoredBlock(null, reader.GetInt64(1), reader.GetInt64(2));
     }
 
     public byte[]? ReadBlockFragment(BlockAddress address)

@@ -28,5 +28,13 @@ public sealed partial class SqliteSilo
         [LoggerMessage(EventId = 6, Level = LogLevel.Critical,
             Message = "The writer of silo {FilePath} stopped after an unexpected error; every commit fails from now on")]
         public static partial void WriterFailed(ILogger logger, string filePath, Exception exception);
+
+        [LoggerMessage(EventId = 7, Level = LogLevel.Information,
+            Message = "Swept the copy files of {Folder}: {Kept} named by their rows kept, {Removed} that no row names removed, {Foreign} left alone (other names, or not removable)")]
+        public static partial void CopyFilesSwept(ILogger logger, string folder, long kept, long removed, long foreign);
+
+        [LoggerMessage(EventId = 8, Level = LogLevel.Warning,
+            Message = "Could not remove the copy file {Path}, which no row names any more; the sweep at the next open removes it")]
+        public static partial void CopyFileNotRemoved(ILogger logger, string path, Exception exception);
     }
 }

@@ -58,6 +58,15 @@ public sealed partial class SqliteSilo
         CREATE INDEX block_fragments_by_shard ON block_fragments (shard, address);
         """;
 
+    // Version 4: a copy may live in a file of its own (CopyFiles): file_id names the file, file_length is its size, and
+    // data is then empty. Both null for a copy stored in its row. The partial index finds the highest file id and the
+    // rows with files at open without reading every copy (the columns sit after the data, in its overflow pages).
+    private const string SchemaV4 = """
+        ALTER TABLE block_copies ADD COLUMN file_id INTEGER;
+        ALTER TABLE block_copies ADD COLUMN file_length INTEGER;
+        CREATE INDEX block_copies_by_file ON block_copies (file_id) WHERE file_id IS NOT NULL;
+        """;
+
     private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private static SqliteSilo Open(SqliteSiloOptions options, ILogger logger, CancellationToken cancellationToken)
@@ -83,6 +92,7 @@ public sealed partial class SqliteSilo
             {
                 CheckIntegrity(connection, path);
             }
+            var copyFiles = OpenCopyFiles(connection, path, options, logger);
             cancellationToken.ThrowIfCancellationRequested();
             writer = PrepareCommands(path, connection, static c => new SqliteWriteCommands(c));
             connection = null;
@@ -99,7 +109,7 @@ public sealed partial class SqliteSilo
                     throw;
                 }
             }
-            var silo = new SqliteSilo(options, path, logger, writer, readers);
+            var silo = new SqliteSilo(options, path, logger, writer, readers, copyFiles);
             Log.Opened(logger, path, SchemaVersion, created, options.Synchronous, options.ReadConnections, SQLitePCL.raw.sqlite3_libversion().utf8_to_string());
             return silo;
         }
@@ -239,6 +249,7 @@ public sealed partial class SqliteSilo
         Execute(connection, SchemaV1, transaction);
         Execute(connection, SchemaV2, transaction);
         Execute(connection, SchemaV3, transaction);
+        Execute(connection, SchemaV4, transaction);
         Execute(connection, $"PRAGMA application_id = {ApplicationId}", transaction);
         Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
         transaction.Commit();
@@ -258,6 +269,10 @@ public sealed partial class SqliteSilo
         if (current is 1 or 2)
         {
             Execute(connection, SchemaV3, transaction);
+        }
+        if (current is 1 or 2 or 3)
+        {
+            Execute(connection, SchemaV4, transaction);
         }
         Execute(connection, $"PRAGMA user_version = {SchemaVersion}", transaction);
         transaction.Commit();

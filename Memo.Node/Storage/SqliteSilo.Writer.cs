@@ -12,6 +12,7 @@ public sealed partial class SqliteSilo
         {
             while (HasDeferredTail() || WaitForBatches())
             {
+                WaitForHeadCopyFiles();
                 lock (_writeGate)
                 {
                     group.AddRange(_deferredTail);
@@ -113,6 +114,17 @@ public sealed partial class SqliteSilo
         }
     }
 
+    // The batch at the head of the queue commits first (FIFO), so the writer waits for its copy files, if any are still
+    // being written; batches queued meanwhile join its group. Outside the gate: an inline commit needs an empty queue.
+    // Not while a deferred tail is held: that tail commits first, without the head.
+    private void WaitForHeadCopyFiles()
+    {
+        if (_deferredTail.Count == 0 && _queue.Reader.TryPeek(out var head) && !head.FilesWritten.IsCompleted)
+        {
+            head.FilesWritten.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
+        }
+    }
+
     /// <summary>
     /// Holds back the deferred batches that end a group which must flush anyway: they commit first in the next group
     /// (on their own and unflushed when nothing else is queued by then). A replica queues the application of committed
@@ -132,8 +144,11 @@ public sealed partial class SqliteSilo
         group.RemoveRange(lastFlushed + 1, group.Count - lastFlushed - 1);
     }
 
-    /// <summary>Takes the longest prefix of the queue within the group limits (at least one batch), after any batches the
-    /// group already holds.</summary>
+    /// <summary>
+    /// Takes the longest prefix of the queue within the group limits (at least one batch), after any batches the group
+    /// already holds, whose copy files are all written: a batch still writing them ends the group, which need not wait
+    /// for it.
+    /// </summary>
     private void TakeGroup(List<PendingCommit> group)
     {
         long operations = 0;
@@ -145,7 +160,8 @@ public sealed partial class SqliteSilo
         }
         while (_queue.Reader.TryPeek(out var next))
         {
-            if (group.Count > 0 && (operations + next.Operations > _options.MaxBatchOperations || bytes + next.Bytes > _options.MaxBatchBytes))
+            if (group.Count > 0 && (operations + next.Operations > _options.MaxBatchOperations || bytes + next.Bytes > _options.MaxBatchBytes
+                || !next.FilesWritten.IsCompleted))
             {
                 break;
             }
@@ -168,6 +184,7 @@ public sealed partial class SqliteSilo
         {
             CommitGroupInOrder(group);
             Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.SiloEnd);
+            FinishCopyFiles(group);
         }
         finally
         {
@@ -196,12 +213,13 @@ public sealed partial class SqliteSilo
                 _flushingOnCommit = flush;
             }
         }
-        if (TryCommitWithoutSavepoints(group))
+        var ready = WithoutFailedCopyFiles(group);
+        if (TryCommitWithoutSavepoints(ready))
         {
             CompleteInOrder(group);
             return;
         }
-        var remaining = group;
+        var remaining = ready;
         while (remaining.Count > 0)
         {
             try
@@ -227,6 +245,7 @@ public sealed partial class SqliteSilo
                     // SQLite aborted the whole transaction (I/O error, disk full...): the batches applied so far
                     // in it are gone too. Each round fails at least one batch, so this terminates.
                     _writer.TryRollback();
+                    _obsoleteFiles.Clear();
                     retry = [.. applied, .. remaining.Skip(i + 1)];
                     Log.TransactionAborted(_logger, FilePath, retry.Count);
                     break;
@@ -274,12 +293,13 @@ public sealed partial class SqliteSilo
             _writer.Begin();
             foreach (var pending in group)
             {
-                ApplyOperations(pending.Batch);
+                ApplyOperations(pending);
             }
         }
         catch (Exception)
         {
             _writer.TryRollback();
+            _obsoleteFiles.Clear();
             return false;
         }
         CommitOrFail(group);
@@ -297,6 +317,10 @@ public sealed partial class SqliteSilo
         catch (Exception ex)
         {
             Fail(applied, ex);
+            foreach (var pending in applied)
+            {
+                pending.CommitUncertain = true;
+            }
         }
     }
 
@@ -313,17 +337,21 @@ public sealed partial class SqliteSilo
     }
 
     // Every write of one batch, each after the test seam's fault check.
-    private void ApplyOperations(SiloBatch batch)
+    private void ApplyOperations(PendingCommit pending)
     {
         var injector = FaultInjector;
-        foreach (var operation in batch.Operations)
+        var operations = pending.Batch.Operations;
+        var fileIds = pending.FileIds;
+        pending.ObsoleteFrom = _obsoleteFiles.Count;
+        for (var i = 0; i < operations.Count; i++)
         {
-            if (injector?.Invoke(operation) is { } fault)
+            if (injector?.Invoke(operations[i]) is { } fault)
             {
                 throw fault;
             }
-            _writer.Apply(operation);
+            _writer.Apply(operations[i], fileIds is null ? 0 : fileIds[i], _obsoleteFiles);
         }
+        pending.ObsoleteTo = _obsoleteFiles.Count;
     }
 
     /// <summary>Applies one batch inside a savepoint; false (with the error recorded) when it failed.</summary>
@@ -337,12 +365,14 @@ public sealed partial class SqliteSilo
         try
         {
             _writer.Savepoint();
-            ApplyOperations(pending.Batch);
+            ApplyOperations(pending);
             _writer.ReleaseSavepoint();
             return true;
         }
         catch (Exception ex)
         {
+            // Its writes are rolled back to the savepoint (or with the whole transaction): so are the files it made obsolete.
+            _obsoleteFiles.RemoveRange(pending.ObsoleteFrom, _obsoleteFiles.Count - pending.ObsoleteFrom);
             pending.Error = Translate(ex);
             Log.BatchFailed(_logger, FilePath, operations.Count, pending.Error);
             return false;

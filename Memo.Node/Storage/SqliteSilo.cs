@@ -32,6 +32,11 @@
 // block the writer nor each other). Every read statement is its own read transaction, started after the commits
 // whose tasks have completed, so a read sees every completed commit. Statements are prepared once per connection.
 //
+// Copy files. A block copy above SqliteSiloOptions.CopyFileThreshold is a file of its own, written and fsynced by
+// dedicated threads before its batch's transaction commits the row naming it, unlinked after the commit that replaces
+// or removes that row, swept at open when no row names it (CopyFiles.cs has the design note). The writer waits for a
+// batch's files when the batch reaches the head of the queue, so FIFO durability holds for batches with copy files.
+//
 // Formats. The schema is versioned with PRAGMA user_version and marked as a Memo silo with
 // PRAGMA application_id; a newer version or a foreign database is refused untouched (SiloVersionException), a
 // damaged or non-database file gives SiloCorruptException. Log indexes and terms are stored as signed 64-bit
@@ -58,7 +63,7 @@ namespace Memo.Node.Storage;
 public sealed partial class SqliteSilo : ISilo
 {
     /// <summary>The schema version this build creates, reads and writes.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     /// <summary>Written to <c>PRAGMA application_id</c>: ASCII "MEMO".</summary>
     internal const int ApplicationId = 0x4D454D4F;
@@ -76,6 +81,8 @@ public sealed partial class SqliteSilo : ISilo
     private readonly Channel<PendingCommit> _queue;
     private readonly Channel<SqliteReadCommands> _readers;
     private readonly SqliteWriteCommands _writer;
+    // The copies stored outside their rows (above SqliteSiloOptions.CopyFileThreshold); see CopyFiles.
+    private readonly CopyFiles _copyFiles;
     // Writer thread only: whether the writer connection's commits flush now (PRAGMA synchronous FULL, as opened).
     private bool _flushingOnCommit = true;
     private readonly Thread _writerThread;
@@ -98,12 +105,13 @@ public sealed partial class SqliteSilo : ISilo
     private long _transactions;
     private int _disposeStarted;
 
-    private SqliteSilo(SqliteSiloOptions options, string filePath, ILogger logger, SqliteWriteCommands writer, IReadOnlyList<SqliteReadCommands> readers)
+    private SqliteSilo(SqliteSiloOptions options, string filePath, ILogger logger, SqliteWriteCommands writer, IReadOnlyList<SqliteReadCommands> readers, CopyFiles copyFiles)
     {
         _options = options;
         FilePath = filePath;
         _logger = logger;
         _writer = writer;
+        _copyFiles = copyFiles;
         _queue = Channel.CreateBounded<PendingCommit>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,
@@ -119,6 +127,7 @@ public sealed partial class SqliteSilo : ISilo
         // A dedicated thread: the writer blocks in fsync, which would otherwise pin a thread-pool thread.
         _writerThread = new Thread(RunWriter) { IsBackground = true, Name = "memo-silo-writer" };
         _writerThread.Start();
+        _copyFileWriters = StartCopyFileWriters();
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -185,7 +194,11 @@ public sealed partial class SqliteSilo : ISilo
             return Task.FromCanceled(cancellationToken);
         }
         var pending = new PendingCommit(batch);
-        if (TryCommitInline(pending))
+        // Copies stored in files are written (and fsynced) by the copy file writer threads, in parallel with other
+        // batches' files and with the writer: the batch is queued at once, in call order, and the writer waits for its
+        // files (if still being written) when the batch reaches the head of the queue.
+        StartCopyFileWrites(pending);
+        if (pending.FileIds is null && TryCommitInline(pending))
         {
             return pending.Completion.Task;
         }
@@ -197,8 +210,16 @@ public sealed partial class SqliteSilo : ISilo
     }
 
     /// <inheritdoc />
-    public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
-        ReadAsync(address, static (reader, a) => reader.ReadBlock(a), cancellationToken);
+    /// <exception cref="SiloCorruptException">The copy file the block's row names is missing or does not hold the row's length.</exception>
+    public ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default)
+    {
+        var stored = ReadAsync(address, static (reader, a) => reader.ReadBlock(a), cancellationToken);
+        if (stored.IsCompletedSuccessfully && !stored.Result.InFile)
+        {
+            return new ValueTask<byte[]?>(stored.Result.Data);
+        }
+        return ReadBlockFromFileAsync(stored, address, cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default)
@@ -312,6 +333,7 @@ public sealed partial class SqliteSilo : ISilo
         }
         _queue.Writer.TryComplete();
         await _writerStopped.Task.ConfigureAwait(false);
+        await StopCopyFileWritersAsync().ConfigureAwait(false);
         // Take every read connection back (waiting for reads in flight), then close the writer last: the last
         // connection to close checkpoints the WAL into the database file and removes it.
         for (var i = 0; i < _options.ReadConnections; i++)
@@ -353,11 +375,18 @@ public sealed partial class SqliteSilo : ISilo
         }
         catch (ChannelClosedException ex) when (ex.InnerException is not null)
         {
+            DiscardCopyFiles(pending);
             throw new InvalidOperationException($"The writer of silo '{FilePath}' has stopped; the batch was not applied.", ex.InnerException);
         }
         catch (ChannelClosedException)
         {
+            DiscardCopyFiles(pending);
             throw new ObjectDisposedException(nameof(SqliteSilo), "The silo is closing or closed; the batch was not applied.");
+        }
+        catch (OperationCanceledException)
+        {
+            DiscardCopyFiles(pending);
+            throw;
         }
         await WaitForDurability(pending, cancellationToken).ConfigureAwait(false);
     }
@@ -426,5 +455,29 @@ public sealed partial class SqliteSilo : ISilo
 
         /// <summary>Set when applying the batch failed; the task fails with it when the group completes.</summary>
         public Exception? Error { get; set; }
+
+        /// <summary>
+        /// Per operation, the id of the copy file written for it (0: stored in its row); null when the batch writes no
+        /// copy file.
+        /// </summary>
+        public long[]? FileIds { get; set; }
+
+        /// <summary>Completes once the batch's copy files are durable (or failed to be written).</summary>
+        public Task FilesWritten { get; set; } = Task.CompletedTask;
+
+        /// <summary>Completes <see cref="FilesWritten"/> for a batch with copy files (set with <see cref="FileIds"/>).</summary>
+        public TaskCompletionSource? FilesCompletion { get; set; }
+
+        /// <summary>
+        /// Set when the batch's COMMIT failed: whether it reached the disk is unknown, so its new copy files stay
+        /// (the sweep at the next open removes them if no row names them).
+        /// </summary>
+        public bool CommitUncertain { get; set; }
+
+        /// <summary>The range of the writer's obsolete-file list that applying this batch added (valid once it committed).</summary>
+        public int ObsoleteFrom { get; set; }
+
+        /// <summary>See <see cref="ObsoleteFrom"/>.</summary>
+        public int ObsoleteTo { get; set; }
     }
 }

@@ -60,6 +60,21 @@ public sealed record SqliteSiloOptions
     /// </summary>
     public bool CheckIntegrityOnOpen { get; init; }
 
+    /// <summary>
+    /// A block copy (<see cref="SiloBatch.PutBlockCopy"/>) whose data is longer than this many bytes is stored in a file
+    /// of its own beside the database (<c>&lt;FileName&gt;-blocks/</c>), its row naming the file, rather than inside
+    /// the row: SQLite writes a row twice (WAL, then checkpoint) from its one writer thread, while the files are written
+    /// once, off that thread and in parallel (docs/performance.md, "Large values"). Null or 0: every copy stays
+    /// in its row. Copies already stored either way stay readable whatever this says later.
+    /// </summary>
+    public int? CopyFileThreshold { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Dedicated threads writing copy files (each blocks in the file's and its folder's fsync, which on the thread pool
+    /// would starve it: the pool starts with one thread per core). More copy files wait for a free writer.
+    /// </summary>
+    public int CopyFileWriters { get; init; } = 4;
+
     /// <summary>Every problem with these settings (empty when they are usable).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -82,6 +97,11 @@ public sealed record SqliteSiloOptions
         Range(errors, nameof(QueueCapacity), QueueCapacity, 1, 1_000_000);
         Range(errors, nameof(PageCacheKiB), PageCacheKiB, 64, 4 * 1024 * 1024);
         Range(errors, nameof(WalCheckpointPages), WalCheckpointPages, 1, 1_000_000);
+        Range(errors, nameof(CopyFileWriters), CopyFileWriters, 1, 64);
+        if (CopyFileThreshold is < 0)
+        {
+            errors.Add($"{nameof(CopyFileThreshold)} cannot be negative, not {CopyFileThreshold}.");
+        }
         if (MmapBytes < 0)
         {
             errors.Add($"{nameof(MmapBytes)} cannot be negative, not {MmapBytes}.");

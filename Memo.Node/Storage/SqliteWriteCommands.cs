@@ -28,6 +28,7 @@ internal sealed class SqliteWriteCommands : IDisposable
     private readonly SqliteCommand _deleteBlock;
     private readonly SqliteCommand _putBlockCopy;
     private readonly SqliteCommand _moveBlockCopy;
+    private readonly SqliteCommand _copyFileOf;
     private readonly SqliteCommand _deleteBlockCopy;
     private readonly SqliteCommand _putBlockFragment;
     private readonly SqliteCommand _deleteBlockFragment;
@@ -66,13 +67,17 @@ internal sealed class SqliteWriteCommands : IDisposable
             ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
         _deleteBlock = Prepare("DELETE FROM blocks WHERE address = $address", ("$address", SqliteType.Blob));
         _putBlockCopy = Prepare(
-            "INSERT INTO block_copies (address, shard, data) VALUES ($address, $shard, $data) " +
-            "ON CONFLICT (address) DO UPDATE SET data = excluded.data WHERE shard = excluded.shard",
-            ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
+            "INSERT INTO block_copies (address, shard, data, file_id, file_length) VALUES ($address, $shard, $data, $file, $length) " +
+            "ON CONFLICT (address) DO UPDATE SET data = excluded.data, file_id = excluded.file_id, file_length = excluded.file_length " +
+            "WHERE shard = excluded.shard",
+            ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob), ("$file", SqliteType.Integer), ("$length", SqliteType.Integer));
         _moveBlockCopy = Prepare(
-            "UPDATE block_copies SET shard = $shard, data = $data WHERE address = $address",
-            ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob));
-        _deleteBlockCopy = Prepare("DELETE FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
+            "UPDATE block_copies SET shard = $shard, data = $data, file_id = $file, file_length = $length WHERE address = $address",
+            ("$address", SqliteType.Blob), ("$shard", SqliteType.Integer), ("$data", SqliteType.Blob), ("$file", SqliteType.Integer), ("$length", SqliteType.Integer));
+        // A copy's file is unlinked only once the transaction that replaced or removed its row has committed, so the
+        // writer learns which file a row named before it changes the row.
+        _copyFileOf = Prepare("SELECT file_id FROM block_copies WHERE address = $address", ("$address", SqliteType.Blob));
+        _deleteBlockCopy = Prepare("DELETE FROM block_copies WHERE address = $address RETURNING file_id", ("$address", SqliteType.Blob));
         _putBlockFragment = Prepare(
             "INSERT INTO block_fragments (address, shard, idx, data) VALUES ($address, $shard, $idx, $data) " +
             "ON CONFLICT (address) DO UPDATE SET shard = excluded.shard, idx = excluded.idx, data = excluded.data",
@@ -176,8 +181,12 @@ internal sealed class SqliteWriteCommands : IDisposable
         }
     }
 
-    /// <summary>Applies one (validated) operation.</summary>
-    public void Apply(SiloOperation operation)
+    /// <summary>
+    /// Applies one (validated) operation. <paramref name="fileId"/> is the copy file already written for a
+    /// <see cref="SiloOperation.PutBlockCopy"/> stored outside its row (0: in the row); the copy files of rows this
+    /// replaces or removes are added to <paramref name="obsoleteFiles"/>, to unlink once the transaction commits.
+    /// </summary>
+    public void Apply(SiloOperation operation, long fileId, List<(BlockAddress Address, long FileId)> obsoleteFiles)
     {
         switch (operation)
         {
@@ -190,7 +199,7 @@ internal sealed class SqliteWriteCommands : IDisposable
                 Execute(_deleteBlock, _address);
                 // A block removed through its shard (reclaimed, deleted) goes whichever way it was stored, and is
                 // remembered as removed so that no replica's stale copy is taken back (ISilo.IsBlockRemovedAsync).
-                Execute(_deleteBlockCopy, _address);
+                DeleteCopy(op.Address, obsoleteFiles);
                 Execute(_deleteBlockFragment, _address);
                 Execute(_markRemoved, _address);
                 break;
@@ -198,12 +207,11 @@ internal sealed class SqliteWriteCommands : IDisposable
                 Execute(_forgetRemoved, op.RemovedBefore.ToUnixTimeSeconds());
                 break;
             case SiloOperation.PutBlockCopy op:
-                op.Address.WriteTo(_address);
-                Put(_putBlockCopy, _moveBlockCopy, _address, op.Shard.Value, op.Data);
+                PutCopy(op, fileId, obsoleteFiles);
                 break;
             case SiloOperation.DeleteBlockCopy op:
                 op.Address.WriteTo(_address);
-                Execute(_deleteBlockCopy, _address);
+                DeleteCopy(op.Address, obsoleteFiles);
                 break;
             case SiloOperation.PutBlockFragment op:
                 op.Address.WriteTo(_address);
@@ -252,6 +260,43 @@ internal sealed class SqliteWriteCommands : IDisposable
             command.Dispose();
         }
         _connection.Dispose();
+    }
+
+    // A copy in its row (fileId 0: the data, no file) or in its file (an empty data column, the file's id and length).
+    private void PutCopy(SiloOperation.PutBlockCopy op, long fileId, List<(BlockAddress, long)> obsoleteFiles)
+    {
+        op.Address.WriteTo(_address);
+        _copyFileOf.Parameters[0].Value = _address;
+        // Not when the row names the very id just written: after a row's file was lost, the id counter (which starts
+        // above the ids on disk) may hand that id out again for the same address, and the new file must stay.
+        if (_copyFileOf.ExecuteScalar() is long previous && previous != fileId)
+        {
+            obsoleteFiles.Add((op.Address, previous));
+        }
+        object data = fileId > 0 ? Array.Empty<byte>() : op.Data;
+        object file = fileId > 0 ? fileId : DBNull.Value;
+        object length = fileId > 0 ? (long)op.Data.Length : DBNull.Value;
+        foreach (var command in (ReadOnlySpan<SqliteCommand>)[_putBlockCopy, _moveBlockCopy])
+        {
+            command.Parameters[0].Value = _address;
+            command.Parameters[1].Value = op.Shard.Value;
+            command.Parameters[2].Value = data;
+            command.Parameters[3].Value = file;
+            command.Parameters[4].Value = length;
+            if (command.ExecuteNonQuery() > 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private void DeleteCopy(BlockAddress address, List<(BlockAddress, long)> obsoleteFiles)
+    {
+        _deleteBlockCopy.Parameters[0].Value = _address;
+        if (_deleteBlockCopy.ExecuteScalar() is long removed)
+        {
+            obsoleteFiles.Add((address, removed));
+        }
     }
 
     // The usual upsert, then the move when it changed no row (the record exists under another shard).

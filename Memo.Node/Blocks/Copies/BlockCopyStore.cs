@@ -234,16 +234,27 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
         }
     }
 
-    // This node's copy when it is valid; a bad copy is dropped (anti-entropy brings a good one back).
+    // This node's copy when it is valid; a bad copy is dropped (anti-entropy brings a good one back). A copy the silo
+    // reports damaged (its copy file missing or cut short) is a bad copy too: the read goes on to the other replicas.
     private async ValueTask<Block?> ReadLocalAsync(BlockAddress address, CancellationToken cancellationToken)
     {
-        if (await _silo.ReadBlockAsync(address, cancellationToken).ConfigureAwait(false) is not { } bytes)
+        byte[]? bytes;
+        string reason;
+        try
         {
-            return null;
+            bytes = await _silo.ReadBlockAsync(address, cancellationToken).ConfigureAwait(false);
+            if (bytes is null)
+            {
+                return null;
+            }
+            if (Checked(bytes, address, out reason) is { } block)
+            {
+                return block;
+            }
         }
-        if (Checked(bytes, address, out var reason) is { } block)
+        catch (SiloCorruptException e)
         {
-            return block;
+            reason = e.Message;
         }
         Interlocked.Increment(ref _badCopiesFound);
         LogBadLocalCopy(address.ToString(), reason);

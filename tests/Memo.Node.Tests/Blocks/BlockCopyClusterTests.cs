@@ -128,6 +128,35 @@ public sealed class BlockCopyClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_copy_whose_file_is_lost_is_not_served_the_node_keeps_serving_and_the_copy_is_repaired()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3, Settings);
+        await ClusterDataTests.WaitAsync(cluster, n => ClusterDataTests.GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
+        var addresses = await WriteAsync(cluster, "lost", 1);
+        await RepairUntilAsync(cluster, addresses, "the block on its 3 replicas");
+        var address = addresses[0];
+        var victim = cluster.Nodes[1];
+        // Values of 64 KiB make blocks above the 64 KiB copy file threshold: the copy is a file of its own.
+        var hex = Convert.ToHexStringLower(address.ToArray());
+        var file = Assert.Single(Directory.GetFiles(Path.Combine(victim.DataDirectory, "memo.db-blocks", hex[..2]), hex + ".*"));
+        File.Delete(file);
+        await Assert.ThrowsAsync<SiloCorruptException>(async () => await victim.Running.Shards.Silo.ReadBlockAsync(address));
+
+        using (var reader = ClientOf(victim))
+        {
+            Assert.Equal(ValueOf(0), await reader.FetchAsync("lost/0"));
+            await reader.UpsertAsync("lost/after", Encoding.UTF8.GetBytes("the node still takes writes"));
+            Assert.Equal("the node still takes writes", Encoding.UTF8.GetString(await reader.FetchAsync("lost/after") ?? []));
+        }
+        Assert.True(victim.Running.Shards.Copies.BadCopiesFound >= 1, "the lost copy file was not noticed");
+        Assert.Null(await victim.Running.Shards.Silo.ReadBlockAsync(address));
+
+        await RepairUntilAsync(cluster, addresses, "the dropped copy sent back to node 1");
+        var repaired = Block.Parser.ParseFrom(await victim.Running.Shards.Silo.ReadBlockAsync(address) ?? throw new InvalidOperationException("no copy on node 1"));
+        Assert.True(BlockValidator.ValidateAt(repaired, address).IsValid);
+    }
+
+    [Fact]
     public async Task A_stale_copy_of_a_reclaimed_block_is_not_taken_back_by_the_replicas_and_is_removed_where_it_was()
     {
         await using var cluster = await InProcessCluster.StartAsync(3, Settings);

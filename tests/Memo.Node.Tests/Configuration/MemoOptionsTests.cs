@@ -32,7 +32,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
         Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5)), o.Grpc);
-        Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536, 64L << 20), o.Storage);
+        Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536, 64L << 20, InlineCommits: false, CopyFileThreshold: 64 * 1024), o.Storage);
         Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
         Assert.Equal(new NetworkOptions(3, TimeSpan.FromMinutes(10)), o.Network);
@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(71, leaves.Count);
+        Assert.Equal(72, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(70, problems.Count);
+        Assert.Equal(71, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }

@@ -9,7 +9,7 @@ namespace Memo.Node.Tests.Erasure;
 /// <summary>
 /// What erasure coding saves on disk (docs/performance.md, "Erasure coding"): the same large values written to a
 /// 6-node cluster that keeps 3 whole copies and to one that keeps 4+2 fragments, measured as the silo files' sizes
-/// once every node has stopped (SQLite folds its write-ahead log into the database at close), and as the bytes of the
+/// (and their copy files) once every node has stopped (SQLite folds its write-ahead log into the database at close), and as the bytes of the
 /// copy and fragment records the silos hold.
 /// </summary>
 public sealed class ErasureStorageFigures(ITestOutputHelper output)
@@ -72,7 +72,11 @@ public sealed class ErasureStorageFigures(ITestOutputHelper output)
             {
                 await cluster.StopAsync(i);
             }
-            var files = cluster.Nodes.Sum(s => Directory.EnumerateFiles(s.DataDirectory, "memo.db*").Sum(f => new FileInfo(f).Length));
+            // The database files and the copy files beside them (memo.db-blocks/: copies above 64 KiB).
+            var files = cluster.Nodes.Sum(s => Directory.EnumerateFiles(s.DataDirectory, "memo.db*").Sum(f => new FileInfo(f).Length)
+                + (Directory.Exists(Path.Combine(s.DataDirectory, "memo.db-blocks"))
+                    ? Directory.EnumerateFiles(Path.Combine(s.DataDirectory, "memo.db-blocks"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length)
+                    : 0));
             return (records, files);
         }
         finally

@@ -25,7 +25,7 @@ public sealed class DataFolderFileModeTests(ITestOutputHelper output) : IDisposa
     private string NewFolder() => Path.Combine(_parent.Path, Guid.NewGuid().ToString("n"), "data");
 
     [Fact]
-    public async Task A_new_data_folder_is_0700_and_its_database_wal_shm_lock_and_key_files_are_0600()
+    public async Task A_new_data_folder_is_0700_and_its_database_wal_shm_lock_key_and_copy_files_are_0600()
     {
         if (OperatingSystem.IsWindows())
         {
@@ -37,6 +37,9 @@ public sealed class DataFolderFileModeTests(ITestOutputHelper output) : IDisposa
             using var key = NodeIdentity.LoadOrCreate(folder, passphrase: null);
             await using var silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions { DataDirectory = folder.Path });
             await silo.CommitAsync(new SiloBatch().PutMeta("m", [1])); // the WAL and SHM files exist once written
+            // A block copy above the 64 KiB threshold: a copy file in a subfolder of memo.db-blocks.
+            var address = BlockAddress.FromBytes(Enumerable.Repeat((byte)0x5C, BlockAddress.Length).ToArray());
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(new ShardId(0), address, new byte[100_000]));
 
             Assert.Equal(OwnerOnlyDirectory, File.GetUnixFileMode(folderPath));
             foreach (var name in new[] { "memo.db", "memo.db-wal", "memo.db-shm", "LOCK", NodeIdentity.FileName })
@@ -45,6 +48,10 @@ public sealed class DataFolderFileModeTests(ITestOutputHelper output) : IDisposa
                 Assert.True(File.Exists(path), $"{name} exists");
                 Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(path));
             }
+            var copies = folder.File("memo.db-blocks");
+            Assert.Equal(OwnerOnlyDirectory, File.GetUnixFileMode(copies));
+            Assert.Equal(OwnerOnlyDirectory, File.GetUnixFileMode(Path.Combine(copies, "5c")));
+            Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(Assert.Single(Directory.GetFiles(Path.Combine(copies, "5c")))));
         }
     }
 

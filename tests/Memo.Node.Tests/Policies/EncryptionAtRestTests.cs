@@ -28,16 +28,21 @@ public sealed class EncryptionAtRestTests(ITestOutputHelper output) : IDisposabl
         var shard = new ShardId(3);
         var block = BlockAddress.FromBytes(Enumerable.Repeat((byte)0xAB, BlockAddress.Length).ToArray());
         var copy = BlockAddress.FromBytes(Enumerable.Repeat((byte)0xCD, BlockAddress.Length).ToArray());
-        string[] secrets = ["secret-entry-e1", "secret-block-b2", "secret-copy-c3", "secret-log-l4", "secret-snapshot-s5"];
+        // Above SqliteSiloOptions.CopyFileThreshold (64 KiB): this copy is stored in a copy file, sealed like a row.
+        var fileCopy = BlockAddress.FromBytes(Enumerable.Repeat((byte)0xEF, BlockAddress.Length).ToArray());
+        var fileCopyValue = Value("secret-file-copy-f6" + new string('f', 100_000));
+        string[] secrets = ["secret-entry-e1", "secret-block-b2", "secret-copy-c3", "secret-log-l4", "secret-snapshot-s5", "secret-file-copy-f6"];
         await using (var silo = await SealedSilo.OpenAsync(await SqliteSilo.OpenAsync(options), policies, kek, null, CancellationToken.None))
         {
             await silo.CommitAsync(new SiloBatch()
                 .PutEntry(shard, "visible-key-name", Value(secrets[0]))
                 .PutBlock(shard, block, Value(secrets[1]))
                 .PutBlockCopy(shard, copy, Value(secrets[2]))
+                .PutBlockCopy(shard, fileCopy, fileCopyValue)
                 .AppendLog(shard, new LogIndex(1), new Term(1), Value(secrets[3]))
                 .PutMeta("raft/3/snapshot", Value(secrets[4])));
-            // While open: what is committed sits in the WAL.
+            // While open: what is committed sits in the WAL (and the large copy in its file).
+            Assert.Single(CopyFiles());
             AssertNoPlaintext(secrets);
         }
         // After close: the WAL was checkpointed into the database file.
@@ -58,6 +63,7 @@ public sealed class EncryptionAtRestTests(ITestOutputHelper output) : IDisposabl
             Assert.Equal(Value(secrets[0]), await reopened.ReadEntryAsync("visible-key-name"));
             Assert.Equal(Value(secrets[1]), await reopened.ReadBlockAsync(block));
             Assert.Equal(Value(secrets[2]), await reopened.ReadBlockAsync(copy));
+            Assert.Equal(fileCopyValue, await reopened.ReadBlockAsync(fileCopy));
             Assert.Equal(Value(secrets[3]), (await reopened.ReadLogAsync(shard, new LogIndex(1), new LogIndex(2))).Single().Data);
             Assert.Equal(Value(secrets[4]), await reopened.ReadMetaAsync("raft/3/snapshot"));
             Assert.Equal(Value(secrets[0]), (await reopened.ScanShardAsync(shard, null, 10)).Single(r => r.Key is not null).Value);
@@ -200,7 +206,8 @@ public sealed class EncryptionAtRestTests(ITestOutputHelper output) : IDisposabl
     private bool FilesContain(string text, string? folder = null)
     {
         var needle = Encoding.UTF8.GetBytes(text);
-        var files = Directory.GetFiles(folder ?? _root.FullName, "memo.db*");
+        // The database, its WAL, and the copy files under memo.db-blocks/ (large block copies).
+        var files = Directory.GetFiles(folder ?? _root.FullName, "memo.db*").Concat(CopyFiles(folder)).ToArray();
         Assert.NotEmpty(files);
         return files.Any(file =>
         {
@@ -209,5 +216,11 @@ public sealed class EncryptionAtRestTests(ITestOutputHelper output) : IDisposabl
             stream.CopyTo(memory);
             return memory.GetBuffer().AsSpan(0, (int)memory.Length).IndexOf(needle) >= 0;
         });
+    }
+
+    private string[] CopyFiles(string? folder = null)
+    {
+        var copies = Path.Combine(folder ?? _root.FullName, "memo.db-blocks");
+        return Directory.Exists(copies) ? Directory.GetFiles(copies, "*", SearchOption.AllDirectories) : [];
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Memo.Node.Storage;
 using Memo.Node.Tests.Storage;
+using Memo.Protocol.Blocks;
 using Memo.Testing.PowerLoss;
 using Xunit.Abstractions;
 
@@ -46,6 +47,33 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
         Assert.True(result.LostAcknowledged > 0 || result.Corrupt is not null, $"seed {seed}, the last of {BugSeeds.Length} fixed seeds: the planted bug lost nothing acknowledged, the power-loss check has no teeth: {result}");
     }
 
+    // Copy files: every batch also stores a block copy of 2-12 KiB, above the 1 KiB copy file threshold.
+    private const int CopyFileThreshold = 1024;
+    private static readonly int[] CopyFileBugSeeds = [11, 29];
+    private const string CopyFileBugRate = "4 of 4 runs of these seeds caught it (11 twice, 29 twice), each by a reopening whose integrity check found acknowledged copy files missing";
+
+    [Fact]
+    public async Task Every_acknowledged_block_copy_stored_in_a_copy_file_survives_power_cuts()
+    {
+        var seed = Seed();
+        var result = await RunAsync(seed, SiloFaults.None, copyFiles: true);
+        output.WriteLine($"passes without the bug: {result}");
+        Assert.True(result.Acknowledged > Rounds * 10, $"seed {seed}: too few batches acknowledged to prove anything: {result}");
+        Assert.True(result.ChangesLost > 0, $"seed {seed}: no power cut undid anything, so nothing was tested: {result}");
+        Assert.True(result.Corrupt is null, $"seed {seed} (MEMO_POWER_SEED={seed}): {result.Corrupt}");
+        Assert.Equal(0, result.NotAtomic);
+        Assert.True(result.LostAcknowledged == 0, $"seed {seed} (MEMO_POWER_SEED={seed}): {result.FirstLoss}; {result}");
+    }
+
+    [Fact]
+    public async Task A_silo_that_does_not_fsync_its_copy_files_loses_acknowledged_copies_at_a_power_cut()
+    {
+        var (seed, result) = await PlantedBugSeeds.FirstCatchAsync(output, CopyFileBugSeeds, CopyFileBugRate,
+            s => RunAsync(s, SiloFaults.CopyFilesBeforeFsync, copyFiles: true), r => r.LostAcknowledged > 0 || r.Corrupt is not null);
+        output.WriteLine($"fails with the bug (CopyFilesBeforeFsync): {result}; first: {result.FirstLoss}");
+        Assert.True(result.LostAcknowledged > 0 || result.Corrupt is not null, $"seed {seed}, the last of {CopyFileBugSeeds.Length} fixed seeds: the planted bug lost nothing acknowledged, the power-loss check has no teeth for copy files: {result}");
+    }
+
     private int Seed()
     {
         var seed = Environment.GetEnvironmentVariable("MEMO_POWER_SEED") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next(1, 1_000_000);
@@ -53,13 +81,13 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
         return seed;
     }
 
-    private async Task<PowerLossResult> RunAsync(int seed, SiloFaults faults)
+    private async Task<PowerLossResult> RunAsync(int seed, SiloFaults faults, bool copyFiles = false)
     {
         var random = new Random(seed);
         using var directory = new TempDirectory();
         using var disk = PowerLossDisk.Attach(directory.Path);
         SqliteSilo.PlantedFaults = faults;
-        var options = new SqliteSiloOptions { DataDirectory = directory.Path, CheckIntegrityOnOpen = true };
+        var options = new SqliteSiloOptions { DataDirectory = directory.Path, CheckIntegrityOnOpen = true, CopyFileThreshold = CopyFileThreshold };
         var attempted = new ConcurrentDictionary<(int Writer, long Index), Batch>();
         var acknowledged = new ConcurrentDictionary<(int Writer, long Index), Batch>();
         var nextIndex = new long[Writers];
@@ -96,7 +124,7 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
                     while (true)
                     {
                         var index = Interlocked.Increment(ref nextIndex[w]);
-                        var batch = Batch.Create(w, index, writerRandom);
+                        var batch = Batch.Create(w, index, writerRandom, copyFiles);
                         attempted[(w, index)] = batch;
                         try
                         {
@@ -152,7 +180,22 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
                     present++;
                 }
             }
-            var whole = present == batch.Entries.Count + 1;
+            if (batch.Copy is { } copy)
+            {
+                try
+                {
+                    if (await silo.ReadBlockAsync(copy.Address) is { } stored && stored.AsSpan().SequenceEqual(copy.Data))
+                    {
+                        present++;
+                    }
+                }
+                catch (SiloCorruptException e)
+                {
+                    // A row whose copy file is gone or cut short: the copy is lost.
+                    result.FirstLoss ??= e.Message;
+                }
+            }
+            var whole = present == batch.Entries.Count + 1 + (batch.Copy is null ? 0 : 1);
             if (present != 0 && !whole)
             {
                 result.NotAtomic++;
@@ -165,11 +208,21 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>One writer's batch: log entry <see cref="Index"/> of its shard plus 1-3 entries of 100 B to 6 KB.</summary>
-    private sealed record Batch(int Writer, long Index, byte[] LogData, IReadOnlyList<(string Key, byte[] Value)> Entries)
+    /// <summary>
+    /// One writer's batch: log entry <see cref="Index"/> of its shard plus 1-3 entries of 100 B to 6 KB, and with copy
+    /// files on a block copy of 2-12 KiB.
+    /// </summary>
+    private sealed record Batch(int Writer, long Index, byte[] LogData, IReadOnlyList<(string Key, byte[] Value)> Entries, (BlockAddress Address, byte[] Data)? Copy)
     {
-        public static Batch Create(int writer, long index, Random random)
+        public static Batch Create(int writer, long index, Random random, bool copyFile)
         {
+            (BlockAddress, byte[])? copy = null;
+            if (copyFile)
+            {
+                var data = new byte[random.Next(2048, 12 * 1024)];
+                random.NextBytes(data);
+                copy = (BlockAddress.FromDigest(System.Security.Cryptography.SHA256.HashData(data), immutable: true), data);
+            }
             var log = new byte[random.Next(16, 512)];
             random.NextBytes(log);
             var entries = Enumerable.Range(0, random.Next(1, 4)).Select(j =>
@@ -178,7 +231,7 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
                 random.NextBytes(value);
                 return ($"w{writer}/{index}/{j}", value);
             }).ToList();
-            return new Batch(writer, index, log, entries);
+            return new Batch(writer, index, log, entries, copy);
         }
 
         public SiloBatch ToSiloBatch()
@@ -187,6 +240,10 @@ public sealed class SqlitePowerLossTests(ITestOutputHelper output)
             foreach (var (key, value) in Entries)
             {
                 batch.PutEntry(new ShardId(Writer), key, value);
+            }
+            if (Copy is { } copy)
+            {
+                batch.PutBlockCopy(new ShardId(Writer), copy.Address, copy.Data);
             }
             return batch;
         }

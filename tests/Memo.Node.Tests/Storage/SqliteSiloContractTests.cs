@@ -12,8 +12,14 @@ public sealed class SqliteSiloContractTests(ITestOutputHelper output) : SqliteSi
 /// </summary>
 public sealed class SqliteSiloInlineCommitContractTests(ITestOutputHelper output) : SqliteSiloContractBase(output, inlineCommits: true);
 
+/// <summary>
+/// The same contract with <see cref="SqliteSiloOptions.CopyFileThreshold"/> at 1 byte: every block copy of two bytes or
+/// more is stored in a copy file of its own, its row naming the file, and the contract holds all the same.
+/// </summary>
+public sealed class SqliteSiloCopyFileContractTests(ITestOutputHelper output) : SqliteSiloContractBase(output, inlineCommits: false, copyFileThreshold: 1);
+
 /// <summary>Runs the contract against <see cref="SqliteSilo"/>, each silo in its own temporary folder.</summary>
-public abstract class SqliteSiloContractBase(ITestOutputHelper output, bool inlineCommits) : DurableSiloContract(output)
+public abstract class SqliteSiloContractBase(ITestOutputHelper output, bool inlineCommits, int? copyFileThreshold = null) : DurableSiloContract(output)
 {
     private readonly TempDirectory _root = new();
     private readonly Dictionary<ISilo, SqliteSiloOptions> _options = new(ReferenceEqualityComparer.Instance);
@@ -27,6 +33,8 @@ public abstract class SqliteSiloContractBase(ITestOutputHelper output, bool inli
         {
             DataDirectory = Path.Combine(_root.Path, $"silo{Interlocked.Increment(ref _created)}"),
             InlineCommits = inlineCommits,
+            // The default unless a subclass sets one: the contract's copies are a few bytes, so they stay in their rows.
+            CopyFileThreshold = copyFileThreshold ?? new SqliteSiloOptions { DataDirectory = "." }.CopyFileThreshold,
         };
         var silo = await SqliteSilo.OpenAsync(options);
         lock (_options)

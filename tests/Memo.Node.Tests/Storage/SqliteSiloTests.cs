@@ -185,7 +185,7 @@ public sealed class SqliteSiloTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Opening_a_version_2_database_adds_the_fragments_table_and_keeps_its_copies()
+    public async Task Opening_a_version_2_database_adds_the_fragments_table_and_the_copy_file_columns_and_keeps_its_copies()
     {
         var address = BlockAddress.FromBytes(Enumerable.Repeat((byte)9, BlockAddress.Length).ToArray());
         var silo = await SqliteSilo.OpenAsync(new SqliteSiloOptions { DataDirectory = _directory.Path });
@@ -194,6 +194,9 @@ public sealed class SqliteSiloTests : IAsyncLifetime
         using (var raw = RawConnection(DatabasePath))
         {
             Scalar(raw, "DROP TABLE block_fragments");
+            Scalar(raw, "DROP INDEX block_copies_by_file");
+            Scalar(raw, "ALTER TABLE block_copies DROP COLUMN file_id");
+            Scalar(raw, "ALTER TABLE block_copies DROP COLUMN file_length");
             Scalar(raw, "PRAGMA user_version = 2");
         }
 
@@ -202,8 +205,13 @@ public sealed class SqliteSiloTests : IAsyncLifetime
         Assert.Equal([5, 6], await reopened.ReadBlockAsync(address));
         await reopened.CommitAsync(new SiloBatch().PutBlockFragment(new ShardId(1), address, 4, [7]));
         Assert.Equal([new SiloFragment(address, 4)], await reopened.ListBlockFragmentsAsync(new ShardId(1), null, 10));
+        // Version 4's copy file columns were added too: a copy above the threshold goes to its file.
+        var large = new byte[100_000];
+        await reopened.CommitAsync(new SiloBatch().PutBlockCopy(new ShardId(1), address, large));
+        Assert.Equal(large, await reopened.ReadBlockAsync(address));
         using var check = RawConnection(DatabasePath);
-        Assert.Equal(3L, Scalar(check, "PRAGMA user_version"));
+        Assert.Equal((long)SqliteSilo.SchemaVersion, Scalar(check, "PRAGMA user_version"));
+        Assert.Equal(1L, Scalar(check, "SELECT count(*) FROM block_copies WHERE file_id IS NOT NULL"));
     }
 
     [Fact]

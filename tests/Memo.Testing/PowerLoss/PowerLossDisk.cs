@@ -1,7 +1,7 @@
 namespace Memo.Testing.PowerLoss;
 
 /// <summary>
-/// A data directory whose SQLite files can lose power: <see cref="CutPower"/> stops every write at that instant,
+/// A data directory whose SQLite files (and the silo's copy files, <see cref="PowerLossCopyFiles"/>) can lose power: <see cref="CutPower"/> stops every write at that instant,
 /// and once the files are closed <see cref="RestoreAfterCut"/> rewinds them to what a disk would hold after the cut
 /// (see <see cref="PowerLossVfs"/> for the model). Attach before the silo opens; dispose to detach.
 /// </summary>
@@ -17,7 +17,13 @@ public sealed class PowerLossDisk : IDisposable
     private bool _cut;
     private long _operationsBeforeCut = -1;
 
-    private PowerLossDisk(string directory) => _directory = directory;
+    private readonly PowerLossCopyFiles _copyFiles;
+
+    private PowerLossDisk(string directory)
+    {
+        _directory = directory;
+        _copyFiles = new PowerLossCopyFiles(this);
+    }
 
     /// <summary>Serialises writes, syncs and the cut (held across a real fsync).</summary>
     internal object Gate { get; } = new();
@@ -55,6 +61,8 @@ public sealed class PowerLossDisk : IDisposable
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)) + Path.DirectorySeparatorChar;
         var disk = new PowerLossDisk(full);
         PowerLossVfs.Attach(full, disk);
+        // The silo's copy files (large block copies, files of their own) go through the same disk.
+        Memo.Node.Storage.SystemCopyFileDisk.Override(full, disk._copyFiles);
         return disk;
     }
 
@@ -141,6 +149,7 @@ public sealed class PowerLossDisk : IDisposable
                 stream.Flush(flushToDisk: true);
             }
             _unsynced.Clear();
+            lost += _copyFiles.Restore(mode, random);
             foreach (var shm in Directory.EnumerateFiles(_directory, "*-shm"))
             {
                 File.Delete(shm);
@@ -155,7 +164,14 @@ public sealed class PowerLossDisk : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => PowerLossVfs.Detach(_directory);
+    public void Dispose()
+    {
+        PowerLossVfs.Detach(_directory);
+        Memo.Node.Storage.SystemCopyFileDisk.RemoveOverride(_directory);
+    }
+
+    /// <summary>Called under <see cref="Gate"/> after an fsync of a copy file or folder.</summary>
+    internal void SyncedCopyFile() => Syncs++;
 
     internal void Opened(ControlledFile file)
     {

@@ -1,0 +1,286 @@
+using System.Threading.Channels;
+using Memo.Protocol.Blocks;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Memo.Node.Storage;
+
+/// <summary>Block copies stored in files of their own (<see cref="CopyFiles"/>): writing, reading, unlinking, the sweep at open.</summary>
+public sealed partial class SqliteSilo
+{
+    // Writer thread only: the copy files that rows replaced or removed in the transaction being built, each batch's
+    // share marked by PendingCommit.ObsoleteFrom/To; unlinked once their batch has committed.
+    private readonly List<(BlockAddress Address, long FileId)> _obsoleteFiles = [];
+    // Batches whose copy files are to be written, taken by the copy file writer threads; unbounded, since every batch
+    // in it also holds a caller waiting on its commit (the commit queue bounds them).
+    private readonly Channel<PendingCommit> _fileWrites = Channel.CreateUnbounded<PendingCommit>(
+        new UnboundedChannelOptions { SingleReader = false, SingleWriter = false, AllowSynchronousContinuations = false });
+    private readonly Thread[] _copyFileWriters;
+
+    /// <summary>The folder holding the copies stored in files.</summary>
+    internal string CopyFileFolder => _copyFiles.Folder;
+
+    /// <summary>The path of copy file <paramref name="fileId"/> of <paramref name="address"/> (for tests that damage one).</summary>
+    internal string CopyFilePath(BlockAddress address, long fileId) => _copyFiles.PathOf(address, fileId);
+
+    // Gives each copy above the threshold a file id and hands the batch to the copy file writer threads (write, fsync
+    // the file, fsync its folder: CopyFiles.Write). Nothing to do for a batch with no such copy.
+    private void StartCopyFileWrites(PendingCommit pending)
+    {
+        if (_options.CopyFileThreshold is not { } threshold || threshold <= 0)
+        {
+            return;
+        }
+        long[]? ids = null;
+        var operations = pending.Batch.Operations;
+        for (var i = 0; i < operations.Count; i++)
+        {
+            if (operations[i] is SiloOperation.PutBlockCopy copy && copy.Data.Length > threshold)
+            {
+                ids ??= new long[operations.Count];
+                ids[i] = _copyFiles.NextId();
+            }
+        }
+        if (ids is null)
+        {
+            return;
+        }
+        pending.FileIds = ids;
+        pending.FilesCompletion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pending.FilesWritten = pending.FilesCompletion.Task;
+        if (!_fileWrites.Writer.TryWrite(pending))
+        {
+            pending.FilesCompletion.TrySetException(new ObjectDisposedException(nameof(SqliteSilo), "The silo is closing or closed; the batch was not applied."));
+        }
+    }
+
+    // Dedicated threads, as for the writer: each blocks in fsync. None when copies never go to files.
+    private Thread[] StartCopyFileWriters()
+    {
+        if (_options.CopyFileThreshold is not { } threshold || threshold <= 0)
+        {
+            _fileWrites.Writer.TryComplete();
+            return [];
+        }
+        var threads = new Thread[_options.CopyFileWriters];
+        for (var i = 0; i < threads.Length; i++)
+        {
+            threads[i] = new Thread(RunCopyFileWriter) { IsBackground = true, Name = $"memo-silo-copy-files-{i}" };
+            threads[i].Start();
+        }
+        return threads;
+    }
+
+    private void RunCopyFileWriter()
+    {
+        while (true)
+        {
+            var wait = _fileWrites.Reader.WaitToReadAsync();
+            if (!(wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult()))
+            {
+                return;
+            }
+            while (_fileWrites.Reader.TryRead(out var pending))
+            {
+                WriteCopyFiles(pending);
+            }
+        }
+    }
+
+    // Writes every copy file of the batch in order; the batch fails whole when one fails (its files written so far go).
+    private void WriteCopyFiles(PendingCommit pending)
+    {
+        var ids = pending.FileIds!;
+        var operations = pending.Batch.Operations;
+        var written = 0;
+        try
+        {
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (ids[i] > 0)
+                {
+                    var copy = (SiloOperation.PutBlockCopy)operations[i];
+                    _copyFiles.Write(copy.Address, ids[i], copy.Data);
+                    written = i + 1;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            DeleteNewCopyFiles(pending.Batch, ids.AsSpan(0, written));
+            pending.FilesCompletion!.TrySetException(e);
+            return;
+        }
+        pending.FilesCompletion!.TrySetResult();
+    }
+
+    // After the writer stopped (every queued batch committed, so their files were written): lets the threads finish
+    // the batches that never reached the queue, then waits for them.
+    private async Task StopCopyFileWritersAsync()
+    {
+        _fileWrites.Writer.TryComplete();
+        await _fileWrites.Reader.Completion.ConfigureAwait(false);
+        foreach (var thread in _copyFileWriters)
+        {
+            await Task.Run(thread.Join).ConfigureAwait(false);
+        }
+    }
+
+    // A batch that never reached the writer (cancelled or refused while waiting for room): its files go once written.
+    private void DiscardCopyFiles(PendingCommit pending)
+    {
+        if (pending.FileIds is { } ids)
+        {
+            pending.FilesWritten.ContinueWith(
+                _ => DeleteNewCopyFiles(pending.Batch, ids),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private void DeleteNewCopyFiles(SiloBatch batch, ReadOnlySpan<long> ids)
+    {
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] > 0)
+            {
+                UnlinkCopyFile(((SiloOperation.PutBlockCopy)batch.Operations[i]).Address, ids[i]);
+            }
+        }
+    }
+
+    private void UnlinkCopyFile(BlockAddress address, long fileId)
+    {
+        if (!_copyFiles.TryDelete(address, fileId, out var error))
+        {
+            Log.CopyFileNotRemoved(_logger, _copyFiles.PathOf(address, fileId), error!);
+        }
+    }
+
+    /// <summary>
+    /// Writer thread, before a group is applied: a batch whose copy files could not be written fails alone (it is left
+    /// out of the transaction). Returns the batches to apply.
+    /// </summary>
+    private static List<PendingCommit> WithoutFailedCopyFiles(List<PendingCommit> group)
+    {
+        if (group.TrueForAll(p => p.FilesWritten.IsCompletedSuccessfully))
+        {
+            return group;
+        }
+        var ready = new List<PendingCommit>(group.Count);
+        foreach (var pending in group)
+        {
+            if (pending.FilesWritten.IsCompletedSuccessfully)
+            {
+                ready.Add(pending);
+            }
+            else
+            {
+                pending.Error = pending.FilesWritten.Exception?.InnerException
+                    ?? new OperationCanceledException("Writing the batch's copy files was cancelled.");
+            }
+        }
+        return ready;
+    }
+
+    /// <summary>
+    /// Writer thread, once a group's tasks are completed: unlinks the files of rows the committed batches replaced or
+    /// removed, and the new files of the batches that failed before their commit.
+    /// </summary>
+    private void FinishCopyFiles(List<PendingCommit> group)
+    {
+        foreach (var pending in group)
+        {
+            if (pending.Error is null)
+            {
+                for (var i = pending.ObsoleteFrom; i < pending.ObsoleteTo; i++)
+                {
+                    var (address, fileId) = _obsoleteFiles[i];
+                    UnlinkCopyFile(address, fileId);
+                }
+            }
+            else if (pending.FileIds is { } ids && !pending.CommitUncertain && pending.FilesWritten.IsCompletedSuccessfully)
+            {
+                DeleteNewCopyFiles(pending.Batch, ids);
+            }
+        }
+        _obsoleteFiles.Clear();
+    }
+
+    private async ValueTask<byte[]?> ReadBlockFromFileAsync(ValueTask<StoredBlock> read, BlockAddress address, CancellationToken cancellationToken)
+    {
+        var stored = await read.ConfigureAwait(false);
+        while (stored.InFile)
+        {
+            if (_copyFiles.Read(address, stored.FileId, stored.FileLength) is { } data)
+            {
+                return data;
+            }
+            // No file: a commit may have replaced or removed the row since it was read, and unlinked its file. Read the
+            // row again; if it still names the same file, the file was lost behind the silo's back.
+            var again = await ReadAsync(address, static (reader, a) => reader.ReadBlock(a), cancellationToken).ConfigureAwait(false);
+            if (again.InFile && again.FileId == stored.FileId)
+            {
+                throw new SiloCorruptException(_copyFiles.PathOf(address, stored.FileId),
+                    $"the copy file of block {address} that its row in '{FilePath}' names is missing");
+            }
+            stored = again;
+        }
+        return stored.Data;
+    }
+
+    /// <summary>
+    /// At open, before the writer starts: opens the copy folder, removes the files no row names (a crash between a
+    /// file and its row's commit, or between a commit and its unlinks) and, with
+    /// <see cref="SqliteSiloOptions.CheckIntegrityOnOpen"/>, checks that every file a row names is there with its length.
+    /// </summary>
+    private static CopyFiles OpenCopyFiles(SqliteConnection connection, string path, SqliteSiloOptions options, ILogger logger)
+    {
+        var files = CopyFiles.Open(path, SystemCopyFileDisk.For(Path.GetDirectoryName(path)!),
+            flush: (PlantedFaults & (SiloFaults.AcknowledgeBeforeFsync | SiloFaults.CopyFilesBeforeFsync)) == 0);
+        using var lookup = connection.CreateCommand();
+        lookup.CommandText = "SELECT file_id FROM block_copies WHERE address = $address";
+        var parameter = lookup.Parameters.Add("$address", SqliteType.Blob);
+        // Only the files on disk are looked up: an empty copy folder costs no query (a damaged table is then met by the
+        // read that needs it, as with every other table).
+        var swept = files.Sweep(address =>
+        {
+            parameter.Value = address.ToArray();
+            return lookup.ExecuteScalar() is long id ? id : null;
+        });
+        if (swept.Removed > 0 || swept.Foreign > 0)
+        {
+            Log.CopyFilesSwept(logger, files.Folder, swept.Kept, swept.Removed, swept.Foreign);
+        }
+        if (options.CheckIntegrityOnOpen)
+        {
+            CheckCopyFiles(connection, files);
+        }
+        return files;
+    }
+
+    private static void CheckCopyFiles(SqliteConnection connection, CopyFiles files)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT address, file_id, file_length FROM block_copies WHERE file_id IS NOT NULL";
+        var problems = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read() && problems.Count < 10)
+        {
+            var address = BlockAddress.FromBytes(reader.GetFieldValue<byte[]>(0));
+            var info = new FileInfo(files.PathOf(address, reader.GetInt64(1)));
+            var length = reader.GetInt64(2);
+            if (!info.Exists)
+            {
+                problems.Add($"the copy file of block {address} is missing");
+            }
+            else if (info.Length != length)
+            {
+                problems.Add($"the copy file of block {address} holds {info.Length} bytes where its row says {length}");
+            }
+        }
+        if (problems.Count > 0)
+        {
+            throw new SiloCorruptException(files.Folder, "the copy files check failed: " + string.Join("; ", problems));
+        }
+    }
+}

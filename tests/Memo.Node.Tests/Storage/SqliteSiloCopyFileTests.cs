@@ -1,0 +1,303 @@
+using Memo.Node.Storage;
+using Memo.Protocol.Blocks;
+using Microsoft.Data.Sqlite;
+
+namespace Memo.Node.Tests.Storage;
+
+/// <summary>
+/// Block copies above <see cref="SqliteSiloOptions.CopyFileThreshold"/> live in copy files of their own (one per copy,
+/// named by address and file id, under <c>memo.db-blocks/</c>), their rows naming the file: what only the files show
+/// (the contract suite runs over them too, <see cref="SqliteSiloCopyFileContractTests"/>).
+/// </summary>
+public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
+{
+    private const int Threshold = 1024;
+    private static readonly ShardId S0 = new(0);
+
+    private readonly TempDirectory _directory = new();
+    private readonly List<SqliteSilo> _silos = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+        _directory.Dispose();
+    }
+
+    private SqliteSiloOptions Options => new() { DataDirectory = _directory.Path, CopyFileThreshold = Threshold };
+
+    private string CopyFolder => Path.Combine(_directory.Path, "memo.db-blocks");
+
+    private async Task<SqliteSilo> OpenAsync(SqliteSiloOptions? options = null)
+    {
+        var silo = await SqliteSilo.OpenAsync(options ?? Options);
+        _silos.Add(silo);
+        return silo;
+    }
+
+    private async Task CloseAsync(SqliteSilo silo)
+    {
+        _silos.Remove(silo);
+        await silo.DisposeAsync();
+    }
+
+    private static BlockAddress Address(int n)
+    {
+        var bytes = new byte[BlockAddress.Length];
+        bytes[0] = (byte)(n * 37);
+        bytes[^2] = (byte)n;
+        bytes[^1] = 1;
+        return BlockAddress.FromBytes(bytes);
+    }
+
+    private static byte[] Data(int seed, int length)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    private string[] CopyFiles() => Directory.Exists(CopyFolder) ? Directory.GetFiles(CopyFolder, "*", SearchOption.AllDirectories) : [];
+
+    private static string HexOf(BlockAddress address) => Convert.ToHexStringLower(address.ToArray());
+
+    // Every commit completes before the writer unlinks the files it made obsolete: a barrier commit completes after that.
+    private static Task BarrierAsync(ISilo silo) => silo.CommitAsync(new SiloBatch());
+
+    private static (long? FileId, long? FileLength, long DataLength) Row(string databasePath, BlockAddress address)
+    {
+        SqliteSilo.EnsureSqliteInitialized();
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT file_id, file_length, length(data) FROM block_copies WHERE address = $a";
+        command.Parameters.AddWithValue("$a", address.ToArray());
+        using var reader = command.ExecuteReader();
+        Assert.True(reader.Read(), $"no row for {address}");
+        return (reader.IsDBNull(0) ? null : reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetInt64(2));
+    }
+
+    [Fact]
+    public async Task A_copy_above_the_threshold_is_stored_in_its_file_and_reads_back_after_reopening()
+    {
+        var silo = await OpenAsync();
+        var large = Data(1, Threshold + 1);
+        var small = Data(2, Threshold);
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), large).PutBlockCopy(S0, Address(2), small));
+
+        var file = Assert.Single(CopyFiles());
+        Assert.Equal(large, await File.ReadAllBytesAsync(file));
+        Assert.StartsWith(HexOf(Address(1)) + ".", Path.GetFileName(file), StringComparison.Ordinal);
+        Assert.Equal(HexOf(Address(1))[..2], Path.GetFileName(Path.GetDirectoryName(file)));
+        var path = silo.FilePath;
+        await CloseAsync(silo);
+        var inFile = Row(path, Address(1));
+        Assert.Equal(((long?)large.Length, 0L), (inFile.FileLength, inFile.DataLength));
+        Assert.Equal((null, null, (long)small.Length), Row(path, Address(2)));
+
+        var reopened = await OpenAsync();
+        Assert.Equal(large, await reopened.ReadBlockAsync(Address(1)));
+        Assert.Equal(small, await reopened.ReadBlockAsync(Address(2)));
+        Assert.Equal([Address(1), Address(2)], (await reopened.ListBlockCopiesAsync(S0, null, 10)).Order());
+        var usage = await reopened.MeasureShardAsync(S0);
+        Assert.Equal((2L, 2L * BlockAddress.Length + large.Length + small.Length), (usage.Copies, usage.CopyBytes));
+        Assert.Equal([file], CopyFiles());
+    }
+
+    [Fact]
+    public async Task Replacing_deleting_and_reclaiming_a_copy_unlink_its_file_once_committed()
+    {
+        var silo = await OpenAsync();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)).PutBlockCopy(S0, Address(2), Data(2, 6000)));
+        var first = CopyFiles().Single(f => Path.GetFileName(f).StartsWith(HexOf(Address(1)), StringComparison.Ordinal));
+
+        // Written again (the same block, or sealed again with other bytes): a new file, the old one unlinked.
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(3, 7000)));
+        await BarrierAsync(silo);
+        Assert.False(File.Exists(first));
+        Assert.Equal(2, CopyFiles().Length);
+        Assert.Equal(Data(3, 7000), await silo.ReadBlockAsync(Address(1)));
+
+        // Replaced by a copy small enough for its row: no file left for it.
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(4, 10)));
+        await BarrierAsync(silo);
+        Assert.Single(CopyFiles());
+        Assert.Equal(Data(4, 10), await silo.ReadBlockAsync(Address(1)));
+
+        await silo.CommitAsync(new SiloBatch().DeleteBlockCopy(Address(2)));
+        await BarrierAsync(silo);
+        Assert.Empty(CopyFiles());
+        Assert.Null(await silo.ReadBlockAsync(Address(2)));
+
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(3), Data(5, 5000)));
+        await silo.CommitAsync(new SiloBatch().DeleteBlock(Address(3)));
+        await BarrierAsync(silo);
+        Assert.Empty(CopyFiles());
+        Assert.True(await silo.IsBlockRemovedAsync(Address(3)));
+    }
+
+    [Fact]
+    public async Task A_batch_that_fails_leaves_no_copy_file_and_the_copy_it_would_replace_intact()
+    {
+        var silo = await OpenAsync();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)));
+        var kept = Assert.Single(CopyFiles());
+        silo.FaultInjector = op => op is SiloOperation.PutEntry { Key: "fail" } ? new IOException("injected") : null;
+
+        await Assert.ThrowsAsync<IOException>(() => silo.CommitAsync(new SiloBatch()
+            .PutBlockCopy(S0, Address(1), Data(2, 6000)).PutBlockCopy(S0, Address(2), Data(3, 6000)).PutEntry(S0, "fail", [1])));
+        await BarrierAsync(silo);
+
+        Assert.Equal([kept], CopyFiles());
+        Assert.Equal(Data(1, 5000), await silo.ReadBlockAsync(Address(1)));
+        Assert.Null(await silo.ReadBlockAsync(Address(2)));
+    }
+
+    [Fact]
+    public async Task A_batch_cancelled_while_waiting_for_room_in_the_queue_leaves_no_copy_file()
+    {
+        var silo = await OpenAsync(Options with { QueueCapacity = 1 });
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        // The writer blocks in the first batch, so the queue (room for one) fills and the copy's batch waits for room.
+        silo.FaultInjector = op =>
+        {
+            if (op is SiloOperation.PutEntry { Key: "hold" })
+            {
+                holding.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+            return null;
+        };
+        var held = silo.CommitAsync(new SiloBatch().PutEntry(S0, "hold", [1]));
+        // Only once the writer holds it: a batch queued earlier could join its group and leave room in the queue.
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)), "the writer did not start the first batch within 30 s");
+        var queued = silo.CommitAsync(new SiloBatch().PutEntry(S0, "queued", [2]));
+        using var cancel = new CancellationTokenSource();
+        var dropped = silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)), cancel.Token);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dropped);
+        release.Set();
+        await Task.WhenAll(held, queued);
+        await BarrierAsync(silo);
+
+        Assert.Null(await silo.ReadBlockAsync(Address(1)));
+        // Its file was being written when the batch was dropped: it goes once written.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (CopyFiles().Length > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the dropped batch's copy file is still there after 30 s: {string.Join(", ", CopyFiles())}");
+            await Task.Delay(20); // polling pause: the loop re-checks the folder
+        }
+    }
+
+    [Fact]
+    public async Task Batches_racing_on_one_address_leave_one_file_holding_the_last_committed_copy()
+    {
+        var silo = await OpenAsync();
+        // Different lengths, so a row naming one batch's file while holding another's length would show.
+        var writes = Enumerable.Range(0, 16).Select(i => silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(i, 2000 + i * 100)))).ToArray();
+        await Task.WhenAll(writes);
+        await BarrierAsync(silo);
+
+        var stored = await silo.ReadBlockAsync(Address(1));
+        // Commits are applied in call order, so the last call's copy is the one kept.
+        Assert.Equal(Data(15, 3500), stored);
+        Assert.Single(CopyFiles());
+    }
+
+    [Fact]
+    public async Task A_file_that_no_row_names_is_removed_when_the_silo_opens_and_new_files_never_reuse_its_id()
+    {
+        var silo = await OpenAsync();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)));
+        await CloseAsync(silo);
+        var named = Assert.Single(CopyFiles());
+        // A crash after a file was written and before its row committed leaves a file like this one (a high id).
+        var orphanFolder = Path.Combine(CopyFolder, HexOf(Address(2))[..2]);
+        Directory.CreateDirectory(orphanFolder);
+        var orphan = Path.Combine(orphanFolder, HexOf(Address(2)) + ".900");
+        await File.WriteAllBytesAsync(orphan, Data(2, 5000));
+        var foreign = Path.Combine(CopyFolder, HexOf(Address(2))[..2], "README");
+        await File.WriteAllTextAsync(foreign, "not a copy file");
+
+        var reopened = await OpenAsync();
+
+        Assert.False(File.Exists(orphan));
+        Assert.True(File.Exists(named));
+        Assert.True(File.Exists(foreign), "a file whose name is not a copy file's is left alone");
+        Assert.Null(await reopened.ReadBlockAsync(Address(2)));
+        Assert.Equal(Data(1, 5000), await reopened.ReadBlockAsync(Address(1)));
+        await reopened.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(2), Data(3, 5000)));
+        var ids = CopyFiles().Select(f => Path.GetFileName(f)).Where(n => n.StartsWith(HexOf(Address(2)), StringComparison.Ordinal))
+            .Select(n => long.Parse(n[(n.IndexOf('.', StringComparison.Ordinal) + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(Assert.Single(ids) > 900, "a new file id starts above every id found on disk");
+        Assert.Equal(Data(3, 5000), await reopened.ReadBlockAsync(Address(2)));
+    }
+
+    [Fact]
+    public async Task A_copy_whose_file_is_gone_or_cut_short_fails_its_read_with_SiloCorruptException_and_the_silo_keeps_serving()
+    {
+        var silo = await OpenAsync();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)).PutBlockCopy(S0, Address(2), Data(2, 5000)).PutBlockCopy(S0, Address(3), Data(3, 5000)));
+        var files = CopyFiles();
+        var gone = files.Single(f => Path.GetFileName(f).StartsWith(HexOf(Address(1)), StringComparison.Ordinal));
+        var cut = files.Single(f => Path.GetFileName(f).StartsWith(HexOf(Address(2)), StringComparison.Ordinal));
+        File.Delete(gone);
+        await using (var stream = new FileStream(cut, FileMode.Open, FileAccess.Write))
+        {
+            stream.SetLength(4000);
+        }
+
+        var missing = await Assert.ThrowsAsync<SiloCorruptException>(async () => await silo.ReadBlockAsync(Address(1)));
+        Assert.Equal(gone, missing.FilePath);
+        Assert.Contains("missing", missing.Message, StringComparison.Ordinal);
+        var shortened = await Assert.ThrowsAsync<SiloCorruptException>(async () => await silo.ReadBlockAsync(Address(2)));
+        Assert.Contains("4000 bytes where its row says 5000", shortened.Message, StringComparison.Ordinal);
+
+        // Everything else still works, and dropping the damaged copies (what the block layer does) clears the error.
+        Assert.Equal(Data(3, 5000), await silo.ReadBlockAsync(Address(3)));
+        await silo.CommitAsync(new SiloBatch().DeleteBlockCopy(Address(1)).DeleteBlockCopy(Address(2)).PutEntry(S0, "k", [1]));
+        Assert.Null(await silo.ReadBlockAsync(Address(1)));
+        Assert.Null(await silo.ReadBlockAsync(Address(2)));
+        Assert.Equal([1], await silo.ReadEntryAsync("k"));
+    }
+
+    [Fact]
+    public async Task The_integrity_check_at_open_reports_a_missing_copy_file_as_corruption()
+    {
+        var silo = await OpenAsync();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)));
+        await CloseAsync(silo);
+        File.Delete(Assert.Single(CopyFiles()));
+
+        var error = await Assert.ThrowsAsync<SiloCorruptException>(() => OpenAsync(Options with { CheckIntegrityOnOpen = true }));
+        Assert.Contains($"the copy file of block {Address(1)} is missing", error.Message, StringComparison.Ordinal);
+        // Without the check the silo opens; the read that meets the damage reports it.
+        var opened = await OpenAsync();
+        await Assert.ThrowsAsync<SiloCorruptException>(async () => await opened.ReadBlockAsync(Address(1)));
+    }
+
+    [Fact]
+    public async Task Copies_stay_readable_when_the_threshold_changes_between_opens()
+    {
+        var silo = await OpenAsync();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)));
+        await CloseAsync(silo);
+
+        var inRows = await OpenAsync(Options with { CopyFileThreshold = null });
+        Assert.Equal(Data(1, 5000), await inRows.ReadBlockAsync(Address(1)));
+        await inRows.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(2), Data(2, 5000)));
+        await BarrierAsync(inRows);
+        Assert.Single(CopyFiles());
+        await inRows.CommitAsync(new SiloBatch().DeleteBlockCopy(Address(1)));
+        await BarrierAsync(inRows);
+        Assert.Empty(CopyFiles());
+        Assert.Equal(Data(2, 5000), await inRows.ReadBlockAsync(Address(2)));
+    }
+}
