@@ -246,7 +246,6 @@ internal sealed partial class ShardReplicaActor
         var flush = false;
         List<Task>? earlier = null;
         Task? soloEntries = null;
-        SiloBatch? applyBatch = null;
         while (true)
         {
             var ready = _raft.GetReady();
@@ -257,15 +256,11 @@ internal sealed partial class ShardReplicaActor
                 batch = new SiloBatch();
                 flush = false;
             }
-            // Entries (or a new term or vote) that must be durable before anything is sent, with committed entries to
-            // apply as well: the application goes in a batch of its own, committed after the flushed one and not
-            // flushed, so the fsync that the answer or acknowledgement waits for carries only the log and hard state.
-            // A lone voter splits its own way (below); a snapshot stays whole.
-            if (applyBatch is null && !soloLeader && ready.Snapshot is null && ready.CommittedEntries.Count > 0 && MustFlush(ready))
-            {
-                applyBatch = new SiloBatch();
-            }
-            var (applied, mustFlush) = await StageAsync(ready, batch, applyBatch ?? batch).ConfigureAwait(false);
+            // A follower's Ready often holds new entries and earlier committed ones: they stay in one batch. Splitting the
+            // application off (a second, unflushed transaction after the acknowledgement) was measured on 2026-12-07 on
+            // three nodes: 18% more server CPU per put and 12% fewer puts at one caller, as the extra transaction on each
+            // follower competes for the two cores with the critical path. A lone voter splits its own way (below).
+            var (applied, mustFlush) = await StageAsync(ready, batch).ConfigureAwait(false);
             flush |= mustFlush;
             var early = soloLeader && ready.Snapshot is null && turns.Count == 0;
             if (early)
@@ -336,22 +331,10 @@ internal sealed partial class ShardReplicaActor
             {
                 SignalAppended(turns);
             }
-            if (applyBatch is not null)
-            {
-                // The log is durable: what it lets us send goes now, before the application's commit.
-                foreach (var (ready, _, _) in turns)
-                {
-                    Send(ready.MessagesAfterPersistence);
-                }
-                await Commit(applyBatch, flush: false).ConfigureAwait(false);
-            }
 
             foreach (var (ready, applied, advanced) in turns)
             {
-                if (applyBatch is null)
-                {
-                    Send(ready.MessagesAfterPersistence);
-                }
+                Send(ready.MessagesAfterPersistence);
                 if (!answeredEarly)
                 {
                     CompleteProposals(applied);
@@ -457,10 +440,9 @@ internal sealed partial class ShardReplicaActor
         ready.Snapshot is not null || ready.Entries.Count > 0
         || (ready.HardState is { } state && (state.Term != _storage.HardState.Term || state.Vote != _storage.HardState.Vote));
 
-    // Sends the leader's early messages, then stages into the batch the Ready's log, hard state and snapshot, and into
-    // applyBatch (the same batch, or one committed after it) the state-machine writes of its committed entries with the
-    // applied index. True when the batch must be flushed.
-    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool MustFlush)> StageAsync(Ready ready, SiloBatch batch, SiloBatch applyBatch)
+    // Sends the leader's early messages, then stages into the batch the Ready's log, hard state and snapshot and the
+    // state-machine writes of its committed entries with the applied index. True when the batch must be flushed.
+    private async Task<(List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool MustFlush)> StageAsync(Ready ready, SiloBatch batch)
     {
         var mustFlush = MustFlush(ready);
         Send(ready.MessagesBeforePersistence);
@@ -496,12 +478,12 @@ internal sealed partial class ShardReplicaActor
         foreach (var entry in ready.CommittedEntries)
         {
             RaftInvariantException.ThrowIf(entry.Index != _applied.Next(), $"committed entry {entry.Index} does not follow applied {_applied}");
-            applied.Add((entry, await ApplyAsync(entry, applyBatch).ConfigureAwait(false)));
+            applied.Add((entry, await ApplyAsync(entry, batch).ConfigureAwait(false)));
             _applied = entry.Index;
         }
         if (_applied != appliedBefore)
         {
-            applyBatch.PutMeta(ShardGroupReplica.AppliedKey(Shard), ShardGroupReplica.EncodeApplied(_applied));
+            batch.PutMeta(ShardGroupReplica.AppliedKey(Shard), ShardGroupReplica.EncodeApplied(_applied));
         }
         return (applied, mustFlush);
     }
