@@ -76,6 +76,11 @@ internal sealed class OptionsReader(Config config, Func<string, string?> sourceO
         return result.ToImmutable();
     }
 
+    private static readonly Dictionary<string, bool> Switch = new(StringComparer.Ordinal) { ["on"] = true, ["off"] = false };
+
+    /// <summary>A switch written <c>on</c> or <c>off</c>.</summary>
+    public bool OnOff(string path) => Choice(path, Switch);
+
     /// <summary>One of a fixed set of words, e.g. <c>full</c> or <c>normal</c>.</summary>
     public T Choice<T>(string path, IReadOnlyDictionary<string, T> choices)
         where T : struct

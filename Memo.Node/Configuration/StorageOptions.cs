@@ -10,6 +10,7 @@ namespace Memo.Node.Configuration;
 /// <param name="QueueCapacity">Capacity of the writer's bounded queue.</param>
 /// <param name="EntryCacheBytes">Memory for entries kept after a read (<see cref="Storage.EntryCacheSilo"/>); 0 turns it off.</param>
 /// <param name="InlineCommits">Whether a commit that finds the writer idle runs on the caller's thread (<see cref="Storage.SqliteSiloOptions.InlineCommits"/>).</param>
+/// <param name="WriterSpin">How long the idle writer thread polls for the next batch before it sleeps (<see cref="Storage.SqliteSiloOptions.WriterSpin"/>).</param>
 /// <param name="CopyFileThreshold">Block copies larger than this are stored in files of their own (<see cref="Storage.SqliteSiloOptions.CopyFileThreshold"/>); 0: never.</param>
 public sealed record StorageOptions(
     StorageSynchronous Synchronous,
@@ -19,7 +20,8 @@ public sealed record StorageOptions(
     int QueueCapacity,
     long EntryCacheBytes,
     bool InlineCommits = false,
-    long CopyFileThreshold = 64 * 1024)
+    long CopyFileThreshold = 64 * 1024,
+    TimeSpan WriterSpin = default)
 {
     internal const string Path = "memo.storage";
 
@@ -30,9 +32,6 @@ public sealed record StorageOptions(
             ["normal"] = StorageSynchronous.Normal,
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly FrozenDictionary<string, bool> OnOff =
-        new Dictionary<string, bool>(StringComparer.Ordinal) { ["on"] = true, ["off"] = false }.ToFrozenDictionary(StringComparer.Ordinal);
-
     internal static StorageOptions Read(OptionsReader r) => new(
         r.Choice($"{Path}.synchronous", SynchronousChoices),
         r.Int32($"{Path}.max-batch-operations"),
@@ -40,8 +39,9 @@ public sealed record StorageOptions(
         r.Int32($"{Path}.read-connections"),
         r.Int32($"{Path}.queue-capacity"),
         r.Bytes($"{Path}.entry-cache-bytes"),
-        r.Choice($"{Path}.inline-commits", OnOff),
-        r.Bytes($"{Path}.copy-file-threshold"));
+        r.OnOff($"{Path}.inline-commits"),
+        r.Bytes($"{Path}.copy-file-threshold"),
+        r.Duration($"{Path}.writer-spin"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -51,5 +51,6 @@ public sealed record StorageOptions(
         v.Range($"{Path}.queue-capacity", QueueCapacity, 1, 1 << 24);
         v.SizeRange($"{Path}.entry-cache-bytes", EntryCacheBytes, 0, 1L << 40);
         v.SizeRange($"{Path}.copy-file-threshold", CopyFileThreshold, 0, 1L << 30);
+        v.DurationRange($"{Path}.writer-spin", WriterSpin, TimeSpan.Zero, TimeSpan.FromMilliseconds(10));
     }
 }

@@ -175,6 +175,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 QueueCapacity = options.Storage.QueueCapacity,
                 InlineCommits = options.Storage.InlineCommits,
                 CopyFileThreshold = (int)options.Storage.CopyFileThreshold,
+                WriterSpin = options.Storage.WriterSpin,
             }, loggerFactory.CreateLogger<SqliteSilo>(), cancellationToken).ConfigureAwait(false);
 
             NodeActorHost.CheckEvictionDelay(options, options.Network.EvictionDelay);
@@ -309,6 +310,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 RequestBufferWait = options.Grpc.RequestBufferWait,
                 MinRequestDataRate = options.Grpc.MinRequestDataRate,
                 MinRequestDataRateGracePeriod = options.Grpc.MinRequestDataRateGracePeriod,
+                InlineScheduling = options.Grpc.InlineScheduling,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
                 Certificate = certificates.Api,
                 CallCounts = calls,

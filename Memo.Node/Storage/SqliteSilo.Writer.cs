@@ -102,8 +102,24 @@ public sealed partial class SqliteSilo
     /// <summary>Blocks the writer thread until a batch is queued; false once the queue is closed and empty.</summary>
     private bool WaitForBatches()
     {
+        if (_options.WriterSpin > TimeSpan.Zero && !_queue.Reader.TryPeek(out _))
+        {
+            SpinForBatch();
+        }
         var wait = _queue.Reader.WaitToReadAsync();
         return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+    }
+
+    // Polls the queue for up to WriterSpin (SqliteSiloOptions.WriterSpin says why), yielding the core to any other
+    // ready thread between polls but never sleeping.
+    private void SpinForBatch()
+    {
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_options.WriterSpin.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var spinner = default(SpinWait);
+        while (!_queue.Reader.TryPeek(out _) && !_queue.Reader.Completion.IsCompleted && System.Diagnostics.Stopwatch.GetTimestamp() < until)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
     }
 
     private bool HasDeferredTail()

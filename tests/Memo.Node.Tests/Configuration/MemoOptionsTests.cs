@@ -31,8 +31,8 @@ public sealed class MemoOptionsTests : IDisposable
         var o = Load();
 
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
-        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5)), o.Grpc);
-        Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536, 64L << 20, InlineCommits: false, CopyFileThreshold: 64 * 1024), o.Storage);
+        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5), InlineScheduling: true), o.Grpc);
+        Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536, 64L << 20, InlineCommits: false, CopyFileThreshold: 64 * 1024, WriterSpin: TimeSpan.FromMicroseconds(400)), o.Storage);
         Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
         Assert.Equal(new NetworkOptions(3, TimeSpan.FromMinutes(10)), o.Network);
@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(72, leaves.Count);
+        Assert.Equal(74, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(71, problems.Count);
+        Assert.Equal(73, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -153,6 +153,14 @@ public sealed class MemoOptionsTests : IDisposable
             "memo.raft.election-ticks = 1: must be greater than memo.raft.heartbeat-ticks (1)",
             "memo.raft.election-ticks = 1: must be at least 4 with memo.raft.lease-reads = on (the lease is the election timeout less a margin)",
         ], problems);
+    }
+
+    [Fact]
+    public void The_writer_spin_takes_microseconds_and_is_bounded()
+    {
+        Assert.Equal(TimeSpan.FromMicroseconds(150), Load("memo.storage.writer-spin = 150us").Storage.WriterSpin);
+
+        Assert.Equal(["memo.storage.writer-spin = 20ms: must be between 0s and 10ms"], Problems(() => Load("memo.storage.writer-spin = 20ms")));
     }
 
     [Fact]

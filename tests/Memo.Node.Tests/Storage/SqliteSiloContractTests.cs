@@ -18,8 +18,17 @@ public sealed class SqliteSiloInlineCommitContractTests(ITestOutputHelper output
 /// </summary>
 public sealed class SqliteSiloCopyFileContractTests(ITestOutputHelper output) : SqliteSiloContractBase(output, inlineCommits: false, copyFileThreshold: 1);
 
+/// <summary>
+/// The same contract with <see cref="SqliteSiloOptions.WriterSpin"/> at 2 ms: the idle writer thread polls its queue
+/// before it sleeps, so most batches are taken by a polling writer rather than a woken one, and closing the silo while it
+/// polls still ends it.
+/// </summary>
+public sealed class SqliteSiloWriterSpinContractTests(ITestOutputHelper output)
+    : SqliteSiloContractBase(output, inlineCommits: false, writerSpin: TimeSpan.FromMilliseconds(2));
+
 /// <summary>Runs the contract against <see cref="SqliteSilo"/>, each silo in its own temporary folder.</summary>
-public abstract class SqliteSiloContractBase(ITestOutputHelper output, bool inlineCommits, int? copyFileThreshold = null) : DurableSiloContract(output)
+public abstract class SqliteSiloContractBase(ITestOutputHelper output, bool inlineCommits, int? copyFileThreshold = null, TimeSpan writerSpin = default)
+    : DurableSiloContract(output)
 {
     private readonly TempDirectory _root = new();
     private readonly Dictionary<ISilo, SqliteSiloOptions> _options = new(ReferenceEqualityComparer.Instance);
@@ -33,6 +42,7 @@ public abstract class SqliteSiloContractBase(ITestOutputHelper output, bool inli
         {
             DataDirectory = Path.Combine(_root.Path, $"silo{Interlocked.Increment(ref _created)}"),
             InlineCommits = inlineCommits,
+            WriterSpin = writerSpin,
             // The default unless a subclass sets one: the contract's copies are a few bytes, so they stay in their rows.
             CopyFileThreshold = copyFileThreshold ?? new SqliteSiloOptions { DataDirectory = "." }.CopyFileThreshold,
         };
