@@ -20,12 +20,14 @@ namespace Memo.Node.Transport;
 /// progress or to the actor, so a busy link still sends one batch for many messages. Every flush (inline or the
 /// actor's) drains under one gate and tells under it, so batches reach Akka in queue order.
 /// <para>Coalescing on a busy link (<see cref="PeerTransportOptions.CoalesceBusyLinks"/>): while the link is busy (a flush
-/// drained more than one message within the last 200 ms), the wake is not told at once but from a work item at the back
-/// of the thread pool's global queue. What was already queued there runs first (other shards' turns, which queue their
-/// own messages to this peer), and the flush that follows takes all of it: one Akka.Remote message, one endpoint-writer
-/// turn, one socket write and one inbox turn at the peer for many Raft messages. Measured on three nodes at 64 callers
-/// (docs/performance.md, "Where a three-node put's CPU goes"): 1.4 messages per batch before, 13–22 after. An idle link
-/// still tells its wake at once, so a lone put's append and answer wait for no queue.</para>
+/// drained more than one message within the last 200 ms) and work is queued on the thread pool, the wake is not told at
+/// once but from a work item at the back of the thread pool's global queue. What was already queued there runs first
+/// (other shards' turns, which queue their own messages to this peer), and the flush that follows takes all of it: one
+/// Akka.Remote message, one endpoint-writer turn, one socket write and one inbox turn at the peer for many Raft
+/// messages. Measured on three nodes at 64 callers (docs/performance.md, "Where a three-node put's CPU goes"): 1.4
+/// messages per batch before, 13–22 after. With nothing queued there is nothing to wait for, and the extra hop only
+/// delayed a lone put's append behind its leader's own commit on the sending thread (one caller: p50 +13%, measured
+/// before the check), so the wake is told at once, as it is on an idle link.</para>
 /// </remarks>
 internal sealed class AkkaPeerLink
 {
@@ -41,14 +43,17 @@ internal sealed class AkkaPeerLink
     private long _lastBusy = long.MinValue / 2;
     private readonly long _busyWindowMs;
     private readonly Action<IActorRef> _deferWake;
+    private readonly Func<bool> _workQueued;
 
     /// <param name="peer">The peer this link sends to.</param>
     /// <param name="localNode">This node.</param>
     /// <param name="options">The transport's limits.</param>
     /// <param name="deferWake">How a busy link's wake gets behind the work already queued (see the remarks); tells the
     /// given actor a <see cref="PeerLinkActor.Wake"/> later.</param>
-    public AkkaPeerLink(NodeId peer, NodeId localNode, PeerTransportOptions options, Action<IActorRef> deferWake)
+    /// <param name="workQueued">Whether work is queued on the thread pool (that a deferred wake would wait behind).</param>
+    public AkkaPeerLink(NodeId peer, NodeId localNode, PeerTransportOptions options, Action<IActorRef> deferWake, Func<bool> workQueued)
     {
+        _workQueued = workQueued;
         Peer = peer;
         _localNode = localNode;
         _options = options;
@@ -120,7 +125,7 @@ internal sealed class AkkaPeerLink
         // actor clears the flag before it drains, so a message queued after the drain always sends a new Wake.
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
-            if (_options.CoalesceBusyLinks && IsBusy)
+            if (_options.CoalesceBusyLinks && IsBusy && _workQueued())
             {
                 _deferWake(Actor!);
             }

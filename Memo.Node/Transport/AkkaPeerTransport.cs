@@ -205,6 +205,12 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     /// link") before it is told; null in production (the back of the thread pool's global queue).</summary>
     internal Action<IActorRef>? WakeDeferral { get; set; }
 
+    /// <summary>Test seam: replaces the check for work queued on the thread pool that a busy link's wake would wait
+    /// behind; null in production (<see cref="ThreadPool.PendingWorkItemCount"/>).</summary>
+    internal Func<bool>? QueuedWork { get; set; }
+
+    private bool WorkQueued() => QueuedWork is { } queued ? queued() : ThreadPool.PendingWorkItemCount > 0;
+
     // The wake is told from a work item queued globally (not on this thread's local queue, which the thread would serve
     // first), the route ReplicaInbox.Wake takes for the same reason.
     private void DeferWake(IActorRef link)
@@ -405,7 +411,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
                     {
                         return null;
                     }
-                    link = new AkkaPeerLink(peer, LocalNode, Options, DeferWake);
+                    link = new AkkaPeerLink(peer, LocalNode, Options, DeferWake, WorkQueued);
                     _links[peer] = link;
                 }
             }
@@ -439,7 +445,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
                 {
                     return null;
                 }
-                link = new AkkaPeerLink(peer, LocalNode, Options, DeferWake);
+                link = new AkkaPeerLink(peer, LocalNode, Options, DeferWake, WorkQueued);
                 _links[peer] = link;
             }
             link.Actor ??= _system.ActorOf(PeerLinkActor.Props(link, this), "memo-peer-link-" + peer.Value.ToString(CultureInfo.InvariantCulture));

@@ -278,6 +278,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
         var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
         transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => true;
         transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
         transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
         ExpectHello();
@@ -305,6 +306,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
         var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
         transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => true;
         transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
         ExpectHello();
         AnswerHello(Peer);
@@ -322,6 +324,25 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1), CoalesceBusyLinks = false });
         var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
         transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => true;
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
+        ExpectHello();
+        AnswerHello(Peer);
+        Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
+
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("c")));
+        Assert.Empty(deferred);
+        Assert.Equal(["c"], Texts(ExpectBatch("the next message, told at once")));
+    }
+
+    [Fact]
+    public void A_busy_link_tells_its_wake_at_once_when_no_work_is_queued_to_wait_behind()
+    {
+        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
+        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
+        transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => false;
         transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
         transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
         ExpectHello();
