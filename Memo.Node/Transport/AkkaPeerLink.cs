@@ -25,7 +25,7 @@ namespace Memo.Node.Transport;
 /// (other shards' turns, which queue their own messages to this peer), and the flush that follows takes all of it: one
 /// Akka.Remote message, one endpoint-writer turn, one socket write and one inbox turn at the peer for many Raft
 /// messages. Measured on three nodes at 64 callers (docs/performance.md, "Where a three-node put's CPU goes"): 1.4
-/// messages per batch before, 13–22 after. With nothing queued there is nothing to wait for, and the extra hop only
+/// messages per batch before, 13–25 after. With nothing queued there is nothing to wait for, and the extra hop only
 /// delayed a lone put's append behind its leader's own commit on the sending thread (one caller: p50 +13%, measured
 /// before the check), so the wake is told at once, as it is on an idle link.</para>
 /// </remarks>

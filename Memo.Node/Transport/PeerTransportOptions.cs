@@ -33,7 +33,7 @@ public sealed record PeerTransportOptions
     /// Whether a busy link (one whose flushes drain more than one message) lets the work already queued on the thread
     /// pool run before it drains its queue, so that one batch carries the messages of many shards' turns; see
     /// <see cref="AkkaPeerLink"/>. The Akka transport only. Default on: on three nodes at 64 callers it took batches
-    /// from 1.4 to 13–22 messages and the servers' CPU per put down by about a sixth (docs/performance.md).
+    /// from 1.4 to 13–25 messages and the servers' CPU per put down by 5–18% (docs/performance.md).
     /// </summary>
     public bool CoalesceBusyLinks { get; init; } = true;
 
