@@ -201,6 +201,28 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     /// (see <see cref="PeerFaultInjector"/>). Null in production.</summary>
     public PeerFaultInjector? FaultInjector { get; set; }
 
+    /// <summary>Test seam: replaces where a busy link's wake waits (<see cref="AkkaPeerLink"/>, "Coalescing on a busy
+    /// link") before it is told; null in production (the back of the thread pool's global queue).</summary>
+    internal Action<IActorRef>? WakeDeferral { get; set; }
+
+    /// <summary>Test seam: replaces the check for work queued on the thread pool that a busy link's wake would wait
+    /// behind; null in production (<see cref="ThreadPool.PendingWorkItemCount"/>).</summary>
+    internal Func<bool>? QueuedWork { get; set; }
+
+    private bool WorkQueued() => QueuedWork is { } queued ? queued() : ThreadPool.PendingWorkItemCount > 0;
+
+    // The wake is told from a work item queued globally (not on this thread's local queue, which the thread would serve
+    // first), the route ReplicaInbox.Wake takes for the same reason.
+    private void DeferWake(IActorRef link)
+    {
+        if (WakeDeferral is { } deferral)
+        {
+            deferral(link);
+            return;
+        }
+        ThreadPool.UnsafeQueueUserWorkItem(static actor => actor.Tell(PeerLinkActor.Wake.Instance), link, preferLocal: false);
+    }
+
     /// <inheritdoc />
     public IReadOnlyList<PeerLinkStats> GetLinkStats() => PeerLinkStats.OrderedByPeer(_links.Values.Select(static l => l.Snapshot()));
 
@@ -389,7 +411,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
                     {
                         return null;
                     }
-                    link = new AkkaPeerLink(peer, LocalNode, Options);
+                    link = new AkkaPeerLink(peer, LocalNode, Options, DeferWake, WorkQueued);
                     _links[peer] = link;
                 }
             }
@@ -423,7 +445,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
                 {
                     return null;
                 }
-                link = new AkkaPeerLink(peer, LocalNode, Options);
+                link = new AkkaPeerLink(peer, LocalNode, Options, DeferWake, WorkQueued);
                 _links[peer] = link;
             }
             link.Actor ??= _system.ActorOf(PeerLinkActor.Props(link, this), "memo-peer-link-" + peer.Value.ToString(CultureInfo.InvariantCulture));

@@ -271,6 +271,91 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(moved, transport.GetLinkStats(Peer)!.Address);
     }
 
+    [Fact]
+    public void A_busy_link_waits_behind_queued_work_and_sends_what_was_queued_meanwhile_as_one_batch()
+    {
+        // A window no pause of the machine can outlast: the link stays busy from its first two-message flush on.
+        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
+        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
+        transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => true;
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
+        ExpectHello();
+        AnswerHello(Peer);
+        Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
+        AwaitAssert(() => Assert.Equal(2, transport.GetLinkStats(Peer)!.Sent), Wait);
+        Assert.Empty(deferred);
+
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("c")));
+        Assert.Single(deferred);
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("d")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("e")));
+        Assert.Single(deferred);
+        Assert.Equal((2L, 3), (transport.GetLinkStats(Peer)!.Sent, transport.GetLinkStats(Peer)!.Queued));
+
+        Assert.True(deferred.TryDequeue(out var link));
+        link.Tell(PeerLinkActor.Wake.Instance);
+        Assert.Equal(["c", "d", "e"], Texts(ExpectBatch("the three messages queued while the wake waited")));
+        AwaitAssert(() => Assert.Equal((5L, 2L, PeerLinkState.Connected), Counted(transport)), Wait);
+    }
+
+    [Fact]
+    public void An_idle_link_tells_its_wake_at_once()
+    {
+        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
+        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
+        transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => true;
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
+        ExpectHello();
+        AnswerHello(Peer);
+        Assert.Equal(["a"], Texts(ExpectBatch("the message queued during the hello")));
+
+        // Every flush so far drained one message: the link is not busy, and the next message leaves without waiting.
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
+        Assert.Empty(deferred);
+        Assert.Equal(["b"], Texts(ExpectBatch("the next message, told at once")));
+    }
+
+    [Fact]
+    public void Without_coalescing_a_busy_link_tells_its_wake_at_once()
+    {
+        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1), CoalesceBusyLinks = false });
+        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
+        transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => true;
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
+        ExpectHello();
+        AnswerHello(Peer);
+        Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
+
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("c")));
+        Assert.Empty(deferred);
+        Assert.Equal(["c"], Texts(ExpectBatch("the next message, told at once")));
+    }
+
+    [Fact]
+    public void A_busy_link_tells_its_wake_at_once_when_no_work_is_queued_to_wait_behind()
+    {
+        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
+        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
+        transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => false;
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
+        ExpectHello();
+        AnswerHello(Peer);
+        Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
+
+        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("c")));
+        Assert.Empty(deferred);
+        Assert.Equal(["c"], Texts(ExpectBatch("the next message, told at once")));
+    }
+
+    private static string[] Texts(PeerBatch batch) => [.. batch.Frames.Select(f => PeerTestKit.Text(f.Body.Memory))];
+
     private Address Own => ((ExtendedActorSystem)Sys).Provider.DefaultAddress;
 
     private AkkaPeerTransport Start(PeerTransportOptions? options = null, Func<Address, IActorRef>? resolve = null) =>
