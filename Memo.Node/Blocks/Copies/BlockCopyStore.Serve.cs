@@ -19,7 +19,8 @@ public sealed partial class BlockCopyStore
         Block block;
         try
         {
-            block = Block.Parser.ParseFrom(request.Block);
+            // The payload shares the request's bytes (no second array of the block's size); they never change.
+            block = SharedPayloadParser.Parse(request.Block.Memory);
         }
         catch (InvalidProtocolBufferException e)
         {
