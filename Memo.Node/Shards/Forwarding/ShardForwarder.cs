@@ -338,7 +338,7 @@ public sealed partial class ShardForwarder : IAsyncDisposable
                 }
                 else if (_copyParts.Add(from, envelope.CopyPart, Environment.TickCount64) is { } refused)
                 {
-                    LogCopyPartRefused(from, refused);
+                    LogCopyPartNotTaken(from, refused);
                 }
                 break;
             default:
