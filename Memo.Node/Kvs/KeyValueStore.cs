@@ -76,7 +76,8 @@ public sealed partial class KeyValueStore
     /// As <see cref="WriteAsync(string, ReadOnlyMemory{byte}, WriteMode, KvCaller?, CancellationToken)"/>, acknowledged at
     /// <paramref name="consistency"/> (null: the node's <see cref="KvsLimits.WriteConsistency"/>). An async Upsert is
     /// answered once the key shard's leader holds its entry durably; Insert, Update and Delete wait for the commit at any
-    /// level (their answer is the stored entry's verdict).
+    /// level (their answer is the stored entry's verdict). <paramref name="value"/> must not change until the returned
+    /// task completes (a large value's block shares it).
     /// </summary>
     public async Task<KvOutcome> WriteAsync(string key, ReadOnlyMemory<byte> value, WriteMode mode, KvCaller? caller, WriteConsistency? consistency,
         CancellationToken cancellationToken = default)
@@ -97,7 +98,9 @@ public sealed partial class KeyValueStore
         var owner = caller?.User ?? _nodeKey.PublicKey;
         var block = reclaimKey is null
             ? BlockFactory.MakeImmutable(value.Span, owner)
-            : BlockFactory.MakeImmutable(value.Span, owner, ReclaimKeys.SaltOf(reclaimKey));
+            // Shares the caller's bytes (a gRPC request's value, which never changes): encoded once for the copies below,
+            // so a large value is not copied into the block first.
+            : BlockFactory.MakeImmutableSharing(value, owner, ReclaimKeys.SaltOf(reclaimKey));
         // Checked before anything is stored, so a refused write leaves no value block behind; the shard checks again.
         var entryWrite = new WriteEntry { Key = key, Mode = mode, ValueAddress = block.Address, KeepVersions = KeepVersions, Proof = caller?.Proof };
         if (_shards.Layout.Access is { } access

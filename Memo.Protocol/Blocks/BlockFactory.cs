@@ -20,7 +20,18 @@ public static class BlockFactory
     /// A CHB holding <paramref name="data"/> with the caller's <paramref name="salt"/> (<see cref="BlockLimits.SaltBytes"/>
     /// bytes). The salt must be unguessable: a node derives it from a secret it keeps (a value block's reclaim key).
     /// </summary>
-    public static Block MakeImmutable(ReadOnlySpan<byte> data, MemoPublicKey? owner, ReadOnlySpan<byte> salt)
+    public static Block MakeImmutable(ReadOnlySpan<byte> data, MemoPublicKey? owner, ReadOnlySpan<byte> salt) =>
+        MakeImmutable(data, owner, salt, ByteString.CopyFrom(data));
+
+    /// <summary>
+    /// As <see cref="MakeImmutable(ReadOnlySpan{byte}, MemoPublicKey?, ReadOnlySpan{byte})"/>, but the block's data shares
+    /// <paramref name="data"/> instead of copying it (a 1 MiB value is then one array, not two): the caller must not
+    /// change <paramref name="data"/> while the block is in use.
+    /// </summary>
+    public static Block MakeImmutableSharing(ReadOnlyMemory<byte> data, MemoPublicKey? owner, ReadOnlySpan<byte> salt) =>
+        MakeImmutable(data.Span, owner, salt, UnsafeByteOperations.UnsafeWrap(data));
+
+    private static Block MakeImmutable(ReadOnlySpan<byte> data, MemoPublicKey? owner, ReadOnlySpan<byte> salt, ByteString payload)
     {
         CheckData(data.Length);
         if (salt.Length != BlockLimits.SaltBytes)
@@ -34,7 +45,7 @@ public static class BlockFactory
             Address = Bytes(BlockAddresses.Immutable(salt, ownerSpki, data)),
             Salt = ByteString.CopyFrom(salt),
             Owner = ByteString.CopyFrom(ownerSpki),
-            Data = ByteString.CopyFrom(data),
+            Data = payload,
         };
     }
 

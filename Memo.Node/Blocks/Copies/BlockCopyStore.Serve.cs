@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
@@ -18,7 +19,8 @@ public sealed partial class BlockCopyStore
         Block block;
         try
         {
-            block = Block.Parser.ParseFrom(request.Block);
+            // The payload shares the request's bytes (no second array of the block's size); they never change.
+            block = SharedPayloadParser.Parse(request.Block.Memory);
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -47,7 +49,7 @@ public sealed partial class BlockCopyStore
         }
         try
         {
-            await _silo.CommitAsync(new SiloBatch().PutBlockCopy(shard, address, request.Block.ToByteArray()), cancellationToken).ConfigureAwait(false);
+            await _silo.CommitAsync(new SiloBatch().PutBlockCopy(shard, address, WholeArrayOf(request.Block)), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
         {
@@ -115,4 +117,12 @@ public sealed partial class BlockCopyStore
     }
 
     private static StoreCopyReply Refused(string why) => new() { Status = CopyStatus.Invalid, Reason = why };
+
+    // The bytes as one array for the silo, without a copy when the ByteString is a whole array already (one parsed
+    // from the wire, or a copy put together from parts): a ByteString's bytes never change, and the silo only reads
+    // them, so sharing the array is safe.
+    private static byte[] WholeArrayOf(ByteString bytes) =>
+        MemoryMarshal.TryGetArray(bytes.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : bytes.ToByteArray();
 }

@@ -174,7 +174,7 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
             {
                 continue;
             }
-            if (Checked(reply.Data.Span, address, out var reason) is { } block)
+            if (Checked(reply.Data.Memory, address, out var reason) is { } block)
             {
                 return block;
             }
@@ -262,12 +262,14 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
         return null;
     }
 
-    private static Block? Checked(ReadOnlySpan<byte> bytes, BlockAddress address, out string reason)
+    // The block's payload shares `bytes` (SharedPayloadParser): callers pass arrays nothing writes to afterwards (a
+    // silo read, a received ByteString, a decoded block).
+    private static Block? Checked(ReadOnlyMemory<byte> bytes, BlockAddress address, out string reason)
     {
         Block block;
         try
         {
-            block = Block.Parser.ParseFrom(bytes);
+            block = SharedPayloadParser.Parse(bytes);
         }
         catch (InvalidProtocolBufferException e)
         {

@@ -10,6 +10,19 @@ public sealed partial class ShardForwarder
 {
     private void Serve(NodeId from, ForwardingEnvelope request)
     {
+        // A copy sent in parts is put together first, whatever happens next, so its transfer never lingers here.
+        if (request.BodyCase == ForwardingEnvelope.BodyOneofCase.StoreCopy && request.StoreCopy.Transfer != 0)
+        {
+            var transfer = request.StoreCopy.Transfer;
+            if (_copyParts.Complete(from, transfer, request.StoreCopy.Block.Span, out var problem) is not { } whole)
+            {
+                LogCopyPartRefused(from, problem);
+                Answer(from, request.Call, Dropped(request, $"node {Self} could not put the copy together: {problem}"));
+                return;
+            }
+            // The assembled array is this request's alone: wrapped, not copied (the silo stores it as it is).
+            request.StoreCopy = new StoreCopyRequest { Shard = request.StoreCopy.Shard, Block = UnsafeByteOperations.UnsafeWrap(whole) };
+        }
         var handler = Volatile.Read(ref _handler);
         if (handler is null || Volatile.Read(ref _disposed) != 0)
         {

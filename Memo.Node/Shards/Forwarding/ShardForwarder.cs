@@ -37,6 +37,13 @@ public sealed partial class ShardForwarder : IAsyncDisposable
 {
     private const uint Format = 1;
 
+    /// <summary>
+    /// Largest part of a block copy sent in parts (<see cref="StoreCopyAsync"/>): with its envelope it stays within a
+    /// peer batch of <c>PeerTransportOptions.MaxBatchBytes</c> (64 KiB) and, with Akka's framing, under .NET's
+    /// 85,000-byte large-object threshold.
+    /// </summary>
+    public const int CopyPartBytes = 60 * 1024;
+
     private readonly IPeerTransport _transport;
     private readonly Func<NodeId, string?> _addressOf;
     private readonly ShardForwarderOptions _options;
@@ -44,8 +51,12 @@ public sealed partial class ShardForwarder : IAsyncDisposable
     private readonly ConcurrentDictionary<ulong, PendingCall> _pending = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CopyPartAssembler _copyParts;
     private IForwardedCallHandler? _handler;
     private long _nextCall;
+    // Transfer ids of copies sent in parts: from a random start, so a restarted node's ids do not meet the transfers
+    // its peers may still hold from its previous run.
+    private long _nextTransfer = Random.Shared.NextInt64(1, long.MaxValue / 2);
     private int _serving;
     private int _disposed;
     private long _malformed;
@@ -72,6 +83,7 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         _addressOf = addressOf;
         _options = options;
         _logger = logger;
+        _copyParts = new CopyPartAssembler(options.MaxMessageBytes, options.MaxAssemblingCopyBytes, (long)options.CopyPartIdleLimit.TotalMilliseconds);
     }
 
     /// <summary>This node.</summary>
@@ -95,6 +107,12 @@ public sealed partial class ShardForwarder : IAsyncDisposable
 
     /// <summary>Answers that could not be sent back (the asking node has no address in this node's view, the link refused).</summary>
     public long UnanswerableRequests => Interlocked.Read(ref _unanswerable);
+
+    /// <summary>Block copies arriving in parts that are being put together here now.</summary>
+    public int CopyTransfersInProgress => _copyParts.InProgress;
+
+    /// <summary>Copy parts refused and copy transfers dropped here (a part lost or out of order, over a bound).</summary>
+    public long CopyPartsRefused => _copyParts.Refused;
 
     /// <summary>Starts serving forwarded requests with <paramref name="handler"/> (until then they are answered DROPPED).</summary>
     public void ServeWith(IForwardedCallHandler handler)
@@ -149,11 +167,29 @@ public sealed partial class ShardForwarder : IAsyncDisposable
         return answer?.BodyCase == ForwardingEnvelope.BodyOneofCase.StatusReply ? answer.StatusReply : null;
     }
 
-    /// <summary>Sends a block copy to <paramref name="node"/> to store durably; null unless it answered within <paramref name="wait"/>.</summary>
+    /// <summary>
+    /// Sends a block copy to <paramref name="node"/> to store durably; null unless it answered within <paramref name="wait"/>.
+    /// A block larger than <see cref="CopyPartBytes"/> leaves in parts (<see cref="CopyPart"/>, one-way, in order) and the
+    /// request carries the last one, so no message on the way is a large-object-heap array; the parts wrap
+    /// <paramref name="request"/>'s bytes without copying them.
+    /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<ForwardedCall<StoreCopyReply>> StoreCopyAsync(NodeId node, StoreCopyRequest request, TimeSpan wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (request.Block.Length > _options.MaxMessageBytes)
+        {
+            return new(ForwardedCallFate.TooLarge, null); // what a whole envelope of it would have been
+        }
+        if (request.Transfer == 0 && request.Block.Length > CopyPartBytes)
+        {
+            if (SendCopyParts(node, request.Block.Memory) is not { } last)
+            {
+                return new(ForwardedCallFate.NotSent, null);
+            }
+            request = new StoreCopyRequest { Shard = request.Shard, Transfer = last.Transfer, Block = last.Part };
+        }
         var (fate, answer) = await CallAsync(node, new ForwardingEnvelope { StoreCopy = request }, wait, cancellationToken).ConfigureAwait(false);
         return answer?.BodyCase switch
         {
@@ -250,6 +286,7 @@ public sealed partial class ShardForwarder : IAsyncDisposable
             return;
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _copyParts.Clear();
         foreach (var call in _pending.Values)
         {
             call.TrySetResult(null);
@@ -293,10 +330,54 @@ public sealed partial class ShardForwarder : IAsyncDisposable
                 }
                 Serve(from, envelope);
                 break;
+            case ForwardingEnvelope.BodyOneofCase.CopyPart:
+                // One-way: a refusal drops the transfer, and the request that ends it is answered DROPPED.
+                if (envelope.Format != Format)
+                {
+                    Refuse(from, 0, $"unsupported forwarding format {envelope.Format} on a copy part; this node speaks {Format}");
+                }
+                else if (_copyParts.Add(from, envelope.CopyPart, Environment.TickCount64) is { } refused)
+                {
+                    LogCopyPartNotTaken(from, refused);
+                }
+                break;
             default:
                 Refuse(from, envelope.Call, "the envelope carries no request");
                 break;
         }
+    }
+
+    // Every part of the block but the last, told one-way; the last is for the request that ends the transfer. Null
+    // when a part could not be sent (nothing more is sent: the receiver drops the transfer when it next starts one).
+    private (ulong Transfer, ByteString Part)? SendCopyParts(NodeId node, ReadOnlyMemory<byte> block)
+    {
+        if (Volatile.Read(ref _disposed) != 0 || node.IsNone || node == Self || _addressOf(node) is not { Length: > 0 } address)
+        {
+            return null;
+        }
+        var transfer = (ulong)Interlocked.Increment(ref _nextTransfer);
+        int offset = 0;
+        while (block.Length - offset > CopyPartBytes)
+        {
+            var part = new CopyPart
+            {
+                Transfer = transfer,
+                Offset = (uint)offset,
+                // The caller's bytes are not modified while the call runs (StoreCopyAsync's callers own them).
+                Data = UnsafeByteOperations.UnsafeWrap(block.Slice(offset, CopyPartBytes)),
+            };
+            if (offset == 0)
+            {
+                part.Total = (uint)block.Length;
+            }
+            var body = new ForwardingEnvelope { Format = Format, CopyPart = part }.ToByteArray();
+            if (!_transport.Send(node, address, PeerMessage.Forwarding(body)))
+            {
+                return null;
+            }
+            offset += CopyPartBytes;
+        }
+        return (transfer, UnsafeByteOperations.UnsafeWrap(block[offset..]));
     }
 
     private async Task<(ForwardedCallFate Fate, ForwardingEnvelope? Answer)> CallAsync(

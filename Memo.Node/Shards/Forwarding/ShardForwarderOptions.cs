@@ -15,6 +15,14 @@ public sealed record ShardForwarderOptions
     /// <see cref="ForwardedCallFate.TooLarge"/>; a larger answer is replaced by an INVALID one that says so.</summary>
     public int MaxMessageBytes { get; init; } = 4 << 20;
 
+    /// <summary>Most bytes of block copies arriving in parts (<see cref="CopyPartAssembler"/>) held at once for all
+    /// peers; a transfer that would go beyond it is dropped (its sender retries). Default 64 MiB.</summary>
+    public long MaxAssemblingCopyBytes { get; init; } = 64L << 20;
+
+    /// <summary>How long a copy arriving in parts may wait for its next part before a new transfer evicts it (its sender
+    /// stopped waiting for the answer well before). Default 10 s.</summary>
+    public TimeSpan CopyPartIdleLimit { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Every problem with these options; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -30,6 +38,14 @@ public sealed record ShardForwarderOptions
         if (MaxMessageBytes < 1024)
         {
             problems.Add($"{nameof(MaxMessageBytes)} is at least 1 KiB, not {MaxMessageBytes}");
+        }
+        if (MaxAssemblingCopyBytes < MaxMessageBytes)
+        {
+            problems.Add($"{nameof(MaxAssemblingCopyBytes)} holds at least one copy of {nameof(MaxMessageBytes)} ({MaxMessageBytes}), not {MaxAssemblingCopyBytes}");
+        }
+        if (CopyPartIdleLimit < TimeSpan.FromMilliseconds(1) || CopyPartIdleLimit > TimeSpan.FromHours(1))
+        {
+            problems.Add($"{nameof(CopyPartIdleLimit)} is between 1 ms and 1 hour, not {CopyPartIdleLimit}");
         }
         return problems;
     }

@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using Memo.Node.Cluster;
+using Memo.Node.Shards.Forwarding;
 using Memo.Node.Shards.Wire;
 using Memo.Node.Storage;
 using Memo.Node.Tests.ClusterData;
@@ -182,6 +183,40 @@ public sealed class BlockCopyClusterTests(ITestOutputHelper output)
         Assert.Equal(1, holder.Running.Shards.Copies.StaleCopiesRemoved);
         using var reader = ClientOf(holder);
         Assert.Equal(ValueOf(1), await reader.FetchAsync("stale/0"));
+    }
+
+    [Fact]
+    public async Task A_copy_corrupted_in_flight_is_refused_with_its_reason_and_the_replica_stays_up_and_takes_the_good_copy()
+    {
+        await using var cluster = await InProcessCluster.StartAsync(3, Settings);
+        await ClusterDataTests.WaitAsync(cluster, n => ClusterDataTests.GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
+        // 200 KiB: the copy travels in 4 parts (ShardForwarder.CopyPartBytes), one of them carrying the flipped bit.
+        var data = new byte[200 * 1024];
+        new Random(21).NextBytes(data);
+        var good = BlockFactory.MakeImmutable(data, owner: null);
+        Assert.True(good.TryGetAddress(out var address));
+        var shard = cluster.Nodes[0].Running.Shards.Layout.ShardOf(address);
+        var rotten = good.ToByteArray();
+        rotten[rotten.Length / 2] ^= 0x08;
+        var sender = cluster.Nodes[0].Running.Shards.Forwarder;
+        var replica = cluster.Nodes[1];
+
+        var refused = await sender.StoreCopyAsync(replica.View.Self, new StoreCopyRequest { Shard = (uint)shard.Value, Block = ByteString.CopyFrom(rotten) },
+            TimeSpan.FromSeconds(30), default);
+
+        Assert.Equal((ForwardedCallFate.Answered, CopyStatus.Invalid), (refused.Fate, refused.Answer!.Status));
+        Assert.Contains($"block {address} fails validation", refused.Answer.Reason, StringComparison.Ordinal);
+        Assert.Null(await replica.Running.Shards.Silo.ReadBlockAsync(address));
+
+        var stored = await sender.StoreCopyAsync(replica.View.Self, new StoreCopyRequest { Shard = (uint)shard.Value, Block = good.ToByteString() },
+            TimeSpan.FromSeconds(30), default);
+
+        Assert.Equal((ForwardedCallFate.Answered, CopyStatus.Stored), (stored.Fate, stored.Answer!.Status));
+        Assert.Equal(good.ToByteArray(), await replica.Running.Shards.Silo.ReadBlockAsync(address));
+        Assert.Equal(0, replica.Running.Shards.Forwarder.CopyTransfersInProgress);
+        using var reader = ClientOf(replica);
+        await reader.UpsertAsync("inflight/after", Encoding.UTF8.GetBytes("the replica still takes writes"));
+        Assert.Equal("the replica still takes writes", Encoding.UTF8.GetString(await reader.FetchAsync("inflight/after") ?? []));
     }
 
     private static bool PlacedOn(InProcessCluster cluster, BlockAddress address, NodeId node) =>

@@ -238,6 +238,62 @@ public sealed class ShardForwarderTests : IAsyncLifetime
         Assert.Equal(0, b.Forwarder.ServingNow);
     }
 
+    [Fact]
+    public async Task A_copy_larger_than_a_part_travels_in_parts_and_the_handler_gets_it_whole_in_one_array()
+    {
+        var (a, b) = (Start(1), Start(2));
+        var copy = new byte[3 * ShardForwarder.CopyPartBytes + 123];
+        new Random(11).NextBytes(copy);
+
+        var call = await a.Forwarder.StoreCopyAsync(b.Id, new StoreCopyRequest { Shard = 4, Block = ByteString.CopyFrom(copy) }, Wait, default);
+
+        Assert.Equal((ForwardedCallFate.Answered, CopyStatus.Stored), (call.Fate, call.Answer!.Status));
+        var served = Assert.Single(b.Handler.Copies);
+        Assert.Equal((4u, 0ul), (served.Shard, served.Transfer));
+        Assert.Equal(copy, served.Block.ToByteArray());
+        // The whole copy in one array of its size, which the silo can keep without copying it.
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(served.Block.Memory, out var array));
+        Assert.Equal((0, copy.Length, copy.Length), (array.Offset, array.Count, array.Array!.Length));
+        Assert.Equal((0, 0L), (b.Forwarder.CopyTransfersInProgress, b.Forwarder.CopyPartsRefused));
+        // Three parts, then the request with the last one, then the answer.
+        Assert.Equal(4, a.Transport.GetLinkStats(b.Id)!.Sent);
+    }
+
+    [Fact]
+    public async Task A_copy_with_a_part_missing_is_answered_dropped_leaves_nothing_behind_and_the_next_copy_is_stored()
+    {
+        var (a, b) = (Start(1), Start(2));
+        var copy = new byte[300];
+        new Random(12).NextBytes(copy);
+        // Transfer 5: the part at 0, the one at 100 lost on the way, then the request with the last 100 bytes.
+        a.Transport.Send(b.Id, b.Address, PeerMessage.Forwarding(new ForwardingEnvelope
+        {
+            Format = 1, CopyPart = new CopyPart { Transfer = 5, Offset = 0, Total = 300, Data = ByteString.CopyFrom(copy, 0, 100) },
+        }.ToByteArray()));
+
+        var gap = await a.Forwarder.StoreCopyAsync(b.Id, new StoreCopyRequest { Shard = 1, Transfer = 5, Block = ByteString.CopyFrom(copy, 200, 100) }, Wait, default);
+        var next = await a.Forwarder.StoreCopyAsync(b.Id, new StoreCopyRequest { Shard = 1, Block = ByteString.CopyFrom(new byte[ShardForwarder.CopyPartBytes + 1]) }, Wait, default);
+
+        Assert.Equal((ForwardedCallFate.Answered, CopyStatus.Dropped), (gap.Fate, gap.Answer!.Status));
+        Assert.Contains("ends with 200 of its 300 bytes", gap.Answer.Reason, StringComparison.Ordinal);
+        Assert.Equal(CopyStatus.Stored, next.Answer!.Status);
+        Assert.Equal(ShardForwarder.CopyPartBytes + 1, Assert.Single(b.Handler.Copies).Block.Length);
+        Assert.Equal((0, 1L), (b.Forwarder.CopyTransfersInProgress, b.Forwarder.CopyPartsRefused));
+    }
+
+    [Fact]
+    public async Task A_copy_over_the_message_limit_is_too_large_and_nothing_is_sent()
+    {
+        var a = Start(1, new ShardForwarderOptions { MaxMessageBytes = 100_000 });
+        var b = Start(2);
+
+        var call = await a.Forwarder.StoreCopyAsync(b.Id, new StoreCopyRequest { Shard = 1, Block = ByteString.CopyFrom(new byte[100_001]) }, Wait, default);
+
+        Assert.Equal(ForwardedCallFate.TooLarge, call.Fate);
+        Assert.Equal(0, a.Transport.GetLinkStats(b.Id)?.Sent ?? 0);
+        Assert.Empty(b.Handler.Copies);
+    }
+
     private static ShardCommand Command() => new() { Format = 1, DeleteEntry = new DeleteEntry { Key = "k" } };
 
     private static ProposeRequest Propose(int shard) => new() { Format = 1, Shard = (uint)shard, Command = Command().ToByteString() };
@@ -312,6 +368,7 @@ public sealed class ShardForwarderTests : IAsyncLifetime
     {
         private readonly Lock _lock = new();
         private readonly List<ShardId> _proposed = [];
+        private readonly List<StoreCopyRequest> _copies = [];
 
         public TaskCompletionSource? Gate { get; set; }
 
@@ -349,5 +406,25 @@ public sealed class ShardForwarderTests : IAsyncLifetime
             Task.FromResult(new ReadReply { Status = ShardReplyStatus.ReadDone, Found = true, Data = ByteString.CopyFromUtf8("value of " + request.EntryKey) });
 
         public ReplicaStatusReply ServeStatus() => new() { Node = 2 };
+
+        public List<StoreCopyRequest> Copies
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _copies];
+                }
+            }
+        }
+
+        public Task<StoreCopyReply> ServeStoreCopyAsync(StoreCopyRequest request, CancellationToken cancellationToken)
+        {
+            lock (_lock)
+            {
+                _copies.Add(request);
+            }
+            return Task.FromResult(new StoreCopyReply { Status = CopyStatus.Stored });
+        }
     }
 }

@@ -306,4 +306,18 @@ public sealed class BlockFactoryTests : IDisposable
     {
         Assert.Throws<ArgumentException>(() => BlockSigning.SigningBytes(BlockFactory.MakeImmutable("x"u8, null)));
     }
+
+    [Fact]
+    public void A_sharing_immutable_block_is_the_copying_one_with_its_data_over_the_callers_memory()
+    {
+        var data = RandomNumberGenerator.GetBytes(100_000);
+        var salt = RandomNumberGenerator.GetBytes(BlockLimits.SaltBytes);
+
+        var sharing = BlockFactory.MakeImmutableSharing(data, null, salt);
+
+        Assert.Equal(BlockFactory.MakeImmutable(data, null, salt), sharing);
+        Assert.True(BlockValidator.Validate(sharing).IsValid);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(sharing.Data.Memory, out var shared));
+        Assert.Same(data, shared.Array);
+    }
 }
