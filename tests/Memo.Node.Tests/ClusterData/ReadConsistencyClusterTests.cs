@@ -1,3 +1,4 @@
+using Memo.Node.Raft;
 using Memo.Protocol.Client;
 using Memo.Protocol.Grpc;
 using Memo.Testing;
@@ -75,6 +76,11 @@ public sealed class ReadConsistencyClusterTests
 
         using var client = new MemoClient(asked.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(20) });
         Assert.Equal("far"u8.ToArray(), await client.FetchAsync(key, ReadConsistencyLevel.Stale));
+        // A survivor that led the shard may still answer a linearizable read from its lease (up to an election timeout
+        // after the last quorum it heard): wait until CheckQuorum has made it step down, then no read can be confirmed.
+        var survivor = replicas[2];
+        await cluster.WaitUntilAsync(_ => !survivor.Running.Shards.TryGetReplica(shard, out var left) || left.Status.Role != RaftRole.Leader,
+            "the shard's last replica is no longer its leader", TimeSpan.FromSeconds(30));
         using var impatient = new MemoClient(asked.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(4) });
         var linearizable = await Assert.ThrowsAsync<GrpcException>(() => impatient.FetchAsync(key, ReadConsistencyLevel.Linearizable));
         Assert.Contains(linearizable.Status, new[] { GrpcStatusCode.DeadlineExceeded, GrpcStatusCode.Unavailable });
