@@ -57,6 +57,10 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         var leader = await cluster.LeaderAsync("leader known");
         await cluster.UntilAsync("followers know the leader", () => Three.All(i => cluster.Replica(i).Status.Leader == leader.Node));
         var follower = Three.Select(cluster.Replica).First(r => r.Node != leader.Node);
+        // A follower learns the first write's commit from the leader's next append or heartbeat: until it stored it,
+        // the check below could not tell a refused proposal from a late application.
+        var followerSilo = cluster.Nodes[follower.Node].Silo;
+        await cluster.UntilAsync("the follower stored the first write", () => ReadEntryAsync(followerSilo, "a").GetAwaiter().GetResult() is not null);
 
         var outcome = await cluster.DriveAsync(follower.ProposeAsync(Upsert("a", 2)), "proposal at a follower");
         var read = await cluster.DriveAsync(follower.ReadIndexAsync(), "read at a follower");
