@@ -102,7 +102,7 @@ public sealed partial class SqliteSilo
     /// <summary>Blocks the writer thread until a batch is queued; false once the queue is closed and empty.</summary>
     private bool WaitForBatches()
     {
-        if (_options.WriterSpin > TimeSpan.Zero && !_queue.Reader.TryPeek(out _))
+        if (_writerSpinTicks > 0 && !_queue.Reader.TryPeek(out _))
         {
             SpinForBatch();
         }
@@ -114,7 +114,7 @@ public sealed partial class SqliteSilo
     // ready thread between polls but never sleeping.
     private void SpinForBatch()
     {
-        var until = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_options.WriterSpin.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + _writerSpinTicks;
         var spinner = default(SpinWait);
         while (!_queue.Reader.TryPeek(out _) && !_queue.Reader.Completion.IsCompleted && System.Diagnostics.Stopwatch.GetTimestamp() < until)
         {

@@ -77,6 +77,8 @@ public sealed partial class SqliteSilo : ISilo
         LazyThreadSafetyMode.ExecutionAndPublication);
 
     private readonly SqliteSiloOptions _options;
+    // SqliteSiloOptions.WriterSpin in Stopwatch ticks, computed once rather than at every idle wait of the writer.
+    private readonly long _writerSpinTicks;
     private readonly ILogger _logger;
     private readonly Channel<PendingCommit> _queue;
     private readonly Channel<SqliteReadCommands> _readers;
@@ -108,6 +110,7 @@ public sealed partial class SqliteSilo : ISilo
     private SqliteSilo(SqliteSiloOptions options, string filePath, ILogger logger, SqliteWriteCommands writer, IReadOnlyList<SqliteReadCommands> readers, CopyFiles copyFiles)
     {
         _options = options;
+        _writerSpinTicks = (long)(options.WriterSpin.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         FilePath = filePath;
         _logger = logger;
         _writer = writer;
