@@ -311,22 +311,30 @@ public sealed class SqliteSiloTests : IAsyncLifetime
     {
         var silo = await OpenAsync();
         var gate = new WriterGate();
-        silo.FaultInjector = gate.Check;
+        Task? log = null;
+        // Checked on the writer thread as it applies the application's batch: the log batch's task must be complete by
+        // then (its continuations run later on the thread pool, in any order, so their order proves nothing).
+        var logAnsweredFirst = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        silo.FaultInjector = operation =>
+        {
+            if (operation is SiloOperation.PutEntry { Key: "applied" })
+            {
+                logAnsweredFirst.TrySetResult(Volatile.Read(ref log)!.IsCompletedSuccessfully);
+            }
+            return gate.Check(operation);
+        };
         var held = PutAsync(silo, WriterGate.Key, "held");
         await gate.Entered;
 
         // A log batch and the application queued right behind it, as a replica does.
-        var log = silo.CommitAsync(new SiloBatch().PutEntry(S0, "log", Bytes("1")));
+        Volatile.Write(ref log, silo.CommitAsync(new SiloBatch().PutEntry(S0, "log", Bytes("1"))));
         var application = silo.CommitAsync(new SiloBatch().PutEntry(S0, "applied", Bytes("1")).DeferFlush());
-        var completed = new List<string>();
-        var order = Task.WhenAll(log.ContinueWith(_ => { lock (completed) { completed.Add("log"); } }, TaskScheduler.Default),
-            application.ContinueWith(_ => { lock (completed) { completed.Add("applied"); } }, TaskScheduler.Default));
         gate.Release();
-        await Task.WhenAll(held, log, application, order);
+        await Task.WhenAll(held, log!, application);
 
         // The held batch; the log batch's flushed transaction; the application's own.
         Assert.Equal(3, silo.CommittedTransactions);
-        Assert.Equal(["log", "applied"], completed);
+        Assert.True(await logAnsweredFirst.Task.WaitAsync(Patience));
         Assert.NotNull(await silo.ReadEntryAsync("applied"));
     }
 
