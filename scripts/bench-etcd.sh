@@ -5,7 +5,7 @@
 #   scripts/bench-etcd.sh [--duration 10s] [--warmup 2s] [--quick] [--only memo|etcd] [--nodes 1|3] [--keep]
 #                         [--node-build DIR] [--cli-build DIR] [--value-size BYTES] [--keys N] [--concurrency 1,64]
 #                         [--workloads put,get,mixed] [--read-ratio 0.5] [--large] [--settle 0s] [--rounds N]
-#                         [--before [NAME=]DIR]... [--summary FILE]
+#                         [--before [NAME=]DIR]... [--summary FILE] [--prime 10s]
 #
 # Runs puts and gets at concurrency 1 and 64 on each store, one store at a time (the other is stopped, so they do
 # not compete for the CPU), and prints ops/s, p50 and p99 for both with the Memo/etcd throughput ratio.
@@ -35,6 +35,10 @@
 # --before [NAME=]DIR adds another Memo.Node build (e.g. the previous commit's, from a worktree) to the same rounds
 # (repeatable; NAME labels it, default "before"): the report shows it against the same etcd runs, then how much each
 # Memo/etcd ratio of "memo" moved from it.
+# --prime D (default 10s, 0s for none) runs, on every store just started, D of the mixed workload at the highest
+# concurrency before the measured runs, unreported: without it the first runs measured a fresh process (a node's JIT
+# recompiled its hot methods at tier 1 about 20 s after start: 8.2% of a one-node profile of puts at 64 callers).
+# Not with --large (its fill and churn are the point there).
 # Needs: dotnet, jq, curl, and etcd (Debian: apt-get install -y etcd-server).
 set -euo pipefail
 
@@ -49,6 +53,7 @@ BEFORES=()
 READ_RATIO=0.5
 LARGE=0
 SETTLE=0s
+PRIME=10s
 SUMMARY=""
 ROUNDS=1
 VALUE_SIZE=256
@@ -57,12 +62,14 @@ WORKLOADS=(put get)
 CONCURRENCIES=(1 64)
 
 usage() {
-  sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
+    --prime) PRIME="$2"; shift 2 ;;
+    --prime=*) PRIME="${1#*=}"; shift ;;
     --duration=*) DURATION="${1#*=}"; shift ;;
     --warmup) WARMUP="$2"; shift 2 ;;
     --warmup=*) WARMUP="${1#*=}"; shift ;;
@@ -111,6 +118,7 @@ done
 awk -v r="$READ_RATIO" 'BEGIN { exit !(r ~ /^(0|1|0?\.[0-9]+|1\.0*)$/ && r + 0 <= 1) }' \
   || { echo "bench-etcd: --read-ratio takes a number from 0 to 1, not '$READ_RATIO'" >&2; exit 1; }
 [[ "$SETTLE" =~ ^[0-9]+(ms|s|m)?$ ]] || { echo "bench-etcd: --settle takes a duration such as 0s, 15s or 1m, not '$SETTLE'" >&2; exit 1; }
+[[ "$PRIME" =~ ^[0-9]+(ms|s|m)?$ ]] || { echo "bench-etcd: --prime takes a duration such as 0s, 10s or 1m, not '$PRIME'" >&2; exit 1; }
 [[ -z "$SUMMARY" || -d "$(dirname "$SUMMARY")" ]] || { echo "bench-etcd: no folder for --summary '$SUMMARY'" >&2; exit 1; }
 BEFORE_LABELS=()
 declare -A BEFORE_DIRS=()
@@ -324,6 +332,16 @@ run_target() {
       log "$label: writing the keys failed: $(cat "$WORK/$label-fill-r$round.err")"
     fi
   fi
+  if [[ "$LARGE" == 0 && "$(seconds "$PRIME")" != 0 ]]; then
+    local highest
+    highest="$(printf '%s\n' "${CONCURRENCIES[@]}" | sort -n | tail -1)"
+    log "$label${ROUNDS_NOTE:-}: priming with $PRIME of mixed work at concurrency $highest (not reported)"
+    if ! "${MEMO[@]}" bench kv --json --target "$kind" --node "$ENDPOINT" --workload mixed --read-ratio 0.5 \
+        --concurrency "$highest" --duration "$PRIME" --warmup 0s --value-size "$VALUE_SIZE" --keys "$KEYS" \
+        >/dev/null 2>"$WORK/$label-prime-r$round.err"; then
+      log "$label: priming failed: $(cat "$WORK/$label-prime-r$round.err")"
+    fi
+  fi
   for workload in "${WORKLOADS[@]}"; do
     for concurrency in "${CONCURRENCIES[@]}"; do
       out="$WORK/$label-$workload-$concurrency-r$round.json"
@@ -380,6 +398,7 @@ record_resources() {
 # seconds DURATION: 500ms, 10s, 2m (or a bare number of seconds) in seconds.
 seconds() { awk -v d="$1" 'BEGIN { n = d + 0; if (d ~ /ms$/) n /= 1000; else if (d ~ /m$/) n *= 60; print n }'; }
 
+[[ "$LARGE" == 0 && "$(seconds "$PRIME")" != 0 ]] && PRIMED_NOTE=" (each store primed with $PRIME of mixed work once started)"
 for round in $(seq "$ROUNDS"); do
   [[ "$ROUNDS" -gt 1 ]] && ROUNDS_NOTE=" (round $round of $ROUNDS)"
   count=${#TARGETS[@]}
@@ -444,7 +463,7 @@ echo
 if [[ "$ROUNDS" -gt 1 ]]; then
   medians=", medians over $ROUNDS rounds (each round runs every store once, in rotating order)"
 fi
-echo "memo bench kv: ${NODES} node(s) each, ${VALUE_SIZE}-byte values, ${KEYS} keys, ${DURATION} per run after ${WARMUP} warm-up; latency in microseconds; $(nproc) CPUs${medians:-}"
+echo "memo bench kv: ${NODES} node(s) each, ${VALUE_SIZE}-byte values, ${KEYS} keys, ${DURATION} per run after ${WARMUP} warm-up${PRIMED_NOTE:-}; latency in microseconds; $(nproc) CPUs${medians:-}"
 for label in "${MEMO_LABELS[@]}"; do
   if [[ ${#MEMO_LABELS[@]} -gt 1 ]]; then
     echo
@@ -576,10 +595,10 @@ if [[ -n "$SUMMARY" ]]; then
            "dataMb": ($disk | num), "diskOverLive": ($ratio | num), "idleCpuMsPerSecond": ($idle | num) }'
     done
   } | jq -s --argjson nodes "$NODES" --argjson valueSize "$VALUE_SIZE" --argjson keys "$KEYS" --argjson rounds "$ROUNDS" \
-      --arg duration "$DURATION" --arg warmup "$WARMUP" --arg settle "$SETTLE" --argjson large "$LARGE" --arg readRatio "$READ_RATIO" \
+      --arg duration "$DURATION" --arg warmup "$WARMUP" --arg settle "$SETTLE" --arg prime "$PRIME" --argjson large "$LARGE" --arg readRatio "$READ_RATIO" \
       --argjson liveMb "$LIVE_MB" \
       '{ "nodes": $nodes, "valueSize": $valueSize, "keys": $keys, "rounds": $rounds, "duration": $duration,
-         "warmup": $warmup, "settle": $settle, "large": ($large == 1), "readRatio": ($readRatio | tonumber),
+         "warmup": $warmup, "settle": $settle, "prime": $prime, "large": ($large == 1), "readRatio": ($readRatio | tonumber),
          "liveMb": $liveMb, "runs": [.[] | select(.type == "run") | del(.type)],
          "stores": [.[] | select(.type == "store") | del(.type)] }' >"$SUMMARY"
   log "summary written to $SUMMARY"

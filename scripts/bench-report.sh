@@ -245,7 +245,7 @@ section() {
   fi
   echo "Written by \`scripts/bench-report.sh$([[ "$ROUNDS" != 1 ]] && echo " --rounds $ROUNDS")\` on $STARTED (finished $FINISHED), commit $COMMIT."
   echo "Every figure comes from \`scripts/bench-etcd.sh\`: the same \`memo bench kv\` client against etcd $ETCD_VERSION and"
-  echo "Memo, one store at a time, on loopback; $ROUNDS round(s) of ${DURATION} after ${WARMUP} warm-up per run (medians over rounds)."
+  echo "Memo, one store at a time, on loopback; $ROUNDS round(s) of ${DURATION} after ${WARMUP} warm-up per run (medians over rounds); each store primed with 10 s of mixed work once started (bench-etcd.sh --prime), large values excepted."
   echo "Ratios are Memo/etcd in the same run. Run-to-run spread on a small VM is ±15–30%: see docs/performance.md."
   echo
   echo "## Machine"
