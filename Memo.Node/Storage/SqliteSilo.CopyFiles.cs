@@ -206,12 +206,16 @@ public sealed partial class SqliteSilo
         _obsoleteFiles.Clear();
     }
 
-    private async ValueTask<byte[]?> ReadBlockFromFileAsync(ValueTask<StoredBlock> read, BlockAddress address, CancellationToken cancellationToken)
+    // With `headOnly`, a copy file's block less its payload (CopyFiles.ReadHead); a row's bytes are whole either way.
+    private async ValueTask<byte[]?> ReadBlockFromFileAsync(ValueTask<StoredBlock> read, BlockAddress address, bool headOnly, CancellationToken cancellationToken)
     {
         var stored = await read.ConfigureAwait(false);
         while (stored.InFile)
         {
-            if (_copyFiles.Read(address, stored.FileId, stored.FileLength) is { } data)
+            var data = headOnly
+                ? _copyFiles.ReadHead(address, stored.FileId, stored.FileLength)
+                : _copyFiles.Read(address, stored.FileId, stored.FileLength);
+            if (data is not null)
             {
                 return data;
             }
