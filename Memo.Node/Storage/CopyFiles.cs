@@ -102,7 +102,31 @@ internal sealed class CopyFiles
     /// <exception cref="SiloCorruptException">The file does not hold <paramref name="length"/> bytes.</exception>
     public byte[]? Read(BlockAddress address, long id, long length)
     {
-        var path = PathOf(address, id);
+        using var handle = OpenChecked(address, id, length, out var path);
+        return handle is null ? null : ReadWhole(handle, address, length, path);
+    }
+
+    /// <summary>
+    /// The bytes of copy file <paramref name="id"/> of <paramref name="address"/> less the block's payload field
+    /// (<see cref="BlockHead"/>: only the fields' headers and the other fields are read), or the whole bytes when they are
+    /// not a well-formed encoding; null when the file does not exist.
+    /// </summary>
+    /// <exception cref="SiloCorruptException">The file does not hold <paramref name="length"/> bytes.</exception>
+    public byte[]? ReadHead(BlockAddress address, long id, long length)
+    {
+        using var handle = OpenChecked(address, id, length, out var path);
+        if (handle is null)
+        {
+            return null;
+        }
+        return BlockHead.Read(length, (offset, into) => RandomAccess.Read(handle, into, offset))
+            ?? ReadWhole(handle, address, length, path);
+    }
+
+    // The open file, checked to hold `length` bytes; null when it does not exist.
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? OpenChecked(BlockAddress address, long id, long length, out string path)
+    {
+        path = PathOf(address, id);
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
         try
         {
@@ -113,26 +137,29 @@ internal sealed class CopyFiles
         {
             return null;
         }
-        using (handle)
+        var actual = RandomAccess.GetLength(handle);
+        if (actual != length)
         {
-            var actual = RandomAccess.GetLength(handle);
-            if (actual != length)
-            {
-                throw new SiloCorruptException(path, $"the copy file of block {address} holds {actual} bytes where its row says {length}");
-            }
-            var data = GC.AllocateUninitializedArray<byte>(checked((int)length));
-            var done = 0;
-            while (done < data.Length)
-            {
-                var read = RandomAccess.Read(handle, data.AsSpan(done), done);
-                if (read == 0)
-                {
-                    throw new SiloCorruptException(path, $"the copy file of block {address} ended after {done} of {length} bytes");
-                }
-                done += read;
-            }
-            return data;
+            handle.Dispose();
+            throw new SiloCorruptException(path, $"the copy file of block {address} holds {actual} bytes where its row says {length}");
         }
+        return handle;
+    }
+
+    private static byte[] ReadWhole(Microsoft.Win32.SafeHandles.SafeFileHandle handle, BlockAddress address, long length, string path)
+    {
+        var data = GC.AllocateUninitializedArray<byte>(checked((int)length));
+        var done = 0;
+        while (done < data.Length)
+        {
+            var read = RandomAccess.Read(handle, data.AsSpan(done), done);
+            if (read == 0)
+            {
+                throw new SiloCorruptException(path, $"the copy file of block {address} ended after {done} of {length} bytes");
+            }
+            done += read;
+        }
+        return data;
     }
 
     /// <summary>Unlinks a copy file; false (with the error) when that failed. A file left behind goes at the next sweep.</summary>

@@ -153,6 +153,10 @@ public sealed class EntryCacheSilo : ISilo
         Inner.ReadBlockAsync(address, cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask<byte[]?> ReadBlockHeadAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        Inner.ReadBlockHeadAsync(address, cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default) =>
         Inner.ListBlockCopiesAsync(shard, after, limit, cancellationToken);
 

@@ -33,6 +33,15 @@ public interface ISilo : IAsyncDisposable
     /// <summary>The stored bytes of a block (stored through its shard, else a copy), or null.</summary>
     ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The stored bytes of a block as <see cref="ReadBlockAsync"/> reads them, or, where the silo can leave it out
+    /// without reading it, the same encoding less the block's payload field: what a check of the block's other fields
+    /// needs (a reclaim checks its salt and owner key) without reading a large value. Null when absent. By default the
+    /// whole block.
+    /// </summary>
+    ValueTask<byte[]?> ReadBlockHeadAsync(BlockAddress address, CancellationToken cancellationToken = default) =>
+        ReadBlockAsync(address, cancellationToken);
+
     /// <summary>Up to <paramref name="limit"/> addresses of the block copies (<see cref="SiloBatch.PutBlockCopy"/>) of
     /// <paramref name="shard"/> after <paramref name="after"/> (null: from the first), in ascending byte order.</summary>
     ValueTask<IReadOnlyList<BlockAddress>> ListBlockCopiesAsync(ShardId shard, BlockAddress? after, int limit, CancellationToken cancellationToken = default);

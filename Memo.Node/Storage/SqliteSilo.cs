@@ -221,7 +221,20 @@ public sealed partial class SqliteSilo : ISilo
         {
             return new ValueTask<byte[]?>(stored.Result.Data);
         }
-        return ReadBlockFromFileAsync(stored, address, cancellationToken);
+        return ReadBlockFromFileAsync(stored, address, headOnly: false, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A copy in a file gives its head (<see cref="BlockHead"/>): a few small reads instead of the whole file.</remarks>
+    /// <exception cref="SiloCorruptException">The copy file the block's row names is missing or does not hold the row's length.</exception>
+    public ValueTask<byte[]?> ReadBlockHeadAsync(BlockAddress address, CancellationToken cancellationToken = default)
+    {
+        var stored = ReadAsync(address, static (reader, a) => reader.ReadBlock(a), cancellationToken);
+        if (stored.IsCompletedSuccessfully && !stored.Result.InFile)
+        {
+            return new ValueTask<byte[]?>(stored.Result.Data);
+        }
+        return ReadBlockFromFileAsync(stored, address, headOnly: true, cancellationToken);
     }
 
     /// <inheritdoc />

@@ -566,7 +566,7 @@ internal sealed partial class ShardReplicaActor
         }
         var current = _overlay.TryGetValue(target, out var pending) ? pending
             : _overlayIsWholeShard ? null
-            : await ReadAsync(target).ConfigureAwait(false);
+            : await ReadAsync(target, command).ConfigureAwait(false);
         var decision = ShardStateMachine.Decide(command, current);
         if (decision.Changed)
         {
@@ -610,8 +610,11 @@ internal sealed partial class ShardReplicaActor
         }
     }
 
-    private ValueTask<byte[]?> ReadAsync(ShardRecordKey target) =>
-        target.IsEntry ? _silo.ReadEntryAsync(target.Key!) : _silo.ReadBlockAsync(target.Address);
+    private ValueTask<byte[]?> ReadAsync(ShardRecordKey target, ShardCommand command) =>
+        target.IsEntry ? _silo.ReadEntryAsync(target.Key!)
+        // A reclaim is decided from the block's salt and owner, never its payload: a large copy is not read whole.
+        : command.CommandCase == ShardCommand.CommandOneofCase.ReclaimBlock ? _silo.ReadBlockHeadAsync(target.Address)
+        : _silo.ReadBlockAsync(target.Address);
 
     /// <summary>
     /// Snapshots the shard once enough entries were applied since the last snapshot, or once the configuration in force

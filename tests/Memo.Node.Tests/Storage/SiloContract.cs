@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
+using Google.Protobuf;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
+using Memo.Protocol.ValueStore;
 using Xunit.Abstractions;
 
 namespace Memo.Node.Tests.Storage;
@@ -140,6 +142,26 @@ public abstract partial class SiloContract(ITestOutputHelper output) : IAsyncLif
         await CommitAsync(silo, b => b.DeleteBlock(Address(1)));
         Assert.Null(await silo.ReadBlockAsync(Address(1)));
         Assert.Equal(Bytes("two"), await silo.ReadBlockAsync(Address(2)));
+    }
+
+    [Fact]
+    public async Task A_block_head_read_gives_the_blocks_other_fields_with_or_without_its_payload_and_null_when_absent()
+    {
+        var silo = await NewSiloAsync();
+        using var owner = MemoKeyPair.Generate();
+        var payload = new byte[5000];
+        new Random(7).NextBytes(payload);
+        var block = BlockFactory.MakeImmutable(payload, owner.PublicKey, Memo.Node.Blocks.ReclaimKeys.SaltOf(Memo.Node.Blocks.ReclaimKeys.NewKey()));
+        Assert.True(block.TryGetAddress(out var address));
+        await CommitAsync(silo, b => b.PutBlockCopy(S0, address, block.ToByteArray()).PutBlock(S1, Address(2), Bytes("raft")));
+
+        var head = Block.Parser.ParseFrom(await silo.ReadBlockHeadAsync(address) ?? throw new InvalidOperationException("no head"));
+        Assert.Equal((block.Type, block.Address, block.Salt, block.Owner), (head.Type, head.Address, head.Salt, head.Owner));
+        // A silo may leave the payload out (a copy in a file does), never change it.
+        Assert.True(head.GetPayload().IsEmpty || head.GetPayload().Equals(block.GetPayload()));
+        Assert.Equal(block.ToByteArray(), await silo.ReadBlockAsync(address));
+        Assert.Equal(Bytes("raft"), await silo.ReadBlockHeadAsync(Address(2)));
+        Assert.Null(await silo.ReadBlockHeadAsync(Address(3)));
     }
 
     [Fact]

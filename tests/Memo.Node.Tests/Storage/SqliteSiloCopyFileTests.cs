@@ -1,5 +1,8 @@
+using Google.Protobuf;
+using Memo.Node.Blocks;
 using Memo.Node.Storage;
 using Memo.Protocol.Blocks;
+using Memo.Protocol.ValueStore;
 using Microsoft.Data.Sqlite;
 
 namespace Memo.Node.Tests.Storage;
@@ -259,6 +262,10 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
         Assert.Contains("missing", missing.Message, StringComparison.Ordinal);
         var shortened = await Assert.ThrowsAsync<SiloCorruptException>(async () => await silo.ReadBlockAsync(Address(2)));
         Assert.Contains("4000 bytes where its row says 5000", shortened.Message, StringComparison.Ordinal);
+        // A head read (a reclaim's) meets the same damage the same way.
+        Assert.Equal(gone, (await Assert.ThrowsAsync<SiloCorruptException>(async () => await silo.ReadBlockHeadAsync(Address(1)))).FilePath);
+        Assert.Contains("4000 bytes where its row says 5000",
+            (await Assert.ThrowsAsync<SiloCorruptException>(async () => await silo.ReadBlockHeadAsync(Address(2)))).Message, StringComparison.Ordinal);
 
         // Everything else still works, and dropping the damaged copies (what the block layer does) clears the error.
         Assert.Equal(Data(3, 5000), await silo.ReadBlockAsync(Address(3)));
@@ -266,6 +273,37 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
         Assert.Null(await silo.ReadBlockAsync(Address(1)));
         Assert.Null(await silo.ReadBlockAsync(Address(2)));
         Assert.Equal([1], await silo.ReadEntryAsync("k"));
+    }
+
+    [Fact]
+    public async Task A_head_read_of_a_copy_file_gives_the_block_without_its_payload_and_a_whole_read_still_gives_it_all()
+    {
+        var silo = await OpenAsync();
+        using var owner = MemoKeyPair.Generate();
+        var block = BlockFactory.MakeImmutable(Data(1, 256 * 1024), owner.PublicKey, ReclaimKeys.SaltOf(ReclaimKeys.NewKey()));
+        Assert.True(block.TryGetAddress(out var address));
+        var encoded = block.ToByteArray();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, address, encoded));
+        Assert.Single(CopyFiles());
+
+        var headBytes = await silo.ReadBlockHeadAsync(address) ?? throw new InvalidOperationException("no head");
+        Assert.True(headBytes.Length < 1024, $"the head is {headBytes.Length} bytes");
+        var head = Block.Parser.ParseFrom(headBytes);
+        Assert.Equal((block.Type, block.Address, block.Salt, block.Owner), (head.Type, head.Address, head.Salt, head.Owner));
+        Assert.True(head.GetPayload().IsEmpty);
+        Assert.Equal(encoded, await silo.ReadBlockAsync(address));
+    }
+
+    [Fact]
+    public async Task A_head_read_of_a_copy_file_that_is_not_a_block_encoding_gives_its_whole_bytes()
+    {
+        var silo = await OpenAsync();
+        // 0xFF bytes never end a varint: no field header parses, so the head read falls back to the whole file.
+        var notABlock = Enumerable.Repeat((byte)0xFF, Threshold * 2).ToArray();
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), notABlock));
+
+        Assert.Equal(notABlock, await silo.ReadBlockHeadAsync(Address(1)));
+        Assert.Null(await silo.ReadBlockHeadAsync(Address(2)));
     }
 
     [Fact]
