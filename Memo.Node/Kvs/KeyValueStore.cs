@@ -282,7 +282,8 @@ public sealed partial class KeyValueStore
                 {
                     throw new StorageCorruptionException($"The value block kept in the entry of key '{key}' fails validation: {check.Reason}");
                 }
-                return new KvFetchResult(KvStatus.Ok, inlineBlock.Data.ToByteArray(), Version: chosen.Version);
+                // The entry was parsed just now from bytes this read owns: its value's array is handed on, not copied.
+                return new KvFetchResult(KvStatus.Ok, ByteStringArrays.TakeArray(inlineBlock.Data), Version: chosen.Version);
             }
             var block = await ReadValueBlockAsync(address, cancellationToken).ConfigureAwait(false);
             if (block is null)

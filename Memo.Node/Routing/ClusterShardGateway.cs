@@ -186,8 +186,12 @@ public sealed partial class ClusterShardGateway : IShardGateway
         }
         // Stale without a usable local replica: the first replica that answers serves it from its copy.
         var reply = await ReadAsync(shard, new ReadRequest { EntryKey = key, Stale = stale }, cancellationToken).ConfigureAwait(false);
-        return reply.Found ? reply.Data.ToByteArray() : null;
+        return reply.Found ? OwnedArray(reply.Data) : null;
     }
+
+    // The reply's bytes, not copied again: a reply served here wraps the array the silo handed out (a copy of its own),
+    // and one parsed from a peer's answer owns a fresh copy; nobody sees either once the reply is dropped.
+    private static byte[] OwnedArray(ByteString data) => ByteStringArrays.TakeArray(data);
 
     /// <inheritdoc />
     public async ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default)
@@ -198,7 +202,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
         }
         var reply = await ReadAsync(Layout.ShardOf(address), new ReadRequest { BlockAddress = ByteString.CopyFrom(address.ToArray()) }, cancellationToken)
             .ConfigureAwait(false);
-        return reply.Found ? reply.Data.ToByteArray() : null;
+        return reply.Found ? OwnedArray(reply.Data) : null;
     }
 
     /// <inheritdoc />
@@ -289,6 +293,18 @@ public sealed partial class ClusterShardGateway : IShardGateway
     {
         request.Format = 1;
         request.Shard = (uint)shard.Value;
+        if (cancellationToken.CanBeCanceled && _host.TryGetReplica(shard, out var local) && local.Status.IsLeader)
+        {
+            // This node leads the shard: the route's first target. Tried before the route and the deadline below are
+            // built (a timer per read), bounded by the caller's deadline (a gRPC call always has one,
+            // memo.grpc.default-deadline) and by the replica's read timeout; anything but an answer goes on through the
+            // route as any read does.
+            var first = await _host.ServeReadAsync(request, cancellationToken).ConfigureAwait(false);
+            if (first.Status == ShardReplyStatus.ReadDone)
+            {
+                return first;
+            }
+        }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.RequestTimeout);
         var route = new Route(this, shard);

@@ -216,6 +216,10 @@ public sealed partial class ShardHost
         {
             return null;
         }
+        if (!KvEntryReclaimKeys.MayHoldAny(stored))
+        {
+            return stored;
+        }
         var entry = KvEntry.Parser.ParseFrom(stored);
         if (entry.ReclaimKey.IsEmpty && (entry.OlderVersions.Count == 0 || entry.OlderVersions.All(older => older.ReclaimKey.IsEmpty)))
         {
@@ -235,6 +239,13 @@ public sealed partial class ShardHost
         if (!_replicas.TryGetValue(shard, out var replica))
         {
             return (false, new ReadReply { Status = ShardReplyStatus.NotLeader, Reason = $"no replica of shard {shard} on this node" });
+        }
+        if (replica.TryReadAlone() is { } stored)
+        {
+            // The group's only voter between turns: what ReadIndex would confirm is already in the silo, once the writes
+            // it answered are (usually already so).
+            await stored.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return (true, null);
         }
         try
         {
