@@ -251,7 +251,8 @@ public sealed partial class KeyValueStore
             {
                 return new KvFetchResult(KvStatus.NotFound, null, $"The key '{key}' does not exist.");
             }
-            var entry = KvEntry.Parser.ParseFrom(entryBytes);
+            // From a span: the parser then needs no CodedInputStream of its own (one object fewer per get).
+            var entry = KvEntry.Parser.ParseFrom(entryBytes.AsSpan());
             var chosen = version == 0 || version == entry.Version ? entry : OlderVersion(entry, version);
             if (chosen is null)
             {

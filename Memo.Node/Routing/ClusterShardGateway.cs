@@ -184,6 +184,18 @@ public sealed partial class ClusterShardGateway : IShardGateway
             await local.AnsweredWritesStored.WaitAsync(cancellationToken).ConfigureAwait(false);
             return await _host.Silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
         }
+        if (!stale && cancellationToken.CanBeCanceled && _host.TryGetReplica(shard, out var replica) && replica.Status.IsLeader)
+        {
+            // This node leads the shard: the route's first target, served without the request and reply messages, the
+            // route and the deadline below (a timer per read). Bounded by the caller's deadline (a gRPC call always has
+            // one, memo.grpc.default-deadline) and the replica's read timeout; a read it does not serve (leadership
+            // moved) goes on through the route as any read does.
+            var (served, entry) = await _host.ServeEntryReadAsync(shard, key, cancellationToken).ConfigureAwait(false);
+            if (served)
+            {
+                return entry;
+            }
+        }
         // Stale without a usable local replica: the first replica that answers serves it from its copy.
         var reply = await ReadAsync(shard, new ReadRequest { EntryKey = key, Stale = stale }, cancellationToken).ConfigureAwait(false);
         return reply.Found ? OwnedArray(reply.Data) : null;
@@ -293,18 +305,6 @@ public sealed partial class ClusterShardGateway : IShardGateway
     {
         request.Format = 1;
         request.Shard = (uint)shard.Value;
-        if (cancellationToken.CanBeCanceled && _host.TryGetReplica(shard, out var local) && local.Status.IsLeader)
-        {
-            // This node leads the shard: the route's first target. Tried before the route and the deadline below are
-            // built (a timer per read), bounded by the caller's deadline (a gRPC call always has one,
-            // memo.grpc.default-deadline) and by the replica's read timeout; anything but an answer goes on through the
-            // route as any read does.
-            var first = await _host.ServeReadAsync(request, cancellationToken).ConfigureAwait(false);
-            if (first.Status == ShardReplyStatus.ReadDone)
-            {
-                return first;
-            }
-        }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.RequestTimeout);
         var route = new Route(this, shard);
