@@ -12,9 +12,9 @@
 # dotnet.gc.heap.total_allocated, read each second with dotnet-counters from PATH or ~/.dotnet/tools); its CPU figure
 # includes the listener's own cost (a few percent), so the other runs go without it.
 # --node-build DIR runs the Memo.Node.dll in DIR (default: this tree's Release build under $MEMO_ARTIFACTS or bin/);
-# --cli-build DIR the memo.dll in DIR. Each run is one line: ops, ops/s, p50, node CPU seconds, CPU µs per put, the
-# node's idle CPU rate (measured before the runs, in ms per second: timers of 64 shards; subtracted for the seconds
-# the bench client spends starting).
+# --cli-build DIR the memo.dll in DIR. Each run is one line: ops, ops/s, p50, the node's CPU seconds over the measured
+# window (the bench's last elapsedSeconds: the client's start and a get run's writing of its key space are left out),
+# CPU µs per operation. The header line gives the idle node's CPU rate (ms per second: timers of 64 shards).
 # --node-env NAME=VALUE sets an environment variable for the node only (e.g. a DOTNET_ runtime knob); repeatable.
 # --trace FILE also samples the node with `dotnet-trace collect-linux --profile cpu-sampling` for 10 s in the middle
 # of the first run (FILE, a .nettrace; read it with `dotnet-trace report FILE topN -n 150 --inclusive`).
@@ -52,7 +52,7 @@ while [[ $# -gt 0 ]]; do
     --strace) STRACE=1; shift ;;
     --allocations) ALLOCATIONS=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "measure-put-cpu: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
