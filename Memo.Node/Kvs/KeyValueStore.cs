@@ -251,7 +251,8 @@ public sealed partial class KeyValueStore
             {
                 return new KvFetchResult(KvStatus.NotFound, null, $"The key '{key}' does not exist.");
             }
-            var entry = KvEntry.Parser.ParseFrom(entryBytes);
+            // From a span: the parser then needs no CodedInputStream of its own (one object fewer per get).
+            var entry = KvEntry.Parser.ParseFrom(entryBytes.AsSpan());
             var chosen = version == 0 || version == entry.Version ? entry : OlderVersion(entry, version);
             if (chosen is null)
             {
@@ -282,7 +283,8 @@ public sealed partial class KeyValueStore
                 {
                     throw new StorageCorruptionException($"The value block kept in the entry of key '{key}' fails validation: {check.Reason}");
                 }
-                return new KvFetchResult(KvStatus.Ok, inlineBlock.Data.ToByteArray(), Version: chosen.Version);
+                // The entry was parsed just now from bytes this read owns: its value's array is handed on, not copied.
+                return new KvFetchResult(KvStatus.Ok, ByteStringArrays.TakeArray(inlineBlock.Data), Version: chosen.Version);
             }
             var block = await ReadValueBlockAsync(address, cancellationToken).ConfigureAwait(false);
             if (block is null)

@@ -408,5 +408,9 @@ public sealed partial class RaftNode
         }
     }
 
-    private bool CommittedInCurrentTerm => _log.TryTerm(_log.Committed, out var term) && term == Term;
+    /// <summary>
+    /// True once the commit index holds an entry of the current term: a leader's commit index then covers every entry
+    /// committed in earlier terms (thesis §6.4), the condition for serving reads at it.
+    /// </summary>
+    public bool CommittedInCurrentTerm => _log.TryTerm(_log.Committed, out var term) && term == Term;
 }

@@ -184,10 +184,26 @@ public sealed partial class ClusterShardGateway : IShardGateway
             await local.AnsweredWritesStored.WaitAsync(cancellationToken).ConfigureAwait(false);
             return await _host.Silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false);
         }
+        if (!stale && cancellationToken.CanBeCanceled && _host.TryGetReplica(shard, out var replica) && replica.Status.IsLeader)
+        {
+            // This node leads the shard: the route's first target, served without the request and reply messages, the
+            // route and the deadline below (a timer per read). Bounded by the caller's deadline (a gRPC call always has
+            // one, memo.grpc.default-deadline) and the replica's read timeout; a read it does not serve (leadership
+            // moved) goes on through the route as any read does.
+            var (served, entry) = await _host.ServeEntryReadAsync(shard, key, cancellationToken).ConfigureAwait(false);
+            if (served)
+            {
+                return entry;
+            }
+        }
         // Stale without a usable local replica: the first replica that answers serves it from its copy.
         var reply = await ReadAsync(shard, new ReadRequest { EntryKey = key, Stale = stale }, cancellationToken).ConfigureAwait(false);
-        return reply.Found ? reply.Data.ToByteArray() : null;
+        return reply.Found ? OwnedArray(reply.Data) : null;
     }
+
+    // The reply's bytes, not copied again: a reply served here wraps the array the silo handed out (a copy of its own),
+    // and one parsed from a peer's answer owns a fresh copy; nobody sees either once the reply is dropped.
+    private static byte[] OwnedArray(ByteString data) => ByteStringArrays.TakeArray(data);
 
     /// <inheritdoc />
     public async ValueTask<byte[]?> ReadBlockAsync(BlockAddress address, bool linearizable, CancellationToken cancellationToken = default)
@@ -198,7 +214,7 @@ public sealed partial class ClusterShardGateway : IShardGateway
         }
         var reply = await ReadAsync(Layout.ShardOf(address), new ReadRequest { BlockAddress = ByteString.CopyFrom(address.ToArray()) }, cancellationToken)
             .ConfigureAwait(false);
-        return reply.Found ? reply.Data.ToByteArray() : null;
+        return reply.Found ? OwnedArray(reply.Data) : null;
     }
 
     /// <inheritdoc />

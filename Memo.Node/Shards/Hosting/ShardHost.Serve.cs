@@ -175,6 +175,18 @@ public sealed partial class ShardHost
     }
 
     /// <summary>
+    /// What <see cref="ServeReadAsync"/> answers for one entry of <paramref name="shard"/> (this node's gateway, reading
+    /// at a replica it believes leads), without the request and reply messages: Served false when this replica did not
+    /// confirm the read (not the leader, dropped, no replica), else the entry without its reclaim keys, or null when
+    /// missing.
+    /// </summary>
+    public async ValueTask<(bool Served, byte[]? Entry)> ServeEntryReadAsync(ShardId shard, string key, CancellationToken cancellationToken)
+    {
+        var (ready, _) = await ReadIndexAsync(shard, cancellationToken).ConfigureAwait(false);
+        return ready ? (true, WithoutReclaimKey(await _silo.ReadEntryAsync(key, cancellationToken).ConfigureAwait(false))) : (false, null);
+    }
+
+    /// <summary>
     /// True when a replica may answer a stale read from its copy: it runs and has applied the group's state at least
     /// once. A replica created on this node that still waits for its first snapshot holds nothing, and would answer
     /// "missing" for every key.
@@ -216,6 +228,10 @@ public sealed partial class ShardHost
         {
             return null;
         }
+        if (!KvEntryReclaimKeys.MayHoldAny(stored))
+        {
+            return stored;
+        }
         var entry = KvEntry.Parser.ParseFrom(stored);
         if (entry.ReclaimKey.IsEmpty && (entry.OlderVersions.Count == 0 || entry.OlderVersions.All(older => older.ReclaimKey.IsEmpty)))
         {
@@ -230,11 +246,18 @@ public sealed partial class ShardHost
         return entry.ToByteArray();
     }
 
-    private async Task<(bool Ready, ReadReply? Refusal)> ReadIndexAsync(ShardId shard, CancellationToken cancellationToken)
+    private async ValueTask<(bool Ready, ReadReply? Refusal)> ReadIndexAsync(ShardId shard, CancellationToken cancellationToken)
     {
         if (!_replicas.TryGetValue(shard, out var replica))
         {
             return (false, new ReadReply { Status = ShardReplyStatus.NotLeader, Reason = $"no replica of shard {shard} on this node" });
+        }
+        if (replica.TryReadAlone() is { } stored)
+        {
+            // The group's only voter between turns: what ReadIndex would confirm is already in the silo, once the writes
+            // it answered are (usually already so).
+            await stored.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return (true, null);
         }
         try
         {

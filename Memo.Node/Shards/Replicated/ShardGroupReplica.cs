@@ -90,6 +90,39 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     internal void PublishApplicationInFlight(Task stored) => Volatile.Write(ref _answeredWritesStored, stored);
 
     /// <summary>
+    /// Starts a linearizable read without a turn of the actor, when this replica is its group's only voter and leader,
+    /// has applied everything committed, and no turn is running (<see cref="PublishServesReadsAlone"/>); null otherwise,
+    /// and the caller takes <see cref="ReadIndexAsync"/>. The task completes once every write this replica answered is
+    /// in the silo (<see cref="AnsweredWritesStored"/>); the caller then reads the silo.
+    /// </summary>
+    /// <remarks>Why this is linearizable (docs/ARCHITECTURE.md, "Read consistency"): ReadIndex at a lone voter answers at
+    /// once with its commit index and waits until it is applied, and between turns nothing changes either index, so a
+    /// read that finds the flag set (after the turn that set it ended, before the next one cleared it) sees exactly what
+    /// ReadIndex would have confirmed. No other node can lead or commit meanwhile: any new voter would enter through a
+    /// configuration change this leader proposes, in a turn, which takes the flag down first.</remarks>
+    public Task? TryReadAlone()
+    {
+        if (!_servesReadsAlone || _disposed is not null)
+        {
+            return null;
+        }
+        Interlocked.Increment(ref _readsAlone);
+        return AnsweredWritesStored;
+    }
+
+    /// <summary>Reads started by <see cref="TryReadAlone"/> so far (tests check which path a read took).</summary>
+    internal long ReadsAlone => Interlocked.Read(ref _readsAlone);
+
+    private volatile bool _servesReadsAlone;
+    private long _readsAlone;
+
+    /// <summary>
+    /// Called by the actor: false when a turn starts or the incarnation stops, and at the end of a turn whether the
+    /// replica may serve reads alone until the next one (<see cref="TryReadAlone"/>).
+    /// </summary>
+    internal void PublishServesReadsAlone(bool serves) => _servesReadsAlone = serves;
+
+    /// <summary>
     /// Ticks the core has stepped so far. Tests wait on it to know a turn took the ticks queued before it, since
     /// the order of ticks and inputs within a turn is what they check.
     /// </summary>
@@ -382,6 +415,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// <summary>An incarnation stopped (failed or disposed); <paramref name="lastTurn"/> completes when its last turn has.</summary>
     internal void Detach(ReplicaInbox incarnation, ShardGroupStatus status, string reason, Task lastTurn)
     {
+        _servesReadsAlone = false;
         Interlocked.CompareExchange(ref _current, null, incarnation);
         _restarting = reason;
         _status = status;
@@ -398,6 +432,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
             return;
         }
         _disposed = new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed.");
+        _servesReadsAlone = false;
         _tickSubscription.Dispose();
         Volatile.Write(ref _current, null);
         if (!_supervisor.IsNobody())

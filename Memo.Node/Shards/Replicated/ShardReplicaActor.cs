@@ -162,6 +162,8 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
 
     private void RunTurn()
     {
+        // Reads stop skipping the actor while a turn may change what they would see (ShardGroupReplica.TryReadAlone).
+        _facade.PublishServesReadsAlone(false);
         // Re-armed first: an input queued from here on posts a new wake, one queued before is taken below.
         _inbox.Rearm();
         // The clock is read only for the latency probe: every turn passes here.
@@ -219,6 +221,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     private void EndTurn()
     {
         _facade.Publish(MakeStatus());
+        _facade.PublishServesReadsAlone(ServesReadsAlone());
         if (_raft.HasReady || _inbox.HasInputs)
         {
             // A turn that stopped at MaxInputsPerTurn, or a Ready left after it: another turn, after what the mailbox holds.
@@ -251,6 +254,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     // than throw: Akka's supervisor would log an error of its own for each failure, beside ours.
     private void Fail(Exception cause)
     {
+        _facade.PublishServesReadsAlone(false);
         _failure ??= cause;
         Become(Failed);
         Context.Stop(Self);
@@ -330,6 +334,16 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         _unsentReads = null;
         _pendingReadCount = 0;
     }
+
+    // The group's only voter, leading, with everything committed applied and stored (a turn ends only after its batches
+    // are in the silo) and its commit index in its own term: a ReadIndex now would be answered at once at an index
+    // already applied, so until the next turn a read may skip it (ShardGroupReplica.TryReadAlone). A learner votes for
+    // nobody; a voter added later comes in through a turn of this actor, which clears the permission first.
+    private bool ServesReadsAlone() =>
+        _raft.Role == RaftRole.Leader
+        && _raft.Membership.Voters.Length == 1 && _raft.Membership.Voters[0] == Node
+        && _raft.CommittedInCurrentTerm
+        && _applied >= _raft.CommitIndex;
 
     private ShardGroupStatus MakeStatus() => new(
         Shard, Node, _raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _applied, _storage.FirstIndex, _raft.LastIndex,

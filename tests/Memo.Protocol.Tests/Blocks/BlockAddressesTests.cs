@@ -42,6 +42,25 @@ public sealed class BlockAddressesTests
         Assert.Equal(BlockAddress.FromDigest(SHA256.HashData(preimage), immutable: true), BlockAddresses.Immutable(Salt, owner, "data"u8));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(256)]
+    [InlineData(1921)] // with a P-256 owner (91 bytes), the largest data hashed from one stack buffer; then the smallest hashed incrementally
+    [InlineData(1922)]
+    [InlineData(2012)] // the same two sizes without an owner
+    [InlineData(2013)]
+    [InlineData(70_000)]
+    public void Immutable_address_is_the_documented_hash_at_every_data_size(int size)
+    {
+        using var pair = MemoKeyPair.Generate();
+        var owner = pair.PublicKey.ToSpkiArray();
+        var data = Enumerable.Range(0, size).Select(i => (byte)(i * 7)).ToArray();
+        byte[] preimage = [.. Salt, 0, 0, 0, (byte)owner.Length, .. owner, .. data];
+
+        Assert.Equal(BlockAddress.FromDigest(SHA256.HashData(preimage), immutable: true), BlockAddresses.Immutable(Salt, owner, data));
+        Assert.Equal(BlockAddress.FromDigest(SHA256.HashData([.. Salt, 0, 0, 0, 0, .. data]), immutable: true), BlockAddresses.Immutable(Salt, [], data));
+    }
+
     [Fact]
     public void Mutable_and_named_addresses_are_the_documented_hashes()
     {
