@@ -291,8 +291,13 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         return new AppendedProposal(FirstOfAsync(appended.Task, outcome), outcome);
     }
 
-    private static async Task<ShardGroupOutcome> FirstOfAsync(Task<ShardGroupOutcome> appended, Task<ShardGroupOutcome> outcome) =>
-        await (await Task.WhenAny(appended, outcome).ConfigureAwait(false)).ConfigureAwait(false);
+    // The early answer whenever it was given, even if the final outcome came before this ran: both tasks' continuations
+    // run on the thread pool in either order, so WhenAny alone could pick the outcome of a write acknowledged at its append.
+    private static async Task<ShardGroupOutcome> FirstOfAsync(Task<ShardGroupOutcome> appended, Task<ShardGroupOutcome> outcome)
+    {
+        await Task.WhenAny(appended, outcome).ConfigureAwait(false);
+        return await (appended.IsCompleted ? appended : outcome).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Starts a linearizable read (Raft thesis §6.4). Completes with <see cref="ShardGroupOutcome.ReadReady"/>
