@@ -1,4 +1,5 @@
 using Memo.Node.Shards.Wire;
+using Memo.Protocol.Wire;
 
 namespace Memo.Node.Shards;
 
@@ -26,58 +27,21 @@ public static class KvEntryReclaimKeys
         var position = 0;
         while (position < message.Length)
         {
-            if (!TryReadVarint(message, ref position, out var tag))
+            if (!ProtobufFields.TrySkipField(message, ref position, out var field, out var wireType, out var bodyStart, out var bodyLength))
             {
                 return true;
             }
-            var field = tag >> 3;
-            switch ((int)(tag & 7))
+            if (wireType != ProtobufFields.LengthDelimited)
             {
-                case 0:
-                    if (!TryReadVarint(message, ref position, out _))
-                    {
-                        return true;
-                    }
-                    break;
-                case 1:
-                    position += 8;
-                    break;
-                case 5:
-                    position += 4;
-                    break;
-                case 2:
-                    if (!TryReadVarint(message, ref position, out var length) || length > (ulong)(message.Length - position))
-                    {
-                        return true;
-                    }
-                    var body = message.Slice(position, (int)length);
-                    position += (int)length;
-                    if (field == ReclaimKeyField && body.Length > 0)
-                    {
-                        return true;
-                    }
-                    // Older versions carry keys of their own; theirs are never nested further (the parse path clears
-                    // only these two levels too).
-                    if (field == OlderVersionsField && !nested && MayHold(body, nested: true))
-                    {
-                        return true;
-                    }
-                    break;
-                default:
-                    return true;
+                continue;
             }
-        }
-        return position != message.Length;
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> bytes, ref int position, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && position < bytes.Length; shift += 7)
-        {
-            var b = bytes[position++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
+            if (field == ReclaimKeyField && bodyLength > 0)
+            {
+                return true;
+            }
+            // Older versions carry keys of their own; theirs are never nested further (the parse path clears only these
+            // two levels too).
+            if (field == OlderVersionsField && !nested && MayHold(message.Slice(bodyStart, bodyLength), nested: true))
             {
                 return true;
             }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Memo.Protocol.ValueStore;
+using Memo.Protocol.Wire;
 
 namespace Memo.Node.Storage;
 
@@ -14,10 +15,6 @@ internal static class BlockHead
 {
     // A field's tag (field numbers below 2^29: at most 5 bytes) and a length prefix (at most 10 bytes).
     private const int MaxFieldHeader = 15;
-    private const int WireVarint = 0;
-    private const int WireFixed64 = 1;
-    private const int WireLengthDelimited = 2;
-    private const int WireFixed32 = 5;
 
     /// <summary>Reads up to <paramref name="into"/>'s length bytes at <paramref name="offset"/>; returns how many it read (0 at the end).</summary>
     public delegate int ReadAt(long offset, Span<byte> into);
@@ -58,55 +55,40 @@ internal static class BlockHead
     // is the block's payload; null when the header is malformed or the field runs past the `left` bytes that remain.
     private static (long? Length, bool IsPayload) FieldLength(ReadOnlySpan<byte> header, long left)
     {
-        if (!TryReadVarint(header, out var tag, out var tagBytes) || tag >> 3 is 0 or > int.MaxValue)
+        // The header holds the tag and a length prefix or a varint value, not the body: so the shared reader's varints,
+        // and the lengths checked here against what is left of the stored bytes.
+        var position = 0;
+        if (!ProtobufFields.TryReadVarint(header, ref position, out var tag) || tag >> 3 is 0 or > int.MaxValue)
         {
             return (null, false);
         }
         var field = (int)(tag >> 3);
-        long length;
         var isPayload = false;
         switch ((int)(tag & 7))
         {
-            case WireVarint:
-                if (!TryReadVarint(header[tagBytes..], out _, out var valueBytes))
+            case ProtobufFields.Varint:
+                if (!ProtobufFields.TryReadVarint(header, ref position, out _))
                 {
                     return (null, false);
                 }
-                length = tagBytes + valueBytes;
                 break;
-            case WireFixed64:
-                length = tagBytes + 8;
+            case ProtobufFields.Fixed64:
+                position += 8;
                 break;
-            case WireFixed32:
-                length = tagBytes + 4;
+            case ProtobufFields.Fixed32:
+                position += 4;
                 break;
-            case WireLengthDelimited:
-                if (!TryReadVarint(header[tagBytes..], out var size, out var prefixBytes) || size > (ulong)left)
+            case ProtobufFields.LengthDelimited:
+                if (!ProtobufFields.TryReadVarint(header, ref position, out var size) || size > (ulong)left)
                 {
                     return (null, false);
                 }
-                length = tagBytes + prefixBytes + (long)size;
                 isPayload = field is Block.DataFieldNumber or Block.DataPlainFieldNumber;
-                break;
+                return position + (long)size <= left ? (position + (long)size, isPayload) : (null, false);
             default:
                 return (null, false); // groups: never in a block
         }
-        return length <= left ? (length, isPayload) : (null, false);
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> bytes, out ulong value, out int count)
-    {
-        value = 0;
-        for (count = 0; count < bytes.Length && count < 10; count++)
-        {
-            value |= (ulong)(bytes[count] & 0x7F) << (7 * count);
-            if ((bytes[count] & 0x80) == 0)
-            {
-                count++;
-                return true;
-            }
-        }
-        return false;
+        return position <= left ? (position, isPayload) : (null, false);
     }
 
     private static int ReadFully(ReadAt readAt, long offset, Span<byte> into)

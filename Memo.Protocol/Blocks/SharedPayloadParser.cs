@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Memo.Protocol.ValueStore;
+using Memo.Protocol.Wire;
 
 namespace Memo.Protocol.Blocks;
 
@@ -44,75 +45,28 @@ public static class SharedPayloadParser
     private static bool TryFindSinglePayload(ReadOnlySpan<byte> bytes, out int fieldStart, out int dataStart, out int dataEnd)
     {
         fieldStart = dataStart = dataEnd = -1;
-        int position = 0;
+        var position = 0;
         while (position < bytes.Length)
         {
-            int tagStart = position;
-            if (!TryReadVarint(bytes, ref position, out var tag))
+            var tagStart = position;
+            // Groups (never written by this project) and anything malformed: protobuf decides.
+            if (!ProtobufFields.TrySkipField(bytes, ref position, out var field, out var wireType, out var bodyStart, out var bodyLength))
             {
                 return false;
             }
-            var field = tag >> 3;
-            switch ((int)(tag & 7))
+            if (field == DataField)
             {
-                case 0:
-                    if (!TryReadVarint(bytes, ref position, out _))
-                    {
-                        return false;
-                    }
-                    break;
-                case 1:
-                    position += 8;
-                    break;
-                case 5:
-                    position += 4;
-                    break;
-                case 2:
-                    if (!TryReadVarint(bytes, ref position, out var length) || length > (ulong)(bytes.Length - position))
-                    {
-                        return false;
-                    }
-                    if (field == DataField)
-                    {
-                        if (fieldStart >= 0)
-                        {
-                            return false;
-                        }
-                        (fieldStart, dataStart, dataEnd) = (tagStart, position, position + (int)length);
-                    }
-                    else if (field == Block.DataPlainFieldNumber)
-                    {
-                        return false;
-                    }
-                    position += (int)length;
-                    break;
-                default:
-                    return false; // groups (never written by this project) and invalid wire types: protobuf decides
+                if (fieldStart >= 0 || wireType != ProtobufFields.LengthDelimited)
+                {
+                    return false;
+                }
+                (fieldStart, dataStart, dataEnd) = (tagStart, bodyStart, bodyStart + bodyLength);
             }
-            if (field == 0 || position > bytes.Length || (field == DataField && (tag & 7) != 2))
+            else if (field == Block.DataPlainFieldNumber)
             {
                 return false;
             }
         }
         return fieldStart >= 0;
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> bytes, ref int position, out ulong value)
-    {
-        value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (position >= bytes.Length)
-            {
-                return false;
-            }
-            byte b = bytes[position++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 }
