@@ -17,7 +17,8 @@
 # Release build with a fresh data directory. Everything started here is killed on exit.
 #
 # MEMO_NODE_ARGS adds options to every Memo node, e.g. MEMO_NODE_ARGS='--set memo.raft.tick-interval=50ms'; a file
-# bench-node-args in a node build's folder adds its options to that build's nodes only.
+# bench-node-args in a node build's folder adds its options to that build's nodes only, and a file bench-node-env
+# there its environment variables (NAME=value, space-separated).
 # --large is 1 MiB puts over 200 keys at 8 callers (throughput also in MB/s), works with --nodes 1 and 3: every key
 # is written once before the measured runs (so the live data is exactly keys x value size), the runs overwrite them
 # (the churn), and after --settle (default 0: at once) the report gives "disk used / live data" (all data folders
@@ -254,7 +255,9 @@ start_memo() {
     # A build folder may carry its own options (one experiment's setting beside another's in the same rounds).
     # shellcheck disable=SC2207 # a list of options on purpose
     [[ -f "$node_dir/bench-node-args" ]] && args+=($(cat "$node_dir/bench-node-args"))
-    dotnet "$node_dir/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &
+    local node_env=()
+    [[ -f "$node_dir/bench-node-env" ]] && node_env=($(cat "$node_dir/bench-node-env"))
+    env "${node_env[@]}" dotnet "$node_dir/Memo.Node.dll" "${args[@]}" >"$WORK/memo-$i.log" 2>&1 &
     SERVER_PIDS+=($!)
   done
   ENDPOINT="127.0.0.1:${ports[0]}"

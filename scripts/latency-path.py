@@ -19,8 +19,7 @@ STEPS = [
     ("InboxReceive", "F", None), ("Pump", "F", None), ("TurnInbound", "F", 5), ("CommitStart", "F", None),
     ("SiloBegin", "F", None), ("SiloEnd", "F", None), ("CommitEnd", "F", None), ("Send", "F", 6),
     ("LinkFlush", "F", None), ("InboxReceive", "L", None), ("Pump", "L", None), ("TurnInbound", "L", 6),
-    ("TurnStart", "L", None), ("CommitStart", "L", None), ("SiloBegin", "L", None), ("SiloEnd", "L", None),
-    ("CommitEnd", "L", None), ("Completed", "L", None), ("ApiOut", "L", None),
+    ("TurnStart", "L", None), ("Completed", "L", None), ("ApiOut", "L", None),
 ]
 
 

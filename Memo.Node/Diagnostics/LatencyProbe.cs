@@ -81,7 +81,7 @@ internal enum ProbeStage
     ApiIn = 1,
     /// <summary>Its answer leaves the API.</summary>
     ApiOut,
-    /// <summary>A replica facade queued a proposal.</summary>
+    /// <summary>A replica turn stepped a proposal into the Raft core.</summary>
     Propose,
     /// <summary>A replica turn started (aux: inputs taken).</summary>
     TurnStart,
@@ -111,6 +111,8 @@ internal enum ProbeStage
     ForwardOut,
     /// <summary>A forwarded request's answer arrived.</summary>
     ForwardBack,
+    /// <summary>A replica facade queued a proposal in its inbox (before the wake).</summary>
+    Queued,
 }
 
 /// <summary>Marks a stage when disposed (the end of a scope).</summary>

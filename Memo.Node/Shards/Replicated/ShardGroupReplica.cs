@@ -257,6 +257,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
         {
             return Task.FromResult<ShardGroupOutcome>(new ShardGroupOutcome.Invalid(refusal.Reason));
         }
+        Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.Queued);
         return EnqueueAsync(new ProposeInput(command.ToByteArray()), cancellationToken);
     }
 
