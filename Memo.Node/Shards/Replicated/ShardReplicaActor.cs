@@ -164,6 +164,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     {
         // Reads stop skipping the actor while a turn may change what they would see (ShardGroupReplica.TryReadAlone).
         _facade.PublishServesReadsAlone(false);
+        _facade.PublishIdleUnderTicks(false);
         // Re-armed first: an input queued from here on posts a new wake, one queued before is taken below.
         _inbox.Rearm();
         // The clock is read only for the latency probe: every turn passes here.
@@ -221,7 +222,9 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     private void EndTurn()
     {
         _facade.Publish(MakeStatus());
-        _facade.PublishServesReadsAlone(ServesReadsAlone());
+        var servesReadsAlone = ServesReadsAlone();
+        _facade.PublishServesReadsAlone(servesReadsAlone);
+        _facade.PublishIdleUnderTicks(servesReadsAlone && IdleUnderTicks());
         if (_raft.HasReady || _inbox.HasInputs)
         {
             // A turn that stopped at MaxInputsPerTurn, or a Ready left after it: another turn, after what the mailbox holds.
@@ -255,6 +258,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     private void Fail(Exception cause)
     {
         _facade.PublishServesReadsAlone(false);
+        _facade.PublishIdleUnderTicks(false);
         _failure ??= cause;
         Become(Failed);
         Context.Stop(Self);
@@ -344,6 +348,13 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         && _raft.Membership.Voters.Length == 1 && _raft.Membership.Voters[0] == Node
         && _raft.CommittedInCurrentTerm
         && _applied >= _raft.CommitIndex;
+
+    // Given ServesReadsAlone: a leader that is its group's only voter and has no learner sends nothing on a tick (no one
+    // to heartbeat or replicate to) and cannot lose an election; with no read, proposal or async write pending, nothing
+    // waits on a tick's timeout either. An input (a proposal, a configuration change adding a learner) wakes it.
+    private bool IdleUnderTicks() =>
+        _raft.Membership.Learners.IsEmpty
+        && _reads.Count == 0 && _unsentReads is null && _proposals.Count == 0 && _appendWaiters.Count == 0;
 
     private ShardGroupStatus MakeStatus() => new(
         Shard, Node, _raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _applied, _storage.FirstIndex, _raft.LastIndex,
