@@ -300,22 +300,17 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void Without_coalescing_a_busy_link_tells_its_wake_at_once()
-    {
-        var (transport, deferred) = StartDeferringWakes(queuedWork: true, coalesce: false);
-        Send(transport, "a", "b");
-        AnswerTheHello();
-        Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
-
-        Send(transport, "c");
-        Assert.Empty(deferred);
-        Assert.Equal(["c"], Texts(ExpectBatch("the next message, told at once")));
-    }
+    public void Without_coalescing_a_busy_link_tells_its_wake_at_once() =>
+        ABusyLinkTellsItsWakeAtOnce(queuedWork: true, coalesce: false);
 
     [Fact]
-    public void A_busy_link_tells_its_wake_at_once_when_no_work_is_queued_to_wait_behind()
+    public void A_busy_link_tells_its_wake_at_once_when_no_work_is_queued_to_wait_behind() =>
+        ABusyLinkTellsItsWakeAtOnce(queuedWork: false, coalesce: true);
+
+    // A link made busy by its two-message flush, whose next message is nevertheless told at once (nothing deferred).
+    private void ABusyLinkTellsItsWakeAtOnce(bool queuedWork, bool coalesce)
     {
-        var (transport, deferred) = StartDeferringWakes(queuedWork: false);
+        var (transport, deferred) = StartDeferringWakes(queuedWork, coalesce);
         Send(transport, "a", "b");
         AnswerTheHello();
         Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
