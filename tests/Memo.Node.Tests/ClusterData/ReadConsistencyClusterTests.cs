@@ -18,7 +18,7 @@ public sealed class ReadConsistencyClusterTests
         // Long eviction: the lone survivor must not down itself (keep-majority) while the test reads from it.
         await using var cluster = await InProcessCluster.StartAsync(3, ["memo.network.eviction-delay = 10m"]);
         const string key = "consistency/stale";
-        await cluster.WaitForVoterReplicasEverywhereAsync(3, TimeSpan.FromSeconds(60));
+        await WaitForReplicasEverywhereAsync(cluster);
         using (var writer = new MemoClient(cluster.Nodes[0].Address))
         {
             await writer.UpsertAsync(key, "v1"u8.ToArray());
@@ -52,12 +52,12 @@ public sealed class ReadConsistencyClusterTests
         await using var cluster = await InProcessCluster.StartAsync(4, ["memo.network.replication-factor = 3", "memo.network.eviction-delay = 10m"]);
         // All four Up in every view: otherwise the other three, each seeing a three-node ring, may host every shard.
         // (A replica the ring no longer places here, still hosted while its group hands it off, must fail the check.)
-        await cluster.WaitUntilAsync(nodes => nodes.All(n => n.UpMembers == 4 && n.Shards.All(s =>
+        await cluster.WaitUntilAsync(nodes => nodes.All(n => AllUp(n, 4) && Layout(n).All(s =>
                 n.View.ReplicasOf(s).Contains(n.Running.Shards.Self) == n.Running.Shards.TryGetReplica(s, out var r)
                 && (r is null || r.Status.Membership.Voters.Length == 3))),
             "all four nodes Up everywhere, and every node hosts exactly the voter replicas the ring places on it", TimeSpan.FromSeconds(90));
         // A node the ring leaves out of some shard's replica set (with 4 nodes and RF 3 one always exists), and a key of that shard.
-        var asked = cluster.Nodes.First(n => n.Shards.Any(s => !n.Running.Shards.TryGetReplica(s, out _)));
+        var asked = cluster.Nodes.First(n => Layout(n).Any(s => !n.Running.Shards.TryGetReplica(s, out _)));
         var key = Enumerable.Range(0, 1000).Select(i => $"consistency/far/{i}")
             .First(k => !asked.Running.Shards.TryGetReplica(asked.Running.Shards.Layout.ShardOf(k), out _));
         var shard = asked.Running.Shards.Layout.ShardOf(key);
@@ -126,4 +126,15 @@ public sealed class ReadConsistencyClusterTests
             await Task.Delay(50);
         }
     }
+
+    private static Task WaitForReplicasEverywhereAsync(InProcessCluster cluster) =>
+        cluster.WaitUntilAsync(nodes => nodes.All(n => AllUp(n, 3) && Layout(n).All(s => n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == 3)),
+            "every node hosts a voter replica of every shard", TimeSpan.FromSeconds(60));
+
+    // A node still joining has an empty layout, so a check over its shards alone would pass vacuously.
+    private static bool AllUp(InProcessCluster.Slot slot, int count) =>
+        slot.View.Membership.MembersIn(Memo.Node.Cluster.MemberStatus.Up).Count() == count;
+
+    private static IEnumerable<ShardId> Layout(InProcessCluster.Slot slot) =>
+        Enumerable.Range(0, slot.View.Network.ShardCount).Select(i => new ShardId(i));
 }
