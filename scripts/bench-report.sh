@@ -236,6 +236,21 @@ section() {
     echo '```'
   fi
 }
+# The priming as bench-etcd.sh recorded it in the small sets' summaries (it primes no --large run), so the header
+# says what was run, whatever bench-etcd.sh's default or a kept folder's run used.
+prime_note() {
+  local one three
+  one="$(figure small-1 .prime)"; three="$(figure small-3 .prime)"
+  if [[ "$one" == - && "$three" == - ]]; then
+    echo "no priming recorded in the summaries"
+  elif [[ "$one" != "$three" ]]; then
+    echo "stores primed with mixed work once started (bench-etcd.sh --prime): $one on 1 node, $three on 3 nodes; large values excepted"
+  elif [[ "$one" =~ ^0+(ms|s|m)?$ ]]; then
+    echo "stores not primed (bench-etcd.sh --prime $one)"
+  else
+    echo "each store primed with $one of mixed work once started (bench-etcd.sh --prime), large values excepted"
+  fi
+}
 {
   echo "# Bench: Memo against etcd (scripts/bench-report.sh)"
   echo
@@ -245,7 +260,7 @@ section() {
   fi
   echo "Written by \`scripts/bench-report.sh$([[ "$ROUNDS" != 1 ]] && echo " --rounds $ROUNDS")\` on $STARTED (finished $FINISHED), commit $COMMIT."
   echo "Every figure comes from \`scripts/bench-etcd.sh\`: the same \`memo bench kv\` client against etcd $ETCD_VERSION and"
-  echo "Memo, one store at a time, on loopback; $ROUNDS round(s) of ${DURATION} after ${WARMUP} warm-up per run (medians over rounds); each store primed with 10 s of mixed work once started (bench-etcd.sh --prime), large values excepted."
+  echo "Memo, one store at a time, on loopback; $ROUNDS round(s) of ${DURATION} after ${WARMUP} warm-up per run (medians over rounds); $(prime_note)."
   echo "Ratios are Memo/etcd in the same run. Run-to-run spread on a small VM is ±15–30%: see docs/performance.md."
   echo
   echo "## Machine"

@@ -73,9 +73,6 @@ public sealed class KeyValueStoreService(Store store, NetworkAccess? access = nu
     /// <inheritdoc />
     public override async Task<ListResponse> List(ListRequest request, ServerCallContext context)
     {
-        // A listing may scan thousands of rows synchronously: not on a socket's I/O thread, where an inline-scheduled
-        // handler starts (memo.grpc.inline-scheduling), since every connection served by that thread would wait.
-        await Task.Yield();
         var listing = await store.ListAsync(request.Prefix, request.Marker, request.Delimiter, request.MaxKeys, context.CancellationToken).ConfigureAwait(false);
         Check(new KvOutcome(listing.Status, listing.Message));
         var response = new ListResponse { Truncated = listing.Truncated, NextMarker = listing.NextMarker ?? "" };

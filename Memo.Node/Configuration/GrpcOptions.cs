@@ -11,11 +11,8 @@ namespace Memo.Node.Configuration;
 /// <param name="MinRequestDataRate">Bytes per second a buffered request message must keep arriving at, per call; 0: none.</param>
 /// <param name="MinRequestDataRateGracePeriod">The period over which that rate is checked, and the longest a unary body
 /// may go without progress.</param>
-/// <param name="InlineScheduling">Whether Kestrel runs socket and request continuations on its I/O threads
-/// (<see cref="Api.Hosting.ApiServerOptions.InlineScheduling"/>).</param>
 public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessageSize, int MaxConcurrentStreams, TimeSpan DefaultDeadline,
-    int MaxConnectionsPerAddress, long RequestBufferBudget, TimeSpan RequestBufferWait, long MinRequestDataRate, TimeSpan MinRequestDataRateGracePeriod,
-    bool InlineScheduling = false)
+    int MaxConnectionsPerAddress, long RequestBufferBudget, TimeSpan RequestBufferWait, long MinRequestDataRate, TimeSpan MinRequestDataRateGracePeriod)
 {
 
     internal const string Path = "memo.grpc";
@@ -29,8 +26,7 @@ public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessage
         r.Bytes($"{Path}.request-buffer-budget"),
         r.Duration($"{Path}.request-buffer-wait"),
         r.Bytes($"{Path}.min-request-data-rate"),
-        r.Duration($"{Path}.min-request-data-rate-grace-period"),
-        r.OnOff($"{Path}.inline-scheduling"));
+        r.Duration($"{Path}.min-request-data-rate-grace-period"));
 
     internal void Validate(OptionsValidator v)
     {

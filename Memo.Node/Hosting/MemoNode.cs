@@ -310,7 +310,6 @@ public sealed partial class MemoNode : IAsyncDisposable
                 RequestBufferWait = options.Grpc.RequestBufferWait,
                 MinRequestDataRate = options.Grpc.MinRequestDataRate,
                 MinRequestDataRateGracePeriod = options.Grpc.MinRequestDataRateGracePeriod,
-                InlineScheduling = options.Grpc.InlineScheduling,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
                 Certificate = certificates.Api,
                 CallCounts = calls,

@@ -1,4 +1,6 @@
 using System.Text;
+using Memo.Node;
+using Memo.Node.Cluster;
 using Memo.Node.Cluster.Runtime;
 using Memo.Node.Configuration;
 using Memo.Node.Hosting;
@@ -109,6 +111,13 @@ public sealed class InProcessCluster : IAsyncDisposable
 
         /// <summary>The node's latest view.</summary>
         public ClusterView View => Running.Cluster.View;
+
+        /// <summary>The network's shards (none while the node has not joined: check <see cref="UpMembers"/> too, or a
+        /// condition over them holds vacuously).</summary>
+        public IEnumerable<ShardId> Shards => Enumerable.Range(0, View.Network.ShardCount).Select(i => new ShardId(i));
+
+        /// <summary>How many members the node's view has Up.</summary>
+        public int UpMembers => View.Membership.MembersIn(MemberStatus.Up).Count();
 
         /// <summary>host:port of the gRPC API.</summary>
         public string Address => $"127.0.0.1:{Port}";
@@ -263,6 +272,15 @@ public sealed class InProcessCluster : IAsyncDisposable
             throw new TimeoutException($"phase '{phase}' not reached within {timeout}: {reason}\n{Describe()}", e);
         }
     }
+
+    /// <summary>
+    /// Waits until every running node has them all Up and hosts a replica of every shard whose group has
+    /// <paramref name="voters"/> voters.
+    /// </summary>
+    public Task WaitForVoterReplicasEverywhereAsync(int voters, TimeSpan timeout) =>
+        WaitUntilAsync(nodes => nodes.All(n => n.UpMembers == nodes.Count
+                && n.Shards.All(s => n.Running.Shards.TryGetReplica(s, out var r) && r.Status.Membership.Voters.Length == voters)),
+            "every node hosts a voter replica of every shard", timeout);
 
     /// <summary>Every node's view, for failure messages.</summary>
     public string Describe()

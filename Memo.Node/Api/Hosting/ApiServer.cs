@@ -104,11 +104,7 @@ public sealed partial class ApiServer : IAsyncDisposable
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownGracePeriod);
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.UseSockets(sockets =>
-        {
-            sockets.UnsafePreferInlineScheduling = options.InlineScheduling;
-            sockets.WaitForDataBeforeAllocatingBuffer = false;
-        });
+        builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false);
         var perAddress = new ConnectionsPerAddress(options.MaxConnectionsPerAddress);
         var connectionLogger = loggerFactory.CreateLogger<ApiServer>();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints, perAddress, connectionLogger));

@@ -90,16 +90,6 @@ public sealed class ApiServerOptions
     /// </summary>
     public Microsoft.Extensions.Logging.LogLevel FrameworkLogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Warning;
 
-    /// <summary>
-    /// Whether Kestrel's socket transport runs its continuations (a read completed, the request pipe's reader, the
-    /// response pipe's writer) on the I/O thread that saw the event instead of queueing each to the thread pool
-    /// (<c>SocketTransportOptions.UnsafePreferInlineScheduling</c>): one or two thread hand-offs fewer per call. A
-    /// handler then runs on an I/O thread up to its first real wait, so it must never block: ours hand the work to a
-    /// replica actor or a silo read at once. Off by default: on one node at 64 callers it cost 11% of puts and 23% of
-    /// gets (docs/performance.md).
-    /// </summary>
-    public bool InlineScheduling { get; init; }
-
     /// <summary>Returns every problem with these options (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {

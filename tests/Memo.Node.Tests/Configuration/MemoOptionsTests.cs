@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(74, leaves.Count);
+        Assert.Equal(73, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(73, problems.Count);
+        Assert.Equal(72, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -215,6 +215,18 @@ public sealed class MemoOptionsTests : IDisposable
         [
             "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max)",
             "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, api, metrics, grpc, storage, shards, kvs, network, security, cluster, raft)",
+        ], problems);
+    }
+
+    [Fact]
+    public void A_removed_key_is_an_unknown_key()
+    {
+        // memo.grpc.inline-scheduling (Kestrel's inline scheduling) was removed: a file still setting it is refused.
+        var problems = Problems(() => Load("memo.grpc.inline-scheduling = off"));
+
+        Assert.Equal(
+        [
+            "memo.grpc.inline-scheduling (override 'memo.grpc.inline-scheduling = off'): unknown key (known here: max-receive-message-size, max-send-message-size, max-concurrent-streams, max-connections-per-address, request-buffer-budget, request-buffer-wait, min-request-data-rate, min-request-data-rate-grace-period, default-deadline)",
         ], problems);
     }
 

@@ -156,9 +156,7 @@ public sealed class EncryptionAtRestTests(ITestOutputHelper output) : IDisposabl
         DataKeyRingTests.WriteOwnerOnly(kekFile, Encoding.ASCII.GetBytes(KeyEncryptionKey.NewBase64()));
         await using var cluster = await Memo.Testing.InProcessCluster.StartAsync(3,
             ["memo.network.encrypt-at-rest = on", $"memo.node.kek-file = \"{kekFile}\"", "memo.shards.count = 4", "memo.raft.snapshot-threshold = 8"]);
-        await cluster.WaitUntilAsync(nodes => nodes.All(n => Enumerable.Range(0, 4).All(s =>
-                n.Running.Shards.TryGetReplica(new ShardId(s), out var r) && r.Status.Membership.Voters.Length == 3)),
-            "every node hosts a voter replica of every shard", TimeSpan.FromSeconds(60));
+        await cluster.WaitForVoterReplicasEverywhereAsync(3, TimeSpan.FromSeconds(60));
         string[] markers = [.. Enumerable.Range(0, 12).Select(i => $"marker-cluster-{i:D2}-" + new string('c', 40)), "marker-cluster-large-" + new string('L', 9_000)];
 
         // Written through the CLI on one node, read back through the CLI on another.

@@ -23,10 +23,7 @@ public sealed class AsyncProposalTests(ITestOutputHelper output)
     public async Task An_async_proposal_is_acknowledged_at_the_leaders_append_then_committed_on_every_replica()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 1301);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("before", 1), "a first write");
         var leader = await cluster.LeaderAsync("leader");
 
@@ -50,10 +47,7 @@ public sealed class AsyncProposalTests(ITestOutputHelper output)
     {
         using var metrics = new AsyncWriteCounters();
         await using var cluster = new ShardGroupTestCluster(output, seed: 1302);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("before", 1), "a first write");
         var old = await cluster.LeaderAsync("first leader");
         var oldId = (int)old.Node.Value;
@@ -106,10 +100,7 @@ public sealed class AsyncProposalTests(ITestOutputHelper output)
     public async Task An_async_proposal_at_a_follower_is_answered_NotLeader_on_both_tasks()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 1304);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         var leader = await cluster.LeaderAsync("leader");
         var follower = Three.Select(cluster.Replica).First(r => r.Node != leader.Node);
 

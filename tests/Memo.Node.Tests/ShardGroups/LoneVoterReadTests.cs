@@ -27,15 +27,7 @@ public sealed class LoneVoterReadTests(ITestOutputHelper output)
         Assert.Equal(before + 1, replica.ReadsAlone);
 
         // The write's application is held on the disk: the write is answered (its entry is durable), the turn goes on.
-        using var release = new ManualResetEventSlim();
-        silo.FaultInjector = op =>
-        {
-            if (op is SiloOperation.PutEntry)
-            {
-                release.Wait(TimeSpan.FromSeconds(60));
-            }
-            return null;
-        };
+        using var release = HoldEntryWrites(silo);
         var answered = await replica.ProposeAsync(Upsert("a", 2)).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.IsType<ShardGroupOutcome.Applied>(answered);
 

@@ -17,10 +17,7 @@ public sealed class RaftInputAdmissionReplicaTests(ITestOutputHelper output)
     public async Task Raft_messages_from_a_node_outside_the_group_neither_stop_a_follower_nor_take_the_group_over()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 909);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("a", 1), "first write");
         var leader = await cluster.LeaderAsync("leader known");
         await cluster.UntilAsync("followers know the leader", () => Three.All(i => cluster.Replica(i).Status.Leader == leader.Node));

@@ -20,10 +20,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task Three_replicas_elect_a_leader_and_apply_proposals_identically_on_every_silo()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 101);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         using var owner = MemoKeyPair.Generate();
         var block = BlockFactory.MakeImmutable([1, 2, 3], owner.PublicKey);
 
@@ -49,10 +46,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task A_proposal_to_a_follower_is_answered_NotLeader_with_the_leader_as_hint()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 202);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("a", 1), "first write");
         var leader = await cluster.LeaderAsync("leader known");
         await cluster.UntilAsync("followers know the leader", () => Three.All(i => cluster.Replica(i).Status.Leader == leader.Node));
@@ -74,10 +68,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task An_isolated_leader_is_replaced_and_catches_up_after_healing_without_losing_acknowledged_writes()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 303);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         var expected = new Dictionary<string, ulong>();
         for (var i = 0; i < 5; i++)
         {
@@ -119,10 +110,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task A_restarted_replica_rejoins_catches_up_and_does_not_reapply_commands()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 404);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         for (var i = 0; i < 5; i++)
         {
             await cluster.WriteAsync(Upsert("k", i), $"write {i}");
@@ -205,10 +193,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task A_replica_behind_a_compacted_log_catches_up_by_snapshot()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 606, SmallSnapshots);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("k", 0), "first write");
         var leader = await cluster.LeaderAsync("leader");
         var laggard = Three.First(i => N(i) != leader.Node);
@@ -236,10 +221,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task A_linearizable_read_completes_after_its_index_is_applied_and_never_on_a_partitioned_old_leader()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 707);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         var written = await cluster.WriteAsync(Upsert("x", 1), "write x=1");
         var leader = await cluster.LeaderAsync("leader");
 
@@ -268,10 +250,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task Reads_that_arrive_together_share_one_leadership_confirmation()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 717);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("x", 1), "write x=1");
         var leader = await cluster.LeaderAsync("leader");
         var follower = Three.Select(N).First(n => n != leader.Node);
@@ -293,10 +272,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task A_learner_joins_by_snapshot_is_promoted_and_an_old_voter_is_removed_while_writes_continue()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 808, SmallSnapshots);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         var versions = new Dictionary<string, ulong>();
         var next = 0;
         async Task WriteSomeAsync(string phase, int count)
@@ -385,15 +361,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.True(replica.AnsweredWritesStored.IsCompleted);
 
         // The application's commit is held on the disk.
-        using var release = new ManualResetEventSlim();
-        silo.FaultInjector = op =>
-        {
-            if (op is SiloOperation.PutEntry)
-            {
-                release.Wait(TimeSpan.FromSeconds(60));
-            }
-            return null;
-        };
+        using var release = HoldEntryWrites(silo);
         var answered = await replica.ProposeAsync(Upsert("a", 2)).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.IsType<ShardGroupOutcome.Applied>(answered);

@@ -104,6 +104,15 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
         return state.Replica;
     }
 
+    /// <summary>Starts a replica on each of <paramref name="ids"/>, every one of them an initial voter, each on a new MemorySilo.</summary>
+    public async Task StartGroupAsync(int[] ids)
+    {
+        foreach (var id in ids)
+        {
+            await StartAsync(id, ids);
+        }
+    }
+
     /// <summary>Kills a node's replica and takes it off the network; its silo (what was durable) stays.</summary>
     public async Task CrashAsync(int id)
     {
@@ -250,6 +259,24 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
 
     public static async Task<KvEntry?> ReadEntryAsync(ISilo silo, string key) =>
         await silo.ReadEntryAsync(key) is { } bytes ? KvEntry.Parser.ParseFrom(bytes) : null;
+
+    /// <summary>
+    /// Holds every entry write of <paramref name="silo"/> (a write's application) until the returned gate is set (60 s at
+    /// most); its log and state writes go on. Disposing the gate does not release it: set it first.
+    /// </summary>
+    public static ManualResetEventSlim HoldEntryWrites(MemorySilo silo)
+    {
+        var release = new ManualResetEventSlim();
+        silo.FaultInjector = op =>
+        {
+            if (op is SiloOperation.PutEntry)
+            {
+                release.Wait(TimeSpan.FromSeconds(60));
+            }
+            return null;
+        };
+        return release;
+    }
 
     public static ShardCommand Upsert(string key, int value) => new()
     {

@@ -142,9 +142,7 @@ public sealed class ShardReplicaActorTests(ITestOutputHelper output)
         await using var transport = _network.CreateTransport(N(1), AddressOf(N(1)));
         var silo = new MemorySilo();
         await using var replica = await StartAsync(N(1), [N(1)], silo, transport);
-        // Idle: its new term's empty entry applied, so no turn of its own is about to commit.
-        await AwaitConditionAsync(() => Task.FromResult(replica.Status is { IsLeader: true } s && s.Applied == s.LastIndex && s.Applied > LogIndex.Zero), Wait,
-            message: "the lone voter leads and applied its first entry");
+        await AwaitIdleLeaderAsync(replica);
 
         // From now on every commit fails, so every incarnation fails at its first turn (a lone voter campaigns at once).
         silo.FaultInjector = _ => new IOException("injected: disk gone");
@@ -180,9 +178,7 @@ public sealed class ShardReplicaActorTests(ITestOutputHelper output)
         await using var transport = _network.CreateTransport(N(1), AddressOf(N(1)));
         var silo = new MemorySilo();
         await using var replica = await StartAsync(N(1), [N(1)], silo, transport);
-        // Idle: its new term's empty entry applied, so no turn of its own is about to commit.
-        await AwaitConditionAsync(() => Task.FromResult(replica.Status is { IsLeader: true } s && s.Applied == s.LastIndex && s.Applied > LogIndex.Zero), Wait,
-            message: "the lone voter leads and applied its first entry");
+        await AwaitIdleLeaderAsync(replica);
         silo.FaultInjector = _ => new IOException("injected: disk gone");
         await Assert.ThrowsAsync<ShardGroupStoppedException>(() => replica.ProposeAsync(Upsert("a", 1)).WaitAsync(Wait));
         await AwaitRestartScheduledAsync(replica, 1);
@@ -203,8 +199,7 @@ public sealed class ShardReplicaActorTests(ITestOutputHelper output)
         await using var transport = _network.CreateTransport(N(1), AddressOf(N(1)));
         var silo = new MemorySilo();
         await using var replica = await StartAsync(N(1), [N(1)], silo, transport);
-        await AwaitConditionAsync(() => Task.FromResult(replica.Status is { IsLeader: true } s && s.Applied == s.LastIndex && s.Applied > LogIndex.Zero), Wait,
-            message: "the lone voter leads and applied its first entry");
+        await AwaitIdleLeaderAsync(replica);
 
         // The first proposal's commit holds the actor, then fails; two more requests queue meanwhile.
         using var entered = new SemaphoreSlim(0);
@@ -236,8 +231,7 @@ public sealed class ShardReplicaActorTests(ITestOutputHelper output)
         await using var transport = _network.CreateTransport(N(1), AddressOf(N(1)));
         var silo = new MemorySilo();
         await using var replica = await StartAsync(N(1), [N(1)], silo, transport, log.CreateLogger("replica"));
-        await AwaitConditionAsync(() => Task.FromResult(replica.Status is { IsLeader: true } s && s.Applied == s.LastIndex && s.Applied > LogIndex.Zero), Wait,
-            message: "the lone voter leads and applied its first entry");
+        await AwaitIdleLeaderAsync(replica);
 
         silo.FaultInjector = _ => new IOException("injected: disk gone");
         await Assert.ThrowsAsync<ShardGroupStoppedException>(() => replica.ProposeAsync(Upsert("a", 1)).WaitAsync(Wait));
@@ -359,6 +353,11 @@ public sealed class ShardReplicaActorTests(ITestOutputHelper output)
             new RaftConfig { Id = node, ElectionTicks = 10, HeartbeatTicks = 1, RandomSeed = 7 }, _ticks,
             new ShardGroupOptions { MinRestartBackoff = MinBackoff, MaxRestartBackoff = MaxBackoff }, logger ?? NullLogger.Instance,
             resolveAddress: AddressOf);
+
+    // Idle: its new term's empty entry applied, so no turn of its own is about to commit.
+    private Task AwaitIdleLeaderAsync(ShardGroupReplica replica) =>
+        AwaitConditionAsync(() => Task.FromResult(replica.Status is { IsLeader: true } s && s.Applied == s.LastIndex && s.Applied > LogIndex.Zero), Wait,
+            message: "the lone voter leads and applied its first entry");
 
     // A clock that cannot be read: the replica actor's constructor reads it, so creating the actor throws.
     private sealed class BrokenClock : TimeProvider

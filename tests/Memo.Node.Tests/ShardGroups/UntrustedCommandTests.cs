@@ -34,10 +34,7 @@ public sealed class UntrustedCommandTests(ITestOutputHelper output) : IDisposabl
     public async Task Forged_commands_proposed_directly_to_a_group_are_refused_at_apply_and_change_nothing_on_any_replica()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 1201, layout: Layout);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
 
         // Phase 1: honest state: a mutable block, a key-value value block with its entry, an inline entry.
         var okb = InShard(() => BlockFactory.MakeMutable(_owner, "v0"u8));
@@ -118,10 +115,7 @@ public sealed class UntrustedCommandTests(ITestOutputHelper output) : IDisposabl
     public async Task A_recorded_removal_signature_replayed_after_the_named_block_is_created_again_is_refused()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 1202, layout: Layout);
-        foreach (var id in Three)
-        {
-            await cluster.StartAsync(id, Three);
-        }
+        await cluster.StartGroupAsync(Three);
         var name = NameInShard();
         var first = BlockFactory.MakeNamed(_owner, name, "first"u8);
         Assert.IsType<ShardResult.BlockStored>((await cluster.WriteAsync(Insert(first), "create the named block")).Result);

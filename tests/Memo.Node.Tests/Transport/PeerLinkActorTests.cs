@@ -62,8 +62,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         {
             transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(BitConverter.GetBytes(i)));
         }
-        ExpectHello();
-        AnswerHello(Peer);
+        AnswerTheHello();
 
         int[][] expected = [[.. Enumerable.Range(0, 10)], [.. Enumerable.Range(10, 10)], [.. Enumerable.Range(20, 5)]];
         foreach (var frames in expected)
@@ -83,8 +82,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         {
             transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(new byte[size]));
         }
-        ExpectHello();
-        AnswerHello(Peer);
+        AnswerTheHello();
 
         int[][] expected = [[400, 400], [400], [1500], [100]];
         foreach (var bodies in expected)
@@ -106,8 +104,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         // Send counts a refusal before it returns.
         Assert.Equal(12, transport.GetLinkStats(Peer)!.DroppedQueueFull);
         Assert.Equal(8, transport.GetLinkStats(Peer)!.Queued);
-        ExpectHello();
-        AnswerHello(Peer);
+        AnswerTheHello();
         var batch = ExpectBatch("the 8 messages the queue held");
         Assert.Equal(Enumerable.Range(0, 8), batch.Frames.Select(f => BitConverter.ToInt32(f.Body.Span)));
     }
@@ -130,7 +127,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         var transport = Start();
         for (int i = 0; i < 5; i++)
         {
-            transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("for node 2")));
+            Send(transport, "for node 2");
         }
         ExpectHello();
         AnswerHello(new NodeId(99));
@@ -146,7 +143,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, transport.GetLinkStats(Peer)!.Sent);
         // After the backoff (10–50 ms) the next message says hello again: nothing was sent to the wrong node meanwhile.
         AwaitAssert(() => Assert.Equal(PeerLinkState.Idle, transport.GetLinkStats(Peer)!.State), Wait);
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("again")));
+        Send(transport, "again");
         ExpectHello();
     }
 
@@ -154,7 +151,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void An_unanswered_hello_fails_the_attempt_after_the_connect_timeout()
     {
         var transport = Start(AkkaTestSystem.Options with { ConnectTimeout = TimeSpan.FromMilliseconds(200) });
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("unanswered")));
+        Send(transport, "unanswered");
         ExpectHello();
 
         AwaitAssert(
@@ -172,7 +169,7 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     {
         // A day-long connect timeout: only Akka's event can end the attempt. A long backoff keeps the link Unreachable.
         var transport = Start(AkkaTestSystem.Options with { ConnectTimeout = TimeSpan.FromDays(1), ReconnectBackoffMin = TimeSpan.FromMinutes(1), ReconnectBackoffMax = TimeSpan.FromMinutes(1) });
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("refused")));
+        Send(transport, "refused");
         ExpectHello();
 
         Sys.EventStream.Publish(new AssociationErrorEvent(
@@ -192,17 +189,15 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void A_quarantine_of_the_peer_sends_the_link_back_to_hello_before_its_next_batch()
     {
         var transport = Start();
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
-        ExpectHello();
-        AnswerHello(Peer);
+        Send(transport, "first");
+        AnswerTheHello();
         Assert.Equal("first", PeerTestKit.Text(ExpectBatch("the first message").Frames[0].Body.Memory));
 
         Sys.EventStream.Publish(new QuarantinedEvent(AkkaTestSystem.AddressOf(Sys, PeerAddress), 12345));
         AwaitAssert(() => Assert.Equal(PeerLinkState.Idle, transport.GetLinkStats(Peer)!.State), Wait);
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("second")));
+        Send(transport, "second");
 
-        ExpectHello();
-        AnswerHello(Peer);
+        AnswerTheHello();
         Assert.Equal("second", PeerTestKit.Text(ExpectBatch("the message after the new hello").Frames[0].Body.Memory));
         Assert.Contains("quarantined", transport.GetLinkStats(Peer)!.LastError);
     }
@@ -211,15 +206,14 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void Lifecycle_events_of_other_addresses_leave_the_link_alone()
     {
         var transport = Start();
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
-        ExpectHello();
-        AnswerHello(Peer);
+        Send(transport, "first");
+        AnswerTheHello();
         ExpectBatch("the first message");
 
         var elsewhere = AkkaTestSystem.AddressOf(Sys, "127.0.0.1:45600");
         Sys.EventStream.Publish(new DisassociatedEvent(Own, elsewhere, inbound: false));
         Sys.EventStream.Publish(new QuarantinedEvent(elsewhere, 1));
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("second")));
+        Send(transport, "second");
 
         // The events were handled before the Wake of "second": a link sent back to Idle would say hello first.
         Assert.Equal("second", PeerTestKit.Text(ExpectBatch("the second message, without a new hello").Frames[0].Body.Memory));
@@ -229,14 +223,13 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void A_disassociation_from_the_peer_sends_the_link_back_to_hello()
     {
         var transport = Start();
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
-        ExpectHello();
-        AnswerHello(Peer);
+        Send(transport, "first");
+        AnswerTheHello();
         ExpectBatch("the first message");
 
         Sys.EventStream.Publish(new DisassociatedEvent(Own, AkkaTestSystem.AddressOf(Sys, PeerAddress), inbound: false));
         AwaitAssert(() => Assert.Equal(PeerLinkState.Idle, transport.GetLinkStats(Peer)!.State), Wait);
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("second")));
+        Send(transport, "second");
 
         ExpectHello();
     }
@@ -254,15 +247,13 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
             }
             return Inbox.Ref;
         });
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("first")));
-        ExpectHello();
-        AnswerHello(Peer);
+        Send(transport, "first");
+        AnswerTheHello();
         ExpectBatch("the first message");
 
         transport.Send(Peer, moved, PeerMessage.Forwarding(Bytes("moved")));
 
-        ExpectHello();
-        AnswerHello(Peer);
+        AnswerTheHello();
         Assert.Equal("moved", PeerTestKit.Text(ExpectBatch("the message to the new address").Frames[0].Body.Memory));
         lock (addresses)
         {
@@ -275,22 +266,16 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     public void A_busy_link_waits_behind_queued_work_and_sends_what_was_queued_meanwhile_as_one_batch()
     {
         // A window no pause of the machine can outlast: the link stays busy from its first two-message flush on.
-        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
-        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
-        transport.WakeDeferral = deferred.Enqueue;
-        transport.QueuedWork = () => true;
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
-        ExpectHello();
-        AnswerHello(Peer);
+        var (transport, deferred) = StartDeferringWakes(queuedWork: true);
+        Send(transport, "a", "b");
+        AnswerTheHello();
         Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
         AwaitAssert(() => Assert.Equal(2, transport.GetLinkStats(Peer)!.Sent), Wait);
         Assert.Empty(deferred);
 
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("c")));
+        Send(transport, "c");
         Assert.Single(deferred);
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("d")));
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("e")));
+        Send(transport, "d", "e");
         Assert.Single(deferred);
         Assert.Equal((2L, 3), (transport.GetLinkStats(Peer)!.Sent, transport.GetLinkStats(Peer)!.Queued));
 
@@ -303,53 +288,34 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void An_idle_link_tells_its_wake_at_once()
     {
-        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
-        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
-        transport.WakeDeferral = deferred.Enqueue;
-        transport.QueuedWork = () => true;
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
-        ExpectHello();
-        AnswerHello(Peer);
+        var (transport, deferred) = StartDeferringWakes(queuedWork: true);
+        Send(transport, "a");
+        AnswerTheHello();
         Assert.Equal(["a"], Texts(ExpectBatch("the message queued during the hello")));
 
         // Every flush so far drained one message: the link is not busy, and the next message leaves without waiting.
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
+        Send(transport, "b");
         Assert.Empty(deferred);
         Assert.Equal(["b"], Texts(ExpectBatch("the next message, told at once")));
     }
 
     [Fact]
-    public void Without_coalescing_a_busy_link_tells_its_wake_at_once()
-    {
-        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1), CoalesceBusyLinks = false });
-        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
-        transport.WakeDeferral = deferred.Enqueue;
-        transport.QueuedWork = () => true;
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
-        ExpectHello();
-        AnswerHello(Peer);
-        Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
-
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("c")));
-        Assert.Empty(deferred);
-        Assert.Equal(["c"], Texts(ExpectBatch("the next message, told at once")));
-    }
+    public void Without_coalescing_a_busy_link_tells_its_wake_at_once() =>
+        ABusyLinkTellsItsWakeAtOnce(queuedWork: true, coalesce: false);
 
     [Fact]
-    public void A_busy_link_tells_its_wake_at_once_when_no_work_is_queued_to_wait_behind()
+    public void A_busy_link_tells_its_wake_at_once_when_no_work_is_queued_to_wait_behind() =>
+        ABusyLinkTellsItsWakeAtOnce(queuedWork: false, coalesce: true);
+
+    // A link made busy by its two-message flush, whose next message is nevertheless told at once (nothing deferred).
+    private void ABusyLinkTellsItsWakeAtOnce(bool queuedWork, bool coalesce)
     {
-        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1) });
-        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
-        transport.WakeDeferral = deferred.Enqueue;
-        transport.QueuedWork = () => false;
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("a")));
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("b")));
-        ExpectHello();
-        AnswerHello(Peer);
+        var (transport, deferred) = StartDeferringWakes(queuedWork, coalesce);
+        Send(transport, "a", "b");
+        AnswerTheHello();
         Assert.Equal(["a", "b"], Texts(ExpectBatch("the two messages queued during the hello")));
 
-        transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes("c")));
+        Send(transport, "c");
         Assert.Empty(deferred);
         Assert.Equal(["c"], Texts(ExpectBatch("the next message, told at once")));
     }
@@ -361,8 +327,34 @@ public sealed class PeerLinkActorTests : Akka.TestKit.Xunit2.TestKit
     private AkkaPeerTransport Start(PeerTransportOptions? options = null, Func<Address, IActorRef>? resolve = null) =>
         new(Sys, Local, options ?? AkkaTestSystem.Options, _logs, new Random(1), resolve ?? (_ => Inbox.Ref));
 
+    // A link whose flushes count as busy for an hour, with its deferred wakes kept for the test to tell.
+    // queuedWork: whether the link sees work queued on its dispatcher to wait behind.
+    private (AkkaPeerTransport Transport, System.Collections.Concurrent.ConcurrentQueue<IActorRef> Deferred) StartDeferringWakes(bool queuedWork, bool coalesce = true)
+    {
+        var transport = Start(AkkaTestSystem.Options with { BusyWindow = TimeSpan.FromHours(1), CoalesceBusyLinks = coalesce });
+        var deferred = new System.Collections.Concurrent.ConcurrentQueue<IActorRef>();
+        transport.WakeDeferral = deferred.Enqueue;
+        transport.QueuedWork = () => queuedWork;
+        return (transport, deferred);
+    }
+
+    private static void Send(AkkaPeerTransport transport, params string[] texts)
+    {
+        foreach (var text in texts)
+        {
+            transport.Send(Peer, PeerAddress, PeerMessage.Forwarding(Bytes(text)));
+        }
+    }
+
     private PeerBatch ExpectHello() =>
         Inbox.ExpectMsg<PeerBatch>(b => b.Hello is not null, Wait, "the link's hello");
+
+    // The hello arrives and the expected peer answers it.
+    private void AnswerTheHello()
+    {
+        ExpectHello();
+        AnswerHello(Peer);
+    }
 
     private void AnswerHello(NodeId node) => Inbox.Reply(PeerWire.Hello(node, PeerAddress, Sys.Name));
 
