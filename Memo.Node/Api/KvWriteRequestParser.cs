@@ -38,7 +38,9 @@ internal static class KvWriteRequestParser
     private static TRequest Parse<TRequest>(ReadOnlySequence<byte> payload, MessageParser<TRequest> parser, Action<TRequest, ByteString> setValue, long inlineValueBytes)
         where TRequest : IMessage<TRequest>
     {
-        if (!TryFindSingleValue(payload, out var fieldStart, out var valueStart, out var valueLength)
+        // A message no longer than the inline limit cannot hold a larger value: small writes skip the walk.
+        if (payload.Length <= inlineValueBytes
+            || !TryFindSingleValue(payload, out var fieldStart, out var valueStart, out var valueLength)
             || valueLength <= inlineValueBytes
             || valueLength > BlockLimits.MaxDataBytes)
         {
