@@ -1,3 +1,4 @@
+using System.Buffers;
 using Grpc.Core;
 using Memo.Node.Configuration;
 using System.Security.Cryptography;
@@ -18,6 +19,18 @@ namespace Memo.Node.Api;
 /// </summary>
 public sealed class KeyValueStoreService(Store store, NetworkAccess? access = null) : Memo.Protocol.Kvs.KeyValueStore.KeyValueStoreBase
 {
+    /// <summary>
+    /// The parsers of the write requests, which read a value above <paramref name="inlineValueBytes"/> straight into
+    /// the room of its block's encoding (<see cref="KvWriteRequestParser"/>), for <see cref="Hosting.ApiServices.Add"/>.
+    /// </summary>
+    public static IReadOnlyDictionary<Type, Func<ReadOnlySequence<byte>, object>> RequestParsers(long inlineValueBytes) =>
+        new Dictionary<Type, Func<ReadOnlySequence<byte>, object>>
+        {
+            [typeof(InsertRequest)] = KvWriteRequestParser.For(InsertRequest.Parser, (r, v) => r.Value = v, inlineValueBytes),
+            [typeof(UpdateRequest)] = KvWriteRequestParser.For(UpdateRequest.Parser, (r, v) => r.Value = v, inlineValueBytes),
+            [typeof(UpsertRequest)] = KvWriteRequestParser.For(UpsertRequest.Parser, (r, v) => r.Value = v, inlineValueBytes),
+        };
+
     /// <inheritdoc />
     public override async Task<InsertResponse> Insert(InsertRequest request, ServerCallContext context)
     {

@@ -288,7 +288,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                     loggerFactory.CreateLogger<RevocationRefresher>());
             }
             var services = new ApiServices()
-                .Add(new KeyValueStoreService(store, access), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor, interceptor: gate)
+                .Add(new KeyValueStoreService(store, access), Memo.Protocol.Kvs.KeyValueStore.BindService, Memo.Protocol.Kvs.KeyValueStore.Descriptor, interceptor: gate,
+                    requestParsers: KeyValueStoreService.RequestParsers(options.Kvs.InlineValueBytes))
                 .Add(new ValueStoreService(gateway, key, network.Versions, network.ErasureCoding), Memo.Protocol.ValueStore.ValueStore.BindService, Memo.Protocol.ValueStore.ValueStore.Descriptor,
                     interceptor: gate);
             if (access is not null)

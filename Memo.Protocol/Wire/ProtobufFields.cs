@@ -35,46 +35,59 @@ public static class ProtobufFields
     }
 
     /// <summary>
-    /// Reads the field at <paramref name="position"/> and moves past it: its number, its wire type and, for a
-    /// length-delimited field, where its body starts and how long it is (otherwise the value's bytes). False when the
-    /// header is malformed, the wire type is a group or unknown, or the field runs past <paramref name="bytes"/>.
+    /// Reads the header of the field at <paramref name="position"/> and moves to its body: its number, its wire type
+    /// and how many bytes its body has (a length-delimited field's length, a varint's own bytes, 8 or 4). False when the
+    /// header is malformed or cut short, or the wire type is a group or unknown. The body is not checked to fit in
+    /// <paramref name="bytes"/>, so a walk over a longer message can read headers from a window of it.
     /// </summary>
-    public static bool TrySkipField(ReadOnlySpan<byte> bytes, ref int position, out int field, out int wireType, out int bodyStart, out int bodyLength)
+    public static bool TryReadHeader(ReadOnlySpan<byte> bytes, ref int position, out int field, out int wireType, out ulong bodyLength)
     {
-        field = wireType = bodyStart = bodyLength = 0;
+        field = wireType = 0;
+        bodyLength = 0;
         if (!TryReadVarint(bytes, ref position, out var tag) || tag >> 3 is 0 or > int.MaxValue)
         {
             return false;
         }
         field = (int)(tag >> 3);
         wireType = (int)(tag & 7);
-        bodyStart = position;
         switch (wireType)
         {
             case Varint:
-                if (!TryReadVarint(bytes, ref position, out _))
+                var end = position;
+                if (!TryReadVarint(bytes, ref end, out _))
                 {
                     return false;
                 }
-                break;
+                bodyLength = (ulong)(end - position);
+                return true;
             case Fixed64:
-                position += 8;
-                break;
+                bodyLength = 8;
+                return true;
             case Fixed32:
-                position += 4;
-                break;
+                bodyLength = 4;
+                return true;
             case LengthDelimited:
-                if (!TryReadVarint(bytes, ref position, out var length) || length > (ulong)(bytes.Length - position))
-                {
-                    return false;
-                }
-                bodyStart = position;
-                position += (int)length;
-                break;
+                return TryReadVarint(bytes, ref position, out bodyLength);
             default:
                 return false;
         }
-        bodyLength = position - bodyStart;
-        return position <= bytes.Length;
+    }
+
+    /// <summary>
+    /// Reads the field at <paramref name="position"/> and moves past it: its number, its wire type and, for a
+    /// length-delimited field, where its body starts and how long it is (otherwise the value's bytes). False when the
+    /// header is malformed, the wire type is a group or unknown, or the field runs past <paramref name="bytes"/>.
+    /// </summary>
+    public static bool TrySkipField(ReadOnlySpan<byte> bytes, ref int position, out int field, out int wireType, out int bodyStart, out int bodyLength)
+    {
+        bodyStart = bodyLength = 0;
+        if (!TryReadHeader(bytes, ref position, out field, out wireType, out var length) || length > (ulong)(bytes.Length - position))
+        {
+            return false;
+        }
+        bodyStart = position;
+        bodyLength = (int)length;
+        position += bodyLength;
+        return true;
     }
 }

@@ -10,6 +10,8 @@ using Memo.Benchmarks;
 // the same on a whole in-process node over gRPC;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --replicas [--sqlite] [--lease] [--cases p1,p64,r1,r64] [--runs 3]   prints proposals and reads per second and
 // the process's CPU µs per operation of 16 real 3-replica shard groups in one process (the replica runtime's cost);
+// dotnet run -c Release --project tests/Memo.Benchmarks -- --large-parse   prints the CPU per 1 MiB key-value write from
+// its received bytes to its block's encoding, protobuf's way and KvWriteRequestParser's (docs/performance.md, Large values);
 // any other arguments go to BenchmarkDotNet (e.g. --filter '*RaftGroup*').
 if (args.Contains("--replicas"))
 {
@@ -44,6 +46,12 @@ if (args.Contains("--peer-stream"))
         Console.WriteLine($"Akka peer transport, 256-byte frames, one-way over 127.0.0.1: {frames,12:N0} frames/s, {perBatch,6:N1} frames per batch, {dropped} dropped");
     }
 
+    return 0;
+}
+
+if (args.Contains("--large-parse"))
+{
+    LargeValueParseFigures.Run();
     return 0;
 }
 

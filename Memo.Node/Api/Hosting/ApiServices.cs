@@ -1,3 +1,4 @@
+using System.Buffers;
 using Google.Protobuf;
 using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 using Grpc.AspNetCore.Server;
@@ -34,8 +35,10 @@ public sealed class ApiServices
     /// <param name="maxReceiveMessageSize">This service's own request size limit, when it differs from the server's (the
     /// peer link carries batches whose size the transport's options fix, not the public API's limit).</param>
     /// <param name="interceptor">A server interceptor every call of this service passes (the passport gate); null for none.</param>
+    /// <param name="requestParsers">Parsers of this service's own for some unary request types (keyed by the type), used
+    /// instead of protobuf's (the key-value writes' large values: <see cref="KvWriteRequestParser"/>); null for none.</param>
     public ApiServices Add<TService>(TService instance, Action<ServiceBinderBase, TService> bind, ServiceDescriptor descriptor, int? maxReceiveMessageSize = null,
-        Interceptor? interceptor = null)
+        Interceptor? interceptor = null, IReadOnlyDictionary<Type, Func<ReadOnlySequence<byte>, object>>? requestParsers = null)
         where TService : class
     {
         ArgumentNullException.ThrowIfNull(instance);
@@ -45,7 +48,7 @@ public sealed class ApiServices
         _registrations.Add(services =>
         {
             services.AddSingleton(new BoundService<TService>());
-            services.AddSingleton<IServiceMethodProvider<BoundService<TService>>>(new BoundServiceMethods<TService>(instance, bind));
+            services.AddSingleton<IServiceMethodProvider<BoundService<TService>>>(new BoundServiceMethods<TService>(instance, bind, requestParsers));
             if (maxReceiveMessageSize is { } limit)
             {
                 services.Configure<GrpcServiceOptions<BoundService<TService>>>(o => o.MaxReceiveMessageSize = limit);
@@ -89,19 +92,22 @@ public sealed class BoundService<TService>
     where TService : class;
 
 /// <summary>Binds one service instance's methods for Grpc.AspNetCore, unary request parsing answering INVALID_ARGUMENT.</summary>
-internal sealed class BoundServiceMethods<TService>(TService instance, Action<ServiceBinderBase, TService> bind)
+internal sealed class BoundServiceMethods<TService>(TService instance, Action<ServiceBinderBase, TService> bind,
+    IReadOnlyDictionary<Type, Func<ReadOnlySequence<byte>, object>>? requestParsers = null)
     : IServiceMethodProvider<BoundService<TService>>
     where TService : class
 {
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<BoundService<TService>> context) =>
-        bind(new Binder(context), instance);
+        bind(new Binder(context, this), instance);
 
     // A request that does not parse is the caller's mistake, not a handler failure.
-    private static Method<TRequest, TResponse> ParseStrictly<TRequest, TResponse>(Method<TRequest, TResponse> method)
+    private Method<TRequest, TResponse> ParseStrictly<TRequest, TResponse>(Method<TRequest, TResponse> method)
         where TRequest : class
         where TResponse : class
     {
-        var parse = method.RequestMarshaller.ContextualDeserializer;
+        var parse = requestParsers?.GetValueOrDefault(typeof(TRequest)) is { } own
+            ? context => (TRequest)own(context.PayloadAsReadOnlySequence())
+            : method.RequestMarshaller.ContextualDeserializer;
         var marshaller = new Marshaller<TRequest>(method.RequestMarshaller.ContextualSerializer, context =>
         {
             try
@@ -135,13 +141,13 @@ internal sealed class BoundServiceMethods<TService>(TService instance, Action<Se
         }
     }
 
-    private sealed class Binder(ServiceMethodProviderContext<BoundService<TService>> context) : ServiceBinderBase
+    private sealed class Binder(ServiceMethodProviderContext<BoundService<TService>> context, BoundServiceMethods<TService> methods) : ServiceBinderBase
     {
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) =>
-            context.AddUnaryMethod(ParseStrictly(method), [], (_, request, call) => ClipStatusDetail(handler!, request, call));
+            context.AddUnaryMethod(methods.ParseStrictly(method), [], (_, request, call) => ClipStatusDetail(handler!, request, call));
 
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler) =>
-            context.AddServerStreamingMethod(ParseStrictly(method), [], (_, request, responses, call) => handler!(request, responses, call));
+            context.AddServerStreamingMethod(methods.ParseStrictly(method), [], (_, request, responses, call) => handler!(request, responses, call));
 
         public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler) =>
             context.AddClientStreamingMethod(method, [], (_, requests, call) => handler!(requests, call));

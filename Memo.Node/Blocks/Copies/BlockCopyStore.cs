@@ -98,8 +98,9 @@ public sealed partial class BlockCopyStore : IAsyncDisposable
             throw new ArgumentException("Only an immutable block can be stored as copies.", nameof(block));
         }
         var shard = _layout.ShardOf(address);
-        // Encoded once: the local commit keeps the array, every peer request wraps it without a copy.
-        var data = block.ToByteArray();
+        // Encoded once: the local commit keeps the array, every peer request wraps it without a copy. A key-value write's
+        // large value was parsed into the room of its encoding (KvWriteRequestParser), which is then filled, not copied.
+        var data = ImmutableBlockBuffer.EncodingOf(block);
         // Above the erasure threshold the block goes out as K + M fragments instead (BlockCopyStore.Fragments.cs).
         if (await TryStoreFragmentsAsync(shard, address, data, cancellationToken).ConfigureAwait(false))
         {

@@ -49,6 +49,33 @@ public sealed class NodeApiTests : IAsyncLifetime
         Assert.False(await _client.DeleteAsync("k"));
     }
 
+    // Values above the inline limit are parsed into their block's encoding (KvWriteRequestParser): each write call's
+    // value, around the inline limit, the transport's 16 KiB frames and the copy-file threshold, reads back as sent.
+    [Fact]
+    public async Task Large_values_of_every_write_call_read_back_as_sent()
+    {
+        foreach (var size in new[] { 4096, 4097, 16_384, 16_385, 65_537, 300_001 })
+        {
+            var key = "large/" + size;
+            var inserted = Filled(size, size);
+            Assert.True(await _client.InsertAsync(key, inserted));
+            Assert.Equal(inserted, await _client.FetchAsync(key));
+            var updated = Filled(size + 1, size + 1);
+            Assert.True(await _client.UpdateAsync(key, updated));
+            Assert.Equal(updated, await _client.FetchAsync(key));
+            var upserted = Filled(size, size + 2);
+            await _client.UpsertAsync(key, upserted);
+            Assert.Equal(upserted, await _client.FetchAsync(key));
+        }
+    }
+
+    private static byte[] Filled(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
     [Fact]
     public async Task A_value_over_the_limit_is_refused_and_a_message_over_the_frame_limit_is_resource_exhausted()
     {

@@ -118,29 +118,110 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
         await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)).PutBlockCopy(S0, Address(2), Data(2, 6000)));
         var first = CopyFiles().Single(f => Path.GetFileName(f).StartsWith(HexOf(Address(1)), StringComparison.Ordinal));
 
-        // Written again (the same block, or sealed again with other bytes): a new file, the old one unlinked.
+        // Written again (the same block, or sealed again with other bytes): a new file, the old one unlinked (by the
+        // copy file threads, after the commit: waited for).
         await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(3, 7000)));
-        await BarrierAsync(silo);
+        await CopyFilesSettleAsync(files => files.Length == 2, "the replaced file unlinked");
         Assert.False(File.Exists(first));
-        Assert.Equal(2, CopyFiles().Length);
         Assert.Equal(Data(3, 7000), await silo.ReadBlockAsync(Address(1)));
 
         // Replaced by a copy small enough for its row: no file left for it.
         await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(4, 10)));
-        await BarrierAsync(silo);
-        Assert.Single(CopyFiles());
+        await CopyFilesSettleAsync(files => files.Length == 1, "the file of the copy now in its row unlinked");
         Assert.Equal(Data(4, 10), await silo.ReadBlockAsync(Address(1)));
 
         await silo.CommitAsync(new SiloBatch().DeleteBlockCopy(Address(2)));
-        await BarrierAsync(silo);
-        Assert.Empty(CopyFiles());
+        await CopyFilesSettleAsync(files => files.Length == 0, "the deleted copy's file unlinked");
         Assert.Null(await silo.ReadBlockAsync(Address(2)));
 
         await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(3), Data(5, 5000)));
         await silo.CommitAsync(new SiloBatch().DeleteBlock(Address(3)));
-        await BarrierAsync(silo);
-        Assert.Empty(CopyFiles());
+        await CopyFilesSettleAsync(files => files.Length == 0, "the reclaimed copy's file unlinked");
         Assert.True(await silo.IsBlockRemovedAsync(Address(3)));
+    }
+
+    [Fact]
+    public async Task A_replaced_copy_file_is_unlinked_off_the_writer_and_one_left_by_a_crash_before_its_unlink_is_swept_at_open()
+    {
+        var disk = new HeldDeletes();
+        SystemCopyFileDisk.Override(_directory.Path, disk);
+        try
+        {
+            var silo = await OpenAsync();
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)));
+            var old = Assert.Single(CopyFiles());
+
+            // The unlink is held, yet the replacing commit and the ones after it are acknowledged: nothing waits for it.
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(2, 6000)));
+            // (An unlink on the writer thread would hold these: they would time out.)
+            await BarrierAsync(silo).WaitAsync(TimeSpan.FromSeconds(30));
+            await BarrierAsync(silo).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(disk.DeleteStarted.Wait(TimeSpan.FromSeconds(30)), "the replaced file's unlink was never started");
+            Assert.True(File.Exists(old));
+            Assert.Equal(Data(2, 6000), await silo.ReadBlockAsync(Address(1)));
+
+            // A crash now: what is on disk is the committed database and both files. The copy of that state opens with
+            // the replaced file swept as an orphan and the committed copy read from its file.
+            using var crashed = new TempDirectory();
+            CopyTree(_directory.Path, crashed.Path);
+            var reopened = await OpenAsync(Options with { DataDirectory = crashed.Path });
+            var left = Directory.GetFiles(Path.Combine(crashed.Path, "memo.db-blocks"), "*", SearchOption.AllDirectories);
+            Assert.Equal(Path.GetFileName(CopyFiles().Single(f => f != old)), Path.GetFileName(Assert.Single(left)));
+            Assert.Equal(Data(2, 6000), await reopened.ReadBlockAsync(Address(1)));
+            await CloseAsync(reopened);
+
+            // Let go, the held unlink happens.
+            disk.Release.Set();
+            await CopyFilesSettleAsync(files => !files.Contains(old), "the held unlink done once released");
+            Assert.Single(CopyFiles());
+        }
+        finally
+        {
+            disk.Release.Set();
+            SystemCopyFileDisk.RemoveOverride(_directory.Path);
+        }
+    }
+
+    // The real disk, whose unlinks wait until released (the copy file threads' unlink of a replaced copy, held).
+    private sealed class HeldDeletes : ICopyFileDisk
+    {
+        public ManualResetEventSlim DeleteStarted { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+
+        public void CreateFolder(string path) => SystemCopyFileDisk.Instance.CreateFolder(path);
+        public void WriteNewFile(string path, ReadOnlySpan<byte> data, bool flush) => SystemCopyFileDisk.Instance.WriteNewFile(path, data, flush);
+        public void FlushFolder(string path) => SystemCopyFileDisk.Instance.FlushFolder(path);
+
+        public void DeleteFile(string path)
+        {
+            DeleteStarted.Set();
+            Release.Wait();
+            SystemCopyFileDisk.Instance.DeleteFile(path);
+        }
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var folder in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, folder)));
+        }
+        // The -shm file is SQLite's shared memory index, rebuilt from the WAL when a crashed database opens.
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("-shm", StringComparison.Ordinal)))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+        }
+    }
+
+    // Unlinks of replaced copies happen on the copy file threads after their commit: waited for, not assumed.
+    private async Task CopyFilesSettleAsync(Func<string[], bool> settled, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!settled(CopyFiles()))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not within 30 s: {what}; files: {string.Join(", ", CopyFiles())}");
+            await Task.Delay(10);
+        }
     }
 
     [Fact]
@@ -211,7 +292,7 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
         var stored = await silo.ReadBlockAsync(Address(1));
         // Commits are applied in call order, so the last call's copy is the one kept.
         Assert.Equal(Data(15, 3500), stored);
-        Assert.Single(CopyFiles());
+        await CopyFilesSettleAsync(files => files.Length == 1, "every replaced file unlinked");
     }
 
     [Fact]
