@@ -484,19 +484,74 @@ public sealed partial class MemoNode : IAsyncDisposable
     }
 
     // Port 0 asks for an ephemeral port, but peers must be told the real one before the server starts (the peer
-    // transport's hellos carry it): reserve a free port now and listen on it.
-    private static string ResolveListen(string listen)
+    // transport's hellos carry it): reserve a free port now and listen on it. The port is released between this probe
+    // and the server's bind, so it is taken below the kernel's ephemeral range when the range is known: there no
+    // outgoing connection can be given it meanwhile (a CI run's node failed to bind a port the probe had just freed).
+    internal static string ResolveListen(string listen)
     {
         if (!NodeOptions.TryParseHostPort(listen, out var host, out var port) || port != 0)
         {
             return listen;
         }
         var address = host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(host, out var ip) ? ip : IPAddress.Any;
+        var free = TryFreePortBelowEphemeralRange(address) ?? AnyFreePort(address);
+        return host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{free}" : $"{host}:{free}";
+    }
+
+    private const int LowestProbedPort = 10_000;
+
+    private static int AnyFreePort(IPAddress address)
+    {
         using var probe = new TcpListener(address, 0);
         probe.Start();
         var free = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
-        return host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{free}" : $"{host}:{free}";
+        return free;
+    }
+
+    // A random free port between LowestProbedPort and the ephemeral range's start (Linux's ip_local_port_range), or null
+    // where the range is unknown or leaves no room.
+    private static int? TryFreePortBelowEphemeralRange(IPAddress address)
+    {
+        if (EphemeralRangeStart() is not { } start || start - LowestProbedPort < 1_000)
+        {
+            return null;
+        }
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var candidate = Random.Shared.Next(LowestProbedPort, start);
+            try
+            {
+                using var probe = new TcpListener(address, candidate);
+                probe.Start();
+                probe.Stop();
+                return candidate;
+            }
+            catch (SocketException)
+            {
+                // Taken: another try.
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The first port of the kernel's ephemeral range (the ports outgoing connections are given), or null.</summary>
+    internal static int? EphemeralRangeStart()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
+            var parts = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return parts.Length == 2 && int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var start) ? start : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string AdvertisedFrom(string listen)
