@@ -228,9 +228,18 @@ public sealed class EntryCacheSilo : ISilo
         Inner.MeasureShardAsync(shard, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _disposed = true;
-        return Inner.DisposeAsync();
+        await Inner.DisposeAsync().ConfigureAwait(false);
+        // The inner silo completes its queued commits before its dispose returns; this one's own commit tasks end a
+        // continuation later (taking the values), and the contract promises them complete when dispose returns. The last
+        // one waits for every earlier one.
+        Task last;
+        lock (_commitOrder)
+        {
+            last = _lastCommit;
+        }
+        await last.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 }
