@@ -5,6 +5,7 @@ using Memo.Node.Api;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Kvs;
 using Memo.Protocol.ValueStore;
+using Memo.Testing;
 
 namespace Memo.Benchmarks;
 
@@ -22,7 +23,7 @@ internal static class LargeValueParseFigures
         var value = new byte[valueBytes];
         new Random(1).NextBytes(value);
         var bytes = new UpsertRequest { Key = "bench/key", Value = ByteString.CopyFrom(value) }.ToByteArray();
-        var received = Segmented(bytes, 4096);
+        var received = SegmentedBytes.Of(bytes, 4096);
         var owner = MemoKeyPair.Generate().PublicKey;
         var salt = new byte[BlockLimits.SaltBytes];
         var parse = KvWriteRequestParser.For(UpsertRequest.Parser, (r, v) => r.Value = v, 4096);
@@ -62,33 +63,6 @@ internal static class LargeValueParseFigures
                 best = Math.Min(best, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / iterations);
             }
             Console.WriteLine($"{valueBytes:N0}-byte value, {name,-36}: {best,8:N0} µs of CPU per request (best of {rounds} rounds of {iterations})");
-        }
-    }
-
-    private static ReadOnlySequence<byte> Segmented(byte[] bytes, int segmentSize)
-    {
-        var first = new Segment(bytes.AsMemory(0, segmentSize), 0);
-        var last = first;
-        for (var start = segmentSize; start < bytes.Length; start += segmentSize)
-        {
-            last = last.Append(bytes.AsMemory(start, Math.Min(segmentSize, bytes.Length - start)));
-        }
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
         }
     }
 }

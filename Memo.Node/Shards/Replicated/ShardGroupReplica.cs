@@ -91,7 +91,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
 
     /// <summary>
     /// Starts a linearizable read without a turn of the actor, when this replica is its group's only voter and leader,
-    /// has applied everything committed, and no turn is running (<see cref="PublishServesReadsAlone"/>); null otherwise,
+    /// has applied everything committed, and no turn is running (<see cref="PublishRest"/>); null otherwise,
     /// and the caller takes <see cref="ReadIndexAsync"/>. The task completes once every write this replica answered is
     /// in the silo (<see cref="AnsweredWritesStored"/>); the caller then reads the silo.
     /// </summary>
@@ -102,7 +102,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// configuration change this leader proposes, in a turn, which takes the flag down first.</remarks>
     public Task? TryReadAlone()
     {
-        if (!_servesReadsAlone || _disposed is not null)
+        if (_rest == (int)ReplicaRest.Working || _disposed is not null)
         {
             return null;
         }
@@ -113,26 +113,19 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// <summary>Reads started by <see cref="TryReadAlone"/> so far (tests check which path a read took).</summary>
     internal long ReadsAlone => Interlocked.Read(ref _readsAlone);
 
-    private volatile bool _servesReadsAlone;
+    // A ReplicaRest, written by the actor only: Working while a turn runs, and at a turn's end what the replica may do
+    // without its actor until the next one.
+    private volatile int _rest;
     private long _readsAlone;
 
     /// <summary>
-    /// Called by the actor: false when a turn starts or the incarnation stops, and at the end of a turn whether the
-    /// replica may serve reads alone until the next one (<see cref="TryReadAlone"/>).
+    /// Called by the actor: <see cref="ReplicaRest.Working"/> when a turn starts or the incarnation stops, and at the end
+    /// of a turn what holds until the next one (<see cref="TryReadAlone"/>, <see cref="OnTick"/>).
     /// </summary>
-    internal void PublishServesReadsAlone(bool serves) => _servesReadsAlone = serves;
+    internal void PublishRest(ReplicaRest rest) => _rest = (int)rest;
 
-    private volatile bool _idleUnderTicks;
-
-    /// <summary>
-    /// Called by the actor: false when a turn starts or the incarnation stops, and at the end of a turn whether ticks can
-    /// change nothing until an input arrives (a lone voter leading with no learner, nothing pending), so the tick timer
-    /// stops waking it: an idle one-node network's 64 shards otherwise ran 640 turns a second that did nothing.
-    /// </summary>
-    internal void PublishIdleUnderTicks(bool idle) => _idleUnderTicks = idle;
-
-    /// <summary>Whether the last turn found nothing a tick could move (<see cref="PublishIdleUnderTicks"/>; tests).</summary>
-    internal bool IdleUnderTicks => _idleUnderTicks;
+    /// <summary>Whether the last turn found nothing a tick could move (<see cref="ReplicaRest.IdleUnderTicks"/>; tests).</summary>
+    internal bool IdleUnderTicks => _rest == (int)ReplicaRest.IdleUnderTicks;
 
     private long _ticksNotWaking;
 
@@ -377,12 +370,12 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
 
     // Runs on the node's tick timer: counts the tick and makes sure one wake-up is on its way. A stalled actor (a slow
     // commit) then finds several ticks at its next turn instead of an inbox full of them.
-    // A replica with nothing a tick could move (PublishIdleUnderTicks) is not woken: the tick is only counted, and its
+    // A replica with nothing a tick could move (ReplicaRest.IdleUnderTicks) is not woken: the tick is only counted, and its
     // next turn, woken by an input, steps it (at most MaxTicksPerTurn of them, like after a stall).
     private void OnTick()
     {
         Interlocked.Increment(ref _pendingTicks);
-        if (_idleUnderTicks)
+        if (_rest == (int)ReplicaRest.IdleUnderTicks)
         {
             Interlocked.Increment(ref _ticksNotWaking);
             return;
@@ -445,8 +438,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
     /// <summary>An incarnation stopped (failed or disposed); <paramref name="lastTurn"/> completes when its last turn has.</summary>
     internal void Detach(ReplicaInbox incarnation, ShardGroupStatus status, string reason, Task lastTurn)
     {
-        _servesReadsAlone = false;
-        _idleUnderTicks = false;
+        _rest = (int)ReplicaRest.Working;
         Interlocked.CompareExchange(ref _current, null, incarnation);
         _restarting = reason;
         _status = status;
@@ -463,7 +455,7 @@ public sealed partial class ShardGroupReplica : IAsyncDisposable
             return;
         }
         _disposed = new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed.");
-        _servesReadsAlone = false;
+        _rest = (int)ReplicaRest.Working;
         _tickSubscription.Dispose();
         Volatile.Write(ref _current, null);
         if (!_supervisor.IsNobody())

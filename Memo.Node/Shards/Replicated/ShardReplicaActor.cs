@@ -163,8 +163,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     private void RunTurn()
     {
         // Reads stop skipping the actor while a turn may change what they would see (ShardGroupReplica.TryReadAlone).
-        _facade.PublishServesReadsAlone(false);
-        _facade.PublishIdleUnderTicks(false);
+        _facade.PublishRest(ReplicaRest.Working);
         // Re-armed first: an input queued from here on posts a new wake, one queued before is taken below.
         _inbox.Rearm();
         // The clock is read only for the latency probe: every turn passes here.
@@ -222,9 +221,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     private void EndTurn()
     {
         _facade.Publish(MakeStatus());
-        var servesReadsAlone = ServesReadsAlone();
-        _facade.PublishServesReadsAlone(servesReadsAlone);
-        _facade.PublishIdleUnderTicks(servesReadsAlone && IdleUnderTicks());
+        _facade.PublishRest(!ServesReadsAlone() ? ReplicaRest.Working : IdleUnderTicks() ? ReplicaRest.IdleUnderTicks : ReplicaRest.ServesReadsAlone);
         if (_raft.HasReady || _inbox.HasInputs)
         {
             // A turn that stopped at MaxInputsPerTurn, or a Ready left after it: another turn, after what the mailbox holds.
@@ -257,8 +254,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     // than throw: Akka's supervisor would log an error of its own for each failure, beside ours.
     private void Fail(Exception cause)
     {
-        _facade.PublishServesReadsAlone(false);
-        _facade.PublishIdleUnderTicks(false);
+        _facade.PublishRest(ReplicaRest.Working);
         _failure ??= cause;
         Become(Failed);
         Context.Stop(Self);

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Memo.Node.Api;
 using Memo.Protocol.Blocks;
 using Memo.Protocol.Kvs;
+using Memo.Testing;
 
 namespace Memo.Node.Tests.Api;
 
@@ -37,7 +38,7 @@ public sealed class KvWriteRequestParserTests
         var sent = new UpsertRequest { Key = "a/key-" + valueLength, Value = ByteString.CopyFrom(value) };
         var bytes = sent.ToByteArray();
 
-        var parsed = Parse(Segmented(bytes, segmentSize));
+        var parsed = Parse(SegmentedBytes.Of(bytes, segmentSize));
 
         Assert.Equal(sent, parsed);
         Assert.Equal(UpsertRequest.Parser.ParseFrom(bytes), parsed);
@@ -51,7 +52,7 @@ public sealed class KvWriteRequestParserTests
     {
         var value = new byte[300_000];
         new Random(5).NextBytes(value);
-        var parsed = Parse(Segmented(new UpsertRequest { Key = "k", Value = ByteString.CopyFrom(value) }.ToByteArray(), 4096));
+        var parsed = Parse(SegmentedBytes.Of(new UpsertRequest { Key = "k", Value = ByteString.CopyFrom(value) }.ToByteArray(), 4096));
         var block = BlockFactory.MakeImmutableSharing(parsed.Value.Memory, MemoKeyPair.Generate().PublicKey, new byte[BlockLimits.SaltBytes]);
 
         var encoding = ImmutableBlockBuffer.EncodingOf(block);
@@ -84,7 +85,7 @@ public sealed class KvWriteRequestParserTests
         {
             foreach (var segmentSize in new[] { 1, 3, 4096, int.MaxValue })
             {
-                var parsed = Parse(Segmented(input, segmentSize));
+                var parsed = Parse(SegmentedBytes.Of(input, segmentSize));
                 Assert.Equal(UpsertRequest.Parser.ParseFrom(input), parsed);
             }
         }
@@ -107,11 +108,11 @@ public sealed class KvWriteRequestParserTests
         foreach (var input in inputs)
         {
             var expected = Record.Exception(() => UpsertRequest.Parser.ParseFrom(input));
-            var actual = Record.Exception(() => Parse(Segmented(input, 4096)));
+            var actual = Record.Exception(() => Parse(SegmentedBytes.Of(input, 4096)));
             if (expected is null)
             {
                 Assert.Null(actual);
-                Assert.Equal(UpsertRequest.Parser.ParseFrom(input), Parse(Segmented(input, 4096)));
+                Assert.Equal(UpsertRequest.Parser.ParseFrom(input), Parse(SegmentedBytes.Of(input, 4096)));
             }
             else
             {
@@ -126,37 +127,5 @@ public sealed class KvWriteRequestParserTests
         var bytes = new byte[length];
         new Random(seed).NextBytes(bytes);
         return bytes;
-    }
-
-    // The bytes as a sequence of segments of segmentSize bytes (the last one shorter), as a transport's pipe holds them.
-    private static ReadOnlySequence<byte> Segmented(byte[] bytes, int segmentSize)
-    {
-        if (bytes.Length <= segmentSize)
-        {
-            return new ReadOnlySequence<byte>(bytes.ToArray());
-        }
-        var first = new Segment(bytes.AsMemory(0, segmentSize).ToArray(), 0);
-        var last = first;
-        for (var start = segmentSize; start < bytes.Length; start += segmentSize)
-        {
-            last = last.Append(bytes.AsMemory(start, Math.Min(segmentSize, bytes.Length - start)).ToArray());
-        }
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
