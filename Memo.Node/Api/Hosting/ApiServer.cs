@@ -24,7 +24,8 @@ namespace Memo.Node.Api.Hosting;
 /// <para><b>Design note.</b> Framing, HTTP/2, status trailers, <c>grpc-timeout</c>, compression negotiation and
 /// UNIMPLEMENTED for unknown services and methods are Grpc.AspNetCore's. This class only chooses the limits (message
 /// sizes, streams per connection, connections in all and per client address (<see cref="ConnectionsPerAddress"/>),
-/// windows, keep-alive pings; all from options), bounds the request bytes buffered across all calls and holds each
+/// windows, keep-alive pings, the block size of the memory Kestrel reads into (<see cref="ReceiveBlockPool"/>); all from
+/// options), bounds the request bytes buffered across all calls and holds each
 /// call's request body to the minimum data rate (<see cref="RequestBuffering"/>, <see cref="BudgetedRequestReader"/>;
 /// Kestrel's own rate is off: on HTTP/2 it closes a whole connection), applies the server's
 /// default deadline to unary calls that carry none (<see cref="DefaultDeadline"/>), and reports health
