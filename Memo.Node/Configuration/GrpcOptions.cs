@@ -11,8 +11,10 @@ namespace Memo.Node.Configuration;
 /// <param name="MinRequestDataRate">Bytes per second a buffered request message must keep arriving at, per call; 0: none.</param>
 /// <param name="MinRequestDataRateGracePeriod">The period over which that rate is checked, and the longest a unary body
 /// may go without progress.</param>
+/// <param name="ReceiveBlockSize">Bytes of each block the server's socket reads and HTTP/2 pipes use (<c>receive-block-size</c>).</param>
 public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessageSize, int MaxConcurrentStreams, TimeSpan DefaultDeadline,
-    int MaxConnectionsPerAddress, long RequestBufferBudget, TimeSpan RequestBufferWait, long MinRequestDataRate, TimeSpan MinRequestDataRateGracePeriod)
+    int MaxConnectionsPerAddress, long RequestBufferBudget, TimeSpan RequestBufferWait, long MinRequestDataRate, TimeSpan MinRequestDataRateGracePeriod,
+    long ReceiveBlockSize)
 {
 
     internal const string Path = "memo.grpc";
@@ -26,7 +28,8 @@ public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessage
         r.Bytes($"{Path}.request-buffer-budget"),
         r.Duration($"{Path}.request-buffer-wait"),
         r.Bytes($"{Path}.min-request-data-rate"),
-        r.Duration($"{Path}.min-request-data-rate-grace-period"));
+        r.Duration($"{Path}.min-request-data-rate-grace-period"),
+        r.Bytes($"{Path}.receive-block-size"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -42,5 +45,6 @@ public sealed record GrpcOptions(long MaxReceiveMessageSize, long MaxSendMessage
         v.SizeRange($"{Path}.min-request-data-rate", MinRequestDataRate, 0, 1L << 30);
         // Kestrel's bound: more than its 1 s heartbeat.
         v.DurationRange($"{Path}.min-request-data-rate-grace-period", MinRequestDataRateGracePeriod, TimeSpan.FromSeconds(2), TimeSpan.FromHours(1));
+        v.SizeRange($"{Path}.receive-block-size", ReceiveBlockSize, Api.Hosting.ReceiveBlockPool.MinBlockSize, Api.Hosting.ReceiveBlockPool.MaxBlockSize);
     }
 }

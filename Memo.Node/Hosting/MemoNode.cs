@@ -311,6 +311,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 RequestBufferWait = options.Grpc.RequestBufferWait,
                 MinRequestDataRate = options.Grpc.MinRequestDataRate,
                 MinRequestDataRateGracePeriod = options.Grpc.MinRequestDataRateGracePeriod,
+                ReceiveBlockSize = (int)options.Grpc.ReceiveBlockSize,
                 ShutdownGracePeriod = options.Node.ShutdownGracePeriod,
                 Certificate = certificates.Api,
                 CallCounts = calls,

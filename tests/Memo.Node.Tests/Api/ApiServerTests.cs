@@ -87,6 +87,34 @@ public sealed class ApiServerTests
     }
 
     [Fact]
+    public async Task A_1_MiB_request_is_read_into_the_servers_large_blocks_and_every_block_comes_back()
+    {
+        var service = new WaitingKvs();
+        await using var server = await StartAsync(service, () => null);
+        var value = new byte[1024 * 1024];
+        new Random(11).NextBytes(value);
+        using (var channel = Connect(server))
+        {
+            var client = new KeyValueStore.KeyValueStoreClient(channel);
+            await client.UpsertAsync(new UpsertRequest { Key = "big", Value = Google.Protobuf.ByteString.CopyFrom(value) });
+        }
+
+        Assert.Equal(value, await service.Upserted.Task);
+        var pools = server.ReceiveBlocks.Pools;
+        Assert.NotEmpty(pools);
+        Assert.All(pools, pool => Assert.Equal(64 * 1024, pool.BlockSize));
+        // 1 MiB in 64 KiB blocks: the transport and the pipes rented from these pools, not from Kestrel's 4 KiB one.
+        Assert.True(pools.Sum(pool => pool.Allocated) >= 2, $"blocks allocated: {pools.Sum(pool => pool.Allocated)}");
+        // The connection is closed: every block it held goes back once Kestrel has torn it down.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (pools.Sum(pool => pool.Rented) > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, pools.Sum(pool => pool.Rented));
+    }
+
+    [Fact]
     public async Task Invalid_options_are_all_reported_at_once()
     {
         var e = await Assert.ThrowsAsync<ArgumentException>(() => ApiServer.StartAsync(new ApiServerOptions
@@ -94,14 +122,16 @@ public sealed class ApiServerTests
             Addresses = ["no-port"],
             MaxReceiveMessageSize = 0,
             DefaultDeadline = TimeSpan.Zero,
+            ReceiveBlockSize = 1024,
         }, new ApiServices(), () => null, [], new TestLoggerFactory(), CancellationToken.None));
 
         Assert.Contains("no-port", e.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(ApiServerOptions.MaxReceiveMessageSize), e.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(ApiServerOptions.DefaultDeadline), e.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(ApiServerOptions.ReceiveBlockSize), e.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>Fetch waits for cancellation and reports what it saw; Delete fails with a non-gRPC exception; Upsert succeeds.</summary>
+    /// <summary>Fetch waits for cancellation and reports what it saw; Delete fails with a non-gRPC exception; Upsert succeeds and reports the first value.</summary>
     private sealed class WaitingKvs : KeyValueStore.KeyValueStoreBase
     {
         public TaskCompletionSource<bool> SawCancellation { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -126,6 +156,12 @@ public sealed class ApiServerTests
         public override Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context) =>
             throw new InvalidOperationException("secret internal detail");
 
-        public override Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context) => Task.FromResult(new UpsertResponse());
+        public TaskCompletionSource<byte[]> Upserted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override Task<UpsertResponse> Upsert(UpsertRequest request, ServerCallContext context)
+        {
+            Upserted.TrySetResult(request.Value.ToByteArray());
+            return Task.FromResult(new UpsertResponse());
+        }
     }
 }

@@ -31,7 +31,7 @@ public sealed class MemoOptionsTests : IDisposable
         var o = Load();
 
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
-        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5)), o.Grpc);
+        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5), 64 * 1024), o.Grpc);
         Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536, 64L << 20, InlineCommits: false, CopyFileThreshold: 64 * 1024, WriterSpin: TimeSpan.FromMicroseconds(400)), o.Storage);
         Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(73, leaves.Count);
+        Assert.Equal(74, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(72, problems.Count);
+        Assert.Equal(73, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -182,6 +182,17 @@ public sealed class MemoOptionsTests : IDisposable
     }
 
     [Fact]
+    public void The_receive_block_size_is_read_and_held_between_4_KiB_and_1_MiB()
+    {
+        Assert.Equal(64 * 1024, Load().Grpc.ReceiveBlockSize);
+        Assert.Equal(16 * 1024, Load("memo.grpc.receive-block-size = 16KiB").Grpc.ReceiveBlockSize);
+
+        Assert.Equal(
+            ["memo.grpc.receive-block-size = 2KiB: must be between 4KiB and 1MiB", "memo.grpc.receive-block-size = 2MiB: must be between 4KiB and 1MiB"],
+            [.. Problems(() => Load("memo.grpc.receive-block-size = 2KiB")), .. Problems(() => Load("memo.grpc.receive-block-size = 2MiB"))]);
+    }
+
+    [Fact]
     public void Rules_that_span_sections_are_checked()
     {
         var problems = Problems(() => Load(
@@ -226,7 +237,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(
         [
-            "memo.grpc.inline-scheduling (override 'memo.grpc.inline-scheduling = off'): unknown key (known here: max-receive-message-size, max-send-message-size, max-concurrent-streams, max-connections-per-address, request-buffer-budget, request-buffer-wait, min-request-data-rate, min-request-data-rate-grace-period, default-deadline)",
+            "memo.grpc.inline-scheduling (override 'memo.grpc.inline-scheduling = off'): unknown key (known here: max-receive-message-size, max-send-message-size, max-concurrent-streams, max-connections-per-address, request-buffer-budget, request-buffer-wait, min-request-data-rate, min-request-data-rate-grace-period, default-deadline, receive-block-size)",
         ], problems);
     }
 
