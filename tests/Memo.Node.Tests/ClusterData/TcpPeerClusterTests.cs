@@ -60,7 +60,7 @@ public sealed class TcpPeerClusterTests
 
     // A write sent to the dead leader before the survivors elected another ends "outcome unknown" (it may have been
     // applied); an upsert is idempotent, so a client retries it, as this one does until the new leader acknowledges.
-    private static async Task UpsertUntilAcknowledgedAsync(Memo.Protocol.Client.MemoClient client, string key, byte[] value)
+    internal static async Task UpsertUntilAcknowledgedAsync(Memo.Protocol.Client.MemoClient client, string key, byte[] value)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
         while (true)
