@@ -159,6 +159,11 @@ internal sealed class TcpPeerLink
         {
             error = e.Message;
         }
+        catch (ObjectDisposedException)
+        {
+            // The transport was disposed under the attempt; the generation check below discards it.
+            error = "the transport is stopping";
+        }
         lock (_lock)
         {
             if (generation != _generation || _disposed)
@@ -191,7 +196,9 @@ internal sealed class TcpPeerLink
             int read = await connection.Stream.ReadAsync(one).ConfigureAwait(false);
             error = read == 0 ? "the peer closed the connection" : "the peer sent bytes on a connection it only reads";
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+#pragma warning disable CA1031 // Whatever ends the read ends the connection; an exception left here would leave the link Connected.
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             error = e.Message;
         }

@@ -150,7 +150,9 @@ public sealed partial class TcpPeerTransport
             };
             accepted.Start(reader);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or SocketException or AuthenticationException or InvalidOperationException)
+#pragma warning disable CA1031 // Whatever fails a handshake closes that connection and nothing else.
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             var reason = e switch
             {
@@ -220,9 +222,16 @@ public sealed partial class TcpPeerTransport
                 }
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException or InvalidOperationException or NotSupportedException)
         {
-            // Closed under the read (disposal, a reset): the end of the connection, not a protocol error.
+            // Closed under the read (disposal, a reset; a disposed stream says it "does not support reading"): the end
+            // of the connection, not a protocol error.
+        }
+#pragma warning disable CA1031 // The last line of a thread of its own: anything else escaping would end the process.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            error = $"the read failed: {e.GetType().Name}: {e.Message}";
         }
         finally
         {
