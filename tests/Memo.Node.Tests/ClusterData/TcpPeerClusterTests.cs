@@ -9,7 +9,7 @@ namespace Memo.Node.Tests.ClusterData;
 /// <summary>
 /// Three in-process nodes on each peer transport (<c>memo.peer.transport</c>): on <c>tcp</c>, Raft and forwarded calls
 /// travel over each node's own TCP peer port (advertised in the member role <c>peer=</c>); on either, writes survive
-/// the kill of a shard's leader.
+/// the kill of a shard's leader, and the killed node catches up once restarted.
 /// </summary>
 public sealed class TcpPeerClusterTests
 {
@@ -18,7 +18,7 @@ public sealed class TcpPeerClusterTests
     [Theory]
     [InlineData("tcp")]
     [InlineData("akka")]
-    public async Task Three_nodes_replicate_over_the_peer_transport_and_writes_survive_a_leaders_kill(string transport)
+    public async Task Three_nodes_replicate_over_the_peer_transport_writes_survive_a_leaders_kill_and_it_catches_up_after_restart(string transport)
     {
         await using var cluster = await InProcessCluster.StartAsync(3, [.. Settings, $"memo.peer.transport = {transport}"]);
         await WaitAsync(cluster, n => GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
@@ -56,6 +56,22 @@ public sealed class TcpPeerClusterTests
         {
             Assert.Equal($"a{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"after/{i:D2}") ?? V("<missing>")));
         }
+
+        // The killed node comes back (on TCP with a new peer port, which its member role announces): the others' links
+        // reach it again and it catches up with what was written without it.
+        await cluster.RestartAsync(leader.Index);
+        var restarted = cluster.Nodes[leader.Index].Running;
+        await WaitForAsync(async () =>
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                if (await restarted.Shards.Silo.ReadEntryAsync($"after/{i:D2}") is null)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, cluster, "the restarted node's silo holds the 20 writes made while it was down");
     }
 
     // A write sent to the dead leader before the survivors elected another ends "outcome unknown" (it may have been

@@ -246,6 +246,23 @@ public sealed class TcpPeerTransportTests : IAsyncLifetime
         Assert.Equal(1, faults.LostCount);
     }
 
+    [Fact]
+    public async Task A_send_naming_a_new_address_moves_the_link_there_and_ends_the_old_connection()
+    {
+        var a = Start(1);
+        var old = Start(2);
+        await AssertServesAsync(a, old);
+        var lost = a.ConnectionLost(old.LocalNode);
+        // Node 2 now also listens elsewhere (a restart on another port, as its member role would announce).
+        var moved = Start(2);
+
+        await AssertServesAsync(a, moved);
+
+        Assert.True(lost.IsCancellationRequested, "the connection to the old address ended with the move");
+        Assert.Equal(moved.AdvertisedAddress, a.GetLinkStats(moved.LocalNode)!.Address);
+        Assert.False(old.Inbound.TryRead(out var leaked), $"the old address received after the move: {leaked}");
+    }
+
     private TcpPeerTransport Start(ulong node, PeerTransportOptions? options = null, TcpPeerTls? tls = null)
     {
         var transport = new TcpPeerTransport(new NodeId(node), Network, new IPEndPoint(IPAddress.Loopback, 0), null, options ?? Options, _logs, tls);
