@@ -95,6 +95,11 @@ public sealed partial class TcpPeerTransport : IPeerTransport
             SingleReader = false,
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
+            // The consumer's continuation runs on the read thread that wrote, not after a hop through the thread pool:
+            // serial round trips 34–38 µs p50 instead of 73–88 (--peer-rtt, quiet box). The node's consumer (its
+            // inbound pump) only hands messages on (replica mailboxes, forwarded calls' completions, which run their
+            // own continuations asynchronously), and writes never block here, so the read thread is not held long.
+            AllowSynchronousContinuations = true,
         });
         _listener = new Socket(listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
