@@ -256,7 +256,7 @@ public sealed partial class TcpPeerTransport
         {
             return true;
         }
-        int received = 0, malformed = 0;
+        int malformed = 0;
         foreach (var frame in batch.Frames)
         {
             if (!PeerWire.TryFromFrame(frame, Options.MaxMessageBytes, out var message))
@@ -269,6 +269,9 @@ public sealed partial class TcpPeerTransport
                 continue;
             }
             var inbound = new InboundPeerMessage(from, message);
+            // Counted before the write: the consumer may run inside it (AllowSynchronousContinuations) and must see
+            // the message counted.
+            link.Counters.AddReceived(1);
             if (!_inbound.Writer.TryWrite(inbound))
             {
                 try
@@ -278,14 +281,10 @@ public sealed partial class TcpPeerTransport
                 }
                 catch (Exception e) when (e is OperationCanceledException or ChannelClosedException or ObjectDisposedException)
                 {
+                    link.Counters.AddReceived(-1);
                     return false;
                 }
             }
-            received++;
-        }
-        if (received > 0)
-        {
-            link.Counters.AddReceived(received);
         }
         if (malformed > 0)
         {
