@@ -27,6 +27,7 @@ namespace Memo.Node.Configuration;
 /// <param name="Api">The public API's TLS (<c>memo.api</c>).</param>
 /// <param name="Metrics">The metrics port and OTLP export (<c>memo.metrics</c>).</param>
 /// <param name="Security">Passports and signed calls (<c>memo.security</c>).</param>
+/// <param name="Peer">The node-to-node data channel's transport (<c>memo.peer</c>).</param>
 public sealed record MemoOptions(
     NodeOptions Node,
     GrpcOptions Grpc,
@@ -38,7 +39,8 @@ public sealed record MemoOptions(
     Memo.Node.Cluster.ClusterOptions Cluster,
     ApiOptions Api,
     MetricsOptions Metrics,
-    SecurityOptions Security)
+    SecurityOptions Security,
+    PeerOptions Peer)
 {
     /// <summary>Names the built-in defaults in problems.</summary>
     public const string ReferenceSource = "defaults (hocon/memo.conf)";
@@ -148,7 +150,7 @@ public sealed record MemoOptions(
     public bool Equals(MemoOptions? other) =>
         other is not null && Node.Equals(other.Node) && Grpc.Equals(other.Grpc) && Storage.Equals(other.Storage) &&
         Shards.Equals(other.Shards) && Kvs.Equals(other.Kvs) && Network.Equals(other.Network) && Raft.Equals(other.Raft) &&
-        Cluster.Equals(other.Cluster) && Api.Equals(other.Api) && Metrics.Equals(other.Metrics) && Security.Equals(other.Security);
+        Cluster.Equals(other.Cluster) && Api.Equals(other.Api) && Metrics.Equals(other.Metrics) && Security.Equals(other.Security) && Peer.Equals(other.Peer);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Node, Grpc, Storage, Shards, Kvs, Network, Raft, Cluster);
@@ -211,7 +213,8 @@ public sealed record MemoOptions(
         Memo.Node.Cluster.ClusterOptions.Read(reader),
         ApiOptions.Read(reader),
         MetricsOptions.Read(reader),
-        SecurityOptions.Read(reader));
+        SecurityOptions.Read(reader),
+        PeerOptions.Read(reader));
 
     /// <summary>The last layer that sets <paramref name="path"/>, or the defaults.</summary>
     private static string SourceOf(string path, IReadOnlyList<ConfigLayer> layers)

@@ -18,6 +18,8 @@ namespace Memo.Node.Configuration;
 /// <c>$MEMO_KEK</c>, if set.</param>
 /// <param name="PreviousKekFile">During a KEK rotation, the file holding the previous key-encryption key: data keys it
 /// opens are rewrapped with the current one at start; empty: <c>$MEMO_PREVIOUS_KEK</c>, if set.</param>
+/// <param name="Peer">Address the TCP peer transport listens on (<c>memo.peer.transport = tcp</c>), <c>host:port</c>; empty:
+/// the remoting host with a free port.</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
@@ -27,7 +29,8 @@ public sealed record NodeOptions(
     string Remote = "127.0.0.1:5091",
     string Certificate = "",
     string KekFile = "",
-    string PreviousKekFile = "")
+    string PreviousKekFile = "",
+    string Peer = "")
 {
     internal const string Path = "memo.node";
 
@@ -76,7 +79,8 @@ public sealed record NodeOptions(
     public bool Equals(NodeOptions? other) =>
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
         Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise
-        && Remote == other.Remote && Certificate == other.Certificate && KekFile == other.KekFile && PreviousKekFile == other.PreviousKekFile;
+        && Remote == other.Remote && Certificate == other.Certificate && KekFile == other.KekFile && PreviousKekFile == other.PreviousKekFile
+        && Peer == other.Peer;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -90,7 +94,8 @@ public sealed record NodeOptions(
         r.String($"{Path}.remote"),
         r.String($"{Path}.certificate"),
         r.String($"{Path}.kek-file"),
-        r.String($"{Path}.previous-kek-file"));
+        r.String($"{Path}.previous-kek-file"),
+        r.String($"{Path}.peer"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -109,6 +114,8 @@ public sealed record NodeOptions(
             $"{Path}.advertise", ConfigText.Quote(Advertise), "must be empty or host:port with a port in 1..65535 and a host peers can reach");
         v.Require(TryParseHostPort(Remote, out var remoteHost, out _) && remoteHost is not ("0.0.0.0" or "::"), $"{Path}.remote",
             ConfigText.Quote(Remote), "must be host:port with a port in 0..65535 and a host peers can reach (IPv6 as [addr]:port)");
+        v.Require(Peer.Length == 0 || TryParseHostPort(Peer, out _, out _), $"{Path}.peer", ConfigText.Quote(Peer),
+            "must be empty (the remoting host, a free port) or host:port with a port in 0..65535 (IPv6 as [addr]:port)");
         v.DurationRange($"{Path}.shutdown-grace-period", ShutdownGracePeriod, TimeSpan.Zero, TimeSpan.FromHours(1));
     }
 }

@@ -55,7 +55,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private readonly string _advertised;
     private readonly ClusterMembership _cluster;
     private readonly Akka.Actor.IActorRef _admin;
-    private readonly AkkaPeerTransport _links;
+    private readonly IPeerTransport _links;
     private readonly Task _inboundPump;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource<MemoNodeExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -67,7 +67,7 @@ public sealed partial class MemoNode : IAsyncDisposable
     private int _stopped;
 
     private MemoNode(DataFolder folder, MemoKeyPair key, ISilo silo, ShardHost shards, TimerShardTickSource ticks,
-        ApiServer server, NodeActorHost actors, IPeerTransport transport, AkkaPeerTransport links, string advertised, ClusterMembership cluster,
+        ApiServer server, NodeActorHost actors, IPeerTransport transport, IPeerTransport links, string advertised, ClusterMembership cluster,
         Akka.Actor.IActorRef admin, ILogger logger)
     {
         _admin = admin;
@@ -111,8 +111,36 @@ public sealed partial class MemoNode : IAsyncDisposable
     /// <summary>The peer transport (every shard group's Raft messages), addressed by NodeId.</summary>
     public IPeerTransport PeerTransport => _transport;
 
-    /// <summary>The Akka.Remote links under <see cref="PeerTransport"/> (link statistics, the test fault injector).</summary>
-    public AkkaPeerTransport PeerLinks => _links;
+    /// <summary>The transport under <see cref="PeerTransport"/> (<c>memo.peer.transport</c>): an <see cref="AkkaPeerTransport"/> or
+    /// a <see cref="TcpPeerTransport"/>, addressed by member endpoint.</summary>
+    public IPeerTransport PeerLinks => _links;
+
+    /// <summary>The TCP peer transport's endpoint (<c>host:port</c>, advertised in the member role <c>peer=</c>), or null on
+    /// Akka.Remote.</summary>
+    public string? PeerAddress => (_links as TcpPeerTransport)?.AdvertisedAddress;
+
+    /// <summary>Test seam: the fault injector of the peer links, whichever transport they run on (see <see cref="PeerFaultInjector"/>).</summary>
+    public PeerFaultInjector? PeerFaults
+    {
+        get => _links switch
+        {
+            AkkaPeerTransport akka => akka.FaultInjector,
+            TcpPeerTransport tcp => tcp.FaultInjector,
+            _ => null,
+        };
+        set
+        {
+            switch (_links)
+            {
+                case AkkaPeerTransport akka:
+                    akka.FaultInjector = value;
+                    break;
+                case TcpPeerTransport tcp:
+                    tcp.FaultInjector = value;
+                    break;
+            }
+        }
+    }
 
     /// <summary>This node's shard group replicas, their hosting and rebalancing.</summary>
     public ShardHost Shards => _shards;
@@ -139,7 +167,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         var folder = DataFolder.Open(options.Node.DataDirectory);
         MemoKeyPair? key = null;
         ISilo? silo = null;
-        AkkaPeerTransport? links = null;
+        IPeerTransport? links = null;
         IPeerTransport? transport = null;
         ClusterMembership? cluster = null;
         ShardHost? shards = null;
@@ -212,20 +240,34 @@ public sealed partial class MemoNode : IAsyncDisposable
             var tickets = access is null ? null : new StorageTicketCheck(access);
             var storage = access is null ? null : StoragePassports.LoadOwn(folder.Path, key, clusterStore.Node, access, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
             var identity = MemberIdentity.Of(clusterStore.Node, advertised, clusterStore.Tokens, network) with { Storage = storage?.ToRole() };
-            actors = await NodeActorHost.StartAsync(options, network.Name, identity.ToRoles(), network.EvictionDelay, loggerFactory, certificates.RemotingTls, cancellationToken).ConfigureAwait(false);
+            IEnumerable<string> roles = identity.ToRoles();
+            if (options.Peer.Transport == PeerTransportKind.Tcp)
+            {
+                // Bound before the ActorSystem starts, so that the member role announces the real port.
+                var tcp = StartTcpPeerTransport(options, clusterStore.Node, network.Name, certificates, loggerFactory);
+                links = tcp;
+                roles = roles.Append(RemoteRoleAddressing.PeerRoleOf(tcp.AdvertisedAddress));
+            }
+            actors = await NodeActorHost.StartAsync(options, network.Name, roles, network.EvictionDelay, loggerFactory, certificates.RemotingTls, cancellationToken).ConfigureAwait(false);
             if (certificates.Peers is { } peers)
             {
                 peers.Refused += (peer, reason) => LogHandshakeRefused(logger, peer, reason);
                 actors.System.ActorOf(MemberCertificateGuard.Props(peers, loggerFactory.CreateLogger<MemberCertificateGuard>()), "memo-certificate-guard");
             }
-            // Raft knows peers by NodeId and API address; the links reach them at the remoting address of their member.
-            links = new AkkaPeerTransport(actors.System, clusterStore.Node, new PeerTransportOptions(), loggerFactory);
+            // Raft knows peers by NodeId and API address; the links reach them at the endpoint their member advertises
+            // for the chosen transport: its remoting address (Akka.Remote) or its TCP peer port.
+            var akkaLinks = links is null ? new AkkaPeerTransport(actors.System, clusterStore.Node, new PeerTransportOptions(), loggerFactory) : null;
+            links ??= akkaLinks!;
             transport = new RemoteRoleAddressing(links,
-                peer => cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? member.Roles : null);
+                peer => cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? member.Roles : null,
+                akkaLinks is null ? RemoteRoleAddressing.PeerPrefix : RemoteRoleAddressing.RemotePrefix);
             cluster = new ClusterMembership(actors.System, identity, actors.RemoteAddress, network, clusterStore.KnownMembers, options.Node.Seeds,
                 options.Shards.RingRemovalDelay, clusterStore, loggerFactory, admit: tickets is null ? null : tickets.Verify);
-            links.MemberAddressOf = peer =>
-                cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? RemoteRoleAddressing.RemoteAddressIn(member.Roles) : null;
+            if (akkaLinks is not null)
+            {
+                akkaLinks.MemberAddressOf = peer =>
+                    cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? RemoteRoleAddressing.RemoteAddressIn(member.Roles) : null;
+            }
 
             // Every shard is one Raft group; this node hosts the replicas the ring places on it.
             ticks = new TimerShardTickSource(TimeProvider.System, timing.TickInterval);
@@ -356,6 +398,7 @@ public sealed partial class MemoNode : IAsyncDisposable
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             if (shards is not null) await shards.DisposeAsync().ConfigureAwait(false);
             if (transport is not null) await transport.DisposeAsync().ConfigureAwait(false);
+            else if (links is not null) await links.DisposeAsync().ConfigureAwait(false);
             if (actors is not null) await actors.DisposeAsync().ConfigureAwait(false);
             ticks?.Dispose();
             if (silo is not null) await silo.DisposeAsync().ConfigureAwait(false);
@@ -494,9 +537,33 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             return listen;
         }
-        var address = host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(host, out var ip) ? ip : IPAddress.Any;
+        var address = BindAddressOf(host);
         var free = TryFreePortBelowEphemeralRange(address) ?? AnyFreePort(address);
         return host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{free}" : $"{host}:{free}";
+    }
+
+    // The local address a listen host binds: localhost the loopback, an IP itself, a name every interface.
+    private static IPAddress BindAddressOf(string host) =>
+        host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(host, out var ip) ? ip : IPAddress.Any;
+
+    // memo.peer.transport = tcp: the listener on memo.node.peer (default: the remoting host, a free port below the
+    // ephemeral range as for the API), with mutual TLS when remoting has the node certificate. Peers dial the host the
+    // node is reached at: memo.node.peer's own host unless it is a wildcard, else the remoting host.
+    private static TcpPeerTransport StartTcpPeerTransport(MemoOptions options, NodeId node, string network, NodeCertificates certificates,
+        ILoggerFactory loggerFactory)
+    {
+        NodeOptions.TryParseHostPort(options.Node.Remote, out var remoteHost, out _);
+        var configured = options.Node.Peer.Length > 0 ? options.Node.Peer : (remoteHost.Contains(':', StringComparison.Ordinal) ? $"[{remoteHost}]:0" : $"{remoteHost}:0");
+        var listen = ResolveListen(configured);
+        if (!NodeOptions.TryParseHostPort(listen, out var host, out var port))
+        {
+            throw new MemoConfigurationException([$"memo.node.peer: '{options.Node.Peer}' is not host:port"]);
+        }
+        // ResolveListen gave port 0 a concrete free port, so the address peers dial is known before the bind.
+        var reachedAt = host is "0.0.0.0" or "::" ? remoteHost : host;
+        var advertised = reachedAt.Contains(':', StringComparison.Ordinal) ? $"[{reachedAt}]:{port}" : $"{reachedAt}:{port}";
+        var tls = certificates.Remoting is { } certificate && certificates.Peers is { } peers ? new TcpPeerTls(certificate, peers.Trust) : null;
+        return new TcpPeerTransport(node, network, new IPEndPoint(BindAddressOf(host), port), advertised, new PeerTransportOptions(), loggerFactory, tls);
     }
 
     private const int LowestProbedPort = 10_000;

@@ -4,8 +4,9 @@ namespace Memo.Node.Transport;
 
 /// <summary>
 /// Carries opaque messages between this node and its peers: one ordered, lossy, batched link per peer.
-/// Implementations: <see cref="AkkaPeerTransport"/> (the node's, over Akka.Remote) and <see cref="InMemoryPeerTransport"/>
-/// (tests, with fault injection); both pass one contract suite.
+/// Implementations: <see cref="AkkaPeerTransport"/> (the node's default, over Akka.Remote), <see cref="TcpPeerTransport"/>
+/// (the node's with <c>memo.peer.transport = tcp</c>, its own TCP streams) and <see cref="InMemoryPeerTransport"/> (tests,
+/// with fault injection); all pass one contract suite.
 /// </summary>
 /// <remarks>
 /// <para>Guarantees: messages from this node to one peer arrive in the order they were sent while the link

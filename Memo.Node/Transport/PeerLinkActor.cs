@@ -369,12 +369,7 @@ internal sealed partial class PeerLinkActor : ReceiveActor, IWithTimers
         && string.Equals(remote.Host, target.Host, StringComparison.OrdinalIgnoreCase)
         && remote.Port == target.Port;
 
-    private TimeSpan Backoff(int failures)
-    {
-        double ms = _options.ReconnectBackoffMin.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 30));
-        ms = Math.Min(ms, _options.ReconnectBackoffMax.TotalMilliseconds) * _transport.NextJitter();
-        return TimeSpan.FromMilliseconds(Math.Max(1, ms));
-    }
+    private TimeSpan Backoff(int failures) => _options.ReconnectBackoff(failures, _transport.NextJitter());
 
     private static string InboxPath(Address target) => $"{target}/user/{PeerInboxActor.Name}";
 

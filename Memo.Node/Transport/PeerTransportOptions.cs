@@ -82,6 +82,16 @@ public sealed record PeerTransportOptions
                 (long)MaxMessageBytes + FrameOverheadBytes)
             + BatchOverheadBytes);
 
+    /// <summary>The wait before the next connection attempt after <paramref name="failures"/> failures in a row (at least
+    /// one): <see cref="ReconnectBackoffMin"/> doubled per further failure up to <see cref="ReconnectBackoffMax"/>, times
+    /// <paramref name="jitter"/> (in [0.5, 1), so that peers that failed together do not retry together).</summary>
+    internal TimeSpan ReconnectBackoff(int failures, double jitter)
+    {
+        double ms = ReconnectBackoffMin.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 30));
+        ms = Math.Min(ms, ReconnectBackoffMax.TotalMilliseconds) * jitter;
+        return TimeSpan.FromMilliseconds(Math.Max(1, ms));
+    }
+
     /// <summary>Returns every problem with these options (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -97,7 +97,7 @@ internal sealed class PeerStreamDriver : IAsyncDisposable
         await Task.WhenAll(_senderSystem.Terminate(), _receiverSystem.Terminate());
     }
 
-    private static ActorSystem Create(PeerTransportOptions options)
+    internal static ActorSystem Create(PeerTransportOptions options)
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));

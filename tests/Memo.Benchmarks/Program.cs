@@ -5,6 +5,8 @@ using Memo.Benchmarks;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --quick   prints committed entries/s in a few seconds;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --peer-stream   prints frames/s of the Akka peer transport
 // over loopback and the frames it coalesces per Akka message;
+// dotnet run -c Release --project tests/Memo.Benchmarks -- --peer-rtt   prints serial round-trip p50/p99 of the Akka and the
+// TCP peer transports between two transports in one process over 127.0.0.1;
 // dotnet run -c Release --project tests/Memo.Benchmarks -- --policies   prints each compression codec's ratio and speed
 // and each data policy's cost on a SQLite silo's puts and gets (docs/performance.md, Data policies); --policies-node
 // the same on a whole in-process node over gRPC;
@@ -44,6 +46,22 @@ if (args.Contains("--peer-stream"))
     {
         var (frames, perBatch, dropped) = await driver.StreamAsync(TimeSpan.FromSeconds(5), 256);
         Console.WriteLine($"Akka peer transport, 256-byte frames, one-way over 127.0.0.1: {frames,12:N0} frames/s, {perBatch,6:N1} frames per batch, {dropped} dropped");
+    }
+
+    return 0;
+}
+
+if (args.Contains("--peer-rtt"))
+{
+    foreach (var (name, start) in new (string, Func<PeerRttDriver>)[] { ("Akka", PeerRttDriver.Akka), ("TCP ", PeerRttDriver.Tcp) })
+    {
+        await using var driver = start();
+        await driver.RunAsync(2_000, 400); // warm-up: the link's hello, JIT tiers
+        for (int run = 0; run < 3; run++)
+        {
+            var (p50, p99) = await driver.RunAsync(10_000, 400);
+            Console.WriteLine($"{name} peer transport, serial round trips of 400-byte Raft messages over 127.0.0.1: p50 {p50,7:N1} µs, p99 {p99,8:N1} µs");
+        }
     }
 
     return 0;

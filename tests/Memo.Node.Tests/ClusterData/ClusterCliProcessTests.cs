@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using Memo.Cli;
+using Memo.Protocol.Client;
 using Memo.Node.Tests.Cli;
 using Memo.Testing;
 using Xunit.Abstractions;
@@ -108,6 +110,76 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
             var final = await ShowAsync(node1);
             output.WriteLine(string.Join("\n", final));
             Assert.Equal("up", final.Single(m => m.Address == nodes[0]!.Address).Status);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                if (node is not null)
+                {
+                    await node.DisposeAsync();
+                }
+            }
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Three_processes_on_the_TCP_peer_transport_keep_acknowledged_writes_across_a_leaders_kill()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "memo-cluster-tcp-" + Guid.NewGuid().ToString("n"));
+        var nodes = new NodeProcess?[3];
+        string[] settings = [.. Settings, "--set", "memo.peer.transport=tcp"];
+        try
+        {
+            nodes[0] = await NodeProcess.StartAsync(Path.Combine(root, "node1"), settings);
+            nodes[1] = await NodeProcess.StartAsync(Path.Combine(root, "node2"), [.. settings, "--seed", nodes[0]!.RemoteAddress]);
+            nodes[2] = await NodeProcess.StartAsync(Path.Combine(root, "node3"), [.. settings, "--seed", nodes[0]!.RemoteAddress]);
+            var node1 = nodes[0]!.RemoteAddress;
+            await WaitAsync(async () =>
+            {
+                var local = await ShardsAsync(node1, "localReplicas");
+                return local.GetArrayLength() == 4 && local.EnumerateArray().All(r =>
+                    r.GetProperty("voters").GetArrayLength() == 3 && r.GetProperty("learners").GetArrayLength() == 0);
+            }, "every replica on node 1 in a group of 3 voters", nodes);
+            await WaitAsync(async () => (await ShardsAsync(node1)).EnumerateArray().All(s => s.GetProperty("leader").GetString() is { Length: > 0 }),
+                "every shard led", nodes);
+
+            using (var writer = new MemoClient(nodes[0]!.Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) }))
+            {
+                for (var i = 0; i < 30; i++)
+                {
+                    await TcpPeerClusterTests.UpsertUntilAcknowledgedAsync(writer, $"before/{i:D2}", Encoding.UTF8.GetBytes($"b{i}"));
+                }
+            }
+            // Raft went over the TCP peer links: every process logged a link up on them.
+            Assert.All(nodes, n => Assert.Contains("is up (TCP)", n!.Output, StringComparison.Ordinal));
+
+            // SIGKILL the process that leads shard 0; the survivors elect new leaders and keep every acknowledged write.
+            var members = await ShowAsync(node1);
+            var leaderId = (await ShardsAsync(node1)).EnumerateArray().First().GetProperty("leader").GetString();
+            var leaderAddress = members.Single(m => m.Id == leaderId).Address;
+            var killed = Array.FindIndex(nodes, n => n!.Address == leaderAddress);
+            await nodes[killed]!.KillAsync();
+            var survivors = nodes.Where((_, i) => i != killed).Select(n => n!).ToList();
+
+            using var survivorWriter = new MemoClient(survivors[0].Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) });
+            for (var i = 0; i < 10; i++)
+            {
+                await TcpPeerClusterTests.UpsertUntilAcknowledgedAsync(survivorWriter, $"after/{i:D2}", Encoding.UTF8.GetBytes($"a{i}"));
+            }
+            using var reader = new MemoClient(survivors[1].Address, new MemoClientOptions { Timeout = TimeSpan.FromSeconds(30) });
+            for (var i = 0; i < 30; i++)
+            {
+                Assert.Equal($"b{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"before/{i:D2}") ?? Encoding.UTF8.GetBytes("<missing>")));
+            }
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.Equal($"a{i}", Encoding.UTF8.GetString(await reader.FetchAsync($"after/{i:D2}") ?? Encoding.UTF8.GetBytes("<missing>")));
+            }
         }
         finally
         {

@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(74, leaves.Count);
+        Assert.Equal(76, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(73, problems.Count);
+        Assert.Equal(75, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -225,7 +225,7 @@ public sealed class MemoOptionsTests : IDisposable
         Assert.Equal(
         [
             "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max)",
-            "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, api, metrics, grpc, storage, shards, kvs, network, security, cluster, raft)",
+            "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, api, metrics, grpc, storage, shards, kvs, network, security, cluster, raft, peer)",
         ], problems);
     }
 
@@ -294,11 +294,23 @@ public sealed class MemoOptionsTests : IDisposable
     [InlineData("memo.shards.count = 8.5", "memo.shards.count = 8.5 (override 'memo.shards.count = 8.5'): expected an integer")]
     [InlineData("memo.shards.ring-removal-delay = soon", "memo.shards.ring-removal-delay = soon (override 'memo.shards.ring-removal-delay = soon'): expected a duration with a unit, e.g. 250ms, 5s, 10m, 1h, 2d")]
     [InlineData("memo.storage.synchronous = fast", "memo.storage.synchronous = fast (override 'memo.storage.synchronous = fast'): expected one of full, normal")]
+    [InlineData("memo.peer.transport = grpc", "memo.peer.transport = grpc (override 'memo.peer.transport = grpc'): expected one of akka, tcp")]
     [InlineData("memo.node.seeds = \"a:1\"", "memo.node.seeds = \"a:1\" (override 'memo.node.seeds = \"a:1\"'): expected a list of strings, e.g. [\"10.0.0.1:5090\"]")]
     [InlineData("memo.node.seeds = [\"a:1\", [\"b:2\"]]", "memo.node.seeds[1] = [\"b:2\"] (override 'memo.node.seeds = [\"a:1\", [\"b:2\"]]'): expected a string")]
     [InlineData("memo.node.listen = [\"a:1\"]", "memo.node.listen = [\"a:1\"] (override 'memo.node.listen = [\"a:1\"]'): expected a string")]
     public void A_bad_value_names_the_key_its_source_and_the_accepted_forms(string text, string problem) =>
         Assert.Equal([problem], Problems(() => Load(text)));
+
+    [Fact]
+    public void The_peer_transport_is_akka_by_default_and_tcp_on_request_with_its_own_listen_address()
+    {
+        Assert.Equal((PeerTransportKind.Akka, ""), (Load().Peer.Transport, Load().Node.Peer));
+
+        var o = Load("memo.peer.transport = tcp", "memo.node.peer = \"10.0.0.1:5092\"");
+
+        Assert.Equal((PeerTransportKind.Tcp, "10.0.0.1:5092"), (o.Peer.Transport, o.Node.Peer));
+        Assert.Contains(Problems(() => Load("memo.node.peer = \"nowhere\"")), p => p.StartsWith("memo.node.peer", StringComparison.Ordinal));
+    }
 
     [Fact]
     public void Durations_and_sizes_follow_memos_units_not_akkas()

@@ -29,7 +29,7 @@ public sealed class ForwardingClusterTests(ITestOutputHelper output) : IAsyncLif
         _cluster = await InProcessCluster.StartAsync(2);
         foreach (var slot in _cluster.Nodes)
         {
-            slot.Running.PeerLinks.FaultInjector = _faults;
+            slot.Running.PeerFaults = _faults;
         }
         // Once every group is its ring replica set nothing moves leadership any more (only elections would).
         await WaitAsync(_cluster, n => GroupsMatchRing(n, 2, 2), "both nodes Up, every shard's group = its 2 ring replicas, each led");

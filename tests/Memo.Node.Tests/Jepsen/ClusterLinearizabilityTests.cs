@@ -87,7 +87,7 @@ public sealed class ClusterLinearizabilityTests(ITestOutputHelper output)
         {
             foreach (var slot in cluster.Running)
             {
-                slot.Running.PeerLinks.FaultInjector = faults;
+                slot.Running.PeerFaults = faults;
             }
         }
         Install();

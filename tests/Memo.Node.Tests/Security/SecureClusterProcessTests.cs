@@ -134,6 +134,42 @@ public sealed class SecureClusterProcessTests(ITestOutputHelper output) : IDispo
         }
     }
 
+    [Fact]
+    public async Task With_the_TCP_peer_transport_Raft_runs_over_mutual_TLS_with_the_node_certificates()
+    {
+        var ca = Path.Combine(_root, "ca");
+        await CliAsync("network", "create", "--dir", ca);
+        var caFile = Path.Combine(ca, NetworkAuthority.CertificateFile);
+        var nodes = new NodeProcess?[3];
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var data = Path.Combine(_root, $"node{i + 1}");
+                await CliAsync("node", "certify", "--ca-dir", ca, "--data", data);
+                string[] seed = i == 0 ? [] : ["--seed", nodes[0]!.RemoteAddress];
+                nodes[i] = await NodeProcess.StartAsync(data, [.. Settings, .. Secure(caFile, data), "--set", "memo.peer.transport=tcp", .. seed]);
+            }
+
+            // A write through node 2 needs its shard's Raft group, whose members talk over the TCP peer links.
+            await WaitAsync(async () => (await RunAsync("kv", "put", "k", "v1", "--node", nodes[1]!.Address, "--ca", caFile)).Code == ExitCodes.Ok, "a write through node 2", nodes);
+            Assert.Equal("v1", await GetAsync(nodes[2]!.Address, "k", caFile));
+            Assert.Equal("v1", await GetAsync(nodes[0]!.Address, "k", caFile));
+            Assert.All(nodes, n => Assert.Contains("is up (TCP+TLS)", n!.Output, StringComparison.Ordinal));
+            Assert.All(nodes, n => Assert.DoesNotContain("is up (TCP)", n!.Output, StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                if (node is not null)
+                {
+                    await node.DisposeAsync();
+                }
+            }
+        }
+    }
+
     // Remoting over mutual TLS with the network CA, and TLS on the API with the same node certificate.
     private static string[] Secure(string caFile, string data) =>
     [

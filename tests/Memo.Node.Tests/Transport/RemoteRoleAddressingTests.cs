@@ -32,6 +32,25 @@ public sealed class RemoteRoleAddressingTests
         Assert.Equal(2, addressing.Unaddressed);
     }
 
+    [Fact]
+    public void With_the_peer_role_a_message_goes_to_the_TCP_peer_endpoint_and_a_member_without_one_is_not_sent_to()
+    {
+        var inner = new RecordingTransport();
+        var roles = new Dictionary<NodeId, string[]>
+        {
+            [new NodeId(2)] = [RemoteRoleAddressing.RoleOf("10.0.0.2:5091"), RemoteRoleAddressing.PeerRoleOf("10.0.0.2:41000")],
+            // A member on Akka.Remote alone (no TCP listener) advertises no peer endpoint.
+            [new NodeId(3)] = [RemoteRoleAddressing.RoleOf("10.0.0.3:5091")],
+        };
+        var addressing = new RemoteRoleAddressing(inner, peer => roles.GetValueOrDefault(peer), RemoteRoleAddressing.PeerPrefix);
+
+        Assert.True(addressing.Send(new NodeId(2), "10.0.0.2:5090", PeerMessage.Forwarding(new byte[] { 1 })));
+        Assert.False(addressing.Send(new NodeId(3), "10.0.0.3:5090", PeerMessage.Forwarding(new byte[] { 1 })));
+
+        Assert.Equal([(new NodeId(2), "10.0.0.2:41000")], inner.Sent);
+        Assert.Equal(1, addressing.Unaddressed);
+    }
+
     [Theory]
     [InlineData(new[] { "remote=h:1" }, "h:1")]
     [InlineData(new[] { "a", "remote=[::1]:7" }, "[::1]:7")]
