@@ -109,12 +109,17 @@ public sealed partial class ApiServer : IAsyncDisposable
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownGracePeriod);
         builder.WebHost.UseKestrelCore();
-        // Kestrel's transport takes its pools from this factory (ReceiveBlockPool: blocks larger than its own 4 KiB).
-        // It waits for data before renting a block, so an idle connection holds none: with 4 KiB blocks that wait
-        // (a zero-byte read before each read) doubled the reads of a 1 MiB request; with 64 KiB blocks it adds 16.
+        // Blocks larger than Kestrel's own 4 KiB (an opt-in for large values): Kestrel's transport takes its pools from
+        // this factory (ReceiveBlockPool) and waits for data before renting a block, so an idle connection holds none
+        // (a zero-byte read before each read: 16 more for a 1 MiB request at 64 KiB). At 4 KiB, the default, Kestrel's
+        // own pool and reads stay: the larger blocks and the extra read cost small calls 11-18% of their rate on one
+        // node (docs/performance.md, "Large values").
         var receiveBlocks = new ReceiveBlockPool.Factory(options.ReceiveBlockSize);
-        builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(receiveBlocks);
-        builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = true);
+        if (options.ReceiveBlockSize > ReceiveBlockPool.MinBlockSize)
+        {
+            builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(receiveBlocks);
+            builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = true);
+        }
         var perAddress = new ConnectionsPerAddress(options.MaxConnectionsPerAddress);
         var connectionLogger = loggerFactory.CreateLogger<ApiServer>();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints, perAddress, connectionLogger));

@@ -77,7 +77,7 @@ public sealed class ApiServerOptions
     /// Kestrel's pipes are made of: a read takes up to one block. Between 4 KiB (Kestrel's own) and 1 MiB. Default
     /// 64 KiB: a 1 MiB request arrives in 16 reads instead of 256; an idle connection holds no block.
     /// </summary>
-    public int ReceiveBlockSize { get; init; } = 64 * 1024;
+    public int ReceiveBlockSize { get; init; } = ReceiveBlockPool.MinBlockSize;
 
     /// <summary>Largest HTTP/2 header block accepted, bytes. Default 32 KiB.</summary>
     public int MaxRequestHeaderFieldSize { get; init; } = 32 * 1024;

@@ -11,12 +11,14 @@ namespace Memo.Node.Tests.Api;
 /// <summary>The node's Grpc.AspNetCore host on its own, with a stand-in service: health, default deadline, limits.</summary>
 public sealed class ApiServerTests
 {
-    private static async Task<ApiServer> StartAsync(KeyValueStore.KeyValueStoreBase service, Func<string?> notServing, TimeSpan? defaultDeadline = null) =>
+    private static async Task<ApiServer> StartAsync(KeyValueStore.KeyValueStoreBase service, Func<string?> notServing, TimeSpan? defaultDeadline = null,
+        int receiveBlockSize = ReceiveBlockPool.MinBlockSize) =>
         await ApiServer.StartAsync(new ApiServerOptions
         {
             Endpoints = [new IPEndPoint(IPAddress.Loopback, 0)],
             DefaultDeadline = defaultDeadline ?? TimeSpan.FromSeconds(30),
             ShutdownGracePeriod = TimeSpan.FromSeconds(1),
+            ReceiveBlockSize = receiveBlockSize,
         }, new ApiServices().Add(service, KeyValueStore.BindService, KeyValueStore.Descriptor), notServing, ["memo.kvs.KeyValueStore"], new TestLoggerFactory(), CancellationToken.None);
 
     private static GrpcChannel Connect(ApiServer server) => GrpcChannel.ForAddress($"http://{server.BoundEndpoints[0]}");
@@ -90,7 +92,7 @@ public sealed class ApiServerTests
     public async Task A_1_MiB_request_is_read_into_the_servers_large_blocks_and_every_block_comes_back()
     {
         var service = new WaitingKvs();
-        await using var server = await StartAsync(service, () => null);
+        await using var server = await StartAsync(service, () => null, receiveBlockSize: 64 * 1024);
         var value = new byte[1024 * 1024];
         new Random(11).NextBytes(value);
         using (var channel = Connect(server))
@@ -112,6 +114,21 @@ public sealed class ApiServerTests
             await Task.Delay(20);
         }
         Assert.Equal(0, pools.Sum(pool => pool.Rented));
+    }
+
+    [Fact]
+    public async Task At_the_default_block_size_Kestrel_keeps_its_own_pool()
+    {
+        var service = new WaitingKvs();
+        await using var server = await StartAsync(service, () => null);
+        using (var channel = Connect(server))
+        {
+            var client = new KeyValueStore.KeyValueStoreClient(channel);
+            await client.UpsertAsync(new UpsertRequest { Key = "big", Value = Google.Protobuf.ByteString.CopyFrom(new byte[256 * 1024]) });
+        }
+        Assert.Equal(256 * 1024, (await service.Upserted.Task).Length);
+        // No pool of ours was asked for: small calls keep Kestrel's reads (no zero-byte read before each).
+        Assert.Empty(server.ReceiveBlocks.Pools);
     }
 
     [Fact]

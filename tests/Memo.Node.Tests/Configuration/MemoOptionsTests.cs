@@ -31,7 +31,7 @@ public sealed class MemoOptionsTests : IDisposable
         var o = Load();
 
         Assert.Equal(new NodeOptions("127.0.0.1:5090", "./memo-data", [], TimeSpan.FromSeconds(10)), o.Node);
-        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5), 64 * 1024), o.Grpc);
+        Assert.Equal(new GrpcOptions(16L << 20, 16L << 20, 100, TimeSpan.FromSeconds(30), 64, 256L << 20, TimeSpan.FromSeconds(1), 4096, TimeSpan.FromSeconds(5), 4 * 1024), o.Grpc);
         Assert.Equal(new StorageOptions(StorageSynchronous.Full, 10_000, 64L << 20, 4, 65_536, 64L << 20, InlineCommits: false, CopyFileThreshold: 64 * 1024, WriterSpin: TimeSpan.FromMicroseconds(400)), o.Storage);
         Assert.Equal(new ShardOptions(64, 4096, 1024, 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60)), o.Shards);
         Assert.Equal(new KvsOptions(4096, 8L << 20, 10_000, 1000), o.Kvs);
@@ -184,7 +184,7 @@ public sealed class MemoOptionsTests : IDisposable
     [Fact]
     public void The_receive_block_size_is_read_and_held_between_4_KiB_and_1_MiB()
     {
-        Assert.Equal(64 * 1024, Load().Grpc.ReceiveBlockSize);
+        Assert.Equal(4 * 1024, Load().Grpc.ReceiveBlockSize);
         Assert.Equal(16 * 1024, Load("memo.grpc.receive-block-size = 16KiB").Grpc.ReceiveBlockSize);
 
         Assert.Equal(
