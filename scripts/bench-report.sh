@@ -142,7 +142,8 @@ run_set large-3 --nodes 3 "${LARGE[@]}"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 FINISHED="$(date -u '+%H:%M UTC')"
 # What the report needs besides the sets' files, for --from.
-declare -p QUICK ROUNDS DURATION WARMUP SETTLE SMALL_KEYS LARGE_KEYS STARTED FINISHED LOAD_BEFORE LOAD_AFTER COMMIT \
+NODE_ARGS="${MEMO_NODE_ARGS:-}"
+declare -p QUICK ROUNDS DURATION WARMUP SETTLE SMALL_KEYS LARGE_KEYS STARTED FINISHED LOAD_BEFORE LOAD_AFTER COMMIT NODE_ARGS \
   CPU_MODEL CPU_COUNT MEMORY KERNEL VIRT DOTNET_RUNTIME DOTNET_SDK ETCD_VERSION FS FSYNC FAILED >"$WORK/run.sh"
 fi
 
@@ -262,6 +263,9 @@ prime_note() {
   echo "Every figure comes from \`scripts/bench-etcd.sh\`: the same \`memo bench kv\` client against etcd $ETCD_VERSION and"
   echo "Memo, one store at a time, on loopback; $ROUNDS round(s) of ${DURATION} after ${WARMUP} warm-up per run (medians over rounds); $(prime_note)."
   echo "Ratios are Memo/etcd in the same run. Run-to-run spread on a small VM is ±15–30%: see docs/performance.md."
+  if [[ -n "${NODE_ARGS:-}" ]]; then
+    echo "Every Memo node ran with \`$NODE_ARGS\` (MEMO_NODE_ARGS); the rest of its settings are the defaults."
+  fi
   echo
   echo "## Machine"
   echo
