@@ -113,17 +113,7 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var node in nodes)
-            {
-                if (node is not null)
-                {
-                    await node.DisposeAsync();
-                }
-            }
-            if (Directory.Exists(root))
-            {
-                Directory.Delete(root, recursive: true);
-            }
+            await StopAndDeleteAsync(nodes, root);
         }
     }
 
@@ -183,17 +173,23 @@ public sealed class ClusterCliProcessTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var node in nodes)
+            await StopAndDeleteAsync(nodes, root);
+        }
+    }
+
+    // Stops every node that started and deletes their data folders.
+    private static async Task StopAndDeleteAsync(NodeProcess?[] nodes, string root)
+    {
+        foreach (var node in nodes)
+        {
+            if (node is not null)
             {
-                if (node is not null)
-                {
-                    await node.DisposeAsync();
-                }
+                await node.DisposeAsync();
             }
-            if (Directory.Exists(root))
-            {
-                Directory.Delete(root, recursive: true);
-            }
+        }
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
         }
     }
 
