@@ -34,6 +34,13 @@ public sealed record NodeOptions(
 {
     internal const string Path = "memo.node";
 
+    /// <summary>Joins a host and a port as <c>host:port</c>, an IPv6 host in brackets (<c>[::1]:5090</c>): the form
+    /// <see cref="TryParseHostPort"/> reads.</summary>
+    public static string FormatHostPort(string host, int port) =>
+        host.Contains(':', StringComparison.Ordinal)
+            ? $"[{host}]:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+            : $"{host}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
     /// <summary>Splits <c>host:port</c> (IPv6 hosts in brackets: <c>[::1]:5090</c>); false when the text is not
     /// one or the port is outside 0..65535.</summary>
     public static bool TryParseHostPort(string text, out string host, out int port)

@@ -539,7 +539,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         }
         var address = BindAddressOf(host);
         var free = TryFreePortBelowEphemeralRange(address) ?? AnyFreePort(address);
-        return host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{free}" : $"{host}:{free}";
+        return NodeOptions.FormatHostPort(host, free);
     }
 
     // The local address a listen host binds: localhost the loopback, an IP itself, a name every interface.
@@ -553,7 +553,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         ILoggerFactory loggerFactory)
     {
         NodeOptions.TryParseHostPort(options.Node.Remote, out var remoteHost, out _);
-        var configured = options.Node.Peer.Length > 0 ? options.Node.Peer : (remoteHost.Contains(':', StringComparison.Ordinal) ? $"[{remoteHost}]:0" : $"{remoteHost}:0");
+        var configured = options.Node.Peer.Length > 0 ? options.Node.Peer : NodeOptions.FormatHostPort(remoteHost, 0);
         var listen = ResolveListen(configured);
         if (!NodeOptions.TryParseHostPort(listen, out var host, out var port))
         {
@@ -561,7 +561,7 @@ public sealed partial class MemoNode : IAsyncDisposable
         }
         // ResolveListen gave port 0 a concrete free port, so the address peers dial is known before the bind.
         var reachedAt = host is "0.0.0.0" or "::" ? remoteHost : host;
-        var advertised = reachedAt.Contains(':', StringComparison.Ordinal) ? $"[{reachedAt}]:{port}" : $"{reachedAt}:{port}";
+        var advertised = NodeOptions.FormatHostPort(reachedAt, port);
         var tls = certificates.Remoting is { } certificate && certificates.Peers is { } peers ? new TcpPeerTls(certificate, peers.Trust) : null;
         return new TcpPeerTransport(node, network, new IPEndPoint(BindAddressOf(host), port), advertised, new PeerTransportOptions(), loggerFactory, tls);
     }

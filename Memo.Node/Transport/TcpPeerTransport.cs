@@ -5,6 +5,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Threading.Channels;
+using Memo.Node.Configuration;
 using Memo.Node.Transport.Wire;
 using Microsoft.Extensions.Logging;
 
@@ -117,7 +118,7 @@ public sealed partial class TcpPeerTransport : IPeerTransport
             throw;
         }
         ListenEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
-        AdvertisedAddress = advertisedAddress ?? HostPort(ListenEndPoint.Address.ToString(), ListenEndPoint.Port);
+        AdvertisedAddress = advertisedAddress ?? NodeOptions.FormatHostPort(ListenEndPoint.Address.ToString(), ListenEndPoint.Port);
         if (AdvertisedAddress.Length > PeerWire.MaxAddressLength)
         {
             _listener.Dispose();
@@ -256,7 +257,7 @@ public sealed partial class TcpPeerTransport : IPeerTransport
     /// <exception cref="DialException">The attempt failed; the message says why.</exception>
     internal async Task<Connection> DialAsync(NodeId peer, string address)
     {
-        if (!TryParseHostPort(address, out var host, out int port))
+        if (!NodeOptions.TryParseHostPort(address, out var host, out int port) || port == 0)
         {
             throw new DialException($"'{address}' is not a peer endpoint host:port");
         }
@@ -340,28 +341,5 @@ public sealed partial class TcpPeerTransport : IPeerTransport
     {
         socket.Dispose();
         stream?.Dispose();
-    }
-
-    private static string HostPort(string host, int port) =>
-        host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port.ToString(CultureInfo.InvariantCulture)}" : $"{host}:{port.ToString(CultureInfo.InvariantCulture)}";
-
-    /// <summary>Splits <c>host:port</c> (IPv6 hosts in brackets).</summary>
-    internal static bool TryParseHostPort(string hostPort, out string host, out int port)
-    {
-        host = "";
-        port = 0;
-        int colon = hostPort.LastIndexOf(':');
-        if (colon <= 0
-            || !int.TryParse(hostPort.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port)
-            || port is <= 0 or > 65535)
-        {
-            return false;
-        }
-        host = hostPort[..colon];
-        if (host.StartsWith('[') && host.EndsWith(']'))
-        {
-            host = host[1..^1];
-        }
-        return host.Length > 0;
     }
 }
