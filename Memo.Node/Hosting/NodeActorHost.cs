@@ -183,7 +183,7 @@ public sealed class NodeActorHost : IAsyncDisposable
             throw;
         }
         var bound = ((ExtendedActorSystem)system).Provider.DefaultAddress;
-        var remote = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{bound.Port}" : $"{host}:{bound.Port}";
+        var remote = NodeOptions.FormatHostPort(host, bound.Port ?? 0);
         return new NodeActorHost(app, system, remote);
     }
 

@@ -86,7 +86,7 @@ public sealed class PeerCertificates : IDisposable
     public static string HostPortOf(Akka.Actor.Address address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        return address.Host is { } host && host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{address.Port}" : $"{address.Host}:{address.Port}";
+        return Cluster.Runtime.AkkaHostPort.Of(address) ?? address.ToString();
     }
 
     /// <summary>The host:port of an Akka address (<c>akka.ssl.tcp://system@host:port</c>); false for a bare TCP

@@ -421,10 +421,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
     }
 
     /// <summary><c>host:port</c> of an Akka address; null for a local address (no remoting).</summary>
-    internal static string? HostPort(Address address) =>
-        address.Host is { Length: > 0 } host && address.Port is { } port
-            ? (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}")
-            : null;
+    internal static string? HostPort(Address address) => Cluster.Runtime.AkkaHostPort.Of(address);
 
     /// <summary>The link to <paramref name="peer"/> with its actor, both created on first use; null when <see cref="PeerTransportOptions.MaxPeers"/> is reached or the transport is disposed.</summary>
     private AkkaPeerLink? GetOrAddSendingLink(NodeId peer)

@@ -140,8 +140,7 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
         return AkkaMemberMapping.Map(_self, observed, lingering.ToDictionary(l => l.Key, l => l.Value.Record), _admit);
     }
 
-    internal static string HostPort(Address address) =>
-        address.Host is { } host && host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]:{address.Port}" : $"{address.Host}:{address.Port}";
+    internal static string HostPort(Address address) => AkkaHostPort.Of(address) ?? address.ToString();
 
     private static MemberStatus ToMemo(AkkaStatus status) => status switch
     {
