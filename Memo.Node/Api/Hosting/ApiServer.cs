@@ -59,6 +59,11 @@ public sealed partial class ApiServer : IAsyncDisposable
     /// <summary>The pools Kestrel's transport and pipes use (<see cref="ApiServerOptions.ReceiveBlockSize"/>).</summary>
     internal ReceiveBlockPool.Factory ReceiveBlocks { get; }
 
+    /// <summary>Whether Kestrel's socket transport, as configured, reads zero bytes before each read (tests).</summary>
+    internal bool WaitsForDataBeforeReading =>
+        _app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>>()
+            .Value.WaitForDataBeforeAllocatingBuffer;
+
     /// <summary>Binds the endpoints and starts serving.</summary>
     /// <param name="options">Limits and endpoints; see <see cref="ApiServerOptions.Validate"/>.</param>
     /// <param name="services">The gRPC services to serve.</param>
@@ -112,14 +117,16 @@ public sealed partial class ApiServer : IAsyncDisposable
         // Blocks larger than Kestrel's own 4 KiB (an opt-in for large values): Kestrel's transport takes its pools from
         // this factory (ReceiveBlockPool) and waits for data before renting a block, so an idle connection holds none
         // (a zero-byte read before each read: 16 more for a 1 MiB request at 64 KiB). At 4 KiB, the default, Kestrel's
-        // own pool and reads stay: the larger blocks and the extra read cost small calls 11-18% of their rate on one
-        // node (docs/performance.md, "Large values").
+        // own pool stays, and reads go straight into a block without the zero-byte read (Kestrel's default has it):
+        // the larger blocks and the extra read cost small calls 11-18% of their rate on one node, the read alone
+        // 8-10% of a get's (docs/performance.md, "Large values" and stop 21).
         var receiveBlocks = new ReceiveBlockPool.Factory(options.ReceiveBlockSize);
-        if (options.ReceiveBlockSize > ReceiveBlockPool.MinBlockSize)
+        var waitsForData = options.ReceiveBlockSize > ReceiveBlockPool.MinBlockSize;
+        if (waitsForData)
         {
             builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(receiveBlocks);
-            builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = true);
         }
+        builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = waitsForData);
         var perAddress = new ConnectionsPerAddress(options.MaxConnectionsPerAddress);
         var connectionLogger = loggerFactory.CreateLogger<ApiServer>();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options, endpoints, perAddress, connectionLogger));
