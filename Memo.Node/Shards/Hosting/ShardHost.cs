@@ -358,7 +358,8 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
                 continue;
             }
             // Within the last two polls: a report that predates this replica's latest change says nothing of it.
-            if (!ReplicaRetirement.LeftGroup(_self, replica.Status, LeaderReport(shard), DateTime.UtcNow, 2 * _options.StatusPollInterval))
+            var status = replica.Status;
+            if (!ReplicaRetirement.LeftGroup(_self, status, LeaderReport(shard), DateTime.UtcNow, 2 * _options.StatusPollInterval))
             {
                 continue;
             }
@@ -368,7 +369,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             var batch = new SiloBatch();
             ShardGroupReplica.StageClear(shard, batch);
             await _silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
-            LogReplicaRetired(shard);
+            LogReplicaRetired(shard, status);
         }
     }
 
