@@ -11,7 +11,7 @@ public sealed partial class ShardHost
     [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Started the replica of shard {Shard} (bootstrap: {Bootstrap})")]
     private partial void LogReplicaStarted(ShardId shard, bool bootstrap);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Retired the replica of shard {Shard}: the group removed this node; its data is cleared (it was {Status})")]
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Retired the replica of shard {Shard}: the group removed this node; its data is cleared; it was {Status}")]
     private partial void LogReplicaRetired(ShardId shard, ShardGroupStatus status);
 
     [LoggerMessage(EventId = 6004, Level = LogLevel.Information, Message = "Shard {Shard} group change {Step}: {Outcome}")]
