@@ -1,3 +1,4 @@
+using Memo.Node.Shards.Replicated;
 using Microsoft.Extensions.Logging;
 
 namespace Memo.Node.Shards.Hosting;
@@ -10,8 +11,8 @@ public sealed partial class ShardHost
     [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Started the replica of shard {Shard} (bootstrap: {Bootstrap})")]
     private partial void LogReplicaStarted(ShardId shard, bool bootstrap);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Retired the replica of shard {Shard}: the group removed this node; its data is cleared")]
-    private partial void LogReplicaRetired(ShardId shard);
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Retired the replica of shard {Shard}: the group removed this node; its data is cleared; it was {Status}")]
+    private partial void LogReplicaRetired(ShardId shard, ShardGroupStatus status);
 
     [LoggerMessage(EventId = 6004, Level = LogLevel.Information, Message = "Shard {Shard} group change {Step}: {Outcome}")]
     private partial void LogMove(ShardId shard, string step, string outcome);

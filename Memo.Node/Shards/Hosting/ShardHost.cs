@@ -27,9 +27,9 @@ namespace Memo.Node.Shards.Hosting;
 /// cannot decide this: while several nodes are Joining, each may briefly act as leader and number itself first.)</item>
 /// <item>Hosting: a replica for every shard the ring places here (<see cref="ClusterView.ShardsOf"/>); a new one
 /// starts empty and waits for the leader's snapshot. Replicas found in the silo at start are resumed.</item>
-/// <item>Retiring: a replica of a shard no longer placed here whose group no longer counts this node (its own
-/// configuration says so, or, when it has none yet, a fresh report of the group's leader) is stopped and its data
-/// cleared.</item>
+/// <item>Retiring: a replica of a shard no longer placed here whose group no longer counts this node
+/// (<see cref="ReplicaRetirement"/>: its own configuration, or a recent report of the group's leader) is stopped and
+/// its data cleared.</item>
 /// <item>Rebalancing: for every group led here, <see cref="GroupReconciler.Next"/> decides one change (add learner,
 /// promote once caught up, remove, hand leadership off); at most one change per group and
 /// <see cref="ShardHostOptions.MaxConcurrentMoves"/> per node run at once. A downed or leaving node drops off the
@@ -357,24 +357,9 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             {
                 continue;
             }
+            // Within the last two polls: a report that predates this replica's latest change says nothing of it.
             var status = replica.Status;
-            if (status.StopReason is null && status.IsLeader)
-            {
-                continue; // hands leadership off first (rebalancing), then another leader removes it
-            }
-            // A replica that knows a configuration trusts it; one that knows none yet (no snapshot received) trusts a
-            // fresh report of the leader. A replica whose configuration still names this node is retired only when it
-            // hears from no leader (a removed replica is sent nothing, so it never learns of its removal) and a leader
-            // of at least its term reported within the last two polls that the group no longer counts it: retiring a
-            // replica the group still counts would take a vote from it.
-            var leader = LeaderReport(shard);
-            var leaderExcludes = leader is not null && leader.Node != _self && !leader.Membership.Contains(_self);
-            var removed = status.Membership.Voters.IsEmpty
-                ? leaderExcludes
-                : !status.Membership.Contains(_self)
-                  || (leaderExcludes && status.Leader.IsNone && leader!.Term >= status.Term
-                      && leader.ReceivedUtc >= DateTime.UtcNow - 2 * _options.StatusPollInterval);
-            if (!removed)
+            if (!ReplicaRetirement.LeftGroup(_self, status, LeaderReport(shard), DateTime.UtcNow, 2 * _options.StatusPollInterval))
             {
                 continue;
             }
@@ -384,7 +369,7 @@ public sealed partial class ShardHost : IForwardedCallHandler, IAsyncDisposable
             var batch = new SiloBatch();
             ShardGroupReplica.StageClear(shard, batch);
             await _silo.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
-            LogReplicaRetired(shard);
+            LogReplicaRetired(shard, status);
         }
     }
 

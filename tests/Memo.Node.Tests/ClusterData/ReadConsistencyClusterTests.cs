@@ -52,8 +52,9 @@ public sealed class ReadConsistencyClusterTests
         await using var cluster = await InProcessCluster.StartAsync(4, ["memo.network.replication-factor = 3", "memo.network.eviction-delay = 10m"]);
         // All four Up in every view: otherwise the other three, each seeing a three-node ring, may host every shard.
         // (A replica the ring no longer places here, still hosted while its group hands it off, must fail the check.)
-        // The unmet form names the node and shard that hold the wait up, with the replica's status: this wait timed out
-        // in two full-suite runs of stop 20 while passing alone in 8-11 s, so a timeout must say what was stuck.
+        // The unmet form names the node and shard that hold the wait up, with the replica's status. It timed out in about
+        // one full-suite run in three until a learner the growing ring moved away before its promotion (it keeps its old
+        // leader for good) could be retired (ReplicaRetirement): "placed False, hosted True, status ... Follower ... learners=(it)".
         await cluster.WaitUntilAsync(nodes =>
             {
                 foreach (var n in nodes)
