@@ -27,9 +27,9 @@ namespace Memo.Node.Hosting;
 
 /// <summary>
 /// One running Memo node: data folder, node key, silo, ActorSystem (Akka.Cluster member), shard replicas, key-value
-/// store, cluster membership (<see cref="Cluster"/>), peer transport (Akka.Remote), admin actor (<c>memo cluster</c> over
-/// remoting), public gRPC services. Used by <c>Program</c>
-/// and, in-process, by tests.
+/// store, cluster membership (<see cref="Cluster"/>), peer transport (a TCP port of its own, or Akka.Remote:
+/// <c>memo.peer.transport</c>), admin actor (<c>memo cluster</c> over remoting), public gRPC services. Used by
+/// <c>Program</c> and, in-process, by tests.
 /// </summary>
 /// <remarks>
 /// Start order is bottom-up (storage, cluster record, ActorSystem, peer transport, shard group replicas, admin actor,
