@@ -78,21 +78,35 @@ public sealed class LinkCutTests(ITestOutputHelper output) : IDisposable
         await cluster.WaitMembersUpAsync(Bound);
     }
 
-    // Every shard has a leader (as node 0 reports it); the node leading the most of them, with those shards.
+    // Every replica on every node counts the three nodes as its group's voters (a group node 0 founded gains the others
+    // as learners first: partitioned before that, node 0 alone is its majority) and every shard has a leader; the node
+    // leading the most of them, with those shards.
     private static async Task<(int Node, List<int> Led)> WaitForLeadersAsync(NemesisCluster cluster)
     {
         var deadline = DateTime.UtcNow + Bound;
-        while (!(await cluster.ShardLeadersAsync(0) is { Count: > 0 } leaders && leaders.Values.All(l => l >= 0)))
+        while (!(await AllGroupsOfThreeAsync(cluster) && await cluster.ShardLeadersAsync(0) is { Count: > 0 } leaders && leaders.Values.All(l => l >= 0)))
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"not every shard led within {Bound}\n{cluster.Outputs()}");
+                throw new TimeoutException($"not every shard led by a group of the 3 nodes within {Bound}\n{cluster.Outputs()}");
             }
             await Task.Delay(250);
         }
         var most = await ProcessNemesis.MostLeadingAsync(cluster);
         Assert.NotEmpty(most.Led);
         return most;
+    }
+
+    private static async Task<bool> AllGroupsOfThreeAsync(NemesisCluster cluster)
+    {
+        for (var node = 0; node < cluster.Count; node++)
+        {
+            if (await cluster.LocalVotersAsync(node) is not { Count: > 0 } voters || voters.Values.Any(v => v.Count(n => n >= 0) != 3))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     public void Dispose()

@@ -179,6 +179,21 @@ public sealed class NemesisCluster : IAsyncDisposable
             .ToDictionary(s => s.GetProperty("shard").GetInt32(), s => Array.IndexOf(_ids, s.GetProperty("leader").GetString()));
     }
 
+    /// <summary>For each shard replica node <paramref name="node"/> hosts, the node indexes of its Raft voters as that
+    /// replica knows them (-1 for an id that is no node of this cluster); null when it does not answer.</summary>
+    public async Task<IReadOnlyDictionary<int, IReadOnlyList<int>>?> LocalVotersAsync(int node)
+    {
+        var (code, output) = await CliAsync("--json", "cluster", "shards", "--remote", _proxies[node].Address, "--timeout", "5s").ConfigureAwait(false);
+        if (code != ExitCodes.Ok)
+        {
+            return null;
+        }
+        using var json = JsonDocument.Parse(output);
+        return json.RootElement.GetProperty("localReplicas").EnumerateArray().ToDictionary(
+            r => r.GetProperty("shard").GetInt32(),
+            r => (IReadOnlyList<int>)r.GetProperty("voters").EnumerateArray().Select(v => Array.IndexOf(_ids, v.GetString())).ToList());
+    }
+
     /// <summary>Waits until every node runs and reports every member Up and reachable.</summary>
     public async Task WaitMembersUpAsync(TimeSpan timeout)
     {
