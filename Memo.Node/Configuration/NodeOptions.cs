@@ -20,6 +20,9 @@ namespace Memo.Node.Configuration;
 /// opens are rewrapped with the current one at start; empty: <c>$MEMO_PREVIOUS_KEK</c>, if set.</param>
 /// <param name="Peer">Address the TCP peer transport listens on (<c>memo.peer.transport = tcp</c>), <c>host:port</c>; empty:
 /// the remoting host with a free port.</param>
+/// <param name="PeerAdvertise">The <c>host:port</c> peers dial for the TCP peer transport, announced in the member role
+/// <c>peer=</c>, when it differs from <paramref name="Peer"/> (a port forward, a proxy, NAT), like Akka's
+/// <c>public-hostname</c>/<c>public-port</c> for remoting; empty: the bound peer address.</param>
 public sealed record NodeOptions(
     string Listen,
     string DataDirectory,
@@ -30,7 +33,8 @@ public sealed record NodeOptions(
     string Certificate = "",
     string KekFile = "",
     string PreviousKekFile = "",
-    string Peer = "")
+    string Peer = "",
+    string PeerAdvertise = "")
 {
     internal const string Path = "memo.node";
 
@@ -87,7 +91,7 @@ public sealed record NodeOptions(
         other is not null && Listen == other.Listen && DataDirectory == other.DataDirectory &&
         Seeds.SequenceEqual(other.Seeds) && ShutdownGracePeriod == other.ShutdownGracePeriod && Advertise == other.Advertise
         && Remote == other.Remote && Certificate == other.Certificate && KekFile == other.KekFile && PreviousKekFile == other.PreviousKekFile
-        && Peer == other.Peer;
+        && Peer == other.Peer && PeerAdvertise == other.PeerAdvertise;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Listen, DataDirectory, Seeds.Length, ShutdownGracePeriod);
@@ -102,7 +106,8 @@ public sealed record NodeOptions(
         r.String($"{Path}.certificate"),
         r.String($"{Path}.kek-file"),
         r.String($"{Path}.previous-kek-file"),
-        r.String($"{Path}.peer"));
+        r.String($"{Path}.peer"),
+        r.String($"{Path}.peer-advertise"));
 
     internal void Validate(OptionsValidator v)
     {
@@ -123,6 +128,9 @@ public sealed record NodeOptions(
             ConfigText.Quote(Remote), "must be host:port with a port in 0..65535 and a host peers can reach (IPv6 as [addr]:port)");
         v.Require(Peer.Length == 0 || TryParseHostPort(Peer, out _, out _), $"{Path}.peer", ConfigText.Quote(Peer),
             "must be empty (the remoting host, a free port) or host:port with a port in 0..65535 (IPv6 as [addr]:port)");
+        v.Require(PeerAdvertise.Length == 0 || (TryParseHostPort(PeerAdvertise, out var peerHost, out var peerPort) && peerPort != 0
+                && peerHost is not ("0.0.0.0" or "::")),
+            $"{Path}.peer-advertise", ConfigText.Quote(PeerAdvertise), "must be empty or host:port with a port in 1..65535 and a host peers can reach");
         v.DurationRange($"{Path}.shutdown-grace-period", ShutdownGracePeriod, TimeSpan.Zero, TimeSpan.FromHours(1));
     }
 }

@@ -27,9 +27,9 @@ namespace Memo.Node.Hosting;
 
 /// <summary>
 /// One running Memo node: data folder, node key, silo, ActorSystem (Akka.Cluster member), shard replicas, key-value
-/// store, cluster membership (<see cref="Cluster"/>), peer transport (Akka.Remote), admin actor (<c>memo cluster</c> over
-/// remoting), public gRPC services. Used by <c>Program</c>
-/// and, in-process, by tests.
+/// store, cluster membership (<see cref="Cluster"/>), peer transport (a TCP port of its own, or Akka.Remote:
+/// <c>memo.peer.transport</c>), admin actor (<c>memo cluster</c> over remoting), public gRPC services. Used by
+/// <c>Program</c> and, in-process, by tests.
 /// </summary>
 /// <remarks>
 /// Start order is bottom-up (storage, cluster record, ActorSystem, peer transport, shard group replicas, admin actor,
@@ -262,7 +262,8 @@ public sealed partial class MemoNode : IAsyncDisposable
                 peer => cluster is not null && cluster.View.Membership.TryGetMember(peer, out var member) ? member.Roles : null,
                 akkaLinks is null ? RemoteRoleAddressing.PeerPrefix : RemoteRoleAddressing.RemotePrefix);
             cluster = new ClusterMembership(actors.System, identity, actors.RemoteAddress, network, clusterStore.KnownMembers, options.Node.Seeds,
-                options.Shards.RingRemovalDelay, clusterStore, loggerFactory, admit: tickets is null ? null : tickets.Verify);
+                options.Shards.RingRemovalDelay, clusterStore, loggerFactory, admit: tickets is null ? null : tickets.Verify,
+                peerTransport: options.Peer.Transport);
             if (akkaLinks is not null)
             {
                 akkaLinks.MemberAddressOf = peer =>
@@ -548,7 +549,8 @@ public sealed partial class MemoNode : IAsyncDisposable
 
     // memo.peer.transport = tcp: the listener on memo.node.peer (default: the remoting host, a free port below the
     // ephemeral range as for the API), with mutual TLS when remoting has the node certificate. Peers dial the host the
-    // node is reached at: memo.node.peer's own host unless it is a wildcard, else the remoting host.
+    // node is reached at: memo.node.peer-advertise when set, else memo.node.peer's own host unless it is a wildcard, else
+    // the remoting host.
     private static TcpPeerTransport StartTcpPeerTransport(MemoOptions options, NodeId node, string network, NodeCertificates certificates,
         ILoggerFactory loggerFactory)
     {
@@ -559,9 +561,10 @@ public sealed partial class MemoNode : IAsyncDisposable
         {
             throw new MemoConfigurationException([$"memo.node.peer: '{options.Node.Peer}' is not host:port"]);
         }
-        // ResolveListen gave port 0 a concrete free port, so the address peers dial is known before the bind.
+        // ResolveListen gave port 0 a concrete free port, so the address peers dial is known before the bind;
+        // memo.node.peer-advertise replaces it when peers reach the node through something in between.
         var reachedAt = host is "0.0.0.0" or "::" ? remoteHost : host;
-        var advertised = NodeOptions.FormatHostPort(reachedAt, port);
+        var advertised = options.Node.PeerAdvertise.Length > 0 ? options.Node.PeerAdvertise : NodeOptions.FormatHostPort(reachedAt, port);
         var tls = certificates.Remoting is { } certificate && certificates.Peers is { } peers ? new TcpPeerTls(certificate, peers.Trust) : null;
         return new TcpPeerTransport(node, network, new IPEndPoint(BindAddressOf(host), port), advertised, new PeerTransportOptions(), loggerFactory, tls);
     }

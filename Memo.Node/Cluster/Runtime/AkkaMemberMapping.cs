@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Memo.Node.Configuration;
 using Memo.Node.Transport;
 
 namespace Memo.Node.Cluster.Runtime;
@@ -17,8 +18,8 @@ public sealed record ObservedMember(string RemoteAddress, MemberStatus Status, i
 /// <param name="Members">One record per NodeId.</param>
 /// <param name="RingMembers">The records placement uses: the Up members of this network, plus the last Up record of a
 /// node still within its ring-removal delay.</param>
-/// <param name="Foreign">Members whose identity is missing or whose network parameters differ from this node's, with
-/// the reason; they are shown but never placed.</param>
+/// <param name="Foreign">Members whose identity is missing, whose network parameters differ from this node's or whose
+/// peer transport is not this node's, with the reason; they are shown but never placed.</param>
 public sealed record MappedMembers(ClusterMembers Members, ImmutableArray<Member> RingMembers, ImmutableSortedDictionary<string, string> Foreign);
 
 /// <summary>
@@ -39,8 +40,10 @@ public static class AkkaMemberMapping
     /// <param name="lingering">Last Up records of nodes within their ring-removal delay, by NodeId.</param>
     /// <param name="admit">On a network with an owner, the check of a member's storage passport (null when it may store
     /// data, else why not); it must decide from the identity alone, so every node places alike. Null: none.</param>
+    /// <param name="peerTransport">This node's <c>memo.peer.transport</c>: a member on the other one is not placed
+    /// (<see cref="PeerTransportMismatch"/>). Null: not checked.</param>
     public static MappedMembers Map(MemberIdentity self, IEnumerable<ObservedMember> observed, IReadOnlyDictionary<NodeId, Member> lingering,
-        Func<MemberIdentity, string?>? admit = null)
+        Func<MemberIdentity, string?>? admit = null, PeerTransportKind? peerTransport = null)
     {
         ArgumentNullException.ThrowIfNull(self);
         ArgumentNullException.ThrowIfNull(observed);
@@ -60,6 +63,11 @@ public static class AkkaMemberMapping
             {
                 foreign[member.RemoteAddress] =
                     $"node {identity.Node} was made for {identity.DescribeNetwork()}; this node for {self.DescribeNetwork()}";
+                continue;
+            }
+            if (peerTransport is { } transport && PeerTransportMismatch(transport, identity.Node, member.Roles) is { } mismatch)
+            {
+                foreign[member.RemoteAddress] = mismatch;
                 continue;
             }
             // A member without a valid storage passport is never placed, even before the members down it.
@@ -119,6 +127,24 @@ public static class AkkaMemberMapping
         var converged = unreachable.Count == 0 && members.Values.All(m => m.Status == MemberStatus.Up);
         return new MappedMembers(new ClusterMembers(members, unreachable.ToImmutable(), leader, converged), ring.ToImmutable(), foreign.ToImmutable());
     }
+
+    /// <summary>
+    /// Why a member cannot be a Raft peer of a node on <paramref name="transport"/>, or null when it can. A member on the
+    /// TCP peer transport announces its listener in a <c>peer=</c> role; one on Akka remoting has none. The two cannot
+    /// exchange Raft messages (a TCP node has nowhere to send to an Akka one, and an Akka node's messages reach no
+    /// inbox on a TCP one), so a mixed network would stall its shard groups without a word; refused here instead.
+    /// </summary>
+    public static string? PeerTransportMismatch(PeerTransportKind transport, NodeId node, IEnumerable<string> roles)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        var theirs = RemoteRoleAddressing.AddressIn(roles, RemoteRoleAddressing.PeerPrefix) is null ? PeerTransportKind.Akka : PeerTransportKind.Tcp;
+        return theirs == transport
+            ? null
+            : $"node {node} runs memo.peer.transport = {Name(theirs)} and this node {Name(transport)}: Raft cannot pass between them "
+                + "(every member of a network must set the same memo.peer.transport)";
+    }
+
+    private static string Name(PeerTransportKind transport) => transport == PeerTransportKind.Tcp ? "tcp" : "akka";
 
     private static bool Outranks(Member candidate, Member current)
     {

@@ -42,6 +42,7 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     private readonly IClusterStore? _store;
     private readonly ILogger _logger;
     private readonly Func<MemberIdentity, string?>? _admit;
+    private readonly Configuration.PeerTransportKind? _peerTransport;
     private readonly Lock _publishLock = new();
     private ImmutableSortedSet<string> _recorded;
     private ImmutableHashSet<string> _loggedForeign = ImmutableHashSet<string>.Empty;
@@ -68,11 +69,14 @@ public sealed partial class ClusterMembership : IAsyncDisposable
     /// null: <see cref="FormationTiming.Default"/>.</param>
     /// <param name="admit">Which members may be placed (<see cref="AkkaMemberMapping.Map"/>): on a network with an owner,
     /// those with a valid storage passport; null: every member of the network.</param>
+    /// <param name="peerTransport">This node's <c>memo.peer.transport</c>: members on the other are not placed, and a node
+    /// that joined a cluster on the other stops (<see cref="AkkaMemberMapping.PeerTransportMismatch"/>); null: not checked.</param>
     public ClusterMembership(ActorSystem system, MemberIdentity identity, string remoteAddress, NetworkParameters network,
         ImmutableArray<string> known, ImmutableArray<string> seeds, TimeSpan ringRemovalDelay, IClusterStore? store, ILoggerFactory loggerFactory,
-        FormationTiming? formationTiming = null, Func<MemberIdentity, string?>? admit = null)
+        FormationTiming? formationTiming = null, Func<MemberIdentity, string?>? admit = null, Configuration.PeerTransportKind? peerTransport = null)
     {
         _admit = admit;
+        _peerTransport = peerTransport;
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(network);
@@ -114,7 +118,7 @@ public sealed partial class ClusterMembership : IAsyncDisposable
         {
             throw new InvalidOperationException("The membership is already started.");
         }
-        _actor = _system.ActorOf(Props.Create(() => new MembershipActor(_identity, _ringRemovalDelay, OnMembers, _admit)), "memo-membership");
+        _actor = _system.ActorOf(Props.Create(() => new MembershipActor(_identity, _ringRemovalDelay, OnMembers, _admit, _peerTransport)), "memo-membership");
         var self = _cluster.SelfAddress;
         var seeds = _seeds.Select(ToAddress).ToList();
         var recorded = _known.Select(ToAddress).Distinct().ToList();
@@ -312,8 +316,8 @@ public sealed partial class ClusterMembership : IAsyncDisposable
         }
     }
 
-    // A node made for other network parameters than the cluster it joined must not serve: the members that were there
-    // first keep theirs; this node steps out (downs itself, so it stops) and says why.
+    // A node made for other network parameters than the cluster it joined (or on the other peer transport) must not
+    // serve: the members that were there first keep theirs; this node steps out (downs itself, so it stops) and says why.
     private void CheckOwnNetwork(MappedMembers mapped)
     {
         if (_downedSelf || mapped.Foreign.Count == 0)
@@ -329,7 +333,7 @@ public sealed partial class ClusterMembership : IAsyncDisposable
             return;
         }
         _downedSelf = true;
-        _problem = $"this node was made for {_identity.DescribeNetwork()}, but the cluster it joined was not ({reason}); it stops";
+        _problem = $"this node ({_identity.DescribeNetwork()}) does not fit the cluster it joined: {reason}; it stops";
         LogOwnNetworkRefused(_logger, _problem);
         _cluster.Down(selfAddress);
     }

@@ -24,6 +24,7 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _ringRemovalDelay;
     private readonly Action<MappedMembers> _publish;
     private readonly Func<MemberIdentity, string?>? _admit;
+    private readonly Configuration.PeerTransportKind? _peerTransport;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ImmutableSortedSet<AkkaMember> _members = ImmutableSortedSet<AkkaMember>.Empty;
     private ImmutableHashSet<Akka.Cluster.UniqueAddress> _unreachable = ImmutableHashSet<Akka.Cluster.UniqueAddress>.Empty;
@@ -31,10 +32,12 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
     private ImmutableDictionary<NodeId, (Member Record, DateTime Until)> _lingering = ImmutableDictionary<NodeId, (Member, DateTime)>.Empty;
     private MappedMembers? _last;
 
-    public MembershipActor(MemberIdentity self, TimeSpan ringRemovalDelay, Action<MappedMembers> publish, Func<MemberIdentity, string?>? admit = null)
+    public MembershipActor(MemberIdentity self, TimeSpan ringRemovalDelay, Action<MappedMembers> publish, Func<MemberIdentity, string?>? admit = null,
+        Configuration.PeerTransportKind? peerTransport = null)
     {
         _self = self;
         _admit = admit;
+        _peerTransport = peerTransport;
         _ringRemovalDelay = ringRemovalDelay;
         _publish = publish;
         Receive<ClusterEvent.CurrentClusterState>(state =>
@@ -137,7 +140,7 @@ internal sealed class MembershipActor : ReceiveActor, IWithTimers
             m.Roles,
             !_unreachable.Contains(m.UniqueAddress),
             _leader is not null && m.Address.Equals(_leader)));
-        return AkkaMemberMapping.Map(_self, observed, lingering.ToDictionary(l => l.Key, l => l.Value.Record), _admit);
+        return AkkaMemberMapping.Map(_self, observed, lingering.ToDictionary(l => l.Key, l => l.Value.Record), _admit, _peerTransport);
     }
 
     internal static string HostPort(Address address) => AkkaHostPort.Of(address) ?? address.ToString();

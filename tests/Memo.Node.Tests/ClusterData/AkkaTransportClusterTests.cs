@@ -6,11 +6,12 @@ namespace Memo.Node.Tests.ClusterData;
 
 /// <summary>
 /// A node whose Raft links run over Akka.Remote catches up after a restart on its ports (the write/read path and the
-/// proof that traffic goes over remoting are in <see cref="ClusterDataTests"/>).
+/// proof that traffic goes over remoting are in <see cref="TcpPeerClusterTests"/>).
 /// </summary>
 public sealed class AkkaTransportClusterTests
 {
-    private static readonly string[] OverAkka = ["memo.raft.tick-interval = 20ms"];
+    // Named, not left to the default (tcp).
+    private static readonly string[] OverAkka = ["memo.raft.tick-interval = 20ms", "memo.peer.transport = akka"];
 
     [Fact]
     public async Task A_node_linked_over_Akka_remoting_catches_up_after_a_restart_on_its_ports()

@@ -19,7 +19,8 @@ namespace Memo.Node.Tests.ClusterData;
 /// </summary>
 public sealed class AkkaTransportProcessTests(ITestOutputHelper output)
 {
-    private static readonly string[] OverAkka = Settings;
+    // Named, not left to the default (tcp): this test checks Akka remoting's links and roles.
+    private static readonly string[] OverAkka = [.. Settings, "--set", "memo.peer.transport=akka"];
 
     [Fact]
     public async Task Three_processes_linked_over_Akka_remoting_keep_every_acknowledged_write_across_a_SIGKILL_and_a_restart_on_the_same_ports()

@@ -48,21 +48,8 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
         Assert.Equal(Enumerable.Range(0, 300).Select(i => $"k/{i:D4}"), listed);
         await WaitAsync(cluster, _ => GroupsPlacedOnRing(cluster, 3), "every placed node hosts its replica; each group's one leader has the ring's voters");
 
-        // The Raft traffic went over Akka remoting, to each member's advertised endpoint.
-        foreach (var slot in cluster.Nodes)
-        {
-            var node = slot.Running;
-            // Every member advertises its remoting endpoint.
-            Assert.All(node.Cluster.View.Membership.MembersIn(MemberStatus.Up), m =>
-                Assert.Equal(cluster.Nodes.Single(s => s.Running.NodeId == m.Id).Running.RemoteAddress, RemoteRoleAddressing.RemoteAddressIn(m.Roles)));
-            // (A message or two may go unaddressed while a joiner's record has not reached this node yet.)
-            Assert.IsType<RemoteRoleAddressing>(node.PeerTransport);
-            // Raft runs between each group's leader and its followers, so a node links to the peers it shares a
-            // leadership with (at least one), always at their remoting endpoints.
-            var links = node.PeerTransport.GetLinkStats().Where(l => l.Sent > 0 && l.Received > 0).ToList();
-            Assert.NotEmpty(links);
-            Assert.All(links, l => Assert.Contains(l.Address, cluster.Nodes.Where(s => s != slot).Select(s => s.Running.RemoteAddress)));
-        }
+        // The Raft traffic went over the default peer transport, TCP.
+        AssertRaftWentOver(cluster, "tcp");
     }
 
     [Fact]
@@ -291,6 +278,31 @@ public sealed class ClusterDataTests(ITestOutputHelper output)
             }
         }
         return true;
+    }
+
+    /// <summary>Every member advertises its remoting endpoint (<c>remote=</c>) and, on <c>tcp</c>, its peer endpoint
+    /// (<c>peer=</c>); the Raft links that carried traffic both ways (at least one per node: it shares a group with a
+    /// leader or leads one) go to the other members' endpoints of <paramref name="transport"/>.</summary>
+    internal static void AssertRaftWentOver(InProcessCluster cluster, string transport)
+    {
+        var overTcp = transport == "tcp";
+        foreach (var slot in cluster.Nodes)
+        {
+            var node = slot.Running;
+            Assert.True(overTcp ? node.PeerLinks is TcpPeerTransport : node.PeerLinks is AkkaPeerTransport, $"node {slot.Index} links over {node.PeerLinks.GetType().Name}, not {transport}");
+            Assert.All(node.Cluster.View.Membership.MembersIn(MemberStatus.Up), m =>
+            {
+                var member = cluster.Nodes.Single(s => s.Running.NodeId == m.Id).Running;
+                Assert.Equal(member.RemoteAddress, RemoteRoleAddressing.RemoteAddressIn(m.Roles));
+                Assert.Equal(overTcp ? member.PeerAddress : null, RemoteRoleAddressing.AddressIn(m.Roles, RemoteRoleAddressing.PeerPrefix));
+            });
+            // (A message or two may go unaddressed while a joiner's record has not reached this node yet.)
+            Assert.IsType<RemoteRoleAddressing>(node.PeerTransport);
+            var links = node.PeerTransport.GetLinkStats().Where(l => l.Sent > 0 && l.Received > 0).ToList();
+            Assert.NotEmpty(links);
+            var others = cluster.Nodes.Where(s => s != slot).Select(s => overTcp ? s.Running.PeerAddress : s.Running.RemoteAddress);
+            Assert.All(links, l => Assert.Contains(l.Address, others));
+        }
     }
 
     internal static Task WaitAsync(InProcessCluster cluster, Func<IReadOnlyList<InProcessCluster.Slot>, bool> predicate, string phase) =>

@@ -54,10 +54,12 @@ public sealed class ClusterCliTests
         Assert.Contains("\"shardCount\":4", shards.Out.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Cluster_show_json_lists_each_members_roles_with_its_remoting_address()
+    [Theory]
+    [InlineData("akka")]
+    [InlineData("tcp")]
+    public async Task Cluster_show_json_lists_each_members_roles_with_its_remoting_address_and_on_tcp_its_peer_address(string transport)
     {
-        await using var cluster = await InProcessCluster.StartAsync(2);
+        await using var cluster = await InProcessCluster.StartAsync(2, [$"memo.peer.transport = {transport}"]);
         await cluster.WaitUntilAsync(n => n.All(s => s.View.IsConverged && s.View.Membership.MembersIn(MemberStatus.Up).Count() == 2),
             "2 nodes Up", Phase);
 
@@ -66,10 +68,14 @@ public sealed class ClusterCliTests
         Assert.Equal(ExitCodes.Ok, code);
         using var json = System.Text.Json.JsonDocument.Parse(io.Out.ToString());
         var roles = json.RootElement.GetProperty("members").EnumerateArray()
-            .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()).ToList());
+            .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()).Order(StringComparer.Ordinal).ToList());
         foreach (var slot in cluster.Nodes)
         {
-            Assert.Equal([$"remote={slot.Running.RemoteAddress}"], roles[slot.View.Self.ToString()]);
+            // On Akka remoting a member has no peer port; on TCP it announces the one its listener bound.
+            string[] expected = transport == "tcp"
+                ? [$"peer={slot.Running.PeerAddress ?? throw new InvalidOperationException($"node {slot.Index} on tcp has no peer address")}", $"remote={slot.Running.RemoteAddress}"]
+                : [$"remote={slot.Running.RemoteAddress}"];
+            Assert.Equal(expected, roles[slot.View.Self.ToString()]);
         }
     }
 }

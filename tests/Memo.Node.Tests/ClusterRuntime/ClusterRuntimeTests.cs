@@ -122,6 +122,25 @@ public sealed class ClusterRuntimeTests
         Assert.Equal([cluster.Nodes[0].View.Self], cluster.Nodes[0].View.Placement.Ring.Nodes);
     }
 
+    [Theory]
+    [InlineData("tcp", "akka")]
+    [InlineData("akka", "tcp")]
+    public async Task A_node_on_the_other_peer_transport_is_refused_naming_the_setting(string clusterTransport, string strangerTransport)
+    {
+        await using var cluster = await InProcessCluster.StartAsync(1, [$"memo.peer.transport = {clusterTransport}"]);
+        await cluster.WaitUntilAsync(n => AllUp(n, 1), "the seed Up", Phase);
+
+        var stranger = await cluster.AddNodeAsync(overrides: [$"memo.peer.transport = {strangerTransport}"]);
+        var node = stranger.Running;
+        // Raft could not pass between the two: the stranger steps out and stops, saying which setting differs, and the
+        // seed never places it.
+        Assert.Equal(Memo.Node.Hosting.MemoNodeExit.Downed, await node.Exited.WaitAsync(Phase));
+        Assert.Contains($"memo.peer.transport = {clusterTransport} and this node {strangerTransport}", node.Cluster.View.Problem, StringComparison.Ordinal);
+        Assert.False(node.Cluster.View.IsServing);
+        await cluster.WaitUntilAsync(n => Gone(n[0], node.NodeId), "the stranger gone from the seed's view", Phase);
+        Assert.Equal([cluster.Nodes[0].View.Self], cluster.Nodes[0].View.Placement.Ring.Nodes);
+    }
+
     [Fact]
     public async Task A_restarted_node_resumes_its_membership()
     {

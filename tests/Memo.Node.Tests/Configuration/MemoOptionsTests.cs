@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(76, leaves.Count);
+        Assert.Equal(77, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(75, problems.Count);
+        Assert.Equal(76, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
@@ -302,14 +302,27 @@ public sealed class MemoOptionsTests : IDisposable
         Assert.Equal([problem], Problems(() => Load(text)));
 
     [Fact]
-    public void The_peer_transport_is_akka_by_default_and_tcp_on_request_with_its_own_listen_address()
+    public void The_peer_transport_is_tcp_by_default_with_its_own_listen_address_and_akka_on_request()
     {
-        Assert.Equal((PeerTransportKind.Akka, ""), (Load().Peer.Transport, Load().Node.Peer));
+        Assert.Equal((PeerTransportKind.Tcp, "", ""), (Load().Peer.Transport, Load().Node.Peer, Load().Node.PeerAdvertise));
 
-        var o = Load("memo.peer.transport = tcp", "memo.node.peer = \"10.0.0.1:5092\"");
+        var o = Load("memo.peer.transport = akka", "memo.node.peer = \"10.0.0.1:5092\"");
 
-        Assert.Equal((PeerTransportKind.Tcp, "10.0.0.1:5092"), (o.Peer.Transport, o.Node.Peer));
+        Assert.Equal((PeerTransportKind.Akka, "10.0.0.1:5092"), (o.Peer.Transport, o.Node.Peer));
         Assert.Contains(Problems(() => Load("memo.node.peer = \"nowhere\"")), p => p.StartsWith("memo.node.peer", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_peer_address_advertised_can_differ_from_the_one_bound_but_must_be_reachable()
+    {
+        var o = Load("memo.node.peer = \"0.0.0.0:5092\"", "memo.node.peer-advertise = \"gateway.example:15092\"");
+
+        Assert.Equal(("0.0.0.0:5092", "gateway.example:15092"), (o.Node.Peer, o.Node.PeerAdvertise));
+        foreach (var bad in new[] { "gateway.example", "gateway.example:0", "0.0.0.0:5092", "[::]:5092" })
+        {
+            Assert.Equal([$"memo.node.peer-advertise = \"{bad}\": must be empty or host:port with a port in 1..65535 and a host peers can reach"],
+                Problems(() => Load($"memo.node.peer-advertise = \"{bad}\"")));
+        }
     }
 
     [Fact]

@@ -9,10 +9,13 @@ using Spectre.Console;
 namespace Memo.Node.Tests.Nemesis;
 
 /// <summary>
-/// N node processes, each behind a <see cref="LinkProxy"/> on its remoting port, on fixed ports and folders so a node
-/// killed with SIGKILL restarts as the same member at the same addresses. Node 0 forms the cluster; the others join
-/// through its proxy. Membership and shard leaders are read with <c>memo cluster</c> over remoting (through the
-/// proxies, as a connection no node dialled, so never faulted).
+/// N node processes, each behind two <see cref="LinkProxy"/>s: one on its remoting port (membership, admin, and Raft on
+/// <c>memo.peer.transport = akka</c>) and one on its TCP peer port (Raft and forwarded calls on <c>tcp</c>, the
+/// default), sharing one <see cref="Faults"/>, so a fault between two nodes cuts or slows their membership link and
+/// their Raft link alike whichever transport runs. Fixed ports and folders, so a node killed with SIGKILL restarts as
+/// the same member at the same addresses. Node 0 forms the cluster; the others join through its proxy. Membership and
+/// shard leaders are read with <c>memo cluster</c> over remoting (through the proxies, as a connection no node
+/// dialled, so never faulted).
 /// </summary>
 public sealed class NemesisCluster : IAsyncDisposable
 {
@@ -20,8 +23,10 @@ public sealed class NemesisCluster : IAsyncDisposable
     private readonly string[] _settings;
     private readonly NodeProcess?[] _nodes;
     private readonly LinkProxy[] _proxies;
+    private readonly LinkProxy[] _peerProxies;
     private readonly int[] _apiPorts;
     private readonly int[] _bindPorts;
+    private readonly int[] _peerBindPorts;
     private readonly string[] _ids;
 
     private NemesisCluster(string root, int count, string[] settings, int seed)
@@ -30,11 +35,15 @@ public sealed class NemesisCluster : IAsyncDisposable
         _settings = settings;
         _nodes = new NodeProcess?[count];
         _ids = new string[count];
-        var ports = FreePorts(3 * count, seed);
+        var ports = FreePorts(5 * count, seed);
         _apiPorts = ports[..count];
         _bindPorts = ports[count..(2 * count)];
+        _peerBindPorts = ports[(3 * count)..(4 * count)];
         _proxies = Enumerable.Range(0, count)
             .Select(i => new LinkProxy(i, ports[(2 * count) + i], _bindPorts[i], Faults, NodeOfProcess, RunningProcesses, seed + i))
+            .ToArray();
+        _peerProxies = Enumerable.Range(0, count)
+            .Select(i => new LinkProxy(i, ports[(4 * count) + i], _peerBindPorts[i], Faults, NodeOfProcess, RunningProcesses, seed + count + i))
             .ToArray();
     }
 
@@ -44,8 +53,25 @@ public sealed class NemesisCluster : IAsyncDisposable
     /// <summary>The number of nodes.</summary>
     public int Count => _nodes.Length;
 
-    /// <summary>The proxies, by node.</summary>
+    /// <summary>The proxies on the nodes' remoting ports, by node.</summary>
     public IReadOnlyList<LinkProxy> Proxies => _proxies;
+
+    /// <summary>The proxies on the nodes' TCP peer ports, by node (idle on <c>memo.peer.transport = akka</c>).</summary>
+    public IReadOnlyList<LinkProxy> PeerProxies => _peerProxies;
+
+    /// <summary>Resets every open connection between node <paramref name="node"/> and <paramref name="peer"/> (any peer
+    /// when null) that was dialled into <paramref name="node"/>, on both its proxies. Returns how many were reset.</summary>
+    public int Reset(int node, int? peer = null) => _proxies[node].Reset(peer) + _peerProxies[node].Reset(peer);
+
+    /// <summary>Both proxies' counts summed over every node.</summary>
+    public (long Accepted, long Unattributed, long Resets, long Stalls, long Bytes) ProxyCounts
+    {
+        get
+        {
+            var all = _proxies.Concat(_peerProxies).Select(p => p.Counts).ToList();
+            return (all.Sum(c => c.Accepted), all.Sum(c => c.Unattributed), all.Sum(c => c.Resets), all.Sum(c => c.Stalls), all.Sum(c => c.Bytes));
+        }
+    }
 
     /// <summary>host:port of node <paramref name="node"/>'s gRPC API (stable across restarts).</summary>
     public string ApiAddress(int node) => $"127.0.0.1:{_apiPorts[node]}";
@@ -93,8 +119,10 @@ public sealed class NemesisCluster : IAsyncDisposable
         [
             "--set", $"memo.node.listen=\"{ApiAddress(node)}\"",
             "--set", $"memo.node.remote=\"127.0.0.1:{_bindPorts[node]}\"",
-            // Peers dial the proxy: the node advertises its port and binds another behind it.
+            // Peers dial the proxies: the node advertises their ports and binds others behind them.
             "--set", $"akka.remote.dot-netty.tcp.public-port={Port(_proxies[node].Address)}",
+            "--set", $"memo.node.peer=\"127.0.0.1:{_peerBindPorts[node]}\"",
+            "--set", $"memo.node.peer-advertise=\"{_peerProxies[node].Address}\"",
             .. _settings,
             .. node == 0 ? Array.Empty<string>() : ["--seed", _proxies[0].Address],
         ];
@@ -149,6 +177,21 @@ public sealed class NemesisCluster : IAsyncDisposable
         using var json = JsonDocument.Parse(output);
         return json.RootElement.GetProperty("shards").EnumerateArray()
             .ToDictionary(s => s.GetProperty("shard").GetInt32(), s => Array.IndexOf(_ids, s.GetProperty("leader").GetString()));
+    }
+
+    /// <summary>For each shard replica node <paramref name="node"/> hosts, the node indexes of its Raft voters as that
+    /// replica knows them (-1 for an id that is no node of this cluster); null when it does not answer.</summary>
+    public async Task<IReadOnlyDictionary<int, IReadOnlyList<int>>?> LocalVotersAsync(int node)
+    {
+        var (code, output) = await CliAsync("--json", "cluster", "shards", "--remote", _proxies[node].Address, "--timeout", "5s").ConfigureAwait(false);
+        if (code != ExitCodes.Ok)
+        {
+            return null;
+        }
+        using var json = JsonDocument.Parse(output);
+        return json.RootElement.GetProperty("localReplicas").EnumerateArray().ToDictionary(
+            r => r.GetProperty("shard").GetInt32(),
+            r => (IReadOnlyList<int>)r.GetProperty("voters").EnumerateArray().Select(v => Array.IndexOf(_ids, v.GetString())).ToList());
     }
 
     /// <summary>Waits until every node runs and reports every member Up and reachable.</summary>
@@ -252,7 +295,7 @@ public sealed class NemesisCluster : IAsyncDisposable
                 }
             }
         }
-        foreach (var proxy in _proxies)
+        foreach (var proxy in _proxies.Concat(_peerProxies))
         {
             await proxy.DisposeAsync().ConfigureAwait(false);
         }

@@ -83,7 +83,8 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
     private int _bitten;
     private int _leaderFaults;
 
-    /// <summary>The node settings of a run (beside the ports each node gets).</summary>
+    /// <summary>The node settings of a run (beside the ports each node gets). <c>MEMO_NEMESIS_TRANSPORT</c> (akka or tcp)
+    /// sets <c>memo.peer.transport</c>; unset, the nodes run the default.</summary>
     public static string[] NodeSettings(bool staleReads) =>
     [
         "--shards", "8",
@@ -92,6 +93,7 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
         "--set", "memo.network.eviction-delay=1h",
         "--set", $"memo.kvs.read-consistency={(staleReads ? "stale" : "linearizable")}",
         .. InProcessCluster.FastAkkaCluster.SelectMany(setting => new[] { "--set", setting.Replace(" = ", "=", StringComparison.Ordinal) }),
+        .. Environment.GetEnvironmentVariable("MEMO_NEMESIS_TRANSPORT") is { Length: > 0 } transport ? ["--set", $"memo.peer.transport={transport}"] : Array.Empty<string>(),
     ];
 
     /// <summary>Runs the nemesis and checks the history.</summary>
@@ -197,7 +199,7 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
             var ofClients = operations.Where(o => o.ClientId < 1000).ToList();
             var ok = ofClients.Count(o => o.Outcome == HistoryOutcome.Ok);
             var unknown = ofClients.Count(o => o.Outcome == HistoryOutcome.Unknown);
-            var proxies = cluster.Proxies.Select(p => p.Counts).ToList();
+            var proxies = cluster.ProxyCounts;
             List<string> lines =
             [
                 $"seed {options.Seed}{(options.StaleReads ? " (stale reads)" : "")}, {options.Nodes} nodes, {wall.Elapsed.TotalSeconds:0} s wall, {faultTime.Elapsed.TotalSeconds:0} s of faults",
@@ -206,7 +208,7 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
                 string.Join(", ", ofClients.GroupBy(o => o.Kind).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count(o => o.Outcome == HistoryOutcome.Ok)}/{g.Count()}")),
                 $"faults applied: {string.Join(", ", _applied.OrderBy(a => a.Key).Select(a => $"{a.Key} {a.Value}"))}; leader faults that bit (new leaders elsewhere within {Effect.TotalSeconds:0} s): {_bitten}/{_leaderFaults}",
                 $"whole-cluster restarts: re-formed alone {_reformedAlone}, not re-formed within {Reform.TotalSeconds:0} s {_notReformed}",
-                $"proxies: {proxies.Sum(p => p.Accepted)} connections ({proxies.Sum(p => p.Unattributed)} not from a node), {proxies.Sum(p => p.Resets)} reset, {proxies.Sum(p => p.Stalls)} stalls, {proxies.Sum(p => p.Bytes) / (1 << 20)} MiB",
+                $"proxies: {proxies.Accepted} connections ({proxies.Unattributed} not from a node), {proxies.Resets} reset, {proxies.Stalls} stalls, {proxies.Bytes / (1 << 20)} MiB",
                 $"checker: {checkerTime.TotalMilliseconds:0} ms, {(check.IsLinearizable ? "linearizable" : check.TimedOut ? "TIMED OUT" : "NOT LINEARIZABLE")}; " +
                 $"unreadable keys {unreadable.Count}, lost writes {lost.Count}",
                 .. _notes,
@@ -292,7 +294,7 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
                         await Task.Delay(at - held.Elapsed).ConfigureAwait(false);
                     }
                     var node = random.Next(cluster.Count);
-                    log($"  reset {cluster.Proxies[node].Reset()} connection(s) into node {node}");
+                    log($"  reset {cluster.Reset(node)} connection(s) into node {node}");
                 }
                 await HoldAndHealAsync(cluster, step.Hold - held.Elapsed).ConfigureAwait(false);
                 break;
@@ -334,7 +336,7 @@ public sealed class ProcessNemesis(NemesisOptions options, Action<string> log)
     }
 
     // The node leading the most shard groups, each group's leader as that leader itself reports it.
-    private static async Task<(int Node, List<int> Led)> MostLeadingAsync(NemesisCluster cluster)
+    internal static async Task<(int Node, List<int> Led)> MostLeadingAsync(NemesisCluster cluster)
     {
         var led = new Dictionary<int, List<int>>();
         for (var node = 0; node < cluster.Count; node++)

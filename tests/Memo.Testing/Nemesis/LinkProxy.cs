@@ -7,8 +7,9 @@ using System.Threading.Channels;
 namespace Memo.Testing.Nemesis;
 
 /// <summary>
-/// A TCP proxy in front of one node's Akka remoting port. The node advertises the proxy's port
-/// (<c>akka.remote.dot-netty.tcp.public-port</c>) and binds another, so every peer dials the proxy. Each accepted
+/// A TCP proxy in front of one of a node's ports between nodes: its Akka remoting port or its TCP peer port. The node
+/// advertises the proxy's port (<c>akka.remote.dot-netty.tcp.public-port</c>, <c>memo.node.peer-advertise</c>) and
+/// binds another, so every peer dials the proxy. Each accepted
 /// connection is attributed to the node that dialled it (<see cref="SocketOwners"/>), so both directions of its bytes
 /// have a known sender and receiver, and <see cref="LinkFaults"/> decides, chunk by chunk, what happens to them:
 /// held while cut, delayed, stalled. See <see cref="LinkFault"/> for why bytes are never dropped or duplicated inside

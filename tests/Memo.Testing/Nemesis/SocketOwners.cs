@@ -5,8 +5,8 @@ namespace Memo.Testing.Nemesis;
 /// <summary>
 /// Finds which process dialled a loopback TCP connection, from Linux's <c>/proc</c>: the connection's client end is a
 /// row of <c>/proc/net/tcp</c> (or <c>tcp6</c>, for dual-stack sockets) with its inode, and the process holding a
-/// descriptor on <c>socket:[inode]</c> owns it. This is how one proxy per node tells its peers apart: Akka dials from
-/// ephemeral ports, and its addresses are the same for every peer, so neither names the dialler.
+/// descriptor on <c>socket:[inode]</c> owns it. This is how a node's proxy tells its peers apart: Akka and the TCP peer
+/// transport dial from ephemeral ports, and their addresses are the same for every peer, so neither names the dialler.
 /// </summary>
 public static class SocketOwners
 {
