@@ -89,7 +89,7 @@ public sealed record SqliteSiloOptions
     /// docs/performance.md, "1 MiB on three nodes"). 0: every such file is unlinked. Spares are files no row names, so
     /// the disk they hold is at most this many copies, and a crash leaves them to the sweep at open.
     /// </summary>
-    public int CopyFileSpares { get; init; } = 16;
+    public int CopyFileSpares { get; init; } = 8;
 
     /// <summary>Every problem with these settings (empty when they are usable).</summary>
     public IReadOnlyList<string> Validate()
