@@ -26,8 +26,10 @@
 // spare, the new name is durable before a row names it, and a crash in between leaves a file no row names (under
 // either name, with old, new or torn bytes), which the sweep removes. A reader that met the spare's old row before it
 // was committed away may still hold the file open: a read counts only if the file's name is still there after it
-// (the rename precedes the overwrite), else it is a missing file, after which the reader reads the row again. A row whose file is missing or has another length is damage the silo did not make: it
-// is reported as SiloCorruptException on the read that meets it (and at open with CheckIntegrityOnOpen).
+// (the rename precedes the overwrite), else it is a missing file, after which the reader reads the row again.
+//
+// A row whose file is missing or has another length is damage the silo did not make: it is reported as
+// SiloCorruptException on the read that meets it (and at open with CheckIntegrityOnOpen).
 
 using Memo.Protocol.Blocks;
 
