@@ -16,8 +16,20 @@
 // naming it is queued: a committed row always names a durable file. A row removed or replaced by a committed
 // transaction leaves its old file behind, unlinked once the commit is known. Every crash window therefore leaves
 // at worst a file that no row names (written but never committed, or committed away but not yet unlinked), which
-// the sweep at open removes. A row whose file is missing or has another length is damage the silo did not make: it
-// is reported as SiloCorruptException on the read that meets it (and at open with CheckIntegrityOnOpen).
+// the sweep at open removes.
+//
+// Spares. Creating a file costs ext4 a search for a free inode (past the recently deleted ones) and its blocks, and
+// unlinking one frees them again: a third of the copy file threads' CPU at 1 MiB puts (docs/performance.md, "1 MiB on
+// three nodes"). So a file whose row was committed away is not always unlinked: the silo keeps a few as spares, and
+// the next copy is written through one of them (renamed to the new copy's name, overwritten, cut to length, fsynced,
+// its folder fsynced), which is to the durability order exactly an unlink and a create: no committed row names the
+// spare, the new name is durable before a row names it, and a crash in between leaves a file no row names (under
+// either name, with old, new or torn bytes), which the sweep removes. A reader that met the spare's old row before it
+// was committed away may still hold the file open: a read counts only if the file's name is still there after it
+// (the rename precedes the overwrite), else it is a missing file, after which the reader reads the row again.
+//
+// A row whose file is missing or has another length is damage the silo did not make: it is reported as
+// SiloCorruptException on the read that meets it (and at open with CheckIntegrityOnOpen).
 
 using Memo.Protocol.Blocks;
 
@@ -80,20 +92,49 @@ internal sealed class CopyFiles
     /// Writes <paramref name="data"/> as the new file <paramref name="id"/> of <paramref name="address"/> and makes it
     /// durable (the file, then its folder). On failure nothing is left behind that could be mistaken for a copy.
     /// </summary>
-    public void Write(BlockAddress address, long id, byte[] data)
+    public void Write(BlockAddress address, long id, byte[] data) => Write(address, id, data, spare: null);
+
+    /// <summary>
+    /// <see cref="Write(BlockAddress, long, byte[])"/> through the inode of <paramref name="spare"/>, a copy file that no
+    /// committed row names any more (renamed to the new name, then overwritten: see the design note); a new file when
+    /// the spare is null or gone. On failure neither the new name nor the spare is left behind. Returns whether the
+    /// spare was used.
+    /// </summary>
+    public bool Write(BlockAddress address, long id, byte[] data, (BlockAddress Address, long Id)? spare)
     {
         var path = PathOf(address, id);
         var subfolder = EnsureSubfolder(address);
+        var reused = false;
         try
         {
-            _disk.WriteNewFile(path, data, _flush);
+            if (spare is { } old)
+            {
+                try
+                {
+                    _disk.ReuseFile(PathOf(old.Address, old.Id), path, data, _flush);
+                    reused = true;
+                }
+                catch (FileNotFoundException)
+                {
+                    // Nothing changed: the spare went some other way (a test, an operator). A new file instead.
+                }
+            }
+            if (!reused)
+            {
+                _disk.WriteNewFile(path, data, _flush);
+            }
             FlushFolder(subfolder);
         }
         catch
         {
             TryDelete(path);
+            if (spare is { } old)
+            {
+                TryDelete(PathOf(old.Address, old.Id));
+            }
             throw;
         }
+        return reused;
     }
 
     /// <summary>
@@ -103,7 +144,7 @@ internal sealed class CopyFiles
     public byte[]? Read(BlockAddress address, long id, long length)
     {
         using var handle = OpenChecked(address, id, length, out var path);
-        return handle is null ? null : ReadWhole(handle, address, length, path);
+        return handle is null ? null : StillNamed(path, () => ReadWhole(handle, address, length, path));
     }
 
     /// <summary>
@@ -119,8 +160,28 @@ internal sealed class CopyFiles
         {
             return null;
         }
-        return BlockHead.Read(length, (offset, into) => RandomAccess.Read(handle, into, offset))
-            ?? ReadWhole(handle, address, length, path);
+        return StillNamed(path, () => BlockHead.Read(length, (offset, into) => RandomAccess.Read(handle, into, offset))
+            ?? ReadWhole(handle, address, length, path));
+    }
+
+    // What `read` read through a handle opened on `path`, if `path` still names that file once it is done; else null,
+    // as for a file that was already gone. A file no row names any more may be reused as a spare (renamed, then
+    // overwritten with another copy) while a reader that met its row before the commit still holds it open: the rename
+    // comes before the first overwritten byte, so a name still there after the read means the bytes were the old
+    // copy's, and a name gone means they may not be (a short read then is no damage either). File ids are never handed
+    // out twice, so the name cannot have come back.
+    private static byte[]? StillNamed(string path, Func<byte[]?> read)
+    {
+        byte[]? data;
+        try
+        {
+            data = read();
+        }
+        catch (SiloCorruptException) when (!File.Exists(path))
+        {
+            return null;
+        }
+        return File.Exists(path) ? data : null;
     }
 
     // The open file, checked to hold `length` bytes; null when it does not exist.
@@ -141,6 +202,10 @@ internal sealed class CopyFiles
         if (actual != length)
         {
             handle.Dispose();
+            if (!File.Exists(path))
+            {
+                return null; // reused as a spare since the open (StillNamed)
+            }
             throw new SiloCorruptException(path, $"the copy file of block {address} holds {actual} bytes where its row says {length}");
         }
         return handle;

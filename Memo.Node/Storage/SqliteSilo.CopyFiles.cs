@@ -20,9 +20,18 @@ public sealed partial class SqliteSilo
     // between its transactions before. Also guarded by _fileWritesGate. A crash before an unlink leaves a file that no
     // row names, which the sweep at open removes, as a crash between a commit and its unlinks always did.
     private readonly Queue<(BlockAddress Address, long FileId)> _unlinks = new();
+    // Copy files that committed batches replaced or removed, kept (up to SqliteSiloOptions.CopyFileSpares) for the next
+    // copy files to be written through instead of being unlinked (CopyFiles' design note, "Spares"); the most recent
+    // first, whose pages are likeliest still cached. Also guarded by _fileWritesGate. Left on disk at a crash or a close,
+    // they are files no row names, which the sweep at open removes.
+    private readonly Stack<(BlockAddress Address, long FileId)> _spares = new();
+    private long _copyFilesReused;
     private readonly object _fileWritesGate = new();
     private bool _fileWritesClosed;
     private readonly Thread[] _copyFileWriters;
+
+    /// <summary>Copy files written through a spare (a replaced copy's file) instead of as new files, since the silo opened.</summary>
+    internal long CopyFilesReused => Interlocked.Read(ref _copyFilesReused);
 
     /// <summary>The folder holding the copies stored in files.</summary>
     internal string CopyFileFolder => _copyFiles.Folder;
@@ -131,7 +140,8 @@ public sealed partial class SqliteSilo
         }
     }
 
-    // Hands files to unlink to the copy file threads; unlinks them here when the threads are closed (or there are none).
+    // Keeps files no committed row names as spares (up to the limit) and hands the rest to the copy file threads to
+    // unlink; unlinks them here when the threads are closed (or there are none).
     private void QueueUnlinks(List<(BlockAddress Address, long FileId)> files, int from, int to)
     {
         lock (_fileWritesGate)
@@ -140,6 +150,11 @@ public sealed partial class SqliteSilo
             {
                 for (var i = from; i < to; i++)
                 {
+                    if (_spares.Count < _options.CopyFileSpares)
+                    {
+                        _spares.Push(files[i]);
+                        continue;
+                    }
                     _unlinks.Enqueue(files[i]);
                     Monitor.Pulse(_fileWritesGate);
                 }
@@ -175,7 +190,10 @@ public sealed partial class SqliteSilo
                 if (ids[i] > 0)
                 {
                     var copy = (SiloOperation.PutBlockCopy)operations[i];
-                    _copyFiles.Write(copy.Address, ids[i], copy.Data);
+                    if (_copyFiles.Write(copy.Address, ids[i], copy.Data, TakeSpare()))
+                    {
+                        Interlocked.Increment(ref _copyFilesReused);
+                    }
                     written = i + 1;
                 }
             }
@@ -189,14 +207,26 @@ public sealed partial class SqliteSilo
         pending.FilesCompletion!.TrySetResult();
     }
 
+    private (BlockAddress Address, long FileId)? TakeSpare()
+    {
+        lock (_fileWritesGate)
+        {
+            return _spares.TryPop(out var spare) ? spare : null;
+        }
+    }
+
     // After the writer stopped (every queued batch committed, so their files were written): lets the threads finish
-    // the batches that never reached the queue, then waits for them.
+    // the batches that never reached the queue, waits for them, then unlinks the spares left.
     private async Task StopCopyFileWritersAsync()
     {
         CloseFileWrites();
         foreach (var thread in _copyFileWriters)
         {
             await Task.Run(thread.Join).ConfigureAwait(false);
+        }
+        while (TakeSpare() is { } spare)
+        {
+            UnlinkCopyFile(spare.Address, spare.FileId);
         }
     }
 

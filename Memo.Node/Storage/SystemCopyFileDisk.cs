@@ -77,6 +77,37 @@ internal sealed class SystemCopyFileDisk : ICopyFileDisk
     }
 
     /// <inheritdoc />
+    public void ReuseFile(string sparePath, string path, ReadOnlySpan<byte> data, bool flush)
+    {
+        // overwrite: true is rename(2) on Unix (without it .NET links and unlinks); the new name carries a fresh file id,
+        // so nothing is there to overwrite.
+        try
+        {
+            File.Move(sparePath, path, overwrite: true);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new FileNotFoundException($"The spare copy file '{sparePath}' is gone.", sparePath, e);
+        }
+        using var file = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 0,
+        });
+        file.Write(data);
+        if (file.Length != data.Length)
+        {
+            file.SetLength(data.Length);
+        }
+        if (flush)
+        {
+            file.Flush(flushToDisk: true);
+        }
+    }
+
+    /// <inheritdoc />
     public void FlushFolder(string path)
     {
         // Windows has no folder fsync (NTFS journals its metadata); elsewhere a new name is durable only once its

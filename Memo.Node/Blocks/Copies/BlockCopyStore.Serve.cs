@@ -16,6 +16,10 @@ public sealed partial class BlockCopyStore
     public async Task<StoreCopyReply> ServeStoreCopyAsync(StoreCopyRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Off the caller's thread before the address check: the forwarder serves a request on the node's one inbound
+        // pump, so hashing a 1 MiB copy there (0.6 ms) held up every peer message behind it, Raft's included
+        // (docs/performance.md, "1 MiB on three nodes").
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         Block block;
         try
         {

@@ -31,7 +31,8 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
         _directory.Dispose();
     }
 
-    private SqliteSiloOptions Options => new() { DataDirectory = _directory.Path, CopyFileThreshold = Threshold };
+    // No spares by default: these tests watch the files of replaced copies go (the spares have their own tests).
+    private SqliteSiloOptions Options => new() { DataDirectory = _directory.Path, CopyFileThreshold = Threshold, CopyFileSpares = 0 };
 
     private string CopyFolder => Path.Combine(_directory.Path, "memo.db-blocks");
 
@@ -191,6 +192,7 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
         public void CreateFolder(string path) => SystemCopyFileDisk.Instance.CreateFolder(path);
         public void WriteNewFile(string path, ReadOnlySpan<byte> data, bool flush) => SystemCopyFileDisk.Instance.WriteNewFile(path, data, flush);
         public void FlushFolder(string path) => SystemCopyFileDisk.Instance.FlushFolder(path);
+        public void ReuseFile(string sparePath, string path, ReadOnlySpan<byte> data, bool flush) => SystemCopyFileDisk.Instance.ReuseFile(sparePath, path, data, flush);
 
         public void DeleteFile(string path)
         {
@@ -418,5 +420,176 @@ public sealed class SqliteSiloCopyFileTests : IAsyncLifetime
         await BarrierAsync(inRows);
         Assert.Empty(CopyFiles());
         Assert.Equal(Data(2, 5000), await inRows.ReadBlockAsync(Address(2)));
+    }
+
+    // ---- Spares: a replaced copy's file reused for the next copy file (CopyFiles' design note, "Spares") ----
+
+    private SqliteSiloOptions WithSpares => Options with { CopyFileSpares = 4 };
+
+    private string FileOf(BlockAddress address) =>
+        CopyFiles().Single(f => Path.GetFileName(f).StartsWith(HexOf(address), StringComparison.Ordinal));
+
+    [Fact]
+    public async Task A_copy_written_through_a_spare_is_durable_and_reads_back_after_reopening()
+    {
+        var silo = await OpenAsync(WithSpares);
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 8000)));
+        var replaced = FileOf(Address(1));
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(2, 5000)));
+        await BarrierAsync(silo);
+        // Kept as a spare, not unlinked.
+        Assert.True(File.Exists(replaced), "the replaced copy's file was unlinked, not kept as a spare");
+        Assert.Equal(0, silo.CopyFilesReused);
+
+        // The next copy goes through the spare's inode: renamed to its own name, overwritten, cut to its length.
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(2), Data(3, 3000)));
+        Assert.Equal(1, silo.CopyFilesReused);
+        Assert.False(File.Exists(replaced));
+        var reusedFile = FileOf(Address(2));
+        Assert.Equal(Data(3, 3000), await File.ReadAllBytesAsync(reusedFile));
+        Assert.Equal(2, CopyFiles().Length);
+        var path = silo.FilePath;
+        await CloseAsync(silo);
+        Assert.Equal(3000L, Row(path, Address(2)).FileLength);
+
+        var reopened = await OpenAsync(WithSpares with { CheckIntegrityOnOpen = true });
+        Assert.Equal(Data(2, 5000), await reopened.ReadBlockAsync(Address(1)));
+        Assert.Equal(Data(3, 3000), await reopened.ReadBlockAsync(Address(2)));
+        // The sweep at open found nothing to remove: both files are named by rows.
+        Assert.Equal(new[] { FileOf(Address(1)), reusedFile }.Order(StringComparer.Ordinal), CopyFiles().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Spares_are_unlinked_when_the_silo_closes_and_swept_as_orphans_after_a_crash()
+    {
+        var silo = await OpenAsync(WithSpares);
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)).PutBlockCopy(S0, Address(2), Data(2, 5000)));
+        await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(3, 5000)).DeleteBlockCopy(Address(2)));
+        await BarrierAsync(silo);
+        Assert.Equal(3, CopyFiles().Length); // the current copy of 1 and two spares
+
+        // A crash now: the spares are files no row names, which the sweep removes.
+        using var crashed = new TempDirectory();
+        CopyTree(_directory.Path, crashed.Path);
+        var reopened = await OpenAsync(WithSpares with { DataDirectory = crashed.Path, CheckIntegrityOnOpen = true });
+        Assert.Single(Directory.GetFiles(Path.Combine(crashed.Path, "memo.db-blocks"), "*", SearchOption.AllDirectories));
+        Assert.Equal(Data(3, 5000), await reopened.ReadBlockAsync(Address(1)));
+        Assert.Null(await reopened.ReadBlockAsync(Address(2)));
+        await CloseAsync(reopened);
+
+        // A close unlinks them.
+        await CloseAsync(silo);
+        Assert.Equal([FileOf(Address(1))], CopyFiles());
+    }
+
+    [Fact]
+    public async Task A_crash_between_writing_through_a_spare_and_the_commit_loses_no_acknowledged_copy_and_leaves_no_half_copy()
+    {
+        var disk = new HeldAfterReuse();
+        SystemCopyFileDisk.Override(_directory.Path, disk);
+        try
+        {
+            var silo = await OpenAsync(WithSpares);
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)));
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(2, 6000)));
+            await BarrierAsync(silo);
+
+            // The new copy is written through the spare, then held before its folder's fsync: not committed, not acknowledged.
+            var pending = silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(2), Data(3, 7000)));
+            Assert.True(disk.Reused.Wait(TimeSpan.FromSeconds(30)), "the copy was never written through the spare");
+            Assert.False(pending.IsCompleted);
+            Assert.Null(await silo.ReadBlockAsync(Address(2)));
+
+            // A crash now: the reused file has the new name and no row, so it goes at the sweep; the acknowledged copy
+            // stays whole, and no half copy is readable.
+            using var crashed = new TempDirectory();
+            CopyTree(_directory.Path, crashed.Path);
+            var reopened = await OpenAsync(WithSpares with { DataDirectory = crashed.Path, CheckIntegrityOnOpen = true });
+            Assert.Equal(Data(2, 6000), await reopened.ReadBlockAsync(Address(1)));
+            Assert.Null(await reopened.ReadBlockAsync(Address(2)));
+            Assert.Single(Directory.GetFiles(Path.Combine(crashed.Path, "memo.db-blocks"), "*", SearchOption.AllDirectories));
+            await CloseAsync(reopened);
+
+            // Without the crash the held copy commits once let go.
+            disk.Release.Set();
+            await pending.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(Data(3, 7000), await silo.ReadBlockAsync(Address(2)));
+            Assert.Equal(1, silo.CopyFilesReused);
+        }
+        finally
+        {
+            disk.Release.Set();
+            SystemCopyFileDisk.RemoveOverride(_directory.Path);
+        }
+    }
+
+    [Fact]
+    public async Task A_failure_while_writing_through_a_spare_fails_the_batch_and_leaves_neither_file()
+    {
+        var disk = new FailingReuse();
+        SystemCopyFileDisk.Override(_directory.Path, disk);
+        try
+        {
+            var silo = await OpenAsync(WithSpares);
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(1, 5000)));
+            var spare = FileOf(Address(1));
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(1), Data(2, 6000)));
+            await BarrierAsync(silo);
+            var current = CopyFiles().Single(f => f != spare);
+
+            // Renamed, half overwritten, then the disk fails: the batch fails whole.
+            await Assert.ThrowsAsync<IOException>(() => silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(2), Data(3, 7000))));
+            await BarrierAsync(silo);
+            Assert.Equal([current], CopyFiles());
+            Assert.Null(await silo.ReadBlockAsync(Address(2)));
+            Assert.Equal(Data(2, 6000), await silo.ReadBlockAsync(Address(1)));
+
+            // The silo keeps serving: the next copy is a new file.
+            await silo.CommitAsync(new SiloBatch().PutBlockCopy(S0, Address(3), Data(4, 4000)));
+            Assert.Equal(Data(4, 4000), await silo.ReadBlockAsync(Address(3)));
+            Assert.Equal(0, silo.CopyFilesReused);
+        }
+        finally
+        {
+            SystemCopyFileDisk.RemoveOverride(_directory.Path);
+        }
+    }
+
+    // The real disk, held after a copy file is written through a spare (before its folder's fsync and the commit).
+    private sealed class HeldAfterReuse : ICopyFileDisk
+    {
+        public ManualResetEventSlim Reused { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+
+        public void CreateFolder(string path) => SystemCopyFileDisk.Instance.CreateFolder(path);
+        public void WriteNewFile(string path, ReadOnlySpan<byte> data, bool flush) => SystemCopyFileDisk.Instance.WriteNewFile(path, data, flush);
+        public void FlushFolder(string path) => SystemCopyFileDisk.Instance.FlushFolder(path);
+        public void DeleteFile(string path) => SystemCopyFileDisk.Instance.DeleteFile(path);
+
+        public void ReuseFile(string sparePath, string path, ReadOnlySpan<byte> data, bool flush)
+        {
+            SystemCopyFileDisk.Instance.ReuseFile(sparePath, path, data, flush);
+            Reused.Set();
+            Release.Wait();
+        }
+    }
+
+    // The real disk, whose reuse of a spare renames it, writes half the new bytes and fails.
+    private sealed class FailingReuse : ICopyFileDisk
+    {
+        public void CreateFolder(string path) => SystemCopyFileDisk.Instance.CreateFolder(path);
+        public void WriteNewFile(string path, ReadOnlySpan<byte> data, bool flush) => SystemCopyFileDisk.Instance.WriteNewFile(path, data, flush);
+        public void FlushFolder(string path) => SystemCopyFileDisk.Instance.FlushFolder(path);
+        public void DeleteFile(string path) => SystemCopyFileDisk.Instance.DeleteFile(path);
+
+        public void ReuseFile(string sparePath, string path, ReadOnlySpan<byte> data, bool flush)
+        {
+            File.Move(sparePath, path);
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+            {
+                file.Write(data[..(data.Length / 2)]);
+            }
+            throw new IOException("injected: the disk failed while a spare was overwritten");
+        }
     }
 }

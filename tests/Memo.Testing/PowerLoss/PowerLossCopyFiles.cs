@@ -5,7 +5,8 @@
 // file's bytes until the file is fsynced, and a file's or folder's name until its parent folder is fsynced (a new name
 // lives in the folder's own blocks). Its writes, fsyncs, folder fsyncs, folder creations and deletes count as disk
 // operations with SQLite's (PowerLossDisk.CutPowerBefore lands among them) and fail once the power is cut.
-// RestoreAfterCut then rewinds: in Drop mode every name not flushed is gone and every unsynced file is empty; in Tear
+// A spare reused for a new copy (ICopyFileDisk.ReuseFile) is a rename and an overwrite: its new name and bytes are
+// kept as a new file's are. RestoreAfterCut then rewinds: in Drop mode every name not flushed is gone and every unsynced file is empty; in Tear
 // mode a name not flushed survives or not at random and unsynced bytes are cut at a random length. Deletes are
 // modelled as durable, as the VFS shim does: a deleted file that came back would only be an orphan, which the silo's
 // sweep at open removes.
@@ -44,6 +45,39 @@ internal sealed class PowerLossCopyFiles(PowerLossDisk disk) : ICopyFileDisk
                 file.Write(data);
             }
             _entries[path] = new Entry(IsFolder: false);
+        }
+        if (flush)
+        {
+            lock (disk.Gate)
+            {
+                ThrowIfCut("fsync", path);
+                if (_entries.TryGetValue(path, out var entry))
+                {
+                    entry.DataDurable = true;
+                }
+                disk.SyncedCopyFile();
+            }
+        }
+    }
+
+    public void ReuseFile(string sparePath, string path, ReadOnlySpan<byte> data, bool flush)
+    {
+        lock (disk.Gate)
+        {
+            ThrowIfCut("rename", sparePath);
+            File.Move(sparePath, path, overwrite: true);
+            // The spare's old name is modelled gone for good (as a delete is); the new name, like a new file's, lasts only
+            // once its folder is flushed, and the bytes written over the spare only once the file is: restored, an unsynced
+            // reused file is emptied or torn like a new one (the spare's old bytes are no more the new block than no bytes).
+            _entries.Remove(sparePath);
+            _entries[path] = new Entry(IsFolder: false);
+        }
+        lock (disk.Gate)
+        {
+            ThrowIfCut("overwrite", path);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
+            file.Write(data);
+            file.SetLength(data.Length);
         }
         if (flush)
         {
