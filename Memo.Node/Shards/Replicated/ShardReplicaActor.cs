@@ -15,9 +15,13 @@ namespace Memo.Node.Shards.Replicated;
 /// <para>Design note (docs/design/shard-groups.md, "The replica actor").</para>
 /// <code>
 ///   Loading ──loaded──▶ Running ◀──commit done── Persisting
-///      │                  │  └──turn whose commit is pending──▶ ┘
+///      │   │              │  └──turn whose commit is pending──▶ ┘
+///      │   └──loaded, memo.shards.turn-loop = node──▶ Looped (the node's turn loop runs the turns; a failed one stops it)
 ///      └──load failed──▶ (stops: the supervisor starts another after the backoff)
 /// </code>
+/// <para>The turn itself is <see cref="ShardReplicaCore"/>'s; this actor drives it (<see cref="ShardTurnLoop.Replica"/>) or
+/// hands it to the node's <see cref="NodeTurnLoop"/> (<see cref="ShardTurnLoop.Node"/>) and then only hears of a turn
+/// that failed (<see cref="ReplicaTurnFailed"/>). Either way loading, supervision, incarnations and the inbox stay here.</para>
 /// <para>Running: a <see cref="ReplicaWake"/> runs a turn, which does what the channel loop this actor replaced did in
 /// one pass: take the pending ticks, then the queued inputs (proposals, reads, Raft messages, membership, transfer and
 /// status requests) up to <see cref="ShardGroupOptions.MaxInputsPerTurn"/>, each stepped into the core at once; then
@@ -55,6 +59,8 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
 
     // Set once loaded.
     private ShardReplicaCore? _core;
+    // Set once loaded when the node turn loop runs the turns (ShardTurnLoop.Node).
+    private NodeTurnLoop.Member? _member;
 
     /// <summary>Use <see cref="Props"/>.</summary>
     public ShardReplicaActor(ShardGroupReplica facade)
@@ -102,7 +108,19 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         Receive<ReplicaLoaded>(loaded =>
         {
             _core = new ShardReplicaCore(_facade, _inbox, _clockOrigin, loaded.Storage, loaded.Applied);
-            Become(Running);
+            if (_options.TurnLoop == ShardTurnLoop.Node)
+            {
+                // The node's loop runs the turns from now on; this actor only hears of a turn that failed.
+                var self = _self;
+                var member = NodeTurnLoop.Of(_settings.Silo).Register(_core, cause => self.Tell(new ReplicaTurnFailed(cause)));
+                _member = member;
+                _inbox.RouteWakes(member.Wake);
+                Become(Looped);
+            }
+            else
+            {
+                Become(Running);
+            }
             if (_facade.Incarnations > 0)
             {
                 LogRestarted(Shard, Node.Value, _facade.Incarnations + 1);
@@ -171,6 +189,13 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         turn.PipeTo(_self, success: () => ReplicaTurnDone.Instance, failure: e => new ReplicaTurnFailed(e));
     }
 
+    // --- Looped: the node turn loop runs the turns ---
+
+    private void Looped()
+    {
+        Receive<ReplicaTurnFailed>(failed => Fail(failed.Cause));
+    }
+
     // --- Persisting ---
 
     private void Persisting()
@@ -236,18 +261,16 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
             reason = "stopped";
             stopped = new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed.");
         }
-        // Queued and never stepped: they did nothing, so they can be retried.
-        foreach (var input in _inbox.Close())
-        {
-            ReplicaInbox.Answer(input, $"the replica of shard {Shard} stopped before it took the request: {reason}");
-        }
-        // A turn still persisting owns the core and the pending requests until its commit ends.
+        // A turn still in progress (persisting here, or anywhere in a round of the node turn loop) owns the core, the
+        // inbox's reading end and the pending requests until it has finished.
         var core = _core;
-        var last = _turn.IsCompleted ? Task.CompletedTask : _turn.ContinueWith(_ => core?.FailPending(stopped), CancellationToken.None,
+        _inbox.Refuse();
+        var turn = _member?.Unregister() ?? _turn;
+        var last = turn.IsCompleted ? Task.CompletedTask : turn.ContinueWith(_ => FailTaken(core, stopped, reason), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        if (_turn.IsCompleted)
+        if (turn.IsCompleted)
         {
-            core?.FailPending(stopped);
+            FailTaken(core, stopped, reason);
         }
         var status = core is null
             ? _facade.Status with { StopReason = reason }
@@ -255,5 +278,16 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         _facade.Detach(_inbox, status, reason, last);
         // An incarnation that stops before it ever loaded fails the replica's start (no effect once started).
         _facade.LoadFailed(stopped);
+    }
+
+    // What the stopped incarnation had: queued and never stepped, answered Dropped (it did nothing, so it can be
+    // retried); taken, failed with the reason.
+    private void FailTaken(ShardReplicaCore? core, ShardGroupStoppedException stopped, string reason)
+    {
+        foreach (var input in _inbox.Close())
+        {
+            ReplicaInbox.Answer(input, $"the replica of shard {Shard} stopped before it took the request: {reason}");
+        }
+        core?.FailPending(stopped);
     }
 }

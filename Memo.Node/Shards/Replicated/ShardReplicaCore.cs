@@ -16,7 +16,7 @@ namespace Memo.Node.Shards.Replicated;
 /// <remarks>
 /// <para>Two drivers run it (docs/design/shard-groups.md, "The replica actor" and "The node turn loop"): the replica's
 /// own <see cref="ShardReplicaActor"/> (<c>memo.shards.turn-loop = replica</c>), which commits each turn's batch
-/// alone, and the node's <c>NodeTurnLoop</c> (<c>= node</c>), which stages many replicas' turns and commits
+/// alone, and the node's <see cref="NodeTurnLoop"/> (<c>= node</c>), which stages many replicas' turns and commits
 /// their batches as one. Either way one caller at a time: a turn's front half (<see cref="BeginTurn"/>,
 /// <see cref="StageReadyAsync"/>) and back half (<see cref="FinishReadyAsync"/>, <see cref="EndTurn"/>) never overlap
 /// another turn of the same core, and nothing is stepped between a turn's GetReady and its Advance.</para>
