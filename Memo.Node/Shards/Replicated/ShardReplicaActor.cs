@@ -265,6 +265,11 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         // inbox's reading end and the pending requests until it has finished.
         var core = _core;
         _inbox.Refuse();
+        if (_member is null)
+        {
+            // Nobody reads the inbox while this actor's own turn persists: what is queued is answered at once.
+            FailTaken(null, stopped, reason);
+        }
         var turn = _member?.Unregister() ?? _turn;
         var last = turn.IsCompleted ? Task.CompletedTask : turn.ContinueWith(_ => FailTaken(core, stopped, reason), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

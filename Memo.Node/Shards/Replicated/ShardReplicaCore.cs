@@ -481,7 +481,7 @@ internal sealed partial class ShardReplicaCore
                 CompleteProposals(applied);
             }
         }
-        return new StagedTurn(turns, batch, flush, earlier, soloEntries, answeredEarly, stored);
+        return new StagedTurn(turns, batch, flush, earlier, soloEntries, answeredEarly, stored, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     /// <summary>
@@ -497,7 +497,7 @@ internal sealed partial class ShardReplicaCore
         var stored = staged.Stored;
         try
         {
-            var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
+            var persisting = staged.StagedAt;
             Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitStart, flush ? 1 : 0);
             if (soloEntries is not null)
             {
@@ -890,6 +890,8 @@ internal sealed partial class ShardReplicaCore
     /// <param name="SoloEntries">A lone voter's entries, committed alone before their application (not when shared).</param>
     /// <param name="AnsweredEarly">Whether the proposals were answered at staging.</param>
     /// <param name="Stored">Completed once the turn's application is stored (reads that skip the turn wait for it).</param>
+    /// <param name="StagedAt">When staging ended (<see cref="System.Diagnostics.Stopwatch"/> ticks): the append's time
+    /// is measured from here, whoever commits the batch.</param>
     internal sealed record StagedTurn(
         List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool Advanced)> Turns,
         SiloBatch Batch,
@@ -897,7 +899,8 @@ internal sealed partial class ShardReplicaCore
         List<Task>? Earlier,
         Task? SoloEntries,
         bool AnsweredEarly,
-        TaskCompletionSource? Stored);
+        TaskCompletionSource? Stored,
+        long StagedAt);
 
     private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion);
 
