@@ -371,12 +371,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(2UL, (await ReadEntryAsync(silo, "a"))!.Version);
     }
 
-    // This test and the next are of the replica actor's turns only: the node turn loop puts a lone voter's entries and
-    // their application in one flushed batch (NodeTurnLoopTests has its own failure test).
+    // This test and the next are of the replica actor's turns only (pinned to it): the node turn loop puts a lone voter's
+    // entries and their application in one flushed batch (NodeTurnLoopTests has its own failure test).
     [Fact]
     public async Task A_write_answered_before_its_application_is_stored_is_announced_until_the_silo_holds_it()
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 913);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 913, turnLoop: ShardTurnLoop.Replica);
         var silo = new MemorySilo();
         var replica = await cluster.StartAsync(1, [1], silo);
         await cluster.WriteAsync(Upsert("a", 1), "first write");
@@ -398,7 +398,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task A_lone_voter_answers_a_write_once_its_entry_is_durable_and_a_failed_application_is_replayed_after_the_restart()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 911,
-            new ShardGroupOptions { MinRestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromSeconds(1) });
+            new ShardGroupOptions { MinRestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromSeconds(1) }, turnLoop: ShardTurnLoop.Replica);
         var silo = new MemorySilo();
         var replica = await cluster.StartAsync(1, [1], silo);
         await cluster.WriteAsync(Upsert("a", 1), "write before the fault");
