@@ -108,6 +108,34 @@ public sealed class NodeTurnLoopTests(ITestOutputHelper output) : IAsyncDisposab
         }
     }
 
+    [Fact]
+    public async Task A_replica_disposed_while_its_round_commits_finishes_that_turn_first_and_the_loop_serves_the_others()
+    {
+        var silo = new HeldCommitSilo(new MemorySilo());
+        var replicas = await StartLoneVotersAsync(silo, ShardTurnLoop.Node);
+        await Task.WhenAll(replicas.Select((r, i) => ExpectWrittenAsync(r, KeyOf(i), 1)));
+
+        // Shard 0's turn is in a round whose commit is held; the replica is disposed meanwhile (as rebalancing removes
+        // one, or the node stops).
+        silo.HoldNextCommit();
+        var write = replicas[0].ProposeAsync(Upsert(KeyOf(0), 2));
+        Assert.True(silo.Held.Wait(Wait), "the round's commit was made");
+        var disposing = replicas[0].DisposeAsync().AsTask();
+        // The turn owns the core until its commit ends: the disposal waits for it (the silo must not close under it).
+        await Task.WhenAny(disposing, Task.Delay(200));
+        Assert.False(disposing.IsCompleted, "the disposal did not wait for the turn in flight");
+
+        silo.Release();
+        await disposing.WaitAsync(Wait);
+        // The turn finished (its batch is durable, so its write is answered), and nothing more is taken.
+        Assert.IsType<ShardResult.EntryWritten>(Assert.IsType<ShardGroupOutcome.Applied>(await write.WaitAsync(Wait)).Result);
+        Assert.Equal(2UL, (await ReadEntryAsync(silo, KeyOf(0)))!.Version);
+        await Assert.ThrowsAsync<ShardGroupStoppedException>(() => replicas[0].ProposeAsync(Upsert(KeyOf(0), 3)));
+
+        // The loop goes on serving every other replica.
+        await Task.WhenAll(replicas.Skip(1).Select((r, i) => ExpectWrittenAsync(r, KeyOf(i + 1), 2)));
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var replica in _replicas)
