@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Numerics;
 
 namespace Memo.Node.Configuration;
@@ -27,6 +28,17 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
     /// <summary>How often each node counts the rows and bytes of the shards it hosts (<c>memo cluster shards</c>).</summary>
     public TimeSpan UsageInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>What runs the shard replicas' turns (<c>memo.shards.turn-loop</c>): each replica's actor, or one loop for the
+    /// node that commits many replicas' turns as one batch (<see cref="Shards.Replicated.ShardTurnLoop"/>).</summary>
+    public Shards.Replicated.ShardTurnLoop TurnLoop { get; init; } = Shards.Replicated.ShardTurnLoop.Replica;
+
+    private static readonly FrozenDictionary<string, Shards.Replicated.ShardTurnLoop> TurnLoopChoices =
+        new Dictionary<string, Shards.Replicated.ShardTurnLoop>(StringComparer.Ordinal)
+        {
+            ["replica"] = Shards.Replicated.ShardTurnLoop.Replica,
+            ["node"] = Shards.Replicated.ShardTurnLoop.Node,
+        }.ToFrozenDictionary(StringComparer.Ordinal);
+
     internal static ShardOptions Read(OptionsReader r) => new(
         r.Int32($"{Path}.count"),
         r.Int32($"{Path}.mailbox-capacity"),
@@ -40,6 +52,7 @@ public sealed record ShardOptions(int Count, int MailboxCapacity, int MaxCommand
         AntiEntropyInterval = r.Duration($"{Path}.anti-entropy-interval"),
         AntiEntropyMaxCopies = r.Int32($"{Path}.anti-entropy-max-copies"),
         UsageInterval = r.Duration($"{Path}.usage-interval"),
+        TurnLoop = r.Choice($"{Path}.turn-loop", TurnLoopChoices),
     };
 
     internal void Validate(OptionsValidator v)

@@ -294,6 +294,7 @@ public sealed partial class MemoNode : IAsyncDisposable
                 TickInterval = timing.TickInterval,
                 MinRestartBackoff = options.Shards.RestartBackoffMin,
                 MaxRestartBackoff = options.Shards.RestartBackoffMax,
+                TurnLoop = options.Shards.TurnLoop,
             };
             shards = await ShardHost.StartAsync(actors.System, clusterStore.Node, silo, transport, cluster, new ShardLayout(shardCount, access), raftConfig, groupOptions,
                 new ShardHostOptions

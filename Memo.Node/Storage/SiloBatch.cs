@@ -103,6 +103,19 @@ public sealed class SiloBatch
     /// <summary>Removes every block, entry, log entry and the Raft state of a shard (before installing a snapshot, or when a replica leaves).</summary>
     public SiloBatch ClearShard(ShardId shard) => Add(new SiloOperation.ClearShard(shard), 8);
 
+    /// <summary>
+    /// Adds <paramref name="other"/>'s writes after this batch's, in their order (the node turn loop commits many
+    /// replicas' batches as one). Whether <paramref name="other"/> deferred its flush is not carried over: the caller
+    /// decides for the whole batch.
+    /// </summary>
+    public SiloBatch Append(SiloBatch other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        _operations.AddRange(other._operations);
+        ApproximateBytes += other.ApproximateBytes;
+        return this;
+    }
+
     // The batch applies atomically, so of two writes of one record only the last one matters: a replica that stages two
     // Readies in one batch writes its hard state and applied index once. Not past a ClearShard, which must not
     // come to delete what was written after it.

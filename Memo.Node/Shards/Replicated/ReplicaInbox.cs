@@ -22,6 +22,8 @@ internal sealed class ReplicaInbox
     private readonly IActorRef _actor;
     private int _wakePosted;
     private volatile bool _closed;
+    // Set when the node turn loop runs the replica's turns: the wake puts it on the loop's ready set instead.
+    private Action? _wakeLoop;
 
     public ReplicaInbox(IActorRef actor, int capacity)
     {
@@ -69,8 +71,25 @@ internal sealed class ReplicaInbox
     {
         if (Interlocked.Exchange(ref _wakePosted, 1) == 0)
         {
+            if (Volatile.Read(ref _wakeLoop) is { } loop)
+            {
+                loop();
+                return;
+            }
             ThreadPool.UnsafeQueueUserWorkItem(static actor => actor.Tell(ReplicaWake.Instance), _actor, preferLocal: false);
         }
+    }
+
+    /// <summary>From now on a wake calls <paramref name="wake"/> (<see cref="NodeTurnLoop.Member.Wake"/>) instead of
+    /// telling the actor (<see cref="ShardTurnLoop.Node"/>; set before the incarnation takes inputs).</summary>
+    public void RouteWakes(Action wake) => Volatile.Write(ref _wakeLoop, wake);
+
+    /// <summary>Refuses new inputs; those queued stay until <see cref="Close"/> (the node turn loop may still be taking
+    /// them when the incarnation stops).</summary>
+    public void Refuse()
+    {
+        _closed = true;
+        _inputs.Writer.TryComplete();
     }
 
     /// <summary>Called by the actor at its turn's start, before it takes anything: an input or tick that arrives after
@@ -86,8 +105,7 @@ internal sealed class ReplicaInbox
     /// <summary>Refuses new inputs and returns those queued and never taken (the actor only, when it stops).</summary>
     public List<ReplicaInput> Close()
     {
-        _closed = true;
-        _inputs.Writer.TryComplete();
+        Refuse();
         var left = new List<ReplicaInput>();
         while (_inputs.Reader.TryRead(out var input))
         {

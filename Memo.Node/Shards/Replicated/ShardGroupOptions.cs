@@ -57,6 +57,10 @@ public sealed record ShardGroupOptions
     /// minimum (<c>memo.shards.restart-backoff-max</c>).</summary>
     public TimeSpan MaxRestartBackoff { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>What runs the replica's turns (<c>memo.shards.turn-loop</c>): its own actor, or the node's turn loop,
+    /// shared by every replica on the same silo, which commits many replicas' turns as one batch.</summary>
+    public ShardTurnLoop TurnLoop { get; init; } = ShardTurnLoop.Replica;
+
     /// <summary>The monotonic clock read for <see cref="TickInterval"/>-based time (tests substitute a fake).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -69,6 +73,10 @@ public sealed record ShardGroupOptions
         Positive(MaxPendingProposals, nameof(MaxPendingProposals));
         Positive(MaxPendingReads, nameof(MaxPendingReads));
         Positive(ReadTimeoutTicks, nameof(ReadTimeoutTicks));
+        if (!Enum.IsDefined(TurnLoop))
+        {
+            errors.Add($"{nameof(TurnLoop)} must be {ShardTurnLoop.Replica} or {ShardTurnLoop.Node} (was {TurnLoop})");
+        }
         if (TickInterval <= TimeSpan.Zero)
         {
             errors.Add($"TickInterval must be positive (was {TickInterval})");
@@ -98,4 +106,16 @@ public sealed record ShardGroupOptions
             }
         }
     }
+}
+
+/// <summary>What runs a shard replica's turns (docs/design/shard-groups.md, "The node turn loop").</summary>
+public enum ShardTurnLoop
+{
+    /// <summary>Each replica's actor runs its own turns and commits each turn's batch alone (the silo group-commits
+    /// concurrent batches into one flush).</summary>
+    Replica,
+
+    /// <summary>One loop per node (per silo) runs the turns of every replica that has work, stages them into one batch,
+    /// commits it once, then finishes each turn.</summary>
+    Node,
 }

@@ -15,9 +15,13 @@ namespace Memo.Node.Shards.Replicated;
 /// <para>Design note (docs/design/shard-groups.md, "The replica actor").</para>
 /// <code>
 ///   Loading ──loaded──▶ Running ◀──commit done── Persisting
-///      │                  │  └──turn whose commit is pending──▶ ┘
+///      │   │              │  └──turn whose commit is pending──▶ ┘
+///      │   └──loaded, memo.shards.turn-loop = node──▶ Looped (the node's turn loop runs the turns; a failed one stops it)
 ///      └──load failed──▶ (stops: the supervisor starts another after the backoff)
 /// </code>
+/// <para>The turn itself is <see cref="ShardReplicaCore"/>'s; this actor drives it (<see cref="ShardTurnLoop.Replica"/>) or
+/// hands it to the node's <see cref="NodeTurnLoop"/> (<see cref="ShardTurnLoop.Node"/>) and then only hears of a turn
+/// that failed (<see cref="ReplicaTurnFailed"/>). Either way loading, supervision, incarnations and the inbox stay here.</para>
 /// <para>Running: a <see cref="ReplicaWake"/> runs a turn, which does what the channel loop this actor replaced did in
 /// one pass: take the pending ticks, then the queued inputs (proposals, reads, Raft messages, membership, transfer and
 /// status requests) up to <see cref="ShardGroupOptions.MaxInputsPerTurn"/>, each stepped into the core at once; then
@@ -31,7 +35,7 @@ namespace Memo.Node.Shards.Replicated;
 /// <see cref="ReplicaTurnFailed"/>), and the next turn takes what queued meanwhile; a turn whose commit completed
 /// synchronously (a memory silo) never leaves Running.</para>
 /// <para>Ticks before inputs: a tick counted on the facade before an input was taken from the inbox is stepped before
-/// that input (<see cref="TakeInputs"/>), so ticks that passed before a leader's heartbeat arrived never count after it
+/// that input (<see cref="ShardReplicaCore.BeginTurn"/>), so ticks that passed before a leader's heartbeat arrived never count after it
 /// (they would shorten this voter's election timeout and eat into the leader's lease margin).</para>
 /// <para>Invariants: the applied index is written in the same batch as the writes it covers, so a restart neither
 /// re-applies nor skips a command; nothing is acknowledged or sent that promises durable state before the batch is
@@ -46,9 +50,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     private readonly ShardGroupReplica _facade;
     private readonly ShardReplicaSettings _settings;
     private readonly ShardGroupOptions _options;
-    private readonly ISilo _silo;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
-    private readonly Dictionary<NodeId, string> _peers;
     private readonly ReplicaInbox _inbox;
     private readonly long _clockOrigin;
     private IActorRef _self = ActorRefs.Nobody;
@@ -56,9 +58,9 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     private Task _turn = Task.CompletedTask;
 
     // Set once loaded.
-    private RaftNode _raft = null!;
-    private SiloRaftStorage _storage = null!;
-    private LogIndex _applied;
+    private ShardReplicaCore? _core;
+    // Set once loaded when the node turn loop runs the turns (ShardTurnLoop.Node).
+    private NodeTurnLoop.Member? _member;
 
     /// <summary>Use <see cref="Props"/>.</summary>
     public ShardReplicaActor(ShardGroupReplica facade)
@@ -68,9 +70,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
             _facade = facade;
             _settings = facade.Settings;
             _options = _settings.Options;
-            _silo = _settings.Silo;
             _logger = _settings.Logger;
-            _peers = _settings.InitialVoters.Where(p => p.Key != _settings.Node).ToDictionary(p => p.Key, p => p.Value);
             _inbox = new ReplicaInbox(Self, _options.MailboxCapacity);
             _clockOrigin = _options.Time.GetTimestamp();
             Loading();
@@ -107,20 +107,25 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
     {
         Receive<ReplicaLoaded>(loaded =>
         {
-            _storage = loaded.Storage;
-            _applied = loaded.Applied;
-            _raft = new RaftNode(_settings.RaftConfig, _storage, _applied);
-            if (_raft.Membership.Voters.Length == 1 && _raft.Membership.IsVoter(Node))
+            _core = new ShardReplicaCore(_facade, _inbox, _clockOrigin, loaded.Storage, loaded.Applied);
+            if (_options.TurnLoop == ShardTurnLoop.Node)
             {
-                // The only voter need not wait out an election timeout: nobody else can lead this group.
-                _raft.Campaign();
+                // The node's loop runs the turns from now on; this actor only hears of a turn that failed.
+                var self = _self;
+                var member = NodeTurnLoop.Of(_settings.Silo).Register(_core, cause => self.Tell(new ReplicaTurnFailed(cause)));
+                _member = member;
+                _inbox.RouteWakes(member.Wake);
+                Become(Looped);
             }
-            Become(Running);
+            else
+            {
+                Become(Running);
+            }
             if (_facade.Incarnations > 0)
             {
                 LogRestarted(Shard, Node.Value, _facade.Incarnations + 1);
             }
-            _facade.Attach(_inbox, MakeStatus());
+            _facade.Attach(_inbox, _core.MakeStatus());
             // Whatever is pending already (a lone voter's campaign, ticks) is taken by a first turn.
             _inbox.Wake();
         });
@@ -162,29 +167,16 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
 
     private void RunTurn()
     {
-        // Reads stop skipping the actor while a turn may change what they would see (ShardGroupReplica.TryReadAlone).
-        _facade.PublishRest(ReplicaRest.Working);
-        // Re-armed first: an input queued from here on posts a new wake, one queued before is taken below.
-        _inbox.Rearm();
-        // The clock is read only for the latency probe: every turn passes here.
-        var probeStart = Diagnostics.LatencyProbe.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        var taken = TakeInputs();
-        if (taken > 0 && Diagnostics.LatencyProbe.Enabled)
+        var core = _core!;
+        if (!core.BeginTurn())
         {
-            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.TurnStart, System.Diagnostics.Stopwatch.GetTimestamp() - probeStart);
-        }
-        FlushReads();
-        var ready = _raft.HasReady;
-        NodeMetrics.RecordTurn(taken, ready);
-        if (!ready)
-        {
-            EndTurn();
+            core.EndTurn();
             return;
         }
-        var turn = HandleReadyAsync();
+        var turn = core.HandleReadyAsync();
         if (turn.IsCompletedSuccessfully)
         {
-            EndTurn();
+            core.EndTurn();
             return;
         }
         if (turn.IsFaulted)
@@ -197,36 +189,11 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         turn.PipeTo(_self, success: () => ReplicaTurnDone.Instance, failure: e => new ReplicaTurnFailed(e));
     }
 
-    // Takes the pending ticks, then the queued inputs up to MaxInputsPerTurn. Before each input, the ticks counted by
-    // the time it was taken from the inbox are stepped: a tick that fired before an input arrived is always stepped
-    // before it (the count is read after the input left the inbox, and the tick was counted before the input entered).
-    // The reverse may happen (a tick stepped before an input that arrived just before it), which only makes a follower
-    // wait longer before it campaigns.
-    private int TakeInputs()
-    {
-        TakeTicks();
-        var taken = 0;
-        while (taken < _options.MaxInputsPerTurn && _inbox.TryTake(out var input))
-        {
-            if (_facade.HasPendingTicks)
-            {
-                TakeTicks();
-            }
-            Take(input);
-            taken++;
-        }
-        return taken;
-    }
+    // --- Looped: the node turn loop runs the turns ---
 
-    private void EndTurn()
+    private void Looped()
     {
-        _facade.Publish(MakeStatus());
-        _facade.PublishRest(!ServesReadsAlone() ? ReplicaRest.Working : IdleUnderTicks() ? ReplicaRest.IdleUnderTicks : ReplicaRest.ServesReadsAlone);
-        if (_raft.HasReady || _inbox.HasInputs)
-        {
-            // A turn that stopped at MaxInputsPerTurn, or a Ready left after it: another turn, after what the mailbox holds.
-            _inbox.Wake();
-        }
+        Receive<ReplicaTurnFailed>(failed => Fail(failed.Cause));
     }
 
     // --- Persisting ---
@@ -239,7 +206,7 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
         {
             Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.TurnDone);
             Become(Running);
-            _facade.Publish(MakeStatus());
+            _core!.PublishStatus();
             // What queued during the commit is taken now, in one turn (the loop's next pass); a wake that was ignored
             // meanwhile is not lost: this turn re-arms and takes everything.
             RunTurn();
@@ -294,65 +261,38 @@ internal sealed partial class ShardReplicaActor : ReceiveActor
             reason = "stopped";
             stopped = new ShardGroupStoppedException($"Shard {Shard} replica on node {Node.Value} was disposed.");
         }
-        // Queued and never stepped: they did nothing, so they can be retried.
-        foreach (var input in _inbox.Close())
+        // A turn still in progress (persisting here, or anywhere in a round of the node turn loop) owns the core, the
+        // inbox's reading end and the pending requests until it has finished.
+        var core = _core;
+        _inbox.Refuse();
+        if (_member is null)
         {
-            ReplicaInbox.Answer(input, $"the replica of shard {Shard} stopped before it took the request: {reason}");
+            // Nobody reads the inbox while this actor's own turn persists: what is queued is answered at once.
+            FailTaken(null, stopped, reason);
         }
-        // A turn still persisting owns the core and the pending requests until its commit ends.
-        var last = _turn.IsCompleted ? Task.CompletedTask : _turn.ContinueWith(_ => FailPending(stopped), CancellationToken.None,
+        var turn = _member?.Unregister() ?? _turn;
+        var last = turn.IsCompleted ? Task.CompletedTask : turn.ContinueWith(_ => FailTaken(core, stopped, reason), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        if (_turn.IsCompleted)
+        if (turn.IsCompleted)
         {
-            FailPending(stopped);
+            FailTaken(core, stopped, reason);
         }
-        var status = _raft is null
+        var status = core is null
             ? _facade.Status with { StopReason = reason }
-            : MakeStatus() with { StopReason = reason };
+            : core.MakeStatus() with { StopReason = reason };
         _facade.Detach(_inbox, status, reason, last);
         // An incarnation that stops before it ever loaded fails the replica's start (no effect once started).
         _facade.LoadFailed(stopped);
     }
 
-    private void FailPending(ShardGroupStoppedException reason)
+    // What the stopped incarnation had: queued and never stepped, answered Dropped (it did nothing, so it can be
+    // retried); taken, failed with the reason.
+    private void FailTaken(ShardReplicaCore? core, ShardGroupStoppedException stopped, string reason)
     {
-        foreach (var index in _appendWaiters.Keys.ToList())
+        foreach (var input in _inbox.Close())
         {
-            ForgetAppended(index, null);
+            ReplicaInbox.Answer(input, $"the replica of shard {Shard} stopped before it took the request: {reason}");
         }
-        foreach (var proposal in _proposals.Values)
-        {
-            proposal.Completion.TrySetException(reason);
-        }
-        _proposals.Clear();
-        foreach (var read in _reads.Values)
-        {
-            read.Fail(reason);
-        }
-        _reads.Clear();
-        _unsentReads?.ForEach(read => read.TrySetException(reason));
-        _unsentReads = null;
-        _pendingReadCount = 0;
+        core?.FailPending(stopped);
     }
-
-    // The group's only voter, leading, with everything committed applied and stored (a turn ends only after its batches
-    // are in the silo) and its commit index in its own term: a ReadIndex now would be answered at once at an index
-    // already applied, so until the next turn a read may skip it (ShardGroupReplica.TryReadAlone). A learner votes for
-    // nobody; a voter added later comes in through a turn of this actor, which clears the permission first.
-    private bool ServesReadsAlone() =>
-        _raft.Role == RaftRole.Leader
-        && _raft.Membership.Voters.Length == 1 && _raft.Membership.Voters[0] == Node
-        && _raft.CommittedInCurrentTerm
-        && _applied >= _raft.CommitIndex;
-
-    // Given ServesReadsAlone: a leader that is its group's only voter and has no learner sends nothing on a tick (no one
-    // to heartbeat or replicate to) and cannot lose an election; with no read, proposal or async write pending, nothing
-    // waits on a tick's timeout either. An input (a proposal, a configuration change adding a learner) wakes it.
-    private bool IdleUnderTicks() =>
-        _raft.Membership.Learners.IsEmpty
-        && _reads.Count == 0 && _unsentReads is null && _proposals.Count == 0 && _appendWaiters.Count == 0;
-
-    private ShardGroupStatus MakeStatus() => new(
-        Shard, Node, _raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _applied, _storage.FirstIndex, _raft.LastIndex,
-        _storage.Snapshot.Index, _raft.Membership, null);
 }

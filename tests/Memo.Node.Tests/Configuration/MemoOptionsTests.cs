@@ -224,7 +224,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(
         [
-            "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max)",
+            "memo.shards.cuont (override 'memo.shards.cuont = 8'): unknown key (known here: count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max, turn-loop)",
             "memo.nodes (override 'memo.nodes.listen = \"a:1\"'): unknown key (known here: node, api, metrics, grpc, storage, shards, kvs, network, security, cluster, raft, peer)",
         ], problems);
     }
@@ -279,7 +279,7 @@ public sealed class MemoOptionsTests : IDisposable
 
         Assert.Equal(
         [
-            "memo.shards = 5 (override 'memo.shards = 5'): expected an object with keys count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max",
+            "memo.shards = 5 (override 'memo.shards = 5'): expected an object with keys count, mailbox-capacity, max-commands-per-turn, max-concurrent-moves, ring-removal-delay, handoff-timeout, anti-entropy-interval, anti-entropy-max-copies, usage-interval, restart-backoff-min, restart-backoff-max, turn-loop",
             "memo.node.listen (override 'memo.node.listen { host = a }'): expected a value, found an object",
             "memo.kvs.max-value-bytes = lots (override 'memo.kvs.max-value-bytes = lots'): expected " + ConfigUnits.SizeHint,
             "memo.raft.tick-interval = fast (override 'memo.raft.tick-interval = fast'): expected " + ConfigUnits.DurationHint,
@@ -292,6 +292,7 @@ public sealed class MemoOptionsTests : IDisposable
     [InlineData("memo.kvs.max-value-bytes = 1.3B", "memo.kvs.max-value-bytes = 1.3B (override 'memo.kvs.max-value-bytes = 1.3B'): expected a size in bytes, e.g. 4096, 64KiB, 16MiB, 1GiB, 4MB")]
     [InlineData("memo.shards.count = 9000000000", "memo.shards.count = 9000000000 (override 'memo.shards.count = 9000000000'): expected an integer")]
     [InlineData("memo.shards.count = 8.5", "memo.shards.count = 8.5 (override 'memo.shards.count = 8.5'): expected an integer")]
+    [InlineData("memo.shards.turn-loop = thread", "memo.shards.turn-loop = thread (override 'memo.shards.turn-loop = thread'): expected one of replica, node")]
     [InlineData("memo.shards.ring-removal-delay = soon", "memo.shards.ring-removal-delay = soon (override 'memo.shards.ring-removal-delay = soon'): expected a duration with a unit, e.g. 250ms, 5s, 10m, 1h, 2d")]
     [InlineData("memo.storage.synchronous = fast", "memo.storage.synchronous = fast (override 'memo.storage.synchronous = fast'): expected one of full, normal")]
     [InlineData("memo.peer.transport = grpc", "memo.peer.transport = grpc (override 'memo.peer.transport = grpc'): expected one of akka, tcp")]

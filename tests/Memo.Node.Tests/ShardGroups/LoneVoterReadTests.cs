@@ -16,7 +16,9 @@ public sealed class LoneVoterReadTests(ITestOutputHelper output)
     [Fact]
     public async Task A_lone_voter_reads_alone_between_turns_and_not_while_an_answered_write_is_being_stored()
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 1207);
+        // The replica actor's turns: the node turn loop puts a lone voter's entries and their application in one batch,
+        // so its writes are never answered before their application is stored.
+        await using var cluster = new ShardGroupTestCluster(output, seed: 1207, turnLoop: ShardTurnLoop.Replica);
         var silo = new MemorySilo();
         var replica = await cluster.StartAsync(1, [1], silo);
         await cluster.WriteAsync(Upsert("a", 1), "first write");

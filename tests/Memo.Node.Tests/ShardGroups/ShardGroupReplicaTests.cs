@@ -16,10 +16,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
 
     private static ShardGroupOptions SmallSnapshots => new() { SnapshotThresholdEntries = 20, SnapshotKeepEntries = 3 };
 
-    [Fact]
-    public async Task Three_replicas_elect_a_leader_and_apply_proposals_identically_on_every_silo()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task Three_replicas_elect_a_leader_and_apply_proposals_identically_on_every_silo(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 101);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 101, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         using var owner = MemoKeyPair.Generate();
         var block = BlockFactory.MakeImmutable([1, 2, 3], owner.PublicKey);
@@ -42,10 +44,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(3UL, (await ReadEntryAsync(cluster.Nodes[N(2)].Silo, "k0"))!.Version);
     }
 
-    [Fact]
-    public async Task A_proposal_to_a_follower_is_answered_NotLeader_with_the_leader_as_hint()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task A_proposal_to_a_follower_is_answered_NotLeader_with_the_leader_as_hint(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 202);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 202, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("a", 1), "first write");
         var leader = await cluster.LeaderAsync("leader known");
@@ -64,10 +68,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(1UL, (await ReadEntryAsync(cluster.Nodes[follower.Node].Silo, "a"))!.Version);
     }
 
-    [Fact]
-    public async Task An_isolated_leader_is_replaced_and_catches_up_after_healing_without_losing_acknowledged_writes()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task An_isolated_leader_is_replaced_and_catches_up_after_healing_without_losing_acknowledged_writes(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 303);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 303, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         var expected = new Dictionary<string, ulong>();
         for (var i = 0; i < 5; i++)
@@ -106,10 +112,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Null(await cluster.Nodes[old.Node].Silo.ReadEntryAsync("stranded"));
     }
 
-    [Fact]
-    public async Task A_restarted_replica_rejoins_catches_up_and_does_not_reapply_commands()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task A_restarted_replica_rejoins_catches_up_and_does_not_reapply_commands(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 404);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 404, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         for (var i = 0; i < 5; i++)
         {
@@ -152,12 +160,14 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(dumps[0], dumps[2]);
     }
 
-    [Fact]
-    public async Task Replicas_on_SqliteSilo_survive_closing_and_reopening_the_silo()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task Replicas_on_SqliteSilo_survive_closing_and_reopening_the_silo(ShardTurnLoop loop)
     {
         using var dir = new TempDirectory();
         async Task<ISilo> OpenAsync(int id) => await SqliteSilo.OpenAsync(new SqliteSiloOptions { DataDirectory = Path.Combine(dir.Path, $"n{id}") });
-        await using var cluster = new ShardGroupTestCluster(output, seed: 505, SmallSnapshots);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 505, SmallSnapshots, turnLoop: loop);
         foreach (var id in Three)
         {
             await cluster.StartAsync(id, Three, await OpenAsync(id));
@@ -189,10 +199,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(dumps[0], dumps[2]);
     }
 
-    [Fact]
-    public async Task A_replica_behind_a_compacted_log_catches_up_by_snapshot()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task A_replica_behind_a_compacted_log_catches_up_by_snapshot(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 606, SmallSnapshots);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 606, SmallSnapshots, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("k", 0), "first write");
         var leader = await cluster.LeaderAsync("leader");
@@ -217,10 +229,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(8UL, (await ReadEntryAsync(cluster.Nodes[N(laggard)].Silo, "k0"))!.Version);
     }
 
-    [Fact]
-    public async Task A_linearizable_read_completes_after_its_index_is_applied_and_never_on_a_partitioned_old_leader()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task A_linearizable_read_completes_after_its_index_is_applied_and_never_on_a_partitioned_old_leader(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 707);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 707, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         var written = await cluster.WriteAsync(Upsert("x", 1), "write x=1");
         var leader = await cluster.LeaderAsync("leader");
@@ -246,10 +260,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         cluster.Rejoin(oldId);
     }
 
-    [Fact]
-    public async Task Reads_that_arrive_together_share_one_leadership_confirmation()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task Reads_that_arrive_together_share_one_leadership_confirmation(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 717);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 717, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         await cluster.WriteAsync(Upsert("x", 1), "write x=1");
         var leader = await cluster.LeaderAsync("leader");
@@ -268,10 +284,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.True(sent < Reads / 2, $"{sent} messages for {Reads} reads: reads were not batched");
     }
 
-    [Fact]
-    public async Task A_learner_joins_by_snapshot_is_promoted_and_an_old_voter_is_removed_while_writes_continue()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task A_learner_joins_by_snapshot_is_promoted_and_an_old_voter_is_removed_while_writes_continue(ShardTurnLoop loop)
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 808, SmallSnapshots);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 808, SmallSnapshots, turnLoop: loop);
         await cluster.StartGroupAsync(Three);
         var versions = new Dictionary<string, ulong>();
         var next = 0;
@@ -320,11 +338,13 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(70UL, versions.Values.Aggregate(0UL, (a, v) => a + v));
     }
 
-    [Fact]
-    public async Task A_failed_commit_fails_pending_work_answers_Dropped_until_restarted_and_the_restarted_replica_serves_from_the_silo()
+    [Theory]
+    [InlineData(ShardTurnLoop.Replica)]
+    [InlineData(ShardTurnLoop.Node)]
+    public async Task A_failed_commit_fails_pending_work_answers_Dropped_until_restarted_and_the_restarted_replica_serves_from_the_silo(ShardTurnLoop loop)
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 909,
-            new ShardGroupOptions { MinRestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromSeconds(1) });
+            new ShardGroupOptions { MinRestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromSeconds(1) }, turnLoop: loop);
         var silo = new MemorySilo();
         var replica = await cluster.StartAsync(1, [1], silo);
         await cluster.WriteAsync(Upsert("a", 1), "write before the fault");
@@ -351,10 +371,12 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
         Assert.Equal(2UL, (await ReadEntryAsync(silo, "a"))!.Version);
     }
 
+    // This test and the next are of the replica actor's turns only (pinned to it): the node turn loop puts a lone voter's
+    // entries and their application in one flushed batch (NodeTurnLoopTests has its own failure test).
     [Fact]
     public async Task A_write_answered_before_its_application_is_stored_is_announced_until_the_silo_holds_it()
     {
-        await using var cluster = new ShardGroupTestCluster(output, seed: 913);
+        await using var cluster = new ShardGroupTestCluster(output, seed: 913, turnLoop: ShardTurnLoop.Replica);
         var silo = new MemorySilo();
         var replica = await cluster.StartAsync(1, [1], silo);
         await cluster.WriteAsync(Upsert("a", 1), "first write");
@@ -376,7 +398,7 @@ public sealed class ShardGroupReplicaTests(ITestOutputHelper output)
     public async Task A_lone_voter_answers_a_write_once_its_entry_is_durable_and_a_failed_application_is_replayed_after_the_restart()
     {
         await using var cluster = new ShardGroupTestCluster(output, seed: 911,
-            new ShardGroupOptions { MinRestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromSeconds(1) });
+            new ShardGroupOptions { MinRestartBackoff = TimeSpan.FromMilliseconds(200), MaxRestartBackoff = TimeSpan.FromSeconds(1) }, turnLoop: ShardTurnLoop.Replica);
         var silo = new MemorySilo();
         var replica = await cluster.StartAsync(1, [1], silo);
         await cluster.WriteAsync(Upsert("a", 1), "write before the fault");

@@ -38,7 +38,7 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
     private readonly ActorSystem _actors = ActorSystem.Create("shard-group-test", "akka.loglevel = WARNING\nakka.log-dead-letters = off");
 
     public ShardGroupTestCluster(ITestOutputHelper output, int seed, ShardGroupOptions? options = null, ShardLayout? layout = null,
-        Func<RaftConfig, RaftConfig>? configure = null)
+        Func<RaftConfig, RaftConfig>? configure = null, ShardTurnLoop? turnLoop = null)
     {
         _output = output;
         _configure = configure ?? (c => c);
@@ -46,7 +46,11 @@ internal sealed class ShardGroupTestCluster : IAsyncDisposable
         Layout = layout ?? new ShardLayout(1);
         Network = new InMemoryPeerNetwork(seed);
         Options = options ?? new ShardGroupOptions();
-        output.WriteLine($"seed {seed}");
+        if (turnLoop is { } loop)
+        {
+            Options = Options with { TurnLoop = loop };
+        }
+        output.WriteLine($"seed {seed}, turns run by {Options.TurnLoop}");
     }
 
     public int Seed { get; }

@@ -277,7 +277,7 @@ public sealed partial class Simulation
     }
 
     /// <summary>
-    /// The replica actor's first turn after a pause (ShardReplicaActor.Turn.cs, a turn after a commit): it takes the ticks its timer queued
+    /// The replica actor's first turn after a pause (ShardReplicaCore.cs, a turn after a commit): it takes the ticks its timer queued
     /// meanwhile, then its queued input. Ticks first: they passed before that input was read, so a leader's heartbeat
     /// found in the queue must not be followed by ticks that passed before it, which would shorten the voter's
     /// election timeout into the leader's lease margin. <see cref="HostFaults.InputsBeforeTicks"/> plants the other order.

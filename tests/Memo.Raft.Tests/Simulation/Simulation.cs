@@ -30,7 +30,7 @@ public sealed partial class Simulation
 {
     private const long TickMs = 10;
 
-    // The replica actor takes at most this many queued ticks per turn (ShardReplicaActor.MaxTicksPerTurn).
+    // The replica actor takes at most this many queued ticks per turn (ShardReplicaCore.MaxTicksPerTurn).
     private const int MaxTicksPerTurn = 3;
     private readonly SimulationOptions _options;
     private readonly ulong _seed;

@@ -8,9 +8,158 @@ using Memo.Node.Transport;
 
 namespace Memo.Node.Shards.Replicated;
 
-/// <summary>Inputs, ticks, and the Ready turn (persist, send, apply, complete, advance).</summary>
-internal sealed partial class ShardReplicaActor
+/// <summary>
+/// What one loaded incarnation of a shard replica owns and does in a turn, without Akka: the Raft core, the log store,
+/// the pending requests, and the Ready turn (take ticks and inputs, flush reads, stage the Ready and its committed
+/// entries' writes into a <see cref="SiloBatch"/>; once that batch is durable: send, complete, advance).
+/// </summary>
+/// <remarks>
+/// <para>Two drivers run it (docs/design/shard-groups.md, "The replica actor" and "The node turn loop"): the replica's
+/// own <see cref="ShardReplicaActor"/> (<c>memo.shards.turn-loop = replica</c>), which commits each turn's batch
+/// alone, and the node's <see cref="NodeTurnLoop"/> (<c>= node</c>), which stages many replicas' turns and commits
+/// their batches as one. Either way one caller at a time: a turn's front half (<see cref="BeginTurn"/>,
+/// <see cref="StageReadyAsync"/>) and back half (<see cref="FinishReadyAsync"/>, <see cref="EndTurn"/>) never overlap
+/// another turn of the same core, and nothing is stepped between a turn's GetReady and its Advance.</para>
+/// <para>Not thread-safe: the driver serialises every call.</para>
+/// </remarks>
+internal sealed partial class ShardReplicaCore
 {
+    private readonly ShardGroupReplica _facade;
+    private readonly ShardReplicaSettings _settings;
+    private readonly ShardGroupOptions _options;
+    private readonly ISilo _silo;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
+    private readonly Dictionary<NodeId, string> _peers;
+    private readonly ReplicaInbox _inbox;
+    private readonly long _clockOrigin;
+    private readonly RaftNode _raft;
+    private readonly SiloRaftStorage _storage;
+    private LogIndex _applied;
+
+    /// <summary>The core of an incarnation that loaded <paramref name="storage"/> and <paramref name="applied"/>; a group's
+    /// only voter campaigns at once.</summary>
+    public ShardReplicaCore(ShardGroupReplica facade, ReplicaInbox inbox, long clockOrigin, SiloRaftStorage storage, LogIndex applied)
+    {
+        _facade = facade;
+        _settings = facade.Settings;
+        _options = _settings.Options;
+        _silo = _settings.Silo;
+        _logger = _settings.Logger;
+        _peers = _settings.InitialVoters.Where(p => p.Key != _settings.Node).ToDictionary(p => p.Key, p => p.Value);
+        _inbox = inbox;
+        _clockOrigin = clockOrigin;
+        _storage = storage;
+        _applied = applied;
+        _raft = new RaftNode(_settings.RaftConfig, _storage, _applied);
+        if (_raft.Membership.Voters.Length == 1 && _raft.Membership.IsVoter(Node))
+        {
+            // The only voter need not wait out an election timeout: nobody else can lead this group.
+            _raft.Campaign();
+        }
+    }
+
+    /// <summary>The replica's inbox (the driver wakes on it).</summary>
+    public ReplicaInbox Inbox => _inbox;
+
+    /// <summary>The replica's facade.</summary>
+    public ShardGroupReplica Facade => _facade;
+
+    private ShardId Shard => _settings.Shard;
+
+    private NodeId Node => _settings.Node;
+
+    /// <summary>
+    /// A turn's start: re-arms the inbox, takes the pending ticks and the queued inputs (ticks before inputs), and
+    /// flushes the reads taken into one ReadIndex. True when the core has a Ready to handle; false when the turn is over
+    /// (the caller then calls <see cref="EndTurn"/>).
+    /// </summary>
+    public bool BeginTurn()
+    {
+        // Reads stop skipping the actor while a turn may change what they would see (ShardGroupReplica.TryReadAlone).
+        _facade.PublishRest(ReplicaRest.Working);
+        // Re-armed first: an input queued from here on posts a new wake, one queued before is taken below.
+        _inbox.Rearm();
+        // The clock is read only for the latency probe: every turn passes here.
+        var probeStart = Diagnostics.LatencyProbe.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        var taken = TakeInputs();
+        if (taken > 0 && Diagnostics.LatencyProbe.Enabled)
+        {
+            Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.TurnStart, System.Diagnostics.Stopwatch.GetTimestamp() - probeStart);
+        }
+        FlushReads();
+        var ready = _raft.HasReady;
+        NodeMetrics.RecordTurn(taken, ready);
+        return ready;
+    }
+
+    /// <summary>A turn's end (its batches are in the silo): publishes the status and what reads may skip, and wakes the
+    /// driver again when the turn stopped at <see cref="ShardGroupOptions.MaxInputsPerTurn"/> or left a Ready.</summary>
+    public void EndTurn()
+    {
+        PublishStatus();
+        _facade.PublishRest(!ServesReadsAlone() ? ReplicaRest.Working : IdleUnderTicks() ? ReplicaRest.IdleUnderTicks : ReplicaRest.ServesReadsAlone);
+        if (_raft.HasReady || _inbox.HasInputs)
+        {
+            // A turn that stopped at MaxInputsPerTurn, or a Ready left after it: another turn, after what is queued before it.
+            _inbox.Wake();
+        }
+    }
+
+    /// <summary>Publishes the core's state on the facade.</summary>
+    public void PublishStatus() => _facade.Publish(MakeStatus());
+
+    /// <summary>A turn that commits its own batch: <see cref="StageReadyAsync"/> into a new batch, then
+    /// <see cref="FinishReadyAsync"/>, which commits it (the replica actor's turn).</summary>
+    public async Task HandleReadyAsync()
+    {
+        var staged = await StageReadyAsync(new SiloBatch(), shared: false).ConfigureAwait(false);
+        await FinishReadyAsync(staged, committed: null).ConfigureAwait(false);
+    }
+
+    /// <summary>Fails what the core had taken (an incarnation that stopped): proposals, async writes and reads.</summary>
+    public void FailPending(ShardGroupStoppedException reason)
+    {
+        foreach (var index in _appendWaiters.Keys.ToList())
+        {
+            ForgetAppended(index, null);
+        }
+        foreach (var proposal in _proposals.Values)
+        {
+            proposal.Completion.TrySetException(reason);
+        }
+        _proposals.Clear();
+        foreach (var read in _reads.Values)
+        {
+            read.Fail(reason);
+        }
+        _reads.Clear();
+        _unsentReads?.ForEach(read => read.TrySetException(reason));
+        _unsentReads = null;
+        _pendingReadCount = 0;
+    }
+
+    // The group's only voter, leading, with everything committed applied and stored (a turn ends only after its batches
+    // are in the silo) and its commit index in its own term: a ReadIndex now would be answered at once at an index
+    // already applied, so until the next turn a read may skip it (ShardGroupReplica.TryReadAlone). A learner votes for
+    // nobody; a voter added later comes in through a turn, which clears the permission first.
+    private bool ServesReadsAlone() =>
+        _raft.Role == RaftRole.Leader
+        && _raft.Membership.Voters.Length == 1 && _raft.Membership.Voters[0] == Node
+        && _raft.CommittedInCurrentTerm
+        && _applied >= _raft.CommitIndex;
+
+    // Given ServesReadsAlone: a leader that is its group's only voter and has no learner sends nothing on a tick (no one
+    // to heartbeat or replicate to) and cannot lose an election; with no read, proposal or async write pending, nothing
+    // waits on a tick's timeout either. An input (a proposal, a configuration change adding a learner) wakes it.
+    private bool IdleUnderTicks() =>
+        _raft.Membership.Learners.IsEmpty
+        && _reads.Count == 0 && _unsentReads is null && _proposals.Count == 0 && _appendWaiters.Count == 0;
+
+    /// <summary>The core's state as the facade reports it.</summary>
+    public ShardGroupStatus MakeStatus() => new(
+        Shard, Node, _raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _applied, _storage.FirstIndex, _raft.LastIndex,
+        _storage.Snapshot.Index, _raft.Membership, null);
+
     // A loop that stalled (a slow commit) must not replay a burst of ticks at once: that would look like a long
     // silence to the core and start needless elections.
     private const int MaxTicksPerTurn = 3;
@@ -30,7 +179,28 @@ internal sealed partial class ShardReplicaActor
     private LogIndex _snapshotRefusedAt;
     private long _refusedMessages;
 
-    // Steps one input into the core (Running only; TakeInputs steps the ticks due before it first).
+    // Takes the pending ticks, then the queued inputs up to MaxInputsPerTurn. Before each input, the ticks counted by
+    // the time it was taken from the inbox are stepped: a tick that fired before an input arrived is always stepped
+    // before it (the count is read after the input left the inbox, and the tick was counted before the input entered).
+    // The reverse may happen (a tick stepped before an input that arrived just before it), which only makes a follower
+    // wait longer before it campaigns.
+    private int TakeInputs()
+    {
+        TakeTicks();
+        var taken = 0;
+        while (taken < _options.MaxInputsPerTurn && _inbox.TryTake(out var input))
+        {
+            if (_facade.HasPendingTicks)
+            {
+                TakeTicks();
+            }
+            Take(input);
+            taken++;
+        }
+        return taken;
+    }
+
+    // Steps one input into the core (TakeInputs steps the ticks due before it first).
     private void Take(ReplicaInput input)
     {
         switch (input)
@@ -230,7 +400,18 @@ internal sealed partial class ShardReplicaActor
     private void AdvanceClock() =>
         _raft.AdvanceClock(_options.Time.GetElapsedTime(_clockOrigin).Ticks / (double)_options.TickInterval.Ticks);
 
-    private async Task HandleReadyAsync()
+    /// <summary>
+    /// A turn's front half, once <see cref="BeginTurn"/> found a Ready: sends the leader's early messages and stages
+    /// the Ready (log, hard state, snapshot) and the state-machine writes of its committed entries, with the applied
+    /// index, into <paramref name="batch"/>. The batch's commit is the caller's (<see cref="FinishReadyAsync"/> does it
+    /// when not <paramref name="shared"/>); until then the core is between GetReady and Advance and nothing may be
+    /// stepped.
+    /// </summary>
+    /// <param name="batch">An empty batch this turn alone stages into.</param>
+    /// <param name="shared">The batch is committed together with other replicas' (the node turn loop): a lone voter
+    /// then puts its new entries and their application in that one flushed batch, instead of committing the entries
+    /// alone first and the application after them.</param>
+    public async ValueTask<StagedTurn> StageReadyAsync(SiloBatch batch, bool shared)
     {
         // A lone voter (no other member to tell) may hand the core its Ready as persisted before the batch is durable:
         // the core then commits the new entries at once, and their application is staged in the same turn, into a
@@ -242,7 +423,6 @@ internal sealed partial class ShardReplicaActor
         // does not show yet.
         _overlay.Clear();
         _overlayIsWholeShard = false;
-        var batch = new SiloBatch();
         var flush = false;
         List<Task>? earlier = null;
         Task? soloEntries = null;
@@ -272,7 +452,7 @@ internal sealed partial class ShardReplicaActor
             {
                 break;
             }
-            if (flush && earlier is null)
+            if (flush && earlier is null && !shared)
             {
                 // The new entries go alone in a flushed batch: once it is durable they are committed (this node is the
                 // only voter) and their proposals are answered. Their application goes in a second batch, queued only
@@ -288,7 +468,7 @@ internal sealed partial class ShardReplicaActor
         // now, before that write (etcd answers after applying in memory too). Reads stay linearizable: a read is
         // answered only at the end of a turn, after every earlier batch, this one included, is in the silo
         // (CompleteReads), and a nearby read that misses falls back to a linearizable one. A lone voter's proposals are
-        // answered once its entries' own batch is durable (below), and a snapshot resolves proposals itself.
+        // answered once its entries' own batch is durable (FinishReadyAsync), and a snapshot resolves proposals itself.
         var answeredEarly = earlier is null && !turns.Exists(t => t.Advanced || t.Ready.Snapshot is not null);
         // Completed at the end of the turn, once every batch of it is in the silo (finally: a failed turn stops the
         // replica, and a reader then just reads the silo).
@@ -301,9 +481,23 @@ internal sealed partial class ShardReplicaActor
                 CompleteProposals(applied);
             }
         }
+        return new StagedTurn(turns, batch, flush, earlier, soloEntries, answeredEarly, stored, System.Diagnostics.Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>
+    /// A turn's back half: once <paramref name="staged"/>'s batch is durable (<paramref name="committed"/>, the
+    /// commit of a batch holding it; null to commit it here), signals async writes, sends the Ready's messages,
+    /// completes proposals and reads, advances the core, and snapshots when due. A fault (a failed commit) leaves the
+    /// core unusable: the incarnation must stop.
+    /// </summary>
+    public async Task FinishReadyAsync(StagedTurn staged, Task? committed)
+    {
+        var (turns, batch, flush, earlier, soloEntries) = (staged.Turns, staged.Batch, staged.Flush, staged.Earlier, staged.SoloEntries);
+        var answeredEarly = staged.AnsweredEarly;
+        var stored = staged.Stored;
         try
         {
-            var persisting = System.Diagnostics.Stopwatch.GetTimestamp();
+            var persisting = staged.StagedAt;
             Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitStart, flush ? 1 : 0);
             if (soloEntries is not null)
             {
@@ -317,7 +511,7 @@ internal sealed partial class ShardReplicaActor
                 }
                 answeredEarly = true;
             }
-            await Commit(batch, flush).ConfigureAwait(false);
+            await (committed ?? Commit(batch, flush)).ConfigureAwait(false);
             Diagnostics.LatencyProbe.Mark(Diagnostics.ProbeStage.CommitEnd);
             if (!batch.IsEmpty)
             {
@@ -687,6 +881,26 @@ internal sealed partial class ShardReplicaActor
         }
         return null;
     }
+
+    /// <summary>A turn staged by <see cref="StageReadyAsync"/>, waiting for its batch to be durable.</summary>
+    /// <param name="Turns">The Readies handled (two for a lone voter that advanced early), with their committed entries' outcomes.</param>
+    /// <param name="Batch">The batch still to commit (the last one the turn staged into).</param>
+    /// <param name="Flush">Whether <see cref="Batch"/> must be flushed before the turn's messages go out.</param>
+    /// <param name="Earlier">Batches this turn already committed before <see cref="Batch"/> (a snapshot's predecessor).</param>
+    /// <param name="SoloEntries">A lone voter's entries, committed alone before their application (not when shared).</param>
+    /// <param name="AnsweredEarly">Whether the proposals were answered at staging.</param>
+    /// <param name="Stored">Completed once the turn's application is stored (reads that skip the turn wait for it).</param>
+    /// <param name="StagedAt">When staging ended (<see cref="System.Diagnostics.Stopwatch"/> ticks): the append's time
+    /// is measured from here, whoever commits the batch.</param>
+    internal sealed record StagedTurn(
+        List<(Ready Ready, List<(RaftEntry Entry, ShardGroupOutcome? Outcome)> Applied, bool Advanced)> Turns,
+        SiloBatch Batch,
+        bool Flush,
+        List<Task>? Earlier,
+        Task? SoloEntries,
+        bool AnsweredEarly,
+        TaskCompletionSource? Stored,
+        long StagedAt);
 
     private sealed record PendingProposal(Term Term, TaskCompletionSource<ShardGroupOutcome> Completion);
 
