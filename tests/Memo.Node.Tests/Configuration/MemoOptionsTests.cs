@@ -86,7 +86,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         // Removing any one leaf must make FromConfig name it: so no key in the file is ignored by the code.
         var leaves = Leaves(MemoOptions.ParseReference().Root.GetObject(), "").ToList();
-        Assert.Equal(77, leaves.Count);
+        Assert.Equal(78, leaves.Count);
         foreach (var path in leaves)
         {
             var defaults = MemoOptions.ParseReference();
@@ -103,7 +103,7 @@ public sealed class MemoOptionsTests : IDisposable
     {
         var problems = Problems(() => MemoOptions.FromConfig(ConfigurationFactory.ParseString("memo.node.listen = \"a:1\"")));
 
-        Assert.Equal(76, problems.Count);
+        Assert.Equal(77, problems.Count);
         Assert.Contains(problems, p => p.StartsWith("memo.raft.snapshot-threshold: missing", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("memo.node.listen", StringComparison.Ordinal));
     }
