@@ -118,8 +118,8 @@ public sealed partial class ApiServer : IAsyncDisposable
         // this factory (ReceiveBlockPool) and waits for data before renting a block, so an idle connection holds none
         // (a zero-byte read before each read: 16 more for a 1 MiB request at 64 KiB). At 4 KiB, the default, Kestrel's
         // own pool stays, and reads go straight into a block without the zero-byte read (Kestrel's default has it):
-        // the larger blocks and the extra read cost small calls 11-18% of their rate on one node, the read alone
-        // 8-10% of a get's (docs/performance.md, "Large values" and stop 21).
+        // the larger blocks and the extra read cost small calls 11-18% of their rate on one node (docs/performance.md,
+        // "Large values"; stop 21 has what the read alone measured).
         var receiveBlocks = new ReceiveBlockPool.Factory(options.ReceiveBlockSize);
         var waitsForData = options.ReceiveBlockSize > ReceiveBlockPool.MinBlockSize;
         if (waitsForData)

@@ -130,7 +130,7 @@ public sealed class ApiServerTests
         }
         Assert.Equal(256 * 1024, (await service.Upserted.Task).Length);
         // No pool of ours was asked for, and reads go straight into Kestrel's blocks: Kestrel's own default reads zero
-        // bytes first, which cost gets on one node 8-10% (stop 21's bench, after stop 20 had dropped the setting).
+        // bytes first (stop 20's default had dropped the setting stop 19 chose).
         Assert.Empty(server.ReceiveBlocks.Pools);
         Assert.False(server.WaitsForDataBeforeReading);
     }
