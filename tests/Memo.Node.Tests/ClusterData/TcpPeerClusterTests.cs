@@ -1,5 +1,6 @@
 using System.Text;
 using Memo.Node.Cluster;
+using Memo.Node.Shards.Replicated;
 using Memo.Node.Transport;
 using Memo.Testing;
 using static Memo.Node.Tests.ClusterData.ClusterDataTests;
@@ -7,31 +8,33 @@ using static Memo.Node.Tests.ClusterData.ClusterDataTests;
 namespace Memo.Node.Tests.ClusterData;
 
 /// <summary>
-/// Three in-process nodes on each peer transport (<c>memo.peer.transport</c>): on <c>tcp</c>, Raft and forwarded calls
-/// travel over each node's own TCP peer port (advertised in the member role <c>peer=</c>); on either, writes survive
-/// the kill of a shard's leader, and the killed node catches up once restarted.
+/// Three in-process nodes on each peer transport (<c>memo.peer.transport</c>) and, on <c>tcp</c>, on each turn runner
+/// (<c>memo.shards.turn-loop</c>): on <c>tcp</c>, Raft and forwarded calls travel over each node's own TCP peer port
+/// (advertised in the member role <c>peer=</c>); with <c>node</c>, every node's turn loop runs its replicas' turns; on
+/// each, writes survive the kill of a shard's leader, and the killed node catches up once restarted.
 /// </summary>
 public sealed class TcpPeerClusterTests
 {
     private static readonly string[] Settings = ["memo.raft.tick-interval = 20ms", "memo.network.eviction-delay = 1h"];
 
     [Theory]
-    [InlineData("tcp")]
-    [InlineData("akka")]
-    public async Task Three_nodes_replicate_over_the_peer_transport_writes_survive_a_leaders_kill_and_it_catches_up_after_restart(string transport)
+    [InlineData("tcp", "replica")]
+    [InlineData("akka", "replica")]
+    [InlineData("tcp", "node")]
+    public async Task Three_nodes_replicate_over_the_peer_transport_writes_survive_a_leaders_kill_and_it_catches_up_after_restart(string transport, string turnLoop)
     {
-        await using var cluster = await InProcessCluster.StartAsync(3, [.. Settings, $"memo.peer.transport = {transport}"]);
+        await using var cluster = await InProcessCluster.StartAsync(3, [.. Settings, $"memo.peer.transport = {transport}", $"memo.shards.turn-loop = {turnLoop}"]);
         await WaitAsync(cluster, n => GroupsMatchRing(n, 3, 3), "every shard's group = its 3 ring replicas");
         await WaitAsync(cluster, _ => GroupsPlacedOnRing(cluster, 3), "every shard has one leader with the ring's voters");
 
         using (var writer = ClientOf(cluster.Nodes[0]))
         {
-            for (var i = 0; i < 40; i++)
-            {
-                await writer.UpsertAsync($"before/{i:D2}", V($"b{i}"));
-            }
+            // Together, so that several shards' turns can share a round of a node's turn loop.
+            await Task.WhenAll(Enumerable.Range(0, 40).Select(i => writer.UpsertAsync($"before/{i:D2}", V($"b{i}"))));
         }
         AssertRaftWentOver(cluster, transport);
+        // The turns went through each node's loop exactly when it is asked for.
+        Assert.All(cluster.Nodes, s => Assert.Equal(turnLoop == "node", NodeTurnLoop.Of(s.Running.Shards.Silo).Commits > 0));
 
         // Kill the node that leads shard 0 (it holds at least that leadership); the other two elect new leaders.
         var shard = new ShardId(0);
