@@ -101,7 +101,7 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
                 $"The actor system '{system.Name}' has no remoting: set akka.actor.provider = remote (or cluster) before it starts.", nameof(system));
         }
         var own = extended.Provider.DefaultAddress;
-        if (HostPort(own) is not { } advertised)
+        if (Cluster.Runtime.AkkaHostPort.Of(own) is not { } advertised)
         {
             throw new ArgumentException($"The actor system's address {own} has no host and port: remoting is not bound.", nameof(system));
         }
@@ -419,9 +419,6 @@ public sealed partial class AkkaPeerTransport : IPeerTransport
         link.HeardAt(announcedAddress);
         return link;
     }
-
-    /// <summary><c>host:port</c> of an Akka address; null for a local address (no remoting).</summary>
-    internal static string? HostPort(Address address) => Cluster.Runtime.AkkaHostPort.Of(address);
 
     /// <summary>The link to <paramref name="peer"/> with its actor, both created on first use; null when <see cref="PeerTransportOptions.MaxPeers"/> is reached or the transport is disposed.</summary>
     private AkkaPeerLink? GetOrAddSendingLink(NodeId peer)

@@ -69,7 +69,7 @@ internal sealed class PeerInboxActor : ReceiveActor
             AkkaPeerTransport.LogBatchRefused(_transport.Logger, Sender.Path.Address.ToString(), batch.Format, from);
             return;
         }
-        var senderHostPort = AkkaPeerTransport.HostPort(Sender.Path.Address);
+        var senderHostPort = Cluster.Runtime.AkkaHostPort.Of(Sender.Path.Address);
         if (!_transport.SenderMatches(from, senderHostPort))
         {
             return;
@@ -155,7 +155,7 @@ internal sealed class PeerInboxActor : ReceiveActor
         }
         // A hello from this very node (its own address given for another node) is answered too: the dialling link
         // sees its own node id in the answer and reports it. The answer carries the asker's link key.
-        Sender.Tell(check.Accepted ? _transport.HelloAnswer(check.Node, AkkaPeerTransport.HostPort(Sender.Path.Address)) : _transport.Hello(), Self);
+        Sender.Tell(check.Accepted ? _transport.HelloAnswer(check.Node, Cluster.Runtime.AkkaHostPort.Of(Sender.Path.Address)) : _transport.Hello(), Self);
         if (check.Accepted && _transport.GetOrAddHeardLink(check.Node, hello.Hello.Address) is { } link)
         {
             var system = Sender.Path.Address;
